@@ -1,0 +1,25 @@
+"""The errors lstmcli raises for problems a user can fix.
+
+Core code raises these with a one-line message that names the file, column, row or option and says
+what was expected; the CLI prints ``str(error)`` to stderr and exits 1. Anything else escaping is a bug.
+"""
+
+
+class LstmcliError(Exception):
+    """Base class: a problem with the user's input, files or settings (exit code 1)."""
+
+
+class DataError(LstmcliError):
+    """A CSV or series that cannot be used as it is (missing column, bad cell, too short, ...)."""
+
+
+class ModelFileError(LstmcliError):
+    """A model file that cannot be read, is damaged, or is not a lstmcli model."""
+
+
+class ConfigError(LstmcliError):
+    """Settings that contradict each other or the data (e.g. a lookback longer than the series)."""
+
+
+class TrainingError(LstmcliError):
+    """Training that cannot produce a usable model (e.g. it diverged before the first good epoch)."""
