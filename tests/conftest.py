@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -5,3 +7,24 @@ import pytest
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def air_passengers_csv() -> Path:
+    return SAMPLE_DATA / "air_passengers.csv"
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, air_passengers_csv) -> Path:
+    """A tiny model trained on the air-passenger sample (a few epochs: shape and plumbing, not accuracy)."""
+    from lstmcli.data.loader import load_csv
+    from lstmcli.forecasting.config import ForecasterConfig
+    from lstmcli.forecasting.forecaster import Forecaster
+
+    path = tmp_path_factory.mktemp("model") / "model.npz"
+    config = ForecasterConfig(hidden=4, epochs=3, seed=0)
+    Forecaster(config).fit(load_csv(air_passengers_csv)).save(path)
+    return path

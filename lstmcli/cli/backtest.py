@@ -1,0 +1,145 @@
+"""`lstmcli backtest DATA.csv`: rolling-origin evaluation next to the naive baselines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from lstmcli.cli import app
+from lstmcli.cli import options as opt
+from lstmcli.cli.common import OutputFormat, parse_features, stderr_console, stdout_console, user_errors
+from lstmcli.cli.train import forecaster_config
+
+D = opt.DEFAULTS
+
+
+@app.command()
+def backtest(
+    data: opt.DataArg,
+    horizon: opt.Horizon = None,
+    windows: Annotated[int, typer.Option(min=1, help="How many forecast origins (rolling windows).")] = 5,
+    step: Annotated[int | None, typer.Option(min=1, help="Steps between origins (default: the horizon).")] = None,
+    refit: Annotated[
+        bool, typer.Option("--refit/--no-refit", help="Train a model per origin, or one model for all origins.")
+    ] = False,
+    id_col: Annotated[
+        str | None,
+        typer.Option(
+            "--id-col",
+            help="Long format with many series (e.g. series_id,step,value,split): the column naming the series. "
+            "With a 'split' column the test rows are the horizon.",
+        ),
+    ] = None,
+    level: Annotated[
+        list[int] | None, typer.Option(min=1, max=99, help="Also measure the coverage of these interval levels.")
+    ] = None,
+    target: opt.Target = None,
+    time_col: opt.TimeCol = None,
+    features: opt.Features = None,
+    freq: opt.Freq = None,
+    fill: opt.Fill = D["fill"],
+    lookback: opt.Lookback = None,
+    season: opt.Season = None,
+    strategy: opt.Strategy = D["strategy"],
+    transform: opt.Transform = D["transform"],
+    normalize: opt.Normalize = D["normalize"],
+    hidden: opt.Hidden = D["hidden"],
+    layers: opt.Layers = D["layers"],
+    dropout: opt.Dropout = D["dropout"],
+    epochs: opt.Epochs = D["epochs"],
+    batch_size: opt.BatchSize = D["batch_size"],
+    lr: opt.Lr = D["lr"],
+    loss: opt.Loss = D["loss"],
+    val_size: opt.ValSize = D["val_size"],
+    patience: opt.Patience = D["patience"],
+    seed: opt.Seed = D["seed"],
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table, csv (per-step errors) or json on stdout.")
+    ] = OutputFormat.table,
+) -> None:
+    """Measure forecast errors on past data: the LSTM next to Naive, Seasonal naive and Naive2.
+
+    Single series: the last --windows origins, --step apart, each forecasting --horizon steps.
+    Many series (--id-col): one origin per series, as in the M3/M4 competitions.
+    """
+    levels = sorted(set(level or []))
+    with user_errors():
+        from lstmcli.forecasting.backtest import backtest_long, backtest_series
+
+        config = forecaster_config(
+            lookback=lookback, horizon=horizon, season=season, strategy=strategy, transform=transform,
+            normalize=normalize, hidden=hidden, layers=layers, dropout=dropout, epochs=epochs,
+            batch_size=batch_size, lr=lr, loss=loss, val_size=val_size, patience=patience, seed=seed,
+        )  # fmt: skip
+        err = stderr_console()
+        quiet = output_format is not OutputFormat.table
+
+        def progress(k: int, n: int) -> None:
+            if not quiet:
+                err.print(f"[dim]training model {k + 1}/{n}[/]", end="\r")
+
+        if id_col is not None:
+            from lstmcli.data.loader import load_long_csv, season_length
+
+            series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col)
+            result = backtest_long(
+                series, config, horizon=horizon, season=season or season_length(freq), levels=levels,
+                path=data.name, on_fit=progress,
+            )  # fmt: skip
+            what = f"{len(series)} series, one origin each, {result.horizon} steps"
+        else:
+            from lstmcli.data.loader import load_csv, season_length
+
+            series_data = load_csv(
+                data, target=target, time_col=time_col, features=parse_features(features), freq=freq, fill=fill
+            )
+            for note in series_data.notes:
+                err.print(f"[dim]note:[/] {note}")
+            m = season or season_length(series_data.freq)
+            h = horizon or max(m, 1)
+            result = backtest_series(
+                series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
+                on_fit=progress,
+            )  # fmt: skip
+            what = f"{windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
+
+    overall = result.overall()
+    per_step = result.per_step()
+    if output_format is OutputFormat.json:
+        payload: dict[str, Any] = {
+            "data": str(data),
+            "horizon": result.horizon,
+            "season": result.season,
+            "origins": result.labels,
+            "overall": overall,
+            "per_step": [{"step": j + 1, **row} for j, row in enumerate(per_step)],
+            "coverage": {str(k): v for k, v in result.coverage.items()},
+            "seconds": round(result.seconds, 3),
+        }
+        sys.stdout.write(json.dumps(payload, indent=2, default=lambda v: None).replace("NaN", "null") + "\n")
+        return
+    if output_format is OutputFormat.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["step", "method", "MAE", "RMSE", "MAPE", "sMAPE", "MASE"])
+        for j, row in enumerate(per_step):
+            for name, m in row.items():
+                writer.writerow([j + 1, name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
+        for name, m in overall.items():
+            writer.writerow(["all", name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
+        sys.stdout.write(buf.getvalue())
+        return
+    from lstmcli.cli.render import comparison_table, per_step_table, verdict
+
+    console = stdout_console()
+    console.print(per_step_table(per_step, "sMAPE"))
+    console.print(comparison_table(overall, f"Backtest of {data.name}: {what}"))
+    console.print(verdict(overall))
+    for lvl, cov in result.coverage.items():
+        console.print(f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values")
+    console.print(f"[dim]{result.seconds:.1f} s[/]")

@@ -1,0 +1,72 @@
+"""What every command shares: error translation, consoles, output formats, atomic text output."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from lstmcli.errors import LstmcliError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class TrainFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` as one line on stderr; return the Exit(1) for the caller to raise."""
+    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    return typer.Exit(code=1)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn lstmcli's own errors into one line on stderr and exit code 1 (never a traceback)."""
+    try:
+        yield
+    except LstmcliError as e:
+        raise fail(str(e)) from None
+    except MemoryError:
+        raise fail("out of memory; try a smaller --batch-size, --hidden or --lookback") from None
+
+
+def write_text_output(path: Path, text: str) -> None:
+    """Write an output file atomically: a failure never leaves a half-written file in its place."""
+    from lstmcli.modelfile import atomic_write_bytes
+
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def parse_features(value: str | None) -> str | list[str] | None:
+    if value is None or value == "":
+        return None
+    if value.strip().lower() == "all":
+        return "all"
+    return [v.strip() for v in value.split(",") if v.strip()]

@@ -1,0 +1,120 @@
+"""`lstmcli inspect`: every gate of every step for the window behind the latest forecast.
+
+(The module is not called ``inspect.py`` so that it never shadows the standard library's ``inspect``.)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lstmcli.cli import app
+from lstmcli.cli.common import OutputFormat, stdout_console, user_errors
+from lstmcli.cli.predict import ModelIn, NewData, _date_text, load_newer_data
+from lstmcli.errors import ConfigError
+
+ORDER = ("f", "i", "g", "o", "c", "h")  # the explainer's reading order: forget, input, candidate, output
+
+
+def _parse_units(spec: str | None, hidden: int) -> list[int]:
+    """'0,3,5' picks units; '8' alone picks the first 8; default: up to 12."""
+    if spec is None:
+        return list(range(min(hidden, 12)))
+    try:
+        parts = [int(p) for p in spec.split(",") if p.strip()]
+    except ValueError:
+        raise ConfigError(f"--units must be a count like 8 or a list like 0,3,5, got {spec!r}") from None
+    if len(parts) == 1 and "," not in spec:
+        if parts[0] < 1:
+            raise ConfigError(f"--units must be at least 1, got {parts[0]}")
+        return list(range(min(hidden, parts[0])))
+    bad = [u for u in parts if not 0 <= u < hidden]
+    if bad:
+        raise ConfigError(f"--units {bad} out of range: the layer has units 0..{hidden - 1}")
+    return parts
+
+
+@app.command("inspect")
+def inspect_cmd(
+    model: ModelIn = Path("model.npz"),
+    data: NewData = None,
+    layer: Annotated[int | None, typer.Option(min=1, help="Show only this layer (1 = the first); default: all.")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Show only the last N time steps of the window.")] = None,
+    units: Annotated[
+        str | None, typer.Option(help="Units to show: a count (8 = the first 8) or a list (0,3,5). Default: up to 12.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table (coloured, with a summary), csv (long format) or json.")
+    ] = OutputFormat.table,
+) -> None:
+    """Show the gate values at every step: what the network remembers and forgets."""
+    with user_errors():
+        from lstmcli.forecasting.explain import unit_summary
+        from lstmcli.modelfile import load_model
+
+        forecaster = load_model(model)
+        newer = load_newer_data(forecaster, data) if data is not None else None
+        trace = forecaster.trace(newer)
+        n_layers = len(trace.layers)
+        if layer is not None and layer > n_layers:
+            raise ConfigError(f"--layer {layer} out of range: the model has {n_layers} layer(s)")
+        chosen = [layer - 1] if layer is not None else list(range(n_layers))
+        hidden = trace.layers[0]["h"].shape[1]
+        unit_list = _parse_units(units, hidden)
+        T = trace.inputs.shape[0]
+        first = T - min(steps or T, T)
+        labels = (
+            [_date_text(t) for t in trace.timestamps]
+            if trace.timestamps is not None
+            else [f"t-{T - 1 - k}" if k < T - 1 else "t" for k in range(T)]
+        )
+        summaries = {k: unit_summary(trace.layers[k], forecaster.season_) for k in chosen}
+
+    if output_format is OutputFormat.json:
+        payload: dict[str, Any] = {
+            "model": str(model),
+            "gate_order": ["i", "f", "g", "o"],
+            "steps": labels,
+            "inputs": trace.inputs.tolist(),
+            "input_names": [forecaster.target_ + " (transformed)"] + forecaster.feature_names_,
+            "layers": [
+                {name: trace.layers[k][name].tolist() for name in ("i", "f", "g", "o", "c", "h")} | {"layer": k + 1}
+                for k in range(n_layers)
+            ],
+            "output": trace.output.tolist(),
+            "summary": {str(k + 1): summaries[k] for k in chosen},
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    if output_format is OutputFormat.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["layer", "step", "label", "gate", "unit", "value"])
+        for k in chosen:
+            for name in ORDER:
+                values = trace.layers[k][name]
+                for t in range(first, T):
+                    for u in unit_list:
+                        writer.writerow([k + 1, t, labels[t], name, u, repr(float(values[t, u]))])
+        sys.stdout.write(buf.getvalue())
+        return
+
+    from lstmcli.cli.render import explain_gates, gate_table, unit_summary_table
+
+    console = stdout_console()
+    console.print(
+        f"[bold]{forecaster.target_}[/]: the {T}-step window behind the latest forecast "
+        f"(model {model}, format {forecaster.format_version_}); raw output {trace.output.round(4).tolist()}"
+    )
+    console.print(explain_gates(forecaster.season_))
+    for k in chosen:
+        console.rule(f"layer {k + 1} of {n_layers} (weights lstm.*_l{k})")
+        for name in ORDER:
+            console.print(gate_table(name, trace.layers[k][name][first:], labels[first:], unit_list))
+        console.print(unit_summary_table([summaries[k][u] for u in unit_list], forecaster.season_))

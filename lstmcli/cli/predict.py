@@ -1,0 +1,135 @@
+"""`lstmcli predict`: forecast the next periods from a saved model."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lstmcli.cli import app
+from lstmcli.cli.common import OutputFormat, stdout_console, user_errors, write_text_output
+
+ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
+NewData = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="A CSV with newer observations of the same series to forecast from (default: the data stored in the model).",
+    ),
+]
+
+
+def load_newer_data(model: Any, path: Path) -> Any:
+    """Read newer observations with the same columns and frequency the model was trained on."""
+    from lstmcli.data.loader import load_csv
+
+    meta = model.metadata_.get("data", {})
+    return load_csv(
+        path,
+        target=model.target_,
+        time_col=meta.get("time_col"),
+        features=model.feature_names_ or None,
+        freq=model.freq_,
+    )
+
+
+def forecast_rows(forecast: Any, levels: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    for k, value in enumerate(forecast.values):
+        row: dict[str, Any] = {}
+        if forecast.timestamps is not None:
+            row["date"] = _date_text(forecast.timestamps[k])
+        else:
+            row["step"] = forecast.start_step + k
+        row["forecast"] = float(value)
+        for level in levels:
+            lo, hi = forecast.intervals[level]
+            row[f"lower_{level}"] = float(lo[k])
+            row[f"upper_{level}"] = float(hi[k])
+        rows.append(row)
+    return rows
+
+
+def _date_text(ts: Any) -> str:
+    import numpy as np
+
+    text = str(np.datetime64(ts, "s")).replace("T", " ")
+    return text[:10] if text.endswith("00:00:00") else text
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+@app.command()
+def predict(
+    model: ModelIn = Path("model.npz"),
+    horizon: Annotated[
+        int | None, typer.Option(min=1, help="Periods to forecast (default: the model's horizon, one season).")
+    ] = None,
+    data: NewData = None,
+    level: Annotated[
+        list[int] | None,
+        typer.Option(
+            min=1, max=99, help="Prediction interval level in percent, repeatable: --level 80 --level 95."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the forecast to this CSV file.", dir_okay=False)
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table (with a chart), csv or json on stdout.")
+    ] = OutputFormat.table,
+) -> None:
+    """Forecast the next periods with a trained model; dates continue the series."""
+    levels = sorted(set(level or []))
+    with user_errors():
+        from lstmcli.modelfile import load_model
+
+        forecaster = load_model(model)
+        newer = load_newer_data(forecaster, data) if data is not None else None
+        forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels))
+        rows = forecast_rows(forecast, levels)
+        if output is not None:
+            write_text_output(output, rows_to_csv(rows))
+
+    for warning in forecast.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    if output_format is OutputFormat.csv:
+        sys.stdout.write(rows_to_csv(rows))
+        return
+    if output_format is OutputFormat.json:
+        payload = {
+            "model": str(model),
+            "target": forecaster.target_,
+            "frequency": forecaster.freq_,
+            "levels": levels,
+            "forecast": rows,
+            "warnings": forecast.warnings,
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    from lstmcli.cli.render import forecast_table, line_chart
+
+    console = stdout_console()
+    history = newer.values if newer is not None else forecaster.tail_values_
+    shown = history[-max(3 * forecaster.season_, 2 * len(forecast.values), 24) :]
+    band = forecast.intervals.get(levels[-1]) if levels else None
+    console.print(
+        line_chart(shown, forecast.values, lower=None if band is None else band[0], upper=None if band is None else band[1])
+    )
+    console.print(forecast_table(rows, levels))
+    source = f"{data}" if data is not None else f"the {forecaster.n_obs_} observations of {forecaster.source_}"
+    console.print(f"[dim]{forecaster.target_}, {len(rows)} periods after {source}[/]")
+    if output is not None:
+        console.print(f"[dim]written to {output}[/]")

@@ -1,0 +1,260 @@
+"""Rich renderables for every command (the only place besides the commands that knows about Rich)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from rich.console import Console, Group
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+METRICS = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE", "OWA")
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
+            return f"{v:.{digits - 1}e}"
+        return f"{v:.{digits}g}" if abs(v) >= 1000 else f"{v:.{digits}f}".rstrip("0").rstrip(".") or "0"
+    return str(value)
+
+
+# ------------------------------------------------------------------------------------------ training
+class TrainingProgress:
+    """A Rich progress bar fed by the trainer's ``on_epoch`` callback."""
+
+    def __init__(self, console: Console, epochs: int) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]epoch {task.completed}/{task.total}"),
+            BarColumn(),
+            TextColumn("train {task.fields[train]}  val {task.fields[val]}  best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task = self.progress.add_task("train", total=epochs, train="–", val="–", best="–")
+
+    def __enter__(self) -> TrainingProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, report: Any) -> None:
+        self.progress.update(
+            self.task,
+            completed=report.epoch,
+            train=fmt(report.train_loss),
+            val=fmt(report.val_loss),
+            best=f"{fmt(report.best_loss)} @ {report.best_epoch}",
+        )
+
+
+def comparison_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
+    """Rows = methods (LSTM first, then the baselines), columns = error measures."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("method")
+    for m in METRICS:
+        table.add_column(m, justify="right")
+    best = {m: min((r.get(m) for r in metrics.values() if _finite(r.get(m))), default=None) for m in METRICS}
+    for name, row in metrics.items():
+        cells = []
+        for m in METRICS:
+            text = fmt(row.get(m))
+            cells.append(f"[bold green]{text}[/]" if best[m] is not None and row.get(m) == best[m] else text)
+        table.add_row(f"[bold]{name}[/]" if name == "LSTM" else name, *cells)
+    return table
+
+
+def verdict(metrics: dict[str, dict[str, float]]) -> str:
+    """One plain sentence: does the LSTM beat the baselines on these windows?"""
+    lstm = metrics.get("LSTM")
+    if not lstm:
+        return ""
+    beaten_by = [
+        name for name, row in metrics.items() if name != "LSTM" and _finite(row.get("MASE")) and row["MASE"] <= lstm["MASE"]
+    ]
+    if beaten_by:
+        return (
+            f"[yellow]The LSTM does not beat {', '.join(beaten_by)} on these windows (MASE): "
+            "prefer the simpler forecast, or try another --transform / --lookback.[/]"
+        )
+    return "[green]The LSTM beats every naive baseline on these windows (MASE).[/]"
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and math.isfinite(v)
+
+
+def render_training_summary(console: Console, s: dict[str, Any]) -> None:
+    table = Table(title="Training summary", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("data", f"{s['data']} → target '{s['target']}'" + (f", features {s['features']}" if s["features"] else ""))
+    table.add_row("series", f"{s['observations']} observations, frequency {s['frequency'] or 'none (steps)'}, season {s['season']}")
+    table.add_row("model", f"lookback {s['lookback']}, horizon {s['horizon']}, {s['strategy']}")
+    table.add_row("epochs", f"{s['epochs_run']} — {s['stopped']}")
+    table.add_row(f"best {s['monitored']} loss", f"{fmt(s['best_loss'])} at epoch {s['best_epoch']}")
+    table.add_row("time", f"{s['seconds']:.1f} s")
+    table.add_row("written", s["model"])
+    console.print(table)
+    if s["validation"]:
+        console.print(
+            comparison_table(
+                s["validation"],
+                f"Validation: {s['validation_windows']} windows × {s['horizon']} steps, data units",
+            )
+        )
+        console.print(verdict(s["validation"]))
+    else:
+        console.print("[yellow]No validation windows (--val-size 0): no error estimate and no intervals.[/]")
+    console.print(f"Next: [bold]lstmcli predict --model {s['model']}[/] or [bold]lstmcli inspect --model {s['model']}[/]")
+
+
+# ------------------------------------------------------------------------------------------ forecast
+def forecast_table(rows: list[dict[str, Any]], levels: list[int]) -> Table:
+    table = Table(title="Forecast", title_justify="left")
+    key = "date" if rows and "date" in rows[0] else "step"
+    table.add_column(key)
+    table.add_column("forecast", justify="right", style="bold")
+    for level in levels:
+        table.add_column(f"lower {level}%", justify="right")
+        table.add_column(f"upper {level}%", justify="right")
+    for row in rows:
+        cells = [str(row[key]), fmt(row["forecast"])]
+        for level in levels:
+            cells += [fmt(row[f"lower_{level}"]), fmt(row[f"upper_{level}"])]
+        table.add_row(*cells)
+    return table
+
+
+def line_chart(history: np.ndarray, forecast: np.ndarray, width: int = 72, height: int = 12,
+               lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> Text:
+    """A terminal chart: recent history (blue) then the forecast (magenta), a bar where they meet."""
+    series = np.concatenate([history, forecast])
+    bounds = [series]
+    if lower is not None and upper is not None:
+        bounds += [lower, upper]
+    lo = float(min(np.min(b) for b in bounds))
+    hi = float(max(np.max(b) for b in bounds))
+    if hi - lo < 1e-12:
+        hi, lo = hi + 1.0, lo - 1.0
+    n = len(series)
+    cols = min(width, n)
+    # each column shows the point at its position (series longer than the width are subsampled)
+    index = np.linspace(0, n - 1, cols).round().astype(int)
+    grid = [[" "] * cols for _ in range(height)]
+    styles = [[""] * cols for _ in range(height)]
+
+    def row_of(v: float) -> int:
+        return int(round((hi - v) / (hi - lo) * (height - 1)))
+
+    for c, k in enumerate(index):
+        is_forecast = k >= len(history)
+        if is_forecast and lower is not None and upper is not None:
+            j = k - len(history)
+            for r in range(row_of(float(upper[j])), row_of(float(lower[j])) + 1):
+                grid[r][c], styles[r][c] = "·", "magenta dim"
+        r = row_of(float(series[k]))
+        grid[r][c], styles[r][c] = ("●", "bold magenta") if is_forecast else ("•", "blue")
+    split = int(np.searchsorted(index, len(history)))
+    label_w = max(len(fmt(hi)), len(fmt(lo)))
+    text = Text()
+    for r in range(height):
+        label = fmt(hi) if r == 0 else fmt(lo) if r == height - 1 else ""
+        text.append(label.rjust(label_w) + " │")
+        for c in range(cols):
+            if c == split and grid[r][c] == " ":
+                text.append("┊", style="dim")
+            else:
+                text.append(grid[r][c], style=styles[r][c] or None)
+        text.append("\n")
+    text.append(" " * label_w + " └" + "─" * cols + "\n")
+    text.append(" " * (label_w + 2) + "history (blue) │ forecast (magenta)", style="dim")
+    return text
+
+
+# ------------------------------------------------------------------------------------------ inspect
+GATE_TITLES = {
+    "f": "forget gate f — share of the old memory kept (1 = keep all)",
+    "i": "input gate i — share of the new memory written",
+    "g": "candidate g — the new memory on offer (-1 … 1)",
+    "o": "output gate o — share of the memory shown as output",
+    "c": "cell state c — the long-term memory",
+    "h": "hidden state h — what the layer outputs",
+}
+
+
+def _cell_style(value: float, lo: float, hi: float) -> str:
+    # colour scale: blue (low) → white → red (high), 5 steps
+    t = 0.5 if hi - lo < 1e-12 else (value - lo) / (hi - lo)
+    palette = ["bold blue", "blue", "white", "red", "bold red"]
+    return palette[min(4, int(t * 5))]
+
+
+def gate_table(name: str, values: np.ndarray, labels: list[str], units: list[int]) -> Table:
+    """Rows = time steps, columns = units, colour-scaled within the table."""
+    table = Table(title=GATE_TITLES[name], title_justify="left")
+    table.add_column("step")
+    for u in units:
+        table.add_column(f"u{u}", justify="right")
+    fixed = name in ("i", "f", "o")
+    lo, hi = (0.0, 1.0) if fixed else (float(values[:, units].min()), float(values[:, units].max()))
+    for label, row in zip(labels, values, strict=True):
+        table.add_row(label, *[Text(f"{row[u]:.2f}", style=_cell_style(float(row[u]), lo, hi)) for u in units])
+    return table
+
+
+def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:
+    table = Table(title="What each unit remembers (over this window)", title_justify="left")
+    for col, just in [("unit", "left"), ("mean forget f", "right"), ("memory half-life", "right"),
+                      ("mean input i", "right"), ("saturated gates", "right"), ("role", "left")]:
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for s in summary:
+        half = s["half_life"]
+        half_text = "∞" if half is None else f"{half:.1f} steps"
+        table.add_row(f"u{s['unit']}", f"{s['mean_forget']:.2f}", half_text, f"{s['mean_input']:.2f}",
+                      f"{100 * s['saturation']:.0f}%", s["role"])
+    return table
+
+
+def explain_gates(season: int) -> Text:
+    return Text.from_markup(
+        "How to read this: each step the [bold]forget gate[/] f decides how much of the cell state c (the "
+        "long-term memory) to keep, the [bold]input gate[/] i how much of the candidate g to add, and the "
+        "[bold]output gate[/] o how much of tanh(c) becomes the hidden state h. A unit with mean f near 1 keeps "
+        "its memory for many steps: its half-life (steps until half of a memory is left, ln 0.5 / ln f) "
+        f"tells how far back it looks; units whose half-life reaches a season ({season} steps) can carry "
+        "the seasonal pattern. A gate below 0.05 or above 0.95 is saturated: fully closed or open.\n"
+    )
+
+
+def group(*renderables: Any) -> Group:
+    return Group(*renderables)
+
+
+# ------------------------------------------------------------------------------------------ backtest
+def per_step_table(per_step: list[dict[str, dict[str, float]]], measure: str) -> Table:
+    """Rows = horizon steps, columns = methods, cells = one measure."""
+    methods = list(per_step[0]) if per_step else []
+    table = Table(title=f"{measure} per horizon step", title_justify="left")
+    table.add_column("step", justify="right")
+    for name in methods:
+        table.add_column(name, justify="right")
+    for j, row in enumerate(per_step):
+        best = min((row[n][measure] for n in methods if _finite(row[n][measure])), default=None)
+        cells = []
+        for n in methods:
+            text = fmt(row[n][measure])
+            cells.append(f"[bold green]{text}[/]" if best is not None and row[n][measure] == best else text)
+        table.add_row(str(j + 1), *cells)
+    return table

@@ -1,0 +1,189 @@
+"""`lstmcli train DATA.csv`: learn from a CSV and save the model."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lstmcli.cli import app
+from lstmcli.cli import options as opt
+from lstmcli.cli.common import TrainFormat, fail, parse_features, stderr_console, stdout_console, user_errors
+
+D = opt.DEFAULTS
+ModelOut = Annotated[Path, typer.Option("--model", "-m", help="Where to write the model (.npz).", dir_okay=False)]
+
+
+class _Interrupts:
+    """First Ctrl-C: ask training to stop after the current batch and keep the best weights.
+    Second Ctrl-C: abandon at once, writing nothing."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        sys.stderr.write("\nstopping after this batch (press Ctrl-C again to abandon without saving)\n")
+
+
+def forecaster_config(**settings: Any) -> Any:
+    """Build a ForecasterConfig from the shared training options."""
+    from lstmcli.forecasting.config import ForecasterConfig
+
+    names = set(ForecasterConfig.__dataclass_fields__)
+    val_size = settings.pop("val_size")
+    return ForecasterConfig(
+        **{k: v for k, v in settings.items() if k in names},
+        val_size=int(val_size) if val_size >= 1 else val_size,
+    )
+
+
+@app.command()
+def train(
+    data: opt.DataArg,
+    model: ModelOut = Path("model.npz"),
+    target: opt.Target = None,
+    time_col: opt.TimeCol = None,
+    features: opt.Features = None,
+    freq: opt.Freq = None,
+    fill: opt.Fill = D["fill"],
+    lookback: opt.Lookback = None,
+    horizon: opt.Horizon = None,
+    season: opt.Season = None,
+    strategy: opt.Strategy = D["strategy"],
+    transform: opt.Transform = D["transform"],
+    normalize: opt.Normalize = D["normalize"],
+    hidden: opt.Hidden = D["hidden"],
+    layers: opt.Layers = D["layers"],
+    dropout: opt.Dropout = D["dropout"],
+    epochs: opt.Epochs = D["epochs"],
+    batch_size: opt.BatchSize = D["batch_size"],
+    lr: opt.Lr = D["lr"],
+    loss: opt.Loss = D["loss"],
+    val_size: opt.ValSize = D["val_size"],
+    patience: opt.Patience = D["patience"],
+    seed: opt.Seed = D["seed"],
+    output_format: Annotated[
+        TrainFormat, typer.Option("--format", help="table: progress and summary; json: the summary as JSON on stdout.")
+    ] = TrainFormat.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Learn from a CSV and save the model to an .npz file.
+
+    The last windows are held out to validate: the summary shows the LSTM's errors next to the naive
+    baselines it must beat. Ctrl-C stops training and saves the best weights so far.
+    """
+    with user_errors():
+        from lstmcli.data.loader import load_csv
+        from lstmcli.forecasting.forecaster import Forecaster
+
+        config = forecaster_config(
+            lookback=lookback, horizon=horizon, season=season, strategy=strategy, transform=transform,
+            normalize=normalize, hidden=hidden, layers=layers, dropout=dropout, epochs=epochs,
+            batch_size=batch_size, lr=lr, loss=loss, val_size=val_size, patience=patience, seed=seed,
+        )  # fmt: skip
+        series = load_csv(
+            data, target=target, time_col=time_col, features=parse_features(features), freq=freq, fill=fill
+        )
+        forecaster = Forecaster(config)
+        forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
+        err = stderr_console()
+        for note in series.notes:
+            err.print(f"[dim]note:[/] {note}")
+        started = time.perf_counter()
+        show_progress = output_format is TrainFormat.table and not quiet
+        with _Interrupts() as interrupts:
+            try:
+                if show_progress:
+                    from lstmcli.cli.render import TrainingProgress
+
+                    with TrainingProgress(err, epochs) as progress:
+                        forecaster.fit(series, on_epoch=progress.update, should_stop=lambda: interrupts.requested)
+                else:
+                    forecaster.fit(series, should_stop=lambda: interrupts.requested)
+            except KeyboardInterrupt:
+                raise fail(f"abandoned: {model} was not written") from None
+            result = forecaster.train_result_
+            if result.best_epoch == 0:
+                if result.stop_reason == "diverged":
+                    raise fail(
+                        "training diverged (the loss became NaN or infinite) before the first epoch finished; "
+                        "nothing written. Try a lower --lr or --transform log,standard"
+                    )
+                raise fail(f"interrupted before the first epoch finished: {model} was not written")
+            try:
+                forecaster.save(model)
+            except KeyboardInterrupt:
+                raise fail(f"abandoned while saving: {model} is unchanged") from None
+        seconds = time.perf_counter() - started
+
+    summary = training_summary(forecaster, model, seconds)
+    if output_format is TrainFormat.json:
+        sys.stdout.write(json.dumps(summary, indent=2, allow_nan=False, default=_json_default) + "\n")
+        return
+    from lstmcli.cli.render import render_training_summary
+
+    render_training_summary(stdout_console(), summary)
+
+
+def _json_default(value: Any) -> Any:
+    return None
+
+
+def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[str, Any]:
+    """Everything the end-of-training summary shows, as plain data (also the JSON output)."""
+    import math
+
+    result = forecaster.train_result_
+    stop = {
+        "completed": f"ran all {result.epochs_run} epochs",
+        "early_stopping": f"early stopping after {result.epochs_run} epochs (no improvement for "
+        f"{forecaster.config.patience})",
+        "interrupted": f"interrupted by Ctrl-C after {result.epochs_run} epochs; the best weights so far were saved",
+        "diverged": f"stopped at epoch {result.epochs_run + 1}: the loss became NaN or infinite; kept the best "
+        "weights seen. Try a lower --lr or --transform log,standard",
+    }[result.stop_reason]
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        return v
+
+    return {
+        "model": str(model_path),
+        "data": forecaster.source_,
+        "target": forecaster.target_,
+        "features": forecaster.feature_names_,
+        "frequency": forecaster.freq_,
+        "observations": forecaster.n_obs_,
+        "season": forecaster.season_,
+        "lookback": forecaster.lookback_,
+        "horizon": forecaster.horizon_,
+        "strategy": forecaster.strategy_,
+        "stop_reason": result.stop_reason,
+        "stopped": stop,
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "best_loss": clean(result.best_loss),
+        "monitored": result.monitored,
+        "validation_windows": len(forecaster.residuals_),
+        "validation": clean(forecaster.validation_),
+        "seconds": round(seconds, 3),
+    }

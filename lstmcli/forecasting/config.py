@@ -1,0 +1,70 @@
+"""Every setting of a forecaster, in a module light enough for the CLI to import at start-up."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from lstmcli.errors import ConfigError
+
+STRATEGIES = ("recursive", "direct")
+NORMALIZATIONS = ("window", "none")
+
+
+@dataclass(frozen=True)
+class ForecasterConfig:
+    """Every setting of a forecaster; ``None`` means "choose from the data" (recorded once chosen)."""
+
+    lookback: int | None = None  # input steps per window; None = 2 seasons (at least 8), capped by the data
+    horizon: int | None = None  # steps validated (and predicted by default); None = one season (at least 1)
+    season: int | None = None  # season length m; None = from the frequency (monthly 12, quarterly 4, ...)
+    strategy: str = "recursive"  # recursive: one step ahead, fed back | direct: all horizon steps at once
+    transform: str = "standard"  # pipeline spec, e.g. "standard", "log,standard", "log,sdiff,standard"
+    normalize: str = "window"  # window: subtract each window's last level | none
+    hidden: int = 32
+    layers: int = 1
+    dropout: float = 0.0
+    epochs: int = 300
+    batch_size: int = 32
+    lr: float = 3e-3
+    loss: str = "mse"
+    clip_norm: float = 1.0
+    weight_decay: float = 0.0
+    patience: int = 30  # 0 = no early stopping
+    val_size: float = 0.2  # fraction (< 1) or count (>= 1) of windows held out for validation
+    seed: int = 0
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(f"--normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
+        for name in ("lookback", "horizon", "season"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name} must be at least 1, got {value}")
+        for name in ("hidden", "layers", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"--lr must be a positive number, got {self.lr}")
+        if self.patience < 0:
+            raise ConfigError(f"--patience must be 0 (off) or more, got {self.patience}")
+        if self.val_size < 0 or (self.val_size >= 1 and self.val_size != int(self.val_size)):
+            raise ConfigError(f"--val-size must be a fraction in [0, 1) or a whole count, got {self.val_size}")
+        if self.loss not in ("mse", "mae", "huber"):
+            raise ConfigError(f"--loss must be one of mse, mae, huber, got {self.loss!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ConfigError(f"--dtype must be float32 or float64, got {self.dtype!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ForecasterConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

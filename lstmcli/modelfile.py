@@ -1,0 +1,331 @@
+"""The model file: a NumPy ``.npz`` that is safe to open, versioned, and readable by PyTorch.
+
+Layout (format 1.0)::
+
+    lstm.weight_ih_l0 (4H, D)   lstm.weight_hh_l0 (4H, H)   lstm.bias_ih_l0 (4H,)   lstm.bias_hh_l0 (4H,)
+    ... _l1, _l2 for further layers ...
+    head.weight (O, H)          head.bias (O,)              float32 (or float64 when trained so)
+    data.tail_values (K,)       the last K observations, so `predict` needs no data file   float64
+    data.tail_features (K, F)   the same rows of the feature columns                        float64
+    validation.residuals (n, horizon)  actual - forecast on the validation windows (intervals) float64
+    metadata ()                 one JSON document (a 0-d unicode array), see ``_metadata``
+
+The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
+``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
+plain numeric or unicode and the file opens with ``np.load(path, allow_pickle=False)``.
+
+Compatibility: adding keys is a minor version (older readers ignore unknown keys); renaming,
+reshaping or reordering is a major version, which older lstmcli refuses with a message saying which
+version it needs. Writing is atomic (temporary file in the same folder, then ``os.replace``), and the
+bytes are deterministic: the same model gives the same file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lstmcli import __version__
+from lstmcli.errors import LstmcliError, ModelFileError
+
+if TYPE_CHECKING:
+    from lstmcli.forecasting.forecaster import Forecaster
+
+FORMAT = "lstmcli-model"
+FORMAT_VERSION = "1.0"
+_READS_MAJOR = 1
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
+_MAX_ENTRY_BYTES = 1 << 31  # nothing in a model file is near 2 GiB; refuse before reading more
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that ``path`` is either the old file or the complete new one.
+
+    The bytes go to a temporary file in the same folder (same filesystem, so the rename is atomic),
+    are flushed to disk, then renamed over ``path``. On any failure the temporary file is removed and
+    the old file is untouched. Two writers racing for one path each rename a complete file: the last
+    one wins, nothing is mixed.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise LstmcliError(f"{path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise LstmcliError(f"{path}: cannot write in {folder}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as e:  # includes KeyboardInterrupt: never leave the temporary file behind
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise LstmcliError(f"{path}: could not be written ({e.strerror or e}); the previous file is intact") from None
+        raise
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An ``.npz`` archive of ``arrays`` (no pickles, fixed entry dates, deterministic bytes)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, array in arrays.items():
+            array = np.asarray(array)
+            if array.dtype.hasobject:
+                raise ValueError(f"{name}: object arrays are never written")
+            entry = io.BytesIO()
+            # (not ascontiguousarray: it would turn the 0-d metadata string into shape (1,))
+            np.lib.format.write_array(entry, np.require(array, requirements="C"), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, entry.getvalue())
+    return buf.getvalue()
+
+
+def _metadata(model: Forecaster) -> dict[str, Any]:
+    result = model.train_result_
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "lstmcli_version": __version__,
+        "network": model.network_.config.to_dict(),
+        "settings": model.config.to_dict(),
+        "resolved": {
+            "season": model.season_,
+            "horizon": model.horizon_,
+            "lookback": model.lookback_,
+            "strategy": model.strategy_,
+        },
+        "transforms": model.pipeline_.to_dict(),
+        "feature_scaling": {"mean": model.feature_mean_.tolist(), "scale": model.feature_scale_.tolist()},
+        "data": {
+            "source": Path(model.source_).name,
+            "target": model.target_,
+            "features": model.feature_names_,
+            "freq": model.freq_,
+            "n_obs": model.n_obs_,
+            "last_timestamp": None if model.last_timestamp_ is None else str(model.last_timestamp_),
+        },
+        "validation": {
+            "origins": [int(o) for o in model.validation_origins_],
+            "metrics": _json_safe(model.validation_),
+        },
+        "training": {
+            # wall-clock time is left out on purpose: the same training gives the same file
+            "stop_reason": result.stop_reason,
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "best_loss": _json_safe(result.best_loss),
+            "monitored": result.monitored,
+            "history": _json_safe(result.history),
+        },
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no NaN/inf: write them as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.floating):
+        return _json_safe(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def save_model(model: Forecaster, path: str | os.PathLike[str]) -> None:
+    """Write a fitted forecaster to ``path`` atomically."""
+    arrays: dict[str, np.ndarray] = dict(model.network_.state_dict())
+    arrays["data.tail_values"] = np.asarray(model.tail_values_, dtype=np.float64)
+    arrays["data.tail_features"] = np.asarray(model.tail_features_, dtype=np.float64)
+    arrays["validation.residuals"] = np.asarray(model.residuals_, dtype=np.float64)
+    arrays["metadata"] = np.array(json.dumps(_metadata(model), sort_keys=True, allow_nan=False))
+    atomic_write_bytes(path, npz_bytes(arrays))
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def _open_archive(path: Path) -> dict[str, np.ndarray]:
+    """Every entry of the archive as an array; refuses anything that is not a plain .npz."""
+    name = path.name
+    if not path.exists():
+        raise ModelFileError(f"{name}: no such model file; train one with `lstmcli train DATA.csv`")
+    if path.is_dir():
+        raise ModelFileError(f"{name}: is a directory, not a model file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except PermissionError:
+        raise ModelFileError(f"{name}: permission denied (cannot read the model file)") from None
+    except OSError as e:
+        raise ModelFileError(f"{name}: cannot be read ({e.strerror or e})") from None
+    if head != b"PK\x03\x04":
+        what = "an empty file" if not head else "not a lstmcli model file (not an .npz archive)"
+        raise ModelFileError(f"{name}: {what}")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                if info.file_size > _MAX_ENTRY_BYTES:
+                    raise ModelFileError(f"{name}: entry {info.filename} is implausibly large ({info.file_size} bytes)")
+                with zf.open(info) as entry:
+                    arrays[info.filename[:-4]] = np.lib.format.read_array(entry, allow_pickle=False)
+    except ModelFileError:
+        raise
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise ModelFileError(f"{name}: contains a pickled object array; refusing to load it") from None
+        raise ModelFileError(f"{name}: damaged archive entry ({e})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as e:
+        raise ModelFileError(f"{name}: damaged or truncated archive ({e})") from None
+    return arrays
+
+
+def _require(meta: dict[str, Any], dotted: str, kind: type | tuple[type, ...], name: str) -> Any:
+    node: Any = meta
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ModelFileError(f"{name}: metadata lacks the field '{dotted}'")
+        node = node[part]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(node, kinds) or (isinstance(node, bool) and bool not in kinds):  # JSON true is no int
+        raise ModelFileError(f"{name}: metadata field '{dotted}' has the wrong type")
+    return node
+
+
+def _read_metadata(arrays: dict[str, np.ndarray], name: str) -> dict[str, Any]:
+    raw = arrays.get("metadata")
+    if raw is None:
+        raise ModelFileError(f"{name}: no metadata entry; not a lstmcli model file")
+    if raw.shape != () or raw.dtype.kind != "U":
+        raise ModelFileError(f"{name}: metadata must be a JSON string, found a {raw.dtype} array of shape {raw.shape}")
+    try:
+        meta = json.loads(str(raw))
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ModelFileError(f"{name}: metadata is not valid JSON ({e.__class__.__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{name}: not a lstmcli model file (metadata 'format' is not {FORMAT!r})")
+    version = _require(meta, "format_version", str, name)
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        raise ModelFileError(f"{name}: unreadable format version {version!r}") from None
+    if major > _READS_MAJOR:
+        raise ModelFileError(
+            f"{name}: model file format {version} needs a newer lstmcli (this is {__version__}, which reads "
+            f"format {_READS_MAJOR}.x); upgrade lstmcli or retrain"
+        )
+    return meta
+
+
+def _check_array(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...] | None, dtypes: tuple[str, ...], name: str) -> np.ndarray:
+    if key not in arrays:
+        raise ModelFileError(f"{name}: missing {key}")
+    a = arrays[key]
+    if a.dtype.name not in dtypes:
+        raise ModelFileError(f"{name}: {key} has dtype {a.dtype}, expected {' or '.join(dtypes)}")
+    if shape is not None and a.shape != shape:
+        raise ModelFileError(f"{name}: {key} has shape {a.shape}, expected {shape}")
+    if not np.isfinite(a).all():
+        raise ModelFileError(f"{name}: {key} contains NaN or infinite values")
+    return a
+
+
+def load_model(path: str | os.PathLike[str]) -> Forecaster:
+    """Read and validate a model file; any problem is a ``ModelFileError`` with a one-line message."""
+    from lstmcli.data.transforms import Pipeline
+    from lstmcli.engine.network import LSTMNetwork, NetworkConfig, parameter_shapes
+    from lstmcli.engine.training import TrainResult
+    from lstmcli.forecasting.forecaster import Forecaster, ForecasterConfig
+
+    path = Path(path)
+    name = path.name
+    arrays = _open_archive(path)
+    meta = _read_metadata(arrays, name)
+    try:
+        net_config = NetworkConfig.from_dict(_require(meta, "network", dict, name))
+        settings = ForecasterConfig.from_dict(_require(meta, "settings", dict, name))
+        pipeline = Pipeline.from_dict(_require(meta, "transforms", list, name))
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, LstmcliError) as e:
+        raise ModelFileError(f"{name}: invalid settings in metadata ({e})") from None
+    dtype = net_config.dtype
+    params = {
+        key: _check_array(arrays, key, shape, (dtype,), name) for key, shape in parameter_shapes(net_config).items()
+    }
+    model = Forecaster(settings)
+    model.network_ = LSTMNetwork(net_config, params=params)
+    model.pipeline_ = pipeline
+    resolved = _require(meta, "resolved", dict, name)
+    model.season_ = int(_require(meta, "resolved.season", int, name))
+    model.horizon_ = int(_require(meta, "resolved.horizon", int, name))
+    model.lookback_ = int(_require(meta, "resolved.lookback", int, name))
+    model.strategy_ = _require(meta, "resolved.strategy", str, name)
+    if model.strategy_ not in ("recursive", "direct") or min(model.season_, model.horizon_, model.lookback_) < 1:
+        raise ModelFileError(f"{name}: invalid resolved settings {resolved}")
+    features = _require(meta, "data.features", list, name)
+    model.target_ = str(_require(meta, "data.target", str, name))
+    model.feature_names_ = [str(f) for f in features]
+    model.freq_ = _require(meta, "data.freq", (str, type(None)), name)
+    model.source_ = str(_require(meta, "data.source", str, name))
+    model.n_obs_ = int(_require(meta, "data.n_obs", int, name))
+    last = _require(meta, "data.last_timestamp", (str, type(None)), name)
+    try:
+        model.last_timestamp_ = None if last is None else np.datetime64(last, "ns")
+    except ValueError:
+        raise ModelFileError(f"{name}: metadata field 'data.last_timestamp' is not a date") from None
+    n_features = len(features)
+    if net_config.input_size != 1 + n_features:
+        raise ModelFileError(f"{name}: the network takes {net_config.input_size} inputs but {n_features} features are listed")
+    scaling = _require(meta, "feature_scaling", dict, name)
+    try:
+        model.feature_mean_ = np.asarray(scaling["mean"], dtype=np.float64).reshape(n_features)
+        model.feature_scale_ = np.asarray(scaling["scale"], dtype=np.float64).reshape(n_features)
+    except (KeyError, TypeError, ValueError):
+        raise ModelFileError(f"{name}: metadata field 'feature_scaling' does not match the {n_features} features") from None
+    tail = _check_array(arrays, "data.tail_values", None, ("float64",), name)
+    if tail.ndim != 1 or len(tail) < model.lookback_:
+        raise ModelFileError(f"{name}: data.tail_values has shape {tail.shape}, expected at least ({model.lookback_},)")
+    model.tail_values_ = tail
+    model.tail_features_ = _check_array(arrays, "data.tail_features", (len(tail), n_features), ("float64",), name)
+    residuals = _check_array(arrays, "validation.residuals", None, ("float64",), name)
+    if residuals.ndim != 2 or (len(residuals) and residuals.shape[1] != model.horizon_):
+        raise ModelFileError(f"{name}: validation.residuals has shape {residuals.shape}, expected (n, {model.horizon_})")
+    model.residuals_ = residuals
+    validation = _require(meta, "validation", dict, name)
+    model.validation_ = validation.get("metrics") or {}
+    model.validation_origins_ = np.asarray(validation.get("origins") or [], dtype=np.int64)
+    training = _require(meta, "training", dict, name)
+    model.train_result_ = TrainResult(
+        stop_reason=str(training.get("stop_reason", "")),
+        epochs_run=int(training.get("epochs_run") or 0),
+        best_epoch=int(training.get("best_epoch") or 0),
+        best_loss=float("nan") if training.get("best_loss") is None else float(training["best_loss"]),
+        monitored=str(training.get("monitored", "")),
+        seconds=float("nan"),
+        history=list(training.get("history") or []),
+    )
+    model.format_version_ = meta["format_version"]
+    model.metadata_ = meta
+    return model

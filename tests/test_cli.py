@@ -1,0 +1,250 @@
+"""The command line as a user meets it: train -> predict -> inspect -> backtest, errors, formats."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lstmcli import __version__
+from lstmcli.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+ICE_CREAM = REPO / "sample_data" / "ice_cream.csv"
+AIR = REPO / "sample_data" / "air_passengers.csv"
+FAST = ["--epochs", "4", "--hidden", "8"]
+
+
+@pytest.fixture
+def runner(monkeypatch) -> CliRunner:
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_train_predict_inspect_with_no_other_flags(runner, cwd):
+    result = run(runner, "train", ICE_CREAM, *FAST)
+    assert result.exit_code == 0, result.output
+    assert (cwd / "model.npz").exists()
+    assert "Training summary" in result.stdout and "Seasonal naive" in result.stdout and "Naive2" in result.stdout
+
+    result = run(runner, "predict", "--horizon", "12")
+    assert result.exit_code == 0, result.output
+    assert "2023-03-01" in result.stdout and "2024-02-01" in result.stdout  # dates continue the series
+
+    result = run(runner, "inspect")
+    assert result.exit_code == 0, result.output
+    for title in ("forget gate", "input gate", "candidate", "output gate", "cell state", "hidden state"):
+        assert title in result.stdout
+    assert "half-life" in result.stdout
+
+
+def test_predict_formats_and_output_file(runner, cwd):
+    assert run(runner, "train", AIR, *FAST, "-m", "air.npz").exit_code == 0
+    result = run(runner, "predict", "-m", "air.npz", "--horizon", "3", "--format", "json", "--level", "80")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)  # nothing else on stdout
+    records = payload["forecast"]
+    assert [r["date"] for r in records] == ["1961-01-01", "1961-02-01", "1961-03-01"]
+    assert all(r["lower_80"] <= r["forecast"] <= r["upper_80"] for r in records)
+
+    result = run(runner, "predict", "-m", "air.npz", "--horizon", "3", "--format", "csv", "--output", "f.csv")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "date,forecast" and len(lines) == 4
+    assert (cwd / "f.csv").read_text().strip().splitlines() == lines
+
+
+def test_predict_from_newer_data(runner, cwd):
+    assert run(runner, "train", AIR, *FAST).exit_code == 0
+    newer = cwd / "newer.csv"
+    newer.write_text("".join(AIR.read_text().splitlines(keepends=True)[:100]))  # ends 1957-03-01
+    result = run(runner, "predict", "--data", newer, "--horizon", "2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [r["date"] for r in json.loads(result.stdout)["forecast"]] == ["1957-04-01", "1957-05-01"]
+
+
+def test_inspect_json_has_the_documented_shape(runner, cwd):
+    assert run(runner, "train", AIR, *FAST, "--layers", "2", "--lookback", "10").exit_code == 0
+    result = run(runner, "inspect", "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["gate_order"] == ["i", "f", "g", "o"]
+    assert np.array(payload["inputs"]).shape == (10, 1)
+    assert len(payload["layers"]) == 2
+    for layer in payload["layers"]:
+        for key in ("i", "f", "g", "o", "c", "h"):
+            assert np.array(layer[key]).shape == (10, 8)
+    assert len(payload["output"]) == 1
+
+    result = run(runner, "inspect", "--format", "csv", "--layer", "2", "--steps", "3", "--units", "0,5")
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.strip().splitlines()
+    assert rows[0] == "layer,step,label,gate,unit,value"
+    assert len(rows) == 1 + 6 * 3 * 2  # gates+states x steps x units
+
+
+def test_backtest_shows_baselines(runner, cwd):
+    result = run(runner, "backtest", AIR, *FAST, "--horizon", "6", "--windows", "3", "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload["overall"]) == {"LSTM", "Naive", "Seasonal naive", "Naive2"}
+    assert len(payload["per_step"]) == 6 and len(payload["origins"]) == 3
+    assert payload["overall"]["Naive2"]["OWA"] == pytest.approx(1.0)
+
+
+def test_version_and_help(runner):
+    result = run(runner, "--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"lstmcli {__version__}"
+    result = run(runner, "--help")
+    assert result.exit_code == 0
+    for command in ("train", "predict", "inspect", "backtest"):
+        assert command in result.stdout
+
+
+def test_python_dash_m_and_help_does_not_import_pandas():
+    code = "import sys; sys.argv=['lstmcli','--help']\ntry:\n import lstmcli.__main__\nexcept SystemExit: pass\nprint('pandas' in sys.modules, 'lstmcli.engine.network' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+    out = subprocess.run([sys.executable, "-m", "lstmcli", "--version"], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == f"lstmcli {__version__}"
+
+
+# ------------------------------------------------------------------------------------------ errors
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "missing.csv"], "missing.csv"),
+        (["train", AIR, "--target", "nope"], "nope"),
+        (["train", AIR, "--transform", "wavelet"], "wavelet"),
+        (["train", AIR, "--lookback", "500"], "lookback"),
+        (["predict"], "model.npz: no such model file"),
+        (["inspect", "--model", "missing.npz"], "missing.npz: no such model file"),
+    ],
+)
+def test_user_errors_are_one_line_exit_1(runner, cwd, args, message):
+    result = run(runner, *args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_usage_errors_exit_2(runner, cwd):
+    result = run(runner, "predict", "--horizon", "0")
+    assert result.exit_code == 2
+    result = run(runner, "train", AIR, "--epochs", "many")
+    assert result.exit_code == 2
+
+
+def test_errors_in_predict_and_inspect_options(runner, cwd):
+    assert run(runner, "train", AIR, *FAST).exit_code == 0
+    for args, message in [
+        (["inspect", "--layer", "3"], "--layer 3 out of range"),
+        (["inspect", "--units", "0,99"], "out of range"),
+        (["predict", "--data", "missing.csv"], "missing.csv"),
+    ]:
+        result = run(runner, *args)
+        assert result.exit_code == 1, result.output
+        assert message in result.stderr
+
+
+def test_failed_train_keeps_the_existing_model(runner, cwd):
+    assert run(runner, "train", AIR, *FAST).exit_code == 0
+    before = (cwd / "model.npz").read_bytes()
+    bad = cwd / "bad.csv"
+    bad.write_text("date,value\n2020-01-01,1\n2020-02-01,abc\n")
+    result = run(runner, "train", bad)
+    assert result.exit_code == 1
+    assert (cwd / "model.npz").read_bytes() == before
+
+
+def test_same_seed_same_model_file(runner, cwd):
+    assert run(runner, "train", AIR, *FAST, "-m", "a.npz").exit_code == 0
+    assert run(runner, "train", AIR, *FAST, "-m", "b.npz").exit_code == 0
+    assert run(runner, "train", AIR, *FAST, "-m", "c.npz", "--seed", "1").exit_code == 0
+    assert (cwd / "a.npz").read_bytes() == (cwd / "b.npz").read_bytes()
+    assert (cwd / "a.npz").read_bytes() != (cwd / "c.npz").read_bytes()
+
+
+# ------------------------------------------------------------------------------------------ interruptions
+def _start_training(cwd: Path, model: str, epochs: int = 100000) -> subprocess.Popen:
+    env = os.environ | {"PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "lstmcli", "train", str(ICE_CREAM), "-m", model, "--epochs", str(epochs),
+         "--patience", "0", "--hidden", "16"],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait_for_epochs(proc: subprocess.Popen, seconds: float = 3.0) -> None:
+    time.sleep(seconds)
+    assert proc.poll() is None, proc.communicate()
+
+
+def test_ctrl_c_saves_the_best_weights_so_far(cwd):
+    proc = _start_training(cwd, "model.npz")
+    _wait_for_epochs(proc)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert proc.returncode == 0, err
+    assert "interrupted" in out
+    from lstmcli.modelfile import load_model
+
+    assert load_model(cwd / "model.npz").train_result_.stop_reason == "interrupted"
+
+
+def test_second_ctrl_c_abandons_without_writing(runner, cwd, monkeypatch):
+    """The second Ctrl-C raises KeyboardInterrupt inside training: nothing may be written."""
+    from lstmcli.cli.train import _Interrupts
+    from lstmcli.forecasting.forecaster import Forecaster
+
+    interrupts = _Interrupts()
+    interrupts._handle(signal.SIGINT, None)  # first Ctrl-C: a request to stop
+    assert interrupts.requested
+    with pytest.raises(KeyboardInterrupt):
+        interrupts._handle(signal.SIGINT, None)  # second: abandon
+
+    (cwd / "model.npz").write_bytes(b"previous")
+
+    def second_ctrl_c(self, data, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Forecaster, "fit", second_ctrl_c)
+    result = run(runner, "train", AIR, *FAST)
+    assert result.exit_code == 1
+    assert "abandoned: model.npz was not written" in result.stderr
+    assert (cwd / "model.npz").read_bytes() == b"previous"
+    assert sorted(os.listdir(cwd)) == ["model.npz"]
+
+
+def test_two_trainings_writing_one_path_never_mix(cwd):
+    procs = [_start_training(cwd, "model.npz", epochs=40) for _ in range(2)]
+    for p in procs:
+        p.communicate(timeout=120)
+        assert p.returncode == 0
+    from lstmcli.modelfile import load_model
+
+    load_model(cwd / "model.npz")  # complete and valid, whichever finished last
+    assert sorted(os.listdir(cwd)) == ["model.npz"]
