@@ -43,7 +43,11 @@ FORMAT = "lstmcli-model"
 FORMAT_VERSION = "1.0"
 _READS_MAJOR = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
-_MAX_ENTRY_BYTES = 1 << 31  # nothing in a model file is near 2 GiB; refuse before reading more
+_MAX_ENTRY_BYTES = 1 << 31
+_MAX_LAYERS, _MAX_HIDDEN = (
+    64,
+    1 << 16,
+)  # far beyond any real model; bounds the work a hostile file can ask for  # nothing in a model file is near 2 GiB; refuse before reading more
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -76,7 +80,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise LstmcliError(f"{path}: could not be written ({e.strerror or e}); the previous file is intact") from None
+            raise LstmcliError(
+                f"{path}: could not be written ({e.strerror or e}); the previous file is intact"
+            ) from None
         raise
 
 
@@ -187,7 +193,9 @@ def _open_archive(path: Path) -> dict[str, np.ndarray]:
                 if not info.filename.endswith(".npy"):
                     continue
                 if info.file_size > _MAX_ENTRY_BYTES:
-                    raise ModelFileError(f"{name}: entry {info.filename} is implausibly large ({info.file_size} bytes)")
+                    raise ModelFileError(
+                        f"{name}: entry {info.filename} is implausibly large ({info.file_size} bytes)"
+                    )
                 with zf.open(info) as entry:
                     arrays[info.filename[:-4]] = np.lib.format.read_array(entry, allow_pickle=False)
     except ModelFileError:
@@ -218,7 +226,9 @@ def _read_metadata(arrays: dict[str, np.ndarray], name: str) -> dict[str, Any]:
     if raw is None:
         raise ModelFileError(f"{name}: no metadata entry; not a lstmcli model file")
     if raw.shape != () or raw.dtype.kind != "U":
-        raise ModelFileError(f"{name}: metadata must be a JSON string, found a {raw.dtype} array of shape {raw.shape}")
+        raise ModelFileError(
+            f"{name}: metadata must be a JSON string, found a {raw.dtype} array of shape {raw.shape}"
+        )
     try:
         meta = json.loads(str(raw))
     except (json.JSONDecodeError, RecursionError) as e:
@@ -238,7 +248,9 @@ def _read_metadata(arrays: dict[str, np.ndarray], name: str) -> dict[str, Any]:
     return meta
 
 
-def _check_array(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...] | None, dtypes: tuple[str, ...], name: str) -> np.ndarray:
+def _check_array(
+    arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...] | None, dtypes: tuple[str, ...], name: str
+) -> np.ndarray:
     if key not in arrays:
         raise ModelFileError(f"{name}: missing {key}")
     a = arrays[key]
@@ -251,28 +263,25 @@ def _check_array(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...]
     return a
 
 
-def load_model(path: str | os.PathLike[str]) -> Forecaster:
-    """Read and validate a model file; any problem is a ``ModelFileError`` with a one-line message."""
+def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> Forecaster:
+    """The forecaster described by validated metadata and arrays."""
     from lstmcli.data.transforms import Pipeline
     from lstmcli.engine.network import LSTMNetwork, NetworkConfig, parameter_shapes
     from lstmcli.engine.training import TrainResult
     from lstmcli.forecasting.forecaster import Forecaster, ForecasterConfig
 
-    path = Path(path)
-    name = path.name
-    arrays = _open_archive(path)
-    meta = _read_metadata(arrays, name)
-    try:
-        net_config = NetworkConfig.from_dict(_require(meta, "network", dict, name))
-        settings = ForecasterConfig.from_dict(_require(meta, "settings", dict, name))
-        pipeline = Pipeline.from_dict(_require(meta, "transforms", list, name))
-    except ModelFileError:
-        raise
-    except (TypeError, ValueError, KeyError, LstmcliError) as e:
-        raise ModelFileError(f"{name}: invalid settings in metadata ({e})") from None
+    net_config = NetworkConfig.from_dict(_require(meta, "network", dict, name))
+    if net_config.num_layers > _MAX_LAYERS or net_config.hidden_size > _MAX_HIDDEN:
+        raise ModelFileError(
+            f"{name}: implausible network size in metadata ({net_config.num_layers} layers of "
+            f"{net_config.hidden_size} units)"
+        )
+    settings = ForecasterConfig.from_dict(_require(meta, "settings", dict, name))
+    pipeline = Pipeline.from_dict(_require(meta, "transforms", list, name))
     dtype = net_config.dtype
     params = {
-        key: _check_array(arrays, key, shape, (dtype,), name) for key, shape in parameter_shapes(net_config).items()
+        key: _check_array(arrays, key, shape, (dtype,), name)
+        for key, shape in parameter_shapes(net_config).items()
     }
     model = Forecaster(settings)
     model.network_ = LSTMNetwork(net_config, params=params)
@@ -282,7 +291,10 @@ def load_model(path: str | os.PathLike[str]) -> Forecaster:
     model.horizon_ = int(_require(meta, "resolved.horizon", int, name))
     model.lookback_ = int(_require(meta, "resolved.lookback", int, name))
     model.strategy_ = _require(meta, "resolved.strategy", str, name)
-    if model.strategy_ not in ("recursive", "direct") or min(model.season_, model.horizon_, model.lookback_) < 1:
+    if (
+        model.strategy_ not in ("recursive", "direct")
+        or min(model.season_, model.horizon_, model.lookback_) < 1
+    ):
         raise ModelFileError(f"{name}: invalid resolved settings {resolved}")
     features = _require(meta, "data.features", list, name)
     model.target_ = str(_require(meta, "data.target", str, name))
@@ -297,21 +309,31 @@ def load_model(path: str | os.PathLike[str]) -> Forecaster:
         raise ModelFileError(f"{name}: metadata field 'data.last_timestamp' is not a date") from None
     n_features = len(features)
     if net_config.input_size != 1 + n_features:
-        raise ModelFileError(f"{name}: the network takes {net_config.input_size} inputs but {n_features} features are listed")
+        raise ModelFileError(
+            f"{name}: the network takes {net_config.input_size} inputs but {n_features} features are listed"
+        )
     scaling = _require(meta, "feature_scaling", dict, name)
     try:
         model.feature_mean_ = np.asarray(scaling["mean"], dtype=np.float64).reshape(n_features)
         model.feature_scale_ = np.asarray(scaling["scale"], dtype=np.float64).reshape(n_features)
     except (KeyError, TypeError, ValueError):
-        raise ModelFileError(f"{name}: metadata field 'feature_scaling' does not match the {n_features} features") from None
+        raise ModelFileError(
+            f"{name}: metadata field 'feature_scaling' does not match the {n_features} features"
+        ) from None
     tail = _check_array(arrays, "data.tail_values", None, ("float64",), name)
     if tail.ndim != 1 or len(tail) < model.lookback_:
-        raise ModelFileError(f"{name}: data.tail_values has shape {tail.shape}, expected at least ({model.lookback_},)")
+        raise ModelFileError(
+            f"{name}: data.tail_values has shape {tail.shape}, expected at least ({model.lookback_},)"
+        )
     model.tail_values_ = tail
-    model.tail_features_ = _check_array(arrays, "data.tail_features", (len(tail), n_features), ("float64",), name)
+    model.tail_features_ = _check_array(
+        arrays, "data.tail_features", (len(tail), n_features), ("float64",), name
+    )
     residuals = _check_array(arrays, "validation.residuals", None, ("float64",), name)
     if residuals.ndim != 2 or (len(residuals) and residuals.shape[1] != model.horizon_):
-        raise ModelFileError(f"{name}: validation.residuals has shape {residuals.shape}, expected (n, {model.horizon_})")
+        raise ModelFileError(
+            f"{name}: validation.residuals has shape {residuals.shape}, expected (n, {model.horizon_})"
+        )
     model.residuals_ = residuals
     validation = _require(meta, "validation", dict, name)
     model.validation_ = validation.get("metrics") or {}
@@ -328,4 +350,31 @@ def load_model(path: str | os.PathLike[str]) -> Forecaster:
     )
     model.format_version_ = meta["format_version"]
     model.metadata_ = meta
+    return model
+
+
+def load_model(path: str | os.PathLike[str]) -> Forecaster:
+    """Read and validate a model file; any problem is a ``ModelFileError`` with a one-line message.
+
+    The file is untrusted input: beyond the checks of each key, any inconsistency that surfaces while
+    the model is rebuilt, or a first one-step forecast that is not finite, is reported as a damaged
+    file rather than escaping as an unrelated exception later.
+    """
+    path = Path(path)
+    name = path.name
+    arrays = _open_archive(path)
+    meta = _read_metadata(arrays, name)
+    try:
+        model = _build_model(meta, arrays, name)
+        with np.errstate(all="ignore"):
+            first = model.predict(1).values
+        if not np.isfinite(first).all():
+            raise ModelFileError(f"{name}: the stored model produces a non-finite forecast")
+    except ModelFileError as e:
+        message = str(e)
+        raise ModelFileError(message if message.startswith(f"{name}: ") else f"{name}: {message}") from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, LstmcliError) as e:
+        raise ModelFileError(
+            f"{name}: invalid metadata ({type(e).__name__}: {' '.join(str(e).split())})"
+        ) from None
     return model

@@ -44,7 +44,11 @@ def test_train_predict_inspect_with_no_other_flags(runner, cwd):
     result = run(runner, "train", ICE_CREAM, *FAST)
     assert result.exit_code == 0, result.output
     assert (cwd / "model.npz").exists()
-    assert "Training summary" in result.stdout and "Seasonal naive" in result.stdout and "Naive2" in result.stdout
+    assert (
+        "Training summary" in result.stdout
+        and "Seasonal naive" in result.stdout
+        and "Naive2" in result.stdout
+    )
 
     result = run(runner, "predict", "--horizon", "12")
     assert result.exit_code == 0, result.output
@@ -124,7 +128,9 @@ def test_python_dash_m_and_help_does_not_import_pandas():
     code = "import sys; sys.argv=['lstmcli','--help']\ntry:\n import lstmcli.__main__\nexcept SystemExit: pass\nprint('pandas' in sys.modules, 'lstmcli.engine.network' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False False"
-    out = subprocess.run([sys.executable, "-m", "lstmcli", "--version"], capture_output=True, text=True, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-m", "lstmcli", "--version"], capture_output=True, text=True, cwd=REPO
+    )
     assert out.returncode == 0 and out.stdout.strip() == f"lstmcli {__version__}"
 
 
@@ -248,3 +254,27 @@ def test_two_trainings_writing_one_path_never_mix(cwd):
 
     load_model(cwd / "model.npz")  # complete and valid, whichever finished last
     assert sorted(os.listdir(cwd)) == ["model.npz"]
+
+
+def test_backtest_long_format_scores_every_series(runner, cwd):
+    long_csv = REPO / "tests" / "data" / "m3_quarterly_first3.csv"
+    result = run(runner, "backtest", long_csv, "--id-col", "series_id", "--season", "4", *FAST, "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["horizon"] == 8 and len(payload["origins"]) == 3 and payload["season"] == 4
+    assert payload["overall"]["Naive2"]["OWA"] == pytest.approx(1.0)
+    table = run(runner, "backtest", long_csv, "--id-col", "series_id", "--season", "4", *FAST)
+    assert table.exit_code == 0 and "OWA" in table.stdout and "The LSTM" in table.stdout
+
+
+def test_every_option_is_documented_in_the_readme():
+    import typer.main
+
+    readme = (REPO / "README.md").read_text()
+    command = typer.main.get_command(app)
+    for name, sub in command.commands.items():
+        assert f"### `lstmcli {name}`" in readme, name
+        for param in sub.params:
+            for opt in param.opts:
+                if opt.startswith("--") and opt != "--help":
+                    assert f"`{opt}`" in readme, f"{name} {opt}"

@@ -69,7 +69,9 @@ def test_model_file_loads_into_torch(trained_model: Path):
     head.load_state_dict({k[5:]: torch.tensor(v) for k, v in arrays.items() if k.startswith("head.")})
     window = model.trace().inputs.astype(np.float32)[None]
     out, _ = lstm(torch.tensor(window))
-    np.testing.assert_allclose(head(out[:, -1]).detach().numpy()[0], model.trace().output, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        head(out[:, -1]).detach().numpy()[0], model.trace().output, rtol=1e-5, atol=1e-6
+    )
 
 
 # ------------------------------------------------------------------------------------------ hostile files
@@ -96,7 +98,10 @@ def _pickled_archive() -> bytes:
         (lambda p, good: p.write_bytes(b""), "empty file"),
         (lambda p, good: p.write_bytes(os.urandom(300)), "not a lstmcli model file"),
         (lambda p, good: p.write_bytes(b"date,value\n2020-01-01,1\n"), "not a lstmcli model file"),
-        (lambda p, good: p.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2]), "damaged or truncated"),
+        (
+            lambda p, good: p.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2]),
+            "damaged or truncated",
+        ),
         (lambda p, good: p.write_bytes(_pickled_archive()), "pickled"),
     ],
     ids=["empty", "random-bytes", "csv-renamed", "truncated", "pickle-exploit"],

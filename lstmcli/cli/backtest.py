@@ -23,9 +23,12 @@ def backtest(
     data: opt.DataArg,
     horizon: opt.Horizon = None,
     windows: Annotated[int, typer.Option(min=1, help="How many forecast origins (rolling windows).")] = 5,
-    step: Annotated[int | None, typer.Option(min=1, help="Steps between origins (default: the horizon).")] = None,
+    step: Annotated[
+        int | None, typer.Option(min=1, help="Steps between origins (default: the horizon).")
+    ] = None,
     refit: Annotated[
-        bool, typer.Option("--refit/--no-refit", help="Train a model per origin, or one model for all origins.")
+        bool,
+        typer.Option("--refit/--no-refit", help="Train a model per origin, or one model for all origins."),
     ] = False,
     id_col: Annotated[
         str | None,
@@ -36,7 +39,8 @@ def backtest(
         ),
     ] = None,
     level: Annotated[
-        list[int] | None, typer.Option(min=1, max=99, help="Also measure the coverage of these interval levels.")
+        list[int] | None,
+        typer.Option(min=1, max=99, help="Also measure the coverage of these interval levels."),
     ] = None,
     target: opt.Target = None,
     time_col: opt.TimeCol = None,
@@ -77,20 +81,23 @@ def backtest(
             batch_size=batch_size, lr=lr, loss=loss, val_size=val_size, patience=patience, seed=seed,
         )  # fmt: skip
         err = stderr_console()
-        quiet = output_format is not OutputFormat.table
+        from rich.progress import Progress
+
+        bar = Progress(console=err, transient=True, disable=output_format is not OutputFormat.table)
+        task = bar.add_task("training", total=None)
 
         def progress(k: int, n: int) -> None:
-            if not quiet:
-                err.print(f"[dim]training model {k + 1}/{n}[/]", end="\r")
+            bar.update(task, completed=k, total=n, description=f"training model {k + 1}/{n}")
 
         if id_col is not None:
             from lstmcli.data.loader import load_long_csv, season_length
 
             series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col)
-            result = backtest_long(
-                series, config, horizon=horizon, season=season or season_length(freq), levels=levels,
-                path=data.name, on_fit=progress,
-            )  # fmt: skip
+            with bar:
+                result = backtest_long(
+                    series, config, horizon=horizon, season=season or season_length(freq), levels=levels,
+                    path=data.name, on_fit=progress,
+                )  # fmt: skip
             what = f"{len(series)} series, one origin each, {result.horizon} steps"
         else:
             from lstmcli.data.loader import load_csv, season_length
@@ -102,10 +109,11 @@ def backtest(
                 err.print(f"[dim]note:[/] {note}")
             m = season or season_length(series_data.freq)
             h = horizon or max(m, 1)
-            result = backtest_series(
-                series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
-                on_fit=progress,
-            )  # fmt: skip
+            with bar:
+                result = backtest_series(
+                    series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
+                    on_fit=progress,
+                )  # fmt: skip
             what = f"{windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
 
     overall = result.overall()
@@ -129,7 +137,9 @@ def backtest(
         writer.writerow(["step", "method", "MAE", "RMSE", "MAPE", "sMAPE", "MASE"])
         for j, row in enumerate(per_step):
             for name, m in row.items():
-                writer.writerow([j + 1, name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
+                writer.writerow(
+                    [j + 1, name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")]
+                )
         for name, m in overall.items():
             writer.writerow(["all", name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
         sys.stdout.write(buf.getvalue())

@@ -44,13 +44,19 @@ def _parse_units(spec: str | None, hidden: int) -> list[int]:
 def inspect_cmd(
     model: ModelIn = Path("model.npz"),
     data: NewData = None,
-    layer: Annotated[int | None, typer.Option(min=1, help="Show only this layer (1 = the first); default: all.")] = None,
-    steps: Annotated[int | None, typer.Option(min=1, help="Show only the last N time steps of the window.")] = None,
+    layer: Annotated[
+        int | None, typer.Option(min=1, help="Show only this layer (1 = the first); default: all.")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Show only the last N time steps of the window.")
+    ] = None,
     units: Annotated[
-        str | None, typer.Option(help="Units to show: a count (8 = the first 8) or a list (0,3,5). Default: up to 12.")
+        str | None,
+        typer.Option(help="Units to show: a count (8 = the first 8) or a list (0,3,5). Default: up to 12."),
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table (coloured, with a summary), csv (long format) or json.")
+        OutputFormat,
+        typer.Option("--format", help="table (coloured, with a summary), csv (long format) or json."),
     ] = OutputFormat.table,
 ) -> None:
     """Show the gate values at every step: what the network remembers and forgets."""
@@ -84,7 +90,8 @@ def inspect_cmd(
             "inputs": trace.inputs.tolist(),
             "input_names": [forecaster.target_ + " (transformed)"] + forecaster.feature_names_,
             "layers": [
-                {name: trace.layers[k][name].tolist() for name in ("i", "f", "g", "o", "c", "h")} | {"layer": k + 1}
+                {name: trace.layers[k][name].tolist() for name in ("i", "f", "g", "o", "c", "h")}
+                | {"layer": k + 1}
                 for k in range(n_layers)
             ],
             "output": trace.output.tolist(),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from dataclasses import fields
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,14 +16,19 @@ TRAIN_PANEL = "Training"
 
 DataArg = Annotated[
     Path,
-    typer.Argument(help="CSV file with a time column (optional) and one or more numeric columns.", show_default=False),
+    typer.Argument(
+        help="CSV file with a time column (optional) and one or more numeric columns.", show_default=False
+    ),
 ]
 Target = Annotated[
-    str | None, typer.Option(help="Column to forecast (default: the only numeric column).", rich_help_panel=DATA_PANEL)
+    str | None,
+    typer.Option(help="Column to forecast (default: the only numeric column).", rich_help_panel=DATA_PANEL),
 ]
 TimeCol = Annotated[
     str | None,
-    typer.Option("--time-col", help="Column with the dates (default: found automatically).", rich_help_panel=DATA_PANEL),
+    typer.Option(
+        "--time-col", help="Column with the dates (default: found automatically).", rich_help_panel=DATA_PANEL
+    ),
 ]
 Features = Annotated[
     str | None,
@@ -34,27 +39,45 @@ Features = Annotated[
 ]
 Freq = Annotated[
     str | None,
-    typer.Option(help="Time frequency as a pandas alias (MS, QS, D, B, h, ...); default: inferred.", rich_help_panel=DATA_PANEL),
+    typer.Option(
+        help="Time frequency as a pandas alias (MS, QS, D, B, h, ...); default: inferred.",
+        rich_help_panel=DATA_PANEL,
+    ),
 ]
 Fill = Annotated[
     str,
-    typer.Option(help="How to fill missing values and gaps: linear, ffill or zero.", rich_help_panel=DATA_PANEL),
+    typer.Option(
+        help="How to fill missing values and gaps: linear, ffill or zero.", rich_help_panel=DATA_PANEL
+    ),
 ]
 Lookback = Annotated[
     int | None,
-    typer.Option(min=1, help="Steps the network sees per window (default: two seasons, at least 8).", rich_help_panel=MODEL_PANEL),
+    typer.Option(
+        min=1,
+        help="Steps the network sees per window (default: two seasons, at least 8).",
+        rich_help_panel=MODEL_PANEL,
+    ),
 ]
 Horizon = Annotated[
     int | None,
-    typer.Option(min=1, help="Steps to validate and forecast (default: one season).", rich_help_panel=MODEL_PANEL),
+    typer.Option(
+        min=1, help="Steps to validate and forecast (default: one season).", rich_help_panel=MODEL_PANEL
+    ),
 ]
 Season = Annotated[
     int | None,
-    typer.Option(min=1, help="Season length (default from the frequency: monthly 12, quarterly 4, hourly 24, ...).", rich_help_panel=MODEL_PANEL),
+    typer.Option(
+        min=1,
+        help="Season length (default from the frequency: monthly 12, quarterly 4, hourly 24, ...).",
+        rich_help_panel=MODEL_PANEL,
+    ),
 ]
 Strategy = Annotated[
     str,
-    typer.Option(help="recursive (one step ahead, fed back) or direct (all horizon steps at once).", rich_help_panel=MODEL_PANEL),
+    typer.Option(
+        help="recursive (one step ahead, fed back) or direct (all horizon steps at once).",
+        rich_help_panel=MODEL_PANEL,
+    ),
 ]
 Transform = Annotated[
     str,
@@ -65,15 +88,25 @@ Transform = Annotated[
 ]
 Normalize = Annotated[
     str,
-    typer.Option(help="window: subtract each window's last value (learn changes, not levels), or none.", rich_help_panel=MODEL_PANEL),
+    typer.Option(
+        help="window: subtract each window's last value (learn changes, not levels), or none.",
+        rich_help_panel=MODEL_PANEL,
+    ),
 ]
 Hidden = Annotated[int, typer.Option(min=1, help="Hidden units per LSTM layer.", rich_help_panel=MODEL_PANEL)]
 Layers = Annotated[int, typer.Option(min=1, help="Stacked LSTM layers.", rich_help_panel=MODEL_PANEL)]
 Dropout = Annotated[
-    float, typer.Option(min=0.0, max=0.99, help="Dropout between LSTM layers while training.", rich_help_panel=MODEL_PANEL)
+    float,
+    typer.Option(
+        min=0.0, max=0.99, help="Dropout between LSTM layers while training.", rich_help_panel=MODEL_PANEL
+    ),
 ]
-Epochs = Annotated[int, typer.Option(min=1, help="Maximum passes over the training windows.", rich_help_panel=TRAIN_PANEL)]
-BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Windows per gradient step.", rich_help_panel=TRAIN_PANEL)]
+Epochs = Annotated[
+    int, typer.Option(min=1, help="Maximum passes over the training windows.", rich_help_panel=TRAIN_PANEL)
+]
+BatchSize = Annotated[
+    int, typer.Option("--batch-size", min=1, help="Windows per gradient step.", rich_help_panel=TRAIN_PANEL)
+]
 Lr = Annotated[float, typer.Option(min=1e-12, help="Adam learning rate.", rich_help_panel=TRAIN_PANEL)]
 Loss = Annotated[str, typer.Option(help="Training loss: mse, mae or huber.", rich_help_panel=TRAIN_PANEL)]
 ValSize = Annotated[
@@ -86,9 +119,19 @@ ValSize = Annotated[
     ),
 ]
 Patience = Annotated[
-    int, typer.Option(min=0, help="Stop after this many epochs without improvement (0 = never).", rich_help_panel=TRAIN_PANEL)
+    int,
+    typer.Option(
+        min=0,
+        help="Stop after this many epochs without improvement (0 = never).",
+        rich_help_panel=TRAIN_PANEL,
+    ),
 ]
-Seed = Annotated[int, typer.Option(help="Random seed: same data, settings and seed give the same model.", rich_help_panel=TRAIN_PANEL)]
+Seed = Annotated[
+    int,
+    typer.Option(
+        help="Random seed: same data, settings and seed give the same model.", rich_help_panel=TRAIN_PANEL
+    ),
+]
 
 # The defaults are ForecasterConfig's own, so the CLI and the Python API never disagree.
 DEFAULTS = {f.name: f.default for f in fields(ForecasterConfig)} | {"fill": "linear"}

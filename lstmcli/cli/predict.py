@@ -75,7 +75,8 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
 def predict(
     model: ModelIn = Path("model.npz"),
     horizon: Annotated[
-        int | None, typer.Option(min=1, help="Periods to forecast (default: the model's horizon, one season).")
+        int | None,
+        typer.Option(min=1, help="Periods to forecast (default: the model's horizon, one season)."),
     ] = None,
     data: NewData = None,
     level: Annotated[
@@ -85,7 +86,8 @@ def predict(
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the forecast to this CSV file.", dir_okay=False)
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the forecast to this CSV file.", dir_okay=False),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table (with a chart), csv or json on stdout.")
@@ -126,10 +128,17 @@ def predict(
     shown = history[-max(3 * forecaster.season_, 2 * len(forecast.values), 24) :]
     band = forecast.intervals.get(levels[-1]) if levels else None
     console.print(
-        line_chart(shown, forecast.values, lower=None if band is None else band[0], upper=None if band is None else band[1])
+        line_chart(
+            shown,
+            forecast.values,
+            lower=None if band is None else band[0],
+            upper=None if band is None else band[1],
+        )
     )
     console.print(forecast_table(rows, levels))
-    source = f"{data}" if data is not None else f"the {forecaster.n_obs_} observations of {forecaster.source_}"
+    source = (
+        f"{data}" if data is not None else f"the {forecaster.n_obs_} observations of {forecaster.source_}"
+    )
     console.print(f"[dim]{forecaster.target_}, {len(rows)} periods after {source}[/]")
     if output is not None:
         console.print(f"[dim]written to {output}[/]")

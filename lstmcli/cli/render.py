@@ -76,19 +76,20 @@ def comparison_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
 
 
 def verdict(metrics: dict[str, dict[str, float]]) -> str:
-    """One plain sentence: does the LSTM beat the baselines on these windows?"""
+    """One plain sentence: does the LSTM beat the baselines on these windows (by OWA, M4's combined
+    sMAPE and MASE score)?"""
     lstm = metrics.get("LSTM")
-    if not lstm:
+    if not lstm or not _finite(lstm.get("OWA")):
         return ""
-    beaten_by = [
-        name for name, row in metrics.items() if name != "LSTM" and _finite(row.get("MASE")) and row["MASE"] <= lstm["MASE"]
+    not_beaten = [
+        name for name, row in metrics.items() if name != "LSTM" and _finite(row.get("OWA")) and row["OWA"] <= lstm["OWA"]
     ]
-    if beaten_by:
+    if not_beaten:
         return (
-            f"[yellow]The LSTM does not beat {', '.join(beaten_by)} on these windows (MASE): "
-            "prefer the simpler forecast, or try another --transform / --lookback.[/]"
+            f"[yellow]The LSTM does not beat {', '.join(not_beaten)} here (OWA {fmt(lstm['OWA'])}): "
+            "prefer the simpler forecast, or try another --transform or --lookback.[/]"
         )
-    return "[green]The LSTM beats every naive baseline on these windows (MASE).[/]"
+    return f"[green]The LSTM beats every naive baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).[/]"
 
 
 def _finite(v: Any) -> bool:
@@ -99,8 +100,14 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
     table = Table(title="Training summary", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("data", f"{s['data']} → target '{s['target']}'" + (f", features {s['features']}" if s["features"] else ""))
-    table.add_row("series", f"{s['observations']} observations, frequency {s['frequency'] or 'none (steps)'}, season {s['season']}")
+    table.add_row(
+        "data",
+        f"{s['data']} → target '{s['target']}'" + (f", features {s['features']}" if s["features"] else ""),
+    )
+    table.add_row(
+        "series",
+        f"{s['observations']} observations, frequency {s['frequency'] or 'none (steps)'}, season {s['season']}",
+    )
     table.add_row("model", f"lookback {s['lookback']}, horizon {s['horizon']}, {s['strategy']}")
     table.add_row("epochs", f"{s['epochs_run']} — {s['stopped']}")
     table.add_row(f"best {s['monitored']} loss", f"{fmt(s['best_loss'])} at epoch {s['best_epoch']}")
@@ -117,7 +124,9 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
         console.print(verdict(s["validation"]))
     else:
         console.print("[yellow]No validation windows (--val-size 0): no error estimate and no intervals.[/]")
-    console.print(f"Next: [bold]lstmcli predict --model {s['model']}[/] or [bold]lstmcli inspect --model {s['model']}[/]")
+    console.print(
+        f"Next: [bold]lstmcli predict --model {s['model']}[/] or [bold]lstmcli inspect --model {s['model']}[/]"
+    )
 
 
 # ------------------------------------------------------------------------------------------ forecast
@@ -137,8 +146,14 @@ def forecast_table(rows: list[dict[str, Any]], levels: list[int]) -> Table:
     return table
 
 
-def line_chart(history: np.ndarray, forecast: np.ndarray, width: int = 72, height: int = 12,
-               lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> Text:
+def line_chart(
+    history: np.ndarray,
+    forecast: np.ndarray,
+    width: int = 72,
+    height: int = 12,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> Text:
     """A terminal chart: recent history (blue) then the forecast (magenta), a bar where they meet."""
     series = np.concatenate([history, forecast])
     bounds = [series]
@@ -210,20 +225,34 @@ def gate_table(name: str, values: np.ndarray, labels: list[str], units: list[int
     fixed = name in ("i", "f", "o")
     lo, hi = (0.0, 1.0) if fixed else (float(values[:, units].min()), float(values[:, units].max()))
     for label, row in zip(labels, values, strict=True):
-        table.add_row(label, *[Text(f"{row[u]:.2f}", style=_cell_style(float(row[u]), lo, hi)) for u in units])
+        table.add_row(
+            label, *[Text(f"{row[u]:.2f}", style=_cell_style(float(row[u]), lo, hi)) for u in units]
+        )
     return table
 
 
 def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:
     table = Table(title="What each unit remembers (over this window)", title_justify="left")
-    for col, just in [("unit", "left"), ("mean forget f", "right"), ("memory half-life", "right"),
-                      ("mean input i", "right"), ("saturated gates", "right"), ("role", "left")]:
+    for col, just in [
+        ("unit", "left"),
+        ("mean forget f", "right"),
+        ("memory half-life", "right"),
+        ("mean input i", "right"),
+        ("saturated gates", "right"),
+        ("role", "left"),
+    ]:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for s in summary:
         half = s["half_life"]
         half_text = "∞" if half is None else f"{half:.1f} steps"
-        table.add_row(f"u{s['unit']}", f"{s['mean_forget']:.2f}", half_text, f"{s['mean_input']:.2f}",
-                      f"{100 * s['saturation']:.0f}%", s["role"])
+        table.add_row(
+            f"u{s['unit']}",
+            f"{s['mean_forget']:.2f}",
+            half_text,
+            f"{s['mean_input']:.2f}",
+            f"{100 * s['saturation']:.0f}%",
+            s["role"],
+        )
     return table
 
 

@@ -16,7 +16,9 @@ from lstmcli.cli import options as opt
 from lstmcli.cli.common import TrainFormat, fail, parse_features, stderr_console, stdout_console, user_errors
 
 D = opt.DEFAULTS
-ModelOut = Annotated[Path, typer.Option("--model", "-m", help="Where to write the model (.npz).", dir_okay=False)]
+ModelOut = Annotated[
+    Path, typer.Option("--model", "-m", help="Where to write the model (.npz).", dir_okay=False)
+]
 
 
 class _Interrupts:
@@ -79,7 +81,8 @@ def train(
     patience: opt.Patience = D["patience"],
     seed: opt.Seed = D["seed"],
     output_format: Annotated[
-        TrainFormat, typer.Option("--format", help="table: progress and summary; json: the summary as JSON on stdout.")
+        TrainFormat,
+        typer.Option("--format", help="table: progress and summary; json: the summary as JSON on stdout."),
     ] = TrainFormat.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -113,7 +116,9 @@ def train(
                     from lstmcli.cli.render import TrainingProgress
 
                     with TrainingProgress(err, epochs) as progress:
-                        forecaster.fit(series, on_epoch=progress.update, should_stop=lambda: interrupts.requested)
+                        forecaster.fit(
+                            series, on_epoch=progress.update, should_stop=lambda: interrupts.requested
+                        )
                 else:
                     forecaster.fit(series, should_stop=lambda: interrupts.requested)
             except KeyboardInterrupt:

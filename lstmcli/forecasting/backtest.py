@@ -130,7 +130,9 @@ def backtest_series(
         rows.append(model._forecast_from_origins(y, features, np.asarray(group), horizon))
         for level in levels:
             if len(model.residuals_):
-                widths[level].append(np.tile(conformal_width(model.residuals_, level / 100, horizon), (len(group), 1)))
+                widths[level].append(
+                    np.tile(conformal_width(model.residuals_, level / 100, horizon), (len(group), 1))
+                )
     season = model.season_
     forecasts = {"LSTM": np.concatenate(rows)}
     forecasts |= baseline_forecasts(y, origins, horizon, season)

@@ -40,7 +40,9 @@ class ForecasterConfig:
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if self.normalize not in NORMALIZATIONS:
-            raise ConfigError(f"--normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
+            raise ConfigError(
+                f"--normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}"
+            )
         for name in ("lookback", "horizon", "season"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -55,7 +57,9 @@ class ForecasterConfig:
         if self.patience < 0:
             raise ConfigError(f"--patience must be 0 (off) or more, got {self.patience}")
         if self.val_size < 0 or (self.val_size >= 1 and self.val_size != int(self.val_size)):
-            raise ConfigError(f"--val-size must be a fraction in [0, 1) or a whole count, got {self.val_size}")
+            raise ConfigError(
+                f"--val-size must be a fraction in [0, 1) or a whole count, got {self.val_size}"
+            )
         if self.loss not in ("mse", "mae", "huber"):
             raise ConfigError(f"--loss must be one of mse, mae, huber, got {self.loss!r}")
         if self.dtype not in ("float32", "float64"):

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from lstmcli.data.loader import SeriesData
 
+
 @dataclass
 class Forecast:
     """A forecast in the data's units; ``timestamps`` continue the series' dates when it has them."""
@@ -127,8 +128,12 @@ class Forecaster:
         # Transforms see the training part only; then the whole series goes through them.
         self.pipeline_.fit(y[: split.train_end + lag])
         z = self.pipeline_.transform(y)
-        self.feature_mean_ = features[: split.train_end + lag].mean(axis=0) if features.shape[1] else np.zeros(0)
-        self.feature_scale_ = _safe_std(features[: split.train_end + lag]) if features.shape[1] else np.zeros(0)
+        self.feature_mean_ = (
+            features[: split.train_end + lag].mean(axis=0) if features.shape[1] else np.zeros(0)
+        )
+        self.feature_scale_ = (
+            _safe_std(features[: split.train_end + lag]) if features.shape[1] else np.zeros(0)
+        )
         inputs = self._input_matrix(z, features[lag:])
 
         out = horizon if self.strategy_ == "direct" else 1
@@ -143,7 +148,9 @@ class Forecaster:
             x_train, y_train = x_all[:n_train], t_all[:n_train]
             x_val, y_val = x_all[n_train:], t_all[n_train:]
         if len(x_train) == 0:
-            raise DataError(f"{_name(data)}: no training windows left; use a shorter --lookback or --val-size")
+            raise DataError(
+                f"{_name(data)}: no training windows left; use a shorter --lookback or --val-size"
+            )
 
         rng = np.random.default_rng(cfg.seed)
         net_config = NetworkConfig(
@@ -308,7 +315,9 @@ class Forecaster:
         if not 0 < level < 100:
             raise ConfigError(f"--level must be between 0 and 100, got {level}")
         if len(self.residuals_) == 0:
-            raise ConfigError("this model has no validation residuals for intervals; retrain with --val-size > 0")
+            raise ConfigError(
+                "this model has no validation residuals for intervals; retrain with --val-size > 0"
+            )
         width = conformal_width(self.residuals_, level / 100.0, len(values))
         return values - width, values + width
 
@@ -408,5 +417,7 @@ def forecast_warnings(history: np.ndarray, values: np.ndarray) -> list[str]:
     if h > 1 and len(history) >= h:
         shifted = history[-h:]
         if float(np.max(np.abs(values - shifted))) < 0.02 * scale:
-            out.append("the forecast repeats the last observations shifted forward; compare with the naive baseline")
+            out.append(
+                "the forecast repeats the last observations shifted forward; compare with the naive baseline"
+            )
     return out
