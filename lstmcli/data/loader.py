@@ -19,7 +19,6 @@ season_length, future_timestamps, timestamps_ending_at
 
 from __future__ import annotations
 
-import csv
 import difflib
 import io
 import os
@@ -53,15 +52,47 @@ FILL_METHODS = ("linear", "ffill", "zero")
 _NA_STRINGS = frozenset(
     s.lower()
     for s in (
-        "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-        "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
     )
 )
 
 # Column names that are tried first when looking for the time column (lower-case).
 _TIME_NAMES = (
-    "date", "datetime", "timestamp", "time", "ds", "period", "month", "week", "day", "dt", "quarter", "year",
+    "date",
+    "datetime",
+    "timestamp",
+    "time",
+    "ds",
+    "period",
+    "month",
+    "week",
+    "day",
+    "dt",
+    "quarter",
+    "year",
+    "step",  # never a date, but orders the rows (as in the M3/M4 long files)
 )
+
+# Text columns whose repeated values mean "several series in one file" (long format).
+_ID_NAMES = ("series_id", "unique_id", "id", "series", "item_id", "ts_id", "key")
 
 # datetime64[ns] can only hold these instants; pandas itself parses a wider range at coarser units.
 _NS_MIN = np.datetime64("1677-09-22", "ns")
@@ -146,21 +177,53 @@ class LongSeries:
 
 # Seasonal period for the base of each pandas alias (the part before "-").
 _SEASON_BY_BASE = {
-    "ns": 1, "us": 1, "ms": 1, "s": 60, "min": 60, "h": 24, "bh": 8, "cbh": 8,
-    "D": 7, "B": 5, "C": 5,
+    "ns": 1,
+    "us": 1,
+    "ms": 1,
+    "s": 60,
+    "min": 60,
+    "h": 24,
+    "bh": 8,
+    "cbh": 8,
+    "D": 7,
+    "B": 5,
+    "C": 5,
     "W": 52,
-    "SMS": 24, "SME": 24,
-    "MS": 12, "ME": 12, "BMS": 12, "BME": 12, "CBMS": 12, "CBME": 12,
-    "QS": 4, "QE": 4, "BQS": 4, "BQE": 4,
-    "YS": 1, "YE": 1, "BYS": 1, "BYE": 1,
+    "SMS": 24,
+    "SME": 24,
+    "MS": 12,
+    "ME": 12,
+    "BMS": 12,
+    "BME": 12,
+    "CBMS": 12,
+    "CBME": 12,
+    "QS": 4,
+    "QE": 4,
+    "BQS": 4,
+    "BQE": 4,
+    "YS": 1,
+    "YE": 1,
+    "BYS": 1,
+    "BYE": 1,
 }
 
 # Aliases pandas 3 no longer accepts, mapped to the current spelling(s).  "M"/"Q"/"Y" meant period
 # ends in old pandas, but users mostly mean "monthly"; the start/end variant that fits the data wins.
 _LEGACY_ALIASES = {
-    "M": ("MS", "ME"), "Q": ("QS", "QE"), "A": ("YS", "YE"), "Y": ("YS", "YE"),
-    "H": ("h",), "T": ("min",), "S": ("s",), "L": ("ms",), "U": ("us",), "N": ("ns",),
-    "BM": ("BME",), "BQ": ("BQE",), "BA": ("BYE",), "BY": ("BYE",),
+    "M": ("MS", "ME"),
+    "Q": ("QS", "QE"),
+    "A": ("YS", "YE"),
+    "Y": ("YS", "YE"),
+    "H": ("h",),
+    "T": ("min",),
+    "S": ("s",),
+    "L": ("ms",),
+    "U": ("us",),
+    "N": ("ns",),
+    "BM": ("BME",),
+    "BQ": ("BQE",),
+    "BA": ("BYE",),
+    "BY": ("BYE",),
 }
 _FREQ_EXAMPLES = "e.g. D, B, h, W-SUN, MS, ME, QS-JAN, QE-DEC, YS-JAN"
 
@@ -180,7 +243,9 @@ def _parse_offset(freq: str, what: str = "--freq"):
     except (ValueError, TypeError, KeyError) as exc:
         hint = re.search(r"Did you mean (\S+?)\??['\")]*$", str(exc))
         extra = f"; did you mean {hint.group(1)}?" if hint else ""
-        raise ConfigError(f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES}){extra}") from None
+        raise ConfigError(
+            f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES}){extra}"
+        ) from None
     if off is None or off.n <= 0:
         raise ConfigError(f"{what} {freq!r} must step forward in time ({_FREQ_EXAMPLES})")
     return off
@@ -343,12 +408,25 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 def _describe_freq(alias: str) -> str:
     names = {
-        "D": "daily", "B": "business days", "C": "custom business days", "h": "hourly", "min": "minutely",
-        "s": "secondly", "W": "weekly", "MS": "monthly, month start", "ME": "monthly, month end",
-        "BMS": "monthly, first business day", "BME": "monthly, last business day",
-        "QS": "quarterly, quarter start", "QE": "quarterly, quarter end", "BQS": "quarterly, business start",
-        "BQE": "quarterly, business end", "YS": "yearly, year start", "YE": "yearly, year end",
-        "SMS": "semi-monthly", "SME": "semi-monthly",
+        "D": "daily",
+        "B": "business days",
+        "C": "custom business days",
+        "h": "hourly",
+        "min": "minutely",
+        "s": "secondly",
+        "W": "weekly",
+        "MS": "monthly, month start",
+        "ME": "monthly, month end",
+        "BMS": "monthly, first business day",
+        "BME": "monthly, last business day",
+        "QS": "quarterly, quarter start",
+        "QE": "quarterly, quarter end",
+        "BQS": "quarterly, business start",
+        "BQE": "quarterly, business end",
+        "YS": "yearly, year start",
+        "YE": "yearly, year end",
+        "SMS": "semi-monthly",
+        "SME": "semi-monthly",
     }
     try:
         off = to_offset(alias)
@@ -410,7 +488,9 @@ def _read_bytes(path) -> tuple[str, bytes]:
     except PermissionError:
         raise DataError(f"{shown}: permission denied (cannot reach the file)") from None
     except (OSError, ValueError) as exc:
-        raise DataError(f"{shown}: cannot be read ({_one_line(getattr(exc, 'strerror', None) or exc)})") from None
+        raise DataError(
+            f"{shown}: cannot be read ({_one_line(getattr(exc, 'strerror', None) or exc)})"
+        ) from None
     if stat.S_ISDIR(st.st_mode):
         raise DataError(f"{shown}: is a directory, not a CSV file")
     try:
@@ -444,7 +524,9 @@ def _decode(path: str, raw: bytes, notes: list[str]) -> str:
         try:
             text = raw.decode("utf-16")
         except UnicodeDecodeError:
-            raise DataError(f"{path}: is not a text CSV (it starts like UTF-16 but cannot be decoded)") from None
+            raise DataError(
+                f"{path}: is not a text CSV (it starts like UTF-16 but cannot be decoded)"
+            ) from None
         notes.append(f"{path} is UTF-16 text; it was decoded as such.")
     else:
         if b"\x00" in raw:
@@ -486,9 +568,7 @@ def _read_table(path) -> _Table:
 
     # Blank lines before the header would otherwise become an all-empty header row.
     body = text.lstrip("\r\n")
-    lead = text[: len(text) - len(body)].count("\n")
-    if "\n" not in text[: len(text) - len(body)] and len(text) != len(body):
-        lead = text[: len(text) - len(body)].count("\r")
+    lead = len(text[: len(text) - len(body)].splitlines())
     first_line = body.splitlines()[0] if body else ""
     sep = _sniff_sep(first_line)
     if sep != ",":
@@ -500,8 +580,14 @@ def _read_table(path) -> _Table:
             # header=None: every row, header included, must fit the width of the header row, so a row
             # with extra fields is an error instead of pandas silently turning column 1 into an index.
             raw_df = pd.read_csv(
-                io.StringIO(body), header=None, dtype=str, sep=sep, na_filter=False,
-                skip_blank_lines=False, engine="c", quotechar='"',
+                io.StringIO(body),
+                header=None,
+                dtype=str,
+                sep=sep,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+                quotechar='"',
             )
     except pd.errors.EmptyDataError:
         raise DataError(f"{shown}: is empty (no header)") from None
@@ -544,6 +630,13 @@ def _read_table(path) -> _Table:
         seen[h] = k
     if all(not h for h in header) and len(header) > 1:
         raise DataError(f"{shown}: line {1 + lead} should be a header with column names but is empty")
+    head = pd.Series(header, dtype=str)
+    if (np.isfinite(_to_numbers(head)) | _parse_dates(head).ok).all():
+        # Without a header pandas would quietly turn the first row into column names.
+        raise DataError(
+            f"{shown}: line {1 + lead} looks like data ({_show(','.join(header))}), not a header; "
+            "the first line must name the columns, e.g. date,value"
+        )
 
     df = raw_df.iloc[1:].reset_index(drop=True)
     df.columns = names
@@ -552,7 +645,9 @@ def _read_table(path) -> _Table:
     if len(df):
         empty = (df == "").all(axis=1).to_numpy()
         if empty.any():
-            notes.append(f"Ignored {_plural(int(empty.sum()), 'empty line')} ({_fmt_lines(lines[empty], 3)}).")
+            notes.append(
+                f"Ignored {_plural(int(empty.sum()), 'empty line')} ({_fmt_lines(lines[empty], 3)})."
+            )
             df = df.loc[~empty].reset_index(drop=True)
             lines = lines[~empty]
     if len(df) == 0:
@@ -577,7 +672,9 @@ def _to_numbers(s: pd.Series) -> np.ndarray:
             out = pd.to_numeric(s, errors="coerce")
         except Exception:  # very long digit strings etc.: fall back to Python's float one by one
             out = pd.Series([_float_or_nan(v) for v in s], index=s.index)
-    return np.array(pd.Series(out).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)  # writable copy
+    return np.array(
+        pd.Series(out).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
+    )  # writable copy
 
 
 def _float_or_nan(v: str) -> float:
@@ -671,7 +768,7 @@ def _quarters(s: pd.Series) -> np.ndarray | None:
     year = m[0].fillna(m[3]).astype(int).to_numpy()
     q = m[1].fillna(m[2]).astype(int).to_numpy()
     out = np.array(
-        [f"{y:04d}-{3 * (qq - 1) + 1:02d}-01" for y, qq in zip(year, q)], dtype="datetime64[ns]"
+        [f"{y:04d}-{3 * (qq - 1) + 1:02d}-01" for y, qq in zip(year, q, strict=True)], dtype="datetime64[ns]"
     )
     return out
 
@@ -752,9 +849,14 @@ def _parse_dates(s: pd.Series) -> _Dates:
                 best = attempts[2]
             k = int(np.argmax(mdy != dmy))
             order = "day/month" if best[0] == "dmy" else "month/day"
-            best = (best[0], best[1], best[2] + [
-                f"Dates such as {_show(s.iloc[k])} could be month/day or day/month; they were read as {order}."
-            ])
+            best = (
+                best[0],
+                best[1],
+                best[2]
+                + [
+                    f"Dates such as {_show(s.iloc[k])} could be month/day or day/month; they were read as {order}."
+                ],
+            )
     elif best[0] == "dmy" and score(dmy) > score(mdy):
         best = (best[0], best[1], best[2] + ["The dates were read as day/month/year."])
     return finish(best[1], best[2])
@@ -798,18 +900,28 @@ def _numeric_time(table: _Table, name: str, explicit: bool) -> _Time | None:
     """A numeric time column: calendar years, YYYYMMDD dates or plain integer steps."""
     ints = _integer_column(table, name)
     lname = name.lower()
-    if ints is not None and ((explicit or lname == "year") and ((ints >= 1000) & (ints <= 2999)).all()):
+    # Only a column *named* like a year is read as years: a step counter may well run from 1000 to 2000.
+    if ints is not None and "year" in lname and ((ints >= 1000) & (ints <= 2999)).all():
         keys = np.array([f"{y:04d}-01-01" for y in ints], dtype="datetime64[ns]")
-        return _Time(name, "dates", keys, [f"Column '{name}' holds whole years; each was read as 1 January of that year."])
+        return _Time(
+            name,
+            "dates",
+            keys,
+            [f"Column '{name}' holds whole years; each was read as 1 January of that year."],
+        )
     if ints is not None and explicit and ((ints >= 16780101) & (ints <= 22620410)).all():
         s = table.df[name]
         arr, _ = _to_datetime(s, format="%Y%m%d")
         if not np.isnat(arr).any():
-            return _Time(name, "dates", arr.astype("datetime64[ns]"), [f"Column '{name}' was read as YYYYMMDD dates."])
+            return _Time(
+                name, "dates", arr.astype("datetime64[ns]"), [f"Column '{name}' was read as YYYYMMDD dates."]
+            )
     if explicit or lname == "step":
         _require_numeric_time(table, name)
         keys = _to_numbers(table.df[name])
-        return _Time(name, "steps", keys, [f"Column '{name}' is a number, not a date; it only orders the rows."])
+        return _Time(
+            name, "steps", keys, [f"Column '{name}' is a number, not a date; it only orders the rows."]
+        )
     return None
 
 
@@ -976,10 +1088,10 @@ def _infer_offset(ts: np.ndarray):
     same_time = bool((tod == tod[0]).all())
     if same_time:
         cands.append(to_offset("D"))
-        if (idx.dayofweek < 5).all():
+        if (idx.day_of_week < 5).all():
             cands.append(to_offset("B"))
-        if (idx.dayofweek == idx.dayofweek[0]).all():
-            cands.append(to_offset(f"W-{_WEEKDAYS[idx.dayofweek[0]]}"))
+        if (idx.day_of_week == idx.day_of_week[0]).all():
+            cands.append(to_offset(f"W-{_WEEKDAYS[idx.day_of_week[0]]}"))
     midnight = bool((tod == pd.Timedelta(0)).all())
     if midnight:
         m0 = _MONTHS[idx.month[0] - 1]
@@ -999,8 +1111,15 @@ def _infer_offset(ts: np.ndarray):
         if g is not None and (best is None or g[1] < best[1][1]):
             best = (off, g)
     if best is None:
-        return None, "irregular"
-    return _normalize_anchor(best[0]), "gaps"
+        return None, ""
+    off, (_, size) = _normalize_anchor(best[0]), best[1]
+    if size > 2 * len(ts):
+        # More invented than real values: these dates are irregular, not a regular series with gaps.
+        return (
+            None,
+            f"the closest frequency, {off.freqstr}, would need {size - len(ts)} of {size} values filled",
+        )
+    return off, "gaps"
 
 
 def _explicit_offset(freq: str, ts: np.ndarray, path: str, time_name: str, lines_sorted: np.ndarray):
@@ -1074,7 +1193,11 @@ def _fill(y: np.ndarray, method: str) -> tuple[np.ndarray, int, int]:
     return out, lead, trail
 
 
-_FILL_WORDS = {"linear": "by linear interpolation", "ffill": "by repeating the previous value", "zero": "with zeros"}
+_FILL_WORDS = {
+    "linear": "by linear interpolation",
+    "ffill": "by repeating the previous value",
+    "zero": "with zeros",
+}
 
 
 def _fill_column(name, col_sorted, pos, G, method, lines_sorted, notes, path):
@@ -1132,9 +1255,15 @@ def _sort_rows(table: _Table, time: _Time, notes: list[str]) -> np.ndarray:
         first = order[dup[0]]
         where = np.sort(table.lines[k == ks[dup[0]]])
         shown = _fmt_ts(keys[first]) if time.kind == "dates" else f"{keys[first]:g}"
+        ids = [c for c in table.columns if c.lower() in _ID_NAMES and table.df[c].nunique() > 1]
+        hint = (
+            f" (column '{ids[0]}' suggests several series in long format; give one series per file)"
+            if ids
+            else ""
+        )
         raise DataError(
             f"{table.path}: column '{time.name}': {shown} appears on {_fmt_lines(where)}; "
-            "each time must appear only once"
+            f"each time must appear only once{hint}"
         )
     return order
 
@@ -1146,13 +1275,13 @@ def _date_grid(p, time, ts, lines, freq, fill, target_nan, target, notes):
         off, (pos, G) = _explicit_offset(freq, ts, p, time.name, lines)
         notes.append(f"Frequency {_describe_freq(off.freqstr)}, as given by --freq.")
     else:
-        off, _how = _infer_offset(ts)
+        off, why = _infer_offset(ts)
         if off is None:
             d = np.diff(ts.astype(np.int64))
-            typical = pd.Timedelta(int(np.median(d)), unit="ns")
+            why = why or f"typical spacing {pd.Timedelta(int(np.median(d)), unit='ns')}"
             notes.append(
-                f"Could not find a regular frequency in column '{time.name}' (typical spacing {typical}); "
-                "rows are used as consecutive steps and forecasts cannot be dated; pass --freq to set one."
+                f"Could not find a regular frequency in column '{time.name}' ({why}); rows are used as "
+                "consecutive steps and forecasts cannot be dated; pass --freq to set one."
             )
             return np.arange(n), n, ts, None
         pos, G = _grid(ts, off)
@@ -1166,7 +1295,6 @@ def _date_grid(p, time, ts, lines, freq, fill, target_nan, target, notes):
         raise DataError(
             f"{p}: column '{target}' has {missing} of {G} values missing ({_plural(target_nan, 'empty cell')}, "
             f"{_plural(G - n, 'missing time step')} for frequency {alias}); at most half may be missing"
-            + ("" if freq is not None else "; pass --freq if the frequency is wrong")
         )
     full = pd.date_range(pd.Timestamp(ts[0]), periods=G, freq=off).to_numpy().astype("datetime64[ns]")
     gap = np.ones(G, dtype=bool)
@@ -1190,8 +1318,10 @@ def _step_grid(time, ks, fill, notes):
         pos = np.round(rel).astype(np.int64)
         G = int(pos[-1]) + 1
         if G > n:
-            notes.append(f"Added {_plural(G - n, 'missing step')} in column '{time.name}' (step {step:g}); "
-                         f"values filled {_FILL_WORDS[fill]}.")
+            notes.append(
+                f"Added {_plural(G - n, 'missing step')} in column '{time.name}' (step {step:g}); "
+                f"values filled {_FILL_WORDS[fill]}."
+            )
         return pos, G
     notes.append(f"Column '{time.name}' is not evenly spaced; rows are used as consecutive steps.")
     return np.arange(n), n
@@ -1250,9 +1380,15 @@ def _resolve_features(table, features, target, time_name, numeric_cols) -> list[
 
 
 @_safe
-def load_csv(path, *, target: str | None = None, time_col: str | None = None,
-             features: str | Sequence[str] | None = None, freq: str | None = None,
-             fill: str = "linear") -> SeriesData:
+def load_csv(
+    path,
+    *,
+    target: str | None = None,
+    time_col: str | None = None,
+    features: str | Sequence[str] | None = None,
+    freq: str | None = None,
+    fill: str = "linear",
+) -> SeriesData:
     """Load one time series (plus optional feature columns) from a wide CSV file.
 
     Parameters
@@ -1318,13 +1454,16 @@ def load_csv(path, *, target: str | None = None, time_col: str | None = None,
         if not present.any():
             empty_cols.append(c)
             continue
-        if np.isnan(_to_numbers(s[present])).mean() > 0.5:
+        col = _numeric_column(table, c)  # knows about decimal commas in ';' files
+        if col.bad[present].mean() > 0.5:
             text_cols.append(c)
             continue
         if c.startswith("Unnamed: ") and c != target:
             # pandas' DataFrame.to_csv writes the row numbers as a first column without a name.
             ints = _integer_column(table, c)
-            if ints is not None and (np.array_equal(ints, np.arange(n)) or np.array_equal(ints, np.arange(1, n + 1))):
+            if ints is not None and (
+                np.array_equal(ints, np.arange(n)) or np.array_equal(ints, np.arange(1, n + 1))
+            ):
                 notes.append(f"Ignored the unnamed column '{c}': it only numbers the rows.")
                 continue
         numeric_cols.append(c)
@@ -1336,10 +1475,19 @@ def load_csv(path, *, target: str | None = None, time_col: str | None = None,
             pool = [c for c in numeric_cols if c not in listed]
         if len(pool) == 1:
             target = pool[0]
-            notes.append(f"Forecasting column '{target}', the only numeric column.")
+            why = "the only numeric column" + (" that is not a feature" if pool is not numeric_cols else "")
+            notes.append(f"Forecasting column '{target}', {why}.")
         elif not pool:
-            kinds = [f"{c} (time)" if c == time_name else f"{c} (text)" if c in text_cols
-                     else f"{c} (empty)" if c in empty_cols else c for c in table.columns]
+            kinds = [
+                f"{c} (time)"
+                if c == time_name
+                else f"{c} (text)"
+                if c in text_cols
+                else f"{c} (empty)"
+                if c in empty_cols
+                else c
+                for c in table.columns
+            ]
             raise DataError(f"{p}: no numeric column to forecast; columns are: {', '.join(kinds)}")
         else:
             raise DataError(
@@ -1355,12 +1503,16 @@ def load_csv(path, *, target: str | None = None, time_col: str | None = None,
             raise DataError(f"{p}: column '{c}' has no values")
     unused_text = [c for c in text_cols if c not in used]
     if unused_text:
-        notes.append(f"Ignored text {'column' if len(unused_text) == 1 else 'columns'} "
-                     f"{', '.join(repr(c) for c in unused_text)}.")
+        notes.append(
+            f"Ignored text {'column' if len(unused_text) == 1 else 'columns'} "
+            f"{', '.join(repr(c) for c in unused_text)}."
+        )
     unused_empty = [c for c in empty_cols if c not in used]
     if unused_empty:
-        notes.append(f"Ignored empty {'column' if len(unused_empty) == 1 else 'columns'} "
-                     f"{', '.join(repr(c) for c in unused_empty)}.")
+        notes.append(
+            f"Ignored empty {'column' if len(unused_empty) == 1 else 'columns'} "
+            f"{', '.join(repr(c) for c in unused_empty)}."
+        )
 
     cols = {}
     for c in (target, *feat_names):
@@ -1381,16 +1533,21 @@ def load_csv(path, *, target: str | None = None, time_col: str | None = None,
         lines = table.lines[order]
         if time.kind == "dates":
             pos, G, timestamps, out_freq = _date_grid(
-                p, time, time.keys[order], lines, freq, fill, int(np.isnan(cols[target]).sum()), target, notes)
+                p, time, time.keys[order], lines, freq, fill, int(np.isnan(cols[target]).sum()), target, notes
+            )
         else:
             if freq is not None:
-                raise ConfigError(f"--freq {freq} was given, but column '{time.name}' of {p} holds numbers, not dates")
+                raise ConfigError(
+                    f"--freq {freq} was given, but column '{time.name}' of {p} holds numbers, not dates"
+                )
             pos, G = _step_grid(time, time.keys[order], fill, notes)
             timestamps, out_freq = None, None
 
     values = _fill_column(target, cols[target][order], pos, G, fill, lines, notes, p)
     if feat_names:
-        feats = np.column_stack([_fill_column(f, cols[f][order], pos, G, fill, lines, notes, p) for f in feat_names])
+        feats = np.column_stack(
+            [_fill_column(f, cols[f][order], pos, G, fill, lines, notes, p) for f in feat_names]
+        )
         notes.append(f"Using {_plural(len(feat_names), 'feature column')}: {', '.join(feat_names)}.")
     else:
         feats = np.empty((G, 0), dtype=np.float64)
@@ -1413,8 +1570,14 @@ def load_csv(path, *, target: str | None = None, time_col: str | None = None,
 
 
 @_safe
-def load_long_csv(path, *, id_col: str = "series_id", target: str | None = None,
-                  time_col: str | None = None, split_col: str | None = "split") -> list[LongSeries]:
+def load_long_csv(
+    path,
+    *,
+    id_col: str = "series_id",
+    target: str | None = None,
+    time_col: str | None = None,
+    split_col: str | None = "split",
+) -> list[LongSeries]:
     """Load many series from a long-format CSV (one row per series and time step).
 
     Parameters
@@ -1467,8 +1630,11 @@ def load_long_csv(path, *, id_col: str = "series_id", target: str | None = None,
         if "value" in cols and "value" not in reserved and (time is None or time.name != "value"):
             target = "value"
         else:
-            pool = [c for c in cols if c not in reserved and (time is None or c != time.name)
-                    and _looks_numeric(table, c)]
+            pool = [
+                c
+                for c in cols
+                if c not in reserved and (time is None or c != time.name) and _looks_numeric(table, c)
+            ]
             if len(pool) != 1:
                 raise DataError(
                     f"{p}: cannot tell which column holds the values (numeric columns: "
@@ -1484,8 +1650,10 @@ def load_long_csv(path, *, id_col: str = "series_id", target: str | None = None,
     _check_numbers(table, target, col)
     if col.missing.any():
         k = int(np.argmax(col.missing))
-        raise DataError(f"{p} line {table.lines[k]}, column '{target}': the value is missing; "
-                        "long-format series must be complete")
+        raise DataError(
+            f"{p} line {table.lines[k]}, column '{target}': the value is missing; "
+            "long-format series must be complete"
+        )
 
     ids = table.df[id_col]
     id_missing = _missing_mask(ids) & (ids == "").to_numpy()
@@ -1500,8 +1668,10 @@ def load_long_csv(path, *, id_col: str = "series_id", target: str | None = None,
         bad = ~(is_test | (lab == "train").to_numpy())
         if bad.any():
             k = int(np.argmax(bad))
-            raise DataError(f"{p} line {table.lines[k]}, column '{split_col}': "
-                            f"{_show(table.df[split_col].iloc[k])} is not 'train' or 'test'")
+            raise DataError(
+                f"{p} line {table.lines[k]}, column '{split_col}': "
+                f"{_show(table.df[split_col].iloc[k])} is not 'train' or 'test'"
+            )
     else:
         is_test = np.zeros(len(table.df), dtype=bool)
 
@@ -1517,7 +1687,7 @@ def load_long_csv(path, *, id_col: str = "series_id", target: str | None = None,
     ends = np.concatenate([bounds, [len(order)]])
 
     out: list[LongSeries] = []
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=True):
         rows = order[a:b]
         sid = str(uniques[codes_s[a]])
         if key is not None:
@@ -1540,6 +1710,9 @@ def load_long_csv(path, *, id_col: str = "series_id", target: str | None = None,
         n_test = int(t.sum())
         if n_test == len(rows):
             raise DataError(f"{p}: series '{sid}' has no training rows (all {len(rows)} rows are 'test')")
-        out.append(LongSeries(series_id=sid, values=np.ascontiguousarray(col.values[rows], dtype=np.float64),
-                              n_test=n_test))
+        out.append(
+            LongSeries(
+                series_id=sid, values=np.ascontiguousarray(col.values[rows], dtype=np.float64), n_test=n_test
+            )
+        )
     return out

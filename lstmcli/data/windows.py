@@ -43,8 +43,9 @@ def _prefix(label: str | None) -> str:
     return f"{label}: " if label else ""
 
 
-def make_windows(inputs: np.ndarray, target: np.ndarray, lookback: int, horizon: int = 1,
-                 *, label: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def make_windows(
+    inputs: np.ndarray, target: np.ndarray, lookback: int, horizon: int = 1, *, label: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Cut a series into (input window, future targets) pairs.
 
     Parameters
@@ -187,7 +188,9 @@ def split_windows(n_steps: int, lookback: int, horizon: int, val_size, *, label:
     if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 0:
         raise ConfigError(f"series length must be a whole number >= 0, got {n_steps!r}")
     if isinstance(val_size, bool) or not isinstance(val_size, numbers.Real):
-        raise ConfigError(f"--val-size must be a fraction in [0, 1) or a whole number of windows, got {val_size!r}")
+        raise ConfigError(
+            f"--val-size must be a fraction in [0, 1) or a whole number of windows, got {val_size!r}"
+        )
     if isinstance(val_size, numbers.Integral):
         if val_size < 0:
             raise ConfigError(f"--val-size must be >= 0 windows, got {val_size}")
@@ -203,7 +206,9 @@ def split_windows(n_steps: int, lookback: int, horizon: int, val_size, *, label:
         need = _needed_length(lookback, horizon, val_size)
         parts = f"lookback {lookback}" + (f" + horizon {horizon}" if horizon > 1 else "")
         if n_val or not isinstance(val_size, numbers.Integral) and val_size > 0:
-            shown_val = val_size if isinstance(val_size, numbers.Integral) else f"{val_size * 100:g}% of the windows"
+            shown_val = (
+                val_size if isinstance(val_size, numbers.Integral) else f"{val_size * 100:g}% of the windows"
+            )
             parts += f" + validation {shown_val}"
         raise ConfigError(f"{_prefix(label)}{n_steps} rows, but {parts} needs at least {need}")
     val = slice(n_windows - n_val, n_windows)
