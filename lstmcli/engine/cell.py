@@ -13,74 +13,113 @@ For each time step t, with x_t (N, D) the layer's input and h_{t-1}, c_{t-1} (N,
 The gate order i, f, g, o is PyTorch's, so ``weight_ih`` (4H, D), ``weight_hh`` (4H, H), ``bias_ih`` and
 ``bias_hh`` (4H,) are exactly ``nn.LSTM``'s parameters.
 
-How the arithmetic is laid out (for speed; the gradient checks guard every line of it):
+Backpropagation through time, with dh_t the loss gradient reaching h_t (through h_{t+1} and from the
+layer above) and dc_t the one reaching c_t::
 
-- Each step does one matrix product: the input, the previous hidden state and a constant 1 sit side by
-  side in a row ``xh_t = [x_t, h_{t-1}, 1]`` (N, D+H+1), multiplied by ``A.T`` where
-  ``A = [W_ih | W_hh | b_ih + b_hh]`` (4H, D+H+1). With the few input features of a forecasting model a
-  separate ``x @ W_ih`` for all steps would be a product with inner dimension 1, which is slow.
-- σ(z) = ½ + ½·tanh(z/2), so all four gates come from ONE tanh over (N, 4H): the rows of ``A`` are
-  pre-scaled by ``s`` (½ for i, f, o and 1 for g) and the result is mapped by ``u·s + (1-s)``.
+    dc_t = dh_t ⊙ o_t ⊙ (1 - tanh²(c_t)) + dc_{t+1} ⊙ f_{t+1}
+    dz_i = dc_t ⊙ g_t ⊙ i_t(1 - i_t)           dz_f = dc_t ⊙ c_{t-1} ⊙ f_t(1 - f_t)
+    dz_g = dc_t ⊙ i_t ⊙ (1 - g_t²)             dz_o = dh_t ⊙ tanh(c_t) ⊙ o_t(1 - o_t)
+    dh_{t-1} += dz_t W_hh;    [dW_ih | dW_hh | db] = Σ_t dz_tᵀ [x_t | h_{t-1} | 1]
+
+How the arithmetic is laid out. NumPy pays a fixed cost per call (about half a microsecond) and another
+per contiguous run of memory it walks, so the loop makes few calls, each over contiguous blocks:
+
+- Inside the engine every per-step array is feature-major, (features, N): a block of H features is
+  then one contiguous run of H·N numbers, however small H is. Each step does one matrix product,
+  ``z_t = A @ xh_t`` with ``xh_t = [x_t; h_{t-1}; 1]`` (D+H+1, N) and ``A = [W_ih | W_hh | b_ih + b_hh]``
+  (4H, D+H+1). With the few input features of a forecasting model a separate ``W_ih @ x`` for all steps
+  would be a product with inner dimension 1, which is slow.
+- Internally the gates are stacked g | i | f | o (the weights are permuted when ``A`` is built), so the
+  three sigmoid gates are one contiguous block. σ(z) = ½ + ½·tanh(z/2): the sigmoid rows of ``A`` are
+  pre-scaled by ½, one tanh covers all four gates, and the sigmoid block is then mapped by ``½u + ½``.
+- A step's values sit side by side as ``v_t = [g, i, f, o, tanh(c_t), c_{t-1}]`` (6H, N), so one call
+  forms both products of the cell update (i ⊙ g and f ⊙ c_{t-1}, through strided views), and in the
+  backward pass two calls give every factor that does not depend on the recurrence.
 - Every buffer is allocated once per batch shape (``LayerWorkspace``) and the per-step views are built
   once, so the loop does nothing but ufuncs with ``out=``.
-- The backward pass precomputes, for all steps at once, every factor that does not depend on the
-  recurrence, leaving five small element-wise products and one (N, 4H) x (4H, H) product per step.
-  The weight gradient is one product after the loop: ``dA = dZ^T @ XH`` over all T·N rows.
+- The backward pass computes those factors for a chunk of steps at a time (``p`` below), leaving four
+  element-wise calls and one (H, 4H) x (4H, N) product per step. A chunk is as many steps as fit in
+  about half of a core's L2 cache: all steps at once for small models (fewest calls), one at a time
+  for large ones (the factors are used while still cached). The weight gradient is one product after
+  the loop, ``dA = dZ @ XHᵀ`` over all T·N columns.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from lstmcli.engine import threads
+
 GATES = ("i", "f", "g", "o")  # PyTorch's stacking order of the 4H gate rows
 GATE_NAMES = {"i": "input", "f": "forget", "g": "candidate", "o": "output"}
+SLOTS = ("g", "i", "f", "o")  # the engine's own order (sigmoid gates together), see the docstring
+
+# Bytes of backward factors and gradients worked on per chunk of steps (see the module docstring).
+_CHUNK_BYTES = 1 << 20
+
+
+def gate_rows(hidden: int) -> np.ndarray:
+    """(4H,) indices: row k of the engine's gate stack is row ``gate_rows(H)[k]`` of PyTorch's."""
+    return np.concatenate([np.arange(GATES.index(g) * hidden, (GATES.index(g) + 1) * hidden) for g in SLOTS])
 
 
 def gate_scale(hidden: int, dtype: np.dtype) -> np.ndarray:
-    """Per-row factor s (4H,): ½ for the sigmoid gates i, f, o and 1 for the tanh candidate g."""
+    """Per-row factor s (4H,) in the engine's order: 1 for the candidate g, ½ for the sigmoid gates."""
     s = np.full((4, hidden), 0.5, dtype=dtype)
-    s[2] = 1.0
+    s[SLOTS.index("g")] = 1.0
     return s.reshape(4 * hidden)
 
 
 class LayerWorkspace:
-    """Preallocated buffers of one layer for one (T, N) shape, time-major.
+    """Preallocated buffers of one layer for one (T, N) shape; time first, then features, then batch.
 
-    - xh: (T+1, N, D+H+1) rows ``[x_t, h_{t-1}, 1]``; step t writes h_t into ``xh[t+1, :, D:D+H]``,
-      so ``xh[1:, :, D:D+H]`` is the layer's output sequence and ``xh[:T]`` the rows of the weight GEMM.
-    - gates: (T, N, 4H) i, f, g, o after their nonlinearities.
-    - c: (T+1, N, H) cell states, c[0] = c_0 = 0.
-    - tanh_c: (T, N, H).
+    - xh: (T+1, D+H+1, N) columns ``[x_t; h_{t-1}; 1]``; step t writes h_t into ``xh[t+1, D:D+H]``, so
+      ``h = xh[1:, D:D+H]`` (T, H, N) is the layer's output sequence and ``x = xh[:T, :D]`` its input.
+    - v: (T+1, 6H, N) rows ``[g, i, f, o, tanh(c_t), c_{t-1}]`` of step t; step t writes c_t into the
+      last block of row t+1 (row 0 holds c_0 = 0). ``c = v[:, 5H:]`` (T+1, H, N) with c[t+1] the cell
+      state after step t.
+
+    With ``keep=False`` (inference: nothing is needed after the pass but h) ``v`` has only two rows,
+    used in turn, so its working set stays in cache however long the sequence.
     """
 
-    def __init__(self, steps: int, batch: int, inputs: int, hidden: int, dtype: np.dtype) -> None:
+    def __init__(
+        self, steps: int, batch: int, inputs: int, hidden: int, dtype: np.dtype, keep: bool = True
+    ) -> None:
         T, N, D, H = steps, batch, inputs, hidden
         self.shape = (T, N, D, H)
-        self.xh = np.zeros((T + 1, N, D + H + 1), dtype=dtype)
-        self.xh[:, :, D + H] = 1.0  # the constant that multiplies the bias column of A
-        self.gates = np.empty((T, N, 4 * H), dtype=dtype)
-        self.c = np.zeros((T + 1, N, H), dtype=dtype)
-        self.tanh_c = np.empty((T, N, H), dtype=dtype)
-        self.scratch = np.empty((N, H), dtype=dtype)
+        self.keep = keep
+        self.xh = np.zeros((T + 1, D + H + 1, N), dtype=dtype)
+        self.xh[:, D + H] = 1.0  # the constant that multiplies the bias column of A
+        rows = T + 1 if keep else 2
+        self.v = np.zeros((rows, 6 * H, N), dtype=dtype)
+        self.c = self.v[:, 5 * H :]
+        self.products = np.empty((2, H, N), dtype=dtype)  # i ⊙ g and f ⊙ c_{t-1}
         # Views built once: creating a view costs about as much as a small ufunc.
-        self.x = self.xh[:T, :, :D]  # (T, N, D) where the layer's input is written
-        self.h = self.xh[1:, :, D : D + H]  # (T, N, H) the layer's output sequence
+        self.x = self.xh[:T, :D]
+        self.h = self.xh[1:, D : D + H]
+        blocks = self.v.reshape(rows, 6, H, N)
         self.step_views = [
             (
                 self.xh[t],
-                self.gates[t],
-                self.gates[t, :, 0:H],
-                self.gates[t, :, H : 2 * H],
-                self.gates[t, :, 2 * H : 3 * H],
-                self.gates[t, :, 3 * H : 4 * H],
-                self.c[t],
-                self.c[t + 1],
-                self.tanh_c[t],
-                self.xh[t + 1, :, D : D + H],
+                self.v[r, : 4 * H],  # z_t, then the gates
+                self.v[r, H : 4 * H],  # i, f, o
+                blocks[r, 1:3],  # i, f
+                blocks[r, 0::5],  # g, c_{t-1}: one call gives i ⊙ g and f ⊙ c_{t-1}
+                blocks[(t + 1) % rows, 5],  # c_t
+                blocks[r, 4],  # tanh(c_t)
+                blocks[r, 3],  # o
+                self.xh[t + 1, D : D + H],  # h_t
             )
-            for t in range(T)
+            for t, r in ((t, t % rows) for t in range(T))
         ]
         self._backward: LayerBackwardBuffers | None = None
+
+    def gate(self, name: str) -> np.ndarray:
+        """(T, H, N) view of one gate's values over all steps (``keep=True`` only)."""
+        T, N, D, H = self.shape
+        k = SLOTS.index(name)
+        return self.v[:T, k * H : (k + 1) * H]
 
     def backward_buffers(self) -> LayerBackwardBuffers:
         if self._backward is None:
@@ -89,94 +128,115 @@ class LayerWorkspace:
 
 
 class LayerBackwardBuffers:
-    """Buffers for the backward pass of one layer, allocated on the first backward of a shape."""
+    """Buffers for the backward pass of one layer, allocated on the first backward of a shape.
+
+    - dz: (T, 5H, N) rows ``[dz_g, dz_i, dz_f, dz_o, dc_t]``: dc_t sits next to dz_o so that one call
+      gives dz_o = dh ⊙ p_o and dh ⊙ r, the first term of dc_t.
+    - p: (chunk, 5H, N) factors ``[p_g, p_i, p_f, p_o, r]`` of the current chunk of steps, with
+      dz_{g,i,f} = dc ⊙ p_{g,i,f}, dz_o = dh ⊙ p_o and r = o ⊙ (1 - tanh²(c)).
+    - dz_cols (4H, T·N) and xh_rows (T·N, D+H+1): dz in PyTorch's gate order and xh transposed, all
+      steps side by side: the operands of the weight-gradient GEMM (one copy each after the loop; this
+      orientation is the fastest for OpenBLAS at small and middle sizes).
+    """
 
     def __init__(self, ws: LayerWorkspace) -> None:
         T, N, D, H = ws.shape
-        dtype = ws.gates.dtype
-        self.dz = np.empty((T, N, 4, H), dtype=dtype)  # gradients w.r.t. the pre-activations z
-        self.dz_flat = self.dz.reshape(T * N, 4 * H)
-        self.p3 = np.empty((T, N, 3, H), dtype=dtype)  # dz_{i,f,g} = p3 * dc
-        self.q = np.empty((T, N, H), dtype=dtype)  # dz_o = q * dh
-        self.r = np.empty((T, N, H), dtype=dtype)  # dc += r * dh
-        self.dh = np.empty((N, H), dtype=dtype)
-        self.dc = np.empty((N, H), dtype=dtype)
-        self.dc_next = np.empty((N, H), dtype=dtype)
-        self.step_views = [
-            (
-                self.dz[t, :, 0:3, :],
-                self.dz[t, :, 3, :],
-                self.dz[t].reshape(N, 4 * H),
-                self.p3[t],
-                self.q[t],
-                self.r[t],
-            )
-            for t in range(T)
-        ]
+        dtype = ws.v.dtype
+        chunk = int(min(T, max(1, _CHUNK_BYTES // (10 * H * N * dtype.itemsize))))
+        self.dz = np.empty((T, 5 * H, N), dtype=dtype)
+        self.p = np.empty((chunk, 5 * H, N), dtype=dtype)
+        self.dh = np.empty((H, N), dtype=dtype)
+        self.dc_next = np.empty((H, N), dtype=dtype)  # dc_{t+1} ⊙ f_{t+1}
+        self.weight_hh = np.empty((4 * H, H), dtype=dtype)  # W_hh with its rows in the engine's order
+        self.dz_cols = np.empty((4 * H, T, N), dtype=dtype)
+        self.xh_rows = np.empty((T, N, D + H + 1), dtype=dtype)
+        # Chunks from the last step backwards: (first step, end step) of each.
+        self.chunks = [(max(0, end - chunk), end) for end in range(T, 0, -chunk)]
+        dz_blocks = self.dz.reshape(T, 5, H, N)
+        p_blocks = self.p.reshape(chunk, 5, H, N)
+        self.step_views = []
+        for start, end in self.chunks:
+            for t in range(end - 1, start - 1, -1):
+                self.step_views.append(
+                    (
+                        t,
+                        p_blocks[t - start, 3:5],  # p_o, r
+                        dz_blocks[t, 3:5],  # dz_o, dc_t
+                        dz_blocks[t, 4],  # dc_t
+                        p_blocks[t - start, 0:3],  # p_g, p_i, p_f
+                        dz_blocks[t, 4][None],
+                        dz_blocks[t, 0:3],  # dz_g, dz_i, dz_f
+                        ws.v[t, 2 * H : 3 * H],  # f_t
+                        self.dz[t, : 4 * H],
+                    )
+                )
 
 
-def layer_forward(
-    ws: LayerWorkspace, a_scaled_t: np.ndarray, scale: np.ndarray, one_minus_s: np.ndarray
-) -> None:
+def _backward_factors(ws: LayerWorkspace, bb: LayerBackwardBuffers, start: int, end: int) -> None:
+    """Fill ``bb.p[:end-start]`` with ``[p_g, p_i, p_f, p_o, r]`` for steps start..end-1."""
+    T, N, D, H = ws.shape
+    k = end - start
+    one = ws.v.dtype.type(1.0)
+    v = ws.v[start:end].reshape(k, 6, H * N)  # g, i, f, o, tanh(c), c_{t-1}
+    p = bb.p[:k].reshape(k, 5, H * N)
+    np.subtract(one, v[:, 1:4], out=p[:, 1:4])
+    np.multiply(p[:, 1:4], v[:, 1:4], out=p[:, 1:4])  # σ' = σ(1-σ) for i, f, o
+    np.multiply(v[:, 0:5:4], v[:, 0:5:4], out=p[:, 0:5:4])
+    np.subtract(one, p[:, 0:5:4], out=p[:, 0:5:4])  # 1 - x² for g and tanh(c)
+    np.multiply(p[:, 0:2], v[:, 1::-1], out=p[:, 0:2])  # p_g = i·(1-g²), p_i = g·σ'(i)
+    np.multiply(p[:, 2:5], v[:, 5:2:-1], out=p[:, 2:5])  # p_f = c_{t-1}·σ'(f), p_o = tanh(c)·σ'(o), r
+
+
+def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray) -> None:
     """Run one layer over all T steps; the input must already be in ``ws.x``.
 
-    - a_scaled_t: (D+H+1, 4H), ``(s[:, None] * A).T`` with A = [W_ih | W_hh | b_ih + b_hh]
-    - scale: (4H,) the gate factor s of ``gate_scale``; one_minus_s: (4H,) ``1 - s``
+    - a_scaled: (4H, D+H+1), ``s[:, None] * A[gate_rows(H)]`` with A = [W_ih | W_hh | b_ih + b_hh] and s
+      the ``gate_scale``
 
-    Fills ``ws.gates``, ``ws.c``, ``ws.tanh_c`` and the hidden states ``ws.h`` (T, N, H). Initial state
+    Fills ``ws.v`` (gates, tanh(c), c) and the hidden states ``ws.h`` (T, H, N). Initial state
     h_0 = c_0 = 0 (as ``nn.LSTM`` with no ``hx``).
     """
     mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
-    scratch = ws.scratch
-    for xh_t, gates_t, i, f, g, o, c_prev, c_t, tanh_c_t, h_t in ws.step_views:
-        matmul(xh_t, a_scaled_t, out=gates_t)  # s ⊙ z_t
+    half = a_scaled.dtype.type(0.5)
+    ws.c[0].fill(0.0)  # c_0 (rows are reused when the workspace does not keep every step)
+    products = ws.products
+    ig, fc = products
+    for xh_t, gates_t, sigmoid_t, i_f, g_cprev, c_t, tanh_c_t, o, h_t in ws.step_views:
+        matmul(a_scaled, xh_t, out=gates_t)  # s ⊙ z_t
         tanh(gates_t, out=gates_t)
-        mul(gates_t, scale, out=gates_t)
-        add(gates_t, one_minus_s, out=gates_t)  # σ for i, f, o; tanh for g
-        mul(f, c_prev, out=c_t)
-        mul(i, g, out=scratch)
-        add(c_t, scratch, out=c_t)  # c_t = f ⊙ c_{t-1} + i ⊙ g
+        mul(sigmoid_t, half, out=sigmoid_t)
+        add(sigmoid_t, half, out=sigmoid_t)  # σ for i, f, o
+        mul(i_f, g_cprev, out=products)
+        add(ig, fc, out=c_t)  # c_t = f ⊙ c_{t-1} + i ⊙ g
         tanh(c_t, out=tanh_c_t)
         mul(o, tanh_c_t, out=h_t)  # h_t = o ⊙ tanh(c_t)
 
 
 def layer_backward(
     ws: LayerWorkspace,
-    weight_hh: np.ndarray,
+    block: np.ndarray,
     dh_last: np.ndarray | None,
     dh_seq: np.ndarray | None,
-    grad_a: np.ndarray,
+    grad_block: np.ndarray,
 ) -> LayerBackwardBuffers:
     """Backpropagate through time over one layer after ``layer_forward``.
 
-    - weight_hh: (4H, H) the recurrent weights (dh_{t-1} = dz_t @ W_hh)
-    - dh_last: (N, H) loss gradient w.r.t. the last hidden state h_T, or None
-    - dh_seq: (T, N, H) loss gradient w.r.t. every h_t from the layer above, or None
-    - grad_a: (4H, D+H+1) written with dL/dA = [dW_ih | dW_hh | db]; db is the gradient of b_ih and of
-      b_hh alike
+    - block: (4H, D+H+1) the layer's weights ``[W_ih | W_hh | b_ih]`` in PyTorch's order
+    - dh_last: (H, N) loss gradient w.r.t. the last hidden state h_T, or None
+    - dh_seq: (T, H, N) loss gradient w.r.t. every h_t from the layer above, or None
+    - grad_block: (4H, D+H+1) written with dL/dA = [dW_ih | dW_hh | db]; db is the gradient of b_ih and
+      of b_hh alike
 
-    Returns the buffers, whose ``dz`` (T, N, 4, H) the caller turns into the gradient of the layer's
-    input (``dz @ W_ih``) when there is a layer below.
+    Returns the buffers, whose ``dz_cols`` (4H, T·N) the caller turns into the gradient of the layer's
+    input (``W_ihᵀ @ dz``) when there is a layer below.
     """
     T, N, D, H = ws.shape
     bb = ws.backward_buffers()
-    gates = ws.gates.reshape(T, N, 4, H)
-    i, f, g, o = gates[:, :, 0], gates[:, :, 1], gates[:, :, 2], gates[:, :, 3]
-    c_prev = ws.c[:T]
-
-    # Everything that does not depend on the recurrence, for all steps at once.
-    # dσ/dz = σ(1-σ) and dtanh/dz = 1 - tanh², so with dc the gradient reaching c_t:
-    #   dz_i = dc·g·i(1-i),  dz_f = dc·c_{t-1}·f(1-f),  dz_g = dc·i·(1-g²),  dz_o = dh·tanh(c_t)·o(1-o)
-    #   dc   = dc_{next}·f_{t+1} + dh·o·(1-tanh²(c_t))
-    np.multiply(g, i * (1.0 - i), out=bb.p3[:, :, 0])
-    np.multiply(c_prev, f * (1.0 - f), out=bb.p3[:, :, 1])
-    np.multiply(i, 1.0 - g * g, out=bb.p3[:, :, 2])
-    np.multiply(ws.tanh_c, o * (1.0 - o), out=bb.q)
-    np.multiply(o, 1.0 - ws.tanh_c * ws.tanh_c, out=bb.r)
-
     mul, add, matmul = np.multiply, np.add, np.matmul
-    dh, dc, dc_next = bb.dh, bb.dc, bb.dc_next
-    forget = ws.gates[:, :, H : 2 * H]
+    np.take(block[:, D : D + H], gate_rows(H), axis=0, out=bb.weight_hh, mode="clip")
+    weight_hh_t = bb.weight_hh.T  # (H, 4H): dh_{t-1} = W_hhᵀ dz_t
+    dh, dc_next = bb.dh, bb.dc_next
+    dh_b = dh[None]
     if dh_last is not None:
         dh[...] = dh_last
     else:
@@ -184,19 +244,26 @@ def layer_backward(
     if dh_seq is not None:
         add(dh, dh_seq[T - 1], out=dh)
     dc_next.fill(0.0)
-    for t in range(T - 1, -1, -1):
-        dz_ifg, dz_o, dz_t, p3, q, r = bb.step_views[t]
-        mul(dh, r, out=dc)
-        add(dc, dc_next, out=dc)  # dc_t
-        mul(p3, dc[:, None, :], out=dz_ifg)
-        mul(dh, q, out=dz_o)
-        if t == 0:
-            break  # h_0 and c_0 are constants: no gradient flows further back
-        mul(dc, forget[t], out=dc_next)  # dc_{t-1} = dc_t ⊙ f_t
-        matmul(dz_t, weight_hh, out=dh)  # dh_{t-1} from the recurrence
-        if dh_seq is not None:
-            add(dh, dh_seq[t - 1], out=dh)
+    views = iter(bb.step_views)
+    for start, end in bb.chunks:
+        _backward_factors(ws, bb, start, end)
+        for _ in range(end - start):
+            t, p_or, dz_or, dc, p_gif, dc_b, dz_gif, f_t, dz_t = next(views)
+            mul(dh_b, p_or, out=dz_or)  # dz_o, and dh ⊙ r into dc
+            add(dc, dc_next, out=dc)  # dc_t
+            mul(p_gif, dc_b, out=dz_gif)
+            if t == 0:
+                break  # h_0 and c_0 are constants: no gradient flows further back
+            mul(dc, f_t, out=dc_next)  # reaches c_{t-1} through the forget gate
+            matmul(weight_hh_t, dz_t, out=dh)  # dh_{t-1} from the recurrence
+            if dh_seq is not None:
+                add(dh, dh_seq[t - 1], out=dh)
 
-    xh_rows = ws.xh[:T].reshape(T * N, D + H + 1)
-    np.matmul(bb.dz_flat.T, xh_rows, out=grad_a)  # one GEMM for all the weight gradients
+    # All steps side by side, dz back in PyTorch's gate order: then one GEMM gives every weight gradient.
+    dz = bb.dz.reshape(T, 5, H, N)
+    dz_cols = bb.dz_cols.reshape(4, H, T, N)
+    for k, name in enumerate(SLOTS):
+        np.copyto(dz_cols[GATES.index(name)], dz[:, k].transpose(1, 0, 2))
+    np.copyto(bb.xh_rows, ws.xh[:T].transpose(0, 2, 1))
+    threads.matmul(bb.dz_cols.reshape(4 * H, T * N), bb.xh_rows.reshape(T * N, D + H + 1), out=grad_block)
     return bb

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from lstmcli.engine.cell import GATES, LayerWorkspace, gate_scale, layer_backward, layer_forward
+from lstmcli.engine import threads
+from lstmcli.engine.cell import GATES, LayerWorkspace, gate_rows, gate_scale, layer_backward, layer_forward
 
-_WORKSPACE_SHAPES_KEPT = 4  # train batch, last partial batch, validation, prediction
+_WORKSPACE_SHAPES_KEPT = 5  # train batch, last partial batch, validation, prediction, trace
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class ForwardCache:
 
     workspaces: list[LayerWorkspace]
     masks: list[np.ndarray | None]  # dropout mask applied to the input of layer l (None for l = 0)
-    h_last: np.ndarray  # (N, H) last hidden state of the top layer
+    h_last: np.ndarray  # (N, H) last hidden state of the top layer (a view of the workspace)
 
 
 class LSTMNetwork:
@@ -139,9 +140,10 @@ class LSTMNetwork:
                 raise ValueError("LSTMNetwork needs an rng to initialise its weights, or params")
             self._init_weights(rng)
         H = config.hidden_size
+        self._gate_rows = gate_rows(H)
         self._scale = gate_scale(H, self.dtype)
-        self._one_minus_scale = (1.0 - self._scale).astype(self.dtype)
-        self._workspaces: dict[tuple[int, int], list[LayerWorkspace]] = {}
+        self._workspaces: dict[tuple[int, int, bool], list[LayerWorkspace]] = {}
+        self._scaled = [np.empty_like(block) for block in self._params.blocks]
 
     # ----------------------------------------------------------------------------- parameters
     @property
@@ -189,26 +191,30 @@ class LSTMNetwork:
         return {name: np.ascontiguousarray(view).copy() for name, view in self.params.items()}
 
     # ----------------------------------------------------------------------------- forward
-    def _workspaces_for(self, steps: int, batch: int) -> list[LayerWorkspace]:
-        key = (steps, batch)
+    def _workspaces_for(self, steps: int, batch: int, keep: bool) -> list[LayerWorkspace]:
+        key = (steps, batch, keep)
         found = self._workspaces.get(key)
         if found is None:
             if len(self._workspaces) >= _WORKSPACE_SHAPES_KEPT:
                 self._workspaces.pop(next(iter(self._workspaces)))
             H = self.config.hidden_size
             found = [
-                LayerWorkspace(steps, batch, self.config.input_size if layer == 0 else H, H, self.dtype)
+                LayerWorkspace(steps, batch, self.config.input_size if layer == 0 else H, H, self.dtype, keep)
                 for layer in range(self.config.num_layers)
             ]
             self._workspaces[key] = found
         return found
 
     def _scaled_weights(self, layer: int) -> np.ndarray:
-        """(D+H+1, 4H): (s ⊙ [W_ih | W_hh | b_ih + b_hh]).T, the right operand of each step's product."""
-        a = self._params.blocks[layer].copy()
-        a[:, -1] += self.params[f"lstm.bias_hh_l{layer}"]
-        a *= self._scale[:, None]
-        return np.ascontiguousarray(a.T)
+        """(4H, D+H+1): s ⊙ [W_ih | W_hh | b_ih + b_hh] with the rows in the engine's gate order, the
+        left operand of each step's product (``cell.layer_forward``); rebuilt into a buffer kept per
+        layer at every forward, since the weights change between steps."""
+        out = self._scaled[layer]
+        rows = self._gate_rows
+        np.take(self._params.blocks[layer], rows, axis=0, out=out, mode="clip")  # "clip": no buffering
+        np.add(out[:, -1], self.params[f"lstm.bias_hh_l{layer}"][rows], out=out[:, -1])
+        np.multiply(out, self._scale[:, None], out=out)
+        return out
 
     def forward(
         self,
@@ -225,37 +231,44 @@ class LSTMNetwork:
         Returns ``(y, cache)`` with y (N, O) the head's output. The cache refers to buffers that the
         next call overwrites: call ``backward`` (or copy what you need) before the next forward.
         """
+        return self._forward(x, training, rng, keep=True)
+
+    def _forward(
+        self, x: np.ndarray, training: bool, rng: np.random.Generator | None, keep: bool
+    ) -> tuple[np.ndarray, ForwardCache]:
+        """``forward``; with ``keep=False`` the workspaces keep only what the next step needs (no
+        ``backward`` or ``trace`` possible afterwards), which keeps long sequences in cache."""
         x = np.asarray(x)
         if x.ndim != 3 or x.shape[2] != self.config.input_size:
             raise ValueError(f"expected windows of shape (N, T, {self.config.input_size}), got {x.shape}")
         N, T, _ = x.shape
-        workspaces = self._workspaces_for(T, N)
+        workspaces = self._workspaces_for(T, N, keep)
         masks: list[np.ndarray | None] = [None]
         dropout = self.config.dropout if training else 0.0
         for layer, ws in enumerate(workspaces):
             if layer == 0:
-                ws.x[...] = x.transpose(1, 0, 2)  # to time-major, cast to the network's dtype
+                ws.x[...] = x.transpose(1, 2, 0)  # (T, D, N), cast to the network's dtype
                 masks = [None]
             else:
                 below = workspaces[layer - 1].h
                 if dropout > 0.0:
                     if rng is None:
                         raise ValueError("training with dropout needs an rng")
-                    keep = rng.random(below.shape) >= dropout
-                    mask = (keep / (1.0 - dropout)).astype(self.dtype)
+                    kept = rng.random(below.shape) >= dropout
+                    mask = (kept / (1.0 - dropout)).astype(self.dtype)
                     np.multiply(below, mask, out=ws.x)
                     masks.append(mask)
                 else:
                     ws.x[...] = below
                     masks.append(None)
-            layer_forward(ws, self._scaled_weights(layer), self._scale, self._one_minus_scale)
-        h_last = workspaces[-1].h[-1]  # (N, H)
+            layer_forward(ws, self._scaled_weights(layer))
+        h_last = workspaces[-1].h[-1].T  # (N, H)
         y = h_last @ self.params["head.weight"].T + self.params["head.bias"]
         return y, ForwardCache(workspaces, masks, h_last)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, T, D) windows -> (N, O) outputs, no dropout."""
-        y, _ = self.forward(x)
+        y, _ = self._forward(x, training=False, rng=None, keep=False)
         return y
 
     # ----------------------------------------------------------------------------- backward
@@ -268,27 +281,26 @@ class LSTMNetwork:
         grads = self.grads
         np.matmul(dy.T, cache.h_last, out=grads["head.weight"])
         np.sum(dy, axis=0, out=grads["head.bias"])
-        dh_last = dy @ self.params["head.weight"]  # (N, H)
+        dh_last = self.params["head.weight"].T @ dy.T  # (H, N), the engine's feature-major layout
         dh_seq = None
         L = self.config.num_layers
         for layer in range(L - 1, -1, -1):
             ws = cache.workspaces[layer]
             grad_block = self._grads.blocks[layer]
             bb = layer_backward(
-                ws,
-                self.params[f"lstm.weight_hh_l{layer}"],
-                dh_last if layer == L - 1 else None,
-                dh_seq,
-                grad_block,
+                ws, self._params.blocks[layer], dh_last if layer == L - 1 else None, dh_seq, grad_block
             )
             grads[f"lstm.bias_hh_l{layer}"][...] = grad_block[:, -1]  # b_ih and b_hh enter z alike
             if layer > 0:
-                T, N, _, H = ws.shape
-                dx = (bb.dz_flat @ self.params[f"lstm.weight_ih_l{layer}"]).reshape(T, N, -1)
+                T, N, D, H = ws.shape
+                # gradient of the layer's input, all steps in one GEMM: (D, T·N) viewed as (T, D, N)
+                dx = threads.matmul(
+                    self.params[f"lstm.weight_ih_l{layer}"].T, bb.dz_cols.reshape(4 * H, T * N)
+                )
+                dh_seq = dx.reshape(D, T, N).transpose(1, 0, 2)
                 mask = cache.masks[layer]
                 if mask is not None:
-                    dx *= mask
-                dh_seq = dx
+                    dh_seq *= mask
         return grads
 
     # ----------------------------------------------------------------------------- tracing
@@ -308,11 +320,10 @@ class LSTMNetwork:
         y, cache = self.forward(x)
         layers = []
         for ws in cache.workspaces:
-            T, N, _, H = ws.shape
-            gates = ws.gates.reshape(T, N, 4, H)
-            entry = {name: gates[:, :, k].transpose(1, 0, 2).copy() for k, name in enumerate(GATES)}
-            entry["c"] = ws.c[1:].transpose(1, 0, 2).copy()
-            entry["h"] = ws.h.transpose(1, 0, 2).copy()
+            # the workspace is (T, H, N): to (N, T, H)
+            entry = {name: ws.gate(name).transpose(2, 0, 1).copy() for name in GATES}
+            entry["c"] = ws.c[1:].transpose(2, 0, 1).copy()
+            entry["h"] = ws.h.transpose(2, 0, 1).copy()
             if single:
                 entry = {k: v[0] for k, v in entry.items()}
             layers.append(entry)

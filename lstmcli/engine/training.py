@@ -177,7 +177,13 @@ def _fit(
         if on_epoch is not None:
             on_epoch(
                 EpochReport(
-                    epoch, config.epochs, train_loss, val_loss, best_epoch, best_loss, time.perf_counter() - start
+                    epoch,
+                    config.epochs,
+                    train_loss,
+                    val_loss,
+                    best_epoch,
+                    best_loss,
+                    time.perf_counter() - start,
                 )
             )
         if config.patience and epoch - best_epoch >= config.patience:
