@@ -1,7 +1,7 @@
 """Engine benchmark: one training step and one inference pass, lstmcli's NumPy LSTM vs PyTorch.
 
-    cd /work/main && PYTHONPATH=. /work/dev/bin/python benchmarks/bench_engine.py           # full grid, writes RESULTS.md
-    PYTHONPATH=. /work/dev/bin/python benchmarks/bench_engine.py --quick                    # < 1 minute, prints only
+    PYTHONPATH=. python benchmarks/bench_engine.py           # full grid, writes RESULTS.md
+    PYTHONPATH=. python benchmarks/bench_engine.py --quick                    # < 1 minute, prints only
 
 The yardstick is ``torch.nn.LSTM(batch_first=True)`` + ``nn.Linear`` + ``torch.optim.Adam`` on the same
 CPU, float32, the same windows and the same thread count. For every configuration (hidden 16-256,
