@@ -8,7 +8,13 @@ Layout (format 1.0)::
     data.tail_values (K,)       the last K observations, so `predict` needs no data file   float64
     data.tail_features (K, F)   the same rows of the feature columns                        float64
     validation.residuals (n, horizon)  actual - forecast on the validation windows (intervals) float64
+                                (NaN where an origin was too close to the end of the series for that step)
     metadata ()                 one JSON document (a 0-d unicode array), see ``_metadata``
+
+Added in 1.1 (1.0 files still load: one network, no seasonal adjustment)::
+
+    ensemble.K.lstm.* / ensemble.K.head.*  members K = 1, 2, ... of the ensemble (member 0 is lstm.*/head.*)
+    data.seasonal_indices (m,)  multiplicative seasonal indices, position t uses index t % m; (1,) = none
 
 The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
     from lstmcli.forecasting.forecaster import Forecaster
 
 FORMAT = "lstmcli-model"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 _READS_MAJOR = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
 _MAX_ENTRY_BYTES = 1 << 31
@@ -51,6 +57,20 @@ _MAX_LAYERS, _MAX_HIDDEN = (
 
 
 # ---------------------------------------------------------------------------------------------- writing
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """The folder ``path`` will be written in; a clear error now if that cannot work (before, say, a
+    long training run)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise LstmcliError(f"{path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise LstmcliError(f"{path}: is a directory; give a file name such as {path / 'model.npz'}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LstmcliError(f"{path}: cannot write in folder {folder} (permission denied)")
+    return folder
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
     """Write ``payload`` to ``path`` so that ``path`` is either the old file or the complete new one.
 
@@ -60,9 +80,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
     one wins, nothing is mixed.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise LstmcliError(f"{path}: folder {folder} does not exist")
+    folder = check_writable(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
@@ -116,8 +134,15 @@ def _metadata(model: Forecaster) -> dict[str, Any]:
             "horizon": model.horizon_,
             "lookback": model.lookback_,
             "strategy": model.strategy_,
+            "constant": getattr(model, "constant_", None),
+            "level_alpha": float(getattr(model, "level_alpha_", 1.0)),
         },
         "transforms": model.pipeline_.to_dict(),
+        "ensemble": {
+            "members": len(_members(model)),
+            "best_epochs": [int(e) for e in getattr(model, "member_epochs_", [])],
+            "lookbacks": [int(L) for L in getattr(model, "lookbacks_", None) or [model.lookback_]],
+        },
         "feature_scaling": {"mean": model.feature_mean_.tolist(), "scale": model.feature_scale_.tolist()},
         "data": {
             "source": Path(model.source_).name,
@@ -161,11 +186,20 @@ def _json_safe(value: Any) -> Any:
 def save_model(model: Forecaster, path: str | os.PathLike[str]) -> None:
     """Write a fitted forecaster to ``path`` atomically."""
     arrays: dict[str, np.ndarray] = dict(model.network_.state_dict())
+    for k, member in enumerate(_members(model)[1:], start=1):
+        arrays |= {f"ensemble.{k}.{name}": value for name, value in member.state_dict().items()}
+    arrays["data.seasonal_indices"] = np.asarray(getattr(model, "seasonal_", np.ones(1)), dtype=np.float64)
     arrays["data.tail_values"] = np.asarray(model.tail_values_, dtype=np.float64)
     arrays["data.tail_features"] = np.asarray(model.tail_features_, dtype=np.float64)
     arrays["validation.residuals"] = np.asarray(model.residuals_, dtype=np.float64)
     arrays["metadata"] = np.array(json.dumps(_metadata(model), sort_keys=True, allow_nan=False))
     atomic_write_bytes(path, npz_bytes(arrays))
+
+
+def _members(model: Forecaster) -> list:
+    """The ensemble's networks, the first being ``network_``."""
+    members = list(getattr(model, "networks_", None) or [])
+    return members if members and members[0] is model.network_ else [model.network_]
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -249,7 +283,12 @@ def _read_metadata(arrays: dict[str, np.ndarray], name: str) -> dict[str, Any]:
 
 
 def _check_array(
-    arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...] | None, dtypes: tuple[str, ...], name: str
+    arrays: dict[str, np.ndarray],
+    key: str,
+    shape: tuple[int, ...] | None,
+    dtypes: tuple[str, ...],
+    name: str,
+    allow_nan: bool = False,
 ) -> np.ndarray:
     if key not in arrays:
         raise ModelFileError(f"{name}: missing {key}")
@@ -258,7 +297,7 @@ def _check_array(
         raise ModelFileError(f"{name}: {key} has dtype {a.dtype}, expected {' or '.join(dtypes)}")
     if shape is not None and a.shape != shape:
         raise ModelFileError(f"{name}: {key} has shape {a.shape}, expected {shape}")
-    if not np.isfinite(a).all():
+    if not (np.isfinite(a) | (allow_nan & np.isnan(a))).all():
         raise ModelFileError(f"{name}: {key} contains NaN or infinite values")
     return a
 
@@ -285,17 +324,54 @@ def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
     }
     model = Forecaster(settings)
     model.network_ = LSTMNetwork(net_config, params=params)
+    model.networks_ = [model.network_]
+    ensemble = meta.get("ensemble") if isinstance(meta.get("ensemble"), dict) else {}
+    n_members = ensemble.get("members", 1)
+    if not isinstance(n_members, int) or isinstance(n_members, bool) or not 1 <= n_members <= 1000:
+        raise ModelFileError(f"{name}: metadata field 'ensemble.members' must be a whole number from 1 to 1000")
+    for k in range(1, n_members):
+        member = {
+            key: _check_array(arrays, f"ensemble.{k}.{key}", shape, (dtype,), name)
+            for key, shape in parameter_shapes(net_config).items()
+        }
+        model.networks_.append(LSTMNetwork(net_config, params=member))
+    epochs = ensemble.get("best_epochs", [])
+    model.member_epochs_ = [int(e) for e in epochs] if isinstance(epochs, list) else []
+    if "data.seasonal_indices" in arrays:
+        seasonal = _check_array(arrays, "data.seasonal_indices", None, ("float64",), name)
+        if seasonal.ndim != 1 or seasonal.size < 1 or np.any(seasonal <= 0):
+            raise ModelFileError(
+                f"{name}: data.seasonal_indices must be positive numbers, got shape {seasonal.shape}"
+            )
+        model.seasonal_ = seasonal
     model.pipeline_ = pipeline
     resolved = _require(meta, "resolved", dict, name)
     model.season_ = int(_require(meta, "resolved.season", int, name))
     model.horizon_ = int(_require(meta, "resolved.horizon", int, name))
     model.lookback_ = int(_require(meta, "resolved.lookback", int, name))
     model.strategy_ = _require(meta, "resolved.strategy", str, name)
+    constant = resolved.get("constant")
+    if constant is not None and not (isinstance(constant, int | float) and math.isfinite(constant)):
+        raise ModelFileError(f"{name}: metadata field 'resolved.constant' must be a number or null")
+    model.constant_ = None if constant is None else float(constant)
+    alpha = resolved.get("level_alpha", 1.0)
+    if not (isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0.0 < alpha <= 1.0):
+        raise ModelFileError(f"{name}: metadata field 'resolved.level_alpha' must be a number in (0, 1]")
+    model.level_alpha_ = float(alpha)
     if (
         model.strategy_ not in ("recursive", "direct")
         or min(model.season_, model.horizon_, model.lookback_) < 1
     ):
         raise ModelFileError(f"{name}: invalid resolved settings {resolved}")
+    lookbacks = ensemble.get("lookbacks", [model.lookback_] * n_members)
+    if (
+        not isinstance(lookbacks, list)
+        or len(lookbacks) != n_members
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in lookbacks)
+        or lookbacks[0] != model.lookback_
+    ):
+        raise ModelFileError(f"{name}: metadata field 'ensemble.lookbacks' must list one lookback per member")
+    model.lookbacks_ = [int(v) for v in lookbacks]
     features = _require(meta, "data.features", list, name)
     model.target_ = str(_require(meta, "data.target", str, name))
     model.feature_names_ = [str(f) for f in features]
@@ -321,15 +397,15 @@ def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
             f"{name}: metadata field 'feature_scaling' does not match the {n_features} features"
         ) from None
     tail = _check_array(arrays, "data.tail_values", None, ("float64",), name)
-    if tail.ndim != 1 or len(tail) < model.lookback_:
+    if tail.ndim != 1 or len(tail) < max(model.lookbacks_):
         raise ModelFileError(
-            f"{name}: data.tail_values has shape {tail.shape}, expected at least ({model.lookback_},)"
+            f"{name}: data.tail_values has shape {tail.shape}, expected at least ({max(model.lookbacks_)},)"
         )
     model.tail_values_ = tail
     model.tail_features_ = _check_array(
         arrays, "data.tail_features", (len(tail), n_features), ("float64",), name
     )
-    residuals = _check_array(arrays, "validation.residuals", None, ("float64",), name)
+    residuals = _check_array(arrays, "validation.residuals", None, ("float64",), name, allow_nan=True)
     if residuals.ndim != 2 or (len(residuals) and residuals.shape[1] != model.horizon_):
         raise ModelFileError(
             f"{name}: validation.residuals has shape {residuals.shape}, expected (n, {model.horizon_})"

@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 from lstmcli.data.transforms import (
     TRANSFORM_NAMES,
     Difference,
+    DiffStandardScaler,
     Log,
     MinMaxScaler,
     Pipeline,
@@ -37,7 +38,9 @@ def close(a, b, scale):
 
 
 @settings(max_examples=80, deadline=None)
-@given(y=series(finite), cls=st.sampled_from([StandardScaler, MinMaxScaler]), data=st.data())
+@given(
+    y=series(finite), cls=st.sampled_from([StandardScaler, MinMaxScaler, DiffStandardScaler]), data=st.data()
+)
 def test_scalers_inverse_is_identity(y, cls, data):
     n_train = data.draw(st.integers(1, len(y)))
     t = cls().fit(y[:n_train])
@@ -69,12 +72,18 @@ def test_difference_inverse_of_true_future_reproduces_it(y, lag, data):
     close(d.inverse(z_future, history=y[:origin]), y[origin:], np.abs(y).max() * len(y))
 
 
-spec_strategy = st.lists(st.sampled_from(["standard", "minmax", "log", "diff", "sdiff"]), min_size=1, max_size=4)
+spec_strategy = st.lists(
+    st.sampled_from(["standard", "dstandard", "minmax", "log", "diff", "sdiff"]), min_size=1, max_size=4
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(y=series(st.floats(0.5, 1e4), min_size=4, max_size=60), names=spec_strategy,
-       season=st.integers(1, 6), data=st.data())
+@given(
+    y=series(st.floats(0.5, 1e4), min_size=4, max_size=60),
+    names=spec_strategy,
+    season=st.integers(1, 6),
+    data=st.data(),
+)
 def test_pipeline_inverse_of_true_future_reproduces_it(y, names, season, data):
     pipe = make_pipeline(",".join(names), season)
     lost = pipe.lost
@@ -100,8 +109,11 @@ def test_pipeline_inverse_of_true_future_reproduces_it(y, names, season, data):
 
 
 @settings(max_examples=40, deadline=None)
-@given(y=series(st.floats(1.0, 100.0), min_size=20, max_size=40), n_paths=st.integers(1, 4),
-       horizon=st.integers(1, 9))
+@given(
+    y=series(st.floats(1.0, 100.0), min_size=20, max_size=40),
+    n_paths=st.integers(1, 4),
+    horizon=st.integers(1, 9),
+)
 def test_pipeline_inverse_broadcasts_over_sample_paths(y, n_paths, horizon):
     pipe = make_pipeline("log,sdiff,diff,standard", 4).fit(y)
     rng = np.random.default_rng(0)
@@ -123,7 +135,7 @@ def test_standard_scaler_uses_training_part_only():
     assert t.scale == pytest.approx(np.std([1.0, 2.0, 3.0]))
 
 
-@pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler])
+@pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler, DiffStandardScaler])
 @pytest.mark.parametrize("value", [0.0, 5.0, -3e8, 1e-30])
 def test_constant_training_part_does_not_divide_by_zero(cls, value):
     y = np.full(10, value)
@@ -176,7 +188,9 @@ def test_log_rejects_non_positive_training_values_with_label():
 
 
 def test_log_default_label():
-    with pytest.raises(DataError, match="log transform needs positive values; the training data has a minimum of 0"):
+    with pytest.raises(
+        DataError, match="log transform needs positive values; the training data has a minimum of 0"
+    ):
         Log().fit(np.array([1.0, 0.0]))
 
 
@@ -218,7 +232,10 @@ def test_difference_inverse_batches_of_histories():
 
 
 def test_difference_needs_enough_training_values():
-    with pytest.raises(DataError, match="seasonal differencing with lag 12 needs at least 13 training values; the training data has 12"):
+    with pytest.raises(
+        DataError,
+        match="seasonal differencing with lag 12 needs at least 13 training values; the training data has 12",
+    ):
         Difference(12).fit(np.arange(12.0))
     with pytest.raises(DataError, match="needs the last 3 observed values"):
         Difference(3).inverse(np.zeros(2), np.zeros(2))
@@ -287,11 +304,18 @@ def test_to_dict_is_plain_json():
     assert all(type(v) in (str, int, float) for d in items for v in d.values())
 
 
-@pytest.mark.parametrize("bad", [
-    {"name": "boxcox"}, {"nom": "log"}, "log", {"name": "standard", "mean": 1.0},
-    {"name": "standard", "mean": 1.0, "scale": 0.0}, {"name": "diff", "lag": 0},
-    {"name": "minmax", "low": "x", "scale": 1.0},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "boxcox"},
+        {"nom": "log"},
+        "log",
+        {"name": "standard", "mean": 1.0},
+        {"name": "standard", "mean": 1.0, "scale": 0.0},
+        {"name": "diff", "lag": 0},
+        {"name": "minmax", "low": "x", "scale": 1.0},
+    ],
+)
 def test_transform_from_dict_rejects_damaged_entries(bad):
     with pytest.raises(ModelFileError):
         transform_from_dict(bad)

@@ -32,6 +32,7 @@ from lstmcli.errors import ConfigError, DataError, ModelFileError
 
 __all__ = [
     "TRANSFORM_NAMES",
+    "DiffStandardScaler",
     "Difference",
     "Log",
     "MinMaxScaler",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 #: Names accepted by :func:`make_pipeline` (``--transform``).
-TRANSFORM_NAMES = ("standard", "minmax", "log", "diff", "sdiff", "none")
+TRANSFORM_NAMES = ("standard", "dstandard", "minmax", "log", "diff", "sdiff", "none")
 
 # A spread at or below this fraction of the data's magnitude is rounding noise, not variation.
 _REL_TINY = 1e-12
@@ -80,7 +81,7 @@ class Transform:
     #: How many leading values ``transform`` drops (a difference of lag m drops m).
     lost: int = 0
 
-    def fit(self, y: np.ndarray, *, label: str = "the training data") -> "Transform":
+    def fit(self, y: np.ndarray, *, label: str = "the training data") -> Transform:
         """Learn the parameters from the training part ``y`` and return ``self``.
 
         ``label`` names the data in error messages (e.g. "column 'value'").
@@ -126,7 +127,7 @@ class StandardScaler(Transform):
     def _is_fitted(self) -> bool:
         return self.mean is not None
 
-    def fit(self, y, *, label: str = "the training data") -> "StandardScaler":
+    def fit(self, y, *, label: str = "the training data") -> StandardScaler:
         y = _as_float(y)
         if y.shape[0] == 0:
             raise DataError(f"cannot fit the standard scaler: {label} is empty")
@@ -163,7 +164,7 @@ class MinMaxScaler(Transform):
     def _is_fitted(self) -> bool:
         return self.low is not None
 
-    def fit(self, y, *, label: str = "the training data") -> "MinMaxScaler":
+    def fit(self, y, *, label: str = "the training data") -> MinMaxScaler:
         y = _as_float(y)
         if y.shape[0] == 0:
             raise DataError(f"cannot fit the min-max scaler: {label} is empty")
@@ -185,6 +186,52 @@ class MinMaxScaler(Transform):
         return {"name": self.name, "low": _to_json(self.low), "scale": _to_json(self.scale)}
 
 
+class DiffStandardScaler(Transform):
+    """``(y - mean) / s`` where ``s`` is the std of the first differences of the training part.
+
+    With windows normalised by their last value (``--normalize window``) the network sees and predicts
+    changes, so the natural unit is the typical one-step change, not the spread of the levels (which a
+    trend inflates). A training part without variation in its differences falls back to the level's
+    std, then to 1.0. Works per column for ``(T, F)`` input.
+    """
+
+    name = "dstandard"
+
+    def __init__(self, mean=None, scale=None):
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+
+    def _is_fitted(self) -> bool:
+        return self.mean is not None
+
+    def fit(self, y, *, label: str = "the training data") -> "DiffStandardScaler":
+        y = _as_float(y)
+        if y.shape[0] == 0:
+            raise DataError(f"cannot fit the difference scaler: {label} is empty")
+        self.mean = np.mean(y, axis=0)
+        magnitude = np.max(np.abs(y), axis=0)
+        level_std = _safe_scale(np.std(y, axis=0), magnitude)
+        if y.shape[0] > 1:
+            diff_std = np.std(np.diff(y, axis=0), axis=0)
+            tiny = (diff_std <= _REL_TINY * magnitude) | ~np.isfinite(diff_std)
+            self.scale = np.where(tiny, level_std, diff_std)
+        else:
+            self.scale = level_std
+        return self
+
+    def transform(self, y) -> np.ndarray:
+        self._check_fitted("mean", "scale")
+        return (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
+
+    def inverse(self, z_future, history=None) -> np.ndarray:
+        self._check_fitted("mean", "scale")
+        return np.asarray(z_future, dtype=np.float64) * self.scale + self.mean
+
+    def to_dict(self) -> dict:
+        self._check_fitted("mean", "scale")
+        return {"name": self.name, "mean": _to_json(self.mean), "scale": _to_json(self.scale)}
+
+
 class Log(Transform):
     """Natural logarithm; needs strictly positive values.  Inverse is ``exp`` (inf on overflow)."""
 
@@ -197,7 +244,7 @@ class Log(Transform):
     def _is_fitted(self) -> bool:
         return self.fitted
 
-    def fit(self, y, *, label: str = "the training data") -> "Log":
+    def fit(self, y, *, label: str = "the training data") -> Log:
         y = _as_float(y)
         self.label = label
         self._check_positive(y, f"{label} has a minimum of")
@@ -239,19 +286,17 @@ class Difference(Transform):
         self.lag = int(lag)
         self.lost = self.lag
 
-    def fit(self, y, *, label: str = "the training data") -> "Difference":
+    def fit(self, y, *, label: str = "the training data") -> Difference:
         y = _as_float(y)
         if y.shape[0] <= self.lag:
             what = "differencing" if self.lag == 1 else f"seasonal differencing with lag {self.lag}"
-            raise DataError(
-                f"{what} needs at least {self.lag + 1} training values; {label} has {y.shape[0]}"
-            )
+            raise DataError(f"{what} needs at least {self.lag + 1} training values; {label} has {y.shape[0]}")
         return self
 
     def transform(self, y) -> np.ndarray:
         """Differences along axis 0 (time): ``(T,)`` -> ``(T - lag,)``, ``(T, F)`` -> ``(T - lag, F)``."""
         y = np.asarray(y, dtype=np.float64)
-        return y[self.lag:] - y[: -self.lag]
+        return y[self.lag :] - y[: -self.lag]
 
     def inverse(self, z_future, history) -> np.ndarray:
         z = np.asarray(z_future, dtype=np.float64)
@@ -259,7 +304,9 @@ class Difference(Transform):
         lag = self.lag
         if hist.ndim == 0 or hist.shape[-1] < lag:
             got = 0 if hist.ndim == 0 else hist.shape[-1]
-            raise DataError(f"undoing a difference of lag {lag} needs the last {lag} observed values; got {got}")
+            raise DataError(
+                f"undoing a difference of lag {lag} needs the last {lag} observed values; got {got}"
+            )
         if z.ndim == 0:
             raise ValueError("z_future must have a horizon axis")
         h = z.shape[-1]
@@ -280,7 +327,13 @@ class Difference(Transform):
         return {"name": self.name, "lag": self.lag}
 
 
-_CLASSES = {"standard": StandardScaler, "minmax": MinMaxScaler, "log": Log, "diff": Difference}
+_CLASSES = {
+    "standard": StandardScaler,
+    "dstandard": DiffStandardScaler,
+    "minmax": MinMaxScaler,
+    "log": Log,
+    "diff": Difference,
+}
 
 
 def transform_from_dict(d: dict) -> Transform:
@@ -298,8 +351,8 @@ def transform_from_dict(d: dict) -> Transform:
         )
     name = d["name"]
     try:
-        if name == "standard":
-            t = StandardScaler(mean=d["mean"], scale=d["scale"])
+        if name in ("standard", "dstandard"):
+            t = _CLASSES[name](mean=d["mean"], scale=d["scale"])
             bad = not (np.all(np.isfinite(t.mean)) and np.all(np.isfinite(t.scale)) and np.all(t.scale > 0))
         elif name == "minmax":
             t = MinMaxScaler(low=d["low"], scale=d["scale"])
@@ -334,7 +387,7 @@ class Pipeline:
         """Leading values the pipeline drops: the sum of the difference lags."""
         return sum(s.lost for s in self.steps)
 
-    def fit(self, y_train, *, label: str = "the training data") -> "Pipeline":
+    def fit(self, y_train, *, label: str = "the training data") -> Pipeline:
         """Fit step k on the output of steps < k applied to ``y_train``; return ``self``."""
         cur = _as_float(y_train)
         for step in self.steps:
@@ -376,7 +429,7 @@ class Pipeline:
             cur = step.transform(cur)
             histories.append(np.moveaxis(cur, 0, -1) if hist.ndim > 1 else cur)
         out = np.asarray(z_future, dtype=np.float64)
-        for step, h in zip(reversed(self.steps), reversed(histories)):
+        for step, h in zip(reversed(self.steps), reversed(histories[: len(self.steps)]), strict=True):
             out = step.inverse(out, h)
         return out
 
@@ -385,7 +438,7 @@ class Pipeline:
         return [s.to_dict() for s in self.steps]
 
     @classmethod
-    def from_dict(cls, items) -> "Pipeline":
+    def from_dict(cls, items) -> Pipeline:
         """Rebuild a fitted pipeline from :meth:`to_dict` output (ModelFileError if damaged)."""
         if not isinstance(items, (list, tuple)):
             raise ModelFileError(f"damaged transform list in the model file (got {type(items).__name__})")

@@ -9,7 +9,9 @@ from typing import Any
 from lstmcli.errors import ConfigError
 
 STRATEGIES = ("recursive", "direct")
-NORMALIZATIONS = ("window", "none")
+NORMALIZATIONS = ("window", "ses", "none")
+DESEASONALIZE = ("auto", "none")
+MONITORS = ("forecast", "loss")
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,10 @@ class ForecasterConfig:
     horizon: int | None = None  # steps validated (and predicted by default); None = one season (at least 1)
     season: int | None = None  # season length m; None = from the frequency (monthly 12, quarterly 4, ...)
     strategy: str = "recursive"  # recursive: one step ahead, fed back | direct: all horizon steps at once
-    transform: str = "standard"  # pipeline spec, e.g. "standard", "log,standard", "log,sdiff,standard"
+    # pipeline spec, e.g. "standard", "log,standard", "log,sdiff,standard"; "auto" = "log,dstandard" when
+    # every value is positive, else "dstandard" (scaled by the typical one-step change)
+    transform: str = "auto"
+    deseasonalize: str = "auto"  # auto: M4 classical multiplicative adjustment when the 90% test says so | none
     normalize: str = "window"  # window: subtract each window's last level | none
     hidden: int = 32
     layers: int = 1
@@ -32,7 +37,12 @@ class ForecasterConfig:
     clip_norm: float = 1.0
     weight_decay: float = 0.0
     patience: int = 30  # 0 = no early stopping
+    # what early stopping watches: "forecast" = the multi-step forecast error from the validation origins,
+    # "loss" = the one-step training loss on the validation windows
+    monitor: str = "forecast"
     val_size: float = 0.2  # fraction (< 1) or count (>= 1) of windows held out for validation
+    ensemble: int = 5  # networks trained with different seeds; the forecast is their median
+    refit: bool = True  # after early stopping chose the epochs, train again on all of the data
     seed: int = 0
     dtype: str = "float32"
 
@@ -47,7 +57,11 @@ class ForecasterConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"--{name} must be at least 1, got {value}")
-        for name in ("hidden", "layers", "epochs", "batch_size"):
+        if self.monitor not in MONITORS:
+            raise ConfigError(f"--monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
+        if self.deseasonalize not in DESEASONALIZE:
+            raise ConfigError(f"--deseasonalize must be one of {', '.join(DESEASONALIZE)}, got {self.deseasonalize!r}")
+        for name in ("hidden", "layers", "epochs", "batch_size", "ensemble"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:

@@ -1,0 +1,227 @@
+"""The Forecaster's accuracy levers: seasonal adjustment, ensembles, refit, short series, intervals,
+warnings. Small networks and few epochs: these check behaviour, not benchmark accuracy."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lstmcli.data.loader import SeriesData
+from lstmcli.errors import ConfigError
+from lstmcli.forecasting.baselines import seasonal_naive
+from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.forecaster import Forecaster, conformal_width, forecast_warnings
+from lstmcli.forecasting.metrics import mase, smape
+
+FAST = ForecasterConfig(hidden=8, epochs=40, patience=10, ensemble=3)
+
+
+def series(values, freq: str | None = "MS", start: str = "2000-01-01") -> SeriesData:
+    values = np.asarray(values, dtype=np.float64)
+    timestamps = None
+    if freq is not None:
+        import pandas as pd
+
+        timestamps = pd.date_range(start, periods=len(values), freq=freq).to_numpy()
+    return SeriesData(
+        path="test.csv", target="value", values=values, features=np.zeros((len(values), 0)), feature_names=(),
+        time_col="date" if freq else None, timestamps=timestamps, freq=freq, notes=(),
+    )  # fmt: skip
+
+
+def seasonal_series(n: int = 120, seed: int = 0) -> np.ndarray:
+    """Trend times a multiplicative monthly season, with 2 % noise (AirPassengers-like)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    season = 1 + 0.25 * np.sin(2 * np.pi * t / 12) + 0.1 * np.cos(4 * np.pi * t / 12)
+    return 100 * np.exp(0.01 * t) * season * np.exp(rng.normal(0, 0.02, n))
+
+
+# ------------------------------------------------------------------------------------------ accuracy
+def test_clean_seasonal_series_beats_seasonal_naive():
+    y = seasonal_series(132)
+    train, test = y[:-12], y[-12:]
+    model = Forecaster(FAST).fit(series(train))
+    f = model.predict(12).values
+    snaive = seasonal_naive(train, 12, 12)
+    assert model.seasonal_.shape == (12,) and not np.allclose(model.seasonal_, 1.0)
+    # seasonal naive misses the year's growth (about 12 %); the model must not
+    assert smape(test, f) < 0.6 * smape(test, snaive)
+    assert mase(test, f, train, 12) < 0.6 * mase(test, snaive, train, 12)
+
+
+def test_trend_without_season_is_followed():
+    y = 50 + 2.0 * np.arange(60) + np.random.default_rng(1).normal(0, 0.5, 60)
+    model = Forecaster(replace(FAST, season=1, horizon=6)).fit(series(y[:-6], freq=None))
+    f = model.predict(6).values
+    naive = np.full(6, y[-7])
+    assert np.mean(np.abs(f - y[-6:])) < 0.5 * np.mean(np.abs(naive - y[-6:]))
+
+
+# ------------------------------------------------------------------------------------------ ensemble
+def test_ensemble_is_deterministic_with_the_seed_and_is_the_median_of_its_members():
+    y = seasonal_series(96)
+    a = Forecaster(FAST).fit(series(y))
+    b = Forecaster(FAST).fit(series(y))
+    c = Forecaster(replace(FAST, seed=1)).fit(series(y))
+    fa, fb, fc = (m.predict(12).values for m in (a, b, c))
+    np.testing.assert_array_equal(fa, fb)
+    assert not np.allclose(fa, fc)
+    assert len(a.networks_) == 3 and a.network_ is a.networks_[0]
+    assert a.lookbacks_ == [24, 12, 18]  # lookback diversity: 2, 1 and 1.5 seasons
+
+    # the forecast is the per-step median of the members' own forecasts
+    members = []
+    for net, lookback in zip(a.networks_, a.lookbacks_, strict=True):
+        one = Forecaster(a.config)
+        one.__dict__.update(a.__dict__)
+        one.networks_, one.lookbacks_ = [net], [lookback]
+        one.network_, one.lookback_ = net, lookback
+        members.append(one.predict(12).values)
+    np.testing.assert_allclose(fa, np.median(np.stack(members), axis=0), rtol=1e-10)
+
+
+def test_refit_trains_on_all_data_but_residuals_stay_out_of_sample():
+    y = seasonal_series(96)
+    with_refit = Forecaster(FAST).fit(series(y))
+    without = Forecaster(replace(FAST, refit=False)).fit(series(y))
+    # the same stage-1 networks validated both, so the residuals agree exactly
+    np.testing.assert_array_equal(with_refit.residuals_, without.residuals_)
+    assert not np.allclose(with_refit.predict(12).values, without.predict(12).values)
+    assert with_refit.member_epochs_ == without.member_epochs_
+
+
+def test_interruption_keeps_a_usable_model():
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    model = Forecaster(FAST).fit(series(seasonal_series(96)), should_stop=stop)
+    assert model.train_result_.stop_reason == "interrupted"
+    assert np.all(np.isfinite(model.predict(12).values))
+
+
+def test_progress_reports_never_go_backwards():
+    seen = []
+    Forecaster(FAST).fit(series(seasonal_series(96)), on_epoch=lambda r: seen.append((r.epoch, r.epochs)))
+    epochs = [e for e, _ in seen]
+    assert epochs == sorted(epochs) and 1 <= epochs[0] and epochs[-1] <= FAST.epochs
+    assert all(total == FAST.epochs for _, total in seen)
+
+
+# ------------------------------------------------------------------------------------------ seasonal phase
+def test_seasonal_phase_is_the_same_from_the_tail_the_file_and_the_full_series():
+    y = seasonal_series(100)  # 100 % 12 = 4: the forecast starts mid-season
+    model = Forecaster(FAST).fit(series(y))
+    from_tail = model.predict(12).values
+    from_full = model._forecast_from_origins(y, np.zeros((len(y), 0)), np.array([len(y)]), 12)[0]
+    np.testing.assert_allclose(from_tail, from_full, rtol=1e-9)
+    # newer data with dates: the phase comes from the dates, not from where the file starts
+    newer = series(y[30:], start="2002-07-01")
+    np.testing.assert_allclose(model.predict(12, data=newer).values, from_full, rtol=1e-9)
+
+
+def test_non_seasonal_or_non_positive_series_are_not_adjusted():
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 1, 80)
+    assert Forecaster(FAST).fit(series(noise)).seasonal_.shape == (1,)  # not positive
+    walk = 100 + np.cumsum(rng.normal(0, 1, 80))
+    model = Forecaster(replace(FAST, deseasonalize="none")).fit(series(seasonal_series(80)))
+    assert model.seasonal_.shape == (1,)
+    assert Forecaster(replace(FAST, season=1)).fit(series(walk)).seasonal_.shape == (1,)
+
+
+def test_auto_transform_is_log_only_for_positive_series():
+    pos = Forecaster(FAST).fit(series(seasonal_series(60)))
+    assert [s.name for s in pos.pipeline_.steps] == ["log", "dstandard"]
+    neg = Forecaster(FAST).fit(series(np.sin(np.arange(60.0))))
+    assert [s.name for s in neg.pipeline_.steps] == ["dstandard"]
+    explicit = Forecaster(replace(FAST, transform="standard")).fit(series(seasonal_series(60)))
+    assert [s.name for s in explicit.pipeline_.steps] == ["standard"]
+
+
+# ------------------------------------------------------------------------------------------ short series
+@pytest.mark.parametrize(("n", "h", "m"), [(13, 6, 1), (16, 8, 4), (43, 18, 12)])
+def test_short_series_like_m4_yearly_quarterly_monthly_train(n, h, m):
+    y = 100 + np.cumsum(np.random.default_rng(n).normal(1, 2, n))
+    model = Forecaster(replace(FAST, season=m, horizon=h)).fit(series(y, freq=None))
+    f = model.predict(h, levels=(80, 95))
+    assert f.values.shape == (h,) and np.all(np.isfinite(f.values))
+    lo80, hi80 = f.intervals[80]
+    lo95, hi95 = f.intervals[95]
+    assert np.all(lo95 <= lo80) and np.all(lo80 <= f.values) and np.all(f.values <= hi80) and np.all(hi80 <= hi95)
+
+
+def test_too_short_for_the_horizon_is_a_clear_error():
+    with pytest.raises(ConfigError, match="at least"):
+        Forecaster(FAST).fit(series(np.arange(1.0, 7.0)))  # monthly: horizon 12 from 6 rows
+
+
+def test_constant_series_is_forecast_as_the_constant():
+    model = Forecaster(FAST).fit(series(np.full(40, 7.5)))
+    np.testing.assert_array_equal(model.predict(12).values, np.full(12, 7.5))
+
+
+# ------------------------------------------------------------------------------------------ intervals
+def test_conformal_width_pools_scaled_residuals_when_a_step_has_too_few():
+    res = np.array([[1.0, 2.0, np.nan], [-3.0, np.nan, np.nan], [0.5, 1.0, np.nan]])
+    w = conformal_width(res, 0.8, 5)
+    # |e| / step = 1, 1, 3, 0.5, 0.5: the 5th smallest (rank ceil(6 * 0.8)) is 3, times the step number
+    np.testing.assert_allclose(w[:3], [3.0, 6.0, 9.0])
+    np.testing.assert_allclose(w[3:], 9.0 * np.sqrt(np.arange(4, 6) / 3))  # beyond: random-walk widening
+    assert np.all(conformal_width(res, 0.5, 5) <= w)
+
+
+def test_conformal_width_is_per_step_with_enough_residuals():
+    rng = np.random.default_rng(0)
+    res = np.column_stack([rng.normal(0, 1, 99), rng.normal(0, 5, 99)])
+    w = conformal_width(res, 0.9, 2)
+    for j in range(2):
+        a = np.sort(np.abs(res[:, j]))
+        assert w[j] == a[89]  # rank ceil(100 * 0.9) = 90
+    res[::2, 1] = np.nan  # 49 left at step 2: still enough for 90 % (needs 9)
+    assert conformal_width(res, 0.9, 2)[1] == np.sort(np.abs(res[1::2, 1]))[math.ceil(50 * 0.9) - 1]
+
+
+def test_intervals_cover_a_noisy_random_walk_reasonably():
+    rng = np.random.default_rng(7)
+    inside = []
+    for k in range(6):
+        y = 200 + np.cumsum(rng.normal(0, 1, 90))
+        model = Forecaster(replace(FAST, season=1, horizon=6, ensemble=1, epochs=20)).fit(series(y[:-6], freq=None))
+        lo, hi = model.predict(6, levels=(95,)).intervals[95]
+        inside.append((y[-6:] >= lo) & (y[-6:] <= hi))
+    assert np.mean(inside) > 0.6
+
+
+# ------------------------------------------------------------------------------------------ warnings
+def test_warnings_for_flat_and_shifted_forecasts():
+    history = np.sin(np.arange(48) * 2 * np.pi / 12) * 10 + 50
+    assert any("flat" in w for w in forecast_warnings(history, np.full(12, 50.0)))
+    assert any("repeats the last" in w for w in forecast_warnings(history, history[-12:] + 1e-3))
+    assert forecast_warnings(history, history[-12:] * 1.2) == []
+
+
+# ------------------------------------------------------------------------------------------ model file
+def test_model_file_keeps_the_ensemble_and_the_season(tmp_path):
+    model = Forecaster(FAST).fit(series(seasonal_series(100)))
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as z:
+        names = set(z.files)
+        meta = json.loads(str(z["metadata"]))
+    assert {"lstm.weight_ih_l0", "head.weight", "ensemble.1.lstm.weight_ih_l0", "ensemble.2.head.bias"} <= names
+    assert "ensemble.0.lstm.weight_ih_l0" not in names and meta["ensemble"]["members"] == 3
+    assert meta["format_version"] == "1.1"
+    again = Forecaster.load(path)
+    np.testing.assert_array_equal(again.seasonal_, model.seasonal_)
+    np.testing.assert_array_equal(again.predict(12, levels=(80,)).values, model.predict(12).values)
+    np.testing.assert_array_equal(
+        again.predict(12, levels=(80,)).intervals[80][0], model.predict(12, levels=(80,)).intervals[80][0]
+    )
