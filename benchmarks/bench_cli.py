@@ -27,7 +27,13 @@ from results_file import machine_description, replace_section
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data" / "ice_cream.csv"
 ENV = os.environ | {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "NO_COLOR": "1"}
-JOB = ["--lookback", "24", "--hidden", "32", "--batch-size", "32", "--lr", "0.003"]
+# The job torch_train_job.py does: one network, standard scaling, windows relative to their last value,
+# one-step targets, early-stopping bookkeeping on the validation loss but no stopping, no retraining.
+JOB = [
+    "--lookback", "24", "--hidden", "32", "--batch-size", "32", "--lr", "0.003", "--ensemble", "1",
+    "--no-retrain", "--transform", "standard", "--deseasonalize", "none", "--normalize", "window",
+    "--monitor", "loss", "--strategy", "recursive", "--val-size", "0.2",
+]  # fmt: skip
 
 
 def timed(cmd: list[str], cwd: Path) -> float:

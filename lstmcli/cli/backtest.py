@@ -52,6 +52,8 @@ def backtest(
     strategy: opt.Strategy = D["strategy"],
     transform: opt.Transform = D["transform"],
     normalize: opt.Normalize = D["normalize"],
+    deseasonalize: opt.Deseasonalize = D["deseasonalize"],
+    ensemble: opt.Ensemble = D["ensemble"],
     hidden: opt.Hidden = D["hidden"],
     layers: opt.Layers = D["layers"],
     dropout: opt.Dropout = D["dropout"],
@@ -61,6 +63,8 @@ def backtest(
     loss: opt.Loss = D["loss"],
     val_size: opt.ValSize = D["val_size"],
     patience: opt.Patience = D["patience"],
+    monitor: opt.Monitor = D["monitor"],
+    retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table, csv (per-step errors) or json on stdout.")
@@ -77,8 +81,9 @@ def backtest(
 
         config = forecaster_config(
             lookback=lookback, horizon=horizon, season=season, strategy=strategy, transform=transform,
-            normalize=normalize, hidden=hidden, layers=layers, dropout=dropout, epochs=epochs,
-            batch_size=batch_size, lr=lr, loss=loss, val_size=val_size, patience=patience, seed=seed,
+            normalize=normalize, deseasonalize=deseasonalize, ensemble=ensemble, hidden=hidden, layers=layers,
+            dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, val_size=val_size,
+            patience=patience, monitor=monitor, refit=retrain, seed=seed,
         )  # fmt: skip
         err = stderr_console()
         from rich.progress import Progress

@@ -89,8 +89,38 @@ Transform = Annotated[
 Normalize = Annotated[
     str,
     typer.Option(
-        help="window: subtract each window's last value (learn changes, not levels), or none.",
+        help="window: subtract each window's last value (learn changes, not levels); ses: subtract an "
+        "exponentially smoothed level; none.",
         rich_help_panel=MODEL_PANEL,
+    ),
+]
+Deseasonalize = Annotated[
+    str,
+    typer.Option(
+        help="auto: divide by classical multiplicative seasonal indices when the M4 seasonality test passes "
+        "(positive series); none.",
+        rich_help_panel=MODEL_PANEL,
+    ),
+]
+Ensemble = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Networks trained with different seeds; the forecast is their median.", rich_help_panel=MODEL_PANEL
+    ),
+]
+Retrain = Annotated[
+    bool,
+    typer.Option(
+        "--retrain/--no-retrain",
+        help="After early stopping chose the epochs, train again on all the data (so the latest values are learned).",
+        rich_help_panel=TRAIN_PANEL,
+    ),
+]
+Monitor = Annotated[
+    str,
+    typer.Option(
+        help="What early stopping watches: forecast (multi-step error from the validation origins) or loss.",
+        rich_help_panel=TRAIN_PANEL,
     ),
 ]
 Hidden = Annotated[int, typer.Option(min=1, help="Hidden units per LSTM layer.", rich_help_panel=MODEL_PANEL)]

@@ -28,14 +28,7 @@ def load_newer_data(model: Any, path: Path) -> Any:
     """Read newer observations with the same columns and frequency the model was trained on."""
     from lstmcli.data.loader import load_csv
 
-    meta = model.metadata_.get("data", {})
-    return load_csv(
-        path,
-        target=model.target_,
-        time_col=meta.get("time_col"),
-        features=model.feature_names_ or None,
-        freq=model.freq_,
-    )
+    return load_csv(path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_)
 
 
 def forecast_rows(forecast: Any, levels: list[int]) -> list[dict[str, Any]]:

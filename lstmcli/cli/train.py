@@ -70,6 +70,8 @@ def train(
     strategy: opt.Strategy = D["strategy"],
     transform: opt.Transform = D["transform"],
     normalize: opt.Normalize = D["normalize"],
+    deseasonalize: opt.Deseasonalize = D["deseasonalize"],
+    ensemble: opt.Ensemble = D["ensemble"],
     hidden: opt.Hidden = D["hidden"],
     layers: opt.Layers = D["layers"],
     dropout: opt.Dropout = D["dropout"],
@@ -79,6 +81,8 @@ def train(
     loss: opt.Loss = D["loss"],
     val_size: opt.ValSize = D["val_size"],
     patience: opt.Patience = D["patience"],
+    monitor: opt.Monitor = D["monitor"],
+    retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
     output_format: Annotated[
         TrainFormat,
@@ -97,12 +101,16 @@ def train(
 
         config = forecaster_config(
             lookback=lookback, horizon=horizon, season=season, strategy=strategy, transform=transform,
-            normalize=normalize, hidden=hidden, layers=layers, dropout=dropout, epochs=epochs,
-            batch_size=batch_size, lr=lr, loss=loss, val_size=val_size, patience=patience, seed=seed,
+            normalize=normalize, deseasonalize=deseasonalize, ensemble=ensemble, hidden=hidden, layers=layers,
+            dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, val_size=val_size,
+            patience=patience, monitor=monitor, refit=retrain, seed=seed,
         )  # fmt: skip
         series = load_csv(
             data, target=target, time_col=time_col, features=parse_features(features), freq=freq, fill=fill
         )
+        from lstmcli.modelfile import check_writable
+
+        check_writable(model)
         forecaster = Forecaster(config)
         forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()

@@ -1,0 +1,116 @@
+"""Hostile files, full disks, unwritable folders and diverging training, at the command line."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lstmcli.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+AIR = REPO / "sample_data" / "air_passengers.csv"
+FAST = ["--epochs", "3", "--hidden", "4"]
+
+
+@pytest.fixture
+def runner(monkeypatch, tmp_path) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return CliRunner()
+
+
+def _one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 1, result.output
+    # notes and the progress bar may come first; the error is one line, the last
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    assert "Traceback" not in result.output
+
+
+def _pickle_archive() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        array = np.empty(1, dtype=object)
+        array[0] = {"exploit": True}
+        entry = io.BytesIO()
+        np.lib.format.write_array(entry, array, allow_pickle=True)
+        zf.writestr("metadata.npy", entry.getvalue())
+    return buf.getvalue()
+
+
+def _newer_version(good: bytes) -> bytes:
+    with np.load(io.BytesIO(good), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["metadata"]))
+    meta["format_version"] = "7.0"
+    arrays["metadata"] = np.array(json.dumps(meta))
+    from lstmcli.modelfile import npz_bytes
+
+    return npz_bytes(arrays)
+
+
+BAD_FILES = {
+    "empty": (lambda good: b"", "empty file"),
+    "random": (lambda good: os.urandom(500), "not a lstmcli model file"),
+    "csv-renamed": (lambda good: AIR.read_bytes(), "not a lstmcli model file"),
+    "truncated": (lambda good: good[: len(good) // 3], "damaged or truncated"),
+    "pickle": (lambda good: _pickle_archive(), "pickled"),
+    "newer-format": (_newer_version, "needs a newer lstmcli"),
+}
+
+
+@pytest.mark.parametrize("command", ["predict", "inspect"])
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_bad_model_files(runner, trained_model, tmp_path, command, kind):
+    make, message = BAD_FILES[kind]
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(make(trained_model.read_bytes()))
+    _one_line_error(runner.invoke(app, [command, "--model", str(bad)]), "bad.npz", message)
+
+
+def test_directory_as_model(runner, tmp_path):
+    (tmp_path / "dir.npz").mkdir()
+    _one_line_error(runner.invoke(app, ["predict", "--model", "dir.npz"]), "dir.npz", "directory")
+
+
+def test_unwritable_destinations(runner, trained_model):
+    _one_line_error(runner.invoke(app, ["train", str(AIR), *FAST, "-m", "nowhere/model.npz"]), "does not exist")
+    result = runner.invoke(app, ["predict", "--model", str(trained_model), "--output", "nowhere/f.csv"])
+    _one_line_error(result, "does not exist")
+
+
+def test_full_disk_keeps_the_previous_model(runner, tmp_path, monkeypatch):
+    assert runner.invoke(app, ["train", str(AIR), *FAST]).exit_code == 0
+    before = (tmp_path / "model.npz").read_bytes()
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_space)
+    result = runner.invoke(app, ["train", str(AIR), *FAST, "--seed", "3"])
+    _one_line_error(result, "No space left on device", "previous file is intact")
+    assert (tmp_path / "model.npz").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+def test_diverging_training_says_what_to_try(runner):
+    result = runner.invoke(app, ["train", str(AIR), "--epochs", "5", "--lr", "1e35"])
+    assert "Traceback" not in result.output
+    assert "--lr" in result.output
+    if result.exit_code == 0:  # a good epoch came first: its weights were kept and saved
+        from lstmcli.modelfile import load_model
+
+        assert load_model("model.npz").train_result_.stop_reason == "diverged"
+    else:
+        _one_line_error(result, "diverged")
