@@ -31,7 +31,9 @@ class TrainingProgress:
 
     def __init__(self, console: Console, epochs: int) -> None:
         self.progress = Progress(
-            TextColumn("[bold]epoch {task.completed}/{task.total}"),
+            # Progress is over all the training runs (every ensemble member, then the retraining),
+            # so the bar shows a share of the work; the losses are the current run's.
+            TextColumn("[bold]training {task.percentage:>3.0f}%"),
             BarColumn(),
             TextColumn("train {task.fields[train]}  val {task.fields[val]}  best {task.fields[best]}"),
             TimeElapsedColumn(),
@@ -55,7 +57,7 @@ class TrainingProgress:
             completed=report.epoch,
             train=fmt(report.train_loss),
             val=fmt(report.val_loss),
-            best=f"{fmt(report.best_loss)} @ {report.best_epoch}",
+            best=f"{fmt(report.best_loss)} @ epoch {report.best_epoch}",
         )
 
 
