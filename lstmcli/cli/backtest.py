@@ -79,12 +79,7 @@ def backtest(
     with user_errors():
         from lstmcli.forecasting.backtest import backtest_long, backtest_series
 
-        config = forecaster_config(
-            lookback=lookback, horizon=horizon, season=season, strategy=strategy, transform=transform,
-            normalize=normalize, deseasonalize=deseasonalize, ensemble=ensemble, hidden=hidden, layers=layers,
-            dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, val_size=val_size,
-            patience=patience, monitor=monitor, refit=retrain, seed=seed,
-        )  # fmt: skip
+        config = forecaster_config(locals())
         err = stderr_console()
         from rich.progress import Progress
 

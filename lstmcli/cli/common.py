@@ -48,9 +48,16 @@ def fail(message: str) -> typer.Exit:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn lstmcli's own errors into one line on stderr and exit code 1 (never a traceback)."""
+    """Turn lstmcli's own errors into one line on stderr and exit code 1 (never a traceback).
+
+    NumPy's floating-point warnings are silenced here: overflow in a diverging training run is detected
+    and reported by lstmcli itself, in words, and a raw RuntimeWarning would only add noise.
+    """
+    import numpy as np
+
     try:
-        yield
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            yield
     except LstmcliError as e:
         raise fail(str(e)) from None
     except MemoryError:

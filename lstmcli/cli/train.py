@@ -43,15 +43,15 @@ class _Interrupts:
         sys.stderr.write("\nstopping after this batch (press Ctrl-C again to abandon without saving)\n")
 
 
-def forecaster_config(**settings: Any) -> Any:
-    """Build a ForecasterConfig from the shared training options."""
+def forecaster_config(options: dict[str, Any]) -> Any:
+    """The ForecasterConfig named by a command's options (its ``locals()``): every option whose name is a
+    config field, plus ``--retrain`` for ``refit`` (backtest's own ``--refit`` means per-origin models)."""
     from lstmcli.forecasting.config import ForecasterConfig
 
-    names = set(ForecasterConfig.__dataclass_fields__)
+    settings = {k: v for k, v in options.items() if k in ForecasterConfig.__dataclass_fields__ and k != "refit"}
     val_size = settings.pop("val_size")
     return ForecasterConfig(
-        **{k: v for k, v in settings.items() if k in names},
-        val_size=int(val_size) if val_size >= 1 else val_size,
+        **settings, refit=options["retrain"], val_size=int(val_size) if val_size >= 1 else val_size
     )
 
 
@@ -99,12 +99,7 @@ def train(
         from lstmcli.data.loader import load_csv
         from lstmcli.forecasting.forecaster import Forecaster
 
-        config = forecaster_config(
-            lookback=lookback, horizon=horizon, season=season, strategy=strategy, transform=transform,
-            normalize=normalize, deseasonalize=deseasonalize, ensemble=ensemble, hidden=hidden, layers=layers,
-            dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, val_size=val_size,
-            patience=patience, monitor=monitor, refit=retrain, seed=seed,
-        )  # fmt: skip
+        config = forecaster_config(locals())
         series = load_csv(
             data, target=target, time_col=time_col, features=parse_features(features), freq=freq, fill=fill
         )
