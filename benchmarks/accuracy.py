@@ -32,6 +32,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from lstmcli.forecasting.baselines import naive2, seasonal_naive  # noqa: E402
 from lstmcli.forecasting.config import ForecasterConfig  # noqa: E402
@@ -229,15 +230,9 @@ def _f(x: float, digits: int = 3) -> str:
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs (shared with other jobs), {platform.system()} {platform.release()}"
+    from results_file import machine_description
+
+    return machine_description() + " (shared with other jobs)"
 
 
 def report(summaries: dict, singles: list[dict] | None, anchors: dict, overrides: dict, limit: int | None,
@@ -246,9 +241,8 @@ def report(summaries: dict, singles: list[dict] | None, anchors: dict, overrides
     gtab = anchors["group"]
     lines = ["## Accuracy", ""]
     lines.append(
-        f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `{command}` "
-        f"(numpy {np.__version__}, Python {platform.python_version()}); machine: {_machine()}; "
-        f"{jobs} worker process{'es' if jobs > 1 else ''}, 1 BLAS thread each."
+        f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `{command}`; "
+        f"machine: {_machine()}; {jobs} worker process{'es' if jobs > 1 else ''}, 1 BLAS thread each."
     )
     lines.append("")
     if overrides:
@@ -364,18 +358,10 @@ def targets(summaries: dict, singles: list[dict] | None, anchors: dict) -> list[
 
 def write_section(path: Path, section: str) -> None:
     """Replace the '## Accuracy' section of ``path`` (up to the next '## ' heading), keep the rest."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if not old.strip():
-        path.write_text("# Benchmarks\n\n" + section, encoding="utf-8")
-        return
-    lines = old.splitlines(keepends=True)
-    start = next((k for k, l in enumerate(lines) if l.rstrip() == "## Accuracy"), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((k for k in range(start + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + section + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
-    path.write_text(new, encoding="utf-8")
+    from results_file import replace_section
+
+    heading, _, body = section.partition("\n")
+    replace_section(heading.strip(), body, path)
 
 
 # ---------------------------------------------------------------------------------------------- main

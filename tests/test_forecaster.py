@@ -137,13 +137,37 @@ def test_non_seasonal_or_non_positive_series_are_not_adjusted():
     assert Forecaster(replace(FAST, season=1)).fit(series(walk)).seasonal_.shape == (1,)
 
 
-def test_auto_transform_is_log_only_for_positive_series():
+def test_auto_transform_is_box_cox_only_for_positive_seasonal_series():
     pos = Forecaster(FAST).fit(series(seasonal_series(60)))
-    assert [s.name for s in pos.pipeline_.steps] == ["log", "dstandard"]
+    assert [s.name for s in pos.pipeline_.steps] == ["power", "dstandard"]
+    yearly = Forecaster(replace(FAST, season=1, horizon=4)).fit(series(seasonal_series(60), freq=None))
+    assert [s.name for s in yearly.pipeline_.steps] == ["dstandard"]
     neg = Forecaster(FAST).fit(series(np.sin(np.arange(60.0))))
     assert [s.name for s in neg.pipeline_.steps] == ["dstandard"]
     explicit = Forecaster(replace(FAST, transform="standard")).fit(series(seasonal_series(60)))
     assert [s.name for s in explicit.pipeline_.steps] == ["standard"]
+
+
+def test_recent_seasonal_indices_follow_a_changing_season():
+    from lstmcli.forecasting.baselines import seasonal_indices
+    from lstmcli.forecasting.forecaster import recent_seasonal_indices
+
+    t = np.arange(240)
+    amplitude = np.where(t < 144, 0.05, 0.3)  # the season grows six-fold after 12 years
+    y = 100 * (1 + amplitude * np.sin(2 * np.pi * t / 12))
+    recent = recent_seasonal_indices(y, 12, 8)
+    assert recent is not None and np.ptp(recent) > 0.5  # the last 8 years: the strong season
+    assert np.ptp(seasonal_indices(y, 12)) < np.ptp(recent)  # all 20 years: diluted
+    full = recent_seasonal_indices(y, 12, None)
+    np.testing.assert_allclose(full, seasonal_indices(y, 12))  # span None: M4's classical indices
+    # phases count from the start of the whole series, whatever the span
+    shifted = recent_seasonal_indices(y[5:], 12, 8)
+    np.testing.assert_allclose(np.roll(shifted, 5), recent, rtol=1e-9)
+
+
+def test_blown_up_weights_count_as_diverged_even_with_a_bounded_loss():
+    model = Forecaster(replace(FAST, epochs=3, lr=1e30)).fit(series(seasonal_series(80)))
+    assert model.train_result_.stop_reason == "diverged"
 
 
 # ------------------------------------------------------------------------------------------ short series

@@ -329,3 +329,62 @@ def test_pipeline_from_dict_rejects_non_list():
 def test_unfitted_scaler_is_a_programming_error():
     with pytest.raises(RuntimeError):
         StandardScaler().transform(np.zeros(3))
+
+
+# ------------------------------------------------------------------------------------------ dstandard / power
+@settings(max_examples=60, deadline=None)
+@given(y=series(finite, min_size=2), data=st.data())
+def test_diff_scaler_inverse_is_identity(y, data):
+    from lstmcli.data.transforms import DiffStandardScaler
+
+    n_train = data.draw(st.integers(1, len(y)))
+    t = DiffStandardScaler().fit(y[:n_train])
+    z = t.transform(y)
+    assert np.all(np.isfinite(z))
+    close(t.inverse(z), y, np.abs(y).max())
+    again = transform_from_dict(json.loads(json.dumps(t.to_dict())))
+    close(again.inverse(z), y, np.abs(y).max())
+
+
+def test_diff_scaler_scales_by_the_typical_step_not_the_trend():
+    from lstmcli.data.transforms import DiffStandardScaler
+
+    y = 10.0 * np.arange(50) + np.tile([0.0, 1.0], 25)  # a steep trend, steps of 9 or 11
+    t = DiffStandardScaler().fit(y)
+    assert float(t.scale) == pytest.approx(1.0, rel=1e-3)  # std of the differences, not of the levels (about 144)
+    assert float(DiffStandardScaler().fit(np.full(5, 3.0)).scale) == 1.0  # constant: no division by 0
+    assert float(DiffStandardScaler().fit(np.arange(5.0)).scale) == pytest.approx(np.std(np.arange(5.0)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(y=series(positive, min_size=4, max_size=60), season=st.integers(1, 6))
+def test_power_transform_inverse_is_identity(y, season):
+    from lstmcli.data.transforms import PowerTransform
+
+    t = make_pipeline("power", season).fit(y)
+    assert isinstance(t.steps[0], PowerTransform) and 0.0 <= t.steps[0].lam <= 1.0
+    np.testing.assert_allclose(t.inverse(t.transform(y), y), y, rtol=1e-8)
+    again = Pipeline.from_dict(json.loads(json.dumps(t.to_dict())))
+    np.testing.assert_allclose(again.inverse(t.transform(y), y), y, rtol=1e-8)
+
+
+def test_power_transform_chooses_log_for_multiplicative_and_none_for_additive_spread():
+    from lstmcli.data.transforms import guerrero_lambda
+
+    rng = np.random.default_rng(0)
+    level = np.repeat(np.geomspace(100, 10000, 20), 12)  # one level per block of a season, 100-fold range
+    multiplicative = level * np.exp(rng.normal(0, 0.1, level.size))  # spread proportional to the level
+    additive = level + rng.normal(0, 5, level.size)  # spread independent of the level
+    assert guerrero_lambda(multiplicative, 12) <= 0.1
+    assert guerrero_lambda(additive, 12) >= 0.9
+
+
+def test_power_transform_never_forecasts_below_zero_and_rejects_non_positive_data():
+    from lstmcli.data.transforms import PowerTransform
+
+    t = PowerTransform(lam=0.5)
+    assert t.inverse(np.array([-10.0, -2.0, 0.0]))[0] == 0.0  # (0.5 * -10 + 1) < 0 -> floored at 0
+    with pytest.raises(DataError, match="positive values"):
+        PowerTransform().fit(np.array([1.0, 0.0, 2.0]))
+    with pytest.raises(ModelFileError):
+        transform_from_dict({"name": "power", "lam": 3.0})

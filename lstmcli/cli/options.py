@@ -82,7 +82,7 @@ Strategy = Annotated[
 Transform = Annotated[
     str,
     typer.Option(
-        help="Transforms before the network, in order: standard, minmax, log, diff, sdiff, none (e.g. 'log,standard').",
+        help="Transforms before the network, in order: auto, standard, dstandard (by the typical one-step change), minmax, log, power (Box-Cox), diff, sdiff, none; e.g. 'log,standard'.",
         rich_help_panel=MODEL_PANEL,
     ),
 ]

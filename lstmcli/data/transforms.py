@@ -33,6 +33,7 @@ from lstmcli.errors import ConfigError, DataError, ModelFileError
 __all__ = [
     "TRANSFORM_NAMES",
     "DiffStandardScaler",
+    "PowerTransform",
     "Difference",
     "Log",
     "MinMaxScaler",
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 #: Names accepted by :func:`make_pipeline` (``--transform``).
-TRANSFORM_NAMES = ("standard", "dstandard", "minmax", "log", "diff", "sdiff", "none")
+TRANSFORM_NAMES = ("standard", "dstandard", "minmax", "log", "power", "diff", "sdiff", "none")
 
 # A spread at or below this fraction of the data's magnitude is rounding noise, not variation.
 _REL_TINY = 1e-12
@@ -270,6 +271,83 @@ class Log(Transform):
         return {"name": self.name}
 
 
+class PowerTransform(Transform):
+    """Box-Cox power transform ``(y**lam - 1) / lam`` (``log y`` for ``lam = 0``), positive values only.
+
+    ``lam`` is chosen on the training part by Guerrero's method (the ``BoxCox.lambda`` default of R's
+    forecast package): cut the series into consecutive blocks of ``max(season, 2)`` values and pick the
+    ``lam`` in [0, 1] (log .. no transform) that makes ``sd / mean**(1 - lam)`` most alike across blocks,
+    i.e. that stabilises the variance. A series whose spread grows with its level gets a log-like
+    transform; one with a steady spread stays (nearly) as it is. Forecasts map back with
+    ``(lam * z + 1)**(1 / lam)``, floored at 0, so a positive series is never forecast negative.
+    """
+
+    name = "power"
+
+    def __init__(self, lam: float | None = None, season: int = 1):
+        self.lam = None if lam is None else float(lam)
+        self.season = int(season)
+
+    def _is_fitted(self) -> bool:
+        return self.lam is not None
+
+    def fit(self, y, *, label: str = "the training data") -> PowerTransform:
+        y = _as_float(y)
+        if y.ndim != 1:
+            raise ValueError("the power transform works on one series (T,)")
+        if y.size and not np.all(y > 0):
+            finite = y[~np.isnan(y)]
+            low = float(np.min(finite)) if finite.size else float("nan")
+            raise DataError(f"power transform needs positive values; {label} has a minimum of {low:g}")
+        self.lam = guerrero_lambda(y, self.season)
+        return self
+
+    def transform(self, y) -> np.ndarray:
+        self._check_fitted("lam")
+        y = np.asarray(y, dtype=np.float64)
+        if y.size and not np.all(y > 0):
+            raise DataError(f"power transform needs positive values; the data has a minimum of {np.nanmin(y):g}")
+        if self.lam == 0.0:
+            return np.log(y)
+        return (y**self.lam - 1.0) / self.lam
+
+    def inverse(self, z_future, history=None) -> np.ndarray:
+        self._check_fitted("lam")
+        z = np.asarray(z_future, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            if self.lam == 0.0:
+                return np.exp(z)
+            return np.maximum(self.lam * z + 1.0, 0.0) ** (1.0 / self.lam)
+
+    def to_dict(self) -> dict:
+        self._check_fitted("lam")
+        return {"name": self.name, "lam": float(self.lam), "season": self.season}
+
+
+def guerrero_lambda(y: np.ndarray, season: int = 1, grid: np.ndarray | None = None) -> float:
+    """Box-Cox lambda in [0, 1] by Guerrero (1993): the coefficient of variation of
+    ``sd_i / mean_i**(1 - lam)`` over blocks of ``max(season, 2)`` consecutive values is minimised.
+    Fewer than two complete blocks (or blocks without spread) give 1 (no transform)."""
+    y = np.asarray(y, dtype=np.float64)
+    period = max(int(season), 2)
+    blocks = len(y) // period
+    if blocks < 2:
+        return 1.0
+    x = y[len(y) - blocks * period :].reshape(blocks, period)
+    mean = x.mean(axis=1)
+    sd = x.std(axis=1, ddof=1)
+    if np.any(mean <= 0) or not np.any(sd > 0):
+        return 1.0
+    grid = np.linspace(0.0, 1.0, 21) if grid is None else grid
+    best, best_cv = 1.0, math.inf
+    for lam in grid:
+        ratio = sd / mean ** (1.0 - lam)
+        cv = float(np.std(ratio, ddof=1) / np.mean(ratio)) if np.mean(ratio) > 0 else math.inf
+        if cv < best_cv - 1e-12:
+            best, best_cv = float(lam), cv
+    return best
+
+
 class Difference(Transform):
     """Lag-``m`` differencing ``z[t] = y[t] - y[t-m]``: ``m=1`` removes a trend, ``m=season`` a season.
 
@@ -332,6 +410,7 @@ _CLASSES = {
     "dstandard": DiffStandardScaler,
     "minmax": MinMaxScaler,
     "log": Log,
+    "power": PowerTransform,
     "diff": Difference,
 }
 
@@ -361,6 +440,9 @@ def transform_from_dict(d: dict) -> Transform:
             t = Log()
             t.fitted = True
             bad = False
+        elif name == "power":
+            t = PowerTransform(lam=d["lam"], season=d.get("season", 1))
+            bad = not (math.isfinite(t.lam) and 0.0 <= t.lam <= 1.0)
         else:
             t = Difference(lag=d["lag"])
             bad = False
@@ -490,6 +572,8 @@ def make_pipeline(spec: str, season: int) -> Pipeline:
             steps.append(Difference(lag=int(season)))
         elif n == "diff":
             steps.append(Difference(lag=1))
+        elif n == "power":
+            steps.append(PowerTransform(season=int(season) if isinstance(season, (int, np.integer)) else 1))
         else:
             steps.append(_CLASSES[n]())
     return Pipeline(steps)

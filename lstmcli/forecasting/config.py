@@ -18,30 +18,36 @@ MONITORS = ("forecast", "loss")
 class ForecasterConfig:
     """Every setting of a forecaster; ``None`` means "choose from the data" (recorded once chosen)."""
 
-    lookback: int | None = None  # input steps per window; None = 2 seasons (at least 8), capped by the data
+    # input steps per window; None = 2 seasons (at least 8) for the first ensemble member and 1, 1.5, 3
+    # and 4 seasons for the others, each capped by the data
+    lookback: int | None = None
     horizon: int | None = None  # steps validated (and predicted by default); None = one season (at least 1)
     season: int | None = None  # season length m; None = from the frequency (monthly 12, quarterly 4, ...)
     strategy: str = "recursive"  # recursive: one step ahead, fed back | direct: all horizon steps at once
-    # pipeline spec, e.g. "standard", "log,standard", "log,sdiff,standard"; "auto" = "log,dstandard" when
-    # every value is positive, else "dstandard" (scaled by the typical one-step change)
+    # pipeline spec, e.g. "standard", "log,standard", "log,sdiff,standard"; "auto" = "power,dstandard"
+    # (Box-Cox, lambda by Guerrero, then scaling by the typical one-step change) for a positive seasonal
+    # series, "dstandard" for any other
     transform: str = "auto"
-    deseasonalize: str = "auto"  # auto: M4 classical multiplicative adjustment when the 90% test says so | none
-    normalize: str = "window"  # window: subtract each window's last level | none
+    # auto: divide by classical multiplicative seasonal indices (of the last 8 seasons) when the M4 90%
+    # seasonality test passes on a positive series | none
+    deseasonalize: str = "auto"
+    # window: subtract each window's last value | ses: its exponentially smoothed level | none
+    normalize: str = "window"
     hidden: int = 32
     layers: int = 1
     dropout: float = 0.0
     epochs: int = 300
     batch_size: int = 32
     lr: float = 3e-3
-    loss: str = "mse"
+    loss: str = "huber"
     clip_norm: float = 1.0
     weight_decay: float = 0.0
     patience: int = 30  # 0 = no early stopping
     # what early stopping watches: "forecast" = the multi-step forecast error from the validation origins,
     # "loss" = the one-step training loss on the validation windows
-    monitor: str = "forecast"
+    monitor: str = "loss"
     val_size: float = 0.2  # fraction (< 1) or count (>= 1) of windows held out for validation
-    ensemble: int = 5  # networks trained with different seeds; the forecast is their median
+    ensemble: int = 5  # networks (own seed and lookback each); the forecast is their median
     refit: bool = True  # after early stopping chose the epochs, train again on all of the data
     seed: int = 0
     dtype: str = "float32"

@@ -43,7 +43,7 @@ from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.threads import blas_threads
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult, fit
 from lstmcli.errors import ConfigError, DataError
-from lstmcli.forecasting.baselines import baseline_forecasts, seasonal_indices
+from lstmcli.forecasting.baselines import baseline_forecasts, seasonality_test
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.metrics import evaluate, owa
 
@@ -56,13 +56,21 @@ __all__ = ["Forecast", "Forecaster", "ForecasterConfig", "Trace", "conformal_wid
 
 # Automatic lookback: LOOKBACK_SEASONS seasons for seasonal data, at least LOOKBACK_MIN steps, at most
 # LOOKBACK_MAX; then capped so that short series keep enough training windows (see _choose_lookback).
+AUTO_SEASONAL_POSITIVE = "power,dstandard"  # what transform="auto" means for a positive seasonal series
+AUTO_OTHER = "dstandard"  # ... and for any other series
 LOOKBACK_SEASONS = 2.0
 LOOKBACK_MIN = 8
 LOOKBACK_MAX = 200
 LOOKBACK_FACTORS = (1.0, 0.5, 0.75, 1.5, 2.0)  # ensemble member k: default lookback times factor k % 5
 MIN_TRAIN_WINDOWS = 6  # a short series gives up lookback (down to 2 steps) before it gives up these
 MAX_TRAIN_WINDOWS = 3000  # long series train on their most recent windows only (time bound)
-SEASONAL_SPAN: int | None = None  # seasons of the most recent data the seasonal indices come from (None: all)
+# Seasonal indices of quarterly, monthly and weekly data (a season of one year) come from the last
+# SEASONAL_SPAN years only (None: all), as X-11's seasonal filters weigh about the nearest seven years; a
+# shorter season (hours of a day, days of a week) uses the whole series (8 days of hourly data are too few).
+SEASONAL_SPAN: int | None = 8
+YEARLY_SEASONS = (4, 12, 52)
+SEASONAL_AVERAGE = "mean"  # how the ratios to the moving average are averaged per phase: mean | median
+DIVERGED_LOSS = 1e6  # a best loss above this (on targets scaled to unit spread) counts as diverged
 MONITOR_ORIGINS = 64  # early stopping on forecasts scores at most this many validation origins
 
 
@@ -91,12 +99,15 @@ def default_lookback(season: int) -> int:
     return int(min(LOOKBACK_MAX, max(round(LOOKBACK_SEASONS * season), LOOKBACK_MIN)))
 
 
-def resolve_transform(spec: str, y: np.ndarray) -> str:
-    """``"auto"``: log when every value is positive, then scale by the typical one-step change."""
+def resolve_transform(spec: str, y: np.ndarray, season: int = 1) -> str:
+    """``"auto"``: for a positive seasonal series (season > 1) a Box-Cox power transform with its lambda
+    chosen by Guerrero's method (log-like when the spread grows with the level), then scaling by the
+    typical one-step change; otherwise the scaling only. (On the M4 yearly data a power transform made
+    the networks extrapolate growth too steeply.)"""
     if spec.strip().lower() != "auto":
         return spec
     positive = bool(len(y)) and bool(np.all(np.asarray(y) > 0))
-    return "log,dstandard" if positive else "dstandard"
+    return AUTO_SEASONAL_POSITIVE if positive and season > 1 else AUTO_OTHER
 
 
 class Forecaster:
@@ -143,7 +154,7 @@ class Forecaster:
         self.last_timestamp_ = None if data.timestamps is None else np.datetime64(data.timestamps[-1], "ns")
         # Feeding forecasts back needs future values of the features, which nobody has: go direct.
         self.strategy_ = "direct" if n_features and cfg.strategy == "recursive" else cfg.strategy
-        self.transform_ = resolve_transform(cfg.transform, y)
+        self.transform_ = resolve_transform(cfg.transform, y, self.season_)
         self.pipeline_ = make_pipeline(self.transform_, self.season_)
         n_z = n - _total_lag(self.pipeline_)
         if self.strategy_ == "direct":
@@ -364,12 +375,11 @@ class Forecaster:
         cfg = self.config
         m = self.season_
         self.seasonal_ = np.ones(1)
-        if cfg.deseasonalize == "auto" and m > 1 and np.all(y > 0):
-            recent = y if SEASONAL_SPAN is None else y[-SEASONAL_SPAN * m :]
-            s = seasonal_indices(recent, m)
-            if not np.allclose(s, 1.0):
-                # indices of the recent part are phased from its first value; re-phase to position 0
-                self.seasonal_ = np.roll(s, (len(y) - len(recent)) % m)
+        if cfg.deseasonalize == "auto" and m > 1 and np.all(y > 0) and seasonality_test(y, m):
+            span = SEASONAL_SPAN if m in YEARLY_SEASONS else None
+            s = recent_seasonal_indices(y, m, span, SEASONAL_AVERAGE)
+            if s is not None:
+                self.seasonal_ = s
         self.pipeline_.fit(self._deseason(y, 0))
         self.level_alpha_ = 1.0
         if cfg.normalize == "ses":
@@ -746,6 +756,10 @@ def _summary_result(results: list[TrainResult], interrupted: bool, seconds: floa
     reason = "interrupted" if interrupted else first.stop_reason
     if not interrupted and first.best_epoch == 0 and all(r.best_epoch == 0 for r in results):
         reason = "diverged"
+    # Targets are scaled to about unit spread, so a best loss this large means the weights blew up even
+    # though a bounded loss (huber, mae) kept it finite: report it as the divergence it is.
+    if not interrupted and math.isfinite(first.best_loss) and first.best_loss > DIVERGED_LOSS:
+        reason = "diverged"
     return TrainResult(
         stop_reason=reason,
         epochs_run=first.epochs_run,
@@ -755,6 +769,33 @@ def _summary_result(results: list[TrainResult], interrupted: bool, seconds: floa
         seconds=seconds,
         history=first.history,
     )
+
+
+def recent_seasonal_indices(y: np.ndarray, m: int, span: int | None, average: str = "mean") -> np.ndarray | None:
+    """Multiplicative seasonal indices (classical decomposition: ratios of the series to its centred
+    2 x m moving average, averaged per phase, normalised to mean 1) from the last ``span`` seasons of
+    ``y`` only (all of it for None), so that a seasonal pattern that drifts over decades is taken as it
+    is now. Index k is for positions t of ``y`` with t % m == k. None when not applicable (fewer than
+    two seasons, a non-positive moving average, or a non-positive index)."""
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    start = 0 if span is None else max(0, n - span * m)
+    x = y[start:]
+    if m <= 1 or len(x) < 2 * m:
+        return None
+    weights = np.full(m, 1.0 / m) if m % 2 else np.r_[0.5, np.ones(m - 1), 0.5] / m
+    half = weights.size // 2
+    trend = np.convolve(x, weights, mode="valid")  # trend[i] belongs to x[half + i]
+    if np.any(trend <= 0.0):
+        return None
+    ratio = x[half : half + trend.size] / trend
+    phase = (start + np.arange(half, half + trend.size)) % m  # phases of positions in the whole series
+    agg = np.median if average == "median" else np.mean
+    figure = np.array([agg(ratio[phase == k]) for k in range(m)])
+    figure = figure / figure.mean()
+    if not np.all(np.isfinite(figure)) or np.any(figure <= 0.0):
+        return None
+    return figure
 
 
 def _ses_weights(n: int, alpha: float) -> np.ndarray:
