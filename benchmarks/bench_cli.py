@@ -32,7 +32,7 @@ ENV = os.environ | {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "NO_COLOR":
 JOB = [
     "--lookback", "24", "--hidden", "32", "--batch-size", "32", "--lr", "0.003", "--ensemble", "1",
     "--no-retrain", "--transform", "standard", "--deseasonalize", "none", "--normalize", "window",
-    "--monitor", "loss", "--strategy", "recursive", "--val-size", "0.2",
+    "--monitor", "loss", "--strategy", "recursive", "--val-size", "0.2", "--loss", "mse",
 ]  # fmt: skip
 
 
