@@ -223,3 +223,14 @@ def test_interrupted_write_leaves_no_temporary_file(tmp_path: Path, monkeypatch)
 def test_unwritable_folder_is_a_clear_error(tmp_path: Path):
     with pytest.raises(LstmcliError, match="does not exist"):
         atomic_write_bytes(tmp_path / "missing" / "model.npz", b"x")
+
+
+def test_format_1_0_files_still_load():
+    """A model written by lstmcli's first file format (1.0: one network, no seasonal indices) keeps
+    loading and forecasting. The fixture was written by commit c1b219f (train --epochs 3 --hidden 4 on
+    sample_data/air_passengers.csv)."""
+    fixture = Path(__file__).resolve().parent / "fixtures" / "model_v1_0.npz"
+    model = load_model(fixture)
+    assert model.format_version_ == "1.0"
+    values = model.predict(3).values
+    np.testing.assert_allclose(values, [459.90686726, 490.11148397, 517.47575726], rtol=1e-6)
