@@ -328,7 +328,9 @@ def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
     ensemble = meta.get("ensemble") if isinstance(meta.get("ensemble"), dict) else {}
     n_members = ensemble.get("members", 1)
     if not isinstance(n_members, int) or isinstance(n_members, bool) or not 1 <= n_members <= 1000:
-        raise ModelFileError(f"{name}: metadata field 'ensemble.members' must be a whole number from 1 to 1000")
+        raise ModelFileError(
+            f"{name}: metadata field 'ensemble.members' must be a whole number from 1 to 1000"
+        )
     for k in range(1, n_members):
         member = {
             key: _check_array(arrays, f"ensemble.{k}.{key}", shape, (dtype,), name)

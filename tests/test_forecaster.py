@@ -179,7 +179,12 @@ def test_short_series_like_m4_yearly_quarterly_monthly_train(n, h, m):
     assert f.values.shape == (h,) and np.all(np.isfinite(f.values))
     lo80, hi80 = f.intervals[80]
     lo95, hi95 = f.intervals[95]
-    assert np.all(lo95 <= lo80) and np.all(lo80 <= f.values) and np.all(f.values <= hi80) and np.all(hi80 <= hi95)
+    assert (
+        np.all(lo95 <= lo80)
+        and np.all(lo80 <= f.values)
+        and np.all(f.values <= hi80)
+        and np.all(hi80 <= hi95)
+    )
 
 
 def test_too_short_for_the_horizon_is_a_clear_error():
@@ -216,9 +221,11 @@ def test_conformal_width_is_per_step_with_enough_residuals():
 def test_intervals_cover_a_noisy_random_walk_reasonably():
     rng = np.random.default_rng(7)
     inside = []
-    for k in range(6):
+    for _ in range(6):
         y = 200 + np.cumsum(rng.normal(0, 1, 90))
-        model = Forecaster(replace(FAST, season=1, horizon=6, ensemble=1, epochs=20)).fit(series(y[:-6], freq=None))
+        model = Forecaster(replace(FAST, season=1, horizon=6, ensemble=1, epochs=20)).fit(
+            series(y[:-6], freq=None)
+        )
         lo, hi = model.predict(6, levels=(95,)).intervals[95]
         inside.append((y[-6:] >= lo) & (y[-6:] <= hi))
     assert np.mean(inside) > 0.6
@@ -230,6 +237,16 @@ def test_warnings_for_flat_and_shifted_forecasts():
     assert any("flat" in w for w in forecast_warnings(history, np.full(12, 50.0)))
     assert any("repeats the last" in w for w in forecast_warnings(history, history[-12:] + 1e-3))
     assert forecast_warnings(history, history[-12:] * 1.2) == []
+    # a 24-step forecast that is the last season twice: warned with the season, not without it
+    repeated = np.tile(history[-12:], 2)
+    assert any("last season" in w for w in forecast_warnings(history, repeated, season=12))
+    assert not any("last season" in w for w in forecast_warnings(history, repeated * 1.2, season=12))
+    assert not any("last season" in w for w in forecast_warnings(history, repeated, season=1))
+
+
+def test_predict_attaches_the_warnings():
+    model = Forecaster(FAST).fit(series(np.full(40, 7.5)))
+    assert any("flat" in w for w in model.predict(12).warnings)
 
 
 # ------------------------------------------------------------------------------------------ model file
@@ -240,7 +257,12 @@ def test_model_file_keeps_the_ensemble_and_the_season(tmp_path):
     with np.load(path, allow_pickle=False) as z:
         names = set(z.files)
         meta = json.loads(str(z["metadata"]))
-    assert {"lstm.weight_ih_l0", "head.weight", "ensemble.1.lstm.weight_ih_l0", "ensemble.2.head.bias"} <= names
+    assert {
+        "lstm.weight_ih_l0",
+        "head.weight",
+        "ensemble.1.lstm.weight_ih_l0",
+        "ensemble.2.head.bias",
+    } <= names
     assert "ensemble.0.lstm.weight_ih_l0" not in names and meta["ensemble"]["members"] == 3
     assert meta["format_version"] == "1.1"
     again = Forecaster.load(path)

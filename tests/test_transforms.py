@@ -351,7 +351,8 @@ def test_diff_scaler_scales_by_the_typical_step_not_the_trend():
 
     y = 10.0 * np.arange(50) + np.tile([0.0, 1.0], 25)  # a steep trend, steps of 9 or 11
     t = DiffStandardScaler().fit(y)
-    assert float(t.scale) == pytest.approx(1.0, rel=1e-3)  # std of the differences, not of the levels (about 144)
+    # the std of the differences, not of the levels (about 144)
+    assert float(t.scale) == pytest.approx(1.0, rel=1e-3)
     assert float(DiffStandardScaler().fit(np.full(5, 3.0)).scale) == 1.0  # constant: no division by 0
     assert float(DiffStandardScaler().fit(np.arange(5.0)).scale) == pytest.approx(np.std(np.arange(5.0)))
 

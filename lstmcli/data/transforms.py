@@ -205,7 +205,7 @@ class DiffStandardScaler(Transform):
     def _is_fitted(self) -> bool:
         return self.mean is not None
 
-    def fit(self, y, *, label: str = "the training data") -> "DiffStandardScaler":
+    def fit(self, y, *, label: str = "the training data") -> DiffStandardScaler:
         y = _as_float(y)
         if y.shape[0] == 0:
             raise DataError(f"cannot fit the difference scaler: {label} is empty")
@@ -306,7 +306,9 @@ class PowerTransform(Transform):
         self._check_fitted("lam")
         y = np.asarray(y, dtype=np.float64)
         if y.size and not np.all(y > 0):
-            raise DataError(f"power transform needs positive values; the data has a minimum of {np.nanmin(y):g}")
+            raise DataError(
+                f"power transform needs positive values; the data has a minimum of {np.nanmin(y):g}"
+            )
         if self.lam == 0.0:
             return np.log(y)
         return (y**self.lam - 1.0) / self.lam

@@ -66,7 +66,9 @@ class ForecasterConfig:
         if self.monitor not in MONITORS:
             raise ConfigError(f"--monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
         if self.deseasonalize not in DESEASONALIZE:
-            raise ConfigError(f"--deseasonalize must be one of {', '.join(DESEASONALIZE)}, got {self.deseasonalize!r}")
+            raise ConfigError(
+                f"--deseasonalize must be one of {', '.join(DESEASONALIZE)}, got {self.deseasonalize!r}"
+            )
         for name in ("hidden", "layers", "epochs", "batch_size", "ensemble"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")

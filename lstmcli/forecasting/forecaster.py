@@ -14,18 +14,25 @@ What happens to the data, in order (every step is recorded in the model file):
 
 1. seasonal adjustment (``deseasonalize="auto"``): when the series is positive and passes the M4 90 %
    autocorrelation test for its season, it is divided by classical multiplicative seasonal indices (the
-   decomposition the M4 benchmarks use); forecasts are multiplied back by the indices of their phase;
-2. the transform pipeline (``transform="auto"``: log when the series is positive, then a scaling by the
-   typical one-step change) is fitted on the training part only and applied to the whole series;
-3. windows of ``lookback`` steps are cut; with ``normalize="window"`` each window's last target value is
-   subtracted from its inputs and targets, so the network learns the shape of the next steps relative
-   to the current level (ES-RNN's per-series levels, in their simplest form; after a log, a ratio);
-4. ``ensemble`` networks (different seeds) learn one step ahead (``strategy="recursive"``, forecasts fed
-   back for longer horizons) or ``horizon`` steps at once (``"direct"``); the forecast is their median;
-5. the last part of the series is held out for validation: early stopping chooses each network's epoch
-   count, the held-out forecasts give the error table next to the naive baselines and the residuals that
-   make the conformal prediction intervals; with ``refit`` every network is then trained again on all of
-   the data for the epoch count chosen, so the most recent observations are learned too.
+   decomposition the M4 benchmarks use; for quarterly, monthly and weekly data from the last 8 years
+   only); forecasts are multiplied back by the indices of their phase;
+2. the transform pipeline (``transform="auto"``: for a positive seasonal series a Box-Cox power
+   transform with Guerrero's lambda, then for every series a scaling by the typical one-step change) is
+   fitted on the training part only and applied to the whole series;
+3. windows are cut; with ``normalize="window"`` each window's last value is subtracted from its inputs
+   and targets, so the network learns the next step relative to the current level (ES-RNN's per-series
+   levels in their simplest form: a network that outputs 0 forecasts the naive "no change");
+4. ``ensemble`` networks learn one step ahead (``strategy="recursive"``, forecasts fed back for longer
+   horizons) or ``horizon`` steps at once (``"direct"``); each has its own seed and its own lookback
+   (1, 0.5, 0.75, 1.5 and 2 times the default of two seasons, as N-BEATS ensembles over lookbacks), and
+   the forecast is the median of theirs;
+5. the last part of the series (``val_size``) is held out: early stopping chooses each network's epoch
+   count, the held-out forecasts from every origin in it give the error table next to the naive
+   baselines and the residuals behind the conformal prediction intervals; with ``refit`` every network
+   is then trained again on all of the data for the epoch count chosen, so the most recent observations
+   are learned too.
+
+The defaults were chosen with ``benchmarks/accuracy.py`` (see benchmarks/RESULTS.md, "## Accuracy").
 """
 
 from __future__ import annotations
@@ -54,10 +61,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Forecast", "Forecaster", "ForecasterConfig", "Trace", "conformal_width", "forecast_warnings"]
 
-# Automatic lookback: LOOKBACK_SEASONS seasons for seasonal data, at least LOOKBACK_MIN steps, at most
-# LOOKBACK_MAX; then capped so that short series keep enough training windows (see _choose_lookback).
 AUTO_SEASONAL_POSITIVE = "power,dstandard"  # what transform="auto" means for a positive seasonal series
 AUTO_OTHER = "dstandard"  # ... and for any other series
+# Automatic lookback: LOOKBACK_SEASONS seasons, at least LOOKBACK_MIN steps, at most LOOKBACK_MAX, times
+# LOOKBACK_FACTORS[k] for ensemble member k; then capped so that short series keep training windows.
 LOOKBACK_SEASONS = 2.0
 LOOKBACK_MIN = 8
 LOOKBACK_MAX = 200
@@ -280,7 +287,9 @@ class Forecaster:
         planned = list(self.lookbacks_)
         sets = self._member_sets(y, features, planned, split.train_end, val_starts)
         if any(len(x) == 0 for x, *_ in sets):
-            raise DataError(f"{_name(data)}: no training windows left; use a shorter --lookback or --val-size")
+            raise DataError(
+                f"{_name(data)}: no training windows left; use a shorter --lookback or --val-size"
+            )
         monitor = self._monitor_data(y, features, origins) if has_val and cfg.monitor == "forecast" else None
         kept, results, interrupted = self._train_members(
             sets, epochs=[cfg.epochs] * len(sets), patience=cfg.patience, progress=progress,
@@ -306,7 +315,13 @@ class Forecaster:
 
         # ---- stage 2: the same networks trained again on all of the data, for the epochs chosen
         if refit and not interrupted and any(e > 0 for e in self.member_epochs_):
-            saved = (self.pipeline_, self.seasonal_, self.level_alpha_, self.feature_mean_, self.feature_scale_)
+            saved = (
+                self.pipeline_,
+                self.seasonal_,
+                self.level_alpha_,
+                self.feature_mean_,
+                self.feature_scale_,
+            )
             self.pipeline_ = make_pipeline(self.transform_, self.season_)
             self._fit_preprocessing(y, features)
             sets = self._member_sets(y, features, planned, len(y) - lag, np.zeros(0, dtype=int))
@@ -314,7 +329,9 @@ class Forecaster:
                 sets, epochs=self.member_epochs_, patience=0, progress=progress, should_stop=should_stop,
             )  # fmt: skip
             if interrupted or not again:  # keep the complete stage-1 models rather than half-trained ones
-                self.pipeline_, self.seasonal_, self.level_alpha_, self.feature_mean_, self.feature_scale_ = saved
+                self.pipeline_, self.seasonal_, self.level_alpha_, self.feature_mean_, self.feature_scale_ = (
+                    saved
+                )
             else:
                 self._set_members(again)
         self.train_result_ = _summary_result(results, interrupted, time.perf_counter() - started)
@@ -332,7 +349,12 @@ class Forecaster:
         self.lookback_ = self.lookbacks_[0]
 
     def _member_sets(
-        self, y: np.ndarray, features: np.ndarray, lookbacks: list[int], train_end: int, val_starts: np.ndarray
+        self,
+        y: np.ndarray,
+        features: np.ndarray,
+        lookbacks: list[int],
+        train_end: int,
+        val_starts: np.ndarray,
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, int]]:
         """Per member: training windows (targets before ``train_end``), validation windows (targets
         starting at ``val_starts``), both normalised, and the member's lookback. Indices count steps
@@ -353,7 +375,9 @@ class Forecaster:
             sets.append((x, t, x_val, t_val, L))
         return sets
 
-    def _monitor_data(self, y: np.ndarray, features: np.ndarray, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _monitor_data(
+        self, y: np.ndarray, features: np.ndarray, origins: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Windows ending at (up to 64 of) the validation origins and the transformed values that
         followed each (NaN past the end of the series): what early stopping on forecasts scores."""
         lag = _total_lag(self.pipeline_)
@@ -361,7 +385,9 @@ class Forecaster:
         z = self.pipeline_.transform(self._deseason(y, 0))
         inputs = self._input_matrix(z, features[lag:])
         if len(origins) > MONITOR_ORIGINS:
-            origins = origins[np.unique(np.linspace(0, len(origins) - 1, MONITOR_ORIGINS).round().astype(int))]
+            origins = origins[
+                np.unique(np.linspace(0, len(origins) - 1, MONITOR_ORIGINS).round().astype(int))
+            ]
         at = origins - lag
         windows = np.stack([inputs[i - L : i] for i in at])
         targets = np.full((len(at), h), np.nan)
@@ -506,7 +532,10 @@ class Forecaster:
         lookbacks = self._lookbacks()
         with blas_threads():
             paths = np.stack(
-                [self._member_forecast(net, windows[:, -L:], horizon) for net, L in zip(nets, lookbacks, strict=True)]
+                [
+                    self._member_forecast(net, windows[:, -L:], horizon)
+                    for net, L in zip(nets, lookbacks, strict=True)
+                ]
             )
         return np.median(paths, axis=0)
 
@@ -582,7 +611,9 @@ class Forecaster:
         result.warnings = forecast_warnings(y, values, self.season_)
         return result
 
-    def _history(self, data: SeriesData | None) -> tuple[np.ndarray, np.ndarray, np.datetime64 | None, int, int]:
+    def _history(
+        self, data: SeriesData | None
+    ) -> tuple[np.ndarray, np.ndarray, np.datetime64 | None, int, int]:
         """Values, features, last time stamp, row count and the position of the first value."""
         if data is None:
             start = self.n_obs_ - len(self.tail_values_)
@@ -623,7 +654,9 @@ class Forecaster:
         if not 0 < level < 100:
             raise ConfigError(f"--level must be between 0 and 100, got {level}")
         if len(self.residuals_) == 0:
-            raise ConfigError("this model has no validation residuals for intervals; retrain with --val-size > 0")
+            raise ConfigError(
+                "this model has no validation residuals for intervals; retrain with --val-size > 0"
+            )
         width = conformal_width(self.residuals_, level / 100.0, len(values))
         return values - width, values + width
 
@@ -741,7 +774,9 @@ class _Progress:
             share = (self.finished + r.epoch / max(1, run_epochs)) / self.runs
             self.shown = max(self.shown, min(self.epochs, max(1, int(round(share * self.epochs)))))
             self.on_epoch(
-                EpochReport(self.shown, self.epochs, r.train_loss, r.val_loss, r.best_epoch, r.best_loss, r.seconds)
+                EpochReport(
+                    self.shown, self.epochs, r.train_loss, r.val_loss, r.best_epoch, r.best_loss, r.seconds
+                )
             )
 
         return report
@@ -771,7 +806,9 @@ def _summary_result(results: list[TrainResult], interrupted: bool, seconds: floa
     )
 
 
-def recent_seasonal_indices(y: np.ndarray, m: int, span: int | None, average: str = "mean") -> np.ndarray | None:
+def recent_seasonal_indices(
+    y: np.ndarray, m: int, span: int | None, average: str = "mean"
+) -> np.ndarray | None:
     """Multiplicative seasonal indices (classical decomposition: ratios of the series to its centred
     2 x m moving average, averaged per phase, normalised to mean 1) from the last ``span`` seasons of
     ``y`` only (all of it for None), so that a seasonal pattern that drifts over decades is taken as it
@@ -889,7 +926,11 @@ def compare_with_baselines(
     table = {}
     ok = np.isfinite(actual)
     for name, f in methods.items():
-        rows = [evaluate(actual[k][ok[k]], f[k][ok[k]], insample[k], season) for k in range(len(origins)) if ok[k].any()]
+        rows = [
+            evaluate(actual[k][ok[k]], f[k][ok[k]], insample[k], season)
+            for k in range(len(origins))
+            if ok[k].any()
+        ]
         table[name] = {m: float(np.mean([r[m] for r in rows])) for m in rows[0]}
     base = table["Naive2"]
     for row in table.values():
@@ -911,5 +952,11 @@ def forecast_warnings(history: np.ndarray, values: np.ndarray, season: int = 1) 
     if h > 1 and len(history) >= h:
         shifted = history[-h:]
         if float(np.max(np.abs(values - shifted))) < 0.02 * scale:
-            out.append("the forecast repeats the last observations shifted forward; compare with the naive baseline")
+            out.append(
+                "the forecast repeats the last observations shifted forward; compare with the naive baseline"
+            )
+    if h > 1 and season > 1 and len(history) >= season and season != h:
+        last_season = history[-season:][np.arange(h) % season]
+        if float(np.max(np.abs(values - last_season))) < 0.02 * scale:
+            out.append("the forecast repeats the last season; compare with the seasonal naive baseline")
     return out
