@@ -55,7 +55,9 @@ def interleaved(a: list[str], b: list[str], rounds: int, cwd: Path) -> tuple[flo
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="fewer rounds and epochs; print, do not write RESULTS.md")
+    p.add_argument(
+        "--quick", action="store_true", help="fewer rounds and epochs; print, do not write RESULTS.md"
+    )
     p.add_argument("--epochs", type=int, default=100, help="epochs of the whole-training comparison")
     args = p.parse_args()
     rounds = 3 if args.quick else 9
@@ -68,13 +70,42 @@ def main() -> None:
         help_s, numpy_s = interleaved([*lstmcli, "--help"], [py, "-c", "import numpy"], rounds, cwd)
         rows.append(("`lstmcli --help` vs `python -c 'import numpy'`", help_s, numpy_s, "≤ 2.5"))
 
-        train = [*lstmcli, "train", str(SAMPLE), *JOB, "--epochs", str(epochs), "--patience", "0", "--quiet"]
-        torch_job = [py, str(REPO / "benchmarks" / "torch_train_job.py"), str(SAMPLE), "--epochs", str(epochs)]
+        train = [
+            *lstmcli,
+            "train",
+            str(SAMPLE),
+            *JOB,
+            "--threads",
+            "1",
+            "--epochs",
+            str(epochs),
+            "--patience",
+            "0",
+            "--quiet",
+        ]
+        torch_job = [
+            py,
+            str(REPO / "benchmarks" / "torch_train_job.py"),
+            str(SAMPLE),
+            "--epochs",
+            str(epochs),
+        ]
         train_s, torch_s = interleaved(train, torch_job, max(2, rounds // 3), cwd)
-        rows.append((f"`lstmcli train` ice cream, {epochs} epochs vs the same job in PyTorch", train_s, torch_s, "≤ 1"))
+        rows.append(
+            (
+                f"`lstmcli train` ice cream, {epochs} epochs vs the same job in PyTorch",
+                train_s,
+                torch_s,
+                "≤ 1",
+            )
+        )
 
-        predict_s = statistics.median(timed([*lstmcli, "predict", "--format", "json"], cwd) for _ in range(rounds))
-        inspect_s = statistics.median(timed([*lstmcli, "inspect", "--format", "json"], cwd) for _ in range(rounds))
+        predict_s = statistics.median(
+            timed([*lstmcli, "predict", "--format", "json"], cwd) for _ in range(rounds)
+        )
+        inspect_s = statistics.median(
+            timed([*lstmcli, "inspect", "--format", "json"], cwd) for _ in range(rounds)
+        )
 
     lines = [
         f"Machine: {machine_description()}. Medians of {rounds} interleaved runs, wall time from the shell,"

@@ -192,6 +192,20 @@ def test_same_seed_same_model_file(runner, cwd):
     assert (cwd / "a.npz").read_bytes() != (cwd / "c.npz").read_bytes()
 
 
+def test_the_thread_count_does_not_change_the_model_file(runner, cwd, monkeypatch):
+    """hidden 160 is large enough for the per-step products to go on 2 threads (forced here, so the
+    threaded path runs whatever the machine measures)."""
+    from lstmcli.engine import threads
+
+    monkeypatch.setattr(threads.StepGovernor, "GAIN", 1e9)
+    monkeypatch.setattr(threads.StepGovernor, "FALL_BEHIND", 1e9)
+    big = ["--epochs", "3", "--hidden", "160", "--ensemble", "1", "--no-retrain"]
+    assert run(runner, "train", AIR, *big, "-m", "one.npz", "--threads", "1").exit_code == 0
+    assert run(runner, "train", AIR, *big, "-m", "two.npz", "--threads", "2").exit_code == 0
+    assert any(g.use_multi or not g.allowed for g in threads._governors.values())
+    assert (cwd / "one.npz").read_bytes() == (cwd / "two.npz").read_bytes()
+
+
 # ------------------------------------------------------------------------------------------ interruptions
 def _start_training(cwd: Path, model: str, epochs: int = 100000) -> subprocess.Popen:
     env = os.environ | {"PYTHONPATH": str(REPO), "NO_COLOR": "1"}
@@ -258,7 +272,9 @@ def test_two_trainings_writing_one_path_never_mix(cwd):
 
 def test_backtest_long_format_scores_every_series(runner, cwd):
     long_csv = REPO / "tests" / "data" / "m3_quarterly_first3.csv"
-    result = run(runner, "backtest", long_csv, "--id-col", "series_id", "--season", "4", *FAST, "--format", "json")
+    result = run(
+        runner, "backtest", long_csv, "--id-col", "series_id", "--season", "4", *FAST, "--format", "json"
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["horizon"] == 8 and len(payload["origins"]) == 3 and payload["season"] == 4

@@ -13,7 +13,7 @@ import typer
 from lstmcli.cli import app
 from lstmcli.cli import options as opt
 from lstmcli.cli.common import OutputFormat, parse_features, stderr_console, stdout_console, user_errors
-from lstmcli.cli.train import forecaster_config
+from lstmcli.cli.train import forecaster_config, thread_budget
 
 D = opt.DEFAULTS
 
@@ -66,6 +66,7 @@ def backtest(
     monitor: opt.Monitor = D["monitor"],
     retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
+    threads: opt.Threads = 0,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table, csv (per-step errors) or json on stdout.")
     ] = OutputFormat.table,
@@ -96,14 +97,19 @@ def backtest(
             with bar:
                 result = backtest_long(
                     series, config, horizon=horizon, season=season or season_length(freq), levels=levels,
-                    path=data.name, on_fit=progress,
+                    path=data.name, on_fit=progress, threads=thread_budget(threads),
                 )  # fmt: skip
             what = f"{len(series)} series, one origin each, {result.horizon} steps"
         else:
             from lstmcli.data.loader import load_csv, season_length
 
             series_data = load_csv(
-                data, target=target, time_col=time_col, features=parse_features(features), freq=freq, fill=fill
+                data,
+                target=target,
+                time_col=time_col,
+                features=parse_features(features),
+                freq=freq,
+                fill=fill,
             )
             for note in series_data.notes:
                 err.print(f"[dim]note:[/] {note}")
@@ -112,7 +118,7 @@ def backtest(
             with bar:
                 result = backtest_series(
                     series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
-                    on_fit=progress,
+                    on_fit=progress, threads=thread_budget(threads),
                 )  # fmt: skip
             what = f"{windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
 

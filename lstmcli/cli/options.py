@@ -105,7 +105,9 @@ Deseasonalize = Annotated[
 Ensemble = Annotated[
     int,
     typer.Option(
-        min=1, help="Networks trained with different seeds; the forecast is their median.", rich_help_panel=MODEL_PANEL
+        min=1,
+        help="Networks trained with different seeds; the forecast is their median.",
+        rich_help_panel=MODEL_PANEL,
     ),
 ]
 Retrain = Annotated[
@@ -160,6 +162,16 @@ Seed = Annotated[
     int,
     typer.Option(
         help="Random seed: same data, settings and seed give the same model.", rich_help_panel=TRAIN_PANEL
+    ),
+]
+
+Threads = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="BLAS threads for training (0 = every core this process may use). Small products stay on "
+        "one thread; large ones use more only while that measures faster. Results do not depend on it.",
+        rich_help_panel=TRAIN_PANEL,
     ),
 ]
 

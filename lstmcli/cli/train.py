@@ -48,11 +48,22 @@ def forecaster_config(options: dict[str, Any]) -> Any:
     config field, plus ``--retrain`` for ``refit`` (backtest's own ``--refit`` means per-origin models)."""
     from lstmcli.forecasting.config import ForecasterConfig
 
-    settings = {k: v for k, v in options.items() if k in ForecasterConfig.__dataclass_fields__ and k != "refit"}
+    settings = {
+        k: v for k, v in options.items() if k in ForecasterConfig.__dataclass_fields__ and k != "refit"
+    }
     val_size = settings.pop("val_size")
     return ForecasterConfig(
         **settings, refit=options["retrain"], val_size=int(val_size) if val_size >= 1 else val_size
     )
+
+
+def thread_budget(threads: int) -> int:
+    """--threads: 0 means every core this process may use."""
+    if threads:
+        return threads
+    from lstmcli.engine.threads import available_cores
+
+    return available_cores()
 
 
 @app.command()
@@ -84,6 +95,7 @@ def train(
     monitor: opt.Monitor = D["monitor"],
     retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
+    threads: opt.Threads = 0,
     output_format: Annotated[
         TrainFormat,
         typer.Option("--format", help="table: progress and summary; json: the summary as JSON on stdout."),
@@ -120,10 +132,15 @@ def train(
 
                     with TrainingProgress(err, epochs) as progress:
                         forecaster.fit(
-                            series, on_epoch=progress.update, should_stop=lambda: interrupts.requested
+                            series,
+                            on_epoch=progress.update,
+                            should_stop=lambda: interrupts.requested,
+                            threads=thread_budget(threads),
                         )
                 else:
-                    forecaster.fit(series, should_stop=lambda: interrupts.requested)
+                    forecaster.fit(
+                        series, should_stop=lambda: interrupts.requested, threads=thread_budget(threads)
+                    )
             except KeyboardInterrupt:
                 raise fail(f"abandoned: {model} was not written") from None
             result = forecaster.train_result_

@@ -42,6 +42,9 @@ per contiguous run of memory it walks, so the loop makes few calls, each over co
   about half of a core's L2 cache: all steps at once for small models (fewest calls), one at a time
   for large ones (the factors are used while still cached). The weight gradient is one product after
   the loop, ``dA = dZ @ XHᵀ`` over all T·N columns.
+- Threads (``engine.threads``): each loop runs inside ``threads.step_products``, which keeps its
+  products on one thread unless they are large (hidden 128 and up) and more threads measure faster,
+  and moves the rest of a pass back to one thread when it falls behind (a busy core).
 """
 
 from __future__ import annotations
@@ -196,20 +199,24 @@ def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray) -> None:
     Fills ``ws.v`` (gates, tanh(c), c) and the hidden states ``ws.h`` (T, H, N). Initial state
     h_0 = c_0 = 0 (as ``nn.LSTM`` with no ``hx``).
     """
+    T, N, D, H = ws.shape
     mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
     half = a_scaled.dtype.type(0.5)
     ws.c[0].fill(0.0)  # c_0 (rows are reused when the workspace does not keep every step)
     products = ws.products
     ig, fc = products
-    for xh_t, gates_t, sigmoid_t, i_f, g_cprev, c_t, tanh_c_t, o, h_t in ws.step_views:
-        matmul(a_scaled, xh_t, out=gates_t)  # s ⊙ z_t
-        tanh(gates_t, out=gates_t)
-        mul(sigmoid_t, half, out=sigmoid_t)
-        add(sigmoid_t, half, out=sigmoid_t)  # σ for i, f, o
-        mul(i_f, g_cprev, out=products)
-        add(ig, fc, out=c_t)  # c_t = f ⊙ c_{t-1} + i ⊙ g
-        tanh(c_t, out=tanh_c_t)
-        mul(o, tanh_c_t, out=h_t)  # h_t = o ⊙ tanh(c_t)
+    with threads.step_products(("forward", ws.keep, *ws.shape), a_scaled, ws.xh[0], T) as after_step:
+        for xh_t, gates_t, sigmoid_t, i_f, g_cprev, c_t, tanh_c_t, o, h_t in ws.step_views:
+            matmul(a_scaled, xh_t, out=gates_t)  # s ⊙ z_t
+            tanh(gates_t, out=gates_t)
+            mul(sigmoid_t, half, out=sigmoid_t)
+            add(sigmoid_t, half, out=sigmoid_t)  # σ for i, f, o
+            mul(i_f, g_cprev, out=products)
+            add(ig, fc, out=c_t)  # c_t = f ⊙ c_{t-1} + i ⊙ g
+            tanh(c_t, out=tanh_c_t)
+            mul(o, tanh_c_t, out=h_t)  # h_t = o ⊙ tanh(c_t)
+            if after_step is not None:
+                after_step()
 
 
 def layer_backward(
@@ -245,19 +252,22 @@ def layer_backward(
         add(dh, dh_seq[T - 1], out=dh)
     dc_next.fill(0.0)
     views = iter(bb.step_views)
-    for start, end in bb.chunks:
-        _backward_factors(ws, bb, start, end)
-        for _ in range(end - start):
-            t, p_or, dz_or, dc, p_gif, dc_b, dz_gif, f_t, dz_t = next(views)
-            mul(dh_b, p_or, out=dz_or)  # dz_o, and dh ⊙ r into dc
-            add(dc, dc_next, out=dc)  # dc_t
-            mul(p_gif, dc_b, out=dz_gif)
-            if t == 0:
-                break  # h_0 and c_0 are constants: no gradient flows further back
-            mul(dc, f_t, out=dc_next)  # reaches c_{t-1} through the forget gate
-            matmul(weight_hh_t, dz_t, out=dh)  # dh_{t-1} from the recurrence
-            if dh_seq is not None:
-                add(dh, dh_seq[t - 1], out=dh)
+    with threads.step_products(("backward", *ws.shape), weight_hh_t, bb.dz[0, : 4 * H], T) as after_step:
+        for start, end in bb.chunks:
+            _backward_factors(ws, bb, start, end)
+            for _ in range(end - start):
+                t, p_or, dz_or, dc, p_gif, dc_b, dz_gif, f_t, dz_t = next(views)
+                mul(dh_b, p_or, out=dz_or)  # dz_o, and dh ⊙ r into dc
+                add(dc, dc_next, out=dc)  # dc_t
+                mul(p_gif, dc_b, out=dz_gif)
+                if t == 0:
+                    break  # h_0 and c_0 are constants: no gradient flows further back
+                mul(dc, f_t, out=dc_next)  # reaches c_{t-1} through the forget gate
+                matmul(weight_hh_t, dz_t, out=dh)  # dh_{t-1} from the recurrence
+                if dh_seq is not None:
+                    add(dh, dh_seq[t - 1], out=dh)
+                if after_step is not None:
+                    after_step()
 
     # All steps side by side, dz back in PyTorch's gate order: then one GEMM gives every weight gradient.
     dz = bb.dz.reshape(T, 5, H, N)

@@ -1,26 +1,39 @@
 """The BLAS thread policy.
 
 An LSTM step multiplies small matrices ((4H, D+H+1) by (D+H+1, N) forward, (H, 4H) by (4H, N) back).
-Split across threads they gain little or lose, and OpenBLAS threads wait for each other at every
-product: when another process holds a core, each product can wait a whole scheduler time slice.
-Measured on a 2-core machine with other jobs running (benchmarks/RESULTS.md): a 130 µs per-step product
-took 4-8 ms on 2 threads. So the rule is:
+Split across threads, the small ones lose; from about hidden 128 they gain up to 1.8x on 2 idle cores.
+But OpenBLAS threads wait for each other at every product: when another process holds a core, each
+product can wait a whole scheduler time slice. Measured on a 2-core machine with other jobs running
+(benchmarks/RESULTS.md): a 130 µs per-step product took 4-8 ms on 2 threads, a collapse by 30-60x.
+So the rule is:
 
-- every per-step product runs on ONE thread, always;
 - the products done once per backward pass over all T·N columns (the weight gradient, and the gradient
-  sent to the layer below) get the thread budget, when they are large enough to gain
-  (``MIN_PARALLEL_FLOPS``). Those take milliseconds, so even a busy core costs them a fraction, not
-  a multiple, of their time.
+  sent to the layer below) get the thread budget when they are large enough to gain
+  (``MIN_PARALLEL_FLOPS``); they take milliseconds, so a busy core costs them a fraction, not a
+  multiple, of their time;
+- the per-step products of a pass run on ONE thread, unless they are large enough to gain
+  (``MIN_STEP_FLOPS``) AND a measurement says threads pay on this machine right now (``StepGovernor``):
+  a pass on one thread and a pass on the budget are timed per loop shape, the faster is used, and a pass
+  on several threads is watched step by step: as soon as it falls behind twice the one-thread pace
+  (a busy core), it finishes on one thread and threads are tried again only after a growing number of
+  passes. The worst a busy machine can cost is then one slow product per probe.
+
+Thread counts do not change results: a product goes on several threads only after a check, once per
+shape, that it gives the same bits there as on one thread (``same_results_on_threads``), so a model is
+the same whatever the budget and whatever the governor chose (tests/test_threads.py).
 
 ``blas_threads(n)`` sets the budget for a block (1 by default) and pins BLAS to one thread inside it;
-``matmul`` is the product that may use the budget. threadpoolctl is the well-kept library that changes
-the thread count of whichever BLAS NumPy loaded; its controller is built once (inspecting the loaded
-libraries costs ~100 µs) and switching a count through it costs about 1 µs.
+``matmul`` is the product that may use the budget; ``step_products`` wraps a loop of per-step products.
+threadpoolctl is the well-kept library that changes the thread count of whichever BLAS NumPy loaded;
+its controller is built once (inspecting the loaded libraries costs ~100 µs) and switching a count
+through it costs about 1 µs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -29,9 +42,20 @@ from threadpoolctl import ThreadpoolController
 DEFAULT_THREADS = 1
 # Below this many FLOPs a product is not split: on 2 cores, 2 threads start to win around 5 MFLOP.
 MIN_PARALLEL_FLOPS = 20e6
+# Per-step products below this many FLOPs stay on one thread (measured on 2 idle cores: hidden 64,
+# batch 32, about 1 MFLOP, gains nothing; hidden 128, batch 32, about 4 MFLOP, gains 1.8x).
+MIN_STEP_FLOPS = 3e6
 
 _controller: ThreadpoolController | None = None
 _budget: int | None = None  # threads the large products may use; None: leave the library's setting
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _blas() -> ThreadpoolController:
@@ -48,8 +72,8 @@ def _set(threads: int) -> None:
 
 @contextmanager
 def blas_threads(threads: int | None = DEFAULT_THREADS) -> Iterator[None]:
-    """Inside the block BLAS runs on one thread, and ``matmul`` may use up to ``threads`` for its large
-    products (None leaves the library's own setting alone)."""
+    """Inside the block BLAS runs on one thread, and ``matmul`` and ``step_products`` may use up to
+    ``threads`` for the products large enough to gain (None leaves the library's own setting alone)."""
     global _budget
     saved = _budget
     if threads is None:
@@ -67,13 +91,169 @@ def blas_threads(threads: int | None = DEFAULT_THREADS) -> Iterator[None]:
             _budget = saved
 
 
+def _layout(x: np.ndarray) -> str:
+    return "C" if x.flags.c_contiguous else "F" if x.flags.f_contiguous else "S"
+
+
+_same_results: dict[tuple, bool] = {}
+
+
+def same_results_on_threads(a: np.ndarray, b: np.ndarray, threads: int) -> bool:
+    """Whether ``a @ b`` gives the same bits on ``threads`` threads as on one, for this shape and layout.
+
+    OpenBLAS splits a product between threads by rows and columns, but for some shapes the split changes
+    which kernel handles the edge tiles, and with it the order of the additions (seen for the
+    weight-gradient product, (4H, T·N) by (T·N, D+H+1), never for a per-step one). So each shape is
+    checked once, on random numbers laid out as the operands: two orders of addition that differ give
+    different bits somewhere among thousands of sums. Shapes that differ keep to one thread."""
+    key = (a.shape, b.shape, _layout(a), _layout(b), a.dtype.str, threads)
+    found = _same_results.get(key)
+    if found is None:
+        rng = np.random.default_rng(0)
+        ra = rng.standard_normal(a.shape).astype(a.dtype, order="F" if _layout(a) == "F" else "C")
+        rb = rng.standard_normal(b.shape).astype(b.dtype, order="F" if _layout(b) == "F" else "C")
+        one = np.matmul(ra, rb)
+        _set(threads)
+        try:
+            many = np.matmul(ra, rb)
+        finally:
+            _set(1)
+        found = _same_results[key] = bool(np.array_equal(one, many))
+    return found
+
+
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` (2-D), on the thread budget of ``blas_threads`` when the product is large enough."""
+    """``a @ b`` (2-D), on the thread budget of ``blas_threads`` when the product is large enough (and
+    gives the same bits as on one thread, ``same_results_on_threads``)."""
     threads = _budget
-    if threads is None or threads == 1 or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_PARALLEL_FLOPS:
+    if (
+        threads is None
+        or threads == 1
+        or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_PARALLEL_FLOPS
+        or not same_results_on_threads(a, b, threads)
+    ):
         return np.matmul(a, b, out=out)
     _set(threads)
     try:
         return np.matmul(a, b, out=out)
     finally:
         _set(1)
+
+
+class StepGovernor:
+    """Chooses, pass after pass of one loop shape, whether its per-step products use the thread budget.
+
+    ``start`` says whether the next pass runs on several threads; ``check`` is called after each step
+    of such a pass and returns True once the pass has fallen behind (the caller then finishes it on one
+    thread); ``finish`` records the pass. ``clock`` is injectable for tests.
+    """
+
+    FIRST_RETRY = 8  # passes before threads are tried again after a failed or unprofitable try
+    MAX_RETRY = 1024
+    GAIN = 0.85  # threads are used when their pass takes at most this share of the one-thread pass
+    FALL_BEHIND = 2.0  # ... and abandoned mid-pass when slower than this multiple of the one-thread pace
+    SLACK = 1e-3  # seconds of grace before a pass counts as fallen behind (timer and scheduler jitter)
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self.single = float("inf")  # best seconds per step on one thread
+        self.multi = float("inf")  # best seconds per step on the budget
+        self.use_multi = False
+        self.allowed = True  # False: threads would change the results (``same_results_on_threads``)
+        self.passes = 0
+        self.next_try = 1  # pass number at which threads are (re)tried
+        self.retry = self.FIRST_RETRY
+        self._multi_pass = False
+        self._t0 = 0.0
+        self._steps = 0
+        self._fell_behind = False
+
+    def start(self) -> bool:
+        self.passes += 1
+        self._steps = 0
+        self._fell_behind = False
+        if self.single == float("inf"):
+            self._multi_pass = False  # first a one-thread pass, the reference
+        else:
+            self._multi_pass = self.allowed and (self.use_multi or self.passes >= self.next_try)
+        self._t0 = self.clock()
+        return self._multi_pass
+
+    def check(self) -> bool:
+        """After each step of a multi-thread pass: True when it should finish on one thread."""
+        self._steps += 1
+        if self._fell_behind:
+            return False
+        if self.clock() - self._t0 > self.FALL_BEHIND * self.single * self._steps + self.SLACK:
+            self._fell_behind = True
+            return True
+        return False
+
+    def finish(self, steps: int) -> None:
+        per_step = (self.clock() - self._t0) / max(1, steps)
+        if not self._multi_pass:
+            if self.passes > 1:  # the first pass touches cold memory: a warm-up, not a reference
+                self.single = min(self.single, per_step)
+            return
+        if self._fell_behind:
+            self._give_up()
+            return
+        self.multi = min(self.multi, per_step)
+        if per_step <= self.GAIN * self.single:
+            self.use_multi = True
+            self.retry = self.FIRST_RETRY
+        else:
+            self._give_up()
+
+    def _give_up(self) -> None:
+        self.use_multi = False
+        self.next_try = self.passes + self.retry
+        self.retry = min(2 * self.retry, self.MAX_RETRY)
+
+
+_governors: dict[tuple, StepGovernor] = {}
+_GOVERNORS_KEPT = 64
+
+
+@contextmanager
+def step_products(
+    key: tuple, a: np.ndarray, b: np.ndarray, steps: int
+) -> Iterator[Callable[[], None] | None]:
+    """Wrap a loop of ``steps`` per-step products shaped like ``a @ b``.
+
+    Yields None when the loop runs on one thread (call nothing), else a function to call after every
+    step; it moves the rest of the loop to one thread if the pass falls behind (see ``StepGovernor``).
+    """
+    threads = _budget
+    if (
+        threads is None
+        or threads == 1
+        or steps < 2
+        or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_STEP_FLOPS
+    ):
+        yield None
+        return
+    key = (threads, *key)
+    gov = _governors.get(key)
+    if gov is None:
+        if len(_governors) >= _GOVERNORS_KEPT:
+            _governors.pop(next(iter(_governors)))
+        gov = _governors[key] = StepGovernor()
+        if not same_results_on_threads(a, b, threads):
+            gov.allowed = False
+    # A pass cut short by an exception is not recorded: its time says nothing about a whole pass.
+    if not gov.start():
+        yield None  # a one-thread pass, timed as the reference
+        gov.finish(steps)
+        return
+
+    def after_step() -> None:
+        if gov.check():
+            _set(1)
+
+    _set(threads)
+    try:
+        yield after_step
+    finally:
+        _set(1)
+    gov.finish(steps)

@@ -111,8 +111,9 @@ def backtest_series(
     refit: bool = False,
     levels: Sequence[int] = (),
     on_fit: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> BacktestResult:
-    """Rolling-origin backtest of one series (a ``SeriesData``)."""
+    """Rolling-origin backtest of one series (a ``SeriesData``); ``threads`` as in ``Forecaster.fit``."""
     import time
 
     started = time.perf_counter()
@@ -126,7 +127,7 @@ def backtest_series(
     for k, group in enumerate(groups):
         if on_fit is not None:
             on_fit(k, len(groups))
-        model = Forecaster(config).fit(_truncate(data, int(group[0])))
+        model = Forecaster(config).fit(_truncate(data, int(group[0])), threads=threads)
         rows.append(model._forecast_from_origins(y, features, np.asarray(group), horizon))
         for level in levels:
             if len(model.residuals_):
@@ -163,6 +164,7 @@ def backtest_long(
     levels: Sequence[int] = (),
     path: str = "data.csv",
     on_fit: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> BacktestResult:
     """One origin per series of a long-format file: the test rows (``split`` = test) are the horizon;
     without a split column the last ``horizon`` rows are."""
@@ -185,7 +187,9 @@ def backtest_long(
             on_fit(k, len(series))
         y = np.asarray(s.values, dtype=np.float64)
         train = y[: len(y) - h]
-        model = Forecaster(replace(config, horizon=h)).fit(_series_from_values(train, s.series_id, path))
+        model = Forecaster(replace(config, horizon=h)).fit(
+            _series_from_values(train, s.series_id, path), threads=threads
+        )
         forecast = model.predict(h).values
         lstm.append(forecast)
         actual.append(y[len(y) - h :])

@@ -260,9 +260,14 @@ class Forecaster:
         *,
         on_epoch: Callable[[EpochReport], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        threads: int = 1,
     ) -> Forecaster:
-        """Train on ``data`` (a ``SeriesData`` from ``lstmcli.data.loader``); returns ``self``."""
+        """Train on ``data`` (a ``SeriesData`` from ``lstmcli.data.loader``); returns ``self``.
+
+        ``threads`` is the BLAS thread budget for training; only products large enough to gain use it
+        (``lstmcli.engine.threads``), and results do not depend on it."""
         cfg = self.config
+        self._threads = max(1, int(threads))
         started = time.perf_counter()
         split = self.plan(data)
         y = np.asarray(data.values, dtype=np.float64)
@@ -466,6 +471,7 @@ class Forecaster:
                 net, x, t, train_config, rng, x_val=x_val if has_val else None, y_val=t_val if has_val else None,
                 on_epoch=report if stopper is None else stopper.on_epoch,
                 should_stop=should_stop if stopper is None else stopper.should_stop,
+                threads=getattr(self, "_threads", 1),
             )  # fmt: skip
             if stopper is not None:
                 result = stopper.finish(result)

@@ -1,0 +1,113 @@
+"""The BLAS thread policy: results never depend on the thread count, and the per-step governor uses
+threads only while they pay (with a fake clock, so the decisions are tested, not the machine)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstmcli.engine import threads
+from lstmcli.engine.network import LSTMNetwork, NetworkConfig
+from lstmcli.engine.threads import StepGovernor, blas_threads
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run_pass(
+    gov: StepGovernor, clock: FakeClock, steps: int, single: float, multi: float
+) -> tuple[bool, int]:
+    """One pass of ``steps`` steps taking ``single`` or ``multi`` seconds each; returns whether it
+    started on several threads and after how many steps it fell back to one (0: never)."""
+    on_threads = gov.start()
+    fell_back_at = 0
+    for k in range(steps):
+        clock.now += multi if on_threads and not fell_back_at else single
+        if on_threads and gov.check() and not fell_back_at:
+            fell_back_at = k + 1
+    gov.finish(steps)
+    return on_threads, fell_back_at
+
+
+def test_threads_are_used_when_they_pay_after_a_warm_up_and_a_reference_pass():
+    clock = FakeClock()
+    gov = StepGovernor(clock)
+    started = [run_pass(gov, clock, 10, single=1e-3, multi=0.6e-3)[0] for _ in range(6)]
+    assert started == [False, False, True, True, True, True]
+    assert gov.use_multi and gov.multi == pytest.approx(0.6e-3)
+
+
+def test_threads_that_do_not_pay_are_tried_again_only_after_a_growing_number_of_passes():
+    clock = FakeClock()
+    gov = StepGovernor(clock)
+    started = [run_pass(gov, clock, 10, single=1e-3, multi=0.95e-3)[0] for _ in range(60)]
+    tries = [k + 1 for k, s in enumerate(started) if s]
+    assert tries[:3] == [3, 3 + 8, 3 + 8 + 16]  # backs off: 8, then 16, then 32 passes
+    assert not gov.use_multi
+
+
+def test_a_pass_that_falls_behind_finishes_on_one_thread_and_threads_are_dropped():
+    """A busy core: products on 2 threads take 40x longer. The pass notices within a step or two and
+    the governor goes back to one thread, so the machine being busy costs one slow product."""
+    clock = FakeClock()
+    gov = StepGovernor(clock)
+    for _ in range(4):
+        run_pass(gov, clock, 50, single=1e-3, multi=0.6e-3)
+    assert gov.use_multi
+    on_threads, fell_back_at = run_pass(gov, clock, 50, single=1e-3, multi=40e-3)
+    assert on_threads and fell_back_at == 1
+    assert not gov.use_multi
+    assert not run_pass(gov, clock, 50, single=1e-3, multi=40e-3)[0]  # next pass: one thread
+
+
+def test_small_products_never_use_threads():
+    with (
+        blas_threads(2),
+        threads.step_products(
+            ("test",), np.ones((64, 66), np.float32), np.ones((66, 32), np.float32), 10
+        ) as after_step,
+    ):
+        assert after_step is None
+
+
+@pytest.mark.parametrize(("layers", "hidden", "batch"), [(1, 128, 32), (2, 160, 48)])
+def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, monkeypatch):
+    """Bit for bit: the governor may switch threads from pass to pass, so it must not matter."""
+    monkeypatch.setattr(threads, "_governors", {})
+    monkeypatch.setattr(StepGovernor, "GAIN", 1e9)  # threads always "pay": the threaded path runs
+    monkeypatch.setattr(StepGovernor, "FALL_BEHIND", 1e9)
+    rng = np.random.default_rng(3)
+    net = LSTMNetwork(NetworkConfig(input_size=2, hidden_size=hidden, num_layers=layers), rng=rng)
+    x = rng.standard_normal((batch, 20, 2), dtype=np.float32)
+    dy = rng.standard_normal((batch, 1), dtype=np.float32)
+    outputs = []
+    for n in (1, 2, 2, 2, 2):  # several 2-thread passes: the governor's probe and threaded passes
+        with blas_threads(n):
+            y, cache = net.forward(x)
+            net.backward(dy, cache)
+            outputs.append((y.copy(), net.flat_grads.copy(), net.predict(x).copy()))
+    # the threaded path ran (unless this machine's BLAS gives other bits on threads for the shape)
+    assert any(g.use_multi or not g.allowed for g in threads._governors.values())
+    for y, g, p in outputs[1:]:
+        np.testing.assert_array_equal(y, outputs[0][0])
+        np.testing.assert_array_equal(g, outputs[0][1])
+        np.testing.assert_array_equal(p, outputs[0][2])
+
+
+def test_large_products_give_the_same_bits_on_threads():
+    """The weight-gradient shape (4H, T·N) by (T·N, D+H+1): OpenBLAS 0.3.31 on 2 threads sums some of
+    these in another order; ``matmul`` must notice and keep them on one thread."""
+    rng = np.random.default_rng(0)
+    for inner in (504, 576, 624, 888):
+        a = rng.standard_normal((640, inner)).astype(np.float32)
+        b = rng.standard_normal((inner, 162)).astype(np.float32)
+        with blas_threads(1):
+            one = threads.matmul(a, b)
+        with blas_threads(2):
+            two = threads.matmul(a, b)
+        np.testing.assert_array_equal(one, two)
