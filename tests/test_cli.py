@@ -207,11 +207,11 @@ def test_the_thread_count_does_not_change_the_model_file(runner, cwd, monkeypatc
 
 
 # ------------------------------------------------------------------------------------------ interruptions
-def _start_training(cwd: Path, model: str, epochs: int = 100000) -> subprocess.Popen:
+def _start_training(cwd: Path, model: str, epochs: int = 100000, threads: str = "0") -> subprocess.Popen:
     env = os.environ | {"PYTHONPATH": str(REPO), "NO_COLOR": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "lstmcli", "train", str(ICE_CREAM), "-m", model, "--epochs", str(epochs),
-         "--patience", "0", "--hidden", "16"],
+         "--patience", "0", "--hidden", "16", "--threads", threads],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -221,8 +221,9 @@ def _wait_for_epochs(proc: subprocess.Popen, seconds: float = 3.0) -> None:
     assert proc.poll() is None, proc.communicate()
 
 
-def test_ctrl_c_saves_the_best_weights_so_far(cwd):
-    proc = _start_training(cwd, "model.npz")
+@pytest.mark.parametrize("threads", ["1", "2"])  # members one after the other / in worker processes
+def test_ctrl_c_saves_the_best_weights_so_far(cwd, threads):
+    proc = _start_training(cwd, "model.npz", threads=threads)
     _wait_for_epochs(proc)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)

@@ -271,3 +271,45 @@ def test_model_file_keeps_the_ensemble_and_the_season(tmp_path):
     np.testing.assert_array_equal(
         again.predict(12, levels=(80,)).intervals[80][0], model.predict(12, levels=(80,)).intervals[80][0]
     )
+
+
+# ------------------------------------------------------------------------------------------ parallel members
+def _seasonal(n: int = 96) -> SeriesData:
+    t = np.arange(n)
+    return series(100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(5).normal(0, 1, n))
+
+
+def test_members_trained_in_worker_processes_are_the_same_bit_for_bit(monkeypatch):
+    from lstmcli.forecasting import members
+
+    monkeypatch.setattr(members, "MIN_PARALLEL_SECONDS", 0.0)  # small job, processes anyway
+    calls = []
+    real = members.train_in_processes
+    monkeypatch.setattr(
+        "lstmcli.forecasting.forecaster.train_in_processes",
+        lambda *a, **k: calls.append(1) or real(*a, **k),
+    )
+    one = Forecaster(FAST).fit(_seasonal(), threads=1)
+    assert not calls
+    epochs = []
+    two = Forecaster(FAST).fit(_seasonal(), threads=2, on_epoch=lambda r: epochs.append(r.epoch))
+    assert len(calls) == 2  # the members, then their retraining on all data
+    assert len(two.networks_) == len(one.networks_) == 3
+    for a, b in zip(one.networks_, two.networks_, strict=True):
+        np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    np.testing.assert_array_equal(one.predict(12).values, two.predict(12).values)
+    assert one.member_epochs_ == two.member_epochs_
+    assert epochs and epochs == sorted(epochs)  # progress relayed from the workers, never backwards
+
+
+def test_stopping_members_in_worker_processes_keeps_a_usable_model(monkeypatch):
+    from lstmcli.forecasting import members
+
+    monkeypatch.setattr(members, "MIN_PARALLEL_SECONDS", 0.0)
+    seen = []
+    model = Forecaster(replace(FAST, epochs=100000, patience=0, ensemble=4)).fit(
+        _seasonal(), threads=2, on_epoch=seen.append, should_stop=lambda: len(seen) >= 20
+    )
+    assert model.train_result_.stop_reason == "interrupted"
+    assert 1 <= len(model.networks_) <= 4
+    assert np.all(np.isfinite(model.predict(12).values))

@@ -169,8 +169,9 @@ Threads = Annotated[
     int,
     typer.Option(
         min=0,
-        help="BLAS threads for training (0 = every core this process may use). Small products stay on "
-        "one thread; large ones use more only while that measures faster. Results do not depend on it.",
+        help="Cores for training (0 = every core this process may use): ensemble members train side by "
+        "side in worker processes when there is enough work, and large networks use BLAS threads where "
+        "they measure faster. The model is the same whatever this says.",
         rich_help_panel=TRAIN_PANEL,
     ),
 ]

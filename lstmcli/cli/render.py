@@ -84,7 +84,9 @@ def verdict(metrics: dict[str, dict[str, float]]) -> str:
     if not lstm or not _finite(lstm.get("OWA")):
         return ""
     not_beaten = [
-        name for name, row in metrics.items() if name != "LSTM" and _finite(row.get("OWA")) and row["OWA"] <= lstm["OWA"]
+        name
+        for name, row in metrics.items()
+        if name != "LSTM" and _finite(row.get("OWA")) and row["OWA"] <= lstm["OWA"]
     ]
     if not_beaten:
         return (

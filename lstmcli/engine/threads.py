@@ -152,7 +152,9 @@ class StepGovernor:
     MAX_RETRY = 1024
     GAIN = 0.85  # threads are used when their pass takes at most this share of the one-thread pass
     FALL_BEHIND = 2.0  # ... and abandoned mid-pass when slower than this multiple of the one-thread pace
-    SLACK = 1e-3  # seconds of grace before a pass counts as fallen behind (timer and scheduler jitter)
+    # Seconds of grace before a pass counts as fallen behind: a virtual machine's scheduler hiccups for
+    # a few milliseconds now and then, which is not the sustained wait of a core held by another process.
+    SLACK = 5e-3
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
         self.clock = clock

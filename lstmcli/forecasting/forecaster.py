@@ -48,10 +48,17 @@ from lstmcli.data.transforms import Pipeline, make_pipeline
 from lstmcli.data.windows import Split, make_windows, split_windows
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.threads import blas_threads
-from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult, fit
+from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult
 from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.baselines import baseline_forecasts, seasonality_test
 from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.members import (
+    MemberJob,
+    network_from,
+    train_in_processes,
+    train_member,
+    worth_processes,
+)
 from lstmcli.forecasting.metrics import evaluate, owa
 
 if TYPE_CHECKING:
@@ -264,8 +271,10 @@ class Forecaster:
     ) -> Forecaster:
         """Train on ``data`` (a ``SeriesData`` from ``lstmcli.data.loader``); returns ``self``.
 
-        ``threads`` is the BLAS thread budget for training; only products large enough to gain use it
-        (``lstmcli.engine.threads``), and results do not depend on it."""
+        ``threads``: the cores training may use. With more than one, the ensemble members train side
+        by side in worker processes when the work is worth it (``forecasting.members``; a script that
+        does this needs the usual ``if __name__ == "__main__":`` guard of multiprocessing), else it is
+        the BLAS thread budget of this process (``engine.threads``). The model is the same either way."""
         cfg = self.config
         self._threads = max(1, int(threads))
         started = time.perf_counter()
@@ -428,18 +437,19 @@ class Forecaster:
         should_stop: Callable[[], bool] | None,
         monitor: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[list[tuple[LSTMNetwork, int]], list[TrainResult], bool]:
-        """Train member k on ``sets[k]`` for ``epochs[k]`` epochs (0 = leave it out), with its own seed.
+        """Train member k on ``sets[k]`` for ``epochs[k]`` epochs (0 = leave it out), with its own seed:
+        in this process, or side by side in worker processes when there are cores to spare and enough
+        work (``forecasting.members``; the models are the same either way).
 
         Returns (network, lookback) of the members that learned something (at least one, even if every
         run diverged), every run's result, and whether the user interrupted (later runs are skipped).
         """
         cfg = self.config
-        kept: list[tuple[LSTMNetwork, int]] = []
-        results: list[TrainResult] = []
-        last = None
+        jobs, lookbacks, runs = [], {}, {}
         for k, ((x, t, x_val, t_val, L), n_epochs) in enumerate(zip(sets, epochs, strict=True)):
+            run = progress.start(n_epochs)
             if n_epochs < 1:
-                progress.done()
+                progress.finish(run)
                 continue
             net_config = NetworkConfig(
                 input_size=x.shape[2],
@@ -449,8 +459,6 @@ class Forecaster:
                 dropout=cfg.dropout,
                 dtype=cfg.dtype,
             )
-            rng = np.random.default_rng(cfg.seed if k == 0 else [cfg.seed, k])
-            net = LSTMNetwork(net_config, rng=rng)
             train_config = TrainConfig(
                 epochs=n_epochs,
                 batch_size=cfg.batch_size,
@@ -461,31 +469,56 @@ class Forecaster:
                 patience=0 if monitor is not None else patience,
                 seed=cfg.seed,
             )
-            report = progress.member(n_epochs)
-            stopper = None
-            if monitor is not None:
-                windows, targets = monitor
-                stopper = _ForecastStopper(self, net, windows[:, -L:], targets, patience, should_stop, report)
-            has_val = x_val is not None and len(x_val) > 0
-            result = fit(
-                net, x, t, train_config, rng, x_val=x_val if has_val else None, y_val=t_val if has_val else None,
-                on_epoch=report if stopper is None else stopper.on_epoch,
-                should_stop=should_stop if stopper is None else stopper.should_stop,
-                threads=getattr(self, "_threads", 1),
-            )  # fmt: skip
-            if stopper is not None:
-                result = stopper.finish(result)
-            progress.done()
-            last = (net, L)
-            if result.best_epoch > 0:
-                kept.append(last)
-            results.append(result)
-            if result.stop_reason == "interrupted":
-                break
-        if not kept and last is not None:
-            kept.append(last)
-        interrupted = bool(results) and results[-1].stop_reason == "interrupted"
+            seed = cfg.seed if k == 0 else [cfg.seed, k]
+            jobs.append(MemberJob(k, net_config, train_config, seed, x, t, x_val, t_val))
+            lookbacks[k], runs[k] = L, run
+
+        cores = getattr(self, "_threads", 1)
+        trained: list[tuple[int, LSTMNetwork, TrainResult]] = []
+        if monitor is None and worth_processes(jobs, cores):
+            reporters = {job.index: progress.reporter(runs[job.index]) for job in jobs}
+            outcomes = train_in_processes(jobs, cores, reporters, should_stop)
+            for job in jobs:
+                progress.finish(runs[job.index])
+                if job.index in outcomes:
+                    flat, result = outcomes[job.index]
+                    trained.append((job.index, network_from(job, flat), result))
+            skipped = len(trained) < len(jobs)
+        else:
+            skipped = False
+            for job in jobs:
+                L, report = lookbacks[job.index], progress.reporter(runs[job.index])
+                watch = self._stopper(monitor, L, patience, should_stop, report)
+                net, result = train_member(
+                    job, on_epoch=report, should_stop=should_stop, threads=cores, watch=watch
+                )
+                progress.finish(runs[job.index])
+                trained.append((job.index, net, result))
+                if result.stop_reason == "interrupted":
+                    skipped = job is not jobs[-1]
+                    break
+        kept = [(net, lookbacks[k]) for k, net, result in trained if result.best_epoch > 0]
+        if not kept and trained:
+            kept.append((trained[-1][1], lookbacks[trained[-1][0]]))
+        results = [result for _, _, result in trained]
+        interrupted = skipped or any(r.stop_reason == "interrupted" for r in results)
         return kept, results, interrupted
+
+    def _stopper(
+        self,
+        monitor: tuple[np.ndarray, np.ndarray] | None,
+        lookback: int,
+        patience: int,
+        should_stop: Callable[[], bool] | None,
+        report: Callable[[EpochReport], None] | None,
+    ) -> Callable[[LSTMNetwork], _ForecastStopper] | None:
+        """With ``monitor="forecast"``: what builds the early stopping on forecasts for a member."""
+        if monitor is None:
+            return None
+        windows, targets = monitor
+        return lambda net: _ForecastStopper(
+            self, net, windows[:, -lookback:], targets, patience, should_stop, report
+        )
 
     # ------------------------------------------------------------------------------------------ inputs
     def _deseason(self, y: np.ndarray, start: int) -> np.ndarray:
@@ -762,22 +795,33 @@ class _ForecastStopper:
 
 
 class _Progress:
-    """Turns the epochs of several training runs (ensemble members, then the refit) into one report
-    stream whose ``epoch`` runs from 1 to the configured maximum, never backwards."""
+    """Turns the epochs of several training runs (ensemble members, then the refit), one after the other
+    or side by side, into one report stream whose ``epoch`` runs from 1 to the configured maximum, never
+    backwards: the share of all runs' epochs done so far."""
 
     def __init__(self, on_epoch: Callable[[EpochReport], None] | None, epochs: int, runs: int) -> None:
         self.on_epoch = on_epoch
         self.epochs = epochs
         self.runs = max(1, runs)
-        self.finished = 0
+        self.done: list[float] = []  # per run started: the share of its epochs done
+        self.lengths: list[int] = []
         self.shown = 0
 
-    def member(self, run_epochs: int) -> Callable[[EpochReport], None] | None:
+    def start(self, run_epochs: int) -> int:
+        self.done.append(0.0)
+        self.lengths.append(max(1, run_epochs))
+        return len(self.done) - 1
+
+    def finish(self, run: int) -> None:
+        self.done[run] = 1.0
+
+    def reporter(self, run: int) -> Callable[[EpochReport], None] | None:
         if self.on_epoch is None:
             return None
 
         def report(r: EpochReport) -> None:
-            share = (self.finished + r.epoch / max(1, run_epochs)) / self.runs
+            self.done[run] = max(self.done[run], r.epoch / self.lengths[run])
+            share = sum(self.done) / self.runs
             self.shown = max(self.shown, min(self.epochs, max(1, int(round(share * self.epochs)))))
             self.on_epoch(
                 EpochReport(
@@ -786,9 +830,6 @@ class _Progress:
             )
 
         return report
-
-    def done(self) -> None:
-        self.finished += 1
 
 
 def _summary_result(results: list[TrainResult], interrupted: bool, seconds: float) -> TrainResult:

@@ -1,0 +1,79 @@
+"""Ensemble members trained in worker processes: the same networks as in one process, progress relayed,
+stopping honoured, and an abandoned run leaves no worker behind."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from lstmcli.engine.network import NetworkConfig
+from lstmcli.engine.training import TrainConfig
+from lstmcli.forecasting.members import (
+    MemberJob,
+    network_from,
+    train_in_processes,
+    train_member,
+    worth_processes,
+)
+
+
+def jobs(n: int = 3, epochs: int = 5, hidden: int = 8) -> list[MemberJob]:
+    rng = np.random.default_rng(0)
+    out = []
+    for k in range(n):
+        x = rng.standard_normal((40, 6 + k, 1)).astype(np.float32)
+        t = rng.standard_normal((40, 1)).astype(np.float32)
+        out.append(
+            MemberJob(
+                k,
+                NetworkConfig(input_size=1, hidden_size=hidden),
+                TrainConfig(epochs=epochs, batch_size=16, patience=0),
+                [7, k],
+                x[:32],
+                t[:32],
+                x[32:],
+                t[32:],
+            )
+        )
+    return out
+
+
+def test_workers_give_the_networks_of_one_process_and_relay_every_epoch():
+    work = jobs()
+    seen: dict[int, list[int]] = {job.index: [] for job in work}
+    reporters = {job.index: (lambda r, k=job.index: seen[k].append(r.epoch)) for job in work}
+    outcomes = train_in_processes(work, 2, reporters, should_stop=None)
+    assert sorted(outcomes) == [0, 1, 2]
+    for job in work:
+        net, result = train_member(job)
+        flat, remote = outcomes[job.index]
+        np.testing.assert_array_equal(network_from(job, flat).flat_params, net.flat_params)
+        assert remote.best_loss == result.best_loss and remote.history == result.history
+        assert seen[job.index] == [1, 2, 3, 4, 5]
+
+
+def test_a_second_ctrl_c_terminates_the_workers_at_once():
+    """Members that would train for ever: the KeyboardInterrupt of a second Ctrl-C (raised here by
+    should_stop) must end the call within seconds, not wait for them."""
+    calls = []
+
+    def second_ctrl_c() -> bool:
+        calls.append(1)
+        if len(calls) > 5:
+            raise KeyboardInterrupt
+        return False
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        train_in_processes(jobs(epochs=10**6), 2, {}, should_stop=second_ctrl_c)
+    assert time.monotonic() - started < 10
+
+
+def test_processes_only_for_enough_work_and_cores():
+    small, large = jobs(epochs=5), jobs(epochs=100_000, hidden=64)
+    assert not worth_processes(small, 2)
+    assert worth_processes(large, 2)
+    assert not worth_processes(large, 1)
+    assert not worth_processes(large[:1], 4)
