@@ -30,7 +30,12 @@ def runner(monkeypatch, tmp_path) -> CliRunner:
         ("aapl_daily_close_slice.csv", [], "B", 5),
         ("victoria_electricity_demand_hourly_slice.csv", ["--lookback", "24", "--horizon", "24"], "h", 24),
         ("shampoo_sales.csv", ["--lookback", "6", "--horizon", "3"], "MS", 12),
-        ("uk_seatbelts_monthly_multivariate.csv", ["--target", "DriversKilled", "--features", "all"], "MS", 12),
+        (
+            "uk_seatbelts_monthly_multivariate.csv",
+            ["--target", "DriversKilled", "--features", "all"],
+            "MS",
+            12,
+        ),
     ],
 )
 def test_train_on_each_kind_of_file(runner, file, extra, freq, season):
@@ -90,7 +95,9 @@ def test_binary_file_is_refused(runner, tmp_path):
 
 def test_constant_series_forecasts_the_constant(runner, tmp_path):
     path = tmp_path / "flat.csv"
-    path.write_text("date,value\n" + "".join(f"20{y:02d}-{m:02d}-01,5\n" for y in range(10, 16) for m in range(1, 13)))
+    path.write_text(
+        "date,value\n" + "".join(f"20{y:02d}-{m:02d}-01,5\n" for y in range(10, 16) for m in range(1, 13))
+    )
     assert runner.invoke(app, ["train", str(path), *FAST]).exit_code == 0
     result = runner.invoke(app, ["predict", "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -85,7 +85,9 @@ def test_directory_as_model(runner, tmp_path):
 
 
 def test_unwritable_destinations(runner, trained_model):
-    _one_line_error(runner.invoke(app, ["train", str(AIR), *FAST, "-m", "nowhere/model.npz"]), "does not exist")
+    _one_line_error(
+        runner.invoke(app, ["train", str(AIR), *FAST, "-m", "nowhere/model.npz"]), "does not exist"
+    )
     result = runner.invoke(app, ["predict", "--model", str(trained_model), "--output", "nowhere/f.csv"])
     _one_line_error(result, "does not exist")
 

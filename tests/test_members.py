@@ -77,3 +77,45 @@ def test_processes_only_for_enough_work_and_cores():
     assert worth_processes(large, 2)
     assert not worth_processes(large, 1)
     assert not worth_processes(large[:1], 4)
+
+
+class _DiesWhenUnpickled:
+    """A seed that kills the worker process receiving it, as the out-of-memory killer would."""
+
+    def __reduce__(self):
+        import os
+
+        return (os._exit, (3,))
+
+
+def test_a_worker_that_dies_is_a_clear_training_error():
+    from dataclasses import replace
+
+    from lstmcli.errors import TrainingError
+
+    work = jobs()
+    work[1] = replace(work[1], seed=_DiesWhenUnpickled())
+    with pytest.raises(TrainingError, match="worker process died"):
+        train_in_processes(work, 2, {}, should_stop=None)
+
+
+def test_without_worker_processes_members_train_in_this_one(monkeypatch):
+    from lstmcli.forecasting import members
+    from lstmcli.forecasting.config import ForecasterConfig
+    from lstmcli.forecasting.forecaster import Forecaster
+    from tests.test_forecaster import _seasonal
+
+    tried = []
+
+    def no_semaphores():
+        tried.append(1)
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(members, "MIN_PARALLEL_SECONDS", 0.0)
+    monkeypatch.setattr(members, "_context", no_semaphores)
+    config = ForecasterConfig(hidden=8, epochs=20, patience=5, ensemble=3)
+    here = Forecaster(config).fit(_seasonal(), threads=2)
+    one = Forecaster(config).fit(_seasonal(), threads=1)
+    assert tried  # the workers were asked for, and the members trained here instead
+    for a, b in zip(here.networks_, one.networks_, strict=True):
+        np.testing.assert_array_equal(a.flat_params, b.flat_params)

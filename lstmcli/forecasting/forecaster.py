@@ -54,6 +54,7 @@ from lstmcli.forecasting.baselines import baseline_forecasts, seasonality_test
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.members import (
     MemberJob,
+    WorkersUnavailable,
     network_from,
     train_in_processes,
     train_member,
@@ -475,9 +476,14 @@ class Forecaster:
 
         cores = getattr(self, "_threads", 1)
         trained: list[tuple[int, LSTMNetwork, TrainResult]] = []
+        outcomes = None
         if monitor is None and worth_processes(jobs, cores):
             reporters = {job.index: progress.reporter(runs[job.index]) for job in jobs}
-            outcomes = train_in_processes(jobs, cores, reporters, should_stop)
+            try:
+                outcomes = train_in_processes(jobs, cores, reporters, should_stop)
+            except WorkersUnavailable:
+                outcomes = None  # no worker processes on this system: one after the other, below
+        if outcomes is not None:
             for job in jobs:
                 progress.finish(runs[job.index])
                 if job.index in outcomes:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult, fit
+from lstmcli.errors import TrainingError
 
 # Below this much estimated training time, starting worker processes (about 0.1-0.2 s) costs more than
 # it saves.
@@ -87,6 +90,10 @@ def worth_processes(jobs: list[MemberJob], workers: int) -> bool:
     return workers > 1 and len(jobs) > 1 and sum(j.estimated_seconds() for j in jobs) >= MIN_PARALLEL_SECONDS
 
 
+class WorkersUnavailable(RuntimeError):
+    """Worker processes cannot be started here (no semaphores in a sandbox, say): train in-process."""
+
+
 def train_in_processes(
     jobs: list[MemberJob],
     workers: int,
@@ -96,32 +103,45 @@ def train_in_processes(
     """Train ``jobs`` in ``workers`` processes; returns, per job index, the trained flat parameters and
     the result. Epoch reports are relayed to ``reporters[index]`` in this process. When ``should_stop``
     turns true, running members stop after their current batch (keeping their best weights, as in one
-    process) and members not started yet are left out of the result. An exception here (a second
-    Ctrl-C) terminates the workers."""
-    ctx = _context()
-    events = ctx.SimpleQueue()  # put() writes at once (no feeder thread): a job's reports precede its result
-    stop = ctx.Event()
+    process) and members not started yet are left out of the result. On an exception here (a second
+    Ctrl-C) the workers are told to stop, which they do within a batch.
+
+    Raises ``WorkersUnavailable`` when no worker can be started, and ``TrainingError`` when a worker
+    dies (killed for lack of memory, say)."""
+    try:
+        ctx = _context()
+        events = ctx.SimpleQueue()  # put() writes at once (no feeder thread): reports precede the result
+        stop = ctx.Event()
+        pool = ProcessPoolExecutor(
+            min(workers, len(jobs)), mp_context=ctx, initializer=_init_worker, initargs=(events, stop)
+        )
+    except (OSError, ImportError, NotImplementedError, ValueError) as e:
+        raise WorkersUnavailable(str(e)) from e
     outcomes: dict[int, tuple[np.ndarray, TrainResult]] = {}
-    with ctx.Pool(min(workers, len(jobs)), initializer=_init_worker, initargs=(events, stop)) as pool:
+    with pool:
         try:
             # The first member starts at once and always trains (it is the one the training summary
             # reports, and in one process it would be trained first); then the longest first, so that
             # no worker is left with a long member at the end.
             first, *rest = sorted(jobs, key=lambda job: job.index)
             order = [first, *sorted(rest, key=lambda job: -job.estimated_seconds())]
-            pending = {job.index: pool.apply_async(_run_job, (job, job is not first)) for job in order}
+            pending = {job.index: pool.submit(_run_job, job, job is not first) for job in order}
             while pending:
-                next(iter(pending.values())).wait(0.05)
+                wait(pending.values(), timeout=0.05, return_when=FIRST_COMPLETED)
                 _relay(events, reporters)
                 if should_stop is not None and not stop.is_set() and should_stop():
                     stop.set()
-                for index in [i for i, r in pending.items() if r.ready()]:
-                    outcome = pending.pop(index).get()
+                for index in [i for i, f in pending.items() if f.done()]:
+                    outcome = pending.pop(index).result()
                     if outcome is not None:
                         outcomes[index] = outcome
             _relay(events, reporters)
+        except BrokenProcessPool as e:
+            raise TrainingError(
+                "a training worker process died (out of memory?); try --threads 1 or a smaller model"
+            ) from e
         except BaseException:
-            stop.set()
+            stop.set()  # the running members stop after their batch, the rest skip: shutdown is quick
             raise
     return outcomes
 
