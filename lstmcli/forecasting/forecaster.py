@@ -575,7 +575,8 @@ class Forecaster:
         assert self.network_ is not None
         nets = self.networks_ or [self.network_]
         lookbacks = self._lookbacks()
-        with blas_threads():
+        # A network whose weights blew up overflows here; fit reports it as diverged, so no warnings.
+        with blas_threads(), np.errstate(over="ignore", invalid="ignore"):
             paths = np.stack(
                 [
                     self._member_forecast(net, windows[:, -L:], horizon)

@@ -117,7 +117,8 @@ def smape(y, f) -> float:
     den = np.abs(y) + np.abs(f)
     # den == 0 only when y == f == 0, i.e. num == 0 too: count it as a perfect term. (`!=` rather than
     # `>` so that a NaN forecast still yields NaN instead of being silently counted as perfect.)
-    terms = np.divide(num, den, out=np.zeros_like(num), where=den != 0.0)
+    with np.errstate(invalid="ignore"):  # inf / inf from a diverged forecast: NaN, as intended
+        terms = np.divide(num, den, out=np.zeros_like(num), where=den != 0.0)
     return float(np.mean(terms))
 
 
