@@ -279,7 +279,8 @@ def _seasonal(n: int = 96) -> SeriesData:
     return series(100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(5).normal(0, 1, n))
 
 
-def test_members_trained_in_worker_processes_are_the_same_bit_for_bit(monkeypatch):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_members_trained_in_worker_processes_are_the_same_bit_for_bit(monkeypatch, dtype):
     from lstmcli.forecasting import members
 
     monkeypatch.setattr(members, "MIN_PARALLEL_SECONDS", 0.0)  # small job, processes anyway
@@ -289,10 +290,12 @@ def test_members_trained_in_worker_processes_are_the_same_bit_for_bit(monkeypatc
         "lstmcli.forecasting.forecaster.train_in_processes",
         lambda *a, **k: calls.append(1) or real(*a, **k),
     )
-    one = Forecaster(FAST).fit(_seasonal(), threads=1)
+    one = Forecaster(replace(FAST, dtype=dtype)).fit(_seasonal(), threads=1)
     assert not calls
     epochs = []
-    two = Forecaster(FAST).fit(_seasonal(), threads=2, on_epoch=lambda r: epochs.append(r.epoch))
+    two = Forecaster(replace(FAST, dtype=dtype)).fit(
+        _seasonal(), threads=2, on_epoch=lambda r: epochs.append(r.epoch)
+    )
     assert len(calls) == 2  # the members, then their retraining on all data
     assert len(two.networks_) == len(one.networks_) == 3
     for a, b in zip(one.networks_, two.networks_, strict=True):
