@@ -187,23 +187,16 @@ class MinMaxScaler(Transform):
         return {"name": self.name, "low": _to_json(self.low), "scale": _to_json(self.scale)}
 
 
-class DiffStandardScaler(Transform):
+class DiffStandardScaler(StandardScaler):
     """``(y - mean) / s`` where ``s`` is the std of the first differences of the training part.
 
     With windows normalised by their last value (``--normalize window``) the network sees and predicts
     changes, so the natural unit is the typical one-step change, not the spread of the levels (which a
     trend inflates). A training part without variation in its differences falls back to the level's
-    std, then to 1.0. Works per column for ``(T, F)`` input.
+    std, then to 1.0. Works per column for ``(T, F)`` input; applied and stored as the standard scaler.
     """
 
     name = "dstandard"
-
-    def __init__(self, mean=None, scale=None):
-        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
-        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
-
-    def _is_fitted(self) -> bool:
-        return self.mean is not None
 
     def fit(self, y, *, label: str = "the training data") -> DiffStandardScaler:
         y = _as_float(y)
@@ -219,18 +212,6 @@ class DiffStandardScaler(Transform):
         else:
             self.scale = level_std
         return self
-
-    def transform(self, y) -> np.ndarray:
-        self._check_fitted("mean", "scale")
-        return (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
-
-    def inverse(self, z_future, history=None) -> np.ndarray:
-        self._check_fitted("mean", "scale")
-        return np.asarray(z_future, dtype=np.float64) * self.scale + self.mean
-
-    def to_dict(self) -> dict:
-        self._check_fitted("mean", "scale")
-        return {"name": self.name, "mean": _to_json(self.mean), "scale": _to_json(self.scale)}
 
 
 class Log(Transform):
