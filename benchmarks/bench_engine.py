@@ -441,6 +441,12 @@ def _mib(b: float) -> str:
     return f"{b / 2**20:.1f}"
 
 
+def _infer_step_us(t: dict) -> float:
+    """lstmcli's measured per-step inference cost at tiny sizes (NaN when it was not measured)."""
+    o = t.get("overhead") or {}
+    return o.get("infer/lstmcli", {}).get("per_step_us", float("nan"))
+
+
 def summarize(results: list[Result], peaks: dict[int, dict], overhead: dict[int, dict]) -> dict:
     s: dict = {"threads": {}}
     one_thread = {r.cfg: r for r in results if r.threads == 1}
@@ -656,8 +662,8 @@ def notes(s: dict, peaks: dict[int, dict]) -> list[str]:
         L.append(
             f"- **Inference** (geometric mean {t1['infer_geomean']:.2f} at 1 thread). torch runs the whole "
             "sequence of an inference pass in C++ (oneDNN's LSTM), about 0.3 µs per time step at tiny sizes; "
-            "lstmcli makes 8 NumPy calls per step (one product, 7 element-wise ufuncs), about 3 µs per step "
-            "however small the model. That fixed cost decides the long-lookback, small-model "
+            "lstmcli makes 8 NumPy calls per step (one product, 7 element-wise ufuncs), about "
+            f"{_infer_step_us(t1):.1f} µs per step however small the model. That fixed cost decides the long-lookback, small-model "
             "configurations. At hidden 128-256 the step is one product, and NumPy's OpenBLAS reaches "
             f"{peaks[1]['numpy']:.0f} GFLOP/s on square products against {peaks[1]['torch']:.0f} GFLOP/s for "
             "torch's MKL, and less on the skinny per-step shapes ((4H, H+2) x (H+2, N) with N = 32: about "
