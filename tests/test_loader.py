@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstmcli.data import loader
+from lstmcli.data import csvfile, loader
 from lstmcli.data.loader import (
     LongSeries,
     SeriesData,
@@ -219,7 +219,7 @@ def test_unreadable_file_simulated(csv, monkeypatch):
     def deny(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(loader, "open", deny, raising=False)
+    monkeypatch.setattr(csvfile, "open", deny, raising=False)  # the module that opens the file
     msg = error(DataError, load_csv, p)
     assert "data.csv" in msg and "permission denied" in msg
 

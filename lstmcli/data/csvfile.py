@@ -1,0 +1,315 @@
+"""Reading a CSV file into a table of text cells: bytes, encoding, separator, header, and the numeric
+columns (with their bad cells named by line)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lstmcli.data._text import _fmt_lines, _one_line, _plural, _show
+from lstmcli.errors import DataError
+
+# Cells that mean "no value": pandas' default NA strings, compared case-insensitively after stripping.
+_NA_STRINGS = frozenset(
+    s.lower()
+    for s in (
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    )
+)
+
+
+_DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
+
+
+@dataclass
+class _Table:
+    path: str
+    columns: list[str]
+    df: pd.DataFrame  # all cells as stripped str, columns named as in `columns`, index 0..n-1
+    lines: np.ndarray  # (n,) line number (header = line 1) where each data row starts
+    sep: str
+    notes: list[str]
+
+
+def _read_bytes(path) -> tuple[str, bytes]:
+    try:
+        shown = os.fspath(path)
+    except TypeError:
+        raise DataError(f"{path!r} is not a file name") from None
+    if isinstance(shown, bytes):
+        shown = os.fsdecode(shown)
+    if not shown:
+        raise DataError("no input file given (empty file name)")
+    try:
+        st = os.stat(shown)
+    except FileNotFoundError:
+        raise DataError(f"{shown}: no such file") from None
+    except NotADirectoryError:
+        raise DataError(f"{shown}: no such file (a part of the path is not a directory)") from None
+    except PermissionError:
+        raise DataError(f"{shown}: permission denied (cannot reach the file)") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"{shown}: cannot be read ({_one_line(getattr(exc, 'strerror', None) or exc)})"
+        ) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{shown}: is a directory, not a CSV file")
+    try:
+        with open(shown, "rb") as fh:
+            raw = fh.read()
+    except PermissionError:
+        raise DataError(f"{shown}: permission denied (the file is not readable)") from None
+    except OSError as exc:
+        raise DataError(f"{shown}: cannot be read ({_one_line(exc.strerror or exc)})") from None
+    return shown, raw
+
+
+_MAGIC = (
+    (b"PK\x03\x04", "it looks like a zip or Excel .xlsx file; export it as CSV"),
+    (b"\xd0\xcf\x11\xe0", "it looks like an old Excel .xls file; export it as CSV"),
+    (b"\x1f\x8b", "it looks gzip-compressed; decompress it first"),
+    (b"PAR1", "it looks like a Parquet file"),
+    (b"%PDF", "it looks like a PDF file"),
+    (b"\x89PNG", "it looks like a PNG image"),
+)
+
+
+def _decode(path: str, raw: bytes, notes: list[str]) -> str:
+    """Decode the file, refusing anything that is not text."""
+    if not raw:
+        raise DataError(f"{path}: is empty (0 bytes)")
+    for magic, why in _MAGIC:
+        if raw.startswith(magic):
+            raise DataError(f"{path}: is not a text CSV ({why})")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DataError(
+                f"{path}: is not a text CSV (it starts like UTF-16 but cannot be decoded)"
+            ) from None
+        notes.append(f"{path} is UTF-16 text; it was decoded as such.")
+    else:
+        if b"\x00" in raw:
+            raise DataError(f"{path}: is not a text CSV (it contains NUL bytes; is it a binary file?)")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            high = sum(b >= 0x80 for b in raw)
+            if high > 0.3 * len(raw):
+                raise DataError(
+                    f"{path}: is not a text CSV (byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8)"
+                ) from None
+            # A few non-UTF-8 bytes in otherwise plain text: a Windows/Latin-1 export (e.g. a degree sign).
+            text = raw.decode("cp1252", errors="replace") if b"\x81" not in raw else raw.decode("latin-1")
+            notes.append(f"{path} is not valid UTF-8; it was read as Windows-1252/Latin-1 text.")
+    text = text.rstrip("\x1a")  # DOS end-of-file marker
+    bad = re.search(r"[\x00-\x08\x0b\x0e-\x1f\x7f]", text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise DataError(
+            f"{path}: is not a text CSV (control character 0x{ord(bad.group()):02x} on line {line})"
+        )
+    if not text.strip():
+        raise DataError(f"{path}: is empty (only whitespace, no header)")
+    return text
+
+
+def _sniff_sep(header_line: str) -> str:
+    counts = {sep: header_line.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda s: (counts[s], s == ","))
+    return best if counts[best] > 0 else ","
+
+
+def _read_table(path) -> _Table:
+    """Read a CSV into stripped strings plus the file line number of each data row."""
+    shown, raw = _read_bytes(path)
+    notes: list[str] = []
+    text = _decode(shown, raw, notes)
+
+    # Blank lines before the header would otherwise become an all-empty header row.
+    body = text.lstrip("\r\n")
+    lead = len(text[: len(text) - len(body)].splitlines())
+    first_line = body.splitlines()[0] if body else ""
+    sep = _sniff_sep(first_line)
+    if sep != ",":
+        notes.append(f"{shown} separates columns with {sep!r} instead of ','.")
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # header=None: every row, header included, must fit the width of the header row, so a row
+            # with extra fields is an error instead of pandas silently turning column 1 into an index.
+            raw_df = pd.read_csv(
+                io.StringIO(body),
+                header=None,
+                dtype=str,
+                sep=sep,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+                quotechar='"',
+            )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{shown}: is empty (no header)") from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc)
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:
+            raise DataError(
+                f"{shown} line {int(m.group(2)) + lead}: {m.group(3)} fields, but the header has {m.group(1)} columns"
+            ) from None
+        m = re.search(r"EOF inside string starting at row (\d+)", msg)
+        if m:
+            raise DataError(
+                f"{shown} line {int(m.group(1)) + 1 + lead}: a quoted field is never closed (unbalanced '\"')"
+            ) from None
+        raise DataError(f"{shown}: not a readable CSV ({_one_line(msg.replace('C error: ', ''))})") from None
+    except Exception as exc:  # pandas raises a variety of types for malformed input; none may escape
+        raise DataError(f"{shown}: not a readable CSV ({_one_line(exc)})") from None
+
+    raw_df = raw_df.fillna("")  # na_filter=False still leaves NaN in short rows of some engines
+    # Data rows start below the header; quoted cells with line breaks push later rows down.
+    newlines = np.zeros(len(raw_df), dtype=np.int64)
+    for c in raw_df.columns:
+        col = raw_df[c].astype(str)
+        if col.str.contains("\n", regex=False).any():
+            newlines += col.str.count("\n").to_numpy(dtype=np.int64)
+    starts = 1 + lead + np.arange(len(raw_df)) + np.concatenate([[0], np.cumsum(newlines)[:-1]])
+
+    header = [str(h).strip() for h in raw_df.iloc[0].tolist()]
+    names = []
+    for k, h in enumerate(header):
+        names.append(h if h else f"Unnamed: {k}")
+    seen: dict[str, int] = {}
+    for k, h in enumerate(names):
+        if h in seen:
+            raise DataError(
+                f"{shown}: column name '{h}' appears twice in the header (columns {seen[h] + 1} and {k + 1}); "
+                "column names must be unique"
+            )
+        seen[h] = k
+    if all(not h for h in header) and len(header) > 1:
+        raise DataError(f"{shown}: line {1 + lead} should be a header with column names but is empty")
+    head = pd.Series(header, dtype=str)
+    from lstmcli.data.timecolumn import _parse_dates  # here: timecolumn itself builds on this module
+
+    if (np.isfinite(_to_numbers(head)) | _parse_dates(head).ok).all():
+        # Without a header pandas would quietly turn the first row into column names.
+        raise DataError(
+            f"{shown}: line {1 + lead} looks like data ({_show(','.join(header))}), not a header; "
+            "the first line must name the columns, e.g. date,value"
+        )
+
+    df = raw_df.iloc[1:].reset_index(drop=True)
+    df.columns = names
+    df = df.apply(lambda s: s.astype(str).str.strip())
+    lines = starts[1:]
+    if len(df):
+        empty = (df == "").all(axis=1).to_numpy()
+        if empty.any():
+            notes.append(
+                f"Ignored {_plural(int(empty.sum()), 'empty line')} ({_fmt_lines(lines[empty], 3)})."
+            )
+            df = df.loc[~empty].reset_index(drop=True)
+            lines = lines[~empty]
+    if len(df) == 0:
+        raise DataError(f"{shown}: has a header ({', '.join(names)}) but no data rows")
+    return _Table(shown, names, df, np.asarray(lines, dtype=np.int64), sep, notes)
+
+
+def _missing_mask(s: pd.Series) -> np.ndarray:
+    return s.str.lower().isin(_NA_STRINGS).to_numpy()
+
+
+def _to_numbers(s: pd.Series) -> np.ndarray:
+    """Parse stripped strings to float64; anything unparsable becomes NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = pd.to_numeric(s, errors="coerce")
+        except Exception:  # very long digit strings etc.: fall back to Python's float one by one
+            out = pd.Series([_float_or_nan(v) for v in s], index=s.index)
+    return np.array(
+        pd.Series(out).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
+    )  # writable copy
+
+
+def _float_or_nan(v: str) -> float:
+    try:
+        return float(v)
+    except (ValueError, OverflowError):
+        return float("nan")
+
+
+@dataclass
+class _NumCol:
+    values: np.ndarray  # float64 with NaN where missing
+    missing: np.ndarray  # bool, empty/NA cell
+    bad: np.ndarray  # bool, text that is not a number
+    inf: np.ndarray  # bool, infinite value
+    note: str | None = None
+
+
+def _numeric_column(table: _Table, name: str) -> _NumCol:
+    s = table.df[name]
+    missing = _missing_mask(s)
+    vals = _to_numbers(s)
+    vals[missing] = np.nan
+    bad = ~missing & np.isnan(vals)
+    note = None
+    if bad.any() and table.sep == ";":
+        # Semicolon files usually come from locales that write 3,5 for 3.5.
+        cells = s[bad]
+        if cells.str.match(_DECIMAL_COMMA_RE).all():
+            fixed = _to_numbers(s.str.replace(",", ".", regex=False))
+            fixed[missing] = np.nan
+            vals, bad = fixed, ~missing & np.isnan(fixed)
+            note = f"Read ',' as the decimal point in column '{name}'."
+    inf = np.isinf(vals)
+    return _NumCol(vals, missing, bad, inf, note)
+
+
+def _check_numbers(table: _Table, name: str, col: _NumCol) -> None:
+    """Raise a DataError for the first text or infinite cell of a column that must be numeric."""
+    problem = col.bad | col.inf
+    if not problem.any():
+        return
+    k = int(np.argmax(problem))
+    cell = table.df[name].iloc[k]
+    more = int(problem.sum()) - 1
+    tail = f" (and {_plural(more, 'more bad cell')})" if more else ""
+    where = f"{table.path} line {table.lines[k]}, column '{name}'"
+    if col.inf[k]:
+        raise DataError(f"{where}: {_show(cell)} is infinite; expected a finite number{tail}")
+    hint = ""
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", cell):
+        hint = "; thousands separators are not supported"
+    elif _DECIMAL_COMMA_RE.match(cell):
+        hint = "; use '.' as the decimal point"
+    raise DataError(f"{where}: {_show(cell)} is not a number{hint}{tail}")
