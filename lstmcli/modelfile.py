@@ -16,6 +16,11 @@ Added in 1.1 (1.0 files still load: one network, no seasonal adjustment)::
     ensemble.K.lstm.* / ensemble.K.head.*  members K = 1, 2, ... of the ensemble (member 0 is lstm.*/head.*)
     data.seasonal_indices (m,)  multiplicative seasonal indices, position t uses index t % m; (1,) = none
 
+Added in 1.2 (1.0 and 1.1 files still load: their intervals have no floor)::
+
+    calibration.naive2_errors (k, horizon)  |actual - Naive2| in-sample, the last k <= 400 origins: the
+                                floor of the prediction intervals where validation gives few residuals
+
 The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
 plain numeric or unicode and the file opens with ``np.load(path, allow_pickle=False)``.
@@ -46,7 +51,7 @@ if TYPE_CHECKING:
     from lstmcli.forecasting.forecaster import Forecaster
 
 FORMAT = "lstmcli-model"
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 _READS_MAJOR = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
 _MAX_ENTRY_BYTES = 1 << 31
@@ -192,6 +197,8 @@ def save_model(model: Forecaster, path: str | os.PathLike[str]) -> None:
     arrays["data.tail_values"] = np.asarray(model.tail_values_, dtype=np.float64)
     arrays["data.tail_features"] = np.asarray(model.tail_features_, dtype=np.float64)
     arrays["validation.residuals"] = np.asarray(model.residuals_, dtype=np.float64)
+    if getattr(model, "naive2_errors_", None) is not None:
+        arrays["calibration.naive2_errors"] = np.asarray(model.naive2_errors_, dtype=np.float64)
     arrays["metadata"] = np.array(json.dumps(_metadata(model), sort_keys=True, allow_nan=False))
     atomic_write_bytes(path, npz_bytes(arrays))
 
@@ -413,6 +420,15 @@ def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
             f"{name}: validation.residuals has shape {residuals.shape}, expected (n, {model.horizon_})"
         )
     model.residuals_ = residuals
+    model.naive2_errors_ = None  # files before 1.2: intervals without the floor
+    if "calibration.naive2_errors" in arrays:
+        floor = _check_array(arrays, "calibration.naive2_errors", None, ("float64",), name)
+        if floor.ndim != 2 or floor.shape[1] != model.horizon_ or np.any(floor < 0):
+            raise ModelFileError(
+                f"{name}: calibration.naive2_errors must be non-negative numbers of shape (k, "
+                f"{model.horizon_}), got shape {floor.shape}"
+            )
+        model.naive2_errors_ = floor
     validation = _require(meta, "validation", dict, name)
     model.validation_ = validation.get("metrics") or {}
     model.validation_origins_ = np.asarray(validation.get("origins") or [], dtype=np.int64)

@@ -262,11 +262,13 @@ def test_model_file_keeps_the_ensemble_and_the_season(tmp_path):
         "head.weight",
         "ensemble.1.lstm.weight_ih_l0",
         "ensemble.2.head.bias",
+        "calibration.naive2_errors",
     } <= names
     assert "ensemble.0.lstm.weight_ih_l0" not in names and meta["ensemble"]["members"] == 3
-    assert meta["format_version"] == "1.1"
+    assert meta["format_version"] == "1.2"
     again = Forecaster.load(path)
     np.testing.assert_array_equal(again.seasonal_, model.seasonal_)
+    np.testing.assert_array_equal(again.naive2_errors_, model.naive2_errors_)
     np.testing.assert_array_equal(again.predict(12, levels=(80,)).values, model.predict(12).values)
     np.testing.assert_array_equal(
         again.predict(12, levels=(80,)).intervals[80][0], model.predict(12, levels=(80,)).intervals[80][0]
@@ -316,3 +318,29 @@ def test_stopping_members_in_worker_processes_keeps_a_usable_model(monkeypatch):
     assert model.train_result_.stop_reason == "interrupted"
     assert 1 <= len(model.networks_) <= 4
     assert np.all(np.isfinite(model.predict(12).values))
+
+
+def test_naive2_errors_are_the_in_sample_errors_of_naive2():
+    from lstmcli.forecasting.forecaster import naive2_errors
+
+    y = np.array([10.0, 20.0, 12.0, 22.0, 14.0, 24.0])
+    s = np.array([0.5, 1.5])  # position t uses s[t % 2]
+    e = naive2_errors(y, s, 2, max_origins=10)
+    # origins 0..3; step 1 from origin 0: adjusted 10/0.5 = 20, re-seasoned at position 1: 20*1.5 = 30
+    assert e.shape == (4, 2)
+    assert e[0, 0] == pytest.approx(abs(20.0 - 30.0)) and e[0, 1] == pytest.approx(abs(12.0 - 10.0))
+    assert naive2_errors(y, s, 2, max_origins=3).shape == (3, 2)  # the most recent origins
+    np.testing.assert_allclose(naive2_errors(y, np.ones(1), 1)[:, 0], np.abs(np.diff(y)))  # plain naive
+    assert naive2_errors(y[:2], s, 2).shape == (0, 2)
+
+
+def test_the_floor_widens_only_steps_with_too_few_residuals():
+    few = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, np.nan]])  # 3 residuals at step 1, 2 at step 2
+    floor = np.full((50, 2), 10.0)
+    plain = conformal_width(few, 0.8, 2)
+    floored = conformal_width(few, 0.8, 2, floor)
+    assert (
+        np.all(floored >= plain) and floored[0] == pytest.approx(10.0) and floored[1] == pytest.approx(10.0)
+    )
+    many = np.tile([[1.0, 2.0]], (30, 1))  # enough residuals at both steps: the floor is not used
+    np.testing.assert_array_equal(conformal_width(many, 0.8, 2, floor), conformal_width(many, 0.8, 2))

@@ -132,7 +132,10 @@ def backtest_series(
         for level in levels:
             if len(model.residuals_):
                 widths[level].append(
-                    np.tile(conformal_width(model.residuals_, level / 100, horizon), (len(group), 1))
+                    np.tile(
+                        conformal_width(model.residuals_, level / 100, horizon, model.naive2_errors_),
+                        (len(group), 1),
+                    )
                 )
     season = model.season_
     forecasts = {"LSTM": np.concatenate(rows)}
@@ -199,7 +202,7 @@ def backtest_long(
             base.setdefault(name, []).append(f[0])
         for level in levels:
             if len(model.residuals_):
-                widths[level].append(conformal_width(model.residuals_, level / 100, h))
+                widths[level].append(conformal_width(model.residuals_, level / 100, h, model.naive2_errors_))
     assert h_all is not None
     forecasts = {"LSTM": np.stack(lstm)} | {name: np.stack(v) for name, v in base.items()}
     result = BacktestResult(h_all, season, np.stack(actual), forecasts, insample, labels)

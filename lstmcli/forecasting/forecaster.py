@@ -351,6 +351,8 @@ class Forecaster:
                 self._set_members(again)
         self.train_result_ = _summary_result(results, interrupted, time.perf_counter() - started)
 
+        # The floor of the intervals where validation gives too few residuals (conformal_width).
+        self.naive2_errors_ = naive2_errors(y, self.seasonal_, horizon)
         # What predict needs to continue the series without the data file.
         keep = min(len(y), max(self.lookbacks_) + lag + 1)
         self.tail_values_ = y[-keep:].copy()
@@ -703,7 +705,9 @@ class Forecaster:
             raise ConfigError(
                 "this model has no validation residuals for intervals; retrain with --val-size > 0"
             )
-        width = conformal_width(self.residuals_, level / 100.0, len(values))
+        width = conformal_width(
+            self.residuals_, level / 100.0, len(values), getattr(self, "naive2_errors_", None)
+        )
         return values - width, values + width
 
     # ------------------------------------------------------------------------------------------ inspect
@@ -931,7 +935,9 @@ def _name(data: SeriesData) -> str:
     return Path(str(data.path)).name
 
 
-def conformal_width(residuals: np.ndarray, coverage: float, horizon: int) -> np.ndarray:
+def conformal_width(
+    residuals: np.ndarray, coverage: float, horizon: int, floor_errors: np.ndarray | None = None
+) -> np.ndarray:
     """Half-width per horizon step from the out-of-sample errors ``actual - forecast`` recorded from the
     validation origins ((n, h) with NaN where an origin was too close to the end for that step).
 
@@ -940,8 +946,11 @@ def conformal_width(residuals: np.ndarray, coverage: float, horizon: int) -> np.
     error with probability ≥ coverage when errors are exchangeable. Steps with fewer residuals (short
     series give only a few validation origins) pool every residual after dividing it by its step number
     -- forecast errors of a level or drift that is a little off grow about linearly with the step -- and
-    get the conformal quantile of that pool times the step number. Widths never shrink with the step,
-    and steps beyond the validated horizon widen like a random walk: the last width times
+    get the conformal quantile of that pool times the step number, or, when it is larger, the conformal
+    quantile of ``floor_errors`` at that step: the series' own in-sample Naive2 errors (``naive2_errors``),
+    plentiful and model-free (on the M3 yearly series this lifted 80 % / 95 % coverage from 65 % / 68 %
+    to 83 % / 89 %; benchmarks/probe_interval_floor.py). Widths never shrink with the step, and steps
+    beyond the validated horizon widen like a random walk: the last width times
     sqrt(step / validated steps).
     """
     res = np.abs(np.asarray(residuals, dtype=np.float64))
@@ -954,17 +963,45 @@ def conformal_width(residuals: np.ndarray, coverage: float, horizon: int) -> np.
     pooled = np.sort(pooled[np.isfinite(pooled)])
     if pooled.size == 0:
         return np.zeros(horizon)
-    q = pooled[min(pooled.size, math.ceil((pooled.size + 1) * coverage)) - 1]
-    width = q * steps.astype(np.float64)
+    width = _conformal_quantile(pooled, coverage) * steps.astype(np.float64)
     for j in range(h_cal):
-        col = np.sort(res[:, j][np.isfinite(res[:, j])])
+        col = res[:, j][np.isfinite(res[:, j])]
         if col.size >= need:
-            width[j] = col[math.ceil((col.size + 1) * coverage) - 1]
+            width[j] = _conformal_quantile(np.sort(col), coverage)
+        elif floor_errors is not None and floor_errors.ndim == 2 and j < floor_errors.shape[1]:
+            floor = floor_errors[:, j][np.isfinite(floor_errors[:, j])]
+            if floor.size:
+                width[j] = max(width[j], _conformal_quantile(np.sort(floor), coverage))
     width = np.maximum.accumulate(width)  # uncertainty does not shrink with the horizon
     if horizon <= h_cal:
         return width[:horizon]
     extra = width[-1] * np.sqrt(np.arange(h_cal + 1, horizon + 1) / h_cal)
     return np.concatenate([width, extra])
+
+
+def _conformal_quantile(sorted_values: np.ndarray, coverage: float) -> float:
+    """The ⌈(n+1)·coverage⌉-th smallest value (the largest when n is too small for the level)."""
+    n = sorted_values.size
+    return float(sorted_values[min(n, math.ceil((n + 1) * coverage)) - 1])
+
+
+def naive2_errors(y: np.ndarray, seasonal: np.ndarray, horizon: int, max_origins: int = 400) -> np.ndarray:
+    """(k, horizon) absolute in-sample errors of Naive2 (the last value of the seasonally adjusted series,
+    re-seasoned; plain naive when ``seasonal`` is all ones) from the last ``k <= max_origins`` origins
+    that have all ``horizon`` steps inside ``y``: the floor of ``conformal_width``."""
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    k = min(max_origins, n - horizon)
+    if k < 1:
+        return np.zeros((0, horizon))
+    s = np.asarray(seasonal, dtype=np.float64)
+    position = np.arange(n)
+    adjusted = y / s[position % s.size]
+    origins = np.arange(n - horizon - k, n - horizon)
+    steps = np.arange(1, horizon + 1)
+    target = origins[:, None] + steps[None, :]
+    forecast = adjusted[origins][:, None] * s[target % s.size]
+    return np.abs(y[target] - forecast)
 
 
 def compare_with_baselines(
