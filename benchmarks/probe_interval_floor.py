@@ -1,16 +1,17 @@
-"""Probe for the intervals of short series: would a model-free floor fix their under-coverage?
+"""Probe for the intervals of short series: what the model-free floor (adopted in format 1.2) does.
 
     PYTHONPATH=. python benchmarks/probe_interval_floor.py --groups m3_yearly,m4_yearly   # prints only
 
 Split conformal needs n >= level / (1 - level) residuals per horizon step (4 for 80 %, 19 for 95 %);
 short yearly series give a handful from their validation origins, and their intervals under-cover
-(benchmarks/RESULTS.md, "Accuracy": M3 yearly 65 % / 68 %). For every series of the groups this fits
-the defaults, forecasts the test horizon, and compares the coverage and median width of:
+(M3 yearly 65 % / 68 % without the floor). For every series of the groups this fits the defaults,
+forecasts the test horizon, and compares the coverage and median width of:
 
-- ``current``: ``forecaster.conformal_width`` (per-step conformal quantile, else the pooled fallback);
+- ``no floor``: ``conformal_width`` without ``floor_errors`` (per-step conformal quantile, else the
+  pooled fallback), as before format 1.2;
 - ``floor``: the same where a step has enough residuals, else the larger of it and the conformal quantile
   of the series' own in-sample Naive2 errors at that step (naive on the seasonally adjusted series,
-  re-seasoned with the model's indices; plain naive when not seasonal): plenty of samples, no model;
+  re-seasoned with the model's indices; plain naive when not seasonal): what lstmcli now does;
 - ``naive2``: the in-sample Naive2 quantile alone, for reference.
 
 Widths are shown relative to the mean absolute test error of the group.
@@ -74,21 +75,16 @@ def main() -> None:
             model = Forecaster(config).fit(_series_from_values(it["train"], it["id"], "probe"))
             errors.append(np.abs(it["test"] - model.predict(h).values))
             residuals = model.residuals_
-            have = np.zeros(h)
-            if residuals.size:
-                counts = np.isfinite(residuals).sum(axis=0)[:h]
-                have[: len(counts)] = counts
             for coverage in (0.8, 0.95):
-                need = math.ceil(coverage / (1 - coverage) - 1e-9)
                 current = conformal_width(residuals, coverage, h)
                 naive2 = naive2_widths(np.asarray(it["train"], float), model.seasonal_, h, coverage)
-                floor = np.where(have >= need, current, np.maximum(current, naive2))
-                for name, w in (("current", current), ("floor", floor), ("naive2", naive2)):
+                floor = conformal_width(residuals, coverage, h, model.naive2_errors_)  # what lstmcli does
+                for name, w in (("no floor", current), ("floor", floor), ("naive2", naive2)):
                     widths.setdefault((coverage, name), []).append(w)
         e = np.stack(errors)
         parts = []
         for coverage in (0.8, 0.95):
-            for name in ("current", "floor", "naive2"):
+            for name in ("no floor", "floor", "naive2"):
                 w = np.stack(widths[(coverage, name)])
                 parts.append(f"{name} {np.mean(e <= w):.2f} (width {np.median(w) / e.mean():.2f})")
             parts[-3] = f"{coverage:.0%}: " + parts[-3]
