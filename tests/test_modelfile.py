@@ -155,6 +155,14 @@ def _metadata_array(a):
     a["metadata"] = np.arange(3.0)
 
 
+def _negative_floor(a):
+    a["calibration.naive2_errors"] = -a["calibration.naive2_errors"] - 1.0
+
+
+def _floor_for_another_horizon(a):
+    a["calibration.naive2_errors"] = a["calibration.naive2_errors"][:, :-1].copy()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -169,6 +177,8 @@ def _metadata_array(a):
         (_drop("metadata"), "no metadata"),
         (_metadata_array, "metadata must be a JSON string"),
         (_drop("data.tail_values"), "missing data.tail_values"),
+        (_negative_floor, "calibration.naive2_errors must be non-negative"),
+        (_floor_for_another_horizon, r"calibration.naive2_errors must be .* of shape \(k, "),
     ],
 )
 def test_damaged_models_get_one_precise_line(trained_model: Path, tmp_path: Path, change, message):
@@ -234,3 +244,12 @@ def test_format_1_0_files_still_load():
     assert model.format_version_ == "1.0"
     values = model.predict(3).values
     np.testing.assert_allclose(values, [459.90686726, 490.11148397, 517.47575726], rtol=1e-6)
+
+
+def test_a_file_without_the_interval_floor_loads_and_gives_intervals(trained_model: Path, tmp_path: Path):
+    """Format 1.1 files have no calibration.naive2_errors: intervals come from the residuals alone."""
+    older = _rewrite(trained_model, tmp_path / "model.npz", _drop("calibration.naive2_errors"))
+    model = load_model(older)
+    assert model.naive2_errors_ is None
+    lo, hi = model.predict(6, levels=(80,)).intervals[80]
+    assert np.all(hi >= lo)

@@ -143,6 +143,7 @@ class Forecaster:
         self.seasonal_ = np.ones(1)
         self.constant_: float | None = None
         self.level_alpha_ = 1.0
+        self.naive2_errors_: np.ndarray | None = None  # the intervals' floor (conformal_width)
 
     # ------------------------------------------------------------------------------------------ plan
     def plan(self, data: SeriesData) -> Split:
@@ -705,9 +706,7 @@ class Forecaster:
             raise ConfigError(
                 "this model has no validation residuals for intervals; retrain with --val-size > 0"
             )
-        width = conformal_width(
-            self.residuals_, level / 100.0, len(values), getattr(self, "naive2_errors_", None)
-        )
+        width = conformal_width(self.residuals_, level / 100.0, len(values), self.naive2_errors_)
         return values - width, values + width
 
     # ------------------------------------------------------------------------------------------ inspect
