@@ -13,7 +13,7 @@ import typer
 from lstmcli.cli import app
 from lstmcli.cli import options as opt
 from lstmcli.cli.common import OutputFormat, parse_features, stderr_console, stdout_console, user_errors
-from lstmcli.cli.train import forecaster_config, thread_budget
+from lstmcli.cli.train import forecaster_config
 
 D = opt.DEFAULTS
 
@@ -97,7 +97,7 @@ def backtest(
             with bar:
                 result = backtest_long(
                     series, config, horizon=horizon, season=season or season_length(freq), levels=levels,
-                    path=data.name, on_fit=progress, threads=thread_budget(threads),
+                    path=data.name, on_fit=progress, threads=threads,
                 )  # fmt: skip
             what = f"{len(series)} series, one origin each, {result.horizon} steps"
         else:
@@ -118,7 +118,7 @@ def backtest(
             with bar:
                 result = backtest_series(
                     series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
-                    on_fit=progress, threads=thread_budget(threads),
+                    on_fit=progress, threads=threads,
                 )  # fmt: skip
             what = f"{windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
 

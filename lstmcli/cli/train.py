@@ -57,15 +57,6 @@ def forecaster_config(options: dict[str, Any]) -> Any:
     )
 
 
-def thread_budget(threads: int) -> int:
-    """--threads: 0 means every core this process may use."""
-    if threads:
-        return threads
-    from lstmcli.engine.threads import available_cores
-
-    return available_cores()
-
-
 @app.command()
 def train(
     data: opt.DataArg,
@@ -135,12 +126,10 @@ def train(
                             series,
                             on_epoch=progress.update,
                             should_stop=lambda: interrupts.requested,
-                            threads=thread_budget(threads),
+                            threads=threads,
                         )
                 else:
-                    forecaster.fit(
-                        series, should_stop=lambda: interrupts.requested, threads=thread_budget(threads)
-                    )
+                    forecaster.fit(series, should_stop=lambda: interrupts.requested, threads=threads)
             except KeyboardInterrupt:
                 raise fail(f"abandoned: {model} was not written") from None
             result = forecaster.train_result_

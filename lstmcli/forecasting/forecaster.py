@@ -47,7 +47,7 @@ import numpy as np
 from lstmcli.data.transforms import Pipeline, make_pipeline
 from lstmcli.data.windows import Split, make_windows, split_windows
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
-from lstmcli.engine.threads import blas_threads
+from lstmcli.engine.threads import available_cores, blas_threads
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult
 from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.baselines import baseline_forecasts, seasonality_test
@@ -273,12 +273,13 @@ class Forecaster:
     ) -> Forecaster:
         """Train on ``data`` (a ``SeriesData`` from ``lstmcli.data.loader``); returns ``self``.
 
-        ``threads``: the cores training may use. With more than one, the ensemble members train side
-        by side in worker processes when the work is worth it (``forecasting.members``; a script that
-        does this needs the usual ``if __name__ == "__main__":`` guard of multiprocessing), else it is
-        the BLAS thread budget of this process (``engine.threads``). The model is the same either way."""
+        ``threads``: the cores training may use (0: every core this process may use, as the command
+        line's default). With more than one, the ensemble members train side by side in worker
+        processes when the work is worth it (``forecasting.members``; a script that does this needs
+        the usual ``if __name__ == "__main__":`` guard of multiprocessing), else it is the BLAS thread
+        budget of this process (``engine.threads``). The model is the same either way."""
         cfg = self.config
-        self._threads = max(1, int(threads))
+        self._threads = available_cores() if int(threads) == 0 else max(1, int(threads))
         started = time.perf_counter()
         split = self.plan(data)
         y = np.asarray(data.values, dtype=np.float64)
