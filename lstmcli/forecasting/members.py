@@ -9,7 +9,7 @@ model is the same bit for bit however it was trained.
 
 Workers come from a "forkserver" (a clean process that has imported the engine once and forks a worker
 per pool), or "spawn" where that does not exist: forking the caller itself would copy whatever threads
-it runs (a progress bar's, say) in an unknown state. Starting them costs a few tenths of a second, so
+it runs (a progress bar's, say) in an unknown state. Starting them costs 0.1-0.2 s, so
 small jobs train in the calling process (``worth_processes``).
 """
 
