@@ -429,14 +429,6 @@ def targets(summaries: dict, singles: list[dict] | None, anchors: dict) -> list[
     return out
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the '## Accuracy' section of ``path`` (up to the next '## ' heading), keep the rest."""
-    from results_file import replace_section
-
-    heading, _, body = section.partition("\n")
-    replace_section(heading.strip(), body, path)
-
-
 # ---------------------------------------------------------------------------------------------- main
 def _parse_set(items: list[str]) -> dict:
     known = {f.name: f for f in fields(ForecasterConfig)}
@@ -525,11 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     if out is None and not overrides and not args.limit:
         out = REPO / "benchmarks" / "RESULTS.md"
-    if out is not None:
-        write_section(out, section)
-        print(f"wrote the '## Accuracy' section of {out}", file=sys.stderr)
-    else:
-        print(section)
+    from results_file import publish
+
+    publish(section, out)
     return 0
 
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from results_file import machine_description, replace_section
+from results_file import RESULTS, machine_description, publish
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data" / "ice_cream.csv"
@@ -129,10 +129,7 @@ def main() -> None:
         f"`lstmcli predict` (12 months, JSON): {predict_s:.3f} s; `lstmcli inspect` (JSON): {inspect_s:.3f} s"
         " (target: well under a second).",
     ]
-    body = "\n".join(lines)
-    print(body)
-    if not args.quick:
-        replace_section("## Command line", body)
+    publish("## Command line\n\n" + "\n".join(lines), None if args.quick else RESULTS)
 
 
 if __name__ == "__main__":

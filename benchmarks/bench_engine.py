@@ -45,6 +45,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from results_file import publish  # noqa: E402  (benchmarks/results_file.py, shared by the scripts)
+
 from lstmcli.engine.losses import LOSSES  # noqa: E402
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig  # noqa: E402
 from lstmcli.engine.optim import Adam, clip_global_norm  # noqa: E402
@@ -710,13 +712,6 @@ def notes(s: dict, peaks: dict[int, dict]) -> list[str]:
     return L
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the engine section of ``path`` (up to the next '## ' heading), keep the rest."""
-    from results_file import replace_section  # benchmarks/results_file.py, shared by the scripts
-
-    replace_section(SECTION, section.removeprefix(SECTION), path)
-
-
 # ---------------------------------------------------------------------------------------------- main
 def grid(spec: dict) -> list[Config]:
     return [
@@ -758,10 +753,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = sum(x.get("seconds") or 0.0 for x in dumps)
         command = "` then `".join(x["command"] for x in dumps)
         section = report(info, peaks, results, overhead, memory, d["rounds"], command, seconds)
-        if args.out:
-            write_section(args.out, section)
-        else:
-            print(section)
+        publish(section, args.out)
         return 0
 
     if args.memory_worker:
@@ -820,11 +812,7 @@ def main(argv: list[str] | None = None) -> int:
     save()
     section = report(info, peaks, results, overhead, memory, rounds, command, seconds)
     out = args.out if args.out is not None else (None if args.quick else REPO / "benchmarks" / "RESULTS.md")
-    if out is not None:
-        write_section(out, section)
-        print(f"wrote the engine section of {out}", file=sys.stderr)
-    else:
-        print(section)
+    publish(section, out)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -25,6 +26,17 @@ def replace_section(heading: str, body: str, path: Path = RESULTS) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text.rstrip() + "\n")
+
+
+def publish(section: str, path: Path | None) -> None:
+    """Write ``section`` (text starting with its '## ' heading) into ``path`` in place of the section of
+    that heading, keeping the rest of the file; print it instead when ``path`` is None."""
+    if path is None:
+        print(section)
+        return
+    heading, _, body = section.partition("\n")
+    replace_section(heading.strip(), body, path)
+    print(f"wrote the '{heading.strip()}' section of {path}", file=sys.stderr)
 
 
 def machine_description() -> str:
