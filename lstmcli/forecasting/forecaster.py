@@ -144,6 +144,7 @@ class Forecaster:
         self.constant_: float | None = None
         self.level_alpha_ = 1.0
         self.naive2_errors_: np.ndarray | None = None  # the intervals' floor (conformal_width)
+        self._threads = 1  # cores the current fit may use (fit's threads)
 
     # ------------------------------------------------------------------------------------------ plan
     def plan(self, data: SeriesData) -> Split:
@@ -478,7 +479,7 @@ class Forecaster:
             jobs.append(MemberJob(k, net_config, train_config, seed, x, t, x_val, t_val))
             lookbacks[k], runs[k] = L, run
 
-        cores = getattr(self, "_threads", 1)
+        cores = self._threads
         trained: list[tuple[int, LSTMNetwork, TrainResult]] = []
         outcomes = None
         if monitor is None and worth_processes(jobs, cores):
