@@ -1,4 +1,4 @@
-"""Probe for the next step on 2 threads: run an LSTM loop's batch as two column halves in two Python threads.
+"""Probe behind ``network._BatchSplit``: an LSTM loop's batch as two column halves in two Python threads.
 
     PYTHONPATH=. python benchmarks/probe_batch_split.py
 

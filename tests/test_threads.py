@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmcli.engine import threads
+from lstmcli.engine import network, threads
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.threads import StepGovernor, blas_threads
 
@@ -78,6 +78,7 @@ def test_small_products_never_use_threads():
 @pytest.mark.parametrize(("layers", "hidden", "batch"), [(1, 128, 32), (2, 160, 48)])
 def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, monkeypatch):
     """Bit for bit: the governor may switch threads from pass to pass, so it must not matter."""
+    monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))  # the whole batch, governed
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(StepGovernor, "GAIN", 1e9)  # threads always "pay": the threaded path runs
     monkeypatch.setattr(StepGovernor, "FALL_BEHIND", 1e9)

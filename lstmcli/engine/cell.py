@@ -44,7 +44,10 @@ per contiguous run of memory it walks, so the loop makes few calls, each over co
   the loop, ``dA = dZ @ XHᵀ`` over all T·N columns.
 - Threads (``engine.threads``): each loop runs inside ``threads.step_products``, which keeps its
   products on one thread unless they are large (hidden 128 and up) and more threads measure faster,
-  and moves the rest of a pass back to one thread when it falls behind (a busy core).
+  and moves the rest of a pass back to one thread when it falls behind (a busy core). A large batch
+  may instead run as column parts, each loop in its own Python thread on one BLAS thread
+  (``one_thread``; see ``network._BatchSplit``), with ``GradientOperands`` gathering the parts'
+  columns for the weight-gradient GEMM.
 """
 
 from __future__ import annotations
@@ -117,6 +120,7 @@ class LayerWorkspace:
             for t, r in ((t, t % rows) for t in range(T))
         ]
         self._backward: LayerBackwardBuffers | None = None
+        self._operands: GradientOperands | None = None
 
     def gate(self, name: str) -> np.ndarray:
         """(T, H, N) view of one gate's values over all steps (``keep=True`` only)."""
@@ -129,6 +133,12 @@ class LayerWorkspace:
             self._backward = LayerBackwardBuffers(self)
         return self._backward
 
+    def gradient_operands(self) -> GradientOperands:
+        if self._operands is None:
+            T, N, D, H = self.shape
+            self._operands = GradientOperands(T, N, D, H, self.v.dtype)
+        return self._operands
+
 
 class LayerBackwardBuffers:
     """Buffers for the backward pass of one layer, allocated on the first backward of a shape.
@@ -137,9 +147,6 @@ class LayerBackwardBuffers:
       gives dz_o = dh ⊙ p_o and dh ⊙ r, the first term of dc_t.
     - p: (chunk, 5H, N) factors ``[p_g, p_i, p_f, p_o, r]`` of the current chunk of steps, with
       dz_{g,i,f} = dc ⊙ p_{g,i,f}, dz_o = dh ⊙ p_o and r = o ⊙ (1 - tanh²(c)).
-    - dz_cols (4H, T·N) and xh_rows (T·N, D+H+1): dz in PyTorch's gate order and xh transposed, all
-      steps side by side: the operands of the weight-gradient GEMM (one copy each after the loop; this
-      orientation is the fastest for OpenBLAS at small and middle sizes).
     """
 
     def __init__(self, ws: LayerWorkspace) -> None:
@@ -151,8 +158,6 @@ class LayerBackwardBuffers:
         self.dh = np.empty((H, N), dtype=dtype)
         self.dc_next = np.empty((H, N), dtype=dtype)  # dc_{t+1} ⊙ f_{t+1}
         self.weight_hh = np.empty((4 * H, H), dtype=dtype)  # W_hh with its rows in the engine's order
-        self.dz_cols = np.empty((4 * H, T, N), dtype=dtype)
-        self.xh_rows = np.empty((T, N, D + H + 1), dtype=dtype)
         # Chunks from the last step backwards: (first step, end step) of each.
         self.chunks = [(max(0, end - chunk), end) for end in range(T, 0, -chunk)]
         dz_blocks = self.dz.reshape(T, 5, H, N)
@@ -173,6 +178,43 @@ class LayerBackwardBuffers:
                         self.dz[t, : 4 * H],
                     )
                 )
+
+
+class GradientOperands:
+    """The operands of the weight-gradient GEMM of one layer, all T·N columns side by side.
+
+    - dz_cols (4H, T, N): dz in PyTorch's gate order; (4H, T·N) as a matrix
+    - xh_rows (T, N, D+H+1): xh transposed; (T·N, D+H+1) as a matrix
+
+    One copy each after the loop (this orientation is the fastest for OpenBLAS at small and middle
+    sizes). When a batch runs as column parts (``network``), each part copies its columns in, so the GEMM
+    sums over the same columns in the same order as for the whole batch.
+    """
+
+    def __init__(self, steps: int, batch: int, inputs: int, hidden: int, dtype: np.dtype) -> None:
+        T, N, D, H = steps, batch, inputs, hidden
+        self.shape = (T, N, D, H)
+        self.dz_cols = np.empty((4 * H, T, N), dtype=dtype)
+        self.xh_rows = np.empty((T, N, D + H + 1), dtype=dtype)
+
+    def gather(self, ws: LayerWorkspace, bb: LayerBackwardBuffers, columns: slice = slice(None)) -> None:
+        """Copy a workspace's dz and xh into ``columns`` of the batch (all of it by default)."""
+        T, N, D, H = ws.shape
+        dz = bb.dz.reshape(T, 5, H, N)
+        dz_cols = self.dz_cols.reshape(4, H, T, self.shape[1])
+        for k, name in enumerate(SLOTS):
+            np.copyto(dz_cols[GATES.index(name), :, :, columns], dz[:, k].transpose(1, 0, 2))
+        np.copyto(self.xh_rows[:, columns], ws.xh[:T].transpose(0, 2, 1))
+
+    def weight_gradient(self, grad_block: np.ndarray, parts: int = 1) -> None:
+        """grad_block (4H, D+H+1) = dL/dA = [dW_ih | dW_hh | db]: one GEMM over every step and column,
+        on BLAS's threads (``threads.matmul``), or with ``parts`` > 1 in that many Python threads."""
+        T, N, D, H = self.shape
+        dz, xh = self.dz_cols.reshape(4 * H, T * N), self.xh_rows.reshape(T * N, D + H + 1)
+        if parts > 1:
+            threads.matmul_by_rows(dz, xh, grad_block, parts)
+        else:
+            threads.matmul(dz, xh, grad_block)
 
 
 # Per-step products below this many FLOPs go through np.dot, whose fixed cost is about 0.3 µs lower
@@ -200,11 +242,13 @@ def _backward_factors(ws: LayerWorkspace, bb: LayerBackwardBuffers, start: int, 
     np.multiply(p[:, 2:5], v[:, 5:2:-1], out=p[:, 2:5])  # p_f = c_{t-1}·σ'(f), p_o = tanh(c)·σ'(o), r
 
 
-def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray) -> None:
+def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray, one_thread: bool = False) -> None:
     """Run one layer over all T steps; the input must already be in ``ws.x``.
 
     - a_scaled: (4H, D+H+1), ``s[:, None] * A[gate_rows(H)]`` with A = [W_ih | W_hh | b_ih + b_hh] and s
       the ``gate_scale``
+    - one_thread: keep the per-step products on one BLAS thread whatever the budget (the loop runs
+      beside others in Python threads, see ``network``)
 
     Fills ``ws.v`` (gates, tanh(c), c) and the hidden states ``ws.h`` (T, H, N). Initial state
     h_0 = c_0 = 0 (as ``nn.LSTM`` with no ``hx``).
@@ -215,7 +259,8 @@ def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray) -> None:
     ws.c[0].fill(0.0)  # c_0 (rows are reused when the workspace does not keep every step)
     products = ws.products
     ig, fc = products
-    with threads.step_products(("forward", ws.keep, *ws.shape), a_scaled, ws.xh[0], T) as after_step:
+    key = ("forward", ws.keep, *ws.shape)
+    with threads.step_products(key, a_scaled, ws.xh[0], T, one_thread) as after_step:
         for xh_t, gates_t, sigmoid_t, i_f, g_cprev, c_t, tanh_c_t, o, h_t in ws.step_views:
             product(a_scaled, xh_t, gates_t)  # s ⊙ z_t
             tanh(gates_t, gates_t)
@@ -235,7 +280,7 @@ def layer_backward(
     dh_last: np.ndarray | None,
     dh_seq: np.ndarray | None,
     grad_block: np.ndarray,
-) -> LayerBackwardBuffers:
+) -> GradientOperands:
     """Backpropagate through time over one layer after ``layer_forward``.
 
     - block: (4H, D+H+1) the layer's weights ``[W_ih | W_hh | b_ih]`` in PyTorch's order
@@ -244,8 +289,26 @@ def layer_backward(
     - grad_block: (4H, D+H+1) written with dL/dA = [dW_ih | dW_hh | db]; db is the gradient of b_ih and
       of b_hh alike
 
-    Returns the buffers, whose ``dz_cols`` (4H, T·N) the caller turns into the gradient of the layer's
-    input (``W_ihᵀ @ dz``) when there is a layer below.
+    Returns the GEMM operands, whose ``dz_cols`` (4H, T·N) the caller turns into the gradient of the
+    layer's input (``W_ihᵀ @ dz``) when there is a layer below.
+    """
+    bb = backward_steps(ws, block, dh_last, dh_seq)
+    operands = ws.gradient_operands()
+    operands.gather(ws, bb)
+    operands.weight_gradient(grad_block)
+    return operands
+
+
+def backward_steps(
+    ws: LayerWorkspace,
+    block: np.ndarray,
+    dh_last: np.ndarray | None,
+    dh_seq: np.ndarray | None,
+    one_thread: bool = False,
+) -> LayerBackwardBuffers:
+    """The sequential part of ``layer_backward``: dz_t for every step, into the returned ``dz``.
+
+    ``one_thread`` as in ``layer_forward``. dh_last and dh_seq may be column views of a larger batch.
     """
     T, N, D, H = ws.shape
     bb = ws.backward_buffers()
@@ -263,7 +326,8 @@ def layer_backward(
         add(dh, dh_seq[T - 1], out=dh)
     dc_next.fill(0.0)
     views = iter(bb.step_views)
-    with threads.step_products(("backward", *ws.shape), weight_hh_t, bb.dz[0, : 4 * H], T) as after_step:
+    key = ("backward", *ws.shape)
+    with threads.step_products(key, weight_hh_t, bb.dz[0, : 4 * H], T, one_thread) as after_step:
         for start, end in bb.chunks:
             _backward_factors(ws, bb, start, end)
             for _ in range(end - start):
@@ -279,12 +343,4 @@ def layer_backward(
                     add(dh, dh_seq[t - 1], dh)
                 if after_step is not None:
                     after_step()
-
-    # All steps side by side, dz back in PyTorch's gate order: then one GEMM gives every weight gradient.
-    dz = bb.dz.reshape(T, 5, H, N)
-    dz_cols = bb.dz_cols.reshape(4, H, T, N)
-    for k, name in enumerate(SLOTS):
-        np.copyto(dz_cols[GATES.index(name)], dz[:, k].transpose(1, 0, 2))
-    np.copyto(bb.xh_rows, ws.xh[:T].transpose(0, 2, 1))
-    threads.matmul(bb.dz_cols.reshape(4 * H, T * N), bb.xh_rows.reshape(T * N, D + H + 1), out=grad_block)
     return bb

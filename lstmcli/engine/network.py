@@ -19,9 +19,26 @@ from typing import Any
 import numpy as np
 
 from lstmcli.engine import threads
-from lstmcli.engine.cell import GATES, LayerWorkspace, gate_rows, gate_scale, layer_backward, layer_forward
+from lstmcli.engine.cell import (
+    GATES,
+    GradientOperands,
+    LayerWorkspace,
+    backward_steps,
+    gate_rows,
+    gate_scale,
+    layer_backward,
+    layer_forward,
+)
 
 _WORKSPACE_SHAPES_KEPT = 5  # train batch, last partial batch, validation, prediction, trace
+
+# A batch runs as column parts in Python threads (``_BatchSplit``) only when its per-step product has at
+# least this many FLOPs and each part at least this many columns. Measured on 2 cores against the whole
+# batch with the per-step governor (benchmarks/RESULTS.md): batch 256 at hidden 64-256 trains 1.05-1.35x
+# and predicts 1.1-1.5x faster; at batch 64 the gain is 0.9-1.1x, and at hidden 32 or batch 32 the
+# parts lose (hand-offs of the GIL between the threads at every call, and skinnier products).
+MIN_SPLIT_FLOPS = 8e6
+MIN_PART_COLUMNS = 64
 
 
 @dataclass(frozen=True)
@@ -100,13 +117,40 @@ def parameter_count(config: NetworkConfig) -> int:
     return sum(int(np.prod(shape)) for shape in parameter_shapes(config).values())
 
 
+class _BatchSplit:
+    """The workspaces of one (T, N) shape cut into column parts, each part run by its own Python thread.
+
+    Why: on several cores, NumPy's element-wise work (a third or more of a step at hidden 128 and up)
+    runs on one core whatever BLAS's thread count; but the recurrence is independent per column, so
+    each part can run every step of every layer on its own core, with a one-thread BLAS (NumPy releases
+    the GIL in BLAS and in long ufunc loops). Each part has its own contiguous buffers: column views of
+    one buffer scale far less. What couples the columns is done on the whole batch, in the same order
+    as without the split: dropout masks, the head, and per layer the weight-gradient GEMM and the
+    gradient to the layer below (``GradientOperands`` gathers every part's columns).
+    """
+
+    def __init__(self, config: NetworkConfig, steps: int, batch: int, keep: bool, parts: int) -> None:
+        H, dtype = config.hidden_size, np.dtype(config.dtype)
+        inputs = [config.input_size if layer == 0 else H for layer in range(config.num_layers)]
+        # Every part but the last is a whole number of 16-column tiles, so the last part ends in the
+        # same partial tile as the whole batch: BLAS then adds in the same order in every column.
+        edges = [min(batch, round(batch * k / parts / 16) * 16) for k in range(parts)] + [batch]
+        self.columns = [slice(a, b) for a, b in zip(edges, edges[1:], strict=False)]
+        self.workspaces = [
+            [LayerWorkspace(steps, c.stop - c.start, d, H, dtype, keep) for d in inputs] for c in self.columns
+        ]
+        self.h_last = np.empty((H, batch), dtype=dtype)  # the top layer's h_T, every column
+        self.operands = [GradientOperands(steps, batch, d, H, dtype) for d in inputs] if keep else []
+
+
 @dataclass
 class ForwardCache:
     """What ``backward`` needs from ``forward``: the workspaces are reused by the next forward."""
 
-    workspaces: list[LayerWorkspace]
+    workspaces: list[LayerWorkspace]  # per layer (empty when the batch ran in parts)
     masks: list[np.ndarray | None]  # dropout mask applied to the input of layer l (None for l = 0)
     h_last: np.ndarray  # (N, H) last hidden state of the top layer (a view of the workspace)
+    split: _BatchSplit | None = None  # the parts' workspaces when the batch ran in parts
 
 
 class LSTMNetwork:
@@ -143,6 +187,8 @@ class LSTMNetwork:
         self._gate_rows = gate_rows(H)
         self._scale = gate_scale(H, self.dtype)
         self._workspaces: dict[tuple[int, int, bool], list[LayerWorkspace]] = {}
+        self._splits: dict[tuple[int, int, bool, int], _BatchSplit] = {}
+        self._split_same_bits: dict[tuple[int, int, bool, int], bool] = {}
         self._scaled = [np.empty_like(block) for block in self._params.blocks]
 
     # ----------------------------------------------------------------------------- parameters
@@ -234,37 +280,127 @@ class LSTMNetwork:
         return self._forward(x, training, rng, keep=True)
 
     def _forward(
-        self, x: np.ndarray, training: bool, rng: np.random.Generator | None, keep: bool
+        self,
+        x: np.ndarray,
+        training: bool,
+        rng: np.random.Generator | None,
+        keep: bool,
+        parts: int | None = None,
     ) -> tuple[np.ndarray, ForwardCache]:
         """``forward``; with ``keep=False`` the workspaces keep only what the next step needs (no
-        ``backward`` or ``trace`` possible afterwards), which keeps long sequences in cache."""
+        ``backward`` or ``trace`` possible afterwards), which keeps long sequences in cache. ``parts``:
+        run the batch as that many column parts in threads (None: as ``_parts_for`` decides)."""
         x = np.asarray(x)
         if x.ndim != 3 or x.shape[2] != self.config.input_size:
             raise ValueError(f"expected windows of shape (N, T, {self.config.input_size}), got {x.shape}")
         N, T, _ = x.shape
-        workspaces = self._workspaces_for(T, N, keep)
-        masks: list[np.ndarray | None] = [None]
-        dropout = self.config.dropout if training else 0.0
+        masks = self._dropout_masks(T, N, self.config.dropout if training else 0.0, rng)
+        scaled = [self._scaled_weights(layer) for layer in range(self.config.num_layers)]
+        if parts is None:
+            parts = self._parts_for(T, N, keep)
+        if parts == 1:
+            workspaces = self._workspaces_for(T, N, keep)
+            self._forward_columns(x, slice(None), workspaces, masks, scaled, one_thread=False)
+            h_last = workspaces[-1].h[-1].T  # (N, H)
+            cache = ForwardCache(workspaces, masks, h_last)
+        else:
+            split = self._split_for(T, N, keep, parts)
+
+            def run_part(k: int) -> None:
+                columns, workspaces = split.columns[k], split.workspaces[k]
+                self._forward_columns(x, columns, workspaces, masks, scaled, one_thread=True)
+                split.h_last[:, columns] = workspaces[-1].h[-1]
+
+            threads.run_in_threads(run_part, parts)
+            h_last = split.h_last.T  # laid out as the whole batch's, so the head gives the same bits
+            cache = ForwardCache([], masks, h_last, split)
+        y = h_last @ self.params["head.weight"].T + self.params["head.bias"]
+        return y, cache
+
+    def _forward_columns(
+        self,
+        x: np.ndarray,
+        columns: slice,
+        workspaces: list[LayerWorkspace],
+        masks: list[np.ndarray | None],
+        scaled: list[np.ndarray],
+        one_thread: bool,
+    ) -> None:
+        """Every layer over the windows ``x[columns]``, in workspaces sized for them."""
         for layer, ws in enumerate(workspaces):
             if layer == 0:
-                ws.x[...] = x.transpose(1, 2, 0)  # (T, D, N), cast to the network's dtype
-                masks = [None]
+                ws.x[...] = x[columns].transpose(1, 2, 0)  # (T, D, N), cast to the network's dtype
             else:
-                below = workspaces[layer - 1].h
-                if dropout > 0.0:
-                    if rng is None:
-                        raise ValueError("training with dropout needs an rng")
-                    kept = rng.random(below.shape) >= dropout
-                    mask = (kept / (1.0 - dropout)).astype(self.dtype)
-                    np.multiply(below, mask, out=ws.x)
-                    masks.append(mask)
+                below, mask = workspaces[layer - 1].h, masks[layer]
+                if mask is not None:
+                    np.multiply(below, mask[:, :, columns], out=ws.x)
                 else:
                     ws.x[...] = below
-                    masks.append(None)
-            layer_forward(ws, self._scaled_weights(layer))
-        h_last = workspaces[-1].h[-1].T  # (N, H)
-        y = h_last @ self.params["head.weight"].T + self.params["head.bias"]
-        return y, ForwardCache(workspaces, masks, h_last)
+            layer_forward(ws, scaled[layer], one_thread)
+
+    def _dropout_masks(
+        self, steps: int, batch: int, dropout: float, rng: np.random.Generator | None
+    ) -> list[np.ndarray | None]:
+        """Per layer, the (T, H, N) mask on its input (None for the first layer, or without dropout),
+        drawn for the whole batch, layer after layer, whether or not the batch then runs in parts."""
+        L, H = self.config.num_layers, self.config.hidden_size
+        if dropout <= 0.0 or L == 1:
+            return [None] * L
+        if rng is None:
+            raise ValueError("training with dropout needs an rng")
+        masks: list[np.ndarray | None] = [None]
+        for _ in range(1, L):
+            kept = rng.random((steps, H, batch)) >= dropout
+            masks.append((kept / (1.0 - dropout)).astype(self.dtype))
+        return masks
+
+    def _parts_for(self, steps: int, batch: int, keep: bool) -> int:
+        """How many column parts a batch runs as: one, unless the thread budget is at least 2, the
+        batch and its per-step product are large enough to gain, and the parts were checked to give the
+        same bits as the whole batch (so a model never depends on the thread count)."""
+        budget = threads.budget()
+        parts = min(budget or 1, batch // MIN_PART_COLUMNS)
+        H, D = self.config.hidden_size, self.config.input_size
+        if parts < 2 or 2.0 * 4 * H * (D + H + 1) * batch < MIN_SPLIT_FLOPS:
+            return 1
+        key = (steps, batch, keep, parts)
+        same = self._split_same_bits.get(key)
+        if same is None:
+            same = self._split_same_bits[key] = self._split_gives_same_bits(steps, batch, keep, parts)
+        return parts if same else 1
+
+    def _split_gives_same_bits(self, steps: int, batch: int, keep: bool, parts: int) -> bool:
+        """Whether the batch in ``parts`` gives the same outputs (and gradients) as the whole batch,
+        checked on random windows. A part's per-step product has fewer columns than the whole batch's,
+        and BLAS may then pick kernels that add in another order (seen for small products, never for the
+        shapes that are split): each shape is checked once, as ``threads.same_results_on_threads``
+        does for thread counts."""
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((batch, steps, self.config.input_size)).astype(self.dtype)
+        dy = rng.standard_normal((batch, self.config.output_size)).astype(self.dtype)
+        saved_grads = self.flat_grads.copy()
+        results = []
+        try:
+            for n in (1, parts):
+                y, cache = self._forward(x, False, None, keep, parts=n)
+                results.append(y.copy())
+                if keep:
+                    self.backward(dy, cache)
+                    results.append(self.flat_grads.copy())
+        finally:
+            self.flat_grads[...] = saved_grads
+            self._workspaces.pop((steps, batch, keep), None)  # this shape will run in parts
+        half = len(results) // 2
+        return all(np.array_equal(a, b) for a, b in zip(results[:half], results[half:], strict=True))
+
+    def _split_for(self, steps: int, batch: int, keep: bool, parts: int) -> _BatchSplit:
+        key = (steps, batch, keep, parts)
+        found = self._splits.get(key)
+        if found is None:
+            if len(self._splits) >= _WORKSPACE_SHAPES_KEPT:
+                self._splits.pop(next(iter(self._splits)))
+            found = self._splits[key] = _BatchSplit(self.config, steps, batch, keep, parts)
+        return found
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, T, D) windows -> (N, O) outputs, no dropout."""
@@ -285,23 +421,47 @@ class LSTMNetwork:
         dh_seq = None
         L = self.config.num_layers
         for layer in range(L - 1, -1, -1):
-            ws = cache.workspaces[layer]
             grad_block = self._grads.blocks[layer]
-            bb = layer_backward(
-                ws, self._params.blocks[layer], dh_last if layer == L - 1 else None, dh_seq, grad_block
-            )
+            top = dh_last if layer == L - 1 else None
+            split = cache.split
+            if split is None:
+                block = self._params.blocks[layer]
+                operands = layer_backward(cache.workspaces[layer], block, top, dh_seq, grad_block)
+            else:
+                operands = self._backward_parts(split, layer, top, dh_seq)
+                operands.weight_gradient(grad_block, parts=len(split.columns))
             grads[f"lstm.bias_hh_l{layer}"][...] = grad_block[:, -1]  # b_ih and b_hh enter z alike
             if layer > 0:
-                T, N, D, H = ws.shape
+                T, N, D, H = operands.shape
                 # gradient of the layer's input, all steps in one GEMM: (D, T·N) viewed as (T, D, N)
-                dx = threads.matmul(
-                    self.params[f"lstm.weight_ih_l{layer}"].T, bb.dz_cols.reshape(4 * H, T * N)
-                )
+                w_ih_t, dz = self.params[f"lstm.weight_ih_l{layer}"].T, operands.dz_cols.reshape(4 * H, T * N)
+                if split is None:
+                    dx = threads.matmul(w_ih_t, dz)
+                else:
+                    dx = threads.matmul_by_rows(
+                        w_ih_t, dz, np.empty((D, T * N), self.dtype), len(split.columns)
+                    )
                 dh_seq = dx.reshape(D, T, N).transpose(1, 0, 2)
                 mask = cache.masks[layer]
                 if mask is not None:
                     dh_seq *= mask
         return grads
+
+    def _backward_parts(
+        self, split: _BatchSplit, layer: int, dh_last: np.ndarray | None, dh_seq: np.ndarray | None
+    ) -> GradientOperands:
+        """The sequential part of one layer's backward pass, each column part in its own thread; returns
+        the weight-gradient operands with every part's columns gathered."""
+        block, operands = self._params.blocks[layer], split.operands[layer]
+
+        def run_part(k: int) -> None:
+            columns, ws = split.columns[k], split.workspaces[k][layer]
+            part_last = None if dh_last is None else dh_last[:, columns]
+            part_seq = None if dh_seq is None else dh_seq[:, :, columns]
+            operands.gather(ws, backward_steps(ws, block, part_last, part_seq, one_thread=True), columns)
+
+        threads.run_in_threads(run_part, len(split.columns))
+        return operands
 
     # ----------------------------------------------------------------------------- tracing
     def trace(self, x: np.ndarray) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
@@ -317,7 +477,7 @@ class LSTMNetwork:
         single = x.ndim == 2
         if single:
             x = x[None]
-        y, cache = self.forward(x)
+        y, cache = self._forward(x, False, None, keep=True, parts=1)  # one workspace per layer to read
         layers = []
         for ws in cache.workspaces:
             # the workspace is (T, H, N): to (N, T, H)

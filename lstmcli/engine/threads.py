@@ -24,6 +24,12 @@ the same whatever the budget and whatever the governor chose (tests/test_threads
 
 ``blas_threads(n)`` sets the budget for a block (1 by default) and pins BLAS to one thread inside it;
 ``matmul`` is the product that may use the budget; ``step_products`` wraps a loop of per-step products.
+
+The other way to use the budget is Python threads: NumPy's element-wise work runs on one core whatever
+BLAS's thread count, so a large batch can instead run as column parts, one Python thread each
+(``network._BatchSplit``), with ``run_in_threads`` and ``matmul_by_rows`` for its once-per-pass
+products. Python threads wait for the GIL without spinning, so a busy core slows them down to about
+one core's pace instead of collapsing them.
 threadpoolctl is the well-kept library that changes the thread count of whichever BLAS NumPy loaded;
 its controller is built once (inspecting the loaded libraries costs ~100 µs) and switching a count
 through it costs about 1 µs.
@@ -31,9 +37,11 @@ through it costs about 1 µs.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 import numpy as np
@@ -89,6 +97,11 @@ def blas_threads(threads: int | None = DEFAULT_THREADS) -> Iterator[None]:
             yield
         finally:
             _budget = saved
+
+
+def budget() -> int | None:
+    """The thread budget of the enclosing ``blas_threads`` block (None: the library's own setting)."""
+    return _budget
 
 
 def _layout(x: np.ndarray) -> str:
@@ -219,16 +232,18 @@ _GOVERNORS_KEPT = 64
 
 @contextmanager
 def step_products(
-    key: tuple, a: np.ndarray, b: np.ndarray, steps: int
+    key: tuple, a: np.ndarray, b: np.ndarray, steps: int, one_thread: bool = False
 ) -> Iterator[Callable[[], None] | None]:
     """Wrap a loop of ``steps`` per-step products shaped like ``a @ b``.
 
     Yields None when the loop runs on one thread (call nothing), else a function to call after every
     step; it moves the rest of the loop to one thread if the pass falls behind (see ``StepGovernor``).
+    ``one_thread``: the loop runs beside others in Python threads, and BLAS's thread count is global.
     """
     threads = _budget
     if (
-        threads is None
+        one_thread
+        or threads is None
         or threads == 1
         or steps < 2
         or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_STEP_FLOPS
@@ -259,3 +274,60 @@ def step_products(
     finally:
         _set(1)
     gov.finish(steps)
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def run_in_threads(work: Callable[[int], None], parts: int) -> None:
+    """``work(k)`` for k in 0..parts-1 side by side: part 0 on the calling thread, the others on a kept
+    pool of Python threads (starting a thread costs about 50 µs a pass). Returns when every part is done,
+    also when one raised (then the first error propagates), so no part is still writing afterwards.
+
+    Each part runs in a copy of the caller's context, so ``np.errstate`` applies in the threads too.
+    """
+    global _pool
+    if parts <= 1:
+        work(0)
+        return
+    if _pool is None or _pool._max_workers < parts - 1:  # noqa: SLF001  (no public size)
+        if _pool is not None:
+            _pool.shutdown(wait=False)  # its idle threads end; a larger pool replaces it
+        _pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="lstmcli-part")
+    futures = [_pool.submit(contextvars.copy_context().run, work, k) for k in range(1, parts)]
+    try:
+        work(0)
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+_same_results_by_rows: dict[tuple, bool] = {}
+_ROW_ALIGN = 64  # parts of the rows start at multiples of this (whole register tiles of every kernel)
+
+
+def matmul_by_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray, parts: int) -> np.ndarray:
+    """``out = a @ b`` (2-D) with the rows of ``a`` cut into ``parts``, each part's product on its own
+    Python thread with a one-thread BLAS: the once-per-pass products of a batch that runs in column
+    parts (``network``), where waking BLAS's own threads would leave them spinning on the core the
+    next pass's Python threads need. Used only for products large enough to gain
+    (``MIN_PARALLEL_FLOPS``) whose parts give the same bits as the whole, checked once per shape on the
+    first operands (else one thread)."""
+    rows = a.shape[0]
+    edges = [min(rows, (rows * k // parts) // _ROW_ALIGN * _ROW_ALIGN) for k in range(parts)] + [rows]
+    blocks = [slice(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False) if hi > lo]
+    if len(blocks) < 2 or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_PARALLEL_FLOPS:
+        return np.matmul(a, b, out=out)
+    key = (a.shape, b.shape, a.strides, b.strides, a.dtype.str, len(blocks))
+    same = _same_results_by_rows.get(key)
+    if same is False:
+        return np.matmul(a, b, out=out)
+    if same is None:
+        whole = np.matmul(a, b)
+    run_in_threads(lambda k: np.matmul(a[blocks[k]], b, out=out[blocks[k]]), len(blocks))
+    if same is None:
+        same = _same_results_by_rows[key] = bool(np.array_equal(whole, out))
+        if not same:
+            out[...] = whole
+    return out
