@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from lstmcli.data.loader import SeriesData
+from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.baselines import seasonal_naive
 from lstmcli.forecasting.config import ForecasterConfig
@@ -113,6 +114,26 @@ def test_progress_reports_never_go_backwards():
     epochs = [e for e, _ in seen]
     assert epochs == sorted(epochs) and 1 <= epochs[0] and epochs[-1] <= FAST.epochs
     assert all(total == FAST.epochs for _, total in seen)
+
+
+def test_progress_of_runs_side_by_side_shows_the_first_run_still_training():
+    from lstmcli.forecasting.forecaster import _Progress
+
+    seen: list[EpochReport] = []
+    progress = _Progress(seen.append, epochs=10, runs=2)
+    first, second = progress.start(10), progress.start(10)
+    report_first, report_second = progress.reporter(first), progress.reporter(second)
+
+    def report(reporter, epoch: int, loss: float) -> None:
+        reporter(EpochReport(epoch, 10, loss, loss, epoch, loss, 0.1 * epoch))
+
+    report(report_first, 1, 1.0)
+    report(report_second, 1, 5.0)  # the second run's numbers do not replace the first's
+    report(report_second, 2, 4.0)
+    assert [(r.epoch, r.train_loss) for r in seen] == [(1, 1.0), (1, 1.0), (2, 1.0)]
+    progress.finish(first)
+    report(report_second, 4, 3.0)  # the first run is done: now the second's
+    assert (seen[-1].epoch, seen[-1].train_loss) == (7, 3.0)
 
 
 # ------------------------------------------------------------------------------------------ seasonal phase

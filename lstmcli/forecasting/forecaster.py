@@ -809,7 +809,8 @@ class _ForecastStopper:
 class _Progress:
     """Turns the epochs of several training runs (ensemble members, then the refit), one after the other
     or side by side, into one report stream whose ``epoch`` runs from 1 to the configured maximum, never
-    backwards: the share of all runs' epochs done so far."""
+    backwards: the share of all runs' epochs done so far. The losses and best epoch shown are those of
+    the first run still training, so runs side by side do not make them jump from run to run."""
 
     def __init__(self, on_epoch: Callable[[EpochReport], None] | None, epochs: int, runs: int) -> None:
         self.on_epoch = on_epoch
@@ -817,6 +818,7 @@ class _Progress:
         self.runs = max(1, runs)
         self.done: list[float] = []  # per run started: the share of its epochs done
         self.lengths: list[int] = []
+        self.latest: dict[int, EpochReport] = {}  # per run: its last report
         self.shown = 0
 
     def start(self, run_epochs: int) -> int:
@@ -833,11 +835,14 @@ class _Progress:
 
         def report(r: EpochReport) -> None:
             self.done[run] = max(self.done[run], r.epoch / self.lengths[run])
+            self.latest[run] = r
             share = sum(self.done) / self.runs
             self.shown = max(self.shown, min(self.epochs, max(1, int(round(share * self.epochs)))))
+            training = [k for k in self.latest if self.done[k] < 1.0]
+            s = self.latest[min(training)] if training else r
             self.on_epoch(
                 EpochReport(
-                    self.shown, self.epochs, r.train_loss, r.val_loss, r.best_epoch, r.best_loss, r.seconds
+                    self.shown, self.epochs, s.train_loss, s.val_loss, s.best_epoch, s.best_loss, s.seconds
                 )
             )
 
