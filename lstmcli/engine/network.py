@@ -372,9 +372,9 @@ class LSTMNetwork:
     def _split_gives_same_bits(self, steps: int, batch: int, keep: bool, parts: int) -> bool:
         """Whether the batch in ``parts`` gives the same outputs (and gradients) as the whole batch,
         checked on random windows. A part's per-step product has fewer columns than the whole batch's,
-        and BLAS may then pick kernels that add in another order (seen for small products, never for the
-        shapes that are split): each shape is checked once, as ``threads.same_results_on_threads``
-        does for thread counts."""
+        and BLAS may then pick kernels that add in another order (seen on the development machine only
+        below the split thresholds, e.g. hidden 64 at batch 100): each shape is checked once, as
+        ``threads.same_results_on_threads`` does for thread counts."""
         rng = np.random.default_rng(0)
         x = rng.standard_normal((batch, steps, self.config.input_size)).astype(self.dtype)
         dy = rng.standard_normal((batch, self.config.output_size)).astype(self.dtype)

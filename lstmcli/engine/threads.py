@@ -30,6 +30,7 @@ BLAS's thread count, so a large batch can instead run as column parts, one Pytho
 (``network._BatchSplit``), with ``run_in_threads`` and ``matmul_by_rows`` for its once-per-pass
 products. Python threads wait for the GIL without spinning, so a busy core slows them down to about
 one core's pace instead of collapsing them.
+
 threadpoolctl is the well-kept library that changes the thread count of whichever BLAS NumPy loaded;
 its controller is built once (inspecting the loaded libraries costs ~100 µs) and switching a count
 through it costs about 1 µs.
