@@ -112,3 +112,19 @@ def test_large_products_give_the_same_bits_on_threads():
         with blas_threads(2):
             two = threads.matmul(a, b)
         np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize(("gain", "threaded"), [(1e9, True), (0.0, False)])
+def test_once_per_pass_products_use_threads_only_while_they_measure_faster(gain, threaded, monkeypatch):
+    """``matmul`` has a governor per shape too: a busy core would otherwise slow the large products."""
+    monkeypatch.setattr(threads, "_governors", {})
+    monkeypatch.setattr(StepGovernor, "GAIN", gain)  # threads always / never "pay"
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((512, 768)).astype(np.float32)
+    b = rng.standard_normal((768, 130)).astype(np.float32)
+    with blas_threads(2):
+        results = [threads.matmul(a, b) for _ in range(6)]
+    (gov,) = threads._governors.values()
+    assert gov.passes == 6 and gov.use_multi == (threaded and gov.allowed)
+    for r in results:
+        np.testing.assert_array_equal(r, results[0])

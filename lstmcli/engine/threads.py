@@ -9,8 +9,8 @@ So the rule is:
 
 - the products done once per backward pass over all T·N columns (the weight gradient, and the gradient
   sent to the layer below) get the thread budget when they are large enough to gain
-  (``MIN_PARALLEL_FLOPS``); they take milliseconds, so a busy core costs them a fraction, not a
-  multiple, of their time;
+  (``MIN_PARALLEL_FLOPS``) and while threads measure faster for them (a ``StepGovernor`` per shape, as
+  below: a busy core made them, and a whole 2-layer training step, 1.3x slower than one thread);
 - the per-step products of a pass run on ONE thread, unless they are large enough to gain
   (``MIN_STEP_FLOPS``) AND a measurement says threads pay on this machine right now (``StepGovernor``):
   a pass on one thread and a pass on the budget are timed per loop shape, the faster is used, and a pass
@@ -137,21 +137,24 @@ def same_results_on_threads(a: np.ndarray, b: np.ndarray, threads: int) -> bool:
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` (2-D), on the thread budget of ``blas_threads`` when the product is large enough (and
-    gives the same bits as on one thread, ``same_results_on_threads``)."""
+    """``a @ b`` (2-D), on the thread budget of ``blas_threads`` when the product is large enough, gives
+    the same bits as on one thread (``same_results_on_threads``), and a ``StepGovernor`` for its shape
+    (a "loop" of one product) has measured threads to pay: with another process on a core, a threaded
+    product waits for it (measured: a 2-layer hidden-256 training step 1.3x slower than on one thread)."""
     threads = _budget
-    if (
-        threads is None
-        or threads == 1
-        or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_PARALLEL_FLOPS
-        or not same_results_on_threads(a, b, threads)
-    ):
+    if threads is None or threads == 1 or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_PARALLEL_FLOPS:
         return np.matmul(a, b, out=out)
-    _set(threads)
+    gov = _governor(("matmul", threads, a.shape, b.shape, a.strides, b.strides), a, b, threads)
+    on_threads = gov.start()
+    if on_threads:
+        _set(threads)
     try:
-        return np.matmul(a, b, out=out)
+        result = np.matmul(a, b, out=out)
     finally:
-        _set(1)
+        if on_threads:
+            _set(1)
+    gov.finish(1)
+    return result
 
 
 class StepGovernor:
@@ -231,6 +234,18 @@ _governors: dict[tuple, StepGovernor] = {}
 _GOVERNORS_KEPT = 64
 
 
+def _governor(key: tuple, a: np.ndarray, b: np.ndarray, threads: int) -> StepGovernor:
+    """The governor of one loop (or product) shape; threads never allowed where they change the bits."""
+    gov = _governors.get(key)
+    if gov is None:
+        if len(_governors) >= _GOVERNORS_KEPT:
+            _governors.pop(next(iter(_governors)))
+        gov = _governors[key] = StepGovernor()
+        if not same_results_on_threads(a, b, threads):
+            gov.allowed = False
+    return gov
+
+
 @contextmanager
 def step_products(
     key: tuple, a: np.ndarray, b: np.ndarray, steps: int, one_thread: bool = False
@@ -251,14 +266,7 @@ def step_products(
     ):
         yield None
         return
-    key = (threads, *key)
-    gov = _governors.get(key)
-    if gov is None:
-        if len(_governors) >= _GOVERNORS_KEPT:
-            _governors.pop(next(iter(_governors)))
-        gov = _governors[key] = StepGovernor()
-        if not same_results_on_threads(a, b, threads):
-            gov.allowed = False
+    gov = _governor((threads, *key), a, b, threads)
     # A pass cut short by an exception is not recorded: its time says nothing about a whole pass.
     if not gov.start():
         yield None  # a one-thread pass, timed as the reference
