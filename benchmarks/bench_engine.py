@@ -682,10 +682,10 @@ def notes(s: dict, peaks: dict[int, dict]) -> list[str]:
     t2 = s["threads"].get(2)
     if t2:
         L.append(
-            "- **2 threads.** The products made once per backward pass (weight gradient, gradient to the "
-            "layer below) use the second thread from 20 MFLOP. The per-step products use it from 3 MFLOP "
-            "(hidden 128 at batch 32) when a governor (`lstmcli/engine/threads.py`) has measured a threaded "
-            "pass of that loop shape to be at least 15 % faster than a one-thread pass; a threaded pass "
+            "- **2 threads.** The per-step products use the second thread from 3 MFLOP (hidden 128 at batch "
+            "32), and the products made once per backward pass (weight gradient, gradient to the layer below) "
+            "from 20 MFLOP, when a governor (`lstmcli/engine/threads.py`) has measured a threaded pass of "
+            "that loop (or product) shape to be at least 15 % faster than a one-thread pass; a threaded pass "
             "that falls behind twice the one-thread pace (another job holding a core: OpenBLAS threads then "
             "wait up to a scheduler slice at every product, measured 30-60x slower) finishes on one thread, "
             "and threads are retried only after 8, 16, ... 1024 passes. Shapes whose product gives other "
