@@ -61,6 +61,25 @@ def test_train_predict_inspect_with_no_other_flags(runner, cwd):
     assert "half-life" in result.stdout
 
 
+def test_inspect_tables_fit_the_terminal(runner, cwd, monkeypatch):
+    """A gate table wider than the terminal squeezes every value to '0.…': by default inspect shows as
+    many units as fit (at most 12) and says how to see the others."""
+    assert run(runner, "train", AIR, "--epochs", "2", "--hidden", "20", "--ensemble", "1").exit_code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = run(runner, "inspect", "--layer", "1")
+    assert narrow.exit_code == 0, narrow.output
+    assert ".…" not in narrow.stdout  # no value cut short (titles may say "-1 … 1")
+    header = next(line for line in narrow.stdout.splitlines() if "u0" in line)
+    shown = header.count(" u")
+    assert 4 <= shown < 12 and f"Units 0-{shown - 1} of 20 shown" in narrow.stdout
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = run(runner, "inspect", "--layer", "1")
+    assert " u11 " in wide.stdout and " u12 " not in wide.stdout and "at most 12 by default" in wide.stdout
+    chosen = run(runner, "inspect", "--units", "0,15")  # an explicit choice is shown as asked
+    assert " u15 " in chosen.stdout and "shown (" not in chosen.stdout
+
+
 def test_predict_formats_and_output_file(runner, cwd):
     assert run(runner, "train", AIR, *FAST, "-m", "air.npz").exit_code == 0
     result = run(runner, "predict", "-m", "air.npz", "--horizon", "3", "--format", "json", "--level", "80")

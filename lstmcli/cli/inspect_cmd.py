@@ -20,12 +20,13 @@ from lstmcli.cli.predict import ModelIn, NewData, _date_text, load_newer_data
 from lstmcli.errors import ConfigError
 
 ORDER = ("f", "i", "g", "o", "c", "h")  # the explainer's reading order: forget, input, candidate, output
+MAX_DEFAULT_UNITS = 12
 
 
 def _parse_units(spec: str | None, hidden: int) -> list[int]:
     """'0,3,5' picks units; '8' alone picks the first 8; default: up to 12."""
     if spec is None:
-        return list(range(min(hidden, 12)))
+        return list(range(min(hidden, MAX_DEFAULT_UNITS)))
     try:
         parts = [int(p) for p in spec.split(",") if p.strip()]
     except ValueError:
@@ -52,7 +53,10 @@ def inspect_cmd(
     ] = None,
     units: Annotated[
         str | None,
-        typer.Option(help="Units to show: a count (8 = the first 8) or a list (0,3,5). Default: up to 12."),
+        typer.Option(
+            help="Units to show: a count (8 = the first 8) or a list (0,3,5). Default: the first 12, or as "
+            "many as fit the terminal's width in the tables."
+        ),
     ] = None,
     output_format: Annotated[
         OutputFormat,
@@ -80,6 +84,10 @@ def inspect_cmd(
             if trace.timestamps is not None
             else [f"t-{T - 1 - k}" if k < T - 1 else "t" for k in range(T)]
         )
+        console = stdout_console()
+        if units is None and output_format is OutputFormat.table:
+            values = [trace.layers[k][name][first:, unit_list] for k in chosen for name in ORDER]
+            unit_list = unit_list[: _units_that_fit(console.width, labels[first:], values)]
         summaries = {k: unit_summary(trace.layers[k], forecaster.season_) for k in chosen}
 
     if output_format is OutputFormat.json:
@@ -114,14 +122,40 @@ def inspect_cmd(
 
     from lstmcli.cli.render import explain_gates, gate_table, unit_summary_table
 
-    console = stdout_console()
     console.print(
         f"[bold]{forecaster.target_}[/]: the {T}-step window behind the latest forecast "
-        f"(model {model}, format {forecaster.format_version_}); raw output {trace.output.round(4).tolist()}"
+        f"(model {model}, format {forecaster.format_version_}); raw output {trace.output.astype(float).round(4).tolist()}"
     )
+    if len(unit_list) < hidden and units is None:
+        why = (
+            f"as many as fit {console.width} columns"
+            if len(unit_list) < min(hidden, MAX_DEFAULT_UNITS)
+            else f"at most {MAX_DEFAULT_UNITS} by default"
+        )
+        console.print(
+            f"Units {unit_list[0]}-{unit_list[-1]} of {hidden} shown ({why}); --units picks others: a count "
+            "like 8 or a list like 0,3,5."
+        )
     console.print(explain_gates(forecaster.season_))
     for k in chosen:
         console.rule(f"layer {k + 1} of {n_layers} (weights lstm.*_l{k})")
         for name in ORDER:
             console.print(gate_table(name, trace.layers[k][name][first:], labels[first:], unit_list))
         console.print(unit_summary_table([summaries[k][u] for u in unit_list], forecaster.season_))
+
+
+def _units_that_fit(width: int, labels: list[str], tables: list) -> int:
+    """How many unit columns of the gate tables fit ``width`` terminal columns (at least 1): a table
+    wider than the terminal would squeeze every value to '0.…'. Each column takes its widest value
+    (2 decimals) plus a space either side and a rule; the step column its widest label."""
+    if not tables or tables[0].shape[1] == 0:
+        return MAX_DEFAULT_UNITS
+    label_width = max([len("step"), *map(len, labels)]) + 3
+    columns = max(tables[0].shape[1], 1)
+    widths = [max(len(f"{v:.2f}") for table in tables for v in table[:, u]) + 3 for u in range(columns)]
+    used, fit = label_width + 1, 0
+    for w in widths:
+        if used + w > width:
+            break
+        used, fit = used + w, fit + 1
+    return max(1, fit)
