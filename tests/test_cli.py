@@ -143,10 +143,10 @@ def test_version_and_help(runner):
         assert command in result.stdout
 
 
-def test_python_dash_m_and_help_does_not_import_pandas():
-    code = "import sys; sys.argv=['lstmcli','--help']\ntry:\n import lstmcli.__main__\nexcept SystemExit: pass\nprint('pandas' in sys.modules, 'lstmcli.engine.network' in sys.modules)"
+def test_python_dash_m_and_help_does_not_import_pandas_or_numpy():
+    code = "import sys; sys.argv=['lstmcli','--help']\ntry:\n import lstmcli.__main__\nexcept SystemExit: pass\nprint('pandas' in sys.modules, 'lstmcli.engine.network' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "False False"
+    assert out.stdout.strip().splitlines()[-1] == "False False False"
     out = subprocess.run(
         [sys.executable, "-m", "lstmcli", "--version"], capture_output=True, text=True, cwd=REPO
     )

@@ -44,8 +44,14 @@ def test_workers_give_the_networks_of_one_process_and_relay_every_epoch():
     work = jobs()
     seen: dict[int, list[int]] = {job.index: [] for job in work}
     reporters = {job.index: (lambda r, k=job.index: seen[k].append(r.epoch)) for job in work}
-    outcomes = train_in_processes(work, 2, reporters, should_stop=None)
-    assert sorted(outcomes) == [0, 1, 2]
+    done: list[int] = []
+
+    def on_done(index: int) -> None:  # each job's end is told after its last report
+        assert seen[index] == [1, 2, 3, 4, 5]
+        done.append(index)
+
+    outcomes = train_in_processes(work, 2, reporters, should_stop=None, on_done=on_done)
+    assert sorted(outcomes) == [0, 1, 2] and sorted(done) == [0, 1, 2]
     for job in work:
         net, result = train_member(job)
         flat, remote = outcomes[job.index]

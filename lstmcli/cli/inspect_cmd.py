@@ -10,7 +10,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,9 @@ from lstmcli.cli import app
 from lstmcli.cli.common import OutputFormat, stdout_console, user_errors
 from lstmcli.cli.predict import ModelIn, NewData, _date_text, load_newer_data
 from lstmcli.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np  # only for annotations: `lstmcli --help` does not import NumPy
 
 ORDER = ("f", "i", "g", "o", "c", "h")  # the explainer's reading order: forget, input, candidate, output
 MAX_DEFAULT_UNITS = 12
@@ -122,9 +125,10 @@ def inspect_cmd(
 
     from lstmcli.cli.render import explain_gates, gate_table, unit_summary_table
 
+    raw_output = trace.output.astype(float).round(4).tolist()  # float64 first: float32 prints 17 digits
     console.print(
         f"[bold]{forecaster.target_}[/]: the {T}-step window behind the latest forecast "
-        f"(model {model}, format {forecaster.format_version_}); raw output {trace.output.astype(float).round(4).tolist()}"
+        f"(model {model}, format {forecaster.format_version_}); raw output {raw_output}"
     )
     if len(unit_list) < hidden and units is None:
         why = (
@@ -144,15 +148,16 @@ def inspect_cmd(
         console.print(unit_summary_table([summaries[k][u] for u in unit_list], forecaster.season_))
 
 
-def _units_that_fit(width: int, labels: list[str], tables: list) -> int:
-    """How many unit columns of the gate tables fit ``width`` terminal columns (at least 1): a table
-    wider than the terminal would squeeze every value to '0.…'. Each column takes its widest value
-    (2 decimals) plus a space either side and a rule; the step column its widest label."""
+def _units_that_fit(width: int, labels: list[str], tables: list[np.ndarray]) -> int:
+    """How many unit columns of the gate tables (each (steps, units)) fit ``width`` terminal columns
+    (at least 1): a table wider than the terminal would squeeze every value to '0.…'. Each column takes
+    its widest value (2 decimals) plus a space either side and a rule; the step column its widest label."""
     if not tables or tables[0].shape[1] == 0:
         return MAX_DEFAULT_UNITS
     label_width = max([len("step"), *map(len, labels)]) + 3
-    columns = max(tables[0].shape[1], 1)
-    widths = [max(len(f"{v:.2f}") for table in tables for v in table[:, u]) + 3 for u in range(columns)]
+    widths = [
+        max(len(f"{v:.2f}") for table in tables for v in table[:, u]) + 3 for u in range(tables[0].shape[1])
+    ]
     used, fit = label_width + 1, 0
     for w in widths:
         if used + w > width:

@@ -485,7 +485,9 @@ class Forecaster:
         if monitor is None and worth_processes(jobs, cores):
             reporters = {job.index: progress.reporter(runs[job.index]) for job in jobs}
             try:
-                outcomes = train_in_processes(jobs, cores, reporters, should_stop)
+                outcomes = train_in_processes(
+                    jobs, cores, reporters, should_stop, on_done=lambda index: progress.finish(runs[index])
+                )
             except WorkersUnavailable:
                 outcomes = None  # no worker processes on this system: one after the other, below
         if outcomes is not None:

@@ -99,9 +99,11 @@ def train_in_processes(
     workers: int,
     reporters: dict[int, Callable[[EpochReport], None] | None],
     should_stop: Callable[[], bool] | None,
+    on_done: Callable[[int], None] | None = None,
 ) -> dict[int, tuple[np.ndarray, TrainResult]]:
     """Train ``jobs`` in ``workers`` processes; returns, per job index, the trained flat parameters and
-    the result. Epoch reports are relayed to ``reporters[index]`` in this process. When ``should_stop``
+    the result. Epoch reports are relayed to ``reporters[index]`` in this process, and ``on_done(index)``
+    is called as each job ends (after its last report), while the others go on. When ``should_stop``
     turns true, running members stop after their current batch (keeping their best weights, as in one
     process) and members not started yet are left out of the result. On an exception here (a second
     Ctrl-C) the workers are told to stop, which they do within a batch.
@@ -135,6 +137,8 @@ def train_in_processes(
                     outcome = pending.pop(index).result()
                     if outcome is not None:
                         outcomes[index] = outcome
+                    if on_done is not None:
+                        on_done(index)
             _relay(events, reporters)
         except BrokenProcessPool as e:
             raise TrainingError(
