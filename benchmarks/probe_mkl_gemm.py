@@ -18,12 +18,14 @@ import argparse
 import ctypes
 import os
 import sys
-import time
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_microseconds  # noqa: E402  (benchmarks/timing.py)
 
 SHAPES = [(64, 32), (64, 64), (128, 32), (128, 64), (256, 32), (256, 64)]  # (hidden, batch)
 ROW_MAJOR, NO_TRANS, A_MATRIX, PACKED = 101, 111, 161, 151
@@ -47,17 +49,6 @@ def load_mkl(path: str | None) -> ctypes.CDLL:
     mkl.cblas_sgemm_pack.argtypes = [i, i, i, i, i, i, f, p, i, p]
     mkl.cblas_sgemm_compute.argtypes = [i, i, i, i, i, i, p, i, p, i, f, p, i]
     return mkl
-
-
-def best_microseconds(fn, calls: int = 2000, repeats: int = 5) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best * 1e6
 
 
 def main() -> None:

@@ -14,10 +14,15 @@ scalar C library's. It also prints Numba's import time and the first call's (com
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_microseconds  # noqa: E402  (benchmarks/timing.py)
 
 SHAPES = [(16, 32), (32, 64), (64, 64), (128, 32), (256, 32), (256, 64)]  # (hidden, batch)
 
@@ -34,17 +39,6 @@ def numpy_cell(six: np.ndarray, products: np.ndarray, hidden: int) -> None:
     np.add(products[0], products[1], blocks[5])  # c_t (the engine writes it into the next step's row)
     np.tanh(blocks[5], blocks[4])
     np.multiply(blocks[3], blocks[4], blocks[4])  # h_t (the engine writes it into xh)
-
-
-def best_microseconds(fn, calls: int = 3000, repeats: int = 5) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best * 1e6
 
 
 def main() -> None:
