@@ -314,3 +314,20 @@ def test_every_option_is_documented_in_the_readme():
             for opt in param.opts:
                 if opt.startswith("--") and opt != "--help":
                     assert f"`{opt}`" in readme, f"{name} {opt}"
+
+
+def test_training_progress_line_fits_80_columns():
+    """Nothing of the line is cut short at 80 columns (it had lost its times to '0:…')."""
+    import io
+
+    from rich.console import Console
+
+    from lstmcli.cli.render import TrainingProgress
+    from lstmcli.engine.training import EpochReport
+
+    buf = io.StringIO()
+    with TrainingProgress(Console(file=buf, width=80, color_system=None), 300) as progress:
+        progress.update(EpochReport(27, 300, 0.34091234, 0.2854321, 27, 0.2854321, 4.2))
+    line = buf.getvalue().splitlines()[-1]
+    assert "…" not in line and len(line) <= 80
+    assert "train 0.3409 val 0.2854 best 0.2854 at ep 27 eta" in line

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console, Group
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -32,15 +32,16 @@ class TrainingProgress:
     def __init__(self, console: Console, epochs: int) -> None:
         self.progress = Progress(
             # Progress is over all the training runs (every ensemble member, then the retraining),
-            # so the bar shows a share of the work; the losses are the current run's.
+            # so the bar shows a share of the work; the losses are the current run's. The text fits 80
+            # columns with room for the bar, which takes whatever width is left (expand=True).
             TextColumn("[bold]training {task.percentage:>3.0f}%"),
-            BarColumn(),
-            TextColumn("train {task.fields[train]}  val {task.fields[val]}  best {task.fields[best]}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
+            BarColumn(bar_width=None),
+            TextColumn("train {task.fields[train]} val {task.fields[val]} best {task.fields[best]}"),
+            TextColumn("eta"),
             TimeRemainingColumn(),
             console=console,
             transient=False,
+            expand=True,
         )
         self.task = self.progress.add_task("train", total=epochs, train="–", val="–", best="–")
 
@@ -57,7 +58,7 @@ class TrainingProgress:
             completed=report.epoch,
             train=fmt(report.train_loss),
             val=fmt(report.val_loss),
-            best=f"{fmt(report.best_loss)} @ epoch {report.best_epoch}",
+            best=f"{fmt(report.best_loss)} at ep {report.best_epoch}",
         )
 
 
