@@ -84,70 +84,13 @@ def test_the_check_notices_parts_that_give_other_bits_and_the_batch_then_runs_wh
     assert net._split_same_bits == {(6, 256, True, 2): False}
 
 
-def test_small_models_and_batches_too_small_to_cut_run_whole():
-    for hidden, batch in ((16, 512), (256, 24)):  # a product under 3 MFLOP; parts under 16 columns
+def test_small_batches_and_small_models_run_whole():
+    for hidden, batch in ((64, 96), (16, 512)):
         net = make_net(hidden, 1)
         x = np.zeros((batch, 4, 1), np.float32)
         with blas_threads(2):
-            for _ in range(8):
-                _, cache = net.forward(x)
-                assert cache.split is None, (hidden, batch)
-        assert not net._choosers
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.mark.parametrize(("parts_seconds", "chosen"), [(0.6, True), (0.97, False)])
-def test_the_chooser_times_both_ways_then_keeps_the_faster(parts_seconds, chosen):
-    clock = FakeClock()
-    chooser = network._SplitChooser(clock)
-    ran = []
-    for _ in range(12):
-        in_parts = chooser.start()
-        ran.append(in_parts)
-        clock.now += parts_seconds if in_parts else 1.0
-        chooser.finish()
-    assert ran[:7] == [False, False, False, True, True, False, True]  # 3 whole, warm-up, timed turns
-    assert ran[7:] == [chosen] * 5 and chooser.decision is chosen
-
-
-def test_a_pass_that_never_finishes_is_not_timed():
-    clock = FakeClock()
-    chooser = network._SplitChooser(clock)
-    for k in range(7):
-        chooser.start()
-        clock.now += 100.0 if k == 4 else 1.0  # pass 5 (in parts) never finishes: no backward
-        if k != 4:
-            chooser.finish()
-    assert chooser.best == {False: 1.0, True: 1.0}
-
-
-def test_batches_between_the_thresholds_run_in_parts_only_after_a_timing_and_keep_their_bits():
-    """Hidden 128, batch 32: parts of 16 columns; whole or in parts, pass after pass, the same bits."""
-    net = make_net(128, 2, dropout=0.2)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((32, 10, 1)).astype(np.float32)
-    dy = rng.standard_normal((32, 1)).astype(np.float32)
-    with blas_threads(1):
-        reference = step(net, x, dy, seed=3)
-    modes = []
-    with blas_threads(2):
-        for _ in range(9):
-            result = step(net, x, dy, seed=3)
-            modes.append(result[3])
-            for a, b in zip(reference[:3], result[:3], strict=True):
-                np.testing.assert_array_equal(a, b)
-    (chooser,) = [c for key, c in net._choosers.items() if key[2]]  # the training shape
-    assert chooser.decision is not None
-    if all(net._split_same_bits.values()):
-        assert modes[:7] == [False, False, False, True, True, False, True]
-        assert modes[7:] == [chooser.decision] * 2
+            _, cache = net.forward(x)
+        assert cache.split is None, (hidden, batch)
 
 
 def test_one_thread_budget_never_splits(monkeypatch):

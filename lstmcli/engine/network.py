@@ -13,8 +13,6 @@ the shape of the weight-gradient GEMM in ``cell.layer_backward``; ``b_hh`` follo
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -41,11 +39,6 @@ _WORKSPACE_SHAPES_KEPT = 5  # train batch, last partial batch, validation, predi
 # parts lose (hand-offs of the GIL between the threads at every call, and skinnier products).
 MIN_SPLIT_FLOPS = 8e6
 MIN_PART_COLUMNS = 64
-# Smaller batches (parts of 16-63 columns, per-step product from 3 MFLOP) gain in some shapes and lose in
-# others (inference 1.1-1.5x faster at hidden 128-256, batch 32-64; training 0.8-1.15x): there the parts
-# are used only where a timing of this shape says so (``_SplitChooser``).
-MIN_TRIAL_FLOPS = 3e6
-MIN_TRIAL_COLUMNS = 16
 
 
 @dataclass(frozen=True)
@@ -150,53 +143,6 @@ class _BatchSplit:
         self.operands = [GradientOperands(steps, batch, d, H, dtype) for d in inputs] if keep else []
 
 
-class _SplitChooser:
-    """Decides, for one batch shape, between the whole batch and its column parts by timing both.
-
-    Both give the same bits (``LSTMNetwork._split_gives_same_bits``), so the choice is free. A pass is a
-    forward pass, or a forward and backward pass when the forward keeps what backward needs. Passes 1-3
-    run whole (the per-step governor of ``engine.threads`` settles its own choice meanwhile), pass 4 in
-    parts (a warm-up: buffers, the bits check), passes 5-7 in parts, whole, parts, timed; then the faster
-    is kept for this shape (the parts only if at least ``GAIN`` faster). ``clock`` is injectable for tests.
-    """
-
-    SCHEDULE = (False, False, False, True, True, False, True)  # True: in parts
-    TIMED = (False, False, True, False, True, True, True)
-    GAIN = 0.95
-
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
-        self.clock = clock
-        self.passes = 0
-        self.best = {False: float("inf"), True: float("inf")}
-        self.decision: bool | None = None
-        self._pending: tuple[bool, bool, float] | None = None  # (in parts, timed, start)
-
-    def start(self) -> bool:
-        """Whether the next pass runs in parts."""
-        self.passes += 1
-        k = self.passes - 1
-        if self.decision is not None or k >= len(self.SCHEDULE):
-            if self.decision is None:
-                self.decision = self.best[True] <= self.GAIN * self.best[False]
-            self._pending = None
-            return self.decision
-        self._pending = (self.SCHEDULE[k], self.TIMED[k], self.clock())
-        return self.SCHEDULE[k]
-
-    def rule_out_parts(self) -> None:
-        """The parts would give other bits: whole from now on, and the pass under way is not timed."""
-        self.decision, self._pending = False, None
-
-    def finish(self) -> None:
-        """The pass started last is over (a pass never finished, e.g. a forward without backward, is
-        simply not timed)."""
-        if self._pending is not None:
-            in_parts, timed, t0 = self._pending
-            if timed:
-                self.best[in_parts] = min(self.best[in_parts], self.clock() - t0)
-            self._pending = None
-
-
 @dataclass
 class ForwardCache:
     """What ``backward`` needs from ``forward``: the workspaces are reused by the next forward."""
@@ -205,7 +151,6 @@ class ForwardCache:
     masks: list[np.ndarray | None]  # dropout mask applied to the input of layer l (None for l = 0)
     h_last: np.ndarray  # (N, H) last hidden state of the top layer (a view of the workspace)
     split: _BatchSplit | None = None  # the parts' workspaces when the batch ran in parts
-    chooser: _SplitChooser | None = None  # to tell when the pass (forward, then backward) is over
 
 
 class LSTMNetwork:
@@ -244,7 +189,6 @@ class LSTMNetwork:
         self._workspaces: dict[tuple[int, int, bool], list[LayerWorkspace]] = {}
         self._splits: dict[tuple[int, int, bool, int], _BatchSplit] = {}
         self._split_same_bits: dict[tuple[int, int, bool, int], bool] = {}
-        self._choosers: dict[tuple[int, int, bool, int], _SplitChooser] = {}
         self._scaled = [np.empty_like(block) for block in self._params.blocks]
 
     # ----------------------------------------------------------------------------- parameters
@@ -352,9 +296,8 @@ class LSTMNetwork:
         N, T, _ = x.shape
         masks = self._dropout_masks(T, N, self.config.dropout if training else 0.0, rng)
         scaled = [self._scaled_weights(layer) for layer in range(self.config.num_layers)]
-        chooser = None
         if parts is None:
-            parts, chooser = self._parts_for(T, N, keep)
+            parts = self._parts_for(T, N, keep)
         if parts == 1:
             workspaces = self._workspaces_for(T, N, keep)
             self._forward_columns(x, slice(None), workspaces, masks, scaled, one_thread=False)
@@ -372,11 +315,6 @@ class LSTMNetwork:
             h_last = split.h_last.T  # laid out as the whole batch's, so the head gives the same bits
             cache = ForwardCache([], masks, h_last, split)
         y = h_last @ self.params["head.weight"].T + self.params["head.bias"]
-        if chooser is not None:
-            if keep:
-                cache.chooser = chooser  # the pass ends with backward
-            else:
-                chooser.finish()
         return y, cache
 
     def _forward_columns(
@@ -416,39 +354,20 @@ class LSTMNetwork:
             masks.append((kept / (1.0 - dropout)).astype(self.dtype))
         return masks
 
-    def _parts_for(self, steps: int, batch: int, keep: bool) -> tuple[int, _SplitChooser | None]:
-        """How many column parts a batch runs as, and the chooser to tell when the pass is over (None
-        when no timing decides). One part, unless the thread budget is at least 2, the batch and its
-        per-step product are large enough to gain (or, a little smaller, a timing says the parts are
-        faster, ``_SplitChooser``), and the parts were checked to give the same bits as the whole batch
-        (so a model never depends on the thread count)."""
-        budget = threads.budget() or 1
+    def _parts_for(self, steps: int, batch: int, keep: bool) -> int:
+        """How many column parts a batch runs as: one, unless the thread budget is at least 2, the
+        batch and its per-step product are large enough to gain, and the parts were checked to give the
+        same bits as the whole batch (so a model never depends on the thread count)."""
+        budget = threads.budget()
+        parts = min(budget or 1, batch // MIN_PART_COLUMNS)
         H, D = self.config.hidden_size, self.config.input_size
-        flops = 2.0 * 4 * H * (D + H + 1) * batch
-        parts = min(budget, batch // MIN_PART_COLUMNS)
-        sure = parts >= 2 and flops >= MIN_SPLIT_FLOPS
-        if not sure:
-            parts = min(budget, batch // MIN_TRIAL_COLUMNS)
-            if parts < 2 or flops < MIN_TRIAL_FLOPS:
-                return 1, None
+        if parts < 2 or 2.0 * 4 * H * (D + H + 1) * batch < MIN_SPLIT_FLOPS:
+            return 1
         key = (steps, batch, keep, parts)
-        chooser = None
-        if not sure:
-            chooser = self._choosers.get(key)
-            if chooser is None:
-                if len(self._choosers) >= 4 * _WORKSPACE_SHAPES_KEPT:
-                    self._choosers.pop(next(iter(self._choosers)))
-                chooser = self._choosers[key] = _SplitChooser()
-            if not chooser.start():
-                return 1, chooser
         same = self._split_same_bits.get(key)
         if same is None:
             same = self._split_same_bits[key] = self._split_gives_same_bits(steps, batch, keep, parts)
-        if not same:
-            if chooser is not None:
-                chooser.rule_out_parts()
-            return 1, None
-        return parts, chooser
+        return parts if same else 1
 
     def _split_gives_same_bits(self, steps: int, batch: int, keep: bool, parts: int) -> bool:
         """Whether the batch in ``parts`` gives the same outputs (and gradients) as the whole batch,
@@ -534,8 +453,6 @@ class LSTMNetwork:
                 mask = cache.masks[layer]
                 if mask is not None:
                     dh_seq *= mask
-        if cache.chooser is not None:
-            cache.chooser.finish()
         return grads
 
     def _backward_parts(
