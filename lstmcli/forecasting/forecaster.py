@@ -490,9 +490,8 @@ class Forecaster:
                 )
             except WorkersUnavailable:
                 outcomes = None  # no worker processes on this system: one after the other, below
-        if outcomes is not None:
+        if outcomes is not None:  # each run was marked finished by on_done as its worker returned
             for job in jobs:
-                progress.finish(runs[job.index])
                 if job.index in outcomes:
                     flat, result = outcomes[job.index]
                     trained.append((job.index, network_from(job, flat), result))
