@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lstmcli.engine import cell
 from lstmcli.engine.cell import GATES
 from lstmcli.engine.losses import LOSSES
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig, parameter_shapes
@@ -95,6 +96,22 @@ def test_forward_matches_the_naive_equations(rng, layers):
     net = LSTMNetwork(config, rng=rng)
     x = rng.normal(size=(4, 7, 2))
     np.testing.assert_allclose(net.predict(x), naive_lstm(net.params, config, x), rtol=1e-12, atol=1e-12)
+
+
+def test_bias_added_after_the_product_gives_the_same_network(rng, monkeypatch):
+    """Large layers add the bias after the per-step product (``cell.SEPARATE_BIAS_ABOVE``); with the
+    threshold at 0 every layer does: the naive equations and finite differences must still agree."""
+    monkeypatch.setattr(cell, "SEPARATE_BIAS_ABOVE", 0)
+    config = NetworkConfig(input_size=2, hidden_size=4, num_layers=2, output_size=2, dtype="float64")
+    net = LSTMNetwork(config, rng=rng)
+    x = rng.normal(size=(3, 6, 2))
+    target = rng.normal(size=(3, 2))
+    np.testing.assert_allclose(net.predict(x), naive_lstm(net.params, config, x), rtol=1e-12, atol=1e-12)
+    y, cache = net.forward(x)
+    analytic = {k: v.copy() for k, v in net.backward(LOSSES["mse"](y, target)[1], cache).items()}
+    for name, param in net.params.items():
+        numeric = numerical_gradient(lambda: LOSSES["mse"](net.predict(x), target)[0], param)
+        assert relative_error(numeric, analytic[name]) < 1e-6, name
 
 
 def _linspace_network():

@@ -100,6 +100,27 @@ def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, monkey
         np.testing.assert_array_equal(p, outputs[0][2])
 
 
+def test_a_large_second_layer_uses_threads_and_keeps_its_bits(monkeypatch):
+    """Layer 2 at hidden 256 has an inner dimension of 513 with the bias row, which OpenBLAS splits in
+    another order on 2 threads: its product then had to stay on one thread. Without the bias row
+    (``cell.SEPARATE_BIAS_ABOVE``) the inner dimension is 512, and threads may run it."""
+    monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
+    monkeypatch.setattr(threads, "_governors", {})
+    monkeypatch.setattr(StepGovernor, "GAIN", 1e9)
+    monkeypatch.setattr(StepGovernor, "FALL_BEHIND", 1e9)
+    rng = np.random.default_rng(4)
+    net = LSTMNetwork(NetworkConfig(input_size=1, hidden_size=256, num_layers=2), rng=rng)
+    x = rng.standard_normal((32, 3, 1), dtype=np.float32)
+    outputs = []
+    for n in (1, 2, 2, 2):
+        with blas_threads(n):
+            outputs.append(net.predict(x).copy())
+    layer2 = [g for key, g in threads._governors.items() if key[1:3] == ("forward", False) and key[-1] == 256]
+    assert len(layer2) == 2 and all(g.allowed for g in layer2)  # both layers' loops may use threads
+    for p in outputs[1:]:
+        np.testing.assert_array_equal(p, outputs[0])
+
+
 def test_large_products_give_the_same_bits_on_threads():
     """The weight-gradient shape (4H, T·N) by (T·N, D+H+1): OpenBLAS 0.3.31 on 2 threads sums some of
     these in another order; ``matmul`` must notice and keep them on one thread."""

@@ -28,7 +28,9 @@ per contiguous run of memory it walks, so the loop makes few calls, each over co
   then one contiguous run of H·N numbers, however small H is. Each step does one matrix product,
   ``z_t = A @ xh_t`` with ``xh_t = [x_t; h_{t-1}; 1]`` (D+H+1, N) and ``A = [W_ih | W_hh | b_ih + b_hh]``
   (4H, D+H+1). With the few input features of a forecasting model a separate ``W_ih @ x`` for all steps
-  would be a product with inner dimension 1, which is slow.
+  would be a product with inner dimension 1, which is slow. (Layers whose D+H+1 is large add the bias
+  after the product instead, so that the product gives the same bits on any number of threads: see
+  ``SEPARATE_BIAS_ABOVE``.)
 - Internally the gates are stacked g | i | f | o (the weights are permuted when ``A`` is built), so the
   three sigmoid gates are one contiguous block. σ(z) = ½ + ½·tanh(z/2): the sigmoid rows of ``A`` are
   pre-scaled by ½, one tanh covers all four gates, and the sigmoid block is then mapped by ``½u + ½``.
@@ -242,6 +244,29 @@ def _backward_factors(ws: LayerWorkspace, bb: LayerBackwardBuffers, start: int, 
     np.multiply(p[:, 2:5], v[:, 5:2:-1], out=p[:, 2:5])  # p_f = c_{t-1}·σ'(f), p_o = tanh(c)·σ'(o), r
 
 
+# Per-step products with an inner dimension K = D+H+1 above this add the bias after the product, so
+# that K = D+H. Why: OpenBLAS cuts an inner dimension between its block size Q and 2Q (Q is 384-448 on
+# current x86 builds) in two, on one thread rounded to its kernel's unroll and on several threads not,
+# so the two add in different orders and give other bits; a K of D+H (a multiple of 32 for the usual
+# sizes) is cut the same way on both, and the product may use a second core (see
+# ``threads.same_results_on_threads``). Below the threshold nothing is cut, and the product keeps the
+# bias as its constant row (one call fewer per step).
+SEPARATE_BIAS_ABOVE = 384
+
+
+def _product_then_bias(a_scaled: np.ndarray, batch: int):  # noqa: ANN202  (a product function)
+    """``product(a_scaled, xh_t, out)`` as one product over the rows of xh_t but its last (the constant
+    1) and an add of the bias column (laid out once as a (4H, N) block, so the add is contiguous)."""
+    weights = a_scaled[:, :-1]
+    bias = np.ascontiguousarray(np.broadcast_to(a_scaled[:, -1:], (a_scaled.shape[0], batch)))
+
+    def product(_: np.ndarray, xh_t: np.ndarray, out: np.ndarray) -> None:
+        np.matmul(weights, xh_t[:-1], out)
+        np.add(out, bias, out)
+
+    return product
+
+
 def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray, one_thread: bool = False) -> None:
     """Run one layer over all T steps; the input must already be in ``ws.x``.
 
@@ -254,13 +279,19 @@ def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray, one_thread: bool = F
     h_0 = c_0 = 0 (as ``nn.LSTM`` with no ``hx``).
     """
     T, N, D, H = ws.shape
-    mul, add, tanh, product = np.multiply, np.add, np.tanh, _product_for(a_scaled, ws.xh[0])
+    mul, add, tanh = np.multiply, np.add, np.tanh
+    if a_scaled.shape[1] > SEPARATE_BIAS_ABOVE:
+        product = _product_then_bias(a_scaled, N)
+        left, right = a_scaled[:, :-1], ws.xh[0, :-1]  # the shapes the threads policy sees
+    else:
+        product = _product_for(a_scaled, ws.xh[0])
+        left, right = a_scaled, ws.xh[0]
     half = a_scaled.dtype.type(0.5)
     ws.c[0].fill(0.0)  # c_0 (rows are reused when the workspace does not keep every step)
     products = ws.products
     ig, fc = products
     key = ("forward", ws.keep, *ws.shape)
-    with threads.step_products(key, a_scaled, ws.xh[0], T, one_thread) as after_step:
+    with threads.step_products(key, left, right, T, one_thread) as after_step:
         for xh_t, gates_t, sigmoid_t, i_f, g_cprev, c_t, tanh_c_t, o, h_t in ws.step_views:
             product(a_scaled, xh_t, gates_t)  # s ⊙ z_t
             tanh(gates_t, gates_t)

@@ -115,11 +115,14 @@ _same_results: dict[tuple, bool] = {}
 def same_results_on_threads(a: np.ndarray, b: np.ndarray, threads: int) -> bool:
     """Whether ``a @ b`` gives the same bits on ``threads`` threads as on one, for this shape and layout.
 
-    OpenBLAS splits a product between threads by rows and columns, but for some shapes the split changes
-    which kernel handles the edge tiles, and with it the order of the additions (seen for the
-    weight-gradient product, (4H, T·N) by (T·N, D+H+1), never for a per-step one). So each shape is
-    checked once, on random numbers laid out as the operands: two orders of addition that differ give
-    different bits somewhere among thousands of sums. Shapes that differ keep to one thread."""
+    OpenBLAS splits a product between threads by rows and columns, but it also cuts the inner dimension
+    K into blocks, and a K between its block size Q and 2Q is cut in two halves that are rounded to the
+    kernel's unroll on one thread and not on several (OpenBLAS 0.3.31: ``level3.c`` against
+    ``level3_thread.c``), so the additions run in another order (seen for weight-gradient products,
+    (4H, T·N) by (T·N, D+H+1), and for a second layer's per-step product at hidden 256, K = 513; the
+    engine avoids the latter, see ``cell.SEPARATE_BIAS_ABOVE``). So each shape is checked once, on
+    random numbers laid out as the operands: two orders of addition that differ give different bits
+    somewhere among thousands of sums. Shapes that differ keep to one thread."""
     key = (a.shape, b.shape, _layout(a), _layout(b), a.dtype.str, threads)
     found = _same_results.get(key)
     if found is None:
