@@ -1,7 +1,15 @@
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property-based tests draw the same examples on every run by default, so the suite (and CI) passes or
+# fails the same way each time; HYPOTHESIS_PROFILE=explore draws new examples, to hunt for new failures.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture
