@@ -245,12 +245,13 @@ def _backward_factors(ws: LayerWorkspace, bb: LayerBackwardBuffers, start: int, 
 
 
 # Per-step products with an inner dimension K = D+H+1 above this add the bias after the product, so
-# that K = D+H. Why: OpenBLAS cuts an inner dimension between its block size Q and 2Q (Q is 384-448 on
-# current x86 builds) in two, on one thread rounded to its kernel's unroll and on several threads not,
-# so the two add in different orders and give other bits; a K of D+H (a multiple of 32 for the usual
-# sizes) is cut the same way on both, and the product may use a second core (see
-# ``threads.same_results_on_threads``). Below the threshold nothing is cut, and the product keeps the
-# bias as its constant row (one call fewer per step).
+# that K = D+H. Why: OpenBLAS cuts an inner dimension between its block size Q and 2Q in two, on one
+# thread rounded to its kernel's unroll and on several threads not, so the two add in different orders
+# and give other bits (on the development machine: K = 500, 513, 520, 600, 769 differ; K up to 480 and
+# 512, 640, 768 do not). A second layer has D+H = 2H, which is cut alike on both when H is a multiple
+# of 16 (512 at hidden 256), so its product may use a second core. Any shape is still checked once
+# (``threads.same_results_on_threads``) and stays on one thread if its bits differ. Below the threshold
+# nothing is cut, and the product keeps the bias as its constant row (one call fewer per step).
 SEPARATE_BIAS_ABOVE = 384
 
 
