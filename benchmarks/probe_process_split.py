@@ -165,7 +165,8 @@ def main() -> None:
         r = measure(layers, hidden, lookback, batch, args.steps)
         label = f"L{layers} H{hidden} T{lookback} N{batch}"
         print(
-            f"{label:19s} | {r['train 1t']:7.2f} / {r['train 2t']:7.2f} ({r['train 1t'] / r['train 2t']:.2f}x) / "
+            f"{label:19s} | {r['train 1t']:7.2f} / {r['train 2t']:7.2f} "
+            f"({r['train 1t'] / r['train 2t']:.2f}x) / "
             f"{r['train 2p']:7.2f} ({r['train 1t'] / r['train 2p']:.2f}x) | {r['infer 1t']:6.2f} / "
             f"{r['infer 2t']:6.2f} ({r['infer 1t'] / r['infer 2t']:.2f}x) / {r['infer 2p']:6.2f} "
             f"({r['infer 1t'] / r['infer 2p']:.2f}x)",

@@ -115,8 +115,10 @@ def test_a_large_second_layer_uses_threads_and_keeps_its_bits(monkeypatch):
     for n in (1, 2, 2, 2):
         with blas_threads(n):
             outputs.append(net.predict(x).copy())
-    layer2 = [g for key, g in threads._governors.items() if key[1:3] == ("forward", False) and key[-1] == 256]
-    assert len(layer2) == 2 and all(g.allowed for g in layer2)  # both layers' loops may use threads
+    forward_loops = [
+        g for key, g in threads._governors.items() if key[1:3] == ("forward", False) and key[-1] == 256
+    ]
+    assert len(forward_loops) == 2 and all(g.allowed for g in forward_loops)  # both layers may use threads
     for p in outputs[1:]:
         np.testing.assert_array_equal(p, outputs[0])
 
