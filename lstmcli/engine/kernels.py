@@ -1,0 +1,253 @@
+"""The compiled loops of an LSTM layer: every step of a pass in one call (Numba).
+
+Why compiled: NumPy pays a fixed cost of about 0.3 µs per call, and an LSTM step in NumPy is eight
+calls forward and about six backward, each one more pass over the step's memory. That fixed cost was
+2.5 µs per step at tiny sizes against torch's 0.3 µs (oneDNN runs the whole sequence in C++), and the
+passes were 30-45 % of a step at hidden 128-256. Numba compiles the loops written here (the same
+arrays, in the same layout as ``cell``) to machine code, so that:
+
+- a step is one call of the BLAS that NumPy itself uses (threadpoolctl's thread limits apply to it)
+  and one fused element-wise pass over (H, N) whose values stay in registers, vectorised by LLVM;
+- a whole pass (all T steps) is one call from Python;
+- the loops release the GIL (``nogil``), so the column parts of a batch (``network._BatchSplit``) run
+  side by side on several cores instead of handing the GIL to each other at every NumPy call.
+
+Compiled machine code is cached next to this file (``cache=True``), so only the first run after an
+install pays the compilation (about half a second per loop and dtype).
+
+tanh. A vectorised loop cannot call the C library's scalar ``tanhf``, so float32 uses a rational
+approximation, ``x·P(x²)/Q(x²)`` on [-9, 9] and ±1 beyond, fitted for this engine by
+``benchmarks/derive_tanh.py``: within 6 ulp (3.4e-7) of the exact tanh, against NumPy's 1.4 ulp, far
+below float32 training noise. float64 (gradient checks, ``--dtype float64``) uses the exact ``math.tanh``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+
+import llvmlite.binding as llvm
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+from threadpoolctl import ThreadpoolController
+
+# ---------------------------------------------------------------------------------------------- BLAS
+# CBLAS constants (the C interface's enums).
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+# Names under which a BLAS exports the 64-bit-integer CBLAS GEMM, by library: NumPy's own OpenBLAS
+# (``scipy-openblas64``, PyPI wheels for Linux, Windows and Intel macOS), an ILP64 OpenBLAS, and Apple's
+# Accelerate (NumPy's wheels for macOS 14+ on Apple silicon). ``{}`` is ``s`` or ``d``.
+_GEMM_SYMBOLS = ("scipy_cblas_{}gemm64_", "cblas_{}gemm64_", "cblas_{}gemm$NEWLAPACK$ILP64")
+
+
+class BlasNotFoundError(ImportError):
+    """NumPy's BLAS has no 64-bit-integer CBLAS GEMM that the compiled loops could call."""
+
+
+def _find_gemm(prefix: str) -> int:
+    """Address of NumPy's BLAS GEMM for ``prefix`` ``s`` (float32) or ``d`` (float64)."""
+    libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    for lib in libraries:
+        dynlib = getattr(lib, "dynlib", None) or ctypes.CDLL(lib.filepath)
+        for pattern in _GEMM_SYMBOLS:
+            try:
+                return ctypes.cast(getattr(dynlib, pattern.format(prefix)), ctypes.c_void_p).value
+            except AttributeError:
+                continue
+    found = ", ".join(lib.filepath for lib in libraries) or "none"
+    raise BlasNotFoundError(
+        f"lstmcli needs NumPy built with a 64-bit-integer CBLAS (as NumPy's wheels from PyPI are); "
+        f"BLAS libraries loaded: {found}"
+    )
+
+
+# The compiled code refers to the GEMMs by these names, resolved when it is loaded, so the machine
+# code can be cached (a ctypes function object in the code could not be).
+_GEMM_SIGNATURE = [types.intc, types.intc, types.intc, types.int64, types.int64, types.int64]
+for _prefix, _scalar in (("s", types.float32), ("d", types.float64)):
+    llvm.add_symbol(f"lstmcli_{_prefix}gemm", _find_gemm(_prefix))
+_sgemm = types.ExternalFunction(
+    "lstmcli_sgemm",
+    types.void(
+        *_GEMM_SIGNATURE,
+        types.float32,
+        types.voidptr,
+        types.int64,
+        types.voidptr,
+        types.int64,
+        types.float32,
+        types.voidptr,
+        types.int64,
+    ),
+)
+_dgemm = types.ExternalFunction(
+    "lstmcli_dgemm",
+    types.void(
+        *_GEMM_SIGNATURE,
+        types.float64,
+        types.voidptr,
+        types.int64,
+        types.voidptr,
+        types.int64,
+        types.float64,
+        types.voidptr,
+        types.int64,
+    ),
+)
+
+
+def _gemm(transpose_a, m, n, k, a, lda, b, c):  # noqa: ANN001, ANN202  (compiled through the overload)
+    """``c[:m, :n] = op(a)[:m, :k] @ b[:k, :n]`` for row-major 2-D arrays; op(a) = aᵀ if transpose_a."""
+    raise NotImplementedError("only callable from compiled code")
+
+
+@overload(_gemm)
+def _gemm_for(transpose_a, m, n, k, a, lda, b, c):  # noqa: ANN001, ANN202
+    gemm = _sgemm if a.dtype == types.float32 else _dgemm
+    one, zero = (np.float32(1.0), np.float32(0.0)) if a.dtype == types.float32 else (1.0, 0.0)
+
+    def call(transpose_a, m, n, k, a, lda, b, c):  # noqa: ANN001, ANN202
+        trans = _TRANS if transpose_a else _NO_TRANS
+        gemm(
+            _ROW_MAJOR,
+            trans,
+            _NO_TRANS,
+            m,
+            n,
+            k,
+            one,
+            a.ctypes,
+            lda,
+            b.ctypes,
+            b.strides[0] // b.itemsize,
+            zero,
+            c.ctypes,
+            c.strides[0] // c.itemsize,
+        )
+
+    return call
+
+
+# ---------------------------------------------------------------------------------------------- tanh
+# tanh(x) = x·P(x²)/Q(x²) on [-9, 9] (float32 rounds tanh to ±1 beyond 9.01); see benchmarks/derive_tanh.py.
+_TANH_CLAMP = np.float32(9.0)
+_P = [np.float32(p) for p in (
+    0.999999993397094, 0.13084009629484972, 0.003103955646729604, 1.1154301122123683e-05,
+    -2.022518916438115e-08, 5.2779265271803975e-11, -8.488643175700151e-14,
+)]  # fmt: skip
+_Q = [np.float32(q) for q in (1.0, 0.4641733673342032, 0.024495176250254495, 0.00025461443236716167)]
+_P0, _P1, _P2, _P3, _P4, _P5, _P6 = _P
+_Q0, _Q1, _Q2, _Q3 = _Q
+
+
+def tanh(x):  # noqa: ANN001, ANN201  (compiled through the overload; float in, float out)
+    """The engine's tanh of one number: the rational approximation for float32, exact for float64."""
+    return np.tanh(x)  # what the compiled float32 version approximates (for calls from Python)
+
+
+@overload(tanh, jit_options={"fastmath": {"contract"}, "error_model": "numpy"})
+def _tanh_for(x):  # noqa: ANN001, ANN202
+    if x == types.float32:
+
+        def rational(x):  # noqa: ANN001, ANN202
+            x = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
+            u = x * x
+            p = (((((_P6 * u + _P5) * u + _P4) * u + _P3) * u + _P2) * u + _P1) * u + _P0
+            q = ((_Q3 * u + _Q2) * u + _Q1) * u + _Q0
+            return x * p / q
+
+        return rational
+    return lambda x: math.tanh(x)
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def tanh_array(x: np.ndarray, out: np.ndarray) -> None:
+    """``out = tanh(x)`` element-wise (1-D), as the loops compute it (for tests and the tanh fit)."""
+    for n in range(x.shape[0]):
+        out[n] = tanh(x[n])
+
+
+# ---------------------------------------------------------------------------------------------- loops
+_JIT = {"cache": True, "nogil": True, "fastmath": {"contract"}, "error_model": "numpy", "boundscheck": False}
+
+
+@njit(**_JIT)
+def forward_steps(a_scaled, xh, v, start, stop, inputs, hidden):  # noqa: ANN001, ANN201
+    """Steps ``start`` .. ``stop``-1 of ``cell.layer_forward`` (see its layout), in place.
+
+    - a_scaled: (4H, D+H+1) scaled weights in the engine's gate order; its last column is the bias,
+      added in the element-wise pass (so the product's inner dimension is D+H, see ``cell``)
+    - xh: (T+1, D+H+1, N) product inputs; step t reads ``xh[t]`` and writes h_t into ``xh[t+1, D:D+H]``
+    - v: (rows, 6H, N) step values ``[g, i, f, o, tanh(c_t), c_{t-1}]`` of step t in row ``t % rows``;
+      c_t goes into the last block of the next row
+    """
+    D, H = inputs, hidden
+    K = D + H
+    rows = v.shape[0]
+    N = xh.shape[2]
+    half = v.dtype.type(0.5)
+    for t in range(start, stop):
+        vt, nxt, x_next = v[t % rows], v[(t + 1) % rows], xh[t + 1]
+        _gemm(False, 4 * H, N, K, a_scaled, a_scaled.shape[1], xh[t], vt)  # s ⊙ z_t without the bias
+        for j in range(H):
+            bg, bi, bf, bo = (
+                a_scaled[j, K],
+                a_scaled[H + j, K],
+                a_scaled[2 * H + j, K],
+                a_scaled[3 * H + j, K],
+            )
+            g_row, i_row, f_row, o_row = vt[j], vt[H + j], vt[2 * H + j], vt[3 * H + j]
+            tanh_c_row, c_prev_row, c_row, h_row = vt[4 * H + j], vt[5 * H + j], nxt[5 * H + j], x_next[D + j]
+            for n in range(N):
+                g = tanh(g_row[n] + bg)
+                i = half + half * tanh(i_row[n] + bi)  # σ(z) = ½ + ½ tanh(z/2); the rows hold z/2
+                f = half + half * tanh(f_row[n] + bf)
+                o = half + half * tanh(o_row[n] + bo)
+                c = f * c_prev_row[n] + i * g
+                tanh_c = tanh(c)
+                g_row[n], i_row[n], f_row[n], o_row[n] = g, i, f, o
+                tanh_c_row[n], c_row[n] = tanh_c, c
+                h_row[n] = o * tanh_c
+
+
+@njit(**_JIT)
+def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, start, stop, hidden):  # noqa: ANN001, ANN201
+    """Steps ``start`` down to ``stop``+1 of backpropagation through time (``cell.backward_steps``).
+
+    - weight_hh: (4H, H) W_hh with its rows in the engine's gate order
+    - v: (T+1, 6H, N) the forward pass's step values
+    - dz: (T, 4H, N) written with ``[dz_g, dz_i, dz_f, dz_o]`` of each step
+    - dh: (H, N) the gradient reaching h_start from outside the recurrence below it (the head or, for
+      the last step, ``dh_last``); replaced step after step by the one reaching h_{t-1} through W_hh
+    - dc_next: (H, N) dc_{t+1} ⊙ f_{t+1} (zeros before the last step)
+    - dh_seq: (T, H, N) gradient reaching every h_t from the layer above, or an empty (0, 0, 0) array
+    """
+    H = hidden
+    N = dz.shape[2]
+    one = v.dtype.type(1.0)
+    with_seq = dh_seq.shape[0] > 0
+    for t in range(start, stop, -1):
+        vt, dzt = v[t], dz[t]
+        if with_seq:
+            seq = dh_seq[t]
+            for j in range(H):
+                for n in range(N):
+                    dh[j, n] += seq[j, n]
+        for j in range(H):
+            g_row, i_row, f_row, o_row = vt[j], vt[H + j], vt[2 * H + j], vt[3 * H + j]
+            tanh_c_row, c_prev_row = vt[4 * H + j], vt[5 * H + j]
+            dzg, dzi, dzf, dzo = dzt[j], dzt[H + j], dzt[2 * H + j], dzt[3 * H + j]
+            dh_row, dc_next_row = dh[j], dc_next[j]
+            for n in range(N):
+                g, i, f, o, tanh_c = g_row[n], i_row[n], f_row[n], o_row[n], tanh_c_row[n]
+                d = dh_row[n]
+                dzo[n] = d * tanh_c * o * (one - o)
+                dc = d * o * (one - tanh_c * tanh_c) + dc_next_row[n]
+                dzg[n] = dc * i * (one - g * g)
+                dzi[n] = dc * g * i * (one - i)
+                dzf[n] = dc * c_prev_row[n] * f * (one - f)
+                dc_next_row[n] = dc * f  # reaches c_{t-1} through the forget gate
+        if t > 0:  # h_0 is a constant: no gradient flows further back
+            _gemm(True, H, N, 4 * H, weight_hh, H, dzt, dh)  # dh_{t-1} = W_hhᵀ dz_t
