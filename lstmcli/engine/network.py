@@ -32,13 +32,15 @@ from lstmcli.engine.cell import (
 
 _WORKSPACE_SHAPES_KEPT = 5  # train batch, last partial batch, validation, prediction, trace
 
-# A batch runs as column parts in Python threads (``_BatchSplit``) only when its per-step product has at
-# least this many FLOPs and each part at least this many columns. Measured on 2 cores against the whole
-# batch with the per-step governor (benchmarks/RESULTS.md): batch 256 at hidden 64-256 trains 1.05-1.35x
-# and predicts 1.1-1.5x faster; at batch 64 the gain is 0.9-1.1x, and at hidden 32 or batch 32 the
-# parts lose (hand-offs of the GIL between the threads at every call, and skinnier products).
-MIN_SPLIT_FLOPS = 8e6
-MIN_PART_COLUMNS = 64
+# A batch runs as column parts in Python threads (``_BatchSplit``) only when a pass's per-step products
+# (every step of every layer) add up to at least this many FLOPs and each part has at least this many
+# columns. The compiled loops release the GIL, so the parts run side by side; what a split costs is a
+# fixed hand-off between threads (0.1-0.3 ms per pass on the development machine, mostly the wake-up
+# of an idle core) and skinnier products. Measured on 2 cores (benchmarks/RESULTS.md): passes from
+# about 50 MFLOP (about a millisecond) gain 1.2-1.95x over the whole batch on one thread; smaller ones
+# lose to the hand-off.
+MIN_SPLIT_FLOPS = 50e6
+MIN_PART_COLUMNS = 16
 
 
 @dataclass(frozen=True)
@@ -360,8 +362,9 @@ class LSTMNetwork:
         same bits as the whole batch (so a model never depends on the thread count)."""
         budget = threads.budget()
         parts = min(budget or 1, batch // MIN_PART_COLUMNS)
-        H, D = self.config.hidden_size, self.config.input_size
-        if parts < 2 or 2.0 * 4 * H * (D + H + 1) * batch < MIN_SPLIT_FLOPS:
+        H, D, L = self.config.hidden_size, self.config.input_size, self.config.num_layers
+        pass_flops = 2.0 * 4 * H * (D + H + (L - 1) * 2 * H) * batch * steps
+        if parts < 2 or pass_flops < MIN_SPLIT_FLOPS:
             return 1
         key = (steps, batch, keep, parts)
         same = self._split_same_bits.get(key)
