@@ -98,3 +98,30 @@ def test_float32_steps_follow_the_equations(rng, keep):
         np.testing.assert_allclose(ws.h, expected_h, atol=2e-6, rtol=0)
         if keep:
             np.testing.assert_allclose(ws.c[1:], expected_c, atol=2e-6, rtol=0)
+
+
+def test_a_blas_without_a_64_bit_gemm_is_named_in_the_error(monkeypatch):
+    """lstmcli needs NumPy's BLAS to export a 64-bit-integer CBLAS GEMM; if not, the error says which
+    libraries were loaded instead of failing later in compiled code."""
+    monkeypatch.setattr(kernels, "_GEMM_SYMBOLS", ("no_such_{}gemm_symbol",))
+    with pytest.raises(kernels.BlasNotFoundError, match=r"64-bit-integer CBLAS.*BLAS libraries loaded: /"):
+        kernels._find_gemm("s")
+
+
+def test_float32_loops_do_no_float64_arithmetic():
+    """float32 end to end: a Python float literal in a loop (``0.5 * x``) would silently widen every
+    operation to float64. Compiled afresh (cached code cannot be inspected), the float32 loops' LLVM IR
+    must hold no float64 operation and no widening."""
+    options = {**kernels._JIT, "cache": False}
+    forward = njit(**options)(kernels.forward_steps.py_func)
+    backward = njit(**options)(kernels.backward_steps.py_func)
+    f32 = np.float32
+    a, xh, v = np.zeros((4, 3), f32), np.zeros((2, 3, 1), f32), np.zeros((2, 6, 1), f32)
+    forward(a, xh, v, 0, 1, 1, 1)
+    plane = np.zeros((1, 1), f32)
+    backward(a[:, :1], v, np.zeros((1, 4, 1), f32), plane, plane.copy(), np.zeros((0, 0, 0), f32), 0, -1, 1)
+    for loop in (forward, backward):
+        (ir,) = loop.inspect_llvm().values()
+        assert " float" in ir and "fpext" not in ir and "x double>" not in ir
+        for op in ("fadd", "fsub", "fmul", "fdiv"):
+            assert f"{op} double" not in ir and f"{op} contract double" not in ir, (loop, op)

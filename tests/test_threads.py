@@ -102,8 +102,8 @@ def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, monkey
 
 def test_a_large_second_layer_uses_threads_and_keeps_its_bits(monkeypatch):
     """Layer 2 at hidden 256 has an inner dimension of 513 with the bias row, which OpenBLAS splits in
-    another order on 2 threads: its product then had to stay on one thread. Without the bias row
-    (``cell.SEPARATE_BIAS_ABOVE``) the inner dimension is 512, and threads may run it."""
+    another order on 2 threads: its product then had to stay on one thread. The loops add the bias in
+    their element-wise pass, so the inner dimension is 512, and threads may run it."""
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(StepGovernor, "GAIN", 1e9)

@@ -252,3 +252,16 @@ def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, start, stop, hidden): 
                 dc_next_row[n] = dc * f  # reaches c_{t-1} through the forget gate
         if t > 0:  # h_0 is a constant: no gradient flows further back
             _gemm(True, H, N, 4 * H, weight_hh, H, dzt, dh)  # dh_{t-1} = W_hhᵀ dz_t
+
+
+def warm_up() -> None:
+    """Load (or compile) the float32 loops now rather than at the first pass: a process that forks
+    workers (``forecasting.members``) does it once, and every worker starts with the machine code."""
+    T, N, D, H = 1, 1, 1, 1
+    a = np.zeros((4 * H, D + H + 1), np.float32)
+    xh = np.zeros((T + 1, D + H + 1, N), np.float32)
+    v = np.zeros((T + 1, 6 * H, N), np.float32)
+    forward_steps(a, xh, v, 0, T, D, H)
+    plane = np.zeros((H, N), np.float32)
+    backward_steps(a[:, :H], v, np.zeros((T, 4 * H, N), np.float32), plane, plane.copy(),
+                   np.zeros((0, 0, 0), np.float32), T - 1, -1, H)  # fmt: skip

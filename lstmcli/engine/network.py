@@ -122,11 +122,11 @@ def parameter_count(config: NetworkConfig) -> int:
 class _BatchSplit:
     """The workspaces of one (T, N) shape cut into column parts, each part run by its own Python thread.
 
-    Why: on several cores, NumPy's element-wise work (a third or more of a step at hidden 128 and up)
-    runs on one core whatever BLAS's thread count; but the recurrence is independent per column, so
-    each part can run every step of every layer on its own core, with a one-thread BLAS (NumPy releases
-    the GIL in BLAS and in long ufunc loops). Each part has its own contiguous buffers: column views of
-    one buffer scale far less. What couples the columns is done on the whole batch, in the same order
+    Why: on several cores, a step's element-wise work runs on one core whatever BLAS's thread count,
+    and BLAS's own threads gain little on the skinny per-step products of a middle-sized network; but
+    the recurrence is independent per column, so each part can run every step of every layer on its
+    own core, with a one-thread BLAS (the compiled loops of ``kernels`` release the GIL for a whole
+    pass). Each part has its own contiguous buffers: column views of one buffer scale far less. What couples the columns is done on the whole batch, in the same order
     as without the split: dropout masks, the head, and per layer the weight-gradient GEMM and the
     gradient to the layer below (``GradientOperands`` gathers every part's columns).
     """

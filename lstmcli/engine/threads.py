@@ -25,11 +25,11 @@ the same whatever the budget and whatever the governor chose (tests/test_threads
 ``blas_threads(n)`` sets the budget for a block (1 by default) and pins BLAS to one thread inside it;
 ``matmul`` is the product that may use the budget; ``step_products`` wraps a loop of per-step products.
 
-The other way to use the budget is Python threads: NumPy's element-wise work runs on one core whatever
+The other way to use the budget is Python threads: a step's element-wise work runs on one core whatever
 BLAS's thread count, so a large batch can instead run as column parts, one Python thread each
-(``network._BatchSplit``), with ``run_in_threads`` and ``matmul_by_rows`` for its once-per-pass
-products. Python threads wait for the GIL without spinning, so a busy core slows them down to about
-one core's pace instead of collapsing them.
+(``network._BatchSplit``; the compiled loops of ``kernels`` release the GIL for a whole pass), with
+``run_in_threads`` and ``matmul_by_rows`` for its once-per-pass products. Python threads wait without
+spinning, so a busy core slows them down to about one core's pace instead of collapsing them.
 
 threadpoolctl is the well-kept library that changes the thread count of whichever BLAS NumPy loaded;
 its controller is built once (inspecting the loaded libraries costs ~100 µs) and switching a count
@@ -119,8 +119,8 @@ def same_results_on_threads(a: np.ndarray, b: np.ndarray, threads: int) -> bool:
     K into blocks, and a K between its block size Q and 2Q is cut in two halves that are rounded to the
     kernel's unroll on one thread and not on several (OpenBLAS 0.3.31: ``level3.c`` against
     ``level3_thread.c``), so the additions run in another order (seen for weight-gradient products,
-    (4H, T·N) by (T·N, D+H+1), and for a second layer's per-step product at hidden 256, K = 513; the
-    engine avoids the latter, see ``cell.SEPARATE_BIAS_ABOVE``). So each shape is checked once, on
+    (4H, T·N) by (T·N, D+H+1), and for a second layer's per-step product at hidden 256 when it was
+    K = D+H+1 = 513; the loops now add the bias separately, so K = 512). So each shape is checked once, on
     random numbers laid out as the operands: two orders of addition that differ give different bits
     somewhere among thousands of sums. Shapes that differ keep to one thread."""
     key = (a.shape, b.shape, _layout(a), _layout(b), a.dtype.str, threads)

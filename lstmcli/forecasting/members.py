@@ -7,10 +7,11 @@ wait for each other, so a busy core slows a run down by its share and no more (B
 see ``engine.threads``). Each worker runs the same code on the same numbers with one BLAS thread, so a
 model is the same bit for bit however it was trained.
 
-Workers come from a "forkserver" (a clean process that has imported the engine once and forks a worker
-per pool), or "spawn" where that does not exist: forking the caller itself would copy whatever threads
-it runs (a progress bar's, say) in an unknown state. Starting them costs 0.1-0.2 s, so
-small jobs train in the calling process (``worth_processes``).
+Workers come from a "forkserver" (a clean process that has imported the engine and loaded its compiled
+loops once, ``_worker_start``, and forks a worker per pool), or "spawn" where that does not exist:
+forking the caller itself would copy whatever threads it runs (a progress bar's, say) in an unknown
+state. Starting them costs about 0.4 s, so small jobs train in the calling process
+(``worth_processes``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult, fit
 from lstmcli.errors import TrainingError
 
-# Below this much estimated training time, starting worker processes (about 0.1-0.2 s) costs more than
-# it saves.
-MIN_PARALLEL_SECONDS = 0.8
+# Below this much estimated training time, starting worker processes costs more than it saves: about
+# 0.4 s until the forkserver has imported the engine and loaded its loops, after which 5 members on 2
+# workers take about 0.6 of their one-process time (break-even near 1 s).
+MIN_PARALLEL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,11 @@ class MemberJob:
     t_val: np.ndarray | None
 
     def estimated_seconds(self) -> float:
-        """A rough single-thread estimate: about 0.65 µs per window and time step plus a term in hidden²
-        for the products (measured on the sample series, validation passes included)."""
+        """A rough single-thread estimate: about 0.26 µs per window and time step plus a term in hidden²
+        for the products (measured at hidden 16-64 with validation passes included)."""
         n, steps, _ = self.x.shape
         hidden = self.net_config.hidden_size
-        per_window_step = (0.65e-6 + 4.3e-10 * hidden * hidden) * self.net_config.num_layers
+        per_window_step = (0.26e-6 + 2.6e-10 * hidden * hidden) * self.net_config.num_layers
         epochs = self.train_config.epochs
         if self.train_config.patience:  # early stopping usually ends long before the maximum
             epochs = min(epochs, 3 * self.train_config.patience + 10)
@@ -160,7 +162,7 @@ def _context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
-        ctx.set_forkserver_preload([__name__])
+        ctx.set_forkserver_preload(["lstmcli.forecasting._worker_start"])
     return ctx
 
 
