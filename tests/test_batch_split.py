@@ -85,7 +85,9 @@ def test_the_check_notices_parts_that_give_other_bits_and_the_batch_then_runs_wh
 
 
 def test_small_batches_and_small_models_run_whole():
-    for hidden, batch in ((64, 96), (16, 512)):
+    """Too little work per pass to pay for the hand-off, or (hidden 256 at batch 32) parts skinnier
+    than hidden/8 columns, where BLAS's own threads do better."""
+    for hidden, batch in ((64, 96), (16, 512), (256, 32)):
         net = make_net(hidden, 1)
         x = np.zeros((batch, 4, 1), np.float32)
         with blas_threads(2):

@@ -13,6 +13,7 @@ the shape of the weight-gradient GEMM in ``cell.layer_backward``; ``b_hh`` follo
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,9 +39,12 @@ _WORKSPACE_SHAPES_KEPT = 5  # train batch, last partial batch, validation, predi
 # fixed hand-off between threads (0.1-0.3 ms per pass on the development machine, mostly the wake-up
 # of an idle core) and skinnier products. Measured on 2 cores (benchmarks/RESULTS.md): passes from
 # about 50 MFLOP (about a millisecond) gain 1.2-1.95x over the whole batch on one thread; smaller ones
-# lose to the hand-off.
+# lose to the hand-off. A part also needs at least hidden/8 columns: from hidden 256 a step is mostly
+# its product, and BLAS's own threads, which cut the product's rows, keep it less skinny than parts of
+# 16 columns do (hidden 256, batch 32: inference 10-15 % faster whole, training the same).
 MIN_SPLIT_FLOPS = 50e6
 MIN_PART_COLUMNS = 16
+PART_COLUMNS_PER_HIDDEN = 1 / 8
 
 
 @dataclass(frozen=True)
@@ -361,8 +365,8 @@ class LSTMNetwork:
         batch and its per-step product are large enough to gain, and the parts were checked to give the
         same bits as the whole batch (so a model never depends on the thread count)."""
         budget = threads.budget()
-        parts = min(budget or 1, batch // MIN_PART_COLUMNS)
         H, D, L = self.config.hidden_size, self.config.input_size, self.config.num_layers
+        parts = min(budget or 1, batch // max(MIN_PART_COLUMNS, math.ceil(H * PART_COLUMNS_PER_HIDDEN)))
         pass_flops = 2.0 * 4 * H * (D + H + (L - 1) * 2 * H) * batch * steps
         if parts < 2 or pass_flops < MIN_SPLIT_FLOPS:
             return 1
