@@ -51,6 +51,39 @@ def test_threads_that_do_not_pay_are_tried_again_only_after_a_growing_number_of_
     assert not gov.use_multi
 
 
+def test_each_try_on_several_threads_is_judged_after_its_warm_up():
+    """Column parts are slow for their first tens of milliseconds (new buffers, an idle core waking up):
+    with ``trial_warmup`` the passes of that span are not judged, at the first try and at every retry."""
+    clock = FakeClock()
+    gov = StepGovernor(clock, trial_warmup=10e-3)
+
+    def passes(seconds: list[float]) -> list[bool]:
+        started = []
+        for duration in seconds:
+            started.append(gov.start())
+            clock.now += duration
+            gov.finish(1)
+        return started
+
+    # whole, whole, then parts: 5 ms cold, 4 ms cold, then 0.6 ms; judged from the first pass that
+    # begins 10 ms into the try
+    assert passes([1e-3, 1e-3, 5e-3, 4e-3, 0.6e-3, 0.6e-3, 0.6e-3]) == [False, False] + [True] * 5
+    assert gov.use_multi
+    assert passes([2e-3]) == [True] and not gov.use_multi  # parts became slower: back to whole
+    assert passes([1e-3] * (gov.FIRST_RETRY - 1)) == [False] * (gov.FIRST_RETRY - 1)
+    # the retry warms up again before it is judged
+    assert passes([6e-3, 3e-3, 0.6e-3, 0.6e-3]) == [True] * 4 and not gov.use_multi  # not judged yet
+    assert passes([0.6e-3]) == [True] and gov.use_multi  # the first pass begun 10 ms into the try
+    long_passes = StepGovernor(FakeClock(), trial_warmup=10e-3)
+    clock_2 = long_passes.clock
+    started = [run_pass(long_passes, clock_2, 1, 20e-3, 12e-3)[0] for _ in range(5)]
+    assert started == [False, False, True, True, True]  # a pass longer than the warm-up: the next decides
+    without_warmup = StepGovernor(FakeClock())
+    assert [run_pass(without_warmup, without_warmup.clock, 1, 1e-3, 5e-3)[0] for _ in range(4)] == [
+        False, False, True, False
+    ]  # fmt: skip
+
+
 def test_a_pass_that_falls_behind_finishes_on_one_thread_and_threads_are_dropped():
     """A busy core: products on 2 threads take 40x longer. The pass notices within a step or two and
     the governor goes back to one thread, so the machine being busy costs one slow product."""

@@ -13,6 +13,7 @@ the shape of the weight-gradient GEMM in ``cell.layer_backward``; ``b_hh`` follo
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -45,6 +46,12 @@ _WORKSPACE_SHAPES_KEPT = 5  # train batch, last partial batch, validation, predi
 MIN_SPLIT_FLOPS = 50e6
 MIN_PART_COLUMNS = 16
 PART_COLUMNS_PER_HIDDEN = 1 / 8
+# Parts are kept while a pass in parts takes at most this share of a whole pass (timed per shape), judged
+# after this many seconds of passes in parts: their first pass fills new buffers, and on the development
+# machine (a virtual machine) handing a pass to a core that was idle is slow, up to 1 ms a pass, for the
+# first 40-50 ms; passes in parts were then slower than whole ones at every size.
+SPLIT_GAIN = 0.9
+SPLIT_TRIAL_WARMUP = 0.1
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,7 @@ class ForwardCache:
     masks: list[np.ndarray | None]  # dropout mask applied to the input of layer l (None for l = 0)
     h_last: np.ndarray  # (N, H) last hidden state of the top layer (a view of the workspace)
     split: _BatchSplit | None = None  # the parts' workspaces when the batch ran in parts
+    timed: threads.StepGovernor | None = None  # times this pass for the whole-or-parts choice
 
 
 class LSTMNetwork:
@@ -195,6 +203,7 @@ class LSTMNetwork:
         self._workspaces: dict[tuple[int, int, bool], list[LayerWorkspace]] = {}
         self._splits: dict[tuple[int, int, bool, int], _BatchSplit] = {}
         self._split_same_bits: dict[tuple[int, int, bool, int], bool] = {}
+        self._split_governors: dict[tuple[int, int, bool, int], threads.StepGovernor] = {}
         self._scaled = [np.empty_like(block) for block in self._params.blocks]
 
     # ----------------------------------------------------------------------------- parameters
@@ -300,13 +309,19 @@ class LSTMNetwork:
         if x.ndim != 3 or x.shape[2] != self.config.input_size:
             raise ValueError(f"expected windows of shape (N, T, {self.config.input_size}), got {x.shape}")
         N, T, _ = x.shape
+        timed = None
+        if parts is None:
+            parts, timed = self._parts_for(T, N, keep)  # the pass is timed from here
         masks = self._dropout_masks(T, N, self.config.dropout if training else 0.0, rng)
         scaled = [self._scaled_weights(layer) for layer in range(self.config.num_layers)]
-        if parts is None:
-            parts = self._parts_for(T, N, keep)
         if parts == 1:
             workspaces = self._workspaces_for(T, N, keep)
-            self._forward_columns(x, slice(None), workspaces, masks, scaled, one_thread=False)
+            # A whole pass of a shape that may run in parts stays on one core, so that it is the
+            # reference the parts must beat (BLAS threads of a whole pass would also keep spinning on
+            # the core the next pass's parts need).
+            one_thread = timed is not None
+            with threads.blas_threads(1) if one_thread else contextlib.nullcontext():
+                self._forward_columns(x, slice(None), workspaces, masks, scaled, one_thread)
             h_last = workspaces[-1].h[-1].T  # (N, H)
             cache = ForwardCache(workspaces, masks, h_last)
         else:
@@ -321,6 +336,11 @@ class LSTMNetwork:
             h_last = split.h_last.T  # laid out as the whole batch's, so the head gives the same bits
             cache = ForwardCache([], masks, h_last, split)
         y = h_last @ self.params["head.weight"].T + self.params["head.bias"]
+        if timed is not None:
+            if keep:
+                cache.timed = timed  # a training pass ends with its backward
+            else:
+                timed.finish(1)
         return y, cache
 
     def _forward_columns(
@@ -360,21 +380,32 @@ class LSTMNetwork:
             masks.append((kept / (1.0 - dropout)).astype(self.dtype))
         return masks
 
-    def _parts_for(self, steps: int, batch: int, keep: bool) -> int:
-        """How many column parts a batch runs as: one, unless the thread budget is at least 2, the
-        batch and its per-step product are large enough to gain, and the parts were checked to give the
-        same bits as the whole batch (so a model never depends on the thread count)."""
+    def _parts_for(self, steps: int, batch: int, keep: bool) -> tuple[int, threads.StepGovernor | None]:
+        """How many column parts a batch runs as, and the governor timing the pass (None when there is
+        no choice). A batch may run in parts when the thread budget is at least 2, the batch and its
+        products are large enough (``MIN_SPLIT_FLOPS``, ``MIN_PART_COLUMNS``), and the parts were checked
+        to give the same bits as the whole batch (so a model never depends on the thread count); it then
+        does while a ``StepGovernor`` per shape measures passes in parts faster than whole ones, which
+        they are not when the other core is busy (a part then waits for it)."""
         budget = threads.budget()
         H, D, L = self.config.hidden_size, self.config.input_size, self.config.num_layers
         parts = min(budget or 1, batch // max(MIN_PART_COLUMNS, math.ceil(H * PART_COLUMNS_PER_HIDDEN)))
         pass_flops = 2.0 * 4 * H * (D + H + (L - 1) * 2 * H) * batch * steps
         if parts < 2 or pass_flops < MIN_SPLIT_FLOPS:
-            return 1
+            return 1, None
         key = (steps, batch, keep, parts)
         same = self._split_same_bits.get(key)
         if same is None:
             same = self._split_same_bits[key] = self._split_gives_same_bits(steps, batch, keep, parts)
-        return parts if same else 1
+        if not same:
+            return 1, None
+        governor = self._split_governors.get(key)
+        if governor is None:
+            if len(self._split_governors) >= _WORKSPACE_SHAPES_KEPT:
+                self._split_governors.pop(next(iter(self._split_governors)))
+            governor = self._split_governors[key] = threads.StepGovernor(trial_warmup=SPLIT_TRIAL_WARMUP)
+            governor.GAIN = SPLIT_GAIN
+        return (parts if governor.start() else 1), governor
 
     def _split_gives_same_bits(self, steps: int, batch: int, keep: bool, parts: int) -> bool:
         """Whether the batch in ``parts`` gives the same outputs (and gradients) as the whole batch,
@@ -393,13 +424,16 @@ class LSTMNetwork:
         dy = rng.standard_normal((batch, self.config.output_size)).astype(self.dtype)
         saved_grads = self.flat_grads.copy()
         results = []
+        # On one BLAS thread (threads never change bits): BLAS's threads, once woken, keep spinning for
+        # about 0.1 s on the core the parts are about to be timed on.
         try:
-            for n in (1, parts):
-                y, cache = self._forward(x, False, None, keep, parts=n)
-                results.append(y.copy())
-                if keep:
-                    self.backward(dy, cache)
-                    results.append(self.flat_grads.copy())
+            with threads.blas_threads(1):
+                for n in (1, parts):
+                    y, cache = self._forward(x, False, None, keep, parts=n)
+                    results.append(y.copy())
+                    if keep:
+                        self.backward(dy, cache)
+                        results.append(self.flat_grads.copy())
         finally:
             self.flat_grads[...] = saved_grads
             self._workspaces.pop((short, batch, keep), None)  # this shape will run in parts
@@ -428,6 +462,15 @@ class LSTMNetwork:
 
         Returns ``grads`` (views into ``flat_grads``, overwritten by the next call).
         """
+        one_core = cache.timed is not None and cache.split is None  # as its forward (see ``_forward``)
+        with threads.blas_threads(1) if one_core else contextlib.nullcontext():
+            grads = self._backward(dy, cache)
+        if cache.timed is not None:
+            cache.timed.finish(1)
+            cache.timed = None
+        return grads
+
+    def _backward(self, dy: np.ndarray, cache: ForwardCache) -> dict[str, np.ndarray]:
         dy = np.asarray(dy, dtype=self.dtype)
         grads = self.grads
         np.matmul(dy.T, cache.h_last, out=grads["head.weight"])

@@ -176,8 +176,14 @@ class StepGovernor:
     # a few milliseconds now and then, which is not the sustained wait of a core held by another process.
     SLACK = 5e-3
 
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter, trial_warmup: float = 0.0) -> None:
+        """``trial_warmup``: passes that begin within this many seconds of the first pass of a try on
+        several threads are not judged, nor is that first pass (a batch's column parts: their first pass
+        fills new buffers, and on a virtual machine a core that was idle answers a hand-off slowly for
+        the first few tens of milliseconds)."""
         self.clock = clock
+        self.trial_warmup = trial_warmup
+        self._trial_start: float | None = None  # when the current try on several threads began
         self.single = float("inf")  # best seconds per step on one thread
         self.multi = float("inf")  # best seconds per step on the budget
         self.use_multi = False
@@ -199,6 +205,8 @@ class StepGovernor:
         else:
             self._multi_pass = self.allowed and (self.use_multi or self.passes >= self.next_try)
         self._t0 = self.clock()
+        if self._multi_pass and self._trial_start is None:
+            self._trial_start = self._t0
         return self._multi_pass
 
     def check(self) -> bool:
@@ -220,6 +228,9 @@ class StepGovernor:
         if self._fell_behind:
             self._give_up()
             return
+        if self._trial_start is not None and self._t0 - self._trial_start < self.trial_warmup:
+            self.next_try = self.passes + 1  # began within the warm-up: on several threads again next pass
+            return
         self.multi = min(self.multi, per_step)
         if per_step <= self.GAIN * self.single:
             self.use_multi = True
@@ -229,6 +240,7 @@ class StepGovernor:
 
     def _give_up(self) -> None:
         self.use_multi = False
+        self._trial_start = None
         self.next_try = self.passes + self.retry
         self.retry = min(2 * self.retry, self.MAX_RETRY)
 
