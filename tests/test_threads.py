@@ -84,6 +84,18 @@ def test_each_try_on_several_threads_is_judged_after_its_warm_up():
     ]  # fmt: skip
 
 
+def test_a_try_warming_up_may_fall_further_behind_but_not_collapse():
+    """While a try warms up, products 4x slower (an idle core waking up) are tolerated; 40x slower (a
+    core held by another process) still send the pass back to one thread at its first step."""
+    for warmup, slow, expected in ((1.0, 4e-3, 0), (1.0, 40e-3, 1), (0.0, 4e-3, 3)):
+        clock = FakeClock()
+        gov = StepGovernor(clock, trial_warmup=warmup)
+        for _ in range(2):
+            run_pass(gov, clock, 10, single=1e-3, multi=slow)
+        on_threads, fell_back_at = run_pass(gov, clock, 10, single=1e-3, multi=slow)
+        assert on_threads and fell_back_at == expected, (warmup, slow)
+
+
 def test_a_pass_that_falls_behind_finishes_on_one_thread_and_threads_are_dropped():
     """A busy core: products on 2 threads take 40x longer. The pass notices within a step or two and
     the governor goes back to one thread, so the machine being busy costs one slow product."""
@@ -113,6 +125,7 @@ def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, monkey
     """Bit for bit: the governor may switch threads from pass to pass, so it must not matter."""
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))  # the whole batch, governed
     monkeypatch.setattr(threads, "_governors", {})
+    monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
     monkeypatch.setattr(StepGovernor, "GAIN", 1e9)  # threads always "pay": the threaded path runs
     monkeypatch.setattr(StepGovernor, "FALL_BEHIND", 1e9)
     rng = np.random.default_rng(3)
@@ -139,6 +152,7 @@ def test_a_large_second_layer_uses_threads_and_keeps_its_bits(monkeypatch):
     their element-wise pass, so the inner dimension is 512, and threads may run it."""
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
     monkeypatch.setattr(threads, "_governors", {})
+    monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
     monkeypatch.setattr(StepGovernor, "GAIN", 1e9)
     monkeypatch.setattr(StepGovernor, "FALL_BEHIND", 1e9)
     rng = np.random.default_rng(4)
@@ -174,6 +188,7 @@ def test_large_products_give_the_same_bits_on_threads():
 def test_once_per_pass_products_use_threads_only_while_they_measure_faster(gain, threaded, monkeypatch):
     """``matmul`` has a governor per shape too: a busy core would otherwise slow the large products."""
     monkeypatch.setattr(threads, "_governors", {})
+    monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
     monkeypatch.setattr(StepGovernor, "GAIN", gain)  # threads always / never "pay"
     rng = np.random.default_rng(0)
     a = rng.standard_normal((512, 768)).astype(np.float32)

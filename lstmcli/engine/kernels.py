@@ -63,39 +63,24 @@ def _find_gemm(prefix: str) -> int:
     )
 
 
-# The compiled code refers to the GEMMs by these names, resolved when it is loaded, so the machine
-# code can be cached (a ctypes function object in the code could not be).
-_GEMM_SIGNATURE = [types.intc, types.intc, types.intc, types.int64, types.int64, types.int64]
-for _prefix, _scalar in (("s", types.float32), ("d", types.float64)):
-    llvm.add_symbol(f"lstmcli_{_prefix}gemm", _find_gemm(_prefix))
-_sgemm = types.ExternalFunction(
-    "lstmcli_sgemm",
-    types.void(
-        *_GEMM_SIGNATURE,
-        types.float32,
-        types.voidptr,
-        types.int64,
-        types.voidptr,
-        types.int64,
-        types.float32,
-        types.voidptr,
-        types.int64,
-    ),
-)
-_dgemm = types.ExternalFunction(
-    "lstmcli_dgemm",
-    types.void(
-        *_GEMM_SIGNATURE,
-        types.float64,
-        types.voidptr,
-        types.int64,
-        types.voidptr,
-        types.int64,
-        types.float64,
-        types.voidptr,
-        types.int64,
-    ),
-)
+def _gemm_function(prefix: str, scalar: types.Type) -> types.ExternalFunction:
+    """NumPy's BLAS GEMM as a function compiled code can call, ``cblas_?gemm`` with 64-bit integers.
+
+    The compiled code refers to it by name, resolved when the code is loaded, so that the machine code
+    can be cached (a ctypes function object in the code could not be)."""
+    name = f"lstmcli_{prefix}gemm"
+    llvm.add_symbol(name, _find_gemm(prefix))
+    size, pointer, enum = types.int64, types.voidptr, types.intc
+    return types.ExternalFunction(
+        name,
+        types.void(
+            enum, enum, enum, size, size, size, scalar, pointer, size, pointer, size, scalar, pointer, size
+        ),
+    )
+
+
+_sgemm = _gemm_function("s", types.float32)
+_dgemm = _gemm_function("d", types.float64)
 
 
 def _gemm(transpose_a, m, n, k, a, lda, b, c):  # noqa: ANN001, ANN202  (compiled through the overload)
@@ -220,8 +205,8 @@ def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, start, stop, hidden): 
     - weight_hh: (4H, H) W_hh with its rows in the engine's gate order
     - v: (T+1, 6H, N) the forward pass's step values
     - dz: (T, 4H, N) written with ``[dz_g, dz_i, dz_f, dz_o]`` of each step
-    - dh: (H, N) the gradient reaching h_start from outside the recurrence below it (the head or, for
-      the last step, ``dh_last``); replaced step after step by the one reaching h_{t-1} through W_hh
+    - dh: (H, N) on entry, the gradient reaching h at step ``start`` through the steps after it (for the
+      last step: from the head, or zeros); each step replaces it by the one reaching h_{t-1} via W_hh
     - dc_next: (H, N) dc_{t+1} ⊙ f_{t+1} (zeros before the last step)
     - dh_seq: (T, H, N) gradient reaching every h_t from the layer above, or an empty (0, 0, 0) array
     """
@@ -256,12 +241,15 @@ def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, start, stop, hidden): 
 
 def warm_up() -> None:
     """Load (or compile) the float32 loops now rather than at the first pass: a process that forks
-    workers (``forecasting.members``) does it once, and every worker starts with the machine code."""
-    T, N, D, H = 1, 1, 1, 1
+    workers (``forecasting.members``) does it once, and every worker starts with the machine code.
+    The arrays have the layouts of the engine's calls (each layout is compiled on its own): all
+    C-contiguous, and the gradient from the layer above also as the transposed view it is."""
+    T, N, D, H = 2, 2, 1, 2  # not 1: NumPy calls an array with a single element contiguous either way
     a = np.zeros((4 * H, D + H + 1), np.float32)
     xh = np.zeros((T + 1, D + H + 1, N), np.float32)
     v = np.zeros((T + 1, 6 * H, N), np.float32)
     forward_steps(a, xh, v, 0, T, D, H)
-    plane = np.zeros((H, N), np.float32)
-    backward_steps(a[:, :H], v, np.zeros((T, 4 * H, N), np.float32), plane, plane.copy(),
-                   np.zeros((0, 0, 0), np.float32), T - 1, -1, H)  # fmt: skip
+    weight_hh, dz = np.zeros((4 * H, H), np.float32), np.zeros((T, 4 * H, N), np.float32)
+    for dh_seq in (np.zeros((0, 0, 0), np.float32), np.zeros((H, T, N), np.float32).transpose(1, 0, 2)):
+        plane = np.zeros((H, N), np.float32)
+        backward_steps(weight_hh, v, dz, plane, plane.copy(), dh_seq, T - 1, -1, H)

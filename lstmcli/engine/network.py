@@ -137,9 +137,10 @@ class _BatchSplit:
     and BLAS's own threads gain little on the skinny per-step products of a middle-sized network; but
     the recurrence is independent per column, so each part can run every step of every layer on its
     own core, with a one-thread BLAS (the compiled loops of ``kernels`` release the GIL for a whole
-    pass). Each part has its own contiguous buffers: column views of one buffer scale far less. What couples the columns is done on the whole batch, in the same order
-    as without the split: dropout masks, the head, and per layer the weight-gradient GEMM and the
-    gradient to the layer below (``GradientOperands`` gathers every part's columns).
+    pass). Each part has its own contiguous buffers: column views of one buffer scale far less. What
+    couples the columns is done on the whole batch, in the same order as without the split: dropout
+    masks, the head, and per layer the weight-gradient GEMM and the gradient to the layer below
+    (``GradientOperands`` gathers every part's columns).
     """
 
     def __init__(self, config: NetworkConfig, steps: int, batch: int, keep: bool, parts: int) -> None:

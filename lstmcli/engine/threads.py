@@ -54,6 +54,11 @@ MIN_PARALLEL_FLOPS = 20e6
 # Per-step products below this many FLOPs stay on one thread (measured on 2 idle cores: hidden 64,
 # batch 32, about 1 MFLOP, gains nothing; hidden 128, batch 32, about 4 MFLOP, gains 1.8x).
 MIN_STEP_FLOPS = 3e6
+# Seconds from the start of each try of BLAS threads during which passes are not judged (and may fall
+# further behind before they are cut short, ``StepGovernor.WARMUP_FALL_BEHIND``): on the development
+# machine, a virtual machine, a core that was idle answers hand-offs slowly for its first 40-50 ms,
+# so tries judged at once failed at random and a shape could stay on one thread for a whole run.
+TRIAL_WARMUP = 0.05
 
 _controller: ThreadpoolController | None = None
 _budget: int | None = None  # threads the large products may use; None: leave the library's setting
@@ -172,6 +177,9 @@ class StepGovernor:
     MAX_RETRY = 1024
     GAIN = 0.85  # threads are used when their pass takes at most this share of the one-thread pass
     FALL_BEHIND = 2.0  # ... and abandoned mid-pass when slower than this multiple of the one-thread pace
+    # ... or than this multiple while a try warms up (``trial_warmup``): a core that was idle answers
+    # slowly at first, 3-4x per product, where a core held by another process makes products 30-60x slower.
+    WARMUP_FALL_BEHIND = 8.0
     # Seconds of grace before a pass counts as fallen behind: a virtual machine's scheduler hiccups for
     # a few milliseconds now and then, which is not the sustained wait of a core held by another process.
     SLACK = 5e-3
@@ -214,7 +222,9 @@ class StepGovernor:
         self._steps += 1
         if self._fell_behind:
             return False
-        if self.clock() - self._t0 > self.FALL_BEHIND * self.single * self._steps + self.SLACK:
+        warming_up = self._trial_start is not None and self._t0 - self._trial_start < self.trial_warmup
+        limit = self.WARMUP_FALL_BEHIND if warming_up else self.FALL_BEHIND
+        if self.clock() - self._t0 > limit * self.single * self._steps + self.SLACK:
             self._fell_behind = True
             return True
         return False
@@ -255,7 +265,7 @@ def _governor(key: tuple, a: np.ndarray, b: np.ndarray, threads: int) -> StepGov
     if gov is None:
         if len(_governors) >= _GOVERNORS_KEPT:
             _governors.pop(next(iter(_governors)))
-        gov = _governors[key] = StepGovernor()
+        gov = _governors[key] = StepGovernor(trial_warmup=TRIAL_WARMUP)
         if not same_results_on_threads(a, b, threads):
             gov.allowed = False
     return gov
