@@ -70,8 +70,9 @@ def test_each_try_on_several_threads_is_judged_after_its_warm_up():
     assert passes([1e-3, 1e-3, 5e-3, 4e-3, 0.6e-3, 0.6e-3, 0.6e-3]) == [False, False] + [True] * 5
     assert gov.use_multi
     assert passes([2e-3]) == [True] and not gov.use_multi  # parts became slower: back to whole
-    assert passes([1e-3] * (gov.FIRST_RETRY - 1)) == [False] * (gov.FIRST_RETRY - 1)
-    # the retry warms up again before it is judged
+    # the retry waits for 8 passes and 8 warm-ups (80 ms): 10 short passes are not enough, then it
+    # warms up again before it is judged
+    assert passes([1e-3] * 10 + [75e-3]) == [False] * 11
     assert passes([6e-3, 3e-3, 0.6e-3, 0.6e-3]) == [True] * 4 and not gov.use_multi  # not judged yet
     assert passes([0.6e-3]) == [True] and gov.use_multi  # the first pass begun 10 ms into the try
     long_passes = StepGovernor(FakeClock(), trial_warmup=10e-3)

@@ -192,6 +192,7 @@ class StepGovernor:
         self.clock = clock
         self.trial_warmup = trial_warmup
         self._trial_start: float | None = None  # when the current try on several threads began
+        self._not_before = 0.0  # clock time before which threads are not tried again
         self.single = float("inf")  # best seconds per step on one thread
         self.multi = float("inf")  # best seconds per step on the budget
         self.use_multi = False
@@ -211,7 +212,9 @@ class StepGovernor:
         if self.single == float("inf"):
             self._multi_pass = False  # first a one-thread pass, the reference
         else:
-            self._multi_pass = self.allowed and (self.use_multi or self.passes >= self.next_try)
+            self._multi_pass = self.allowed and (
+                self.use_multi or (self.passes >= self.next_try and self.clock() >= self._not_before)
+            )
         self._t0 = self.clock()
         if self._multi_pass and self._trial_start is None:
             self._trial_start = self._t0
@@ -252,6 +255,9 @@ class StepGovernor:
         self.use_multi = False
         self._trial_start = None
         self.next_try = self.passes + self.retry
+        # A try lasts at least its warm-up, which may be many short passes: wait as many warm-ups as
+        # passes, so that tries take at most about a ninth of the time (less as the wait doubles).
+        self._not_before = self.clock() + self.retry * self.trial_warmup
         self.retry = min(2 * self.retry, self.MAX_RETRY)
 
 
