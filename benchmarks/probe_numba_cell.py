@@ -1,15 +1,15 @@
 """Probe for a dependency decision: the cell's element-wise work as one Numba kernel instead of 7 NumPy calls.
 
-    pip install numba                                   # ~65 MB with llvmlite; not a dependency
     PYTHONPATH=. python benchmarks/probe_numba_cell.py  # prints only
 
-After its product, a forward step of the engine makes 7 NumPy calls (tanh over the 4H gate rows, the
-sigmoid map of 3H rows, the cell update, tanh of the cell, the output). At small sizes their fixed cost
-(about 0.3 µs each) is most of a step, which is why one-thread inference is slower than PyTorch's fused
-oneDNN loop. A compiled kernel would make that one call: this script times a Numba kernel doing the same
-arithmetic in one pass against the engine's 7 calls (the same calls, on the same layout, as
-``cell.layer_forward``), and prints whether Numba found Intel's SVML, without which its ``tanh`` is the
-scalar C library's. It also prints Numba's import time and the first call's (compile or cache load).
+Written while the engine was NumPy calls per step (before ``lstmcli/engine/kernels.py``, which came out
+of it): after its product, a forward step made 7 NumPy calls (tanh over the 4H gate rows, the sigmoid
+map of 3H rows, the cell update, tanh of the cell, the output). At small sizes their fixed cost (about
+0.3 µs each) was most of a step, which is why one-thread inference was slower than PyTorch's fused
+oneDNN loop. This script times a Numba kernel doing the same arithmetic in one pass with the C
+library's scalar ``tanh`` against those 7 calls (on the engine's layout), and prints whether Numba found
+Intel's SVML. It also prints Numba's import time and the first call's (compile or cache load). What it
+found (4-30x slower without SVML) is why the engine's loops use their own vectorisable tanh.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SHAPES = [(16, 32), (32, 64), (64, 64), (128, 32), (256, 32), (256, 64)]  # (hid
 
 
 def numpy_cell(six: np.ndarray, products: np.ndarray, hidden: int) -> None:
-    """The engine's 7 calls on its (6H, N) step rows [g, i, f, o, tanh c, c_prev] (``cell.layer_forward``)."""
+    """The former engine's 7 calls on its (6H, N) step rows [g, i, f, o, tanh c, c_prev]."""
     half = six.dtype.type(0.5)
     gates, sigmoid = six[: 4 * hidden], six[hidden : 4 * hidden]
     blocks = six.reshape(6, hidden, -1)

@@ -2,7 +2,10 @@
 
     PYTHONPATH=. python benchmarks/probe_process_split.py [--steps 20]
 
-Why: at batch 32-64 the column parts of ``network._BatchSplit`` lose in Python threads, because the
+Written before the engine's loops were compiled (``lstmcli/engine/kernels.py``), which release the GIL
+for a whole pass, so Python threads now get about what processes did; kept as the record, and to
+re-measure the comparison. Why it was written: at batch 32-64 the column parts of
+``network._BatchSplit`` lost in Python threads, because the
 threads hand the GIL to each other at every NumPy call (``probe_batch_split.py``), so two threads
 gain only what BLAS threads give the per-step products (1.2-1.4x where torch gains 1.5-2x). Worker
 processes have no GIL to share. This script measures what they would give, for a whole training step

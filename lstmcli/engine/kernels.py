@@ -30,7 +30,8 @@ import llvmlite.binding as llvm
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
-from threadpoolctl import ThreadpoolController
+
+from lstmcli.engine import threads
 
 # ---------------------------------------------------------------------------------------------- BLAS
 # CBLAS constants (the C interface's enums).
@@ -48,7 +49,7 @@ class BlasNotFoundError(ImportError):
 
 def _find_gemm(prefix: str) -> int:
     """Address of NumPy's BLAS GEMM for ``prefix`` ``s`` (float32) or ``d`` (float64)."""
-    libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    libraries = threads.blas_controller().lib_controllers
     for lib in libraries:
         dynlib = getattr(lib, "dynlib", None) or ctypes.CDLL(lib.filepath)
         for pattern in _GEMM_SYMBOLS:

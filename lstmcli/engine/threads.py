@@ -72,7 +72,8 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _blas() -> ThreadpoolController:
+def blas_controller() -> ThreadpoolController:
+    """threadpoolctl's controller of the BLAS NumPy loaded, built once."""
     global _controller
     if _controller is None:
         _controller = ThreadpoolController().select(user_api="blas")
@@ -80,7 +81,7 @@ def _blas() -> ThreadpoolController:
 
 
 def _set(threads: int) -> None:
-    for lib in _blas().lib_controllers:
+    for lib in blas_controller().lib_controllers:
         lib.set_num_threads(threads)
 
 
@@ -97,7 +98,7 @@ def blas_threads(threads: int | None = DEFAULT_THREADS) -> Iterator[None]:
         finally:
             _budget = saved
         return
-    with _blas().limit(limits=1):
+    with blas_controller().limit(limits=1):
         _budget = max(1, int(threads))
         try:
             yield
