@@ -54,19 +54,20 @@ def test_column_parts_give_the_same_bits_as_the_whole_batch(layers, dropout, mon
 def test_parts_that_do_not_pay_are_dropped_and_tried_again_later(monkeypatch):
     """Parts are kept only while they measure faster than whole passes (``SPLIT_GAIN``); a machine whose
     other core is busy makes them slower. With a gain no pass can reach (and no warm-up), parts are
-    tried once, then the batch runs whole until the governor's next try."""
+    tried (``STRIKES`` passes), then the batch runs whole until the governor's next try."""
     monkeypatch.setattr(network, "SPLIT_GAIN", 0.0)
     monkeypatch.setattr(network, "SPLIT_TRIAL_WARMUP", 0.0)
     net = make_net(64, 1)
     x = np.random.default_rng(0).standard_normal((256, 12, 1)).astype(np.float32)
     used = []
+    strikes = threads.StepGovernor.STRIKES  # a try lasts that many passes that do not gain
     with blas_threads(2):
-        for _ in range(3 + threads.StepGovernor.FIRST_RETRY + 1):
+        for _ in range(2 + strikes + threads.StepGovernor.FIRST_RETRY):
             _, cache = net._forward(x, False, None, keep=False)
             used.append(cache.split is not None)
     if not all(net._split_same_bits.values()):
         pytest.skip("this machine's BLAS gives other bits for the parts' shape: they never run")
-    expected = [False, False, True] + [False] * (threads.StepGovernor.FIRST_RETRY - 1) + [True, False]
+    expected = [False, False] + [True] * strikes + [False] * (threads.StepGovernor.FIRST_RETRY - 1) + [True]
     assert used == expected
 
 

@@ -177,6 +177,11 @@ class StepGovernor:
     FIRST_RETRY = 8  # passes before threads are tried again after a failed or unprofitable try
     MAX_RETRY = 1024
     GAIN = 0.85  # threads are used when their pass takes at most this share of the one-thread pass
+    # ... judged over this many passes in a row: threads are dropped (or a try fails) only when that
+    # many judged passes all gained less. On a virtual machine about one pass in a hundred takes 1.2-3x
+    # its usual time (the host's scheduler), and one such pass used to send a shape that gains 1.6x on
+    # threads back to one thread, sometimes for a whole benchmark run.
+    STRIKES = 3
     FALL_BEHIND = 2.0  # ... and abandoned mid-pass when slower than this multiple of the one-thread pace
     # ... or than this multiple while a try warms up (``trial_warmup``): a core that was idle answers
     # slowly at first, 3-4x per product, where a core held by another process makes products 30-60x slower.
@@ -205,6 +210,7 @@ class StepGovernor:
         self._t0 = 0.0
         self._steps = 0
         self._fell_behind = False
+        self._strikes = 0  # judged passes in a row on several threads that gained less than GAIN
 
     def start(self) -> bool:
         self.passes += 1
@@ -249,11 +255,17 @@ class StepGovernor:
         if per_step <= self.GAIN * self.single:
             self.use_multi = True
             self.retry = self.FIRST_RETRY
-        else:
+            self._strikes = 0
+            return
+        self._strikes += 1
+        if self._strikes >= self.STRIKES:
             self._give_up()
+        elif not self.use_multi:
+            self.next_try = self.passes + 1  # the try goes on: one slow pass may be a hiccup
 
     def _give_up(self) -> None:
         self.use_multi = False
+        self._strikes = 0
         self._trial_start = None
         self.next_try = self.passes + self.retry
         # A try lasts at least its warm-up, which may be many short passes: wait as many warm-ups as
