@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO))
 
 from results_file import publish  # noqa: E402  (benchmarks/results_file.py, shared by the scripts)
 
+from lstmcli.engine import threads as engine_threads  # noqa: E402
 from lstmcli.engine.losses import LOSSES  # noqa: E402
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig  # noqa: E402
 from lstmcli.engine.optim import Adam, clip_global_norm  # noqa: E402
@@ -260,16 +261,32 @@ def _reps(fn, budget: float, lo: int, hi: int) -> int:
     return int(min(hi, max(lo, budget / max(once, 1e-7))))
 
 
+# Seconds between one library's timed calls and the other's, with several threads: both leave their
+# idle worker threads spinning on the cores after a call (GOMP's for torch for about 30 ms, OpenBLAS's for
+# about 0.1 s), and measured on this machine the other library's first calls after a switch took up to
+# 40x their time (torch: 2.5 ms inference passes took 64-96 ms; OpenBLAS: 0.13 ms products 4-8 ms).
+# Neither library meets that in a user's process, so a switch waits until the spinning has stopped.
+SWITCH_GAP = 0.2
+
+
+def _switch() -> None:
+    """Wait before the other library runs (see ``SWITCH_GAP``; one thread spins nothing)."""
+    time.sleep(SWITCH_GAP if (engine_threads.budget() or 1) > 1 else 0.002)
+
+
 def compare(fns: dict[str, object], rounds: int, budget: float, lo: int, hi: int) -> dict[str, float]:
     """Interleaved timing: per round each function runs its repeats; the order alternates by round.
     Returns, per function, the lowest round median (seconds)."""
-    reps = {name: _reps(fn, budget, lo, hi) for name, fn in fns.items()}
+    reps = {}
+    for name, fn in fns.items():
+        _switch()
+        reps[name] = _reps(fn, budget, lo, hi)
     medians: dict[str, list[float]] = {name: [] for name in fns}
     names = list(fns)
     for r in range(rounds):
         for name in names if r % 2 == 0 else names[::-1]:
+            _switch()
             medians[name].append(float(np.median(_samples(fns[name], reps[name]))))
-            time.sleep(0.002)  # lets the other library's idle worker threads stop spinning
     return {name: min(m) for name, m in medians.items()}
 
 
