@@ -726,6 +726,25 @@ def notes(s: dict, peaks: dict[int, dict]) -> list[str]:
             "a core): such rounds show as ratios far below 1; the lowest-round-median rule keeps them out "
             "only if one round was undisturbed."
         )
+        over, share = t2["over_train"], t2["peak_share_h256_best"]
+        if over or share < TARGET_PEAK_SHARE:
+            missed = ", ".join(f"{r.cfg.label()} {r.train_ratio:.2f}" for r in over) or "none"
+            L.append(
+                f"- **Missed at 2 threads**: training above 1.5x torch ({missed}); share of the GEMM peak at "
+                f"hidden 256 {share:.0%} against {TARGET_PEAK_SHARE:.0%}. The share's best configurations are "
+                "2-layer hidden-256 networks at batch 256, which run as column parts: about 1.9x the one-thread "
+                "speed, where the square-product peak doubles (the parts' products are half as wide, and the "
+                "once-per-pass products and Adam sit between the parallel passes). The slow training steps are the same networks at "
+                "batch 32, where torch gains most from its second core. A step there, timed by "
+                "hand at lookback 96 (77 ms against torch's 52): the per-step loops 24 ms forward and 22 ms "
+                "backward, where each step's product (about 17-34 MFLOP) is split by OpenBLAS over 2 threads "
+                "that meet at every step; the once-per-pass weight-gradient and input-gradient products "
+                "20 ms, at 80 % of the 2-thread peak already; the copies that lay dz and xh out for them "
+                "7 ms (in two Python threads: no gain, the second core is busy with OpenBLAS's waiting "
+                "threads); Adam 2 ms. What would close it is a step loop that keeps both cores inside one "
+                "compiled pass (each thread owns half the hidden units, one barrier per step); "
+                "`benchmarks/README.md` lists what was tried instead."
+            )
     L.append(
         "- **Memory.** A training step keeps, per window, time step and layer, the step values "
         "[g, i, f, o, tanh c, c] (6H), the product input [x; h; 1] (D+H+1), and in the backward pass dz (4H) "
