@@ -12,8 +12,8 @@ import numpy as np
 
 from lstmcli.engine import kernels, threads
 
-# An Adam step runs in parts on several threads from this many parameters per part (about 0.3 ms of
-# work each, which covers the hand-off to a pool thread; a model with hidden 256 has 0.3-0.8 million).
+# An Adam step runs in parts on several threads from this many parameters per part (about 0.5 ms of
+# work each, well above the ~50 µs hand-off to a pool thread; a model with hidden 256 has 0.3-0.8 million).
 MIN_PART_PARAMETERS = 250_000
 
 
@@ -77,7 +77,7 @@ class Adam:
         )
         m, v, size = self.m, self.v, param.size
         parts = max(1, min(threads.budget() or 1, size // MIN_PART_PARAMETERS))
-        edges = [size * k // parts // 16 * 16 for k in range(parts)] + [size]  # 64-byte aligned parts
+        edges = [size * k // parts // 16 * 16 for k in range(parts)] + [size]  # on whole cache lines
 
         def update(k: int) -> None:
             kernels.adam_update(param, grad, m, v, edges[k], edges[k + 1], scalars)
