@@ -205,7 +205,7 @@ def layer_backward(
 
     - block: (4H, D+H+1) the layer's weights ``[W_ih | W_hh | b_ih]`` in PyTorch's order
     - dh_last: (H, N) loss gradient w.r.t. the last hidden state h_T, or None
-    - dh_seq: (T, H, N) loss gradient w.r.t. every h_t from the layer above, or None
+    - dh_seq: (H, T, N) loss gradient w.r.t. every h_t from the layer above, or None
     - grad_block: (4H, D+H+1) written with dL/dA = [dW_ih | dW_hh | db]; db is the gradient of b_ih and
       of b_hh alike
 

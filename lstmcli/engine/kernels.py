@@ -214,7 +214,9 @@ def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, start, stop, hidden): 
     - dh: (H, N) on entry, the gradient reaching h at step ``start`` through the steps after it (for the
       last step: from the head, or zeros); each step replaces it by the one reaching h_{t-1} via W_hh
     - dc_next: (H, N) dc_{t+1} ⊙ f_{t+1} (zeros before the last step)
-    - dh_seq: (T, H, N) gradient reaching every h_t from the layer above, or an empty (0, 0, 0) array
+    - dh_seq: (H, T, N) gradient reaching every h_t from the layer above (as the input-gradient GEMM
+      leaves it: each unit's row of a step is contiguous, so the add is vectorised), or an empty
+      (0, 0, 0) array
     """
     H = hidden
     N = dz.shape[2]
@@ -223,10 +225,10 @@ def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, start, stop, hidden): 
     for t in range(start, stop, -1):
         vt, dzt = v[t], dz[t]
         if with_seq:
-            seq = dh_seq[t]
             for j in range(H):
+                dh_row, seq_row = dh[j], dh_seq[j, t]
                 for n in range(N):
-                    dh[j, n] += seq[j, n]
+                    dh_row[n] += seq_row[n]
         for j in range(H):
             g_row, i_row, f_row, o_row = vt[j], vt[H + j], vt[2 * H + j], vt[3 * H + j]
             tanh_c_row, c_prev_row = vt[4 * H + j], vt[5 * H + j]
@@ -271,7 +273,7 @@ def warm_up() -> None:
     """Load (or compile) the float32 loops now rather than at the first pass: a process that forks
     workers (``forecasting.members``) does it once, and every worker starts with the machine code.
     The arrays have the layouts of the engine's calls (each layout is compiled on its own): all
-    C-contiguous, and the gradient from the layer above also as the transposed view it is."""
+    C-contiguous, and the gradient from the layer above also as a column part's view of it."""
     T, N, D, H = 2, 2, 1, 2  # not 1: NumPy calls an array with a single element contiguous either way
     a = np.zeros((4 * H, D + H + 1), np.float32)
     xh = np.zeros((T + 1, D + H + 1, N), np.float32)
@@ -280,6 +282,7 @@ def warm_up() -> None:
     flat = np.zeros(4, np.float32)
     adam_update(flat, flat, flat, flat, 0, 0, np.ones(6, np.float32))
     weight_hh, dz = np.zeros((4 * H, H), np.float32), np.zeros((T, 4 * H, N), np.float32)
-    for dh_seq in (np.zeros((0, 0, 0), np.float32), np.zeros((H, T, N), np.float32).transpose(1, 0, 2)):
+    seq = np.zeros((H, T, N), np.float32)  # from the layer above: whole, or a column part's view
+    for dh_seq in (np.zeros((0, 0, 0), np.float32), seq, seq[:, :, :1]):
         plane = np.zeros((H, N), np.float32)
         backward_steps(weight_hh, v, dz, plane, plane.copy(), dh_seq, T - 1, -1, H)

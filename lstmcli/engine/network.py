@@ -500,10 +500,10 @@ class LSTMNetwork:
                     dx = threads.matmul_by_rows(
                         w_ih_t, dz, np.empty((D, T * N), self.dtype), len(split.columns)
                     )
-                dh_seq = dx.reshape(D, T, N).transpose(1, 0, 2)
+                dh_seq = dx.reshape(D, T, N)  # (H, T, N) of the layer below, the loop's layout
                 mask = cache.masks[layer]
                 if mask is not None:
-                    dh_seq *= mask
+                    dh_seq *= mask.transpose(1, 0, 2)
         return grads
 
     def _backward_parts(
