@@ -174,6 +174,28 @@ def test_user_errors_are_one_line_exit_1(runner, cwd, args, message):
     assert "Traceback" not in result.output
 
 
+def test_a_numpy_whose_blas_the_engine_cannot_call_is_one_line_exit_1(tmp_path):
+    """The engine binds NumPy's 64-bit-integer GEMM when it is imported; a NumPy built without one is
+    a user's problem to fix (another NumPy), so it is reported in words, not as an import traceback.
+    In a fresh process whose BLAS lookup finds no library, before the engine is imported."""
+    code = (
+        "import sys\n"
+        "from lstmcli.engine import threads\n"
+        "threads.blas_controller = lambda: type('NoBlas', (), {'lib_controllers': []})()\n"
+        "from lstmcli.cli import main\n"
+        f"sys.argv = ['lstmcli', 'train', {str(AIR)!r}, '--epochs', '1']\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "64-bit-integer CBLAS" in lines[0] and "BLAS libraries loaded: none" in lines[0]
+
+
 def test_usage_errors_exit_2(runner, cwd):
     result = run(runner, "predict", "--horizon", "0")
     assert result.exit_code == 2

@@ -35,6 +35,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from lstmcli.engine import threads
+from lstmcli.errors import LstmcliError
 
 # ---------------------------------------------------------------------------------------------- BLAS
 # CBLAS constants (the C interface's enums).
@@ -46,8 +47,9 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _GEMM_SYMBOLS = ("scipy_cblas_{}gemm64_", "cblas_{}gemm64_", "cblas_{}gemm$NEWLAPACK$ILP64")
 
 
-class BlasNotFoundError(ImportError):
-    """NumPy's BLAS has no 64-bit-integer CBLAS GEMM that the compiled loops could call."""
+class BlasNotFoundError(LstmcliError, ImportError):
+    """NumPy's BLAS has no 64-bit-integer CBLAS GEMM that the compiled loops could call. Raised when
+    this module is imported; a user can fix it (another NumPy), so the CLI prints it as one line."""
 
 
 def _find_gemm(prefix: str) -> int:
