@@ -240,6 +240,7 @@ def test_the_thread_count_does_not_change_the_model_file(runner, cwd, monkeypatc
 
     monkeypatch.setattr(threads.StepGovernor, "GAIN", 1e9)
     monkeypatch.setattr(threads.StepGovernor, "FALL_BEHIND", 1e9)
+    monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # judged at once: the run is a few passes long
     big = ["--epochs", "3", "--hidden", "160", "--ensemble", "1", "--no-retrain"]
     assert run(runner, "train", AIR, *big, "-m", "one.npz", "--threads", "1").exit_code == 0
     assert run(runner, "train", AIR, *big, "-m", "two.npz", "--threads", "2").exit_code == 0

@@ -126,7 +126,15 @@ def test_float32_loops_do_no_float64_arithmetic():
     adam = njit(**{**kernels._JIT_EXACT, "cache": False})(kernels.adam_update.py_func)
     flat = np.zeros(4, f32)
     adam(flat, flat, flat, flat, 0, 4, np.ones(6, f32))
-    for loop in (forward, backward, adam):
+    forward_units = njit(**options)(kernels.forward_units.py_func)
+    backward_units = njit(**options)(kernels.backward_units.py_func)
+    sync = np.zeros(kernels.sync_slots(1), np.int64)
+    forward_units(a, a.copy(), np.zeros((4, 1), f32), xh, v, sync, 0, 1, 0, 1, 0, 1, 1, 1, 10**9, 10**9)
+    sync[...] = 0
+    no_seq = np.zeros((0, 0, 0), f32)
+    args = (np.zeros((1, 4, 1), f32), plane, plane.copy(), no_seq, sync, 0, 1, 0, 1, 0, -1, 1, 10**9, 10**9)
+    backward_units(a[:, :1], v, *args)
+    for loop in (forward, backward, adam, forward_units, backward_units):
         (ir,) = loop.inspect_llvm().values()
         assert " float" in ir and "fpext" not in ir and "x double>" not in ir
         for op in ("fadd", "fsub", "fmul", "fdiv"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmcli.engine import network, threads
+from lstmcli.engine import kernels, network, threads
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.threads import StepGovernor, blas_threads
 
@@ -140,14 +140,17 @@ def test_small_products_never_use_threads():
         blas_threads(2),
         threads.step_products(
             ("test",), np.ones((64, 66), np.float32), np.ones((66, 32), np.float32), 10
-        ) as after_step,
+        ) as plan,
     ):
-        assert after_step is None
+        assert plan == threads.LoopPlan()  # the whole pass on one thread
 
 
+@pytest.mark.parametrize("unit_parts", [True, False], ids=["unit parts", "BLAS threads"])
 @pytest.mark.parametrize(("layers", "hidden", "batch"), [(1, 128, 32), (2, 160, 48)])
-def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, monkeypatch):
-    """Bit for bit: the governor may switch threads from pass to pass, so it must not matter."""
+def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, unit_parts, monkeypatch):
+    """Bit for bit: the governor may switch threads from pass to pass, so it must not matter, whether
+    the loops use the threads as unit parts or (where the barrier cannot time its waits) through BLAS."""
+    monkeypatch.setattr(kernels, "UNIT_PARTS_AVAILABLE", unit_parts and kernels.UNIT_PARTS_AVAILABLE)
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))  # the whole batch, governed
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
@@ -164,17 +167,22 @@ def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, monkey
             net.backward(dy, cache)
             outputs.append((y.copy(), net.flat_grads.copy(), net.predict(x).copy()))
     # the threaded path ran (unless this machine's BLAS gives other bits on threads for the shape)
-    assert any(g.use_multi or not g.allowed for g in threads._governors.values())
+    loops = [
+        g for key, g in threads._governors.items() if ("unit parts" in key) == kernels.UNIT_PARTS_AVAILABLE
+    ]
+    assert any(g.use_multi or not g.allowed for g in loops)
     for y, g, p in outputs[1:]:
         np.testing.assert_array_equal(y, outputs[0][0])
         np.testing.assert_array_equal(g, outputs[0][1])
         np.testing.assert_array_equal(p, outputs[0][2])
 
 
-def test_a_large_second_layer_uses_threads_and_keeps_its_bits(monkeypatch):
+@pytest.mark.parametrize("unit_parts", [True, False], ids=["unit parts", "BLAS threads"])
+def test_a_large_second_layer_uses_threads_and_keeps_its_bits(unit_parts, monkeypatch):
     """Layer 2 at hidden 256 has an inner dimension of 513 with the bias row, which OpenBLAS splits in
     another order on 2 threads: its product then had to stay on one thread. The loops add the bias in
     their element-wise pass, so the inner dimension is 512, and threads may run it."""
+    monkeypatch.setattr(kernels, "UNIT_PARTS_AVAILABLE", unit_parts and kernels.UNIT_PARTS_AVAILABLE)
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
@@ -187,8 +195,8 @@ def test_a_large_second_layer_uses_threads_and_keeps_its_bits(monkeypatch):
     for n in (1, 2, 2, 2):
         with blas_threads(n):
             outputs.append(net.predict(x).copy())
-    forward_loops = [
-        g for key, g in threads._governors.items() if key[1:3] == ("forward", False) and key[-1] == 256
+    forward_loops = [  # keys: (threads, ["unit parts",] "forward", keep, T, N, D, H)
+        g for key, g in threads._governors.items() if key[-6:-4] == ("forward", False) and key[-1] == 256
     ]
     assert len(forward_loops) == 2 and all(g.allowed for g in forward_loops)  # both layers may use threads
     for p in outputs[1:]:

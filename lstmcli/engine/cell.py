@@ -48,6 +48,8 @@ pass. This module owns the buffers and says what the loops compute:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from lstmcli.engine import kernels, threads
@@ -97,6 +99,7 @@ class LayerWorkspace:
         self.h = self.xh[1:, D : D + H]
         self._backward: LayerBackwardBuffers | None = None
         self._operands: GradientOperands | None = None
+        self._unit_parts: UnitParts | None = None
 
     def gate(self, name: str) -> np.ndarray:
         """(T, H, N) view of one gate's values over all steps (``keep=True`` only)."""
@@ -109,11 +112,47 @@ class LayerWorkspace:
             self._backward = LayerBackwardBuffers(self)
         return self._backward
 
+    def unit_parts(self, parts: int) -> UnitParts:
+        if self._unit_parts is None or self._unit_parts.parts != parts:
+            T, N, D, H = self.shape
+            self._unit_parts = UnitParts(parts, N, D, H, self.v.dtype)
+        return self._unit_parts
+
     def gradient_operands(self) -> GradientOperands:
         if self._operands is None:
             T, N, D, H = self.shape
             self._operands = GradientOperands(T, N, D, H, self.v.dtype)
         return self._operands
+
+
+class UnitParts:
+    """The hidden units of a layer cut into ``parts`` (``layer_forward``, "unit parts"): each part's
+    units ``lo`` .. ``hi``-1, its rows of A and its product of a step (forward), and the parts'
+    ``sync`` counters (``kernels.forward_units``)."""
+
+    def __init__(self, parts: int, batch: int, inputs: int, hidden: int, dtype: np.dtype) -> None:
+        N, D, H = batch, inputs, hidden
+        self.parts = parts
+        edges = [H * k // parts for k in range(parts + 1)]
+        self.units = list(zip(edges, edges[1:], strict=False))
+        self.a_parts = [np.empty((4 * (hi - lo), D + H + 1), dtype=dtype) for lo, hi in self.units]
+        self.z = [np.empty((4 * (hi - lo), N), dtype=dtype) for lo, hi in self.units]
+        self.sync = np.zeros(kernels.sync_slots(parts), dtype=np.int64)
+
+    def run(self, part_loop: Callable[[int, int, int], int]) -> int:
+        """``part_loop(k, lo, hi)`` for every part side by side, each in its own thread; returns the step
+        the parts stopped at (every part returns the same one)."""
+        self.sync[...] = 0
+        stopped = [0] * self.parts
+
+        def run_part(k: int) -> None:
+            stopped[k] = part_loop(k, *self.units[k])
+
+        def abandon() -> None:  # a part failed: the others must not wait for it
+            self.sync[kernels.SYNC_ABANDON] = 1
+
+        threads.run_in_threads(run_part, self.parts, on_error=abandon)
+        return stopped[0]
 
 
 class LayerBackwardBuffers:
@@ -185,13 +224,43 @@ def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray, one_thread: bool = F
     ws.c[0].fill(0.0)  # c_0 (rows are reused when the workspace does not keep every step)
     left, right = a_scaled[:, :-1], ws.xh[0, :-1]  # the shapes of a step's product, for the threads policy
     key = ("forward", ws.keep, *ws.shape)
-    with threads.step_products(key, left, right, T, one_thread) as after_step:
-        if after_step is None:
+    units = _unit_parts_plan("forward", N, D, H, ws.v.dtype)
+    with threads.step_products(key, left, right, T, one_thread, units) as plan:
+        if plan.unit_parts > 1:
+            parts = ws.unit_parts(plan.unit_parts)
+            pace, slack = _nanoseconds(plan.pace), _nanoseconds(plan.slack)
+
+            def part_loop(k: int, lo: int, hi: int) -> int:
+                a_part, z = parts.a_parts[k], parts.z[k]
+                return kernels.forward_units(
+                    a_scaled,
+                    a_part,
+                    z,
+                    ws.xh,
+                    ws.v,
+                    parts.sync,
+                    k,
+                    parts.parts,
+                    lo,
+                    hi,
+                    0,
+                    T,
+                    D,
+                    H,
+                    pace,
+                    slack,
+                )
+
+            stopped = parts.run(part_loop)
+            if stopped < T:  # a part fell behind (a busy core): the rest on one thread
+                plan.fell_behind()
+                kernels.forward_steps(a_scaled, ws.xh, ws.v, stopped, T, D, H)
+        elif plan.after_step is None:
             kernels.forward_steps(a_scaled, ws.xh, ws.v, 0, T, D, H)
-        else:  # a pass on several threads, watched step by step
+        else:  # a pass on BLAS's threads, watched step by step
             for t in range(T):
                 kernels.forward_steps(a_scaled, ws.xh, ws.v, t, t + 1, D, H)
-                after_step()
+                plan.after_step()
 
 
 def layer_backward(
@@ -240,11 +309,102 @@ def backward_steps(
     bb.dc_next.fill(0.0)
     sequence = bb.no_sequence if dh_seq is None else dh_seq
     key = ("backward", *ws.shape)
-    with threads.step_products(key, bb.weight_hh.T, bb.dz[0], T, one_thread) as after_step:
-        if after_step is None:
+    units = _unit_parts_plan("backward", N, D, H, ws.v.dtype)
+    with threads.step_products(key, bb.weight_hh.T, bb.dz[0], T, one_thread, units) as plan:
+        if plan.unit_parts > 1:
+            parts = ws.unit_parts(plan.unit_parts)
+            pace, slack = _nanoseconds(plan.pace), _nanoseconds(plan.slack)
+
+            def part_loop(k: int, lo: int, hi: int) -> int:
+                return kernels.backward_units(
+                    bb.weight_hh, ws.v, bb.dz, bb.dh, bb.dc_next, sequence, parts.sync, k, parts.parts,
+                    lo, hi, T - 1, -1, H, pace, slack,
+                )  # fmt: skip
+
+            stopped = parts.run(part_loop)
+            if stopped > -1:  # a part fell behind (a busy core): the rest on one thread
+                plan.fell_behind()
+                kernels.backward_steps(bb.weight_hh, ws.v, bb.dz, bb.dh, bb.dc_next, sequence, stopped, -1, H)
+        elif plan.after_step is None:
             kernels.backward_steps(bb.weight_hh, ws.v, bb.dz, bb.dh, bb.dc_next, sequence, T - 1, -1, H)
-        else:  # a pass on several threads, watched step by step
+        else:  # a pass on BLAS's threads, watched step by step
             for t in range(T - 1, -1, -1):
                 kernels.backward_steps(bb.weight_hh, ws.v, bb.dz, bb.dh, bb.dc_next, sequence, t, t - 1, H)
-                after_step()
+                plan.after_step()
     return bb
+
+
+# ---------------------------------------------------------------------------------------------- unit parts
+# Hidden units per part at least (fewer: the parts' products are too skinny to gain).
+MIN_UNITS_PER_PART = 32
+
+
+def _nanoseconds(seconds: float) -> int:
+    return int(min(seconds, 1e9) * 1e9)  # "never" as a billion seconds: int64 arithmetic in the kernel
+
+
+def _unit_parts_plan(kind: str, batch: int, inputs: int, hidden: int, dtype: np.dtype) -> tuple | None:
+    """(parts, check) for ``threads.step_products``: a loop may run in unit parts on the thread budget
+    where the compiled barrier can time its waits (``kernels.UNIT_PARTS_AVAILABLE``) and each part
+    has at least ``MIN_UNITS_PER_PART`` units; None otherwise (BLAS's threads, as before)."""
+    parts = min(threads.budget() or 1, hidden // MIN_UNITS_PER_PART)
+    if parts < 2 or not kernels.UNIT_PARTS_AVAILABLE:
+        return None
+    return parts, lambda: unit_parts_give_same_bits(kind, batch, inputs, hidden, dtype, parts)
+
+
+_same_bits_in_unit_parts: dict[tuple, bool] = {}
+
+
+def unit_parts_give_same_bits(
+    kind: str, batch: int, inputs: int, hidden: int, dtype: np.dtype, parts: int
+) -> bool:
+    """Whether ``kind`` ("forward" or "backward") steps in unit parts give the same bits as the whole
+    loop, checked once per shape on random numbers over 3 steps. A part's product has fewer rows
+    (forward: its rows of A; backward: its rows of dh), and a BLAS could pick another kernel, adding in
+    another order, for the skinnier product (as ``threads.same_results_on_threads`` checks for thread
+    counts); the element-wise passes compute the same expressions either way."""
+    key = (kind, batch, inputs, hidden, np.dtype(dtype).str, parts)
+    found = _same_bits_in_unit_parts.get(key)
+    if found is not None:
+        return found
+    T, N, D, H = 3, batch, inputs, hidden
+    rng = np.random.default_rng(0)
+    ws = LayerWorkspace(T, N, D, H, np.dtype(dtype), keep=True)
+    ws.x[...] = rng.standard_normal(ws.x.shape)
+    a_scaled = (rng.standard_normal((4 * H, D + H + 1)) / np.sqrt(D + H)).astype(dtype)
+    unit_parts = ws.unit_parts(parts)
+    never = _nanoseconds(float("inf"))
+    results = []
+    with threads.blas_threads(1):
+        if kind == "forward":
+            kernels.forward_steps(a_scaled, ws.xh, ws.v, 0, T, D, H)
+            results.append((ws.v.copy(), ws.xh.copy()))
+            ws.v.fill(0.0)
+            ws.h.fill(0.0)
+            unit_parts.run(
+                lambda k, lo, hi: kernels.forward_units(
+                    a_scaled, unit_parts.a_parts[k], unit_parts.z[k], ws.xh, ws.v, unit_parts.sync, k, parts,
+                    lo, hi, 0, T, D, H, never, never,
+                )
+            )  # fmt: skip
+            results.append((ws.v, ws.xh))
+        else:
+            ws.v[...] = rng.uniform(-1, 1, ws.v.shape)
+            weight_hh = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(dtype)
+            dz, dh0 = np.empty((T, 4 * H, N), dtype), rng.standard_normal((H, N)).astype(dtype)
+            for in_parts in (False, True):
+                dh, dc_next, no_sequence = dh0.copy(), np.zeros_like(dh0), np.empty((0, 0, 0), dtype)
+                if in_parts:
+                    unit_parts.run(
+                        lambda k, lo, hi, dh=dh, dc_next=dc_next, seq=no_sequence: kernels.backward_units(
+                            weight_hh, ws.v, dz, dh, dc_next, seq, unit_parts.sync, k, parts,
+                            lo, hi, T - 1, -1, H, never, never,
+                        )
+                    )  # fmt: skip
+                else:
+                    kernels.backward_steps(weight_hh, ws.v, dz, dh, dc_next, no_sequence, T - 1, -1, H)
+                results.append((dz.copy(), dh))
+    found = all(np.array_equal(a, b) for a, b in zip(*results, strict=True))
+    _same_bits_in_unit_parts[key] = found
+    return found

@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -146,22 +147,35 @@ def same_results_on_threads(a: np.ndarray, b: np.ndarray, threads: int) -> bool:
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` (2-D), on the thread budget of ``blas_threads`` when the product is large enough, gives
-    the same bits as on one thread (``same_results_on_threads``), and a ``StepGovernor`` for its shape
-    (a "loop" of one product) has measured threads to pay: with another process on a core, a threaded
-    product waits for it (measured: a 2-layer hidden-256 training step 1.3x slower than on one thread)."""
+    """``a @ b`` (2-D), on the thread budget of ``blas_threads`` when the product is large enough and a
+    ``StepGovernor`` for its shape (a "loop" of one product) has measured threads to pay: with another
+    process on a core, a threaded product waits for it (measured: a 2-layer hidden-256 training step
+    1.3x slower than on one thread).
+
+    The threads are Python threads, each with a row part of ``a`` on a one-thread BLAS
+    (``matmul_by_rows``), where ``a`` has the rows for it (hidden 128 and up): BLAS's own threads keep
+    spinning for about 0.1 s after a product, on the core that the next pass's unit parts need (they
+    made a 2-layer hidden-256 training step 1.4x slower). Else BLAS's threads, where the product gives
+    the same bits there as on one thread (``same_results_on_threads``)."""
     threads = _budget
     if threads is None or threads == 1 or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_PARALLEL_FLOPS:
         return np.matmul(a, b, out=out)
-    gov = _governor(("matmul", threads, a.shape, b.shape, a.strides, b.strides), a, b, threads)
+    by_rows = a.shape[0] >= threads * _ROW_ALIGN
+    key = ("matmul", threads, by_rows, a.shape, b.shape, a.strides, b.strides)
+    gov = _governor(key, a, b, threads, (lambda: True) if by_rows else None)  # by rows: checks its bits
     on_threads = gov.start()
-    if on_threads:
-        _set(threads)
-    try:
-        result = np.matmul(a, b, out=out)
-    finally:
+    if on_threads and by_rows:
+        result = matmul_by_rows(
+            a, b, np.empty((a.shape[0], b.shape[1]), a.dtype) if out is None else out, threads
+        )
+    else:
         if on_threads:
-            _set(1)
+            _set(threads)
+        try:
+            result = np.matmul(a, b, out=out)
+        finally:
+            if on_threads:
+                _set(1)
     gov.finish(1)
     return result
 
@@ -227,17 +241,25 @@ class StepGovernor:
             self._trial_start = self._t0
         return self._multi_pass
 
+    def pace(self) -> float:
+        """Seconds per step a multi-thread pass may take before it has fallen behind (plus ``SLACK``)."""
+        warming_up = self._trial_start is not None and self._t0 - self._trial_start < self.trial_warmup
+        return (self.WARMUP_FALL_BEHIND if warming_up else self.FALL_BEHIND) * self.single
+
     def check(self) -> bool:
         """After each step of a multi-thread pass: True when it should finish on one thread."""
         self._steps += 1
         if self._fell_behind:
             return False
-        warming_up = self._trial_start is not None and self._t0 - self._trial_start < self.trial_warmup
-        limit = self.WARMUP_FALL_BEHIND if warming_up else self.FALL_BEHIND
-        if self.clock() - self._t0 > limit * self.single * self._steps + self.SLACK:
+        if self.clock() - self._t0 > self.pace() * self._steps + self.SLACK:
             self._fell_behind = True
             return True
         return False
+
+    def fall_behind(self) -> None:
+        """The pass fell behind on its own watch (unit parts time their waits themselves): it finishes
+        on one thread, and ``finish`` drops threads as after ``check`` said so."""
+        self._fell_behind = True
 
     def finish(self, steps: int) -> None:
         per_step = (self.clock() - self._t0) / max(1, steps)
@@ -278,27 +300,58 @@ _governors: dict[tuple, StepGovernor] = {}
 _GOVERNORS_KEPT = 64
 
 
-def _governor(key: tuple, a: np.ndarray, b: np.ndarray, threads: int) -> StepGovernor:
-    """The governor of one loop (or product) shape; threads never allowed where they change the bits."""
+def _governor(
+    key: tuple, a: np.ndarray, b: np.ndarray, threads: int, same_bits: Callable[[], bool] | None = None
+) -> StepGovernor:
+    """The governor of one loop (or product) shape; threads never allowed where they change the bits
+    (``same_bits``, by default ``same_results_on_threads`` for ``a @ b``)."""
     gov = _governors.get(key)
     if gov is None:
         if len(_governors) >= _GOVERNORS_KEPT:
             _governors.pop(next(iter(_governors)))
         gov = _governors[key] = StepGovernor(trial_warmup=TRIAL_WARMUP)
-        if not same_results_on_threads(a, b, threads):
+        if not (same_bits() if same_bits is not None else same_results_on_threads(a, b, threads)):
             gov.allowed = False
     return gov
 
 
+@dataclass
+class LoopPlan:
+    """How one pass of a loop of per-step products runs (``step_products``).
+
+    - ``unit_parts`` > 1: the hidden units cut into that many parts, each run by its own Python thread
+      on a one-thread BLAS (``cell``, ``kernels.forward_units``); a part that waits for the others
+      longer than ``pace`` seconds per step plus ``slack`` stops the parts, the caller finishes the pass
+      on one thread and calls ``fell_behind``
+    - else ``after_step`` not None: the products on BLAS's threads; call it after every step
+    - else: the whole pass on one thread
+    """
+
+    unit_parts: int = 1
+    after_step: Callable[[], None] | None = None
+    pace: float = float("inf")
+    slack: float = float("inf")
+    governor: StepGovernor | None = None
+
+    def fell_behind(self) -> None:
+        if self.governor is not None:
+            self.governor.fall_behind()
+
+
 @contextmanager
 def step_products(
-    key: tuple, a: np.ndarray, b: np.ndarray, steps: int, one_thread: bool = False
-) -> Iterator[Callable[[], None] | None]:
-    """Wrap a loop of ``steps`` per-step products shaped like ``a @ b``.
+    key: tuple,
+    a: np.ndarray,
+    b: np.ndarray,
+    steps: int,
+    one_thread: bool = False,
+    unit_parts: tuple[int, Callable[[], bool]] | None = None,
+) -> Iterator[LoopPlan]:
+    """Plan a loop of ``steps`` per-step products shaped like ``a @ b`` (see ``LoopPlan``).
 
-    Yields None when the loop runs on one thread (call nothing), else a function to call after every
-    step; it moves the rest of the loop to one thread if the pass falls behind (see ``StepGovernor``).
     ``one_thread``: the loop runs beside others in Python threads, and BLAS's thread count is global.
+    ``unit_parts``: (parts, check) when the loop can run in that many unit parts instead of on BLAS's
+    threads, and ``check()`` says, once per shape, whether they give the same bits as one thread.
     """
     threads = _budget
     if (
@@ -308,12 +361,20 @@ def step_products(
         or steps < 2
         or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_STEP_FLOPS
     ):
-        yield None
+        yield LoopPlan()
         return
-    gov = _governor((threads, *key), a, b, threads)
+    if unit_parts is not None and unit_parts[0] > 1:
+        parts, same_bits = unit_parts
+        gov = _governor((parts, "unit parts", *key), a, b, parts, same_bits)
+    else:
+        gov = _governor((threads, *key), a, b, threads)
     # A pass cut short by an exception is not recorded: its time says nothing about a whole pass.
     if not gov.start():
-        yield None  # a one-thread pass, timed as the reference
+        yield LoopPlan()  # a one-thread pass, timed as the reference
+        gov.finish(steps)
+        return
+    if unit_parts is not None and unit_parts[0] > 1:
+        yield LoopPlan(unit_parts=unit_parts[0], pace=gov.pace(), slack=gov.SLACK, governor=gov)
         gov.finish(steps)
         return
 
@@ -323,7 +384,7 @@ def step_products(
 
     _set(threads)
     try:
-        yield after_step
+        yield LoopPlan(after_step=after_step, governor=gov)
     finally:
         _set(1)
     gov.finish(steps)
@@ -332,10 +393,16 @@ def step_products(
 _pool: ThreadPoolExecutor | None = None
 
 
-def run_in_threads(work: Callable[[int], None], parts: int) -> None:
+def run_in_threads(
+    work: Callable[[int], None], parts: int, on_error: Callable[[], None] | None = None
+) -> None:
     """``work(k)`` for k in 0..parts-1 side by side: part 0 on the calling thread, the others on a kept
     pool of Python threads (starting a thread costs about 50 µs a pass). Returns when every part is done,
     also when one raised (then the first error propagates), so no part is still writing afterwards.
+
+    ``on_error`` is called as soon as a part raises (also a ``KeyboardInterrupt`` on the calling
+    thread), before waiting for the others: parts that wait for each other (unit parts) are told to
+    return instead of waiting for a part that will never come.
 
     Each part runs in a copy of the caller's context, so ``np.errstate`` applies in the threads too.
     """
@@ -343,13 +410,28 @@ def run_in_threads(work: Callable[[int], None], parts: int) -> None:
     if parts <= 1:
         work(0)
         return
+    if on_error is not None:
+        unguarded = work
+
+        def work(k: int) -> None:
+            try:
+                unguarded(k)
+            except BaseException:
+                on_error()
+                raise
+
     if _pool is None or _pool._max_workers < parts - 1:  # noqa: SLF001  (no public size)
         if _pool is not None:
             _pool.shutdown(wait=False)  # its idle threads end; a larger pool replaces it
         _pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="lstmcli-part")
-    futures = [_pool.submit(contextvars.copy_context().run, work, k) for k in range(1, parts)]
+    futures = []
     try:
+        futures = [_pool.submit(contextvars.copy_context().run, work, k) for k in range(1, parts)]
         work(0)
+    except BaseException:
+        if on_error is not None:
+            on_error()  # also when the interruption came before part 0 began
+        raise
     finally:
         wait(futures)
     for future in futures:
