@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmcli.engine import kernels, network, threads
+from lstmcli.engine import cell, kernels, network, threads
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.threads import StepGovernor, blas_threads
 
@@ -151,7 +151,10 @@ def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, unit_p
     """Bit for bit: the governor may switch threads from pass to pass, so it must not matter, whether
     the loops use the threads as unit parts or (where the barrier cannot time its waits) through BLAS."""
     monkeypatch.setattr(kernels, "UNIT_PARTS_AVAILABLE", unit_parts and kernels.UNIT_PARTS_AVAILABLE)
-    monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))  # the whole batch, governed
+    monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
+    monkeypatch.setattr(
+        cell, "MIN_UNIT_PARTS_PASS_FLOPS", 0.0
+    )  # short passes too  # the whole batch, governed
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
     monkeypatch.setattr(StepGovernor, "GAIN", 1e9)  # threads always "pay": the threaded path runs
@@ -184,6 +187,7 @@ def test_a_large_second_layer_uses_threads_and_keeps_its_bits(unit_parts, monkey
     their element-wise pass, so the inner dimension is 512, and threads may run it."""
     monkeypatch.setattr(kernels, "UNIT_PARTS_AVAILABLE", unit_parts and kernels.UNIT_PARTS_AVAILABLE)
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
+    monkeypatch.setattr(cell, "MIN_UNIT_PARTS_PASS_FLOPS", 0.0)  # short passes too
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
     monkeypatch.setattr(StepGovernor, "GAIN", 1e9)

@@ -151,7 +151,10 @@ def test_a_part_that_fails_does_not_leave_the_others_waiting(rng):
 def test_a_network_whose_part_falls_behind_keeps_its_bits_and_drops_the_parts(monkeypatch):
     """Through the network: a unit-parts pass in which one part is late (a busy core) finishes on one
     thread with the same bits, and the governor goes back to one thread for that loop."""
-    monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))  # the whole batch, governed
+    monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
+    monkeypatch.setattr(
+        cell, "MIN_UNIT_PARTS_PASS_FLOPS", 0.0
+    )  # short passes too  # the whole batch, governed
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)
     monkeypatch.setattr(StepGovernor, "GAIN", 1e9)  # unit parts always "pay" when they keep up

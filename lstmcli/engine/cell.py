@@ -37,13 +37,16 @@ pass. This module owns the buffers and says what the loops compute:
 - A step's values sit side by side as ``v_t = [g, i, f, o, tanh(c_t), c_{t-1}]`` (6H, N); the
   backward pass reads them back.
 - Every buffer is allocated once per batch shape (``LayerWorkspace``).
-- Threads (``engine.threads``): each loop runs inside ``threads.step_products``, which keeps its
-  products on one thread unless they are large (hidden 128 and up) and more threads measure faster,
-  and moves the rest of a pass back to one thread when it falls behind (a busy core); such a pass is
-  run one step per call so that it can be watched. A large batch may instead run as column parts, each
-  part's loops in its own Python thread on one BLAS thread (``one_thread``; see ``network._BatchSplit``;
-  the compiled loops release the GIL), with ``GradientOperands`` gathering the parts' columns for the
-  weight-gradient GEMM.
+- Threads (``engine.threads``): each loop runs inside ``threads.step_products``, which keeps it on
+  one thread unless its products are large (hidden 128 and up) and more threads measure faster, and
+  moves the rest of a pass back to one thread when it falls behind (a busy core). On several threads
+  the loop runs as unit parts (``UnitParts``, ``kernels.forward_units``): each Python thread owns a
+  slice of the hidden units, its rows of A and of the step's product, its units' element-wise work,
+  and backward its rows of dh; the parts meet at a barrier every step. BLAS's own threads would split
+  only the product and leave the element-wise pass on one core. A large batch may instead run as
+  column parts, each part's loops in its own Python thread on one BLAS thread (``one_thread``; see
+  ``network._BatchSplit``; the compiled loops release the GIL), with ``GradientOperands`` gathering
+  the parts' columns for the weight-gradient GEMM.
 """
 
 from __future__ import annotations
@@ -224,7 +227,7 @@ def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray, one_thread: bool = F
     ws.c[0].fill(0.0)  # c_0 (rows are reused when the workspace does not keep every step)
     left, right = a_scaled[:, :-1], ws.xh[0, :-1]  # the shapes of a step's product, for the threads policy
     key = ("forward", ws.keep, *ws.shape)
-    units = _unit_parts_plan("forward", N, D, H, ws.v.dtype)
+    units = _unit_parts_plan("forward", T, N, D, H, ws.v.dtype)
     with threads.step_products(key, left, right, T, one_thread, units) as plan:
         if plan.unit_parts > 1:
             parts = ws.unit_parts(plan.unit_parts)
@@ -309,7 +312,7 @@ def backward_steps(
     bb.dc_next.fill(0.0)
     sequence = bb.no_sequence if dh_seq is None else dh_seq
     key = ("backward", *ws.shape)
-    units = _unit_parts_plan("backward", N, D, H, ws.v.dtype)
+    units = _unit_parts_plan("backward", T, N, D, H, ws.v.dtype)
     with threads.step_products(key, bb.weight_hh.T, bb.dz[0], T, one_thread, units) as plan:
         if plan.unit_parts > 1:
             parts = ws.unit_parts(plan.unit_parts)
@@ -337,18 +340,34 @@ def backward_steps(
 # ---------------------------------------------------------------------------------------------- unit parts
 # Hidden units per part at least (fewer: the parts' products are too skinny to gain).
 MIN_UNITS_PER_PART = 32
+# Unit parts only for passes whose per-step products add up to at least this many FLOPs (about 4 ms on
+# 2 cores); shorter ones keep BLAS's threads. A pass in unit parts first hands its part to a pool
+# thread, and on the development machine (a virtual machine) a core that has been idle for a few
+# milliseconds takes up to a millisecond to answer: the hidden-256, batch-32 passes of 12 and 24
+# steps (200-400 MFLOP) were 1.2-1.5x slower in unit parts when the calls came apart (as in a
+# training step of one layer, or inference), where BLAS's threads, still spinning from the last call,
+# answer at once. From 800 MFLOP (48 steps) unit parts were faster in every measured configuration.
+MIN_UNIT_PARTS_PASS_FLOPS = 800e6
 
 
 def _nanoseconds(seconds: float) -> int:
-    return int(min(seconds, 1e9) * 1e9)  # "never" as a billion seconds: int64 arithmetic in the kernel
+    """For the barrier's int64 arithmetic (pace · steps + slack): "never" is 1000 s, which leaves room
+    for millions of steps."""
+    return int(min(seconds, 1e3) * 1e9)
 
 
-def _unit_parts_plan(kind: str, batch: int, inputs: int, hidden: int, dtype: np.dtype) -> tuple | None:
+def _unit_parts_plan(
+    kind: str, steps: int, batch: int, inputs: int, hidden: int, dtype: np.dtype
+) -> tuple | None:
     """(parts, check) for ``threads.step_products``: a loop may run in unit parts on the thread budget
-    where the compiled barrier can time its waits (``kernels.UNIT_PARTS_AVAILABLE``) and each part
-    has at least ``MIN_UNITS_PER_PART`` units; None otherwise (BLAS's threads, as before)."""
-    parts = min(threads.budget() or 1, hidden // MIN_UNITS_PER_PART)
-    if parts < 2 or not kernels.UNIT_PARTS_AVAILABLE:
+    where the compiled barrier can time its waits (``kernels.UNIT_PARTS_AVAILABLE``), the pass is long
+    enough (``MIN_UNIT_PARTS_PASS_FLOPS``) and each part has at least ``MIN_UNITS_PER_PART`` units;
+    None otherwise (BLAS's threads). Never more parts than cores: a part waiting at the barrier spins,
+    and would take the core of the part it waits for."""
+    parts = min(threads.budget() or 1, threads.available_cores(), hidden // MIN_UNITS_PER_PART)
+    inner = inputs + hidden if kind == "forward" else hidden  # A is (4H, D+H); W_hh is (4H, H)
+    pass_flops = 2.0 * 4 * hidden * inner * batch * steps
+    if parts < 2 or pass_flops < MIN_UNIT_PARTS_PASS_FLOPS or not kernels.UNIT_PARTS_AVAILABLE:
         return None
     return parts, lambda: unit_parts_give_same_bits(kind, batch, inputs, hidden, dtype, parts)
 

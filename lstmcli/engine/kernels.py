@@ -9,8 +9,9 @@ arrays, in the same layout as ``cell``) to machine code, so that:
 - a step is one call of the BLAS that NumPy itself uses (threadpoolctl's thread limits apply to it)
   and one fused element-wise pass over (H, N) whose values stay in registers, vectorised by LLVM;
 - a whole pass (all T steps) is one call from Python;
-- the loops release the GIL (``nogil``), so the column parts of a batch (``network._BatchSplit``) run
-  side by side on several cores instead of handing the GIL to each other at every NumPy call.
+- the loops release the GIL (``nogil``), so the column parts of a batch (``network._BatchSplit``) and
+  the unit parts of a loop (``forward_units``) run side by side on several cores instead of handing
+  the GIL to each other at every NumPy call.
 
 The Adam update (``adam_update``) is compiled for the same reason: NumPy needs a dozen passes over
 every parameter for it, the loop one.

@@ -11,19 +11,22 @@ So the rule is:
   sent to the layer below) get the thread budget when they are large enough to gain
   (``MIN_PARALLEL_FLOPS``) and while threads measure faster for them (a ``StepGovernor`` per shape, as
   below: a busy core made them, and a whole 2-layer training step, 1.3x slower than one thread);
-- the per-step products of a pass run on ONE thread, unless they are large enough to gain
+- the per-step loop of a pass runs on ONE thread, unless its products are large enough to gain
   (``MIN_STEP_FLOPS``) AND a measurement says threads pay on this machine right now (``StepGovernor``):
   a pass on one thread and a pass on the budget are timed per loop shape, the faster is used, and a pass
-  on several threads is watched step by step: as soon as it falls behind twice the one-thread pace
-  (a busy core), it finishes on one thread and threads are tried again only after a growing number of
-  passes. The worst a busy machine can cost is then one slow product per probe.
+  on several threads is watched: as soon as it falls behind twice the one-thread pace (a busy core), it
+  finishes on one thread and threads are tried again only after a growing number of passes. The worst
+  a busy machine can cost is then one slow step per probe. On the budget, the loop runs as unit parts
+  (``LoopPlan``; ``cell``): each Python thread owns some hidden units, with its own one-thread product
+  and element-wise pass, and the parts meet at a barrier every step, which times its own waits. Where
+  the barrier has no clock (Windows) the products use BLAS's threads instead, watched step by step.
 
 Thread counts do not change results: a product goes on several threads only after a check, once per
 shape, that it gives the same bits there as on one thread (``same_results_on_threads``), so a model is
 the same whatever the budget and whatever the governor chose (tests/test_threads.py).
 
 ``blas_threads(n)`` sets the budget for a block (1 by default) and pins BLAS to one thread inside it;
-``matmul`` is the product that may use the budget; ``step_products`` wraps a loop of per-step products.
+``matmul`` is the product that may use the budget; ``step_products`` plans a loop of per-step products.
 
 The other way to use the budget is Python threads: a step's element-wise work runs on one core whatever
 BLAS's thread count, so a large batch can instead run as column parts, one Python thread each
