@@ -236,12 +236,12 @@ def test_same_seed_same_model_file(runner, cwd):
 def test_the_thread_count_does_not_change_the_model_file(runner, cwd, monkeypatch):
     """hidden 160 is large enough for the per-step products to go on 2 threads (forced here, so the
     threaded path runs whatever the machine measures)."""
-    from lstmcli.engine import cell, threads
+    from lstmcli.engine import network, threads
 
     monkeypatch.setattr(threads.StepGovernor, "GAIN", 1e9)
     monkeypatch.setattr(threads.StepGovernor, "FALL_BEHIND", 1e9)
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # judged at once: the run is a few passes long
-    monkeypatch.setattr(cell, "MIN_UNIT_PARTS_PASS_FLOPS", 0.0)
+    monkeypatch.setattr(network, "MIN_PYTHON_PARTS_FLOPS", 0.0)
     big = ["--epochs", "3", "--hidden", "160", "--ensemble", "1", "--no-retrain"]
     assert run(runner, "train", AIR, *big, "-m", "one.npz", "--threads", "1").exit_code == 0
     assert run(runner, "train", AIR, *big, "-m", "two.npz", "--threads", "2").exit_code == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmcli.engine import cell, kernels, network, threads
+from lstmcli.engine import kernels, network, threads
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.threads import StepGovernor, blas_threads
 
@@ -153,7 +153,7 @@ def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, unit_p
     monkeypatch.setattr(kernels, "UNIT_PARTS_AVAILABLE", unit_parts and kernels.UNIT_PARTS_AVAILABLE)
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
     monkeypatch.setattr(
-        cell, "MIN_UNIT_PARTS_PASS_FLOPS", 0.0
+        network, "MIN_PYTHON_PARTS_FLOPS", 0.0
     )  # short passes too  # the whole batch, governed
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
@@ -180,14 +180,11 @@ def test_results_do_not_depend_on_the_thread_count(layers, hidden, batch, unit_p
         np.testing.assert_array_equal(p, outputs[0][2])
 
 
-@pytest.mark.parametrize("unit_parts", [True, False], ids=["unit parts", "BLAS threads"])
-def test_a_large_second_layer_uses_threads_and_keeps_its_bits(unit_parts, monkeypatch):
+def test_a_large_second_layer_uses_threads_and_keeps_its_bits(monkeypatch):
     """Layer 2 at hidden 256 has an inner dimension of 513 with the bias row, which OpenBLAS splits in
     another order on 2 threads: its product then had to stay on one thread. The loops add the bias in
     their element-wise pass, so the inner dimension is 512, and threads may run it."""
-    monkeypatch.setattr(kernels, "UNIT_PARTS_AVAILABLE", unit_parts and kernels.UNIT_PARTS_AVAILABLE)
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
-    monkeypatch.setattr(cell, "MIN_UNIT_PARTS_PASS_FLOPS", 0.0)  # short passes too
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # decisions at once (the warm-up is tested alone)
     monkeypatch.setattr(StepGovernor, "GAIN", 1e9)
@@ -199,7 +196,7 @@ def test_a_large_second_layer_uses_threads_and_keeps_its_bits(unit_parts, monkey
     for n in (1, 2, 2, 2):
         with blas_threads(n):
             outputs.append(net.predict(x).copy())
-    forward_loops = [  # keys: (threads, ["unit parts",] "forward", keep, T, N, D, H)
+    forward_loops = [
         g for key, g in threads._governors.items() if key[-6:-4] == ("forward", False) and key[-1] == 256
     ]
     assert len(forward_loops) == 2 and all(g.allowed for g in forward_loops)  # both layers may use threads

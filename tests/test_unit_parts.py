@@ -153,7 +153,7 @@ def test_a_network_whose_part_falls_behind_keeps_its_bits_and_drops_the_parts(mo
     thread with the same bits, and the governor goes back to one thread for that loop."""
     monkeypatch.setattr(network, "MIN_SPLIT_FLOPS", float("inf"))
     monkeypatch.setattr(
-        cell, "MIN_UNIT_PARTS_PASS_FLOPS", 0.0
+        network, "MIN_PYTHON_PARTS_FLOPS", 0.0
     )  # short passes too  # the whole batch, governed
     monkeypatch.setattr(threads, "_governors", {})
     monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)
@@ -172,13 +172,17 @@ def test_a_network_whose_part_falls_behind_keeps_its_bits_and_drops_the_parts(mo
     rng = np.random.default_rng(5)
     net = LSTMNetwork(NetworkConfig(input_size=1, hidden_size=128), rng=rng)
     x = rng.standard_normal((32, 40, 1), dtype=np.float32)
+
+    def training_forward():
+        return net.forward(x)[0].copy()  # a training pass: inference keeps BLAS's threads
+
     with blas_threads(2):
-        outputs = [net.predict(x).copy() for _ in range(3)]  # one-thread reference, then unit parts
+        outputs = [training_forward() for _ in range(3)]  # one-thread reference, then unit parts
         (gov,) = [g for key, g in threads._governors.items() if "unit parts" in key]
         assert gov.use_multi
         late["passes"] = 1
-        outputs.append(net.predict(x).copy())
+        outputs.append(training_forward())
         assert not gov.use_multi and gov.next_try > gov.passes  # dropped, to be tried again later
-        outputs.append(net.predict(x).copy())
+        outputs.append(training_forward())
     for y in outputs[1:]:
         np.testing.assert_array_equal(y, outputs[0])

@@ -227,7 +227,7 @@ def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray, one_thread: bool = F
     ws.c[0].fill(0.0)  # c_0 (rows are reused when the workspace does not keep every step)
     left, right = a_scaled[:, :-1], ws.xh[0, :-1]  # the shapes of a step's product, for the threads policy
     key = ("forward", ws.keep, *ws.shape)
-    units = _unit_parts_plan("forward", T, N, D, H, ws.v.dtype)
+    units = _unit_parts_plan("forward", N, D, H, ws.v.dtype)
     with threads.step_products(key, left, right, T, one_thread, units) as plan:
         if plan.unit_parts > 1:
             parts = ws.unit_parts(plan.unit_parts)
@@ -312,7 +312,7 @@ def backward_steps(
     bb.dc_next.fill(0.0)
     sequence = bb.no_sequence if dh_seq is None else dh_seq
     key = ("backward", *ws.shape)
-    units = _unit_parts_plan("backward", T, N, D, H, ws.v.dtype)
+    units = _unit_parts_plan("backward", N, D, H, ws.v.dtype)
     with threads.step_products(key, bb.weight_hh.T, bb.dz[0], T, one_thread, units) as plan:
         if plan.unit_parts > 1:
             parts = ws.unit_parts(plan.unit_parts)
@@ -340,14 +340,6 @@ def backward_steps(
 # ---------------------------------------------------------------------------------------------- unit parts
 # Hidden units per part at least (fewer: the parts' products are too skinny to gain).
 MIN_UNITS_PER_PART = 32
-# Unit parts only for passes whose per-step products add up to at least this many FLOPs (about 4 ms on
-# 2 cores); shorter ones keep BLAS's threads. A pass in unit parts first hands its part to a pool
-# thread, and on the development machine (a virtual machine) a core that has been idle for a few
-# milliseconds takes up to a millisecond to answer: the hidden-256, batch-32 passes of 12 and 24
-# steps (200-400 MFLOP) were 1.2-1.5x slower in unit parts when the calls came apart (as in a
-# training step of one layer, or inference), where BLAS's threads, still spinning from the last call,
-# answer at once. From 800 MFLOP (48 steps) unit parts were faster in every measured configuration.
-MIN_UNIT_PARTS_PASS_FLOPS = 800e6
 
 
 def _nanoseconds(seconds: float) -> int:
@@ -356,18 +348,14 @@ def _nanoseconds(seconds: float) -> int:
     return int(min(seconds, 1e3) * 1e9)
 
 
-def _unit_parts_plan(
-    kind: str, steps: int, batch: int, inputs: int, hidden: int, dtype: np.dtype
-) -> tuple | None:
+def _unit_parts_plan(kind: str, batch: int, inputs: int, hidden: int, dtype: np.dtype) -> tuple | None:
     """(parts, check) for ``threads.step_products``: a loop may run in unit parts on the thread budget
-    where the compiled barrier can time its waits (``kernels.UNIT_PARTS_AVAILABLE``), the pass is long
-    enough (``MIN_UNIT_PARTS_PASS_FLOPS``) and each part has at least ``MIN_UNITS_PER_PART`` units;
-    None otherwise (BLAS's threads). Never more parts than cores: a part waiting at the barrier spins,
-    and would take the core of the part it waits for."""
+    inside ``threads.python_parts()`` (the network decides, per pass), where the compiled barrier can
+    time its waits (``kernels.UNIT_PARTS_AVAILABLE``) and each part has at least
+    ``MIN_UNITS_PER_PART`` units; None otherwise (BLAS's threads). Never more parts than cores: a part
+    waiting at the barrier spins, and would take the core of the part it waits for."""
     parts = min(threads.budget() or 1, threads.available_cores(), hidden // MIN_UNITS_PER_PART)
-    inner = inputs + hidden if kind == "forward" else hidden  # A is (4H, D+H); W_hh is (4H, H)
-    pass_flops = 2.0 * 4 * hidden * inner * batch * steps
-    if parts < 2 or pass_flops < MIN_UNIT_PARTS_PASS_FLOPS or not kernels.UNIT_PARTS_AVAILABLE:
+    if parts < 2 or not threads.in_python_parts() or not kernels.UNIT_PARTS_AVAILABLE:
         return None
     return parts, lambda: unit_parts_give_same_bits(kind, batch, inputs, hidden, dtype, parts)
 

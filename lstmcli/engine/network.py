@@ -13,7 +13,6 @@ the shape of the weight-gradient GEMM in ``cell.layer_backward``; ``b_hh`` follo
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -52,6 +51,16 @@ PART_COLUMNS_PER_HIDDEN = 1 / 8
 # first 40-50 ms; passes in parts were then slower than whole ones at every size.
 SPLIT_GAIN = 0.9
 SPLIT_TRIAL_WARMUP = 0.1
+# A training pass of the whole batch runs its loops as unit parts and its large products as row parts,
+# all in Python threads (``threads.python_parts``), when its per-step products (every step of every
+# layer) add up to at least this many FLOPs; other passes use BLAS's threads. Measured on 2 cores
+# (benchmarks/RESULTS.md): 2-layer hidden-256 batch-32 training steps of 24-96 steps 8-15 % faster.
+# Below (one hidden-256 layer of 12-24 steps, about 200-400 MFLOP), and for inference, a pass first
+# hands its part to a pool thread whose core has been idle, and on the development machine (a virtual
+# machine) that took up to a millisecond; BLAS's threads, still spinning from the last call, answer
+# at once: such passes were 1.2-1.6x slower in unit parts. In a training step the pool threads are
+# busy from pass to pass (the layers' loops, the products, Adam) and answer at once.
+MIN_PYTHON_PARTS_FLOPS = 800e6
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,7 @@ class ForwardCache:
     masks: list[np.ndarray | None]  # dropout mask applied to the input of layer l (None for l = 0)
     h_last: np.ndarray  # (N, H) last hidden state of the top layer (a view of the workspace)
     split: _BatchSplit | None = None  # the parts' workspaces when the batch ran in parts
+    python_parts: bool = False  # the pass used the budget through Python threads only (``_forward``)
     timed: threads.StepGovernor | None = None  # times this pass for the whole-or-parts choice
 
 
@@ -321,10 +331,11 @@ class LSTMNetwork:
             # reference the parts must beat (BLAS threads of a whole pass would also keep spinning on
             # the core the next pass's parts need).
             one_thread = timed is not None
-            with threads.blas_threads(1) if one_thread else contextlib.nullcontext():
+            python_parts = keep and not one_thread and self._pass_flops(T, N) >= MIN_PYTHON_PARTS_FLOPS
+            with threads.blas_threads(1) if one_thread else threads.python_parts(python_parts):
                 self._forward_columns(x, slice(None), workspaces, masks, scaled, one_thread)
             h_last = workspaces[-1].h[-1].T  # (N, H)
-            cache = ForwardCache(workspaces, masks, h_last)
+            cache = ForwardCache(workspaces, masks, h_last, python_parts=python_parts)
         else:
             split = self._split_for(T, N, keep, parts)
 
@@ -389,10 +400,9 @@ class LSTMNetwork:
         does while a ``StepGovernor`` per shape measures passes in parts faster than whole ones, which
         they are not when the other core is busy (a part then waits for it)."""
         budget = threads.budget()
-        H, D, L = self.config.hidden_size, self.config.input_size, self.config.num_layers
+        H = self.config.hidden_size
         parts = min(budget or 1, batch // max(MIN_PART_COLUMNS, math.ceil(H * PART_COLUMNS_PER_HIDDEN)))
-        pass_flops = 2.0 * 4 * H * (D + H + (L - 1) * 2 * H) * batch * steps
-        if parts < 2 or pass_flops < MIN_SPLIT_FLOPS:
+        if parts < 2 or self._pass_flops(steps, batch) < MIN_SPLIT_FLOPS:
             return 1, None
         key = (steps, batch, keep, parts)
         same = self._split_same_bits.get(key)
@@ -407,6 +417,11 @@ class LSTMNetwork:
             governor = self._split_governors[key] = threads.StepGovernor(trial_warmup=SPLIT_TRIAL_WARMUP)
             governor.GAIN = SPLIT_GAIN
         return (parts if governor.start() else 1), governor
+
+    def _pass_flops(self, steps: int, batch: int) -> float:
+        """FLOPs of a forward pass's per-step products, every step of every layer."""
+        H, D, L = self.config.hidden_size, self.config.input_size, self.config.num_layers
+        return 2.0 * 4 * H * (D + H + (L - 1) * 2 * H) * batch * steps
 
     def _split_gives_same_bits(self, steps: int, batch: int, keep: bool, parts: int) -> bool:
         """Whether the batch in ``parts`` gives the same outputs (and gradients) as the whole batch,
@@ -464,7 +479,7 @@ class LSTMNetwork:
         Returns ``grads`` (views into ``flat_grads``, overwritten by the next call).
         """
         one_core = cache.timed is not None and cache.split is None  # as its forward (see ``_forward``)
-        with threads.blas_threads(1) if one_core else contextlib.nullcontext():
+        with threads.blas_threads(1) if one_core else threads.python_parts(cache.python_parts):
             grads = self._backward(dy, cache)
         if cache.timed is not None:
             cache.timed.finish(1)

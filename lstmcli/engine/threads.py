@@ -66,6 +66,7 @@ TRIAL_WARMUP = 0.05
 
 _controller: ThreadpoolController | None = None
 _budget: int | None = None  # threads the large products may use; None: leave the library's setting
+_python_parts = False  # inside ``python_parts()``: the budget is used by Python threads only
 
 
 def available_cores() -> int:
@@ -108,6 +109,25 @@ def blas_threads(threads: int | None = DEFAULT_THREADS) -> Iterator[None]:
             yield
         finally:
             _budget = saved
+
+
+@contextmanager
+def python_parts(enabled: bool = True) -> Iterator[None]:
+    """Inside the block (with ``enabled``) the budget is used by Python threads only: per-step loops as
+    unit parts (``cell``), large products as row parts (``matmul``). BLAS's own threads keep spinning
+    for about 0.1 s after a product, on the core that the next Python part needs, so a pass is better
+    all one or all the other (mixed, a 2-layer hidden-256 training step was 1.4x slower)."""
+    global _python_parts
+    saved = _python_parts
+    _python_parts = enabled
+    try:
+        yield
+    finally:
+        _python_parts = saved
+
+
+def in_python_parts() -> bool:
+    return _python_parts
 
 
 def budget() -> int | None:
@@ -155,15 +175,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     process on a core, a threaded product waits for it (measured: a 2-layer hidden-256 training step
     1.3x slower than on one thread).
 
-    The threads are Python threads, each with a row part of ``a`` on a one-thread BLAS
-    (``matmul_by_rows``), where ``a`` has the rows for it (hidden 128 and up): BLAS's own threads keep
-    spinning for about 0.1 s after a product, on the core that the next pass's unit parts need (they
-    made a 2-layer hidden-256 training step 1.4x slower). Else BLAS's threads, where the product gives
-    the same bits there as on one thread (``same_results_on_threads``)."""
+    Inside ``python_parts()`` the threads are Python threads, each with a row part of ``a`` on a
+    one-thread BLAS (``matmul_by_rows``), where ``a`` has the rows for it. Else BLAS's threads, where the
+    product gives the same bits there as on one thread (``same_results_on_threads``)."""
     threads = _budget
     if threads is None or threads == 1 or 2.0 * a.shape[0] * a.shape[1] * b.shape[1] < MIN_PARALLEL_FLOPS:
         return np.matmul(a, b, out=out)
-    by_rows = a.shape[0] >= threads * _ROW_ALIGN
+    by_rows = _python_parts and a.shape[0] >= threads * _ROW_ALIGN
     key = ("matmul", threads, by_rows, a.shape, b.shape, a.strides, b.strides)
     gov = _governor(key, a, b, threads, (lambda: True) if by_rows else None)  # by rows: checks its bits
     on_threads = gov.start()
