@@ -40,7 +40,8 @@ pass. This module owns the buffers and says what the loops compute:
 - Threads (``engine.threads``): each loop runs inside ``threads.step_products``, which keeps it on
   one thread unless its products are large (hidden 128 and up) and more threads measure faster, and
   moves the rest of a pass back to one thread when it falls behind (a busy core). On several threads
-  the loop runs as unit parts (``UnitParts``, ``kernels.forward_units``): each Python thread owns a
+  a long training pass (``threads.python_parts``, chosen by ``network``) runs its loops as unit parts
+  (``UnitParts``, ``kernels.forward_units``): each Python thread owns a
   slice of the hidden units, its rows of A and of the step's product, its units' element-wise work,
   and backward its rows of dh; the parts meet at a barrier every step. BLAS's own threads would split
   only the product and leave the element-wise pass on one core. A large batch may instead run as

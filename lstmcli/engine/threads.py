@@ -16,10 +16,11 @@ So the rule is:
   a pass on one thread and a pass on the budget are timed per loop shape, the faster is used, and a pass
   on several threads is watched: as soon as it falls behind twice the one-thread pace (a busy core), it
   finishes on one thread and threads are tried again only after a growing number of passes. The worst
-  a busy machine can cost is then one slow step per probe. On the budget, the loop runs as unit parts
-  (``LoopPlan``; ``cell``): each Python thread owns some hidden units, with its own one-thread product
-  and element-wise pass, and the parts meet at a barrier every step, which times its own waits. Where
-  the barrier has no clock (Windows) the products use BLAS's threads instead, watched step by step.
+  a busy machine can cost is then one slow step per probe. Inside ``python_parts()`` (long training
+  passes, chosen by ``network``) the loop runs on the budget as unit parts (``LoopPlan``; ``cell``):
+  each Python thread owns some hidden units, with its own one-thread product and element-wise pass, and
+  the parts meet at a barrier every step, which times its own waits. Elsewhere, and where the barrier
+  has no clock (Windows), the products use BLAS's threads, watched step by step.
 
 Thread counts do not change results: a product goes on several threads only after a check, once per
 shape, that it gives the same bits there as on one thread (``same_results_on_threads``), so a model is
