@@ -54,7 +54,8 @@ SPLIT_TRIAL_WARMUP = 0.1
 # A training pass of the whole batch runs its loops as unit parts and its large products as row parts,
 # all in Python threads (``threads.python_parts``), when its per-step products (every step of every
 # layer) add up to at least this many FLOPs; other passes use BLAS's threads. Measured on 2 cores
-# (benchmarks/RESULTS.md): 2-layer hidden-256 batch-32 training steps of 24-96 steps 8-15 % faster.
+# (benchmarks/RESULTS.md): 2-layer hidden-256 batch-32 training steps of 24-96 steps went from 1.41-1.56
+# to 1.35-1.37 times torch's time.
 # Below (one hidden-256 layer of 12-24 steps, about 200-400 MFLOP), and for inference, a pass first
 # hands its part to a pool thread whose core has been idle, and on the development machine (a virtual
 # machine) that took up to a millisecond; BLAS's threads, still spinning from the last call, answer
