@@ -231,31 +231,8 @@ def layer_forward(ws: LayerWorkspace, a_scaled: np.ndarray, one_thread: bool = F
     units = _unit_parts_plan("forward", N, D, H, ws.v.dtype)
     with threads.step_products(key, left, right, T, one_thread, units) as plan:
         if plan.unit_parts > 1:
-            parts = ws.unit_parts(plan.unit_parts)
             pace, slack = _nanoseconds(plan.pace), _nanoseconds(plan.slack)
-
-            def part_loop(k: int, lo: int, hi: int) -> int:
-                a_part, z = parts.a_parts[k], parts.z[k]
-                return kernels.forward_units(
-                    a_scaled,
-                    a_part,
-                    z,
-                    ws.xh,
-                    ws.v,
-                    parts.sync,
-                    k,
-                    parts.parts,
-                    lo,
-                    hi,
-                    0,
-                    T,
-                    D,
-                    H,
-                    pace,
-                    slack,
-                )
-
-            stopped = parts.run(part_loop)
+            stopped = _forward_in_unit_parts(ws, a_scaled, plan.unit_parts, pace, slack)
             if stopped < T:  # a part fell behind (a busy core): the rest on one thread
                 plan.fell_behind()
                 kernels.forward_steps(a_scaled, ws.xh, ws.v, stopped, T, D, H)
@@ -316,16 +293,10 @@ def backward_steps(
     units = _unit_parts_plan("backward", N, D, H, ws.v.dtype)
     with threads.step_products(key, bb.weight_hh.T, bb.dz[0], T, one_thread, units) as plan:
         if plan.unit_parts > 1:
-            parts = ws.unit_parts(plan.unit_parts)
             pace, slack = _nanoseconds(plan.pace), _nanoseconds(plan.slack)
-
-            def part_loop(k: int, lo: int, hi: int) -> int:
-                return kernels.backward_units(
-                    bb.weight_hh, ws.v, bb.dz, bb.dh, bb.dc_next, sequence, parts.sync, k, parts.parts,
-                    lo, hi, T - 1, -1, H, pace, slack,
-                )  # fmt: skip
-
-            stopped = parts.run(part_loop)
+            stopped = _backward_in_unit_parts(
+                ws, bb.weight_hh, bb.dz, bb.dh, bb.dc_next, sequence, plan.unit_parts, pace, slack
+            )
             if stopped > -1:  # a part fell behind (a busy core): the rest on one thread
                 plan.fell_behind()
                 kernels.backward_steps(bb.weight_hh, ws.v, bb.dz, bb.dh, bb.dc_next, sequence, stopped, -1, H)
@@ -347,6 +318,42 @@ def _nanoseconds(seconds: float) -> int:
     """For the barrier's int64 arithmetic (pace · steps + slack): "never" is 1000 s, which leaves room
     for millions of steps."""
     return int(min(seconds, 1e3) * 1e9)
+
+
+def _forward_in_unit_parts(
+    ws: LayerWorkspace, a_scaled: np.ndarray, parts: int, pace: int, slack: int
+) -> int:
+    """Every step of ``layer_forward`` in ``parts`` unit parts (pace and slack in nanoseconds, see
+    ``kernels._wait_for_parts``); returns the step the parts stopped at (T: all done)."""
+    T, N, D, H = ws.shape
+    up = ws.unit_parts(parts)
+    return up.run(
+        lambda k, lo, hi: kernels.forward_units(
+            a_scaled, up.a_parts[k], up.z[k], ws.xh, ws.v, up.sync, k, parts, lo, hi, 0, T, D, H, pace, slack
+        )
+    )
+
+
+def _backward_in_unit_parts(
+    ws: LayerWorkspace,
+    weight_hh: np.ndarray,
+    dz: np.ndarray,
+    dh: np.ndarray,
+    dc_next: np.ndarray,
+    sequence: np.ndarray,
+    parts: int,
+    pace: int,
+    slack: int,
+) -> int:
+    """Every step of ``backward_steps`` in ``parts`` unit parts, from the last; returns the step the
+    parts stopped before (-1: all done)."""
+    T, N, D, H = ws.shape
+    up = ws.unit_parts(parts)
+    return up.run(
+        lambda k, lo, hi: kernels.backward_units(
+            weight_hh, ws.v, dz, dh, dc_next, sequence, up.sync, k, parts, lo, hi, T - 1, -1, H, pace, slack
+        )
+    )
 
 
 def _unit_parts_plan(kind: str, batch: int, inputs: int, hidden: int, dtype: np.dtype) -> tuple | None:
@@ -381,7 +388,6 @@ def unit_parts_give_same_bits(
     ws = LayerWorkspace(T, N, D, H, np.dtype(dtype), keep=True)
     ws.x[...] = rng.standard_normal(ws.x.shape)
     a_scaled = (rng.standard_normal((4 * H, D + H + 1)) / np.sqrt(D + H)).astype(dtype)
-    unit_parts = ws.unit_parts(parts)
     never = _nanoseconds(float("inf"))
     results = []
     with threads.blas_threads(1):
@@ -390,26 +396,17 @@ def unit_parts_give_same_bits(
             results.append((ws.v.copy(), ws.xh.copy()))
             ws.v.fill(0.0)
             ws.h.fill(0.0)
-            unit_parts.run(
-                lambda k, lo, hi: kernels.forward_units(
-                    a_scaled, unit_parts.a_parts[k], unit_parts.z[k], ws.xh, ws.v, unit_parts.sync, k, parts,
-                    lo, hi, 0, T, D, H, never, never,
-                )
-            )  # fmt: skip
+            _forward_in_unit_parts(ws, a_scaled, parts, never, never)
             results.append((ws.v, ws.xh))
         else:
             ws.v[...] = rng.uniform(-1, 1, ws.v.shape)
             weight_hh = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(dtype)
             dz, dh0 = np.empty((T, 4 * H, N), dtype), rng.standard_normal((H, N)).astype(dtype)
+            no_sequence = np.empty((0, 0, 0), dtype)
             for in_parts in (False, True):
-                dh, dc_next, no_sequence = dh0.copy(), np.zeros_like(dh0), np.empty((0, 0, 0), dtype)
+                dh, dc_next = dh0.copy(), np.zeros_like(dh0)
                 if in_parts:
-                    unit_parts.run(
-                        lambda k, lo, hi, dh=dh, dc_next=dc_next, seq=no_sequence: kernels.backward_units(
-                            weight_hh, ws.v, dz, dh, dc_next, seq, unit_parts.sync, k, parts,
-                            lo, hi, T - 1, -1, H, never, never,
-                        )
-                    )  # fmt: skip
+                    _backward_in_unit_parts(ws, weight_hh, dz, dh, dc_next, no_sequence, parts, never, never)
                 else:
                     kernels.backward_steps(weight_hh, ws.v, dz, dh, dc_next, no_sequence, T - 1, -1, H)
                 results.append((dz.copy(), dh))
