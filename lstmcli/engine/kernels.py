@@ -17,7 +17,9 @@ The Adam update (``adam_update``) is compiled for the same reason: NumPy needs a
 every parameter for it, the loop one.
 
 Compiled machine code is cached next to this file (``cache=True``), so only the first run after an
-install pays the compilation (about half a second per loop and dtype).
+install pays the compilation (about half a second per loop and dtype). Where that folder is read-only,
+Numba uses the user's cache folder or ``NUMBA_CACHE_DIR``, and where none is writable ``jit_cache``
+picks a private temporary folder, or compiles without a cache rather than failing.
 
 tanh. A vectorised loop cannot call the C library's scalar ``tanhf``, so float32 uses a rational
 approximation, ``x·P(x²)/Q(x²)`` on [-9, 9] (kept within [-1, 1]), fitted for this engine by
@@ -39,7 +41,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from lstmcli.engine import threads
+from lstmcli.engine import jit_cache, threads
 from lstmcli.errors import LstmcliError
 
 # ---------------------------------------------------------------------------------------------- BLAS
@@ -159,7 +161,10 @@ def _tanh_for(x):  # noqa: ANN001, ANN202
     return lambda x: math.tanh(x)
 
 
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+_CACHE = jit_cache.cache_enabled()  # before the first compiled function below
+
+
+@njit(cache=_CACHE, fastmath={"contract"}, error_model="numpy")
 def tanh_array(x: np.ndarray, out: np.ndarray) -> None:
     """``out = tanh(x)`` element-wise (1-D), as the loops compute it (for tests and the tanh fit)."""
     for n in range(x.shape[0]):
@@ -167,7 +172,13 @@ def tanh_array(x: np.ndarray, out: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- loops
-_JIT = {"cache": True, "nogil": True, "fastmath": {"contract"}, "error_model": "numpy", "boundscheck": False}
+_JIT = {
+    "cache": _CACHE,
+    "nogil": True,
+    "fastmath": {"contract"},
+    "error_model": "numpy",
+    "boundscheck": False,
+}
 # Without fused multiply-add: the loops whose results must equal, bit for bit, a sequence of NumPy calls.
 _JIT_EXACT = {**_JIT, "fastmath": False}
 

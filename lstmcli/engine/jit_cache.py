@@ -1,0 +1,87 @@
+"""Where Numba keeps the compiled loops' machine code, chosen once before ``kernels`` compiles anything.
+
+Numba caches next to the source (``lstmcli/engine/__pycache__``), or else in the user's cache folder
+(``~/.cache/numba``), or in ``NUMBA_CACHE_DIR`` when that is set. A read-only install run by a user
+without a writable home (a container with a read-only file system, a service account) has none of
+these, and ``cache=True`` then stops the import with "no locator available" (a traceback on every
+command). So, when Numba finds no place of its own:
+
+- a folder of this user's in the temporary directory, ``lstmcli-numba-cache-<uid>``, created private
+  (0700) and used only while it is owned by this user and writable by nobody else: machine code
+  loaded from a folder another user could write would run as this user;
+- failing that, no cache: the loops are compiled in every process (a few seconds per command), which
+  is slow but right.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+import numba
+from numba import njit
+
+_decided: bool | None = None
+
+
+def _probe() -> int:  # defined in this folder, as the loops are: Numba looks for the same cache folders
+    return 0
+
+
+def _numba_can_cache() -> bool:
+    """Whether Numba finds a cache folder for functions defined in this folder (``njit`` with
+    ``cache=True`` looks for one when it wraps a function, before compiling anything)."""
+    try:
+        njit(cache=True)(_probe)
+    except RuntimeError:  # "cannot cache function ...: no locator available for file ..."
+        return False
+    return True
+
+
+def private_folder(path: str) -> bool:
+    """Create ``path`` (mode 0700) unless it exists; True when it is a folder (not a link) owned by
+    this user, writable by nobody else, and writable by this user."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    owner = getattr(os, "getuid", lambda: info.st_uid)()  # no uid on Windows: owner checks do not apply
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == owner
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        and os.access(path, os.W_OK | os.X_OK)
+    )
+
+
+def fallback_folder() -> str:
+    uid = getattr(os, "getuid", lambda: "user")()
+    return os.path.join(tempfile.gettempdir(), f"lstmcli-numba-cache-{uid}")
+
+
+def cache_enabled() -> bool:
+    """Whether the loops may be compiled with ``cache=True``; may point ``NUMBA_CACHE_DIR``'s setting
+    (``numba.config.CACHE_DIR``) at this user's private folder first (see the module docstring)."""
+    global _decided
+    if _decided is None:
+        if _numba_can_cache():
+            _decided = True
+        elif numba.config.CACHE_DIR:  # the user's NUMBA_CACHE_DIR is not usable: say nothing, compile
+            _decided = False
+        else:
+            folder = fallback_folder()
+            if private_folder(folder):
+                numba.config.CACHE_DIR = folder
+                _decided = _numba_can_cache()
+                if not _decided:
+                    numba.config.CACHE_DIR = ""
+            else:
+                _decided = False
+    return _decided
