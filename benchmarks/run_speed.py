@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {script} {' '.join(extra)}", file=sys.stderr, flush=True)
         done = subprocess.run([sys.executable, str(HERE / script), *extra], cwd=REPO, env=env, check=False)
         if done.returncode != 0:
-            print(f"error: {script} exited with {done.returncode}; the sections after it were not run",
-                  file=sys.stderr)  # fmt: skip
+            message = f"error: {script} exited with {done.returncode}; the sections after it were not run"
+            print(message, file=sys.stderr)
             return done.returncode
         print(f"== {script}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     return 0

@@ -22,8 +22,6 @@ import tempfile
 import numba
 from numba import njit
 
-_decided: bool | None = None
-
 
 def _probe() -> int:  # defined in this folder, as the loops are: Numba looks for the same cache folders
     return 0
@@ -68,20 +66,17 @@ def fallback_folder() -> str:
 
 def cache_enabled() -> bool:
     """Whether the loops may be compiled with ``cache=True``; may point ``NUMBA_CACHE_DIR``'s setting
-    (``numba.config.CACHE_DIR``) at this user's private folder first (see the module docstring)."""
-    global _decided
-    if _decided is None:
-        if _numba_can_cache():
-            _decided = True
-        elif numba.config.CACHE_DIR:  # the user's NUMBA_CACHE_DIR is not usable: say nothing, compile
-            _decided = False
-        else:
-            folder = fallback_folder()
-            if private_folder(folder):
-                numba.config.CACHE_DIR = folder
-                _decided = _numba_can_cache()
-                if not _decided:
-                    numba.config.CACHE_DIR = ""
-            else:
-                _decided = False
-    return _decided
+    (``numba.config.CACHE_DIR``) at this user's private folder first (see the module docstring).
+    ``kernels`` asks once, when it is imported."""
+    if _numba_can_cache():
+        return True
+    if numba.config.CACHE_DIR:  # the user's NUMBA_CACHE_DIR is not usable: leave it, compile
+        return False
+    folder = fallback_folder()
+    if not private_folder(folder):
+        return False
+    numba.config.CACHE_DIR = folder
+    if _numba_can_cache():
+        return True
+    numba.config.CACHE_DIR = ""
+    return False
