@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lstmcli.data.loader import SeriesData
+from lstmcli.data.series import SeriesData
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.baselines import seasonal_naive

@@ -22,7 +22,6 @@ season_length, future_timestamps, timestamps_ending_at
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,6 +39,7 @@ from lstmcli.data.frequency import (
     season_length,
     timestamps_ending_at,
 )
+from lstmcli.data.series import LongSeries, SeriesData
 from lstmcli.data.timecolumn import _find_time, _integer_column, _looks_numeric, _sort_rows, _Time
 from lstmcli.errors import ConfigError, DataError, LstmcliError
 
@@ -60,69 +60,6 @@ FILL_METHODS = ("linear", "ffill", "zero")
 
 # Turned off by the tests so that the fuzz test sees internal bugs instead of the safety net.
 _CATCH_UNEXPECTED = True
-
-
-# --------------------------------------------------------------------------------------------------
-# Public data classes
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class SeriesData:
-    """One cleaned series and its extra input columns, as read by :func:`load_csv`.
-
-    Attributes
-    ----------
-    path : str
-        The file as given by the user (used in messages).
-    target : str
-        Name of the column to forecast.
-    values : numpy.ndarray
-        ``(T,)`` float64, the cleaned target: sorted by time, gaps and empty cells filled, all finite.
-    features : numpy.ndarray
-        ``(T, F)`` float64 extra input columns, cleaned like ``values``; ``F`` may be 0.
-    feature_names : tuple of str
-        Names of the ``F`` feature columns, in the order of ``features``.
-    time_col : str or None
-        Name of the time column; None when the file has none (rows are consecutive steps).
-    timestamps : numpy.ndarray or None
-        ``(T,)`` datetime64[ns] after sorting and gap filling.  None without a date column (also when the
-        time column is a plain integer ``step`` column, which only orders the rows).
-    freq : str or None
-        pandas offset alias ("MS", "QS-JAN", "QE-JAN", "D", "B", "h", "W-SUN", "YS-JAN", ...).  None without
-        dates, or when the dates have no regular spacing (then rows are used as consecutive steps).
-    notes : tuple of str
-        Every decision the loader made, one plain sentence each.
-    """
-
-    path: str
-    target: str
-    values: np.ndarray
-    features: np.ndarray
-    feature_names: tuple[str, ...]
-    time_col: str | None
-    timestamps: np.ndarray | None
-    freq: str | None
-    notes: tuple[str, ...]
-
-
-@dataclass(frozen=True, eq=False)
-class LongSeries:
-    """One series of a long-format file, as read by :func:`load_long_csv`.
-
-    Attributes
-    ----------
-    series_id : str
-        The value of the id column.
-    values : numpy.ndarray
-        ``(T,)`` float64, training rows then test rows (sorted by the time/step column if there is one).
-    n_test : int
-        How many of the last rows the split column marks as "test" (0 without a split column).
-    """
-
-    series_id: str
-    values: np.ndarray
-    n_test: int
 
 
 # --------------------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ class BacktestResult:
 
 
 def _series_from_values(values: np.ndarray, name: str, path: str) -> Any:
-    from lstmcli.data.loader import SeriesData
+    from lstmcli.data.series import SeriesData
 
     return SeriesData(
         path=path,

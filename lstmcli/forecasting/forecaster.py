@@ -65,7 +65,7 @@ from lstmcli.forecasting.metrics import evaluate, owa
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from lstmcli.data.loader import SeriesData
+    from lstmcli.data.series import SeriesData
 
 __all__ = ["Forecast", "Forecaster", "ForecasterConfig", "Trace", "conformal_width", "forecast_warnings"]
 

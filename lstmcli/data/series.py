@@ -1,0 +1,69 @@
+"""The series as the rest of lstmcli sees them: plain NumPy arrays and text, no pandas.
+
+The loader (``lstmcli.data.loader``) builds these from a file; the forecaster, the backtests and the
+model file use them without importing pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesData:
+    """One cleaned series and its extra input columns, as read by :func:`load_csv`.
+
+    Attributes
+    ----------
+    path : str
+        The file as given by the user (used in messages).
+    target : str
+        Name of the column to forecast.
+    values : numpy.ndarray
+        ``(T,)`` float64, the cleaned target: sorted by time, gaps and empty cells filled, all finite.
+    features : numpy.ndarray
+        ``(T, F)`` float64 extra input columns, cleaned like ``values``; ``F`` may be 0.
+    feature_names : tuple of str
+        Names of the ``F`` feature columns, in the order of ``features``.
+    time_col : str or None
+        Name of the time column; None when the file has none (rows are consecutive steps).
+    timestamps : numpy.ndarray or None
+        ``(T,)`` datetime64[ns] after sorting and gap filling.  None without a date column (also when the
+        time column is a plain integer ``step`` column, which only orders the rows).
+    freq : str or None
+        pandas offset alias ("MS", "QS-JAN", "QE-JAN", "D", "B", "h", "W-SUN", "YS-JAN", ...).  None without
+        dates, or when the dates have no regular spacing (then rows are used as consecutive steps).
+    notes : tuple of str
+        Every decision the loader made, one plain sentence each.
+    """
+
+    path: str
+    target: str
+    values: np.ndarray
+    features: np.ndarray
+    feature_names: tuple[str, ...]
+    time_col: str | None
+    timestamps: np.ndarray | None
+    freq: str | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class LongSeries:
+    """One series of a long-format file, as read by :func:`load_long_csv`.
+
+    Attributes
+    ----------
+    series_id : str
+        The value of the id column.
+    values : numpy.ndarray
+        ``(T,)`` float64, training rows then test rows (sorted by the time/step column if there is one).
+    n_test : int
+        How many of the last rows the split column marks as "test" (0 without a split column).
+    """
+
+    series_id: str
+    values: np.ndarray
+    n_test: int
