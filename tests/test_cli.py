@@ -234,19 +234,26 @@ def test_same_seed_same_model_file(runner, cwd):
 
 
 def test_the_thread_count_does_not_change_the_model_file(runner, cwd, monkeypatch):
-    """hidden 160 is large enough for the per-step products to go on 2 threads (forced here, so the
-    threaded path runs whatever the machine measures)."""
-    from lstmcli.engine import network, threads
+    """With 2 cores the members train side by side in worker processes (forced here, so that path runs
+    however small the job), with 1 one after the other in this process: the same file either way."""
+    from lstmcli.forecasting import forecaster, members
 
-    monkeypatch.setattr(threads.StepGovernor, "GAIN", 1e9)
-    monkeypatch.setattr(threads.StepGovernor, "FALL_BEHIND", 1e9)
-    monkeypatch.setattr(threads, "TRIAL_WARMUP", 0.0)  # judged at once: the run is a few passes long
-    monkeypatch.setattr(network, "MIN_PYTHON_PARTS_FLOPS", 0.0)
-    big = ["--epochs", "3", "--hidden", "160", "--ensemble", "1", "--no-retrain"]
-    assert run(runner, "train", AIR, *big, "-m", "one.npz", "--threads", "1").exit_code == 0
-    assert run(runner, "train", AIR, *big, "-m", "two.npz", "--threads", "2").exit_code == 0
-    assert any(g.use_multi or not g.allowed for g in threads._governors.values())
+    monkeypatch.setattr(members, "MIN_PARALLEL_SECONDS", 0.0)
+    job = ["--epochs", "3", "--hidden", "24", "--ensemble", "3", "--no-retrain"]
+    assert run(runner, "train", AIR, *job, "-m", "one.npz", "--threads", "1").exit_code == 0
+    calls = []
+    monkeypatch.setattr(forecaster, "train_in_processes", _counting(members.train_in_processes, calls))
+    assert run(runner, "train", AIR, *job, "-m", "two.npz", "--threads", "2").exit_code == 0
+    assert calls, "the members did not train in worker processes"
     assert (cwd / "one.npz").read_bytes() == (cwd / "two.npz").read_bytes()
+
+
+def _counting(function, calls: list):
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    return counted
 
 
 # ------------------------------------------------------------------------------------------ interruptions

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from lstmcli.engine import cell, kernels, optim
-from lstmcli.engine import threads as engine_threads
+from lstmcli.engine import kernels, layer, optim
 
 
 def _ulp_error(values: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -84,23 +83,20 @@ def _forward_numpy(a_scaled: np.ndarray, x: np.ndarray, H: int) -> tuple[np.ndar
 
 @pytest.mark.parametrize("keep", [True, False])
 def test_float32_steps_follow_the_equations(rng, keep):
-    """The compiled float32 loop against the equations in float64, by one and by several steps a call
-    (a threaded pass runs one step per call): the approximate tanh stays within float32 noise."""
+    """The compiled float32 loop against the equations in float64: the approximate tanh stays within
+    float32 noise."""
     T, N, D, H = 9, 20, 2, 5
     x = rng.normal(size=(T, D, N))
-    a_scaled = (rng.normal(size=(4 * H, D + H + 1)) * cell.gate_scale(H, np.float64)[:, None]).astype(
+    a_scaled = (rng.normal(size=(4 * H, D + H + 1)) * layer.gate_scale(H, np.float64)[:, None]).astype(
         np.float32
     )
     expected_h, expected_c = _forward_numpy(a_scaled, x.astype(np.float32), H)
-    for chunks in ([(0, T)], [(t, t + 1) for t in range(T)]):
-        ws = cell.LayerWorkspace(T, N, D, H, np.dtype(np.float32), keep=keep)
-        ws.x[...] = x
-        ws.c[0].fill(0.0)
-        for start, stop in chunks:
-            kernels.forward_steps(a_scaled, ws.xh, ws.v, start, stop, D, H)
-        np.testing.assert_allclose(ws.h, expected_h, atol=2e-6, rtol=0)
-        if keep:
-            np.testing.assert_allclose(ws.c[1:], expected_c, atol=2e-6, rtol=0)
+    ws = layer.LayerWorkspace(T, N, D, H, np.dtype(np.float32), keep=keep)
+    ws.x[...] = x
+    layer.layer_forward(ws, a_scaled)
+    np.testing.assert_allclose(ws.h, expected_h, atol=2e-6, rtol=0)
+    if keep:
+        np.testing.assert_allclose(ws.c[1:], expected_c, atol=2e-6, rtol=0)
 
 
 def test_a_blas_without_a_64_bit_gemm_is_named_in_the_error(monkeypatch):
@@ -120,21 +116,13 @@ def test_float32_loops_do_no_float64_arithmetic():
     backward = njit(**options)(kernels.backward_steps.py_func)
     f32 = np.float32
     a, xh, v = np.zeros((4, 3), f32), np.zeros((2, 3, 1), f32), np.zeros((2, 6, 1), f32)
-    forward(a, xh, v, 0, 1, 1, 1)
+    forward(a, xh, v, 1, 1)
     plane = np.zeros((1, 1), f32)
-    backward(a[:, :1], v, np.zeros((1, 4, 1), f32), plane, plane.copy(), np.zeros((0, 0, 0), f32), 0, -1, 1)
+    backward(a[:, :1], v, np.zeros((1, 4, 1), f32), plane, plane.copy(), np.zeros((0, 0, 0), f32), 1)
     adam = njit(**{**kernels._JIT_EXACT, "cache": False})(kernels.adam_update.py_func)
     flat = np.zeros(4, f32)
-    adam(flat, flat, flat, flat, 0, 4, np.ones(6, f32))
-    forward_units = njit(**options)(kernels.forward_units.py_func)
-    backward_units = njit(**options)(kernels.backward_units.py_func)
-    sync = np.zeros(kernels.sync_slots(1), np.int64)
-    forward_units(a, a.copy(), np.zeros((4, 1), f32), xh, v, sync, 0, 1, 0, 1, 0, 1, 1, 1, 10**9, 10**9)
-    sync[...] = 0
-    no_seq = np.zeros((0, 0, 0), f32)
-    args = (np.zeros((1, 4, 1), f32), plane, plane.copy(), no_seq, sync, 0, 1, 0, 1, 0, -1, 1, 10**9, 10**9)
-    backward_units(a[:, :1], v, *args)
-    for loop in (forward, backward, adam, forward_units, backward_units):
+    adam(flat, flat, flat, flat, np.ones(6, f32))
+    for loop in (forward, backward, adam):
         (ir,) = loop.inspect_llvm().values()
         assert " float" in ir and "fpext" not in ir and "x double>" not in ir
         for op in ("fadd", "fsub", "fmul", "fdiv"):
@@ -152,20 +140,17 @@ def _numpy_adam(param, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("threads", [1, 2])
-def test_compiled_adam_equals_numpy_step_by_step(rng, monkeypatch, dtype, threads):
+def test_compiled_adam_equals_numpy_step_by_step(rng, dtype):
     """The one-pass update rounds every operation as the NumPy sequence does: same bits after several
-    steps, whether it runs in one part or in several on threads."""
-    monkeypatch.setattr(optim, "MIN_PART_PARAMETERS", 1000)
-    size = 4099  # parts that do not fall on whole vectors
+    steps."""
+    size = 4099  # not a whole number of vectors
     param = rng.normal(size=size).astype(dtype)
     expected, m, v = param.copy(), np.zeros(size, dtype), np.zeros(size, dtype)
     adam = optim.Adam(size, np.dtype(dtype), lr=1e-2)
-    with engine_threads.blas_threads(threads):
-        for t in range(1, 6):
-            grad = (rng.normal(size=size) * 10.0 ** rng.integers(-6, 2, size)).astype(dtype)
-            adam.step(param, grad)
-            _numpy_adam(expected, grad, m, v, t, lr=1e-2)
+    for t in range(1, 6):
+        grad = (rng.normal(size=size) * 10.0 ** rng.integers(-6, 2, size)).astype(dtype)
+        adam.step(param, grad)
+        _numpy_adam(expected, grad, m, v, t, lr=1e-2)
     np.testing.assert_array_equal(param, expected)
     np.testing.assert_array_equal(adam.m, m)
     np.testing.assert_array_equal(adam.v, v)

@@ -1,17 +1,17 @@
 """The compiled loops of an LSTM layer: every step of a pass in one call (Numba).
 
+They are the optimised copy of ``engine.cell``'s ``step_forward`` and ``step_backward``, looped over
+the steps in ``engine.layer``'s layout; tests/test_cell.py holds them equal.
+
 Why compiled: NumPy pays a fixed cost of about 0.3 µs per call, and an LSTM step in NumPy is eight
 calls forward and about six backward, each one more pass over the step's memory. That fixed cost was
 2.5 µs per step at tiny sizes against torch's 0.3 µs (oneDNN runs the whole sequence in C++), and the
 passes were 30-45 % of a step at hidden 128-256. Numba compiles the loops written here (the same
-arrays, in the same layout as ``cell``) to machine code, so that:
+arrays, in the layout ``layer`` describes) to machine code, so that:
 
 - a step is one call of the BLAS that NumPy itself uses (threadpoolctl's thread limits apply to it)
   and one fused element-wise pass over (H, N) whose values stay in registers, vectorised by LLVM;
-- a whole pass (all T steps) is one call from Python;
-- the loops release the GIL (``nogil``), so the column parts of a batch (``network._BatchSplit``) and
-  the unit parts of a loop (``forward_units``) run side by side on several cores instead of handing
-  the GIL to each other at every NumPy call.
+- a whole pass (all T steps) is one call from Python.
 
 The Adam update (``adam_update``) is compiled for the same reason: NumPy needs a dozen passes over
 every parameter for it, the loop one.
@@ -31,15 +31,11 @@ from __future__ import annotations
 
 import ctypes
 import math
-import platform
-import time
 
 import llvmlite.binding as llvm
 import numpy as np
-from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from lstmcli.engine import jit_cache, threads
 from lstmcli.errors import LstmcliError
@@ -174,7 +170,7 @@ def tanh_array(x: np.ndarray, out: np.ndarray) -> None:
 # ---------------------------------------------------------------------------------------------- loops
 _JIT = {
     "cache": _CACHE,
-    "nogil": True,
+    "nogil": True,  # a pass holds no Python object: threads of a caller (a Dask worker, say) run on
     "fastmath": {"contract"},
     "error_model": "numpy",
     "boundscheck": False,
@@ -183,286 +179,91 @@ _JIT = {
 _JIT_EXACT = {**_JIT, "fastmath": False}
 
 
-@njit(**_JIT, inline="always")
-def _forward_cells(z, a_bias, vt, nxt, x_next, lo, hi, inputs, hidden):  # noqa: ANN001, ANN202
-    """The element-wise pass of one step for units ``lo`` .. ``hi``-1: gates, c_t, tanh(c_t), h_t.
-
-    ``z`` holds the step's product for those units, rows ``[g | i | f | o]`` of hi-lo units each, and
-    ``a_bias`` the matching rows of A (the bias is its last column): the whole step's rows of ``v_t``
-    (``forward_steps``), or a unit part's own buffers (``forward_units``)."""
-    D, H, U = inputs, hidden, hi - lo
-    K = D + H
-    N = z.shape[1]
-    half = vt.dtype.type(0.5)
-    for u in range(U):
-        j = lo + u
-        bg, bi, bf, bo = a_bias[u, K], a_bias[U + u, K], a_bias[2 * U + u, K], a_bias[3 * U + u, K]
-        zg, zi, zf, zo = z[u], z[U + u], z[2 * U + u], z[3 * U + u]
-        g_row, i_row, f_row, o_row = vt[j], vt[H + j], vt[2 * H + j], vt[3 * H + j]
-        tanh_c_row, c_prev_row, c_row, h_row = vt[4 * H + j], vt[5 * H + j], nxt[5 * H + j], x_next[D + j]
-        for n in range(N):
-            g = tanh(zg[n] + bg)
-            i = half + half * tanh(zi[n] + bi)  # σ(z) = ½ + ½ tanh(z/2); the rows hold z/2
-            f = half + half * tanh(zf[n] + bf)
-            o = half + half * tanh(zo[n] + bo)
-            c = f * c_prev_row[n] + i * g
-            tanh_c = tanh(c)
-            g_row[n], i_row[n], f_row[n], o_row[n] = g, i, f, o
-            tanh_c_row[n], c_row[n] = tanh_c, c
-            h_row[n] = o * tanh_c
-
-
 @njit(**_JIT)
-def forward_steps(a_scaled, xh, v, start, stop, inputs, hidden):  # noqa: ANN001, ANN201
-    """Steps ``start`` .. ``stop``-1 of ``cell.layer_forward`` (see its layout), in place.
+def forward_steps(a_scaled, xh, v, inputs, hidden):  # noqa: ANN001, ANN201
+    """Every step of ``layer.layer_forward`` (see its layout), in place.
 
-    - a_scaled: (4H, D+H+1) scaled weights in the engine's gate order; its last column is the bias,
-      added in the element-wise pass (so the product's inner dimension is D+H, see ``cell``)
+    - a_scaled: (4H, D+H+1) scaled weights in the loops' gate order g | i | f | o; its last column is
+      the bias, added in the element-wise pass (so the product's inner dimension is D+H)
     - xh: (T+1, D+H+1, N) product inputs; step t reads ``xh[t]`` and writes h_t into ``xh[t+1, D:D+H]``
     - v: (rows, 6H, N) step values ``[g, i, f, o, tanh(c_t), c_{t-1}]`` of step t in row ``t % rows``;
       c_t goes into the last block of the next row
     """
     D, H = inputs, hidden
+    K = D + H
     rows = v.shape[0]
     N = xh.shape[2]
-    for t in range(start, stop):
-        vt = v[t % rows]
-        _gemm(False, 4 * H, N, D + H, a_scaled, a_scaled.shape[1], xh[t], vt)  # s ⊙ z_t without the bias
-        _forward_cells(vt, a_scaled, vt, v[(t + 1) % rows], xh[t + 1], 0, H, D, H)
-
-
-@njit(**_JIT, inline="always")
-def _backward_cells(vt, dzt, dh, dc_next, lo, hi, hidden):  # noqa: ANN001, ANN202
-    """The element-wise pass of one backward step for units ``lo`` .. ``hi``-1: dz_t from dh_t."""
-    H = hidden
-    N = dzt.shape[1]
-    one = vt.dtype.type(1.0)
-    for j in range(lo, hi):
-        g_row, i_row, f_row, o_row = vt[j], vt[H + j], vt[2 * H + j], vt[3 * H + j]
-        tanh_c_row, c_prev_row = vt[4 * H + j], vt[5 * H + j]
-        dzg, dzi, dzf, dzo = dzt[j], dzt[H + j], dzt[2 * H + j], dzt[3 * H + j]
-        dh_row, dc_next_row = dh[j], dc_next[j]
-        for n in range(N):
-            g, i, f, o, tanh_c = g_row[n], i_row[n], f_row[n], o_row[n], tanh_c_row[n]
-            d = dh_row[n]
-            dzo[n] = d * tanh_c * o * (one - o)
-            dc = d * o * (one - tanh_c * tanh_c) + dc_next_row[n]
-            dzg[n] = dc * i * (one - g * g)
-            dzi[n] = dc * g * i * (one - i)
-            dzf[n] = dc * c_prev_row[n] * f * (one - f)
-            dc_next_row[n] = dc * f  # reaches c_{t-1} through the forget gate
-
-
-@njit(**_JIT, inline="always")
-def _add_from_above(dh, dh_seq, t, lo, hi):  # noqa: ANN001, ANN202
-    """dh_t[lo:hi] += the gradient reaching h_t from the layer above (``dh_seq`` (H, T, N), or empty)."""
-    if dh_seq.shape[0] > 0:
-        N = dh.shape[1]
-        for j in range(lo, hi):
-            dh_row, seq_row = dh[j], dh_seq[j, t]
+    half = v.dtype.type(0.5)
+    for t in range(xh.shape[0] - 1):
+        vt, nxt, h_next = v[t % rows], v[(t + 1) % rows], xh[t + 1]
+        _gemm(False, 4 * H, N, K, a_scaled, a_scaled.shape[1], xh[t], vt)  # s ⊙ z_t without the bias
+        for j in range(H):  # the element-wise pass, over the product in place
+            bg, bi, bf, bo = (
+                a_scaled[j, K],
+                a_scaled[H + j, K],
+                a_scaled[2 * H + j, K],
+                a_scaled[3 * H + j, K],
+            )
+            g_row, i_row, f_row, o_row = vt[j], vt[H + j], vt[2 * H + j], vt[3 * H + j]
+            tanh_c_row, c_prev_row, c_row, h_row = vt[4 * H + j], vt[5 * H + j], nxt[5 * H + j], h_next[D + j]
             for n in range(N):
-                dh_row[n] += seq_row[n]
+                g = tanh(g_row[n] + bg)
+                i = half + half * tanh(i_row[n] + bi)  # σ(z) = ½ + ½ tanh(z/2); the rows hold z/2
+                f = half + half * tanh(f_row[n] + bf)
+                o = half + half * tanh(o_row[n] + bo)
+                c = f * c_prev_row[n] + i * g
+                tanh_c = tanh(c)
+                g_row[n], i_row[n], f_row[n], o_row[n] = g, i, f, o
+                tanh_c_row[n], c_row[n] = tanh_c, c
+                h_row[n] = o * tanh_c
 
 
 @njit(**_JIT)
-def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, start, stop, hidden):  # noqa: ANN001, ANN201
-    """Steps ``start`` down to ``stop``+1 of backpropagation through time (``cell.backward_steps``).
+def backward_steps(weight_hh, v, dz, dh, dc_next, dh_seq, hidden):  # noqa: ANN001, ANN201
+    """Backpropagation through time over every step of ``layer.layer_backward``, from the last.
 
-    - weight_hh: (4H, H) W_hh with its rows in the engine's gate order
+    - weight_hh: (4H, H) W_hh with its rows in the loops' gate order
     - v: (T+1, 6H, N) the forward pass's step values
     - dz: (T, 4H, N) written with ``[dz_g, dz_i, dz_f, dz_o]`` of each step
-    - dh: (H, N) on entry, the gradient reaching h at step ``start`` through the steps after it (for the
-      last step: from the head, or zeros); each step replaces it by the one reaching h_{t-1} via W_hh
-    - dc_next: (H, N) dc_{t+1} ⊙ f_{t+1} (zeros before the last step)
-    - dh_seq: (H, T, N) gradient reaching every h_t from the layer above (as the input-gradient GEMM
+    - dh: (H, N) on entry, the gradient reaching h_T (from the head, or zeros); each step replaces it by
+      the one reaching h_{t-1} via W_hh
+    - dc_next: (H, N) zeros on entry; then dc_t ⊙ f_t, carried to the step before
+    - dh_seq: (H, T, N) gradient reaching every h_t from the layer above (as the input-gradient product
       leaves it: each unit's row of a step is contiguous, so the add is vectorised), or an empty
       (0, 0, 0) array
     """
     H = hidden
     N = dz.shape[2]
-    for t in range(start, stop, -1):
-        _add_from_above(dh, dh_seq, t, 0, H)
-        _backward_cells(v[t], dz[t], dh, dc_next, 0, H, hidden)
+    one = v.dtype.type(1.0)
+    for t in range(dz.shape[0] - 1, -1, -1):
+        vt, dzt = v[t], dz[t]
+        if dh_seq.shape[0] > 0:
+            for j in range(H):
+                dh_row, seq_row = dh[j], dh_seq[j, t]
+                for n in range(N):
+                    dh_row[n] += seq_row[n]
+        for j in range(H):
+            g_row, i_row, f_row, o_row = vt[j], vt[H + j], vt[2 * H + j], vt[3 * H + j]
+            tanh_c_row, c_prev_row = vt[4 * H + j], vt[5 * H + j]
+            dzg, dzi, dzf, dzo = dzt[j], dzt[H + j], dzt[2 * H + j], dzt[3 * H + j]
+            dh_row, dc_next_row = dh[j], dc_next[j]
+            for n in range(N):
+                g, i, f, o, tanh_c = g_row[n], i_row[n], f_row[n], o_row[n], tanh_c_row[n]
+                d = dh_row[n]
+                dzo[n] = d * tanh_c * o * (one - o)
+                dc = d * o * (one - tanh_c * tanh_c) + dc_next_row[n]
+                dzg[n] = dc * i * (one - g * g)
+                dzi[n] = dc * g * i * (one - i)
+                dzf[n] = dc * c_prev_row[n] * f * (one - f)
+                dc_next_row[n] = dc * f  # reaches c_{t-1} through the forget gate
         if t > 0:  # h_0 is a constant: no gradient flows further back
-            _gemm(True, H, N, 4 * H, weight_hh, H, dz[t], dh)  # dh_{t-1} = W_hhᵀ dz_t
-
-
-# ---------------------------------------------------------------------------------------------- unit parts
-# The same loops with the hidden units cut into parts, one Python thread each (``cell``, "unit parts").
-# Each part runs its own product on a one-thread BLAS (its rows of A forward, its rows of dh backward)
-# and its units' element-wise pass; so unlike BLAS's own threads, which split only the product, the
-# element-wise work is shared too. The parts meet once a step at a barrier in ``sync`` (int64): a
-# part's count of steps done in slot ``SYNC_DONE + 16·part`` (16 apart: a cache line each), written
-# with release and read with acquire ordering, so a part that sees the others' counts also sees their
-# h_t or dz_t. A part that waits longer than its pace allows (``_wait_for_parts``) asks every part to
-# stop, and the caller finishes the pass on one thread: a part whose core another process holds would
-# otherwise hold up every step (the collapse ``threads`` describes for BLAS's threads).
-SYNC_STOP = 0  # 0, or the count of steps after which every part returns
-SYNC_ABANDON = 16  # nonzero: a part failed to start (an exception in Python); the others return at once
-SYNC_DONE = 32
-_SPINS_PER_CLOCK = 256  # spins between looks at the clock (a look costs about 20 ns)
-
-
-def sync_slots(parts: int) -> int:
-    """Length of a ``sync`` array for ``parts`` parts."""
-    return SYNC_DONE + 16 * parts
-
-
-def _slot_pointer(context, builder, array_type, array, index):  # noqa: ANN001, ANN202
-    ary = context.make_array(array_type)(context, builder, array)
-    return cgutils.get_item_pointer(context, builder, array_type, ary, [index])
-
-
-@intrinsic
-def _load_acquire(typingctx, sync, index):  # noqa: ANN001, ANN202, ARG001
-    def codegen(context, builder, sig, args):  # noqa: ANN001, ANN202
-        return builder.load_atomic(_slot_pointer(context, builder, sig.args[0], *args), "acquire", 8)
-
-    return types.int64(sync, index), codegen
-
-
-@intrinsic
-def _store_release(typingctx, sync, index, value):  # noqa: ANN001, ANN202, ARG001
-    def codegen(context, builder, sig, args):  # noqa: ANN001, ANN202
-        builder.store_atomic(args[2], _slot_pointer(context, builder, sig.args[0], *args[:2]), "release", 8)
-        return context.get_dummy_value()
-
-    return types.void(sync, index, value), codegen
-
-
-@intrinsic
-def _set_if_zero(typingctx, sync, index, value):  # noqa: ANN001, ANN202, ARG001
-    def codegen(context, builder, sig, args):  # noqa: ANN001, ANN202
-        pointer = _slot_pointer(context, builder, sig.args[0], *args[:2])
-        builder.cmpxchg(pointer, ir.Constant(ir.IntType(64), 0), args[2], "seq_cst", "seq_cst")
-        return context.get_dummy_value()
-
-    return types.void(sync, index, value), codegen
-
-
-_SPIN_HINT = {"x86_64": ("llvm.x86.sse2.pause", ()), "amd64": ("llvm.x86.sse2.pause", ())}
-_SPIN_HINT.update(dict.fromkeys(("aarch64", "arm64"), ("llvm.aarch64.hint", (1,))))  # "yield"
-
-
-@intrinsic
-def _spin_hint(typingctx):  # noqa: ANN001, ANN202, ARG001
-    """The CPU's spin-wait hint (x86 ``pause``, ARM ``yield``): a spinning core yields to its sibling
-    hyperthread and leaves the wait loop without a memory-order penalty. Nothing elsewhere."""
-
-    def codegen(context, builder, sig, args):  # noqa: ANN001, ANN202
-        hint = _SPIN_HINT.get(platform.machine().lower())
-        if hint is not None:
-            name, operands = hint
-            i32 = ir.IntType(32)
-            function = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(ir.VoidType(), [i32] * len(operands)), name
-            )
-            builder.call(function, [ir.Constant(i32, k) for k in operands])
-        return context.get_dummy_value()
-
-    return types.void(), codegen
-
-
-def _clock_function() -> types.ExternalFunction | None:
-    """The C library's ``clock_gettime`` (the clock behind ``time.monotonic``), for the compiled barrier
-    to time its waits; None where there is none (Windows: no unit parts there)."""
-    clock = getattr(time, "CLOCK_MONOTONIC", None)
-    try:
-        address = ctypes.cast(ctypes.CDLL(None).clock_gettime, ctypes.c_void_p).value
-    except (AttributeError, OSError, TypeError):
-        return None
-    if clock is None or not address:
-        return None
-    llvm.add_symbol("lstmcli_clock_gettime", address)
-    return types.ExternalFunction("lstmcli_clock_gettime", types.intc(types.intc, types.voidptr))
-
-
-_clock_gettime = _clock_function()
-UNIT_PARTS_AVAILABLE = _clock_gettime is not None
-_CLOCK_ID = getattr(time, "CLOCK_MONOTONIC", 1)
-
-
-@njit(**_JIT, inline="always")
-def _now_ns(timespec):  # noqa: ANN001, ANN202
-    _clock_gettime(_CLOCK_ID, timespec.ctypes)
-    return timespec[0] * 1_000_000_000 + timespec[1]
-
-
-@njit(**_JIT)
-def _wait_for_parts(sync, part, parts, done, timespec, began, pace_ns, slack_ns):  # noqa: ANN001, ANN202
-    """Say this part has done ``done`` steps and wait until every part has; True when the parts are
-    to stop here (then every part returns after the same step).
-
-    A part that waits past its pace (``pace_ns`` per step since ``began``, plus ``slack_ns``) sets the
-    stop one step later than the one it waits at: a part that has already passed this barrier sees the
-    stop at the next one, through the counts it must read there."""
-    _store_release(sync, SYNC_DONE + 16 * part, done)
-    spins = 0
-    for other in range(parts):
-        while _load_acquire(sync, SYNC_DONE + 16 * other) < done:
-            if _load_acquire(sync, SYNC_ABANDON) != 0:
-                return True
-            _spin_hint()
-            spins += 1
-            if spins % _SPINS_PER_CLOCK == 0 and _now_ns(timespec) - began > pace_ns * done + slack_ns:
-                _set_if_zero(sync, SYNC_STOP, done + 1)
-    stop = _load_acquire(sync, SYNC_STOP)
-    return stop != 0 and stop <= done
-
-
-@njit(**_JIT)
-def forward_units(
-    a_scaled, a_part, z, xh, v, sync, part, parts, lo, hi, start, stop, inputs, hidden, pace_ns, slack_ns
-):  # noqa: ANN001, ANN201, E501
-    """Part ``part`` of ``parts`` of ``forward_steps``: units ``lo`` .. ``hi``-1, steps ``start`` on.
-
-    - a_part: (4U, D+H+1) this part's rows of ``a_scaled``, copied in here: ``[g | i | f | o]`` of its U
-      units, so that its product is one GEMM
-    - z: (4U, N) this part's product of a step
-    Returns the step after the last one done (``stop`` unless the parts stopped early, see
-    ``_wait_for_parts``); every part returns the same step.
-    """
-    D, H, U = inputs, hidden, hi - lo
-    rows = v.shape[0]
-    N = xh.shape[2]
-    for k in range(4):
-        a_part[k * U : (k + 1) * U] = a_scaled[k * H + lo : k * H + hi]
-    timespec = np.zeros(2, np.int64)
-    began = _now_ns(timespec)
-    for t in range(start, stop):
-        _gemm(False, 4 * U, N, D + H, a_part, a_part.shape[1], xh[t], z)
-        _forward_cells(z, a_part, v[t % rows], v[(t + 1) % rows], xh[t + 1], lo, hi, D, H)
-        if _wait_for_parts(sync, part, parts, t - start + 1, timespec, began, pace_ns, slack_ns):
-            return t + 1
-    return stop
-
-
-@njit(**_JIT)
-def backward_units(
-    weight_hh, v, dz, dh, dc_next, dh_seq, sync, part, parts, lo, hi, start, stop, hidden, pace_ns, slack_ns
-):  # noqa: ANN001, ANN201, E501
-    """Part ``part`` of ``parts`` of ``backward_steps``: units ``lo`` .. ``hi``-1 of the element-wise
-    pass, then, once every part has written its rows of dz_t, this part's rows of dh_{t-1} (from all
-    of dz_t). Returns the step before the last one done (``stop`` unless the parts stopped early)."""
-    H = hidden
-    N = dz.shape[2]
-    timespec = np.zeros(2, np.int64)
-    began = _now_ns(timespec)
-    for t in range(start, stop, -1):
-        _add_from_above(dh, dh_seq, t, lo, hi)
-        _backward_cells(v[t], dz[t], dh, dc_next, lo, hi, hidden)
-        leave = _wait_for_parts(sync, part, parts, start - t + 1, timespec, began, pace_ns, slack_ns)
-        if t > 0:
-            _gemm(True, hi - lo, N, 4 * H, weight_hh[:, lo:], H, dz[t], dh[lo:])
-        if leave:
-            return t - 1
-    return stop
+            _gemm(True, H, N, 4 * H, weight_hh, H, dzt, dh)  # dh_{t-1} = W_hhᵀ dz_t
 
 
 # ---------------------------------------------------------------------------------------------- Adam
 @njit(**_JIT_EXACT)
-def adam_update(param, grad, m, v, start, stop, scalars):  # noqa: ANN001, ANN201
-    """Elements ``start`` .. ``stop``-1 of one Adam step (``optim.Adam.step``), in one pass.
+def adam_update(param, grad, m, v, scalars):  # noqa: ANN001, ANN201
+    """One Adam step (``optim.Adam.step``) over every element, in one pass.
 
     ``scalars`` (dtype of the arrays): 1-β1, β2, 1-β2, sqrt(1-β2^t), ε, -lr/(1-β1^t). Each operation is
     rounded as PyTorch's ``foreach=False`` step rounds it (no ``fastmath``: no fused multiply-add), so
@@ -471,7 +272,7 @@ def adam_update(param, grad, m, v, start, stop, scalars):  # noqa: ANN001, ANN20
     one_minus_beta1, beta2, one_minus_beta2, correction2_sqrt, eps, neg_step = (
         scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5],
     )  # fmt: skip
-    for k in range(start, stop):
+    for k in range(param.shape[0]):
         g = grad[k]
         m_k = m[k] + (g - m[k]) * one_minus_beta1  # m.lerp_(g, 1-β1)
         v_k = v[k] * beta2 + (g * g) * one_minus_beta2  # v.mul_(β2).addcmul_(g, g, 1-β2)
@@ -485,28 +286,15 @@ def warm_up() -> None:
     """Load (or compile) the float32 loops now rather than at the first pass: a process that forks
     workers (``forecasting.members``) does it once, and every worker starts with the machine code.
     The arrays have the layouts of the engine's calls (each layout is compiled on its own): all
-    C-contiguous, and the gradient from the layer above also as a column part's view of it."""
+    C-contiguous."""
     T, N, D, H = 2, 2, 1, 2  # not 1: NumPy calls an array with a single element contiguous either way
     a = np.zeros((4 * H, D + H + 1), np.float32)
     xh = np.zeros((T + 1, D + H + 1, N), np.float32)
     v = np.zeros((T + 1, 6 * H, N), np.float32)
-    forward_steps(a, xh, v, 0, T, D, H)
+    forward_steps(a, xh, v, D, H)
     flat = np.zeros(4, np.float32)
-    adam_update(flat, flat, flat, flat, 0, 0, np.ones(6, np.float32))
+    adam_update(flat, flat, flat, flat, np.ones(6, np.float32))
     weight_hh, dz = np.zeros((4 * H, H), np.float32), np.zeros((T, 4 * H, N), np.float32)
-    seq = np.zeros((H, T, N), np.float32)  # from the layer above: whole, or a column part's view
-    for dh_seq in (np.zeros((0, 0, 0), np.float32), seq, seq[:, :, :1]):
+    for dh_seq in (np.zeros((0, 0, 0), np.float32), np.zeros((H, T, N), np.float32)):  # from above or not
         plane = np.zeros((H, N), np.float32)
-        backward_steps(weight_hh, v, dz, plane, plane.copy(), dh_seq, T - 1, -1, H)
-    if UNIT_PARTS_AVAILABLE:  # as one part of one (a column part's view never runs in unit parts)
-        never = 10**15
-        sync = np.zeros(sync_slots(1), np.int64)
-        forward_units(
-            a, a.copy(), np.zeros((4 * H, N), np.float32), xh, v, sync, 0, 1, 0, H, 0, T, D, H, never, never
-        )
-        for dh_seq in (np.zeros((0, 0, 0), np.float32), seq):
-            plane = np.zeros((H, N), np.float32)
-            sync[...] = 0
-            backward_units(
-                weight_hh, v, dz, plane, plane.copy(), dh_seq, sync, 0, 1, 0, H, T - 1, -1, H, never, never
-            )
+        backward_steps(weight_hh, v, dz, plane, plane.copy(), dh_seq, H)

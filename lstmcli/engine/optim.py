@@ -10,11 +10,7 @@ import math
 
 import numpy as np
 
-from lstmcli.engine import kernels, threads
-
-# An Adam step runs in parts on several threads from this many parameters per part (about 0.5 ms of
-# work each, well above the ~50 µs hand-off to a pool thread; a model with hidden 256 has 0.3-0.8 million).
-MIN_PART_PARAMETERS = 250_000
+from lstmcli.engine import kernels
 
 
 def clip_global_norm(grad: np.ndarray, max_norm: float) -> float:
@@ -58,8 +54,7 @@ class Adam:
 
         One compiled pass over the arrays (``kernels.adam_update``), with the operations and roundings
         of PyTorch's step, where NumPy needs a dozen passes (measured in a training step at hidden 256,
-        two layers, 0.8 million parameters, 2 threads: 3.1 ms in NumPy, 2.1 ms compiled). A large
-        model's update runs in parts on the thread budget."""
+        two layers, 0.8 million parameters: 3.1 ms in NumPy, 2.1 ms compiled)."""
         beta1, beta2 = self.betas
         self.t += 1
         if self.weight_decay:
@@ -75,14 +70,7 @@ class Adam:
             ],
             dtype=param.dtype,
         )
-        m, v, size = self.m, self.v, param.size
-        parts = max(1, min(threads.budget() or 1, size // MIN_PART_PARAMETERS))
-        edges = [size * k // parts // 16 * 16 for k in range(parts)] + [size]  # on whole cache lines
-
-        def update(k: int) -> None:
-            kernels.adam_update(param, grad, m, v, edges[k], edges[k + 1], scalars)
-
-        threads.run_in_threads(update, parts)
+        kernels.adam_update(param, grad, self.m, self.v, scalars)
 
     def state(self) -> dict[str, np.ndarray | int]:
         return {"m": self.m, "v": self.v, "t": self.t}

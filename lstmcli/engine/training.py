@@ -18,7 +18,7 @@ import numpy as np
 from lstmcli.engine.losses import LOSSES
 from lstmcli.engine.network import LSTMNetwork
 from lstmcli.engine.optim import Adam, clip_global_norm
-from lstmcli.engine.threads import blas_threads
+from lstmcli.engine.threads import one_blas_thread
 
 _PREDICT_CHUNK = 4096  # windows per forward pass when evaluating, to bound memory
 
@@ -102,11 +102,11 @@ def fit(
     Early stopping watches the validation loss when validation windows are given (else the training
     loss) and restores the best weights at the end. ``should_stop`` is polled after every batch, so an
     interruption (Ctrl-C in the CLI) takes effect within one batch. A non-finite loss or gradient stops
-    training as "diverged", keeping the best weights seen before it. ``threads`` is the BLAS thread
-    count for the run (see ``engine.threads``).
+    training as "diverged", keeping the best weights seen before it. It runs on one core
+    (``engine.threads``); ``threads`` is accepted for callers that still pass it, and ignored.
     """
     # Overflow to inf/NaN is detected and handled as divergence below, not warned about.
-    with blas_threads(threads), np.errstate(over="ignore", invalid="ignore"):
+    with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
         return _fit(net, x, y, config, rng, x_val, y_val, on_epoch, should_stop)
 
 
