@@ -1,5 +1,5 @@
-"""The NumPy LSTM engine against independent references: finite differences, golden values, the
-equations written out naively."""
+"""The NumPy LSTM engine against independent references: finite differences and golden values (the
+compiled loops against the textbook cell: tests/test_cell.py)."""
 
 from __future__ import annotations
 
@@ -11,38 +11,6 @@ from lstmcli.engine.losses import LOSSES
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig, parameter_shapes
 from lstmcli.engine.optim import Adam, clip_global_norm
 from tests.gradcheck import numerical_gradient, relative_error
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def naive_lstm(params, config, x):
-    """The textbook equations, one step and one sample at a time: the reference for the fused code."""
-    H = config.hidden_size
-    N, T, _ = x.shape
-    out = np.zeros((N, config.output_size))
-    for n in range(N):
-        seq = x[n]
-        for layer in range(config.num_layers):
-            w_ih = params[f"lstm.weight_ih_l{layer}"]
-            w_hh = params[f"lstm.weight_hh_l{layer}"]
-            b = params[f"lstm.bias_ih_l{layer}"] + params[f"lstm.bias_hh_l{layer}"]
-            h = np.zeros(H)
-            c = np.zeros(H)
-            hs = []
-            for t in range(T):
-                z = w_ih @ seq[t] + w_hh @ h + b
-                i = _sigmoid(z[0:H])
-                f = _sigmoid(z[H : 2 * H])
-                g = np.tanh(z[2 * H : 3 * H])
-                o = _sigmoid(z[3 * H :])
-                c = f * c + i * g
-                h = o * np.tanh(c)
-                hs.append(h)
-            seq = np.array(hs)
-        out[n] = params["head.weight"] @ seq[-1] + params["head.bias"]
-    return out
 
 
 @pytest.mark.parametrize(
@@ -87,14 +55,6 @@ def test_gradients_with_dropout_match_finite_differences(rng):
     for name, param in net.params.items():
         numeric = numerical_gradient(lambda: LOSSES["mse"](run()[0], target)[0], param)
         assert relative_error(numeric, analytic[name]) < 1e-6, name
-
-
-@pytest.mark.parametrize("layers", [1, 2])
-def test_forward_matches_the_naive_equations(rng, layers):
-    config = NetworkConfig(input_size=2, hidden_size=5, num_layers=layers, output_size=3, dtype="float64")
-    net = LSTMNetwork(config, rng=rng)
-    x = rng.normal(size=(4, 7, 2))
-    np.testing.assert_allclose(net.predict(x), naive_lstm(net.params, config, x), rtol=1e-12, atol=1e-12)
 
 
 def _linspace_network():

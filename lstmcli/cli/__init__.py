@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from lstmcli import __version__
+from lstmcli.cli import backtest, inspect_cmd, predict, train
 
 app = typer.Typer(
     name="lstmcli",
@@ -43,12 +44,11 @@ def _main(
     """Forecast a time series from a CSV with an LSTM written in NumPy."""
 
 
-def _register() -> None:
-    # Importing the command modules registers them on `app`; they import the core lazily.
-    from lstmcli.cli import backtest, inspect_cmd, predict, train  # noqa: F401
-
-
-_register()
+# The commands, in the order --help lists them; their modules import the core lazily.
+app.command()(train.train)
+app.command()(backtest.backtest)
+app.command()(predict.predict)
+app.command("inspect")(inspect_cmd.inspect_cmd)
 
 
 def main() -> None:

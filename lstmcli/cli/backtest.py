@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 
-from lstmcli.cli import app
 from lstmcli.cli import options as opt
 from lstmcli.cli.common import OutputFormat, parse_features, stderr_console, stdout_console, user_errors
 from lstmcli.cli.train import forecaster_config
@@ -18,7 +17,6 @@ from lstmcli.cli.train import forecaster_config
 D = opt.DEFAULTS
 
 
-@app.command()
 def backtest(
     data: opt.DataArg,
     horizon: opt.Horizon = None,

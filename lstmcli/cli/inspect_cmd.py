@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lstmcli.cli import app
 from lstmcli.cli.common import OutputFormat, stdout_console, user_errors
 from lstmcli.cli.predict import ModelIn, NewData, _date_text, load_newer_data
 from lstmcli.errors import ConfigError
@@ -44,7 +43,6 @@ def _parse_units(spec: str | None, hidden: int) -> list[int]:
     return parts
 
 
-@app.command("inspect")
 def inspect_cmd(
     model: ModelIn = Path("model.npz"),
     data: NewData = None,

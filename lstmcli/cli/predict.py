@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from lstmcli.cli import app
 from lstmcli.cli.common import OutputFormat, stdout_console, user_errors, write_text_output
 
 ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
@@ -64,7 +63,6 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-@app.command()
 def predict(
     model: ModelIn = Path("model.npz"),
     horizon: Annotated[

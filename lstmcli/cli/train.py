@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from lstmcli.cli import app
 from lstmcli.cli import options as opt
 from lstmcli.cli.common import TrainFormat, fail, parse_features, stderr_console, stdout_console, user_errors
 
@@ -57,7 +56,6 @@ def forecaster_config(options: dict[str, Any]) -> Any:
     )
 
 
-@app.command()
 def train(
     data: opt.DataArg,
     model: ModelOut = Path("model.npz"),
