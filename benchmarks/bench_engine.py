@@ -4,8 +4,8 @@
     PYTHONPATH=. python benchmarks/bench_engine.py --quick                    # < 1 minute, prints only
 
 The yardstick is ``torch.nn.LSTM(batch_first=True)`` + ``nn.Linear`` + ``torch.optim.Adam`` on the same
-CPU, float32, the same windows and the same thread count. For every configuration (hidden 16-256,
-lookback 12-96, batch 32/64/256, 1 or 2 layers, 1 or 2 threads) both models start from the same weights
+CPU, float32, the same windows. For every configuration (hidden 16-256, lookback 12-96, batch
+32/64/256, 1 or 2 layers) both models start from the same weights
 (lstmcli's ``state_dict()`` loads into torch with ``load_state_dict``) and are timed, interleaved, on:
 
 - a training step: forward, MSE loss, backward, clip to global norm 1, Adam step (lstmcli: exactly the
@@ -20,9 +20,11 @@ discarded rather than averaged in). The script also measures the machine's GEMM 
 products through NumPy's BLAS, and through torch for reference), the share of that peak each lstmcli
 training step reaches, the per-time-step overhead at tiny sizes, and peak memory (see ``--help``).
 
-Thread counts: ``torch.set_num_threads(n)``; ``lstmcli.engine.threads.blas_threads(n)`` for lstmcli
-(the engine's own policy decides which products use the threads). The results replace the "## Engine"
-section of ``benchmarks/RESULTS.md``; other sections are kept.
+Threads: lstmcli runs a network on one core with NumPy's BLAS held to one thread
+(``lstmcli.engine.threads.one_blas_thread``, as training does); its cores go to ensemble members in
+worker processes, which this grid does not measure. torch runs on ``torch.set_num_threads(n)`` for each
+n of ``--threads`` (default 1; ``--threads 1,2`` adds torch on 2 threads against lstmcli still on one).
+The results replace the "## Engine" section of ``benchmarks/RESULTS.md``; other sections are kept.
 """
 
 from __future__ import annotations
@@ -47,11 +49,10 @@ sys.path.insert(0, str(REPO))
 
 from results_file import publish  # noqa: E402  (benchmarks/results_file.py, shared by the scripts)
 
-from lstmcli.engine import threads as engine_threads  # noqa: E402
 from lstmcli.engine.losses import LOSSES  # noqa: E402
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig  # noqa: E402
 from lstmcli.engine.optim import Adam, clip_global_norm  # noqa: E402
-from lstmcli.engine.threads import blas_threads  # noqa: E402
+from lstmcli.engine.threads import one_blas_thread  # noqa: E402
 
 SECTION = "## Engine: training step and inference vs PyTorch"
 
@@ -270,8 +271,10 @@ SWITCH_GAP = 0.2
 
 
 def _switch() -> None:
-    """Wait before the other library runs (see ``SWITCH_GAP``; one thread spins nothing)."""
-    time.sleep(SWITCH_GAP if (engine_threads.budget() or 1) > 1 else 0.002)
+    """Wait before the other library runs (see ``SWITCH_GAP``; torch on one thread spins nothing)."""
+    import torch
+
+    time.sleep(SWITCH_GAP if torch.get_num_threads() > 1 else 0.002)
 
 
 def compare(fns: dict[str, object], rounds: int, budget: float, lo: int, hi: int) -> dict[str, float]:
@@ -314,7 +317,7 @@ def run_grid(
     torch.set_num_threads(threads)
     budget, lo, hi = (0.03, 2, 20) if quick else (0.25, 2, 60)
     results = []
-    with blas_threads(threads):
+    with one_blas_thread():
         for k, cfg in enumerate(configs):
             ours = LstmcliCase(cfg)
             theirs = TorchCase(cfg, ours)
@@ -347,7 +350,7 @@ def step_overhead(threads: int, rounds: int, quick: bool) -> dict[str, dict[str,
     torch.set_num_threads(threads)
     short, long_ = 8, 64
     times: dict[tuple[int, int], dict[str, dict[str, float]]] = {}
-    with blas_threads(threads):
+    with one_blas_thread():
         for layers, T in ((1, short), (1, long_), (2, long_)):
             cfg = Config(hidden=4, lookback=T, batch=1, layers=layers)
             ours, theirs = LstmcliCase(cfg), None
@@ -413,7 +416,7 @@ def memory_worker(lib: str, configs: list[Config]) -> list[dict]:
         base = _proc_status()["VmRSS"]
         _reset_peak_rss()
         entry = {"cfg": cfg.__dict__}
-        with blas_threads(1):
+        with one_blas_thread():
             if lib == "lstmcli":
                 tracemalloc.start()
                 case = LstmcliCase(cfg, seed=1)
@@ -475,7 +478,7 @@ def summarize(results: list[Result], peaks: dict[int, dict], overhead: dict[int,
         worst_train = max(rs, key=lambda r: r.train_ratio)
         worst_infer = max(rs, key=lambda r: r.infer_ratio)
         h256 = [r for r in rs if r.cfg.hidden == 256]
-        peak = peaks[threads]["numpy"]
+        peak = peaks[1]["numpy"]  # lstmcli runs on one thread whatever torch's count
         shares = [r.cfg.train_flops() / r.train["lstmcli"] / 1e9 / peak for r in h256]
         s["threads"][threads] = {
             "n": len(rs),
@@ -558,18 +561,13 @@ def report(
             "at the start and the end of the run):"
             f" {p['numpy']:.0f} GFLOP/s through NumPy's OpenBLAS, {p['torch']:.0f} GFLOP/s through torch"
         )
-    if 2 in peaks and 1 in peaks and peaks[2]["numpy"] < 1.5 * peaks[1]["numpy"]:
-        L.append(
-            "- The 2-thread NumPy peak above is barely above the 1-thread one: it was measured while another job "
-            "held a core (on a quiet moment of the same machine it reached about 330 GFLOP/s), so the shares of "
-            "the 2-thread peak below are overstated."
-        )
     L.append("")
     L.append("### Targets")
     L.append("")
-    L.append("Ratios are lstmcli time / PyTorch time (below 1: lstmcli is faster).")
+    L.append("Ratios are lstmcli time / PyTorch time (below 1: lstmcli is faster). lstmcli runs on one thread "
+             "in every row; *torch threads* is torch's count.")  # fmt: skip
     L.append("")
-    L.append("| target | threads | measured | |")
+    L.append("| target | torch threads | measured | |")
     L.append("|---|---|---|---|")
     for threads, t in s["threads"].items():
         L.append(f"| training step, geometric mean over the grid ≤ {TARGET_TRAIN_GEOMEAN} | {threads} | "
@@ -615,7 +613,9 @@ def report(
                  "step), the extra time of a second layer at lookback 64 (per step), and what is left at "
                  "lookback 0 (fixed cost per call).")  # fmt: skip
         L.append("")
-        L.append("| threads | pass | library | µs per step | µs per step, 2nd layer | fixed µs per call |")
+        L.append(
+            "| torch threads | pass | library | µs per step | µs per step, 2nd layer | fixed µs per call |"
+        )
         L.append("|---|---|---|---|---|---|")
         for threads, o in sorted(overhead.items()):
             for kind in ("train", "infer"):
@@ -655,11 +655,11 @@ def report(
         L.append("")
     for threads in sorted({r.threads for r in results}):
         rs = [r for r in results if r.threads == threads]
-        peak = peaks[threads]["numpy"]
-        L.append(f"### All configurations, {threads} thread{'s' if threads > 1 else ''}")
+        peak = peaks[1]["numpy"]
+        L.append(f"### All configurations, lstmcli on 1 thread, torch on {threads}")
         L.append("")
         L.append(f"Times in ms (lowest round median). Share of peak: matrix-product FLOPs of lstmcli's training step "
-                 f"/ time / {peak:.0f} GFLOP/s (NumPy's GEMM peak at {threads} thread{'s' if threads > 1 else ''}).")  # fmt: skip
+                 f"/ time / {peak:.0f} GFLOP/s (NumPy's GEMM peak at 1 thread).")  # fmt: skip
         L.append("")
         L.append("| layers | hidden | lookback | batch | train lstmcli | train torch | ratio | share of peak | "
                  "infer lstmcli | infer torch | ratio |")  # fmt: skip
@@ -697,62 +697,19 @@ def notes(s: dict, peaks: dict[int, dict]) -> list[str]:
             f"square products against {peaks[1]['torch']:.0f} GFLOP/s for torch's MKL, and less on the skinny "
             "per-step shapes ((4H, D+H) x (D+H, N) with N = 32: about 150 against 210 GFLOP/s on the Intel "
             "Xeon this was measured on in November 2026, where the square peaks were 180-200 against 215; "
-            "MKL packs the weights once per sequence, OpenBLAS at every product, see `probe_mkl_gemm.py`). "
+            "MKL packs the weights once per sequence, OpenBLAS at every product, measured by `probe_mkl_gemm.py`, removed in issue #18, see "
+            "`benchmarks/README.md`). "
             "The rest is the element-wise pass of each step and, in training, the copies that lay dz and "
             "xh out for the one weight-gradient GEMM after the loop."
         )
-    t2 = s["threads"].get(2)
-    if t2:
+    if any(threads > 1 for threads in s["threads"]):
         L.append(
-            "- **2 threads.** Two ways to use the second core, chosen per shape, neither changing the bits "
-            "of a model. (1) A batch whose pass has at least 50 MFLOP of per-step products (all steps and "
-            "layers), with at least 16 windows and hidden/8 per part, may run as column parts, each part's "
-            "loops in its own Python thread on one BLAS thread (`_BatchSplit` in "
-            "`lstmcli/engine/network.py`); the compiled loops release the GIL, so the parts run side by "
-            "side, 1.3-1.9x faster than one thread. It does while a governor times passes in parts at most "
-            "0.9 of a whole pass on one core, judged after 0.1 s of passes in parts (on the virtual "
-            "machine where this was tuned, handing a pass to a core that was idle took up to 1 ms for the "
-            "first 40-50 ms); "
-            "with the other core busy they are not, and the batch runs whole. Smaller passes stay whole: "
-            "handing a pass to the other thread cost 0.1-0.3 ms there (torch's OpenMP threads spin "
-            "instead). (2) Otherwise a per-step loop whose products have at least 3 MFLOP (hidden 128 at "
-            "batch 32) may use both cores, when a governor (`lstmcli/engine/threads.py`) has measured such "
-            "a pass of that shape to be at least 15 % faster. A training pass whose per-step products add "
-            "up to at least 800 MFLOP over all layers (hidden 256, batch 32: 2 layers from 24 steps, 1 layer "
-            "from 48) runs its loops as unit parts (`UnitParts` in `lstmcli/engine/cell.py`): each Python "
-            "thread owns half the hidden units, with its own one-thread product and element-wise pass, and "
-            "the two meet at a spin barrier every step; its once-per-pass products from 20 MFLOP run as "
-            "row parts in Python threads. Shorter passes and inference split only their products over "
-            "OpenBLAS's threads (handing a short pass to a pool thread whose core had gone idle cost more "
-            "than it gained here; mixing the two in one step cost more still). A pass "
-            "on 2 threads that falls behind twice the one-thread pace (another job holding a core) "
-            "finishes on one thread, and threads are retried after 8, 16, ... 1024 passes. Shapes whose "
-            "bits differ on 2 threads stay on one thread (each is checked once; OpenBLAS halves some inner "
-            "dimensions in another order on several threads). The governor decides from timings, so a "
-            "probe disturbed by anything else running (in this grid, torch's runs interleaved with ours) "
-            "can keep a configuration on one thread for the few dozen passes it is timed. torch at 2 "
-            "threads collapses on a busy machine (OpenMP threads waiting for a core): such rounds show as "
-            "ratios far below 1; the lowest-round-median rule keeps them out only if one round was "
-            "undisturbed."
+            "- **torch on several threads.** lstmcli runs one network on one core with NumPy's BLAS held to "
+            "one thread (`lstmcli/engine/threads.py`); the other cores train ensemble members in worker "
+            "processes (`lstmcli/forecasting/members.py`), which this grid does not measure. The rows with "
+            "torch on more threads show what torch gains for a single network from the other cores (and, on "
+            "a shared machine, how its OpenMP threads slow down when another job holds a core)."
         )
-        over, share = t2["over_train"], t2["peak_share_h256_best"]
-        if share < TARGET_PEAK_SHARE:
-            L.append(
-                f"- **Missed at 2 threads: share of the GEMM peak** at hidden 256, {share:.0%} against "
-                f"{TARGET_PEAK_SHARE:.0%}. The share's best configurations are 2-layer hidden-256 networks "
-                "at batch 256, which run as column parts: about 1.9x the one-thread speed, where the "
-                "square-product peak doubles (the parts' products are half as wide, and the once-per-pass "
-                "products and Adam sit between the parallel passes). Unit parts were slower there "
-                "(`benchmarks/README.md`)."
-            )
-        if over:
-            missed = ", ".join(f"{r.cfg.label()} {r.train_ratio:.2f}" for r in over)
-            L.append(
-                f"- **Missed at 2 threads: training above 1.5x torch** ({missed}). The weakest shapes are "
-                "hidden 256 at batch 32, where torch gains most from its second core; passes under 800 "
-                "MFLOP there split only their products over OpenBLAS's threads, leaving each step's "
-                "element-wise pass on one core."
-            )
     L.append(
         "- **Memory.** A training step keeps, per window, time step and layer, the step values "
         "[g, i, f, o, tanh c, c] (6H), the product input [x; h; 1] (D+H+1), and in the backward pass dz (4H) "
@@ -778,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small grid, one round, < 1 minute; prints only")
     p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 2; 1 with --quick)")
-    p.add_argument("--threads", default="1,2", help="thread counts to run (default 1,2)")
+    p.add_argument("--threads", default="1", help="torch's thread counts, e.g. 1,2 (default 1; lstmcli: 1)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     p.add_argument("--out", type=Path, default=None, help="markdown file whose engine section is replaced "
                    "(default benchmarks/RESULTS.md for full runs; --quick prints only)")  # fmt: skip
@@ -821,7 +778,7 @@ def main(argv: list[str] | None = None) -> int:
     thread_counts = [int(t) for t in args.threads.split(",")]
     info = machine_info()
     configs = grid(QUICK_GRID if args.quick else FULL_GRID)
-    peaks = {t: gemm_peak(t, args.quick) for t in thread_counts}
+    peaks = {t: gemm_peak(t, args.quick) for t in sorted({1, *thread_counts})}  # 1: lstmcli's share
     results: list[Result] = []
     overhead: dict[int, dict] = {}
     memory = None
@@ -860,7 +817,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_memory:
         mem_configs = [c for c in configs if c.batch != 64] if not args.quick else configs[:2]
         memory = measure_memory(mem_configs)
-    for t in thread_counts:  # the peak again at the end: the best of both (another job may hold a core)
+    for t in peaks:  # the peak again at the end: the best of both (another job may hold a core)
         peaks[t] = {lib: max(v, gemm_peak(t, args.quick)[lib]) for lib, v in peaks[t].items()}
     seconds = time.perf_counter() - start
     info["load_after"] = os.getloadavg()[0]

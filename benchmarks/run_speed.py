@@ -1,18 +1,18 @@
 """Every speed measurement of issue #6, one after the other: the one command that regenerates them.
 
-    PYTHONPATH=. python benchmarks/run_speed.py          # ~25 min; rewrites the 3 speed sections of RESULTS.md
+    PYTHONPATH=. python benchmarks/run_speed.py          # ~15 min; rewrites the 2 speed sections of RESULTS.md
     PYTHONPATH=. python benchmarks/run_speed.py --quick  # ~2 min; prints them only
 
 Runs, each in its own process (so one library's threads or caches never carry over into the next
 script), and each rewriting only its own section of RESULTS.md:
 
-- ``bench_engine.py``: training step and inference against PyTorch over the grid, GEMM peak and share,
-  per-step overhead, peak memory (3 interleaved rounds, as the published runs use);
-- ``bench_busy.py``: 2 threads while another process holds a core;
+- ``bench_engine.py``: training step and inference against PyTorch over the grid (both on one thread),
+  GEMM peak and share, per-step overhead, peak memory (3 interleaved rounds, as the published runs use);
 - ``bench_cli.py``: whole commands from the shell (``--help``, ``train`` against the same PyTorch job,
   ``predict``, ``inspect``).
 
-The accuracy section is not speed and takes about an hour: ``benchmarks/accuracy.py``.
+The accuracy section is not speed and takes about an hour: ``benchmarks/accuracy.py``. The check of a
+refactor against an older checkout needs that checkout: ``benchmarks/bench_versions.py --reference DIR``.
 Run on a quiet machine: the scripts share its cores with whatever else is running.
 """
 
@@ -40,7 +40,6 @@ def main(argv: list[str] | None = None) -> int:
         engine += ["--json", str(args.json)]
     runs = [
         ("bench_engine.py", engine),
-        ("bench_busy.py", ["--quick"] if args.quick else []),
         ("bench_cli.py", ["--quick"] if args.quick else []),
     ]
     env = os.environ | {
