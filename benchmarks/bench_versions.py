@@ -16,12 +16,15 @@ cache and Python's bytecode in a temporary folder per tree, so neither tree is w
   what both versions have: ``LSTMNetwork(NetworkConfig(...), rng=...)``, ``forward``, ``backward``,
   ``predict``, ``flat_params``/``flat_grads``, ``losses.LOSSES`` and ``optim.Adam``/``clip_global_norm``.
   Two calls per configuration and pass are warm-up (Numba's compilation or cache load is excluded);
-  the time of a configuration in one subprocess is the median of its repeats.
+  the time of a configuration in one subprocess is the median of its repeats, in wall time and in the
+  process's CPU time (``time.process_time``). On one thread the two agree on a quiet machine; on a
+  shared one the wall time also counts the moments another job held the core, which the CPU time
+  leaves out, so the CPU-time ratios are the steadier comparison of the two versions' work.
 - **The default command.** ``python -m lstmcli train sample_data/ice_cream.csv -m <tmp>/m.npz -q``,
   wall time from the shell, with the default thread setting and with ``--threads 1``, after one
   untimed run per tree that fills the caches.
 
-Interleaving: the grid is cut into chunks (one per layer count and hidden size); each round runs every
+Interleaving: the grid is cut into chunks (one per layer count, hidden size and batch); each round runs every
 chunk once per tree, reference and candidate back to back, and who goes first alternates from chunk to
 chunk and round to round (ABBA...). A configuration's ratio is candidate / reference per round, and
 the reported ratio the median over rounds, so a disturbance from another job that hits one round of
@@ -46,6 +49,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SECTION = "## Refactor check: this version vs the previous one"
+KINDS = ("train", "train_cpu", "infer", "infer_cpu")  # wall time and this process's CPU time per call
 PROMISE = 1.05  # candidate / reference, at most
 
 FULL = {"hidden": (16, 32, 64, 128, 256), "lookback": (12, 24, 48), "batch": (32, 256), "layers": (1, 2)}
@@ -64,18 +68,21 @@ def worker(spec: dict) -> dict:
     from lstmcli.engine.network import LSTMNetwork, NetworkConfig
     from lstmcli.engine.optim import Adam, clip_global_norm
 
-    def median_time(fn, budget: float) -> float:
+    def median_times(fn, budget: float) -> tuple[float, float]:
+        """Median wall time and median CPU time of this process per call (after 2 warm-up calls)."""
         fn()  # warm-up: compilation or cache load, first touch of the buffers
         t0 = time.perf_counter()
         fn()
         once = time.perf_counter() - t0
         reps = int(min(spec["max_reps"], max(spec["min_reps"], budget / max(once, 1e-7))))
-        samples = []
+        wall, cpu = [], []
         for _ in range(reps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            samples.append(time.perf_counter() - t0)
-        return float(np.median(samples))
+            c1, t1 = time.process_time(), time.perf_counter()
+            wall.append(t1 - t0)
+            cpu.append(c1 - c0)
+        return float(np.median(wall)), float(np.median(cpu))
 
     out = []
     with threadpool_limits(limits=1, user_api="blas"):
@@ -98,12 +105,9 @@ def worker(spec: dict) -> dict:
                     raise FloatingPointError("diverged in the benchmark")
                 adam.step(net.flat_params, net.flat_grads)
 
-            out.append(
-                {
-                    "train": median_time(train_step, spec["budget"]),
-                    "infer": median_time(lambda net=net, x=x: net.predict(x), spec["budget"] * 0.4),
-                }
-            )
+            train = median_times(train_step, spec["budget"])
+            infer = median_times(lambda net=net, x=x: net.predict(x), spec["budget"] * 0.4)
+            out.append({"train": train[0], "train_cpu": train[1], "infer": infer[0], "infer_cpu": infer[1]})
     return {
         "lstmcli": str(Path(lstmcli.__file__).resolve().parent),
         "numpy": np.__version__,
@@ -147,13 +151,10 @@ def _label(c: dict) -> str:
 
 def engine_grid(trees: list[Tree], grid: dict, rounds: int, budget: float, log) -> tuple[list, dict]:
     chunks = [
-        [
-            {"layers": layers, "hidden": h, "lookback": t, "batch": n}
-            for t in grid["lookback"]
-            for n in grid["batch"]
-        ]
+        [{"layers": layers, "hidden": h, "lookback": t, "batch": n} for t in grid["lookback"]]
         for layers in grid["layers"]
         for h in grid["hidden"]
+        for n in grid["batch"]
     ]
     times: dict[tuple[str, str], dict[str, list[float]]] = {}  # (config, pass) -> tree -> per round
     info: dict = {}
@@ -168,7 +169,7 @@ def engine_grid(trees: list[Tree], grid: dict, rounds: int, budget: float, log) 
                     raise SystemExit(f"{tree.name}: imported {got['lstmcli']}, not {tree.path / 'lstmcli'}")
                 info[tree.name] = {key: got[key] for key in ("numpy", "numba", "blas")}
                 for c, res in zip(chunk, got["results"], strict=True):
-                    for kind in ("train", "infer"):
+                    for kind in KINDS:
                         times.setdefault((_label(c), kind), {}).setdefault(tree.name, []).append(res[kind])
             for c in chunk:
                 ref, cand = (times[(_label(c), "train")][t.name][-1] for t in trees)
@@ -179,7 +180,7 @@ def engine_grid(trees: list[Tree], grid: dict, rounds: int, budget: float, log) 
     for chunk in chunks:
         for c in chunk:
             row = {"config": _label(c), **c}
-            for kind in ("train", "infer"):
+            for kind in KINDS:
                 per_tree = times[(_label(c), kind)]
                 ref, cand = per_tree[trees[0].name], per_tree[trees[1].name]
                 row[kind] = {
@@ -280,8 +281,10 @@ def report(run: dict) -> str:
     L.append("| what | configurations | geometric mean | worst | |")
     L.append("|---|---:|---:|---|---|")
     for kind, name in (
-        ("train", "engine, training step, 1 thread"),
-        ("infer", "engine, inference, 1 thread"),
+        ("train", "engine, training step, 1 thread, wall time"),
+        ("train_cpu", "engine, training step, 1 thread, CPU time"),
+        ("infer", "engine, inference, 1 thread, wall time"),
+        ("infer_cpu", "engine, inference, 1 thread, CPU time"),
     ):
         if not grid:
             break
@@ -307,17 +310,17 @@ def report(run: dict) -> str:
                      f"{b['best']:.2f} / {b['median']:.2f} | {row['ratio']:.3f} |")  # fmt: skip
     if grid:
         L.append("")
-        L.append("Engine at 1 thread, times in ms (median over rounds of each subprocess's median); ratio: "
-                 "median of the per-round ratios:")  # fmt: skip
+        L.append("Engine at 1 thread, wall times in ms (median over rounds of each subprocess's median); "
+                 "ratio: median of the per-round ratios, of wall time and of CPU time:")  # fmt: skip
         L.append("")
-        L.append("| layers | hidden | lookback | batch | train ref | train cand | ratio | infer ref | "
-                 "infer cand | ratio |")  # fmt: skip
-        L.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+        L.append("| layers | hidden | lookback | batch | train ref | train cand | ratio | CPU ratio | "
+                 "infer ref | infer cand | ratio | CPU ratio |")  # fmt: skip
+        L.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in grid:
-            t, i = row["train"], row["infer"]
+            t, tc, i, ic = (row[kind] for kind in KINDS)
             L.append(f"| {row['layers']} | {row['hidden']} | {row['lookback']} | {row['batch']} | "
-                     f"{_ms(t['reference'])} | {_ms(t['candidate'])} | {t['ratio']:.3f} | "
-                     f"{_ms(i['reference'])} | {_ms(i['candidate'])} | {i['ratio']:.3f} |")  # fmt: skip
+                     f"{_ms(t['reference'])} | {_ms(t['candidate'])} | {t['ratio']:.3f} | {tc['ratio']:.3f} | "
+                     f"{_ms(i['reference'])} | {_ms(i['candidate'])} | {i['ratio']:.3f} | {ic['ratio']:.3f} |")  # fmt: skip
     L.append("")
     return "\n".join(L)
 
