@@ -311,7 +311,9 @@ def report(run: dict) -> str:
     if grid:
         L.append("")
         L.append("Engine at 1 thread, wall times in ms (median over rounds of each subprocess's median); "
-                 "ratio: median of the per-round ratios, of wall time and of CPU time:")  # fmt: skip
+                 "ratio: median of the per-round ratios, of wall time and of CPU time. On one thread the two "
+                 "ratios agree unless another job held the core during some rounds: where they differ, the "
+                 "CPU-time ratio is the comparison of the two versions' work.")  # fmt: skip
         L.append("")
         L.append("| layers | hidden | lookback | batch | train ref | train cand | ratio | CPU ratio | "
                  "infer ref | infer cand | ratio | CPU ratio |")  # fmt: skip
