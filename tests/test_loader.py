@@ -315,7 +315,7 @@ def test_wrapper_turns_unexpected_exceptions_into_data_errors(csv, monkeypatch):
     def boom(*a, **k):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(loader, "_find_time", boom)
+    monkeypatch.setattr(loader, "find_time", boom)
     msg = error(DataError, load_csv, csv(monthly(5)))
     assert "data.csv" in msg and "KeyError" in msg and "bug" in msg
 
