@@ -118,7 +118,7 @@ def parse_dates(s: pd.Series) -> Dates:
             return finish(arr, attempts[0][2])
 
     def score(arr):
-        return int((~np.isnat(arr) & plausible).sum())
+        return int((~np.isnat(arr) & plausible[: len(arr)]).sum())  # the mixed-format trial scores a sample
 
     best = max(attempts, key=lambda a: score(a[1]))  # max() keeps the first of equals: iso, then m/d
     if score(best[1]) < n and n:
