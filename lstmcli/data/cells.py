@@ -59,6 +59,7 @@ class Table:
 
 
 def missing_mask(s: pd.Series) -> np.ndarray:
+    """Empty and NA-like cells ("", "NA", "null", ...): missing values, not bad numbers."""
     return s.str.lower().isin(_NA_STRINGS).to_numpy()
 
 
@@ -94,6 +95,7 @@ class NumericColumn:
 
 
 def numeric_column(table: Table, name: str) -> NumericColumn:
+    """A column as numbers; in ';' files a column of decimal commas is read as such (with a note)."""
     s = table.df[name]
     missing = missing_mask(s)
     vals = to_numbers(s)
@@ -133,6 +135,7 @@ def check_numbers(table: Table, name: str, col: NumericColumn) -> None:
 
 
 def looks_numeric(table: Table, name: str) -> bool:
+    """Whether every present cell is a finite number (a numeric column is never taken for dates)."""
     s = table.df[name]
     present = ~missing_mask(s)
     if not present.any():

@@ -65,6 +65,8 @@ def _quarters(s: pd.Series) -> np.ndarray | None:
 
 @dataclass
 class Dates:
+    """Parsed cells, with the unparsed and the out-of-range ones kept apart so each can be reported."""
+
     values: np.ndarray  # datetime64[ns], NaT where a cell did not parse
     ok: np.ndarray  # bool
     out_of_range: np.ndarray  # bool: parsed, but outside what datetime64[ns] can hold

@@ -102,6 +102,7 @@ def parse_offset(freq: str, what: str = "--freq"):
 
 
 def offset_base(off) -> str:
+    """The alias without multiple or anchor ("QS" of "2QS-JAN"): what seasons and names go by."""
     return off.rule_code.split("-")[0]
 
 
@@ -215,6 +216,7 @@ def timestamps_ending_at(last, freq: str, n: int) -> np.ndarray:
 
 
 def describe_freq(alias: str) -> str:
+    """The alias with its meaning in words for notes, e.g. "MS (monthly, month start)"."""
     names = {
         "D": "daily",
         "B": "business days",

@@ -11,6 +11,7 @@ from lstmcli.errors import DataError
 
 
 def fmt_ts(ts) -> str:
+    """A time stamp, without the clock when it is midnight."""
     t = pd.Timestamp(ts)
     if t.hour == t.minute == t.second == t.microsecond == t.nanosecond == 0:
         return t.strftime("%Y-%m-%d")
@@ -18,6 +19,7 @@ def fmt_ts(ts) -> str:
 
 
 def fmt_list(items, limit: int = 5) -> str:
+    """The first `limit` items and how many more: a message stays one line however long the list."""
     items = [str(i) for i in items]
     if len(items) <= limit:
         return ", ".join(items)
@@ -25,12 +27,14 @@ def fmt_list(items, limit: int = 5) -> str:
 
 
 def fmt_lines(lines, limit: int = 5) -> str:
+    """ "line 3" or "lines 3, 7, ...": file lines as a message names them."""
     lines = list(lines)
     word = "line" if len(lines) == 1 else "lines"
     return f"{word} {fmt_list(lines, limit)}"
 
 
 def one_line(text: str, limit: int = 200) -> str:
+    """Foreign error text (pandas, the OS) squeezed into one short line."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -44,6 +48,7 @@ def show(cell: str, limit: int = 40) -> str:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 row", "2 rows"."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
@@ -57,6 +62,7 @@ def _suggest(name: str, columns) -> str:
 
 
 def missing_col_error(path: str, name: str, columns, what: str = "column") -> DataError:
+    """The error for a column that is not in the file, with the closest name and all the names."""
     return DataError(
         f"{path}: {what} '{name}' not found{_suggest(name, columns)}; columns are: {', '.join(columns)}"
     )
