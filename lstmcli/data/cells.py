@@ -135,7 +135,7 @@ def check_numbers(table: Table, name: str, col: NumericColumn) -> None:
 
 
 def looks_numeric(table: Table, name: str) -> bool:
-    """Whether every present cell is a finite number (a numeric column is never taken for dates)."""
+    """Whether every present cell is a finite number; such a column holds years or steps, not text dates."""
     s = table.df[name]
     present = ~missing_mask(s)
     if not present.any():
