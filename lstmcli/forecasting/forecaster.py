@@ -50,7 +50,7 @@ from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.threads import available_cores, blas_threads
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult
 from lstmcli.errors import ConfigError, DataError
-from lstmcli.forecasting.baselines import baseline_forecasts, seasonality_test
+from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.members import (
     MemberJob,
@@ -61,6 +61,7 @@ from lstmcli.forecasting.members import (
     worth_processes,
 )
 from lstmcli.forecasting.metrics import evaluate, owa
+from lstmcli.forecasting.seasonal import classical_indices, seasonality_test
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -423,7 +424,7 @@ class Forecaster:
         self.seasonal_ = np.ones(1)
         if cfg.deseasonalize == "auto" and m > 1 and np.all(y > 0) and seasonality_test(y, m):
             span = SEASONAL_SPAN if m in YEARLY_SEASONS else None
-            s = recent_seasonal_indices(y, m, span, SEASONAL_AVERAGE)
+            s = classical_indices(y, m, span=span, average=SEASONAL_AVERAGE)
             if s is not None:
                 self.seasonal_ = s
         self.pipeline_.fit(self._deseason(y, 0))
@@ -869,35 +870,6 @@ def _summary_result(results: list[TrainResult], interrupted: bool, seconds: floa
         seconds=seconds,
         history=first.history,
     )
-
-
-def recent_seasonal_indices(
-    y: np.ndarray, m: int, span: int | None, average: str = "mean"
-) -> np.ndarray | None:
-    """Multiplicative seasonal indices (classical decomposition: ratios of the series to its centred
-    2 x m moving average, averaged per phase, normalised to mean 1) from the last ``span`` seasons of
-    ``y`` only (all of it for None), so that a seasonal pattern that drifts over decades is taken as it
-    is now. Index k is for positions t of ``y`` with t % m == k. None when not applicable (fewer than
-    two seasons, a non-positive moving average, or a non-positive index)."""
-    y = np.asarray(y, dtype=np.float64)
-    n = len(y)
-    start = 0 if span is None else max(0, n - span * m)
-    x = y[start:]
-    if m <= 1 or len(x) < 2 * m:
-        return None
-    weights = np.full(m, 1.0 / m) if m % 2 else np.r_[0.5, np.ones(m - 1), 0.5] / m
-    half = weights.size // 2
-    trend = np.convolve(x, weights, mode="valid")  # trend[i] belongs to x[half + i]
-    if np.any(trend <= 0.0):
-        return None
-    ratio = x[half : half + trend.size] / trend
-    phase = (start + np.arange(half, half + trend.size)) % m  # phases of positions in the whole series
-    agg = np.median if average == "median" else np.mean
-    figure = np.array([agg(ratio[phase == k]) for k in range(m)])
-    figure = figure / figure.mean()
-    if not np.all(np.isfinite(figure)) or np.any(figure <= 0.0):
-        return None
-    return figure
 
 
 def _ses_weights(n: int, alpha: float) -> np.ndarray:
