@@ -55,7 +55,7 @@ def _newer_version(good: bytes) -> bytes:
     meta = json.loads(str(arrays["metadata"]))
     meta["format_version"] = "7.0"
     arrays["metadata"] = np.array(json.dumps(meta))
-    from lstmcli.modelfile import npz_bytes
+    from lstmcli.npzfile import npz_bytes
 
     return npz_bytes(arrays)
 

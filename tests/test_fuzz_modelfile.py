@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lstmcli.errors import ModelFileError
-from lstmcli.modelfile import load_model, npz_bytes
+from lstmcli.modelfile import load_model
+from lstmcli.npzfile import npz_bytes
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -14,7 +14,8 @@ import pytest
 
 from lstmcli.errors import LstmcliError, ModelFileError
 from lstmcli.forecasting.forecaster import Forecaster
-from lstmcli.modelfile import FORMAT_VERSION, atomic_write_bytes, load_model, npz_bytes
+from lstmcli.modelfile import FORMAT_VERSION, load_model
+from lstmcli.npzfile import atomic_write_bytes, npz_bytes
 
 
 def _arrays(path: Path) -> dict[str, np.ndarray]:
