@@ -111,8 +111,8 @@ def test_diverging_training_says_what_to_try(runner):
     assert "Traceback" not in result.output
     assert "--lr" in result.output
     if result.exit_code == 0:  # a good epoch came first: its weights were kept and saved
-        from lstmcli.modelfile import load_model
+        from lstmcli.forecasting.forecaster import Forecaster
 
-        assert load_model("model.npz").train_result_.stop_reason == "diverged"
+        assert Forecaster.load("model.npz").train_result_.stop_reason == "diverged"
     else:
         _one_line_error(result, "diverged")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from lstmcli.forecasting.metrics import evaluate, owa
 from lstmcli.forecasting.seasonal import classical_indices, seasonality_test
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "naive2",
     "BASELINES",
     "baseline_forecasts",
+    "compare_with_baselines",
 ]
 
 
@@ -214,3 +216,28 @@ def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray
         naive2_f[i] = naive2(x[:oi], h, m)
 
     return {"Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f}
+
+
+def compare_with_baselines(
+    y: np.ndarray, origins: np.ndarray, actual: np.ndarray, forecasts: np.ndarray, season: int
+) -> dict[str, dict[str, float]]:
+    """Errors of the LSTM and of Naive, Seasonal naive and Naive2 on the same windows, with OWA.
+
+    ``actual`` may hold NaN where the series ended before a step; those steps are scored for no method.
+    """
+    horizon = actual.shape[1]
+    methods = {"LSTM": forecasts} | baseline_forecasts(y, origins, horizon, season)
+    insample = [y[:o] for o in origins]
+    table = {}
+    ok = np.isfinite(actual)
+    for name, f in methods.items():
+        rows = [
+            evaluate(actual[k][ok[k]], f[k][ok[k]], insample[k], season)
+            for k in range(len(origins))
+            if ok[k].any()
+        ]
+        table[name] = {m: float(np.mean([r[m] for r in rows])) for m in rows[0]}
+    base = table["Naive2"]
+    for row in table.values():
+        row["OWA"] = owa(row["sMAPE"], row["MASE"], base["sMAPE"], base["MASE"])
+    return table
