@@ -18,7 +18,7 @@ import numpy as np
 
 from lstmcli.data.windows import make_windows
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
-from lstmcli.engine.threads import blas_threads
+from lstmcli.engine.threads import one_blas_thread
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.config import ForecasterConfig
@@ -53,7 +53,7 @@ class Ensemble:
         """(N, L, D) windows in transformed space (L at least every member's lookback) -> (N, horizon)
         forecasts in transformed space: the median over the members of each member's forecast."""
         # A network whose weights blew up overflows here; fit reports it as diverged, so no warnings.
-        with blas_threads(), np.errstate(over="ignore", invalid="ignore"):
+        with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             paths = np.stack(
                 [
                     member_forecast(net, windows[:, -L:], horizon, self.strategy, prep)
@@ -213,9 +213,7 @@ def train_members(
             if monitor is not None and forecast is not None:
                 windows, targets = monitor
                 watch = _stopper(forecast, windows[:, -L:], targets, patience, should_stop, report)
-            net, result = train_member(
-                job, on_epoch=report, should_stop=should_stop, threads=cores, watch=watch
-            )
+            net, result = train_member(job, on_epoch=report, should_stop=should_stop, watch=watch)
             progress.finish(runs[job.index])
             trained.append((job.index, net, result))
             if result.stop_reason == "interrupted":

@@ -41,7 +41,7 @@ import numpy as np
 
 from lstmcli.data.windows import Split
 from lstmcli.engine.network import LSTMNetwork
-from lstmcli.engine.threads import available_cores, blas_threads
+from lstmcli.engine.threads import available_cores, one_blas_thread
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError, ModelFileError
 from lstmcli.forecasting.baselines import compare_with_baselines
@@ -344,7 +344,7 @@ class Forecaster:
         y, features, last_ts, _, start = self._history(data)
         inputs = st.preprocessing.prepare(y, features, start).inputs
         window, _ = st.preprocessing.normalize_windows(inputs[None, -st.lookback :], None)
-        with blas_threads():
+        with one_blas_thread():
             output, layers = st.network.trace(window[0].astype(st.network.dtype))
         timestamps = None
         if last_ts is not None and st.freq:
