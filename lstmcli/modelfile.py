@@ -25,6 +25,9 @@ The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_fir
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
 plain numeric or unicode and the file opens with ``np.load(path, allow_pickle=False)``.
 
+The file holds a ``FittedState`` (``forecasting.state``): ``save_state`` writes one, ``load_state``
+reads and validates one; the archive itself (atomic, deterministic, never unpickled) is ``npzfile``'s.
+
 Compatibility: adding keys is a minor version (older readers ignore unknown keys); renaming,
 reshaping or reordering is a major version, which older lstmcli refuses with a message saying which
 version it needs. Writing is atomic (temporary file in the same folder, then ``os.replace``), and the
@@ -33,12 +36,11 @@ bytes are deterministic: the same model gives the same file.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
-import tempfile
-import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,120 +48,72 @@ import numpy as np
 
 from lstmcli import __version__
 from lstmcli.errors import LstmcliError, ModelFileError
+from lstmcli.npzfile import atomic_write_bytes, npz_bytes, open_archive
 
 if TYPE_CHECKING:
-    from lstmcli.forecasting.forecaster import Forecaster
+    from lstmcli.forecasting.state import FittedState
+
+__all__ = ["FORMAT_VERSION", "load_state", "model_file_errors", "save_state"]
 
 FORMAT = "lstmcli-model"
 FORMAT_VERSION = "1.2"
 _READS_MAJOR = 1
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
-_MAX_ENTRY_BYTES = 1 << 31
-_MAX_LAYERS, _MAX_HIDDEN = (
-    64,
-    1 << 16,
-)  # far beyond any real model; bounds the work a hostile file can ask for  # nothing in a model file is near 2 GiB; refuse before reading more
+_MAX_LAYERS = 64  # far beyond any real model; bounds the work a hostile file can ask for
+_MAX_HIDDEN = 1 << 16
 
 
 # ---------------------------------------------------------------------------------------------- writing
-def check_writable(path: str | os.PathLike[str]) -> Path:
-    """The folder ``path`` will be written in; a clear error now if that cannot work (before, say, a
-    long training run)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise LstmcliError(f"{path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise LstmcliError(f"{path}: is a directory; give a file name such as {path / 'model.npz'}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise LstmcliError(f"{path}: cannot write in folder {folder} (permission denied)")
-    return folder
+def save_state(state: FittedState, path: str | os.PathLike[str]) -> None:
+    """Write a fitted state to ``path`` atomically."""
+    networks = state.ensemble.networks
+    arrays: dict[str, np.ndarray] = dict(networks[0].state_dict())
+    for k, member in enumerate(networks[1:], start=1):
+        arrays |= {f"ensemble.{k}.{name}": value for name, value in member.state_dict().items()}
+    arrays["data.seasonal_indices"] = np.asarray(state.preprocessing.seasonal, dtype=np.float64)
+    arrays["data.tail_values"] = np.asarray(state.tail_values, dtype=np.float64)
+    arrays["data.tail_features"] = np.asarray(state.tail_features, dtype=np.float64)
+    arrays["validation.residuals"] = np.asarray(state.residuals, dtype=np.float64)
+    if state.naive2_errors is not None:
+        arrays["calibration.naive2_errors"] = np.asarray(state.naive2_errors, dtype=np.float64)
+    arrays["metadata"] = np.array(json.dumps(_metadata(state), sort_keys=True, allow_nan=False))
+    atomic_write_bytes(path, npz_bytes(arrays))
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that ``path`` is either the old file or the complete new one.
-
-    The bytes go to a temporary file in the same folder (same filesystem, so the rename is atomic),
-    are flushed to disk, then renamed over ``path``. On any failure the temporary file is removed and
-    the old file is untouched. Two writers racing for one path each rename a complete file: the last
-    one wins, nothing is mixed.
-    """
-    path = Path(path)
-    folder = check_writable(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise LstmcliError(f"{path}: cannot write in {folder}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as e:  # includes KeyboardInterrupt: never leave the temporary file behind
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise LstmcliError(
-                f"{path}: could not be written ({e.strerror or e}); the previous file is intact"
-            ) from None
-        raise
-
-
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An ``.npz`` archive of ``arrays`` (no pickles, fixed entry dates, deterministic bytes)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, array in arrays.items():
-            array = np.asarray(array)
-            if array.dtype.hasobject:
-                raise ValueError(f"{name}: object arrays are never written")
-            entry = io.BytesIO()
-            # (not ascontiguousarray: it would turn the 0-d metadata string into shape (1,))
-            np.lib.format.write_array(entry, np.require(array, requirements="C"), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, entry.getvalue())
-    return buf.getvalue()
-
-
-def _metadata(model: Forecaster) -> dict[str, Any]:
-    result = model.train_result_
+def _metadata(state: FittedState) -> dict[str, Any]:
+    result = state.train_result
+    prep = state.preprocessing
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "lstmcli_version": __version__,
-        "network": model.network_.config.to_dict(),
-        "settings": model.config.to_dict(),
+        "network": state.network.config.to_dict(),
+        "settings": state.config.to_dict(),
         "resolved": {
-            "season": model.season_,
-            "horizon": model.horizon_,
-            "lookback": model.lookback_,
-            "strategy": model.strategy_,
-            "constant": getattr(model, "constant_", None),
-            "level_alpha": float(getattr(model, "level_alpha_", 1.0)),
+            "season": state.season,
+            "horizon": state.horizon,
+            "lookback": state.lookback,
+            "strategy": state.strategy,
+            "constant": state.constant,
+            "level_alpha": float(prep.level_alpha),
         },
-        "transforms": model.pipeline_.to_dict(),
+        "transforms": prep.pipeline.to_dict(),
         "ensemble": {
-            "members": len(_members(model)),
-            "best_epochs": [int(e) for e in getattr(model, "member_epochs_", [])],
-            "lookbacks": [int(L) for L in getattr(model, "lookbacks_", None) or [model.lookback_]],
+            "members": len(state.ensemble.networks),
+            "best_epochs": [int(e) for e in state.member_epochs],
+            "lookbacks": [int(L) for L in state.ensemble.lookbacks],
         },
-        "feature_scaling": {"mean": model.feature_mean_.tolist(), "scale": model.feature_scale_.tolist()},
+        "feature_scaling": {"mean": prep.feature_mean.tolist(), "scale": prep.feature_scale.tolist()},
         "data": {
-            "source": Path(model.source_).name,
-            "target": model.target_,
-            "features": model.feature_names_,
-            "freq": model.freq_,
-            "n_obs": model.n_obs_,
-            "last_timestamp": None if model.last_timestamp_ is None else str(model.last_timestamp_),
+            "source": Path(state.source).name,
+            "target": state.target,
+            "features": state.feature_names,
+            "freq": state.freq,
+            "n_obs": state.n_obs,
+            "last_timestamp": None if state.last_timestamp is None else str(state.last_timestamp),
         },
         "validation": {
-            "origins": [int(o) for o in model.validation_origins_],
-            "metrics": _json_safe(model.validation_),
+            "origins": [int(o) for o in state.validation_origins],
+            "metrics": _json_safe(state.validation),
         },
         "training": {
             # wall-clock time is left out on purpose: the same training gives the same file
@@ -188,66 +142,33 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def save_model(model: Forecaster, path: str | os.PathLike[str]) -> None:
-    """Write a fitted forecaster to ``path`` atomically."""
-    arrays: dict[str, np.ndarray] = dict(model.network_.state_dict())
-    for k, member in enumerate(_members(model)[1:], start=1):
-        arrays |= {f"ensemble.{k}.{name}": value for name, value in member.state_dict().items()}
-    arrays["data.seasonal_indices"] = np.asarray(getattr(model, "seasonal_", np.ones(1)), dtype=np.float64)
-    arrays["data.tail_values"] = np.asarray(model.tail_values_, dtype=np.float64)
-    arrays["data.tail_features"] = np.asarray(model.tail_features_, dtype=np.float64)
-    arrays["validation.residuals"] = np.asarray(model.residuals_, dtype=np.float64)
-    if getattr(model, "naive2_errors_", None) is not None:
-        arrays["calibration.naive2_errors"] = np.asarray(model.naive2_errors_, dtype=np.float64)
-    arrays["metadata"] = np.array(json.dumps(_metadata(model), sort_keys=True, allow_nan=False))
-    atomic_write_bytes(path, npz_bytes(arrays))
-
-
-def _members(model: Forecaster) -> list:
-    """The ensemble's networks, the first being ``network_``."""
-    members = list(getattr(model, "networks_", None) or [])
-    return members if members and members[0] is model.network_ else [model.network_]
-
-
 # ---------------------------------------------------------------------------------------------- reading
-def _open_archive(path: Path) -> dict[str, np.ndarray]:
-    """Every entry of the archive as an array; refuses anything that is not a plain .npz."""
-    name = path.name
-    if not path.exists():
-        raise ModelFileError(f"{name}: no such model file; train one with `lstmcli train DATA.csv`")
-    if path.is_dir():
-        raise ModelFileError(f"{name}: is a directory, not a model file")
+def load_state(path: str | os.PathLike[str]) -> FittedState:
+    """Read and validate a model file; any problem is a ``ModelFileError`` with a one-line message.
+
+    The file is untrusted input: beyond the checks of each key, any inconsistency that surfaces while
+    the state is rebuilt is reported as a damaged file rather than escaping as an unrelated exception
+    later (``Forecaster.load`` adds a first forecast under ``model_file_errors`` too).
+    """
+    path = Path(path)
+    arrays = open_archive(path)
+    meta = _read_metadata(arrays, path.name)
+    with model_file_errors(path.name):
+        return _build_state(meta, arrays, path.name)
+
+
+@contextmanager
+def model_file_errors(name: str) -> Iterator[None]:
+    """Whatever goes wrong inside, as one ``ModelFileError`` line starting with the file's ``name``."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except PermissionError:
-        raise ModelFileError(f"{name}: permission denied (cannot read the model file)") from None
-    except OSError as e:
-        raise ModelFileError(f"{name}: cannot be read ({e.strerror or e})") from None
-    if head != b"PK\x03\x04":
-        what = "an empty file" if not head else "not a lstmcli model file (not an .npz archive)"
-        raise ModelFileError(f"{name}: {what}")
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if not info.filename.endswith(".npy"):
-                    continue
-                if info.file_size > _MAX_ENTRY_BYTES:
-                    raise ModelFileError(
-                        f"{name}: entry {info.filename} is implausibly large ({info.file_size} bytes)"
-                    )
-                with zf.open(info) as entry:
-                    arrays[info.filename[:-4]] = np.lib.format.read_array(entry, allow_pickle=False)
-    except ModelFileError:
-        raise
-    except ValueError as e:
-        if "pickle" in str(e).lower() or "object" in str(e).lower():
-            raise ModelFileError(f"{name}: contains a pickled object array; refusing to load it") from None
-        raise ModelFileError(f"{name}: damaged archive entry ({e})") from None
-    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as e:
-        raise ModelFileError(f"{name}: damaged or truncated archive ({e})") from None
-    return arrays
+        yield
+    except ModelFileError as e:
+        message = str(e)
+        raise ModelFileError(message if message.startswith(f"{name}: ") else f"{name}: {message}") from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, LstmcliError) as e:
+        raise ModelFileError(
+            f"{name}: invalid metadata ({type(e).__name__}: {' '.join(str(e).split())})"
+        ) from None
 
 
 def _require(meta: dict[str, Any], dotted: str, kind: type | tuple[type, ...], name: str) -> Any:
@@ -309,12 +230,15 @@ def _check_array(
     return a
 
 
-def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> Forecaster:
-    """The forecaster described by validated metadata and arrays."""
+def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> FittedState:
+    """The fitted state described by validated metadata and arrays."""
     from lstmcli.data.transforms import Pipeline
     from lstmcli.engine.network import LSTMNetwork, NetworkConfig, parameter_shapes
     from lstmcli.engine.training import TrainResult
-    from lstmcli.forecasting.forecaster import Forecaster, ForecasterConfig
+    from lstmcli.forecasting.config import ForecasterConfig
+    from lstmcli.forecasting.ensemble import Ensemble
+    from lstmcli.forecasting.preprocessing import Preprocessing
+    from lstmcli.forecasting.state import FittedState
 
     net_config = NetworkConfig.from_dict(_require(meta, "network", dict, name))
     if net_config.num_layers > _MAX_LAYERS or net_config.hidden_size > _MAX_HIDDEN:
@@ -329,9 +253,7 @@ def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         key: _check_array(arrays, key, shape, (dtype,), name)
         for key, shape in parameter_shapes(net_config).items()
     }
-    model = Forecaster(settings)
-    model.network_ = LSTMNetwork(net_config, params=params)
-    model.networks_ = [model.network_]
+    networks = [LSTMNetwork(net_config, params=params)]
     ensemble = meta.get("ensemble") if isinstance(meta.get("ensemble"), dict) else {}
     n_members = ensemble.get("members", 1)
     if not isinstance(n_members, int) or isinstance(n_members, bool) or not 1 <= n_members <= 1000:
@@ -343,53 +265,46 @@ def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
             key: _check_array(arrays, f"ensemble.{k}.{key}", shape, (dtype,), name)
             for key, shape in parameter_shapes(net_config).items()
         }
-        model.networks_.append(LSTMNetwork(net_config, params=member))
+        networks.append(LSTMNetwork(net_config, params=member))
     epochs = ensemble.get("best_epochs", [])
-    model.member_epochs_ = [int(e) for e in epochs] if isinstance(epochs, list) else []
+    member_epochs = [int(e) for e in epochs] if isinstance(epochs, list) else []
+    seasonal = np.ones(1)  # files before 1.1: no seasonal adjustment
     if "data.seasonal_indices" in arrays:
         seasonal = _check_array(arrays, "data.seasonal_indices", None, ("float64",), name)
         if seasonal.ndim != 1 or seasonal.size < 1 or np.any(seasonal <= 0):
             raise ModelFileError(
                 f"{name}: data.seasonal_indices must be positive numbers, got shape {seasonal.shape}"
             )
-        model.seasonal_ = seasonal
-    model.pipeline_ = pipeline
     resolved = _require(meta, "resolved", dict, name)
-    model.season_ = int(_require(meta, "resolved.season", int, name))
-    model.horizon_ = int(_require(meta, "resolved.horizon", int, name))
-    model.lookback_ = int(_require(meta, "resolved.lookback", int, name))
-    model.strategy_ = _require(meta, "resolved.strategy", str, name)
+    season = int(_require(meta, "resolved.season", int, name))
+    horizon = int(_require(meta, "resolved.horizon", int, name))
+    lookback = int(_require(meta, "resolved.lookback", int, name))
+    strategy = _require(meta, "resolved.strategy", str, name)
     constant = resolved.get("constant")
     if constant is not None and not (isinstance(constant, int | float) and math.isfinite(constant)):
         raise ModelFileError(f"{name}: metadata field 'resolved.constant' must be a number or null")
-    model.constant_ = None if constant is None else float(constant)
     alpha = resolved.get("level_alpha", 1.0)
     if not (isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0.0 < alpha <= 1.0):
         raise ModelFileError(f"{name}: metadata field 'resolved.level_alpha' must be a number in (0, 1]")
-    model.level_alpha_ = float(alpha)
-    if (
-        model.strategy_ not in ("recursive", "direct")
-        or min(model.season_, model.horizon_, model.lookback_) < 1
-    ):
+    if strategy not in ("recursive", "direct") or min(season, horizon, lookback) < 1:
         raise ModelFileError(f"{name}: invalid resolved settings {resolved}")
-    lookbacks = ensemble.get("lookbacks", [model.lookback_] * n_members)
+    lookbacks = ensemble.get("lookbacks", [lookback] * n_members)
     if (
         not isinstance(lookbacks, list)
         or len(lookbacks) != n_members
         or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in lookbacks)
-        or lookbacks[0] != model.lookback_
+        or lookbacks[0] != lookback
     ):
         raise ModelFileError(f"{name}: metadata field 'ensemble.lookbacks' must list one lookback per member")
-    model.lookbacks_ = [int(v) for v in lookbacks]
+    lookbacks = [int(v) for v in lookbacks]
     features = _require(meta, "data.features", list, name)
-    model.target_ = str(_require(meta, "data.target", str, name))
-    model.feature_names_ = [str(f) for f in features]
-    model.freq_ = _require(meta, "data.freq", (str, type(None)), name)
-    model.source_ = str(_require(meta, "data.source", str, name))
-    model.n_obs_ = int(_require(meta, "data.n_obs", int, name))
+    target = str(_require(meta, "data.target", str, name))
+    freq = _require(meta, "data.freq", (str, type(None)), name)
+    source = str(_require(meta, "data.source", str, name))
+    n_obs = int(_require(meta, "data.n_obs", int, name))
     last = _require(meta, "data.last_timestamp", (str, type(None)), name)
     try:
-        model.last_timestamp_ = None if last is None else np.datetime64(last, "ns")
+        last_timestamp = None if last is None else np.datetime64(last, "ns")
     except ValueError:
         raise ModelFileError(f"{name}: metadata field 'data.last_timestamp' is not a date") from None
     n_features = len(features)
@@ -399,41 +314,36 @@ def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         )
     scaling = _require(meta, "feature_scaling", dict, name)
     try:
-        model.feature_mean_ = np.asarray(scaling["mean"], dtype=np.float64).reshape(n_features)
-        model.feature_scale_ = np.asarray(scaling["scale"], dtype=np.float64).reshape(n_features)
+        feature_mean = np.asarray(scaling["mean"], dtype=np.float64).reshape(n_features)
+        feature_scale = np.asarray(scaling["scale"], dtype=np.float64).reshape(n_features)
     except (KeyError, TypeError, ValueError):
         raise ModelFileError(
             f"{name}: metadata field 'feature_scaling' does not match the {n_features} features"
         ) from None
     tail = _check_array(arrays, "data.tail_values", None, ("float64",), name)
-    if tail.ndim != 1 or len(tail) < max(model.lookbacks_):
+    if tail.ndim != 1 or len(tail) < max(lookbacks):
         raise ModelFileError(
-            f"{name}: data.tail_values has shape {tail.shape}, expected at least ({max(model.lookbacks_)},)"
+            f"{name}: data.tail_values has shape {tail.shape}, expected at least ({max(lookbacks)},)"
         )
-    model.tail_values_ = tail
-    model.tail_features_ = _check_array(
-        arrays, "data.tail_features", (len(tail), n_features), ("float64",), name
-    )
+    tail_features = _check_array(arrays, "data.tail_features", (len(tail), n_features), ("float64",), name)
     residuals = _check_array(arrays, "validation.residuals", None, ("float64",), name, allow_nan=True)
-    if residuals.ndim != 2 or (len(residuals) and residuals.shape[1] != model.horizon_):
+    if residuals.ndim != 2 or (len(residuals) and residuals.shape[1] != horizon):
         raise ModelFileError(
-            f"{name}: validation.residuals has shape {residuals.shape}, expected (n, {model.horizon_})"
+            f"{name}: validation.residuals has shape {residuals.shape}, expected (n, {horizon})"
         )
-    model.residuals_ = residuals
-    model.naive2_errors_ = None  # files before 1.2: intervals without the floor
+    naive2_errors = None  # files before 1.2: intervals without the floor
     if "calibration.naive2_errors" in arrays:
-        floor = _check_array(arrays, "calibration.naive2_errors", None, ("float64",), name)
-        if floor.ndim != 2 or floor.shape[1] != model.horizon_ or np.any(floor < 0):
+        naive2_errors = _check_array(arrays, "calibration.naive2_errors", None, ("float64",), name)
+        if naive2_errors.ndim != 2 or naive2_errors.shape[1] != horizon or np.any(naive2_errors < 0):
             raise ModelFileError(
                 f"{name}: calibration.naive2_errors must be non-negative numbers of shape (k, "
-                f"{model.horizon_}), got shape {floor.shape}"
+                f"{horizon}), got shape {naive2_errors.shape}"
             )
-        model.naive2_errors_ = floor
     validation = _require(meta, "validation", dict, name)
-    model.validation_ = validation.get("metrics") or {}
-    model.validation_origins_ = np.asarray(validation.get("origins") or [], dtype=np.int64)
+    metrics = validation.get("metrics") or {}
+    origins = np.asarray(validation.get("origins") or [], dtype=np.int64)
     training = _require(meta, "training", dict, name)
-    model.train_result_ = TrainResult(
+    train_result = TrainResult(
         stop_reason=str(training.get("stop_reason", "")),
         epochs_run=int(training.get("epochs_run") or 0),
         best_epoch=int(training.get("best_epoch") or 0),
@@ -442,33 +352,28 @@ def _build_model(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         seconds=float("nan"),
         history=list(training.get("history") or []),
     )
-    model.format_version_ = meta["format_version"]
-    model.metadata_ = meta
-    return model
-
-
-def load_model(path: str | os.PathLike[str]) -> Forecaster:
-    """Read and validate a model file; any problem is a ``ModelFileError`` with a one-line message.
-
-    The file is untrusted input: beyond the checks of each key, any inconsistency that surfaces while
-    the model is rebuilt, or a first one-step forecast that is not finite, is reported as a damaged
-    file rather than escaping as an unrelated exception later.
-    """
-    path = Path(path)
-    name = path.name
-    arrays = _open_archive(path)
-    meta = _read_metadata(arrays, name)
-    try:
-        model = _build_model(meta, arrays, name)
-        with np.errstate(all="ignore"):
-            first = model.predict(1).values
-        if not np.isfinite(first).all():
-            raise ModelFileError(f"{name}: the stored model produces a non-finite forecast")
-    except ModelFileError as e:
-        message = str(e)
-        raise ModelFileError(message if message.startswith(f"{name}: ") else f"{name}: {message}") from None
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, LstmcliError) as e:
-        raise ModelFileError(
-            f"{name}: invalid metadata ({type(e).__name__}: {' '.join(str(e).split())})"
-        ) from None
-    return model
+    return FittedState(
+        config=settings,
+        season=season,
+        horizon=horizon,
+        constant=None if constant is None else float(constant),
+        preprocessing=Preprocessing(
+            settings.normalize, pipeline, seasonal, float(alpha), feature_mean, feature_scale
+        ),
+        ensemble=Ensemble(networks, lookbacks, strategy),
+        member_epochs=member_epochs,
+        target=target,
+        feature_names=[str(f) for f in features],
+        freq=freq,
+        source=source,
+        n_obs=n_obs,
+        last_timestamp=last_timestamp,
+        tail_values=tail,
+        tail_features=tail_features,
+        validation_origins=origins,
+        validation=metrics,
+        residuals=residuals,
+        naive2_errors=naive2_errors,
+        train_result=train_result,
+        format_version=meta["format_version"],
+    )

@@ -170,6 +170,21 @@ def test_seasonal_indices_match_r_decompose_airpassengers():
     assert s == pytest.approx(r_figure, abs=6e-8)
 
 
+def test_one_decomposition_serves_naive2_and_the_forecaster():
+    from lstmcli.forecasting.seasonal import classical_indices
+
+    y = _values("airpassengers.csv")
+    # Naive2's indices are the shared decomposition's, bit for bit
+    np.testing.assert_array_equal(seasonal_indices(y, 12), classical_indices(y, 12, average="mean-in-order"))
+    # the forecaster's pairwise mean differs only in the order it adds: exactly equal below 8 ratios per
+    # phase (the last 8 years give 7), within rounding above
+    recent = y[-96:]
+    np.testing.assert_array_equal(
+        classical_indices(recent, 12), classical_indices(recent, 12, average="mean-in-order")
+    )
+    np.testing.assert_allclose(classical_indices(y, 12), seasonal_indices(y, 12), rtol=1e-14)
+
+
 def test_seasonal_indices_odd_period_hand():
     # m = 3, constant level 10 times indices (0.5, 1, 1.5): plain 3-term MA is exactly 10
     pattern = np.array([0.5, 1.0, 1.5])

@@ -236,13 +236,13 @@ def test_same_seed_same_model_file(runner, cwd):
 def test_the_thread_count_does_not_change_the_model_file(runner, cwd, monkeypatch):
     """With 2 cores the members train side by side in worker processes (forced here, so that path runs
     however small the job), with 1 one after the other in this process: the same file either way."""
-    from lstmcli.forecasting import forecaster, members
+    from lstmcli.forecasting import ensemble, members
 
     monkeypatch.setattr(members, "MIN_PARALLEL_SECONDS", 0.0)
     job = ["--epochs", "3", "--hidden", "24", "--ensemble", "3", "--no-retrain"]
     assert run(runner, "train", AIR, *job, "-m", "one.npz", "--threads", "1").exit_code == 0
     calls = []
-    monkeypatch.setattr(forecaster, "train_in_processes", _counting(members.train_in_processes, calls))
+    monkeypatch.setattr(ensemble, "train_in_processes", _counting(members.train_in_processes, calls))
     assert run(runner, "train", AIR, *job, "-m", "two.npz", "--threads", "2").exit_code == 0
     assert calls, "the members did not train in worker processes"
     assert (cwd / "one.npz").read_bytes() == (cwd / "two.npz").read_bytes()
@@ -281,9 +281,9 @@ def test_ctrl_c_saves_the_best_weights_so_far(cwd, threads):
     assert time.monotonic() - started < 5
     assert proc.returncode == 0, err
     assert "interrupted" in out
-    from lstmcli.modelfile import load_model
+    from lstmcli.forecasting.forecaster import Forecaster
 
-    assert load_model(cwd / "model.npz").train_result_.stop_reason == "interrupted"
+    assert Forecaster.load(cwd / "model.npz").train_result_.stop_reason == "interrupted"
 
 
 def test_second_ctrl_c_abandons_without_writing(runner, cwd, monkeypatch):
@@ -315,9 +315,9 @@ def test_two_trainings_writing_one_path_never_mix(cwd):
     for p in procs:
         p.communicate(timeout=120)
         assert p.returncode == 0
-    from lstmcli.modelfile import load_model
+    from lstmcli.forecasting.forecaster import Forecaster
 
-    load_model(cwd / "model.npz")  # complete and valid, whichever finished last
+    Forecaster.load(cwd / "model.npz")  # complete and valid, whichever finished last
     assert sorted(os.listdir(cwd)) == ["model.npz"]
 
 

@@ -55,7 +55,7 @@ def _newer_version(good: bytes) -> bytes:
     meta = json.loads(str(arrays["metadata"]))
     meta["format_version"] = "7.0"
     arrays["metadata"] = np.array(json.dumps(meta))
-    from lstmcli.modelfile import npz_bytes
+    from lstmcli.npzfile import npz_bytes
 
     return npz_bytes(arrays)
 
@@ -111,8 +111,8 @@ def test_diverging_training_says_what_to_try(runner):
     assert "Traceback" not in result.output
     assert "--lr" in result.output
     if result.exit_code == 0:  # a good epoch came first: its weights were kept and saved
-        from lstmcli.modelfile import load_model
+        from lstmcli.forecasting.forecaster import Forecaster
 
-        assert load_model("model.npz").train_result_.stop_reason == "diverged"
+        assert Forecaster.load("model.npz").train_result_.stop_reason == "diverged"
     else:
         _one_line_error(result, "diverged")

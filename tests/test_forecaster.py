@@ -15,7 +15,8 @@ from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.baselines import seasonal_naive
 from lstmcli.forecasting.config import ForecasterConfig
-from lstmcli.forecasting.forecaster import Forecaster, conformal_width, forecast_warnings
+from lstmcli.forecasting.forecaster import Forecaster, forecast_warnings
+from lstmcli.forecasting.intervals import conformal_width
 from lstmcli.forecasting.metrics import mase, smape
 
 FAST = ForecasterConfig(hidden=8, epochs=40, patience=10, ensemble=3)
@@ -79,9 +80,9 @@ def test_ensemble_is_deterministic_with_the_seed_and_is_the_median_of_its_member
     members = []
     for net, lookback in zip(a.networks_, a.lookbacks_, strict=True):
         one = Forecaster(a.config)
-        one.__dict__.update(a.__dict__)
-        one.networks_, one.lookbacks_ = [net], [lookback]
-        one.network_, one.lookback_ = net, lookback
+        one.state_ = replace(
+            a.state_, ensemble=replace(a.state_.ensemble, networks=[net], lookbacks=[lookback])
+        )
         members.append(one.predict(12).values)
     np.testing.assert_allclose(fa, np.median(np.stack(members), axis=0), rtol=1e-10)
 
@@ -117,10 +118,10 @@ def test_progress_reports_never_go_backwards():
 
 
 def test_progress_of_runs_side_by_side_shows_the_first_run_still_training():
-    from lstmcli.forecasting.forecaster import _Progress
+    from lstmcli.forecasting.ensemble import Progress
 
     seen: list[EpochReport] = []
-    progress = _Progress(seen.append, epochs=10, runs=2)
+    progress = Progress(seen.append, epochs=10, runs=2)
     first, second = progress.start(10), progress.start(10)
     report_first, report_second = progress.reporter(first), progress.reporter(second)
 
@@ -141,7 +142,7 @@ def test_seasonal_phase_is_the_same_from_the_tail_the_file_and_the_full_series()
     y = seasonal_series(100)  # 100 % 12 = 4: the forecast starts mid-season
     model = Forecaster(FAST).fit(series(y))
     from_tail = model.predict(12).values
-    from_full = model._forecast_from_origins(y, np.zeros((len(y), 0)), np.array([len(y)]), 12)[0]
+    from_full = model.forecast_from_origins(y, np.zeros((len(y), 0)), np.array([len(y)]), 12)[0]
     np.testing.assert_allclose(from_tail, from_full, rtol=1e-9)
     # newer data with dates: the phase comes from the dates, not from where the file starts
     newer = series(y[30:], start="2002-07-01")
@@ -171,7 +172,10 @@ def test_auto_transform_is_box_cox_only_for_positive_seasonal_series():
 
 def test_recent_seasonal_indices_follow_a_changing_season():
     from lstmcli.forecasting.baselines import seasonal_indices
-    from lstmcli.forecasting.forecaster import recent_seasonal_indices
+    from lstmcli.forecasting.seasonal import classical_indices
+
+    def recent_seasonal_indices(y, m, span):  # what the forecaster's seasonal adjustment computes
+        return classical_indices(y, m, span=span)
 
     t = np.arange(240)
     amplitude = np.where(t < 144, 0.05, 0.3)  # the season grows six-fold after 12 years
@@ -310,7 +314,7 @@ def test_members_trained_in_worker_processes_are_the_same_bit_for_bit(monkeypatc
     calls = []
     real = members.train_in_processes
     monkeypatch.setattr(
-        "lstmcli.forecasting.forecaster.train_in_processes",
+        "lstmcli.forecasting.ensemble.train_in_processes",
         lambda *a, **k: calls.append(1) or real(*a, **k),
     )
     one = Forecaster(replace(FAST, dtype=dtype)).fit(_seasonal(), threads=1)
@@ -342,7 +346,7 @@ def test_stopping_members_in_worker_processes_keeps_a_usable_model(monkeypatch):
 
 
 def test_naive2_errors_are_the_in_sample_errors_of_naive2():
-    from lstmcli.forecasting.forecaster import naive2_errors
+    from lstmcli.forecasting.intervals import naive2_errors
 
     y = np.array([10.0, 20.0, 12.0, 22.0, 14.0, 24.0])
     s = np.array([0.5, 1.5])  # position t uses s[t % 2]

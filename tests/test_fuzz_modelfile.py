@@ -11,14 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lstmcli.errors import ModelFileError
-from lstmcli.modelfile import load_model, npz_bytes
+from lstmcli.forecasting.forecaster import Forecaster
+from lstmcli.npzfile import npz_bytes
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _try_load(path: Path) -> None:
     try:
-        model = load_model(path)
+        model = Forecaster.load(path)
     except ModelFileError as e:
         assert "\n" not in str(e) and str(e).startswith(path.name)
         return

@@ -315,7 +315,7 @@ def test_wrapper_turns_unexpected_exceptions_into_data_errors(csv, monkeypatch):
     def boom(*a, **k):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(loader, "_find_time", boom)
+    monkeypatch.setattr(loader, "find_time", boom)
     msg = error(DataError, load_csv, csv(monthly(5)))
     assert "data.csv" in msg and "KeyError" in msg and "bug" in msg
 
@@ -437,6 +437,22 @@ def test_mixed_utc_offsets_are_converted_to_utc(csv):
     # The same instant written with two offsets is a duplicate.
     text = "date,value\n2020-01-01T00:00+01:00,1\n2020-01-01T01:00+02:00,2\n2020-01-01T01:00+01:00,3\n"
     assert "2019-12-31 23:00:00 appears on lines 2, 3" in error(DataError, load_csv, csv(text))
+
+
+def test_dates_in_mixed_formats_beyond_50_rows(csv):
+    # Issue #24: the mixed-format trial scores a 50-row sample; it was compared with every row's mask.
+    days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-03-01"))  # 60 days
+    cells = [f"{d}" if k % 2 else d.item().strftime("%d %B %Y") for k, d in enumerate(days)]
+    d = load_csv(csv("date,value\n" + "".join(f"{x},{k}\n" for k, x in enumerate(cells))))
+    assert d.freq == "D" and d.timestamps[0] == dt("2020-01-01") and len(d.values) == 60
+
+
+def test_more_than_50_columns(csv):
+    # Issue #24: the header check reads the header cells as dates, one per column.
+    names = ["date", *(f"c{k}" for k in range(51))]
+    rows = "".join(f"2020-01-{k:02d}," + ",".join(["1"] * 51) + "\n" for k in range(1, 10))
+    d = load_csv(csv(",".join(names) + "\n" + rows), target="c0")
+    assert d.freq == "D" and d.target == "c0" and len(d.values) == 9
 
 
 # ------------------------------------------------------------------------------------------ target / features

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import math
 import os
 import pickle
 import zipfile
@@ -12,9 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lstmcli.data.transforms import Pipeline
+from lstmcli.engine.network import LSTMNetwork
 from lstmcli.errors import LstmcliError, ModelFileError
+from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.forecaster import Forecaster
-from lstmcli.modelfile import FORMAT_VERSION, atomic_write_bytes, load_model, npz_bytes
+from lstmcli.modelfile import FORMAT_VERSION, load_state, save_state
+from lstmcli.npzfile import atomic_write_bytes, npz_bytes
 
 
 def _arrays(path: Path) -> dict[str, np.ndarray]:
@@ -52,7 +58,7 @@ def test_file_opens_without_pickle_and_has_pytorch_names(trained_model: Path):
 
 
 def test_save_load_round_trip_predicts_identically(trained_model: Path, tmp_path: Path):
-    model = load_model(trained_model)
+    model = Forecaster.load(trained_model)
     copy = tmp_path / "copy.npz"
     model.save(copy)
     assert copy.read_bytes() == trained_model.read_bytes()  # deterministic bytes
@@ -62,7 +68,7 @@ def test_save_load_round_trip_predicts_identically(trained_model: Path, tmp_path
 def test_model_file_loads_into_torch(trained_model: Path):
     torch = pytest.importorskip("torch")
     arrays = _arrays(trained_model)
-    model = load_model(trained_model)
+    model = Forecaster.load(trained_model)
     lstm = torch.nn.LSTM(1, 4, num_layers=1, batch_first=True)
     head = torch.nn.Linear(4, 1)
     lstm.load_state_dict({k[5:]: torch.tensor(v) for k, v in arrays.items() if k.startswith("lstm.")})
@@ -72,6 +78,41 @@ def test_model_file_loads_into_torch(trained_model: Path):
     np.testing.assert_allclose(
         head(out[:, -1]).detach().numpy()[0], model.trace().output, rtol=1e-5, atol=1e-6
     )
+
+
+def _plain(value):
+    """A FittedState, or any part of it, as nested dicts, lists and arrays for np.testing.assert_equal
+    (which takes NaN as equal to NaN)."""
+    if isinstance(value, LSTMNetwork):
+        return {"config": value.config.to_dict(), "params": value.state_dict()}
+    if isinstance(value, Pipeline):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def test_a_fitted_state_round_trips_through_the_model_file(tmp_path: Path):
+    from tests.test_forecaster import seasonal_series, series
+
+    state = (
+        Forecaster(ForecasterConfig(hidden=4, epochs=3, ensemble=2)).fit(series(seasonal_series(60))).state_
+    )
+    save_state(state, tmp_path / "model.npz")
+    loaded = load_state(tmp_path / "model.npz")
+    # all but what a file leaves out on purpose (the wall-clock time of training) and the format it was read from
+    expected = dataclasses.replace(
+        state,
+        train_result=dataclasses.replace(state.train_result, seconds=math.nan),
+        format_version=FORMAT_VERSION,
+    )
+    np.testing.assert_equal(_plain(loaded), _plain(expected))
+    save_state(loaded, tmp_path / "again.npz")
+    assert (tmp_path / "again.npz").read_bytes() == (tmp_path / "model.npz").read_bytes()
 
 
 # ------------------------------------------------------------------------------------------ hostile files
@@ -110,7 +151,7 @@ def test_unusable_files_are_refused(trained_model: Path, tmp_path: Path, make, m
     bad = tmp_path / "bad.npz"
     make(bad, trained_model)
     with pytest.raises(ModelFileError, match=message) as info:
-        load_model(bad)
+        Forecaster.load(bad)
     assert str(info.value).startswith("bad.npz: ") and "\n" not in str(info.value)
     assert not Path("/tmp/lstmcli-pwned").exists()
 
@@ -184,21 +225,21 @@ def _floor_for_another_horizon(a):
 def test_damaged_models_get_one_precise_line(trained_model: Path, tmp_path: Path, change, message):
     bad = _rewrite(trained_model, tmp_path / "model.npz", change)
     with pytest.raises(ModelFileError, match=message) as info:
-        load_model(bad)
+        Forecaster.load(bad)
     assert str(info.value).startswith("model.npz: ") and "\n" not in str(info.value)
 
 
 def test_directory_and_missing_and_unreadable(tmp_path: Path, trained_model: Path):
     with pytest.raises(ModelFileError, match="is a directory"):
-        load_model(tmp_path)
+        Forecaster.load(tmp_path)
     with pytest.raises(ModelFileError, match="no such model file"):
-        load_model(tmp_path / "nope.npz")
+        Forecaster.load(tmp_path / "nope.npz")
     if os.geteuid() != 0:  # root reads everything
         locked = tmp_path / "locked.npz"
         locked.write_bytes(trained_model.read_bytes())
         locked.chmod(0)
         with pytest.raises(ModelFileError, match="permission denied"):
-            load_model(locked)
+            Forecaster.load(locked)
 
 
 # ------------------------------------------------------------------------------------------ atomic writes
@@ -240,7 +281,7 @@ def test_format_1_0_files_still_load():
     loading and forecasting. The fixture was written by commit c1b219f (train --epochs 3 --hidden 4 on
     sample_data/air_passengers.csv)."""
     fixture = Path(__file__).resolve().parent / "fixtures" / "model_v1_0.npz"
-    model = load_model(fixture)
+    model = Forecaster.load(fixture)
     assert model.format_version_ == "1.0"
     values = model.predict(3).values
     np.testing.assert_allclose(values, [459.90686726, 490.11148397, 517.47575726], rtol=1e-6)
@@ -249,7 +290,7 @@ def test_format_1_0_files_still_load():
 def test_a_file_without_the_interval_floor_loads_and_gives_intervals(trained_model: Path, tmp_path: Path):
     """Format 1.1 files have no calibration.naive2_errors: intervals come from the residuals alone."""
     older = _rewrite(trained_model, tmp_path / "model.npz", _drop("calibration.naive2_errors"))
-    model = load_model(older)
+    model = Forecaster.load(older)
     assert model.naive2_errors_ is None
     lo, hi = model.predict(6, levels=(80,)).intervals[80]
     assert np.all(hi >= lo)

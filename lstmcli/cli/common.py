@@ -66,7 +66,7 @@ def user_errors() -> Iterator[None]:
 
 def write_text_output(path: Path, text: str) -> None:
     """Write an output file atomically: a failure never leaves a half-written file in its place."""
-    from lstmcli.modelfile import atomic_write_bytes
+    from lstmcli.npzfile import atomic_write_bytes
 
     atomic_write_bytes(path, text.encode("utf-8"))
 

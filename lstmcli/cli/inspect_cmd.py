@@ -67,9 +67,9 @@ def inspect_cmd(
     """Show the gate values at every step: what the network remembers and forgets."""
     with user_errors():
         from lstmcli.forecasting.explain import unit_summary
-        from lstmcli.modelfile import load_model
+        from lstmcli.forecasting.forecaster import Forecaster
 
-        forecaster = load_model(model)
+        forecaster = Forecaster.load(model)
         newer = load_newer_data(forecaster, data) if data is not None else None
         trace = forecaster.trace(newer)
         n_layers = len(trace.layers)

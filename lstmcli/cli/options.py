@@ -170,9 +170,8 @@ Threads = Annotated[
     typer.Option(
         min=0,
         help="Cores for training (0 = every core this process may use): ensemble members train side by "
-        "side in worker processes when there is enough work, and large networks use the other cores where "
-        "that measures faster (BLAS threads, or a large batch cut into parts run by Python threads). The "
-        "model is the same whatever this says.",
+        "side in worker processes when there is enough work; each network runs on one core. The model is "
+        "the same whatever this says.",
         rich_help_panel=TRAIN_PANEL,
     ),
 ]

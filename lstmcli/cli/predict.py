@@ -87,9 +87,9 @@ def predict(
     """Forecast the next periods with a trained model; dates continue the series."""
     levels = sorted(set(level or []))
     with user_errors():
-        from lstmcli.modelfile import load_model
+        from lstmcli.forecasting.forecaster import Forecaster
 
-        forecaster = load_model(model)
+        forecaster = Forecaster.load(model)
         newer = load_newer_data(forecaster, data) if data is not None else None
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels))
         rows = forecast_rows(forecast, levels)

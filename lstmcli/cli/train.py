@@ -104,7 +104,7 @@ def train(
         series = load_csv(
             data, target=target, time_col=time_col, features=parse_features(features), freq=freq, fill=fill
         )
-        from lstmcli.modelfile import check_writable
+        from lstmcli.npzfile import check_writable
 
         check_writable(model)
         forecaster = Forecaster(config)

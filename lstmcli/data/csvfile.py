@@ -1,5 +1,8 @@
-"""Reading a CSV file into a table of text cells: bytes, encoding, separator, header, and the numeric
-columns (with their bad cells named by line)."""
+"""Reading a CSV file into a table of text cells: bytes, encoding, separator, header and blank lines.
+
+Whatever pandas or the file system raise becomes a one-line DataError naming the file (and the line
+when there is one); no cell is interpreted here beyond telling a header from a data row.
+"""
 
 from __future__ import annotations
 
@@ -8,52 +11,14 @@ import os
 import re
 import stat
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from lstmcli.data._text import _fmt_lines, _one_line, _plural, _show
+from lstmcli.data.cells import Table, to_numbers
+from lstmcli.data.dates import parse_dates
+from lstmcli.data.wording import fmt_lines, one_line, plural, show
 from lstmcli.errors import DataError
-
-# Cells that mean "no value": pandas' default NA strings, compared case-insensitively after stripping.
-_NA_STRINGS = frozenset(
-    s.lower()
-    for s in (
-        "",
-        "#N/A",
-        "#N/A N/A",
-        "#NA",
-        "-1.#IND",
-        "-1.#QNAN",
-        "-NaN",
-        "-nan",
-        "1.#IND",
-        "1.#QNAN",
-        "<NA>",
-        "N/A",
-        "NA",
-        "NULL",
-        "NaN",
-        "None",
-        "n/a",
-        "nan",
-        "null",
-    )
-)
-
-
-_DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
-
-
-@dataclass
-class _Table:
-    path: str
-    columns: list[str]
-    df: pd.DataFrame  # all cells as stripped str, columns named as in `columns`, index 0..n-1
-    lines: np.ndarray  # (n,) line number (header = line 1) where each data row starts
-    sep: str
-    notes: list[str]
 
 
 def _read_bytes(path) -> tuple[str, bytes]:
@@ -75,7 +40,7 @@ def _read_bytes(path) -> tuple[str, bytes]:
         raise DataError(f"{shown}: permission denied (cannot reach the file)") from None
     except (OSError, ValueError) as exc:
         raise DataError(
-            f"{shown}: cannot be read ({_one_line(getattr(exc, 'strerror', None) or exc)})"
+            f"{shown}: cannot be read ({one_line(getattr(exc, 'strerror', None) or exc)})"
         ) from None
     if stat.S_ISDIR(st.st_mode):
         raise DataError(f"{shown}: is a directory, not a CSV file")
@@ -85,7 +50,7 @@ def _read_bytes(path) -> tuple[str, bytes]:
     except PermissionError:
         raise DataError(f"{shown}: permission denied (the file is not readable)") from None
     except OSError as exc:
-        raise DataError(f"{shown}: cannot be read ({_one_line(exc.strerror or exc)})") from None
+        raise DataError(f"{shown}: cannot be read ({one_line(exc.strerror or exc)})") from None
     return shown, raw
 
 
@@ -146,7 +111,7 @@ def _sniff_sep(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _read_table(path) -> _Table:
+def read_table(path) -> Table:
     """Read a CSV into stripped strings plus the file line number of each data row."""
     shown, raw = _read_bytes(path)
     notes: list[str] = []
@@ -189,9 +154,9 @@ def _read_table(path) -> _Table:
             raise DataError(
                 f"{shown} line {int(m.group(1)) + 1 + lead}: a quoted field is never closed (unbalanced '\"')"
             ) from None
-        raise DataError(f"{shown}: not a readable CSV ({_one_line(msg.replace('C error: ', ''))})") from None
+        raise DataError(f"{shown}: not a readable CSV ({one_line(msg.replace('C error: ', ''))})") from None
     except Exception as exc:  # pandas raises a variety of types for malformed input; none may escape
-        raise DataError(f"{shown}: not a readable CSV ({_one_line(exc)})") from None
+        raise DataError(f"{shown}: not a readable CSV ({one_line(exc)})") from None
 
     raw_df = raw_df.fillna("")  # na_filter=False still leaves NaN in short rows of some engines
     # Data rows start below the header; quoted cells with line breaks push later rows down.
@@ -217,12 +182,10 @@ def _read_table(path) -> _Table:
     if all(not h for h in header) and len(header) > 1:
         raise DataError(f"{shown}: line {1 + lead} should be a header with column names but is empty")
     head = pd.Series(header, dtype=str)
-    from lstmcli.data.timecolumn import _parse_dates  # here: timecolumn itself builds on this module
-
-    if (np.isfinite(_to_numbers(head)) | _parse_dates(head).ok).all():
+    if (np.isfinite(to_numbers(head)) | parse_dates(head).ok).all():
         # Without a header pandas would quietly turn the first row into column names.
         raise DataError(
-            f"{shown}: line {1 + lead} looks like data ({_show(','.join(header))}), not a header; "
+            f"{shown}: line {1 + lead} looks like data ({show(','.join(header))}), not a header; "
             "the first line must name the columns, e.g. date,value"
         )
 
@@ -233,83 +196,9 @@ def _read_table(path) -> _Table:
     if len(df):
         empty = (df == "").all(axis=1).to_numpy()
         if empty.any():
-            notes.append(
-                f"Ignored {_plural(int(empty.sum()), 'empty line')} ({_fmt_lines(lines[empty], 3)})."
-            )
+            notes.append(f"Ignored {plural(int(empty.sum()), 'empty line')} ({fmt_lines(lines[empty], 3)}).")
             df = df.loc[~empty].reset_index(drop=True)
             lines = lines[~empty]
     if len(df) == 0:
         raise DataError(f"{shown}: has a header ({', '.join(names)}) but no data rows")
-    return _Table(shown, names, df, np.asarray(lines, dtype=np.int64), sep, notes)
-
-
-def _missing_mask(s: pd.Series) -> np.ndarray:
-    return s.str.lower().isin(_NA_STRINGS).to_numpy()
-
-
-def _to_numbers(s: pd.Series) -> np.ndarray:
-    """Parse stripped strings to float64; anything unparsable becomes NaN."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            out = pd.to_numeric(s, errors="coerce")
-        except Exception:  # very long digit strings etc.: fall back to Python's float one by one
-            out = pd.Series([_float_or_nan(v) for v in s], index=s.index)
-    return np.array(
-        pd.Series(out).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
-    )  # writable copy
-
-
-def _float_or_nan(v: str) -> float:
-    try:
-        return float(v)
-    except (ValueError, OverflowError):
-        return float("nan")
-
-
-@dataclass
-class _NumCol:
-    values: np.ndarray  # float64 with NaN where missing
-    missing: np.ndarray  # bool, empty/NA cell
-    bad: np.ndarray  # bool, text that is not a number
-    inf: np.ndarray  # bool, infinite value
-    note: str | None = None
-
-
-def _numeric_column(table: _Table, name: str) -> _NumCol:
-    s = table.df[name]
-    missing = _missing_mask(s)
-    vals = _to_numbers(s)
-    vals[missing] = np.nan
-    bad = ~missing & np.isnan(vals)
-    note = None
-    if bad.any() and table.sep == ";":
-        # Semicolon files usually come from locales that write 3,5 for 3.5.
-        cells = s[bad]
-        if cells.str.match(_DECIMAL_COMMA_RE).all():
-            fixed = _to_numbers(s.str.replace(",", ".", regex=False))
-            fixed[missing] = np.nan
-            vals, bad = fixed, ~missing & np.isnan(fixed)
-            note = f"Read ',' as the decimal point in column '{name}'."
-    inf = np.isinf(vals)
-    return _NumCol(vals, missing, bad, inf, note)
-
-
-def _check_numbers(table: _Table, name: str, col: _NumCol) -> None:
-    """Raise a DataError for the first text or infinite cell of a column that must be numeric."""
-    problem = col.bad | col.inf
-    if not problem.any():
-        return
-    k = int(np.argmax(problem))
-    cell = table.df[name].iloc[k]
-    more = int(problem.sum()) - 1
-    tail = f" (and {_plural(more, 'more bad cell')})" if more else ""
-    where = f"{table.path} line {table.lines[k]}, column '{name}'"
-    if col.inf[k]:
-        raise DataError(f"{where}: {_show(cell)} is infinite; expected a finite number{tail}")
-    hint = ""
-    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", cell):
-        hint = "; thousands separators are not supported"
-    elif _DECIMAL_COMMA_RE.match(cell):
-        hint = "; use '.' as the decimal point"
-    raise DataError(f"{where}: {_show(cell)} is not a number{hint}{tail}")
+    return Table(shown, names, df, np.asarray(lines, dtype=np.int64), sep, notes)

@@ -8,7 +8,8 @@ PyTorch's shapes (``lstm.weight_ih_l0`` (4H, D), ``lstm.weight_hh_l0`` (4H, H), 
 ``lstm.bias_hh_l0`` (4H,), ..., ``head.weight`` (O, H), ``head.bias`` (O,)). Gradients mirror it
 (``grads``, ``grad_flat``), so the optimiser, gradient clipping and checkpoints each touch one array.
 Per layer the flat vector holds ``[W_ih | W_hh | b_ih]`` as one (4H, D+H+1) block, which is exactly
-the shape of the weight-gradient GEMM in ``cell.layer_backward``; ``b_hh`` follows it.
+the shape of the weight-gradient GEMM in ``layer.layer_backward``; ``b_hh`` follows it. The layers run
+as ``engine.layer`` lays them out; ``engine.cell`` is the same step written plainly.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ class LSTMNetwork:
         return found
 
     def _scaled_weights(self, layer: int) -> np.ndarray:
-        """(4H, D+H+1): s ⊙ [W_ih | W_hh | b_ih + b_hh] with the rows in the engine's gate order, the
+        """(4H, D+H+1): s ⊙ [W_ih | W_hh | b_ih + b_hh] with the rows in the loops' gate order, the
         left operand of each step's product (``layer.layer_forward``); rebuilt into a buffer kept per
         layer at every forward, since the weights change between steps."""
         out = self._scaled[layer]

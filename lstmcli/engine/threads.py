@@ -43,6 +43,3 @@ def one_blas_thread() -> Iterator[None]:
     """Inside the block NumPy's BLAS runs on one thread (training and forecasting run inside one)."""
     with blas_controller().limit(limits=1):
         yield
-
-
-blas_threads = one_blas_thread  # the former name, until the forecaster's call sites move

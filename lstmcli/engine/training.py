@@ -95,7 +95,6 @@ def fit(
     y_val: np.ndarray | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    threads: int | None = 1,
 ) -> TrainResult:
     """Train ``net`` in place on windows ``x`` (N, T, D) with targets ``y`` (N, O).
 
@@ -103,7 +102,7 @@ def fit(
     loss) and restores the best weights at the end. ``should_stop`` is polled after every batch, so an
     interruption (Ctrl-C in the CLI) takes effect within one batch. A non-finite loss or gradient stops
     training as "diverged", keeping the best weights seen before it. It runs on one core
-    (``engine.threads``); ``threads`` is accepted for callers that still pass it, and ignored.
+    (``engine.threads``).
     """
     # Overflow to inf/NaN is detected and handled as divergence below, not warned about.
     with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):

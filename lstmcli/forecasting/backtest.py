@@ -17,7 +17,8 @@ import numpy as np
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig
-from lstmcli.forecasting.forecaster import Forecaster, conformal_width
+from lstmcli.forecasting.forecaster import Forecaster
+from lstmcli.forecasting.intervals import conformal_width
 from lstmcli.forecasting.metrics import evaluate, owa
 
 
@@ -128,7 +129,7 @@ def backtest_series(
         if on_fit is not None:
             on_fit(k, len(groups))
         model = Forecaster(config).fit(_truncate(data, int(group[0])), threads=threads)
-        rows.append(model._forecast_from_origins(y, features, np.asarray(group), horizon))
+        rows.append(model.forecast_from_origins(y, features, np.asarray(group), horizon))
         for level in levels:
             if len(model.residuals_):
                 widths[level].append(

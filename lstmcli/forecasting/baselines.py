@@ -6,7 +6,8 @@ history before the forecast origin) is ever used.
 
 Naive2 (M4): if the series passes a 90% autocorrelation test for seasonality at lag ``m``, divide it by
 classical multiplicative seasonal indices (R ``decompose``), repeat the last seasonally adjusted value and
-multiply the forecasts back by the indices; otherwise it is plain Naive.
+multiply the forecasts back by the indices; otherwise it is plain Naive. The test and the indices live in
+``seasonal``, shared with the forecaster's own seasonal adjustment.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from lstmcli.forecasting.metrics import evaluate, owa
+from lstmcli.forecasting.seasonal import classical_indices, seasonality_test
 
 __all__ = [
     "naive",
@@ -23,10 +27,8 @@ __all__ = [
     "naive2",
     "BASELINES",
     "baseline_forecasts",
+    "compare_with_baselines",
 ]
-
-# One-sided 95% normal quantile: M4's "90% seasonality test" (two-sided at 90%) uses |r_m| > 1.645 * se.
-_TCRIT = 1.645
 
 
 def _series(y) -> np.ndarray:
@@ -90,79 +92,6 @@ def seasonal_naive(y, horizon: int, m: int) -> np.ndarray:
     return last_season[np.arange(h) % m].copy()
 
 
-def _acf(x: np.ndarray, max_lag: int) -> np.ndarray:
-    """Sample autocorrelations r_0..r_max_lag as in R ``acf`` (mean removed, denominator sum of squares)."""
-    d = x - x.mean()
-    denom = float(np.dot(d, d))
-    if denom == 0.0:
-        return np.full(max_lag + 1, np.nan)
-    return np.array([np.dot(d[k:], d[: d.size - k]) / denom for k in range(max_lag + 1)])
-
-
-def seasonality_test(y, m: int) -> bool:
-    r"""M4's 90% autocorrelation test for seasonality at lag ``m``.
-
-    The series is called seasonal when
-
-    .. math:: |r_m| > 1.645 \sqrt{\frac{1 + 2\sum_{k=1}^{m-1} r_k^2}{T}}
-
-    where :math:`r_k` is the lag-``k`` sample autocorrelation (R ``acf``) and the right-hand side is the
-    Bartlett standard error of :math:`r_m` under an MA(m-1) null, as in the M4 R benchmarks
-    (``SeasonalityTest``).
-
-    Parameters
-    ----------
-    y : array_like, shape (T,)
-        Training series.
-    m : int
-        Seasonal period.
-
-    Returns
-    -------
-    bool
-        ``False`` when ``m <= 1``, ``T < 3m`` (too short to judge, as in M4) or the series is constant.
-    """
-    x = _series(y)
-    m = int(m)
-    if m <= 1 or x.size < 3 * m:
-        return False
-    r = _acf(x, m)
-    if not np.all(np.isfinite(r)):
-        return False
-    limit = _TCRIT * np.sqrt((1.0 + 2.0 * np.sum(r[1:m] ** 2)) / x.size)
-    return bool(abs(r[m]) > limit)
-
-
-def _classical_indices(x: np.ndarray, m: int) -> np.ndarray | None:
-    """Multiplicative seasonal indices of R ``decompose`` (index k is for positions t with t % m == k).
-
-    Returns None when the multiplicative adjustment cannot be applied: series shorter than 2m, a
-    non-positive moving-average trend (ratios to it are meaningless; the M4 anchor skips the adjustment
-    then) or non-positive / non-finite indices (dividing by them would break the forecast).
-    """
-    n = x.size
-    if m <= 1 or n < 2 * m:
-        return None
-    # Centred moving average: order m for odd m, 2 x m (weights 1/2m at both ends) for even m.
-    if m % 2:
-        weights = np.full(m, 1.0 / m)
-    else:
-        weights = np.r_[0.5, np.ones(m - 1), 0.5] / m
-    half = weights.size // 2
-    trend = np.convolve(x, weights, mode="valid")  # trend[i] belongs to position half + i
-    if np.any(trend <= 0.0):
-        return None
-    ratio = x[half : half + trend.size] / trend
-    phase = np.arange(half, half + trend.size) % m
-    sums = np.bincount(phase, weights=ratio, minlength=m)
-    counts = np.bincount(phase, minlength=m)
-    figure = sums / counts  # n >= 2m gives every phase at least one ratio
-    figure = figure / figure.mean()
-    if not np.all(np.isfinite(figure)) or np.any(figure <= 0.0):
-        return None
-    return figure
-
-
 def seasonal_indices(y, m: int) -> np.ndarray:
     r"""Classical multiplicative seasonal indices (R ``decompose(type = "multiplicative")``).
 
@@ -193,7 +122,7 @@ def seasonal_indices(y, m: int) -> np.ndarray:
     ones = np.ones(max(m, 1))
     if not seasonality_test(x, m):
         return ones
-    figure = _classical_indices(x, m)
+    figure = classical_indices(x, m, average="mean-in-order")
     return ones if figure is None else figure
 
 
@@ -287,3 +216,28 @@ def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray
         naive2_f[i] = naive2(x[:oi], h, m)
 
     return {"Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f}
+
+
+def compare_with_baselines(
+    y: np.ndarray, origins: np.ndarray, actual: np.ndarray, forecasts: np.ndarray, season: int
+) -> dict[str, dict[str, float]]:
+    """Errors of the LSTM and of Naive, Seasonal naive and Naive2 on the same windows, with OWA.
+
+    ``actual`` may hold NaN where the series ended before a step; those steps are scored for no method.
+    """
+    horizon = actual.shape[1]
+    methods = {"LSTM": forecasts} | baseline_forecasts(y, origins, horizon, season)
+    insample = [y[:o] for o in origins]
+    table = {}
+    ok = np.isfinite(actual)
+    for name, f in methods.items():
+        rows = [
+            evaluate(actual[k][ok[k]], f[k][ok[k]], insample[k], season)
+            for k in range(len(origins))
+            if ok[k].any()
+        ]
+        table[name] = {m: float(np.mean([r[m] for r in rows])) for m in rows[0]}
+    base = table["Naive2"]
+    for row in table.values():
+        row["OWA"] = owa(row["sMAPE"], row["MASE"], base["sMAPE"], base["MASE"])
+    return table

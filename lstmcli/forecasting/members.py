@@ -66,7 +66,6 @@ def train_member(
     *,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    threads: int = 1,
     watch: Callable[[LSTMNetwork], Any] | None = None,
 ) -> tuple[LSTMNetwork, TrainResult]:
     """Build member ``job.index`` from its seed and train it. ``watch(net)``, when given, returns an
@@ -81,7 +80,6 @@ def train_member(
         x_val=job.x_val if has_val else None, y_val=job.t_val if has_val else None,
         on_epoch=on_epoch if watcher is None else watcher.on_epoch,
         should_stop=should_stop if watcher is None else watcher.should_stop,
-        threads=threads,
     )  # fmt: skip
     if watcher is not None:
         result = watcher.finish(result)
@@ -188,7 +186,5 @@ def _init_worker(events: Any, stop: Any) -> None:
 def _run_job(job: MemberJob, may_skip: bool) -> tuple[np.ndarray, TrainResult] | None:
     if may_skip and _stop.is_set():
         return None  # the user stopped training before this member started
-    net, result = train_member(
-        job, on_epoch=lambda r: _events.put((job.index, r)), should_stop=_stop.is_set, threads=1
-    )
+    net, result = train_member(job, on_epoch=lambda r: _events.put((job.index, r)), should_stop=_stop.is_set)
     return net.flat_params.copy(), result

@@ -1,4 +1,5 @@
-"""Wording shared by the loader's notes and errors: how values, lines and lists are shown in one line."""
+"""Wording shared by the loader's notes and errors: how values, lines and lists are shown in one line,
+so every message reads alike whichever module raises it."""
 
 from __future__ import annotations
 
@@ -9,32 +10,36 @@ import pandas as pd
 from lstmcli.errors import DataError
 
 
-def _fmt_ts(ts) -> str:
+def fmt_ts(ts) -> str:
+    """A time stamp, without the clock when it is midnight."""
     t = pd.Timestamp(ts)
     if t.hour == t.minute == t.second == t.microsecond == t.nanosecond == 0:
         return t.strftime("%Y-%m-%d")
     return str(t)
 
 
-def _fmt_list(items, limit: int = 5) -> str:
+def fmt_list(items, limit: int = 5) -> str:
+    """The first `limit` items and how many more: a message stays one line however long the list."""
     items = [str(i) for i in items]
     if len(items) <= limit:
         return ", ".join(items)
     return ", ".join(items[:limit]) + f", ... ({len(items) - limit} more)"
 
 
-def _fmt_lines(lines, limit: int = 5) -> str:
+def fmt_lines(lines, limit: int = 5) -> str:
+    """ "line 3" or "lines 3, 7, ...": file lines as a message names them."""
     lines = list(lines)
     word = "line" if len(lines) == 1 else "lines"
-    return f"{word} {_fmt_list(lines, limit)}"
+    return f"{word} {fmt_list(lines, limit)}"
 
 
-def _one_line(text: str, limit: int = 200) -> str:
+def one_line(text: str, limit: int = 200) -> str:
+    """Foreign error text (pandas, the OS) squeezed into one short line."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _show(cell: str, limit: int = 40) -> str:
+def show(cell: str, limit: int = 40) -> str:
     """Quote a cell for a message, on one line and not too long."""
     cell = cell.replace("\n", "\\n").replace("\r", "\\r")
     if len(cell) > limit:
@@ -42,8 +47,9 @@ def _show(cell: str, limit: int = 40) -> str:
     return repr(cell)
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 row", "2 rows"."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def _suggest(name: str, columns) -> str:
@@ -55,7 +61,8 @@ def _suggest(name: str, columns) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _missing_col_error(path: str, name: str, columns, what: str = "column") -> DataError:
+def missing_col_error(path: str, name: str, columns, what: str = "column") -> DataError:
+    """The error for a column that is not in the file, with the closest name and all the names."""
     return DataError(
         f"{path}: {what} '{name}' not found{_suggest(name, columns)}; columns are: {', '.join(columns)}"
     )

@@ -1,0 +1,156 @@
+"""The CSV as a table of text cells, and those cells read as numbers.
+
+Every column is kept as stripped text until a rule decides what it is, so a bad cell can be named
+by its line and quoted as the user wrote it (thousands separators, decimal commas, "inf", ...).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lstmcli.data.wording import plural, show
+from lstmcli.errors import DataError
+
+# Cells that mean "no value": pandas' default NA strings, compared case-insensitively after stripping.
+_NA_STRINGS = frozenset(
+    s.lower()
+    for s in (
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    )
+)
+
+
+_DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
+
+
+@dataclass
+class Table:
+    """One CSV file as text cells, with the file line of each row for messages."""
+
+    path: str
+    columns: list[str]
+    df: pd.DataFrame  # all cells as stripped str, columns named as in `columns`, index 0..n-1
+    lines: np.ndarray  # (n,) line number (header = line 1) where each data row starts
+    sep: str
+    notes: list[str]
+
+
+def missing_mask(s: pd.Series) -> np.ndarray:
+    """Empty and NA-like cells ("", "NA", "null", ...): missing values, not bad numbers."""
+    return s.str.lower().isin(_NA_STRINGS).to_numpy()
+
+
+def to_numbers(s: pd.Series) -> np.ndarray:
+    """Parse stripped strings to float64; anything unparsable becomes NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = pd.to_numeric(s, errors="coerce")
+        except Exception:  # very long digit strings etc.: fall back to Python's float one by one
+            out = pd.Series([_float_or_nan(v) for v in s], index=s.index)
+    return np.array(
+        pd.Series(out).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
+    )  # writable copy
+
+
+def _float_or_nan(v: str) -> float:
+    try:
+        return float(v)
+    except (ValueError, OverflowError):
+        return float("nan")
+
+
+@dataclass
+class NumericColumn:
+    """A column read as numbers, with the cells that are not (kept apart to be reported, not dropped)."""
+
+    values: np.ndarray  # float64 with NaN where missing
+    missing: np.ndarray  # bool, empty/NA cell
+    bad: np.ndarray  # bool, text that is not a number
+    inf: np.ndarray  # bool, infinite value
+    note: str | None = None
+
+
+def numeric_column(table: Table, name: str) -> NumericColumn:
+    """A column as numbers; in ';' files a column of decimal commas is read as such (with a note)."""
+    s = table.df[name]
+    missing = missing_mask(s)
+    vals = to_numbers(s)
+    vals[missing] = np.nan
+    bad = ~missing & np.isnan(vals)
+    note = None
+    if bad.any() and table.sep == ";":
+        # Semicolon files usually come from locales that write 3,5 for 3.5.
+        cells = s[bad]
+        if cells.str.match(_DECIMAL_COMMA_RE).all():
+            fixed = to_numbers(s.str.replace(",", ".", regex=False))
+            fixed[missing] = np.nan
+            vals, bad = fixed, ~missing & np.isnan(fixed)
+            note = f"Read ',' as the decimal point in column '{name}'."
+    inf = np.isinf(vals)
+    return NumericColumn(vals, missing, bad, inf, note)
+
+
+def check_numbers(table: Table, name: str, col: NumericColumn) -> None:
+    """Raise a DataError for the first text or infinite cell of a column that must be numeric."""
+    problem = col.bad | col.inf
+    if not problem.any():
+        return
+    k = int(np.argmax(problem))
+    cell = table.df[name].iloc[k]
+    more = int(problem.sum()) - 1
+    tail = f" (and {plural(more, 'more bad cell')})" if more else ""
+    where = f"{table.path} line {table.lines[k]}, column '{name}'"
+    if col.inf[k]:
+        raise DataError(f"{where}: {show(cell)} is infinite; expected a finite number{tail}")
+    hint = ""
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", cell):
+        hint = "; thousands separators are not supported"
+    elif _DECIMAL_COMMA_RE.match(cell):
+        hint = "; use '.' as the decimal point"
+    raise DataError(f"{where}: {show(cell)} is not a number{hint}{tail}")
+
+
+def looks_numeric(table: Table, name: str) -> bool:
+    """Whether every present cell is a finite number; such a column holds years or steps, not text dates."""
+    s = table.df[name]
+    present = ~missing_mask(s)
+    if not present.any():
+        return False
+    vals = to_numbers(s[present])
+    return bool(np.isfinite(vals).all())
+
+
+def integer_column(table: Table, name: str) -> np.ndarray | None:
+    """The column as int64 if every present cell is a whole number, else None."""
+    s = table.df[name]
+    present = ~missing_mask(s)
+    if not present.all():
+        return None
+    vals = to_numbers(s)
+    if not np.isfinite(vals).all() or (vals != np.round(vals)).any() or (np.abs(vals) > 2**53).any():
+        return None
+    return vals.astype(np.int64)

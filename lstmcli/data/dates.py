@@ -1,0 +1,154 @@
+"""Reading text cells as dates, in the many forms CSVs hold them (ISO, quarters, month names, day-first,
+mixed, with UTC offsets), without ever raising and without taking words or clock times for dates.
+
+Both the file reader (is the first line a header or data?) and the time column build on this.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lstmcli.data.frequency import NS_MAX, NS_MIN
+from lstmcli.data.wording import show
+
+_QUARTER_RE = re.compile(r"^(\d{4})\s*[-/ ]?\s*[Qq]([1-4])$|^[Qq]([1-4])\s*[-/ ]?\s*(\d{4})$")
+
+
+_TIME_ONLY_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def to_datetime(s: pd.Series, **kw) -> tuple[np.ndarray, str | None]:
+    """pd.to_datetime that never raises: returns datetime64[ns]-compatible values (NaT on failure)."""
+    tz_note = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            r = pd.to_datetime(s, errors="coerce", **kw)
+        except (ValueError, TypeError) as exc:
+            if "zone" not in str(exc).lower() and "utc" not in str(exc).lower():
+                return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]"), None
+            try:
+                r = pd.to_datetime(s, errors="coerce", utc=True, **kw)
+            except Exception:
+                return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]"), None
+            tz_note = "The dates have different UTC offsets; they were converted to UTC."
+        except Exception:  # OverflowError, OutOfBounds..., whatever a weird cell triggers
+            return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]"), None
+        r = pd.Series(r)
+        if not pd.api.types.is_datetime64_any_dtype(r.dtype):
+            return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]"), None
+        if getattr(r.dt, "tz", None) is not None:
+            if tz_note is None:
+                tz_note = f"The dates carry a UTC offset ({r.dt.tz}); the local clock time was used."
+                r = r.dt.tz_localize(None)
+            else:
+                r = r.dt.tz_convert(None)
+    return r.to_numpy(), tz_note
+
+
+def _quarters(s: pd.Series) -> np.ndarray | None:
+    m = s.str.extract(_QUARTER_RE)
+    if m.isna().all(axis=1).any():
+        return None
+    year = m[0].fillna(m[3]).astype(int).to_numpy()
+    q = m[1].fillna(m[2]).astype(int).to_numpy()
+    out = np.array(
+        [f"{y:04d}-{3 * (qq - 1) + 1:02d}-01" for y, qq in zip(year, q, strict=True)], dtype="datetime64[ns]"
+    )
+    return out
+
+
+@dataclass
+class Dates:
+    """Parsed cells, with the unparsed and the out-of-range ones kept apart so each can be reported."""
+
+    values: np.ndarray  # datetime64[ns], NaT where a cell did not parse
+    ok: np.ndarray  # bool
+    out_of_range: np.ndarray  # bool: parsed, but outside what datetime64[ns] can hold
+    notes: list[str]
+
+
+def _regular(ts: np.ndarray) -> bool:
+    """Whether sorted unique timestamps have a frequency pandas can name."""
+    u = np.unique(ts[~np.isnat(ts)])
+    if len(u) < 3:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pd.infer_freq(pd.DatetimeIndex(u)) is not None
+        except Exception:
+            return False
+
+
+def parse_dates(s: pd.Series) -> Dates:
+    """Parse stripped, non-missing strings as dates, trying ISO first, then common formats.
+
+    Cells without any digit ("now", "today", "May") and bare clock times ("10:30") are never dates:
+    pandas would happily turn them into today's date.
+    """
+    n = len(s)
+    plausible = s.str.contains(r"\d", regex=True).to_numpy() & ~s.str.match(_TIME_ONLY_RE).to_numpy()
+    notes: list[str] = []
+
+    def finish(arr: np.ndarray, extra: list[str]) -> Dates:
+        arr = np.asarray(arr)
+        if arr.dtype.kind != "M":
+            arr = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        parsed = ~np.isnat(arr) & plausible
+        lo, hi = NS_MIN.astype(arr.dtype), NS_MAX.astype(arr.dtype)
+        oor = parsed & ((arr < lo) | (arr > hi))
+        ok = parsed & ~oor
+        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[ok] = arr[ok].astype("datetime64[ns]")
+        return Dates(out, ok, oor, notes + extra)
+
+    q = _quarters(s) if n else None
+    if q is not None:
+        return finish(q, ["The time column uses quarters like '2020Q1'; each was read as its first day."])
+
+    attempts: list[tuple[str, np.ndarray, list[str]]] = []
+    for label, kw in (("iso", {"format": "ISO8601"}), ("mdy", {}), ("dmy", {"dayfirst": True})):
+        arr, tz = to_datetime(s, **kw)
+        attempts.append((label, arr, [tz] if tz else []))
+        if label == "iso" and (~np.isnat(arr) | ~plausible).all():
+            return finish(arr, attempts[0][2])
+
+    def score(arr):
+        return int((~np.isnat(arr) & plausible[: len(arr)]).sum())  # the mixed-format trial scores a sample
+
+    best = max(attempts, key=lambda a: score(a[1]))  # max() keeps the first of equals: iso, then m/d
+    if score(best[1]) < n and n:
+        # Last resort: let dateutil read each cell on its own (slow, so only when most cells look like dates).
+        sample = s.iloc[: min(n, 50)]
+        arr_s, _ = to_datetime(sample, format="mixed")
+        if score(arr_s) >= 0.9 * len(sample):
+            arr, tz = to_datetime(s, format="mixed")
+            if score(arr) > score(best[1]):
+                best = ("mixed", arr, [tz] if tz else [])
+
+    mdy, dmy = attempts[1][1], attempts[2][1]
+    if best[0] in ("mdy", "dmy") and score(mdy) == score(dmy) == n:
+        same = np.array_equal(mdy, dmy)
+        if not same:
+            # Both readings work (every day <= 12): prefer the one with regular spacing.
+            if best[0] == "mdy" and not _regular(mdy) and _regular(dmy):
+                best = attempts[2]
+            k = int(np.argmax(mdy != dmy))
+            order = "day/month" if best[0] == "dmy" else "month/day"
+            best = (
+                best[0],
+                best[1],
+                best[2]
+                + [
+                    f"Dates such as {show(s.iloc[k])} could be month/day or day/month; they were read as {order}."
+                ],
+            )
+    elif best[0] == "dmy" and score(dmy) > score(mdy):
+        best = (best[0], best[1], best[2] + ["The dates were read as day/month/year."])
+    return finish(best[1], best[2])

@@ -1,0 +1,167 @@
+"""Planning: every data-dependent setting (season, horizon, strategy, transform, lookbacks, validation
+split), resolved before any training so that a setting that cannot work fails at once.
+
+Lookbacks: ``lookback=None`` gives the first ensemble member two seasons (at least 8 steps, at most 200)
+and member k that times ``LOOKBACK_FACTORS[k]`` (1, 0.5, 0.75, 1.5 and 2, as N-BEATS ensembles over
+lookbacks); a short series gives up lookback (down to 2 steps), then validation, before it gives up
+training windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lstmcli.data.transforms import make_pipeline
+from lstmcli.data.windows import Split, split_windows
+from lstmcli.errors import ConfigError
+from lstmcli.forecasting.config import ForecasterConfig
+
+if TYPE_CHECKING:
+    from lstmcli.data.series import SeriesData
+
+__all__ = ["Plan", "data_name", "default_lookback", "make_plan", "resolve_transform"]
+
+AUTO_SEASONAL_POSITIVE = "power,dstandard"  # what transform="auto" means for a positive seasonal series
+AUTO_OTHER = "dstandard"  # ... and for any other series
+# Automatic lookback: LOOKBACK_SEASONS seasons, at least LOOKBACK_MIN steps, at most LOOKBACK_MAX, times
+# LOOKBACK_FACTORS[k] for ensemble member k; then capped so that short series keep training windows.
+LOOKBACK_SEASONS = 2.0
+LOOKBACK_MIN = 8
+LOOKBACK_MAX = 200
+LOOKBACK_FACTORS = (1.0, 0.5, 0.75, 1.5, 2.0)  # ensemble member k: default lookback times factor k % 5
+MIN_TRAIN_WINDOWS = 6  # a short series gives up lookback (down to 2 steps) before it gives up these
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The settings resolved for one series. ``split`` counts windows of the chosen strategy (one-step
+    windows for ``recursive``, ``horizon``-step windows for ``direct``); ``split.train_end`` is the
+    number of leading transformed steps that training sees."""
+
+    season: int
+    horizon: int
+    strategy: str  # "direct" whenever there are features (their future values are unknown)
+    transform: str  # the pipeline spec, "auto" resolved
+    lag: int  # leading steps the pipeline's differencing drops
+    lookbacks: tuple[int, ...]  # one per ensemble member; the first is the planned lookback
+    split: Split
+
+
+def default_lookback(season: int) -> int:
+    return int(min(LOOKBACK_MAX, max(round(LOOKBACK_SEASONS * season), LOOKBACK_MIN)))
+
+
+def resolve_transform(spec: str, y: np.ndarray, season: int = 1) -> str:
+    """``"auto"``: for a positive seasonal series (season > 1) a Box-Cox power transform with its lambda
+    chosen by Guerrero's method (log-like when the spread grows with the level), then scaling by the
+    typical one-step change; otherwise the scaling only. (On the M4 yearly data a power transform made
+    the networks extrapolate growth too steeply.)"""
+    if spec.strip().lower() != "auto":
+        return spec
+    positive = bool(len(y)) and bool(np.all(np.asarray(y) > 0))
+    return AUTO_SEASONAL_POSITIVE if positive and season > 1 else AUTO_OTHER
+
+
+def data_name(data: SeriesData) -> str:
+    """The data file's name, as error messages start."""
+    return Path(str(data.path)).name
+
+
+def make_plan(cfg: ForecasterConfig, data: SeriesData) -> Plan:
+    """Resolve every setting of ``cfg`` left to the data; raises ConfigError when one cannot work."""
+    from lstmcli.data.loader import season_length  # pandas: only when a forecaster is planned
+
+    y = np.asarray(data.values, dtype=np.float64)
+    n = len(y)
+    n_features = np.asarray(data.features).reshape(n, -1).shape[1]
+    season = cfg.season or season_length(data.freq)
+    horizon = cfg.horizon or max(season, 1)
+    # Feeding forecasts back needs future values of the features, which nobody has: go direct.
+    strategy = "direct" if n_features and cfg.strategy == "recursive" else cfg.strategy
+    transform = resolve_transform(cfg.transform, y, season)
+    lag = make_pipeline(transform, season).lost
+    n_z = n - lag
+    if strategy == "direct":
+        split, lookback = _plan_direct(cfg, n_z, season, horizon, data_name(data))
+    else:
+        split, lookback = _plan_recursive(cfg, n_z, season, horizon, data_name(data))
+    lookbacks = _member_lookbacks(cfg, n_z, split, season, horizon, strategy, lookback)
+    return Plan(season, horizon, strategy, transform, lag, tuple(lookbacks), split)
+
+
+def _member_lookbacks(
+    cfg: ForecasterConfig, n_z: int, split: Split, season: int, horizon: int, strategy: str, lookback: int
+) -> list[int]:
+    """One lookback per ensemble member: the planned one for the first, then LOOKBACK_FACTORS times
+    the default (N-BEATS-style diversity), each capped like the first so short series keep their
+    training windows (a capped member may repeat another's lookback)."""
+    if cfg.lookback is not None:
+        return [int(cfg.lookback)] * cfg.ensemble
+    base = default_lookback(season)
+    out = [int(lookback)]
+    for k in range(1, cfg.ensemble):
+        wanted = max(2, int(round(base * LOOKBACK_FACTORS[k % len(LOOKBACK_FACTORS)])))
+        if strategy == "direct":
+            first_val = split.val.start + lookback if split.n_val else n_z
+            cap = min(first_val, split.train_end - horizon - 2)
+        else:
+            v = split.n_val
+            cap = min(n_z - v - MIN_TRAIN_WINDOWS, (n_z - v) // 2)
+        out.append(int(max(2, min(wanted, cap, LOOKBACK_MAX))))
+    return out
+
+
+def _plan_recursive(
+    cfg: ForecasterConfig, n_z: int, season: int, horizon: int, label: str
+) -> tuple[Split, int]:
+    if cfg.val_size >= 1:
+        v = int(cfg.val_size)
+    elif cfg.val_size > 0:
+        v = max(1, int(round(cfg.val_size * n_z)))
+    else:
+        v = 0
+    if cfg.lookback is not None:
+        L = cfg.lookback
+        if n_z - v - L < 1:
+            raise ConfigError(
+                f"{label}: {n_z} usable rows, but lookback {L} + {v} validation steps leave no training "
+                "window; use a shorter --lookback or --val-size"
+            )
+    else:
+        L = default_lookback(season)
+        # short series: give up lookback first (down to 2), then validation, to keep training windows
+        L = max(2, min(L, n_z - v - MIN_TRAIN_WINDOWS, (n_z - v) // 2))
+        while v > 0 and n_z - v - L < 3:
+            v -= 1
+        need = max(horizon, L + v + 3)
+        if n_z < need:
+            raise ConfigError(
+                f"{label}: {n_z} usable rows, but forecasting {horizon} steps needs at least {need}; "
+                "use a shorter --horizon or more data"
+            )
+    n_windows = n_z - L
+    n_train = n_windows - v
+    return Split(train=slice(0, n_train), val=slice(n_train, n_windows), train_end=n_z - v), int(L)
+
+
+def _plan_direct(cfg: ForecasterConfig, n_z: int, season: int, horizon: int, label: str) -> tuple[Split, int]:
+    val_size = cfg.val_size if cfg.val_size < 1 else int(cfg.val_size)
+    if cfg.lookback is not None:
+        return split_windows(n_z, cfg.lookback, horizon, val_size, label=label), cfg.lookback
+    # short series: give up lookback first (down to 2), then validation, to keep training windows
+    wanted = default_lookback(season)
+    room = n_z - horizon - max(4, int(0.3 * n_z))
+    first = int(max(2, min(wanted, room)))
+    for vs in (val_size, 0):
+        for L in range(first, 1, -1):
+            try:
+                candidate = split_windows(n_z, L, horizon, vs, label=label)
+            except ConfigError:
+                continue
+            if candidate.n_train >= min(MIN_TRAIN_WINDOWS, 3) or L == 2:
+                return candidate, L
+    return split_windows(n_z, 2, horizon, 0, label=label), 2  # raises with the minimum length

@@ -1,0 +1,127 @@
+"""Safe ``.npz`` files: written atomically with deterministic bytes, read without ever unpickling.
+
+The model file (``modelfile``) is one such archive; this module knows nothing of what it holds.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from lstmcli.errors import LstmcliError, ModelFileError
+
+__all__ = ["atomic_write_bytes", "check_writable", "npz_bytes", "open_archive"]
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
+_MAX_ENTRY_BYTES = 1 << 31  # nothing in a model file is near 2 GiB; refuse before reading more
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """The folder ``path`` will be written in; a clear error now if that cannot work (before, say, a
+    long training run)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise LstmcliError(f"{path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise LstmcliError(f"{path}: is a directory; give a file name such as {path / 'model.npz'}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LstmcliError(f"{path}: cannot write in folder {folder} (permission denied)")
+    return folder
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that ``path`` is either the old file or the complete new one.
+
+    The bytes go to a temporary file in the same folder (same filesystem, so the rename is atomic),
+    are flushed to disk, then renamed over ``path``. On any failure the temporary file is removed and
+    the old file is untouched. Two writers racing for one path each rename a complete file: the last
+    one wins, nothing is mixed.
+    """
+    path = Path(path)
+    folder = check_writable(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise LstmcliError(f"{path}: cannot write in {folder}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as e:  # includes KeyboardInterrupt: never leave the temporary file behind
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise LstmcliError(
+                f"{path}: could not be written ({e.strerror or e}); the previous file is intact"
+            ) from None
+        raise
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An ``.npz`` archive of ``arrays`` (no pickles, fixed entry dates, deterministic bytes)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, array in arrays.items():
+            array = np.asarray(array)
+            if array.dtype.hasobject:
+                raise ValueError(f"{name}: object arrays are never written")
+            entry = io.BytesIO()
+            # (not ascontiguousarray: it would turn the 0-d metadata string into shape (1,))
+            np.lib.format.write_array(entry, np.require(array, requirements="C"), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, entry.getvalue())
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def open_archive(path: Path) -> dict[str, np.ndarray]:
+    """Every entry of the archive as an array; refuses anything that is not a plain .npz."""
+    name = path.name
+    if not path.exists():
+        raise ModelFileError(f"{name}: no such model file; train one with `lstmcli train DATA.csv`")
+    if path.is_dir():
+        raise ModelFileError(f"{name}: is a directory, not a model file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except PermissionError:
+        raise ModelFileError(f"{name}: permission denied (cannot read the model file)") from None
+    except OSError as e:
+        raise ModelFileError(f"{name}: cannot be read ({e.strerror or e})") from None
+    if head != b"PK\x03\x04":
+        what = "an empty file" if not head else "not a lstmcli model file (not an .npz archive)"
+        raise ModelFileError(f"{name}: {what}")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                if info.file_size > _MAX_ENTRY_BYTES:
+                    raise ModelFileError(
+                        f"{name}: entry {info.filename} is implausibly large ({info.file_size} bytes)"
+                    )
+                with zf.open(info) as entry:
+                    arrays[info.filename[:-4]] = np.lib.format.read_array(entry, allow_pickle=False)
+    except ModelFileError:
+        raise
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise ModelFileError(f"{name}: contains a pickled object array; refusing to load it") from None
+        raise ModelFileError(f"{name}: damaged archive entry ({e})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as e:
+        raise ModelFileError(f"{name}: damaged or truncated archive ({e})") from None
+    return arrays
