@@ -11,7 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from lstmcli.cli import options as opt
-from lstmcli.cli.common import OutputFormat, parse_features, stderr_console, stdout_console, user_errors
+from lstmcli.cli.common import (
+    OutputFormat,
+    parse_features,
+    print_notes,
+    stderr_console,
+    stdout_console,
+    user_errors,
+)
 from lstmcli.cli.train import forecaster_config
 
 D = opt.DEFAULTS
@@ -109,8 +116,7 @@ def backtest(
                 freq=freq,
                 fill=fill,
             )
-            for note in series_data.notes:
-                err.print(f"[dim]note:[/] {note}")
+            print_notes(err, series_data.notes)
             m = season or season_length(series_data.freq)
             h = horizon or max(m, 1)
             with bar:
@@ -156,4 +162,4 @@ def backtest(
     console.print(verdict(overall))
     for lvl, cov in result.coverage.items():
         console.print(f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values")
-    console.print(f"[dim]{result.seconds:.1f} s[/]")
+    console.print(f"{result.seconds:.1f} s", style="dim")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from lstmcli.cli import text
 from lstmcli.errors import LstmcliError
 
 if TYPE_CHECKING:
@@ -29,21 +30,30 @@ class TrainFormat(str, Enum):
 
 
 def stdout_console() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False)
+    """The console for results; it shows every string as text (``text.console``)."""
+    return text.console()
 
 
 def stderr_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
+    """The console for notes and progress; it shows every string as text (``text.console``)."""
+    return text.console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
     """Print ``error: message`` as one line on stderr; return the Exit(1) for the caller to raise."""
-    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    sys.stderr.write(f"error: {text.printable(' '.join(str(message).split()))}\n")
     return typer.Exit(code=1)
+
+
+def print_notes(console: Console, notes: Sequence[str]) -> None:
+    """The loader's notes, one line each (``note:`` dimmed; what they quote shown as text)."""
+    for note in notes:
+        console.print(text.styled(("note:", "dim"), " " + text.printable(note)))
+
+
+def warn(message: str) -> None:
+    """Print ``warning: message`` as one line on stderr."""
+    sys.stderr.write(f"warning: {text.printable(message)}\n")
 
 
 @contextlib.contextmanager

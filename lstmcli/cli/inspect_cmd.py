@@ -16,6 +16,7 @@ import typer
 
 from lstmcli.cli.common import OutputFormat, stdout_console, user_errors
 from lstmcli.cli.predict import ModelIn, NewData, _date_text, load_newer_data
+from lstmcli.cli.text import styled
 from lstmcli.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -125,8 +126,11 @@ def inspect_cmd(
 
     raw_output = trace.output.astype(float).round(4).tolist()  # float64 first: float32 prints 17 digits
     console.print(
-        f"[bold]{forecaster.target_}[/]: the {T}-step window behind the latest forecast "
-        f"(model {model}, format {forecaster.format_version_}); raw output {raw_output}"
+        styled(
+            (forecaster.target_, "bold"),
+            f": the {T}-step window behind the latest forecast "
+            f"(model {model}, format {forecaster.format_version_}); raw output {raw_output}",
+        )
     )
     if len(unit_list) < hidden and units is None:
         why = (

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lstmcli.cli.common import OutputFormat, stdout_console, user_errors, write_text_output
+from lstmcli.cli.common import OutputFormat, stdout_console, user_errors, warn, write_text_output
 
 ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
 NewData = Annotated[
@@ -97,7 +97,7 @@ def predict(
             write_text_output(output, rows_to_csv(rows))
 
     for warning in forecast.warnings:
-        sys.stderr.write(f"warning: {warning}\n")
+        warn(warning)
     if output_format is OutputFormat.csv:
         sys.stdout.write(rows_to_csv(rows))
         return
@@ -130,6 +130,6 @@ def predict(
     source = (
         f"{data}" if data is not None else f"the {forecaster.n_obs_} observations of {forecaster.source_}"
     )
-    console.print(f"[dim]{forecaster.target_}, {len(rows)} periods after {source}[/]")
+    console.print(f"{forecaster.target_}, {len(rows)} periods after {source}", style="dim")
     if output is not None:
-        console.print(f"[dim]written to {output}[/]")
+        console.print(f"written to {output}", style="dim")

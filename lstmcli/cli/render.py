@@ -11,6 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from lstmcli.cli.text import styled
+
 METRICS = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE", "OWA")
 
 
@@ -73,12 +75,14 @@ def comparison_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
         cells = []
         for m in METRICS:
             text = fmt(row.get(m))
-            cells.append(f"[bold green]{text}[/]" if best[m] is not None and row.get(m) == best[m] else text)
-        table.add_row(f"[bold]{name}[/]" if name == "LSTM" else name, *cells)
+            cells.append(
+                styled((text, "bold green")) if best[m] is not None and row.get(m) == best[m] else text
+            )
+        table.add_row(styled((name, "bold")) if name == "LSTM" else name, *cells)
     return table
 
 
-def verdict(metrics: dict[str, dict[str, float]]) -> str:
+def verdict(metrics: dict[str, dict[str, float]]) -> Text | str:
     """One plain sentence: does the LSTM beat the baselines on these windows (by OWA, M4's combined
     sMAPE and MASE score)?"""
     lstm = metrics.get("LSTM")
@@ -90,11 +94,16 @@ def verdict(metrics: dict[str, dict[str, float]]) -> str:
         if name != "LSTM" and _finite(row.get("OWA")) and row["OWA"] <= lstm["OWA"]
     ]
     if not_beaten:
-        return (
-            f"[yellow]The LSTM does not beat {', '.join(not_beaten)} here (OWA {fmt(lstm['OWA'])}): "
-            "prefer the simpler forecast, or try another --transform or --lookback.[/]"
+        return styled(
+            (
+                f"The LSTM does not beat {', '.join(not_beaten)} here (OWA {fmt(lstm['OWA'])}): "
+                "prefer the simpler forecast, or try another --transform or --lookback.",
+                "yellow",
+            )
         )
-    return f"[green]The LSTM beats every naive baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).[/]"
+    return styled(
+        (f"The LSTM beats every naive baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).", "green")
+    )
 
 
 def _finite(v: Any) -> bool:
@@ -128,9 +137,16 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
         )
         console.print(verdict(s["validation"]))
     else:
-        console.print("[yellow]No validation windows (--val-size 0): no error estimate and no intervals.[/]")
+        console.print(
+            "No validation windows (--val-size 0): no error estimate and no intervals.", style="yellow"
+        )
     console.print(
-        f"Next: [bold]lstmcli predict --model {s['model']}[/] or [bold]lstmcli inspect --model {s['model']}[/]"
+        styled(
+            "Next: ",
+            (f"lstmcli predict --model {s['model']}", "bold"),
+            " or ",
+            (f"lstmcli inspect --model {s['model']}", "bold"),
+        )
     )
 
 
@@ -289,6 +305,8 @@ def per_step_table(per_step: list[dict[str, dict[str, float]]], measure: str) ->
         cells = []
         for n in methods:
             text = fmt(row[n][measure])
-            cells.append(f"[bold green]{text}[/]" if best is not None and row[n][measure] == best else text)
+            cells.append(
+                styled((text, "bold green")) if best is not None and row[n][measure] == best else text
+            )
         table.add_row(str(j + 1), *cells)
     return table

@@ -12,7 +12,15 @@ from typing import Annotated, Any
 import typer
 
 from lstmcli.cli import options as opt
-from lstmcli.cli.common import TrainFormat, fail, parse_features, stderr_console, stdout_console, user_errors
+from lstmcli.cli.common import (
+    TrainFormat,
+    fail,
+    parse_features,
+    print_notes,
+    stderr_console,
+    stdout_console,
+    user_errors,
+)
 
 D = opt.DEFAULTS
 ModelOut = Annotated[
@@ -110,8 +118,7 @@ def train(
         forecaster = Forecaster(config)
         forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()
-        for note in series.notes:
-            err.print(f"[dim]note:[/] {note}")
+        print_notes(err, series.notes)
         started = time.perf_counter()
         show_progress = output_format is TrainFormat.table and not quiet
         with _Interrupts() as interrupts:
