@@ -10,10 +10,12 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from lstmcli.errors import LstmcliError, ModelFileError
+from lstmcli.files import open_regular
 
 __all__ = ["atomic_write_bytes", "check_writable", "npz_bytes", "open_archive"]
 
@@ -95,18 +97,23 @@ def open_archive(path: Path) -> dict[str, np.ndarray]:
     if path.is_dir():
         raise ModelFileError(f"{name}: is a directory, not a model file")
     try:
-        with open(path, "rb") as f:
-            head = f.read(4)
+        f = open_regular(path, name, "a model file", ModelFileError)
     except PermissionError:
         raise ModelFileError(f"{name}: permission denied (cannot read the model file)") from None
     except OSError as e:
         raise ModelFileError(f"{name}: cannot be read ({e.strerror or e})") from None
+    with f:
+        return _read_entries(f, name)
+
+
+def _read_entries(f: BinaryIO, name: str) -> dict[str, np.ndarray]:
+    head = f.read(4)
     if head != b"PK\x03\x04":
         what = "an empty file" if not head else "not a lstmcli model file (not an .npz archive)"
         raise ModelFileError(f"{name}: {what}")
     arrays: dict[str, np.ndarray] = {}
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(f) as zf:
             for info in zf.infolist():
                 if not info.filename.endswith(".npy"):
                     continue

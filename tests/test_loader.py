@@ -220,7 +220,7 @@ def test_unreadable_file_simulated(csv, monkeypatch):
     def deny(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(csvfile, "open", deny, raising=False)  # the module that opens the file
+    monkeypatch.setattr(csvfile, "open_regular", deny)  # what the module opens the file with
     msg = error(DataError, load_csv, p)
     assert "data.csv" in msg and "permission denied" in msg
 

@@ -1,0 +1,104 @@
+"""Files that are not what they seem, at the command line (issue #24, items 5, 6 and 10): devices, named
+pipes, huge files, outputs that would replace an input, symlinks and special files as outputs, signals
+during the final save, read-only file systems, and Ctrl-C while the command starts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lstmcli.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+AIR = REPO / "sample_data" / "air_passengers.csv"
+FAST = ["--epochs", "2", "--hidden", "4", "--ensemble", "1", "--threads", "1"]
+ENV = os.environ | {"PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+
+
+@pytest.fixture
+def runner(monkeypatch, tmp_path) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return CliRunner()
+
+
+def _one_line_error(result, *fragments: str) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def _limit_memory() -> None:  # in the child: an unbounded read fails fast instead of eating the machine
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+
+def _lstmcli(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lstmcli", *args], cwd=cwd, env=ENV, capture_output=True, text=True,
+        timeout=timeout, stdin=subprocess.DEVNULL, preexec_fn=_limit_memory,
+    )  # fmt: skip
+
+
+def _one_line_exit_1(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+# ------------------------------------------------------------------------------ item 5: unbounded reads
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_is_refused_before_it_is_read(tmp_path, trained_model):
+    proc = _lstmcli(tmp_path, "train", "/dev/zero")
+    _one_line_exit_1(proc, "/dev/zero: is a character device, not a CSV file")
+    proc = _lstmcli(tmp_path, "predict", "-m", "/dev/zero")
+    _one_line_exit_1(proc, "zero: is a character device, not a model file")
+    proc = _lstmcli(tmp_path, "predict", "-m", str(trained_model), "--data", "/dev/zero")
+    _one_line_exit_1(proc, "/dev/zero: is a character device, not a CSV file")
+
+
+def test_a_named_pipe_without_a_writer_is_refused_not_waited_for(tmp_path, trained_model):
+    os.mkfifo(tmp_path / "pipe.csv")
+    os.mkfifo(tmp_path / "pipe.npz")
+    for args, message in [
+        (["train", "pipe.csv"], "pipe.csv: is a named pipe (FIFO), not a CSV file"),
+        (["backtest", "pipe.csv"], "pipe.csv: is a named pipe (FIFO), not a CSV file"),
+        (["predict", "-m", "pipe.npz"], "pipe.npz: is a named pipe (FIFO), not a model file"),
+        (["inspect", "-m", str(trained_model), "--data", "pipe.csv"], "is a named pipe (FIFO)"),
+    ]:
+        _one_line_exit_1(_lstmcli(tmp_path, *args, timeout=30), message)
+
+
+def test_files_over_the_size_bound_are_refused_unread(runner, tmp_path):
+    from lstmcli.files import MAX_INPUT_BYTES
+
+    for name in ("huge.csv", "huge.npz"):
+        with open(tmp_path / name, "wb") as f:
+            f.truncate(MAX_INPUT_BYTES + 1)  # sparse: no disk space, and never read
+    result = runner.invoke(app, ["train", "huge.csv"])
+    _one_line_error(
+        result, "huge.csv: lstmcli reads CSV files of at most 1 GiB; this one has 1,073,741,825 bytes"
+    )
+    result = runner.invoke(app, ["predict", "-m", "huge.npz"])
+    _one_line_error(result, "huge.npz: lstmcli reads model files of at most 1 GiB")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+def test_a_file_whose_size_says_nothing_is_read_with_the_bound(runner, monkeypatch):
+    from lstmcli import files
+
+    monkeypatch.setattr(files, "MAX_INPUT_BYTES", 64)  # /proc files say 0 bytes and hold more
+    _one_line_error(
+        runner.invoke(app, ["train", "/proc/self/status"]), "of at most 64 bytes; this one is larger"
+    )
