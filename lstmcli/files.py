@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from lstmcli.errors import LstmcliError
 
-__all__ = ["MAX_INPUT_BYTES", "kind_of", "open_regular", "read_bounded", "size_text"]
+__all__ = ["MAX_INPUT_BYTES", "kind_of", "open_regular", "read_bounded", "same_file", "size_text"]
 
 # Far beyond any series an LSTM in NumPy trains on (a million hourly rows is about 30 MB of CSV) and
 # any model file (a few MB), yet small enough that reading one cannot exhaust a machine's memory.
@@ -35,6 +35,14 @@ def kind_of(mode: int) -> str:
     if stat.S_ISREG(mode):
         return "a regular file"
     return next((what for test, what in _KINDS if test(mode)), "a special file")
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether ``a`` and ``b`` name one existing file, through symbolic and hard links alike."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def size_text(n: int) -> str:

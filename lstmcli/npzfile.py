@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import BinaryIO
 import numpy as np
 
 from lstmcli.errors import LstmcliError, ModelFileError
-from lstmcli.files import open_regular
+from lstmcli.files import kind_of, open_regular
 
 __all__ = ["atomic_write_bytes", "check_writable", "npz_bytes", "open_archive"]
 
@@ -25,31 +26,50 @@ _MAX_ENTRY_BYTES = 1 << 31  # nothing in a model file is near 2 GiB; refuse befo
 
 # ---------------------------------------------------------------------------------------------- writing
 def check_writable(path: str | os.PathLike[str]) -> Path:
-    """The folder ``path`` will be written in; a clear error now if that cannot work (before, say, a
-    long training run)."""
+    """The file a write to ``path`` replaces; a clear error now if that cannot work (before, say, a
+    long training run).
+
+    That file is ``path`` itself, or, when ``path`` is a symbolic link, the file the link leads to (the
+    link stays a link). Only regular files (or new ones) are written: a device, a named pipe or a link
+    to one (``/dev/null``, ``/dev/stdout``, ``/proc/self/fd/1``) is refused, since the write replaces a
+    whole file at once and would otherwise put a regular file in place of the special one.
+    """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        mode = os.stat(path).st_mode  # follows symbolic links
+    except FileNotFoundError:
+        mode = None  # a new file, or a link to one
+    except OSError as e:
+        raise LstmcliError(f"{path}: cannot be written ({e.strerror or e})") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise LstmcliError(f"{path}: is a directory; give a file name such as {path / 'model.npz'}")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise LstmcliError(
+            f"{path}: is {kind_of(mode)}; lstmcli writes only regular files (it replaces the whole file)"
+        )
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise LstmcliError(f"{path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise LstmcliError(f"{path}: is a directory; give a file name such as {path / 'model.npz'}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise LstmcliError(f"{path}: cannot write in folder {folder} (permission denied)")
-    return folder
+    return target
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
     """Write ``payload`` to ``path`` so that ``path`` is either the old file or the complete new one.
 
     The bytes go to a temporary file in the same folder (same filesystem, so the rename is atomic),
-    are flushed to disk, then renamed over ``path``. On any failure the temporary file is removed and
-    the old file is untouched. Two writers racing for one path each rename a complete file: the last
-    one wins, nothing is mixed.
+    are flushed to disk, then renamed over ``path`` (or over the file a symbolic link ``path`` leads
+    to: ``check_writable``). On any failure the temporary file is removed and the old file is
+    untouched. Two writers racing for one path each rename a complete file: the last one wins,
+    nothing is mixed.
     """
     path = Path(path)
-    folder = check_writable(path)
+    target = check_writable(path)
+    folder = target.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
         raise LstmcliError(f"{path}: cannot write in {folder}: {e.strerror or e}") from None
     try:
@@ -58,7 +78,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as e:  # includes KeyboardInterrupt: never leave the temporary file behind
         try:
             os.unlink(tmp)

@@ -102,3 +102,90 @@ def test_a_file_whose_size_says_nothing_is_read_with_the_bound(runner, monkeypat
     _one_line_error(
         runner.invoke(app, ["train", "/proc/self/status"]), "of at most 64 bytes; this one is larger"
     )
+
+
+# ------------------------------------------------------------------------------ item 6: outputs and inputs
+def _model_in(tmp_path: Path, trained_model: Path) -> Path:
+    model = tmp_path / "model.npz"
+    model.write_bytes(trained_model.read_bytes())
+    return model
+
+
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+def test_predict_output_never_replaces_the_model_or_the_data(runner, tmp_path, trained_model, link):
+    model = _model_in(tmp_path, trained_model)
+    data = tmp_path / "new.csv"
+    data.write_bytes(AIR.read_bytes())
+    before = model.read_bytes(), data.read_bytes()
+    for given, option in [(model, "--model"), (data, "--data")]:
+        output = given.name
+        if link == "symlink":
+            output = "out-link"
+            Path(output).unlink(missing_ok=True)
+            os.symlink(given.name, output)
+        elif link == "hardlink":
+            output = "out-hard"
+            Path(output).unlink(missing_ok=True)
+            os.link(given, output)
+        result = runner.invoke(app, ["predict", "-m", "model.npz", "--data", "new.csv", "-o", output])
+        _one_line_error(
+            result, f"--output {output} is the file given as {option}", "choose another file name"
+        )
+    assert (model.read_bytes(), data.read_bytes()) == before
+
+
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+def test_train_model_never_replaces_the_data(runner, tmp_path, link):
+    data = tmp_path / "x.csv"
+    data.write_bytes(AIR.read_bytes())
+    output = "x.csv"
+    if link == "symlink":
+        os.symlink("x.csv", output := "link.npz")
+    elif link == "hardlink":
+        os.link("x.csv", output := "hard.npz")
+    result = runner.invoke(app, ["train", "x.csv", "-m", output, *FAST])
+    _one_line_error(result, f"--model {output} is the file given as DATA (x.csv)")
+    assert data.read_bytes() == AIR.read_bytes()
+
+
+def test_an_output_through_a_symlink_replaces_the_file_it_leads_to(runner, tmp_path, trained_model):
+    _model_in(tmp_path, trained_model)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "forecast.csv").write_text("old\n")
+    os.symlink("sub/forecast.csv", "link.csv")
+    os.symlink("sub/new.csv", "dangling.csv")
+    for name in ("link.csv", "dangling.csv"):
+        assert runner.invoke(app, ["predict", "-m", "model.npz", "-o", name]).exit_code == 0
+        assert os.path.islink(name) and Path(name).read_text().startswith("date,forecast\n")
+    assert (tmp_path / "sub" / "forecast.csv").read_text().startswith("date,forecast\n")
+    assert sorted(os.listdir(tmp_path / "sub")) == ["forecast.csv", "new.csv"]
+    assert runner.invoke(app, ["train", str(AIR), "-m", "model-link.npz", *FAST]).exit_code == 0
+    os.replace("model-link.npz", "sub/model.npz")
+    os.symlink("sub/model.npz", "model-link.npz")
+    assert (
+        runner.invoke(app, ["train", str(AIR), "-m", "model-link.npz", *FAST, "--seed", "1"]).exit_code == 0
+    )
+    assert os.path.islink("model-link.npz")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_a_device_as_output_is_refused_and_stays_a_device(runner, tmp_path, trained_model):
+    _model_in(tmp_path, trained_model)
+    os.symlink("/dev/null", "null.csv")
+    result = runner.invoke(app, ["predict", "-m", "model.npz", "-o", "null.csv"])
+    _one_line_error(result, "null.csv: is a character device; lstmcli writes only regular files")
+    assert os.path.islink("null.csv") and os.readlink("null.csv") == "/dev/null"
+    os.symlink("/dev/null", "null.npz")
+    result = runner.invoke(app, ["train", str(AIR), "-m", "null.npz", *FAST])
+    _one_line_error(result, "null.npz: is a character device")
+    assert "note:" not in result.stderr  # refused before training
+    assert os.path.islink("null.npz")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd/1"), reason="needs /proc")
+def test_a_link_to_standard_output_is_not_replaced(tmp_path, trained_model):
+    _model_in(tmp_path, trained_model)
+    os.symlink("/proc/self/fd/1", tmp_path / "stdout.csv")
+    proc = _lstmcli(tmp_path, "predict", "-m", "model.npz", "-o", "stdout.csv", "--format", "json")
+    _one_line_exit_1(proc, "stdout.csv: is a named pipe (FIFO); lstmcli writes only regular files")
+    assert proc.stdout == "" and os.readlink(tmp_path / "stdout.csv") == "/proc/self/fd/1"

@@ -81,6 +81,20 @@ def write_text_output(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def refuse_to_replace_inputs(output: Path | None, option: str, inputs: dict[str, Path | None]) -> None:
+    """An output file that is one of the command's inputs (also through a symbolic or hard link) is
+    refused before any work: writing it would replace the input."""
+    from lstmcli.errors import ConfigError
+    from lstmcli.files import same_file
+
+    for name, path in inputs.items():
+        if output is not None and path is not None and same_file(output, path):
+            raise ConfigError(
+                f"{option} {output} is the file given as {name} ({path}); writing there would replace it, "
+                "so choose another file name"
+            )
+
+
 def parse_features(value: str | None) -> str | list[str] | None:
     if value is None or value == "":
         return None

@@ -11,7 +11,14 @@ from typing import Annotated, Any
 
 import typer
 
-from lstmcli.cli.common import OutputFormat, stdout_console, user_errors, warn, write_text_output
+from lstmcli.cli.common import (
+    OutputFormat,
+    refuse_to_replace_inputs,
+    stdout_console,
+    user_errors,
+    warn,
+    write_text_output,
+)
 
 ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
 NewData = Annotated[
@@ -87,6 +94,7 @@ def predict(
     """Forecast the next periods with a trained model; dates continue the series."""
     levels = sorted(set(level or []))
     with user_errors():
+        refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
         from lstmcli.forecasting.forecaster import Forecaster
 
         forecaster = Forecaster.load(model)

@@ -17,6 +17,7 @@ from lstmcli.cli.common import (
     fail,
     parse_features,
     print_notes,
+    refuse_to_replace_inputs,
     stderr_console,
     stdout_console,
     user_errors,
@@ -105,6 +106,7 @@ def train(
     baselines it must beat. Ctrl-C stops training and saves the best weights so far.
     """
     with user_errors():
+        refuse_to_replace_inputs(model, "--model", {"DATA": data})
         from lstmcli.data.loader import load_csv
         from lstmcli.forecasting.forecaster import Forecaster
 
