@@ -5,13 +5,17 @@ The model file (``modelfile``) is one such archive; this module knows nothing of
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
 import stat
 import tempfile
+import threading
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -52,8 +56,63 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     if not folder.is_dir():
         raise LstmcliError(f"{path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise LstmcliError(f"{path}: cannot write in folder {folder} (permission denied)")
+        why = "read-only file system" if _read_only(folder) else "permission denied"
+        raise LstmcliError(f"{path}: cannot write in folder {folder} ({why})")
     return target
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP while a temporary file exists: raised so that the file is removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _cleanup_on_termination() -> Iterator[Callable[[], None]]:
+    """SIGTERM and SIGHUP that would end the process at once are held while the body runs, as Ctrl-C's
+    KeyboardInterrupt is: the body calls the function it is given once its temporary file is known
+    (inside the ``try`` that removes it), and from then on such a signal raises there. A signal that came
+    before is raised at that call. Afterwards the process ends by the signal, as it would have.
+    Signals someone else handles or ignores (``nohup``) are left alone."""
+    armed = False
+    pending: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        pending.append(signum)
+        if armed:
+            raise _Terminated(signum)
+
+    def arm() -> None:
+        nonlocal armed
+        armed = True
+        if pending:
+            raise _Terminated(pending[0])
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, handler)
+    try:
+        yield arm
+    except _Terminated:
+        pass
+    finally:
+        armed = False
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        if pending:
+            signal.raise_signal(pending[0])  # the default action: the process ends by this signal
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
@@ -67,12 +126,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
     """
     path = Path(path)
     target = check_writable(path)
+    with _cleanup_on_termination() as arm:
+        _write_via_temporary(path, target, payload, arm)
+
+
+def _write_via_temporary(path: Path, target: Path, payload: bytes, arm: Callable[[], None]) -> None:
     folder = target.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
         raise LstmcliError(f"{path}: cannot write in {folder}: {e.strerror or e}") from None
     try:
+        arm()  # SIGTERM or SIGHUP from here on raises, and the temporary file is removed below
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()

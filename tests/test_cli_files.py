@@ -5,6 +5,7 @@ during the final save, read-only file systems, and Ctrl-C while the command star
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -189,3 +190,89 @@ def test_a_link_to_standard_output_is_not_replaced(tmp_path, trained_model):
     proc = _lstmcli(tmp_path, "predict", "-m", "model.npz", "-o", "stdout.csv", "--format", "json")
     _one_line_exit_1(proc, "stdout.csv: is a named pipe (FIFO); lstmcli writes only regular files")
     assert proc.stdout == "" and os.readlink(tmp_path / "stdout.csv") == "/proc/self/fd/1"
+
+
+# ------------------------------------------------------------------------------ item 10: smaller ones
+def _python(cwd: Path, code: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_signal_during_the_final_save_leaves_no_temporary_file(tmp_path, trained_model, signame):
+    """The signal comes while the temporary file exists (sent from inside its fsync, so no timing):
+    the file is removed, the previous model is intact, and the process ends by that signal."""
+    if not hasattr(signal, signame):
+        pytest.skip(f"no {signame} here")
+    model = _model_in(tmp_path, trained_model)
+    before = model.read_bytes()
+    code = (
+        "import os, signal, sys\n"
+        "fsync = os.fsync\n"
+        f"def fsync_then_signal(fd):\n    fsync(fd)\n    os.kill(os.getpid(), signal.{signame})\n"
+        "os.fsync = fsync_then_signal\n"
+        "from lstmcli.cli import main\n"
+        f"sys.argv = ['lstmcli', 'train', {str(AIR)!r}, '-m', 'model.npz', *{FAST!r}, '--seed', '5']\n"
+        "main()\n"
+    )
+    proc = _python(tmp_path, code)
+    assert proc.returncode == -getattr(signal, signame), proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]
+    assert model.read_bytes() == before
+
+
+def test_a_read_only_file_system_is_reported_as_such(runner, tmp_path, monkeypatch):
+    """As a user meets it on a read-only mount: access(2) says no (EROFS) and statvfs says read-only."""
+    import types
+
+    real_statvfs, real_access = os.statvfs, os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: not mode & os.W_OK and real_access(p, mode, **kw))
+    monkeypatch.setattr(os, "statvfs", lambda path: types.SimpleNamespace(f_flag=os.ST_RDONLY))
+    result = runner.invoke(app, ["train", str(AIR), *FAST])
+    _one_line_error(result, "model.npz: cannot write in folder . (read-only file system)")
+    monkeypatch.setattr(os, "statvfs", real_statvfs)
+    result = runner.invoke(app, ["train", str(AIR), *FAST])  # a writable file system: permission denied
+    _one_line_error(result, "model.npz: cannot write in folder . (permission denied)")
+    assert os.listdir(tmp_path) == []
+
+
+def test_mixed_naive_and_time_zone_aware_times_are_named_as_such(runner, tmp_path):
+    """Read in UTC, 02:00+02:00 is 00:00: this file was reported as having a duplicate time."""
+    rows = ["2020-01-01 00:00:00,1", "2020-01-01 01:00:00,2", "2020-01-01 02:00:00+02:00,3"]
+    rows += [f"2020-01-01 {h:02d}:00:00+02:00,{h}" for h in range(3, 12)]
+    (tmp_path / "mixed.csv").write_text("date,value\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["train", "mixed.csv", *FAST])
+    _one_line_error(
+        result,
+        "mixed.csv: column 'date' mixes times with a UTC offset (line 4: '2020-01-01 02:00:00+02:00') and "
+        "times without one (line 2: '2020-01-01 00:00:00'); give every time an offset, or none",
+    )
+    assert sorted(os.listdir(tmp_path)) == ["mixed.csv"]
+
+
+def test_all_aware_times_with_different_offsets_still_load(runner, tmp_path):
+    rows = [f"2020-03-{d:02d}T00:00:00{'+01:00' if d < 15 else '+02:00'},{d}" for d in range(1, 29)]
+    (tmp_path / "dst.csv").write_text("date,value\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["train", "dst.csv", *FAST])
+    assert result.exit_code == 0, result.output
+    assert "different UTC offsets; they were converted to UTC" in result.stderr
+
+
+def test_ctrl_c_while_the_command_starts_is_quiet_exit_130(tmp_path):
+    """Ctrl-C later (Typer) exits 130 without a word; while Typer and Rich are still being imported it
+    printed a traceback. The signal is sent from the import of Typer, so no timing is involved."""
+    code = (
+        "import os, signal, sys\n"
+        "class InterruptAtTyper:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, InterruptAtTyper())\n"
+        "sys.argv = ['lstmcli', 'predict']\n"
+        "from lstmcli.__main__ import main\n"
+        "main()\n"
+    )
+    proc = _python(tmp_path, code, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "")
