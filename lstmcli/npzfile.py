@@ -15,7 +15,7 @@ import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
@@ -26,6 +26,13 @@ __all__ = ["atomic_write_bytes", "check_writable", "npz_bytes", "open_archive"]
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
 _MAX_ENTRY_BYTES = 1 << 31  # nothing in a model file is near 2 GiB; refuse before reading more
+# What the entries read may hold in all, uncompressed: 64 times the file, at least 64 MiB. lstmcli writes
+# its archives uncompressed (1:1), and a model re-packed with compression (np.savez_compressed) shrinks
+# float weights hardly at all and its JSON and NaN-padded residuals some 10-20 times; deflate, though,
+# reaches 1000:1, so a few-MB bomb could ask for gigabytes. 64x bounds what a file can cost to open by
+# its own size (a 3 MB file: under 200 MB) while leaving any honest re-packing room.
+_EXPANSION = 64
+_MIN_TOTAL_BYTES = 64 << 20
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -174,8 +181,14 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def open_archive(path: Path) -> dict[str, np.ndarray]:
-    """Every entry of the archive as an array; refuses anything that is not a plain .npz."""
+def open_archive(
+    path: Path, wanted: Callable[[str], bool] = lambda key: True, limits: dict[str, int] | None = None
+) -> dict[str, np.ndarray]:
+    """The entries of the archive that ``wanted`` names (key without ``.npy``), as arrays; the others are
+    never decompressed. Refuses anything that is not a plain .npz, entries whose uncompressed sizes add
+    up to more than the file can honestly hold (``_EXPANSION``), an entry larger than its own limit in
+    ``limits`` (key -> bytes), and a ``.npy`` header that disagrees with the size of its entry (which
+    would otherwise ask for any amount of memory before a byte of data is read)."""
     name = path.name
     if not path.exists():
         raise ModelFileError(f"{name}: no such model file; train one with `lstmcli train DATA.csv`")
@@ -188,26 +201,38 @@ def open_archive(path: Path) -> dict[str, np.ndarray]:
     except OSError as e:
         raise ModelFileError(f"{name}: cannot be read ({e.strerror or e})") from None
     with f:
-        return _read_entries(f, name)
+        return _read_entries(f, name, wanted, limits or {})
 
 
-def _read_entries(f: BinaryIO, name: str) -> dict[str, np.ndarray]:
+def _read_entries(
+    f: BinaryIO, name: str, wanted: Callable[[str], bool], limits: dict[str, int]
+) -> dict[str, np.ndarray]:
     head = f.read(4)
     if head != b"PK\x03\x04":
         what = "an empty file" if not head else "not a lstmcli model file (not an .npz archive)"
         raise ModelFileError(f"{name}: {what}")
     arrays: dict[str, np.ndarray] = {}
     try:
+        budget = max(_MIN_TOTAL_BYTES, _EXPANSION * os.fstat(f.fileno()).st_size)
         with zipfile.ZipFile(f) as zf:
-            for info in zf.infolist():
-                if not info.filename.endswith(".npy"):
-                    continue
-                if info.file_size > _MAX_ENTRY_BYTES:
+            infos = [i for i in zf.infolist() if i.filename.endswith(".npy") and wanted(i.filename[:-4])]
+            for info in infos:
+                if info.file_size > min(_MAX_ENTRY_BYTES, limits.get(info.filename[:-4], _MAX_ENTRY_BYTES)):
                     raise ModelFileError(
                         f"{name}: entry {info.filename} is implausibly large ({info.file_size} bytes)"
                     )
+            total = sum(i.file_size for i in infos)
+            if total > budget:
+                raise ModelFileError(
+                    f"{name}: its entries would unpack to {total} bytes, more than {_EXPANSION} times the "
+                    f"file's size; refusing a damaged or hostile archive"
+                )
+            for info in infos:
+                key = info.filename[:-4]
                 with zf.open(info) as entry:
-                    arrays[info.filename[:-4]] = np.lib.format.read_array(entry, allow_pickle=False)
+                    _check_header(entry, info, name)
+                with zf.open(info) as entry:
+                    arrays[key] = np.lib.format.read_array(entry, allow_pickle=False)
     except ModelFileError:
         raise
     except ValueError as e:
@@ -217,3 +242,32 @@ def _read_entries(f: BinaryIO, name: str) -> dict[str, np.ndarray]:
     except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as e:
         raise ModelFileError(f"{name}: damaged or truncated archive ({e})") from None
     return arrays
+
+
+def _check_header(entry: IO[bytes], info: zipfile.ZipInfo, name: str) -> None:
+    """The ``.npy`` header's shape and dtype must describe exactly the bytes the entry holds."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(entry)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(entry)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = fmt.read_array_header_2_0(entry)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise
+        raise ModelFileError(f"{name}: damaged archive entry {info.filename} ({e})") from None
+    if dtype.hasobject:
+        return  # read_array refuses it, saying so
+    header = entry.tell() if entry.seekable() else None
+    count = 1
+    for n in shape:
+        count *= int(n)
+    claimed = count * dtype.itemsize
+    if header is None or header + claimed != info.file_size:
+        raise ModelFileError(
+            f"{name}: damaged archive entry {info.filename} (its header claims {claimed} bytes of data, "
+            f"the entry holds {info.file_size - (header or 0)})"
+        )
