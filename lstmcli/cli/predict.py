@@ -19,6 +19,7 @@ from lstmcli.cli.common import (
     warn,
     write_text_output,
 )
+from lstmcli.forecasting.config import MAX_HORIZON
 
 ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
 NewData = Annotated[
@@ -74,7 +75,9 @@ def predict(
     model: ModelIn = Path("model.npz"),
     horizon: Annotated[
         int | None,
-        typer.Option(min=1, help="Periods to forecast (default: the model's horizon, one season)."),
+        typer.Option(
+            min=1, max=MAX_HORIZON, help="Periods to forecast (default: the model's horizon, one season)."
+        ),
     ] = None,
     data: NewData = None,
     level: Annotated[

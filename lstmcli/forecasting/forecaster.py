@@ -45,7 +45,7 @@ from lstmcli.engine.threads import available_cores, one_blas_thread
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError, ModelFileError
 from lstmcli.forecasting.baselines import compare_with_baselines
-from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.config import MAX_HORIZON, ForecasterConfig
 from lstmcli.forecasting.ensemble import (
     Ensemble,
     Progress,
@@ -277,15 +277,15 @@ class Forecaster:
         same series), with conformal intervals at each of ``levels`` (percent)."""
         st = self._state()
         horizon = horizon or st.horizon
-        if horizon < 1:
-            raise ConfigError(f"--horizon must be at least 1, got {horizon}")
+        if not 1 <= horizon <= MAX_HORIZON:
+            raise ConfigError(f"--horizon must be from 1 to {MAX_HORIZON}, got {horizon}")
         y, features, last_ts, n_obs, start = self._history(data)
-        values = self.forecast_from_origins(y, features, np.array([len(y)]), horizon, start)[0]
         timestamps = None
-        if last_ts is not None and st.freq:
+        if last_ts is not None and st.freq:  # first: dates that cannot be written fail before computing
             from lstmcli.data.loader import future_timestamps
 
             timestamps = future_timestamps(last_ts, st.freq, horizon)
+        values = self.forecast_from_origins(y, features, np.array([len(y)]), horizon, start)[0]
         result = Forecast(values=values, timestamps=timestamps, start_step=n_obs + 1)
         for level in levels:
             result.intervals[level] = interval(values, level, st.residuals, st.naive2_errors)
