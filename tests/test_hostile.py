@@ -260,6 +260,13 @@ def test_values_at_the_edges_of_floating_point_say_so(runner, model, scale, word
     assert model.read_bytes() == before
 
 
+def test_newer_data_at_the_edges_says_so_too(runner, model):
+    data = _csv(model.parent / "newer.csv", 1e300)
+    result = run(runner, "predict", "-m", model, "--data", data)
+    assert result.exit_code == 1, result.output
+    one_line_error(result, "newer.csv", "'value'", "overflow")
+
+
 @pytest.mark.parametrize(
     ("args", "option"),
     [

@@ -56,7 +56,7 @@ from lstmcli.forecasting.ensemble import (
     training_sets,
 )
 from lstmcli.forecasting.intervals import conformal_width, interval, naive2_errors
-from lstmcli.forecasting.planning import Plan, data_name, make_plan
+from lstmcli.forecasting.planning import Plan, check_magnitude, data_name, make_plan
 from lstmcli.forecasting.preprocessing import Preprocessing
 from lstmcli.forecasting.state import FittedState
 from lstmcli.modelfile import load_state, model_file_errors, save_state
@@ -324,6 +324,10 @@ class Forecaster:
                 f"{data_name(data)}: {len(data.values)} rows, but the model needs the last {need}"
             )
         features = np.asarray(data.features, dtype=np.float64).reshape(len(data.values), -1)
+        for column, values in zip(
+            [data.target, *data.feature_names], [data.values, *features.T], strict=True
+        ):
+            check_magnitude(np.asarray(values, dtype=np.float64), column, data_name(data))
         last = None if data.timestamps is None else np.datetime64(data.timestamps[-1], "ns")
         n = len(data.values)
         return np.asarray(data.values, dtype=np.float64), features, last, n, self._start_of(data, last, n)
