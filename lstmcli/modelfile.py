@@ -161,7 +161,7 @@ _KNOWN = re.compile(
     r"(ensemble\.[0-9]+\.)?(lstm|head)\.[a-z_0-9]+|data\.(tail_values|tail_features|seasonal_indices)"
     r"|validation\.residuals|calibration\.naive2_errors|metadata"
 )
-# The metadata string (4 bytes a character): a model trained on a million rows by lstmcli before 0.x
+# The metadata string (4 bytes a character): a model trained on a million rows by earlier versions
 # listed 200,000 validation origins in it (some 6 MB); 16 MiB is room for that and bounds the JSON parse.
 _MAX_METADATA_BYTES = 16 << 20
 
