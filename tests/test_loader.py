@@ -487,6 +487,19 @@ def test_thousands_separator_hint(csv):
     assert "'1,234' is not a number" in msg and "thousands separators" in msg
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "date;value\n2020-01-01;2.791,42\n2020-02-01;2.801,10\n2020-03-01;2.811,00\n",  # ';' locale
+        'date,value\n2020-01-01,"2,791.42"\n2020-02-01,"2,801.10"\n2020-03-01,"2,811.00"\n',
+    ],
+)
+def test_thousands_separators_everywhere_get_the_hint(csv, text):
+    # every cell grouped: the column is still the target, and the message says why it cannot be read
+    msg = error(DataError, load_csv, csv(text))
+    assert "line 2, column 'value'" in msg and "thousands separators are not supported" in msg
+
+
 def test_whitespace_is_stripped(csv):
     d = load_csv(csv(" date , value \n 2020-01-01 ,  1.5 \n2020-01-02,\t2.5\n"))
     assert d.time_col == "date" and d.target == "value"
