@@ -95,6 +95,42 @@ def refuse_to_replace_inputs(output: Path | None, option: str, inputs: dict[str,
             )
 
 
+def plot_path(path: Path | None) -> Path | None:
+    """Check a ``--plot FILE`` before any work: its extension names a format lstmcli draws, matplotlib
+    is installed and the folder is writable; else one line on stderr and exit code 1."""
+    if path is None:
+        return None
+    from lstmcli.cli.plots import PlotError, check_plot_path, require_matplotlib
+    from lstmcli.npzfile import check_writable
+
+    try:
+        check_plot_path(path)
+        require_matplotlib()
+        check_writable(path)
+    except (PlotError, LstmcliError) as e:
+        raise fail(str(e)) from None
+    return path
+
+
+def write_plot(fig: object, path: Path) -> None:
+    """Render a figure of ``lstmcli.cli.plots`` to ``path`` (atomically), errors as one line."""
+    from lstmcli.cli.plots import save_figure
+
+    with user_errors():
+        save_figure(fig, path)  # type: ignore[arg-type]
+
+
+def level_values(values: list[float] | None) -> list[float]:
+    """``--level`` values, sorted and unique, each strictly between 0 and 100; whole numbers as ints, so
+    that ``--level 80`` still names the column ``lower_80`` and ``--level 99.5`` names ``lower_99.5``."""
+    out: set[float] = set()
+    for v in values or []:
+        if not 0 < v < 100:
+            raise typer.BadParameter(f"{v:g} is not between 0 and 100 (a percentage such as 80 or 99.5)")
+        out.add(int(v) if float(v).is_integer() else float(v))
+    return sorted(out)
+
+
 def parse_features(value: str | None) -> str | list[str] | None:
     if value is None or value == "":
         return None

@@ -13,15 +13,29 @@ import typer
 
 from lstmcli.cli.common import (
     OutputFormat,
+    fail,
+    level_values,
+    plot_path,
     refuse_to_replace_inputs,
     stdout_console,
     user_errors,
     warn,
+    write_plot,
     write_text_output,
 )
 from lstmcli.forecasting.config import MAX_HORIZON
 
 ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
+PlotFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        help="Also draw a picture to this file: .png, .svg or .pdf (needs the plot extra: "
+        'pip install "lstmcli[plot]").',
+        dir_okay=False,
+        show_default=False,
+    ),
+]
 NewData = Annotated[
     Path | None,
     typer.Option(
@@ -38,7 +52,7 @@ def load_newer_data(model: Any, path: Path) -> Any:
     return load_csv(path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_)
 
 
-def forecast_rows(forecast: Any, levels: list[int]) -> list[dict[str, Any]]:
+def forecast_rows(forecast: Any, levels: list[float]) -> list[dict[str, Any]]:
     rows = []
     for k, value in enumerate(forecast.values):
         row: dict[str, Any] = {}
@@ -81,21 +95,31 @@ def predict(
     ] = None,
     data: NewData = None,
     level: Annotated[
-        list[int] | None,
+        list[float] | None,
         typer.Option(
-            min=1, max=99, help="Prediction interval level in percent, repeatable: --level 80 --level 95."
+            help="Prediction interval level in percent (above 0, below 100), repeatable: --level 80 "
+            "--level 99.5.",
+            callback=level_values,
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Also write the forecast to this CSV file.", dir_okay=False),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write the forecast to this file: .csv (or no extension) or .json, as --format writes them.",
+            dir_okay=False,
+        ),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table (with a chart), csv or json on stdout.")
     ] = OutputFormat.table,
+    plot: PlotFile = None,
 ) -> None:
     """Forecast the next periods with a trained model; dates continue the series."""
-    levels = sorted(set(level or []))
+    levels = list(level or [])
+    output_kind = _output_kind(output)
+    plot_path(plot)
     with user_errors():
         refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
         from lstmcli.forecasting.forecaster import Forecaster
@@ -104,15 +128,6 @@ def predict(
         newer = load_newer_data(forecaster, data) if data is not None else None
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels))
         rows = forecast_rows(forecast, levels)
-        if output is not None:
-            write_text_output(output, rows_to_csv(rows))
-
-    for warning in forecast.warnings:
-        warn(warning)
-    if output_format is OutputFormat.csv:
-        sys.stdout.write(rows_to_csv(rows))
-        return
-    if output_format is OutputFormat.json:
         payload = {
             "model": str(model),
             "target": forecaster.target_,
@@ -121,6 +136,18 @@ def predict(
             "forecast": rows,
             "warnings": forecast.warnings,
         }
+        if output is not None:
+            text = json.dumps(payload, indent=2) + "\n" if output_kind == "json" else rows_to_csv(rows)
+            write_text_output(output, text)
+    if plot is not None:
+        write_plot(_forecast_picture(forecaster, forecast, newer, levels, data), plot)
+
+    for warning in forecast.warnings:
+        warn(warning)
+    if output_format is OutputFormat.csv:
+        sys.stdout.write(rows_to_csv(rows))
+        return
+    if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     from lstmcli.cli.render import forecast_table, line_chart
@@ -144,3 +171,57 @@ def predict(
     console.print(f"{forecaster.target_}, {len(rows)} periods after {source}", style="dim")
     if output is not None:
         console.print(f"written to {output}", style="dim")
+    if plot is not None:
+        from rich.text import Text
+
+        console.print(Text(f"picture written to {plot}", style="dim"))
+
+
+OUTPUT_KINDS = {"": "csv", ".csv": "csv", ".json": "json"}
+
+
+def _output_kind(output: Path | None) -> str | None:
+    """What ``--output`` writes, from its extension; any other extension is an error (never CSV text in
+    a .png), before any work."""
+    if output is None:
+        return None
+    kind = OUTPUT_KINDS.get(output.suffix.lower())
+    if kind is None:
+        hint = " (for a picture use --plot)" if output.suffix.lower() in (".png", ".svg", ".pdf") else ""
+        raise fail(f"--output {output}: write a .csv or a .json file, not {output.suffix!r}{hint}")
+    return kind
+
+
+def _forecast_picture(forecaster: Any, forecast: Any, newer: Any, levels: list[float], data: Any) -> Any:
+    """The figure of ``--plot``: the recent history (with its dates), the forecast and its intervals."""
+    from lstmcli.cli.plots import forecast_figure
+
+    if newer is not None:
+        history, stamps = newer.values, newer.timestamps
+    else:
+        history, stamps = forecaster.tail_values_, None
+        if forecaster.last_timestamp_ is not None and forecaster.freq_:
+            from lstmcli.data.loader import timestamps_ending_at
+
+            stamps = timestamps_ending_at(forecaster.last_timestamp_, forecaster.freq_, len(history))
+    keep = max(4 * forecaster.season_, 3 * len(forecast.values), 36)
+    history = history[-keep:]
+    dated = stamps is not None and forecast.timestamps is not None
+    if dated:
+        hx, fx = stamps[-keep:], forecast.timestamps
+    else:
+        import numpy as np
+
+        hx = np.arange(forecast.start_step - len(history), forecast.start_step)
+        fx = np.arange(forecast.start_step, forecast.start_step + len(forecast.values))
+    source = data.name if data is not None else forecaster.source_
+    return forecast_figure(
+        history=history,
+        history_x=hx,
+        forecast=forecast.values,
+        forecast_x=fx,
+        intervals=forecast.intervals,
+        title=f"{forecaster.target_}: forecast of the next {len(forecast.values)} periods ({source})",
+        ylabel=forecaster.target_,
+        dated=dated,
+    )
