@@ -23,6 +23,7 @@ HISTORY = "#1f5f99"  # blue, as the terminal chart's history
 FORECAST = "#b0306f"  # magenta, as the terminal chart's forecast
 ACTUAL = "#222222"
 BASELINE_COLOURS = {"Naive": "#9a9a9a", "Seasonal naive": "#d08a1e", "Naive2": "#4f9a56"}
+_BASELINE_DASHES = {"Naive": ":", "Seasonal naive": "-.", "Naive2": "--"}  # overlapping lines stay visible
 ROLE_COLOURS = {"seasonal": "#2a7f62", "medium": "#4a90c2", "short": "#c9a227", "silent": "#b0b0b0"}
 
 _STYLE = {
@@ -229,7 +230,7 @@ def _origins_panel(ax: Any, result: Any, timestamps: np.ndarray | None, ylabel: 
         ax.axvline(x[o - 1], color="#aaaaaa", linewidth=0.8, linestyle=":", zorder=0)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("date" if timestamps is not None else "step")
-    ax.set_title(f"{len(origins)} origins (dotted), {h} steps each", loc="left")
+    ax.set_title("Each origin's forecast against the actual values (dotted: the origins)", loc="left")
     if timestamps is not None:
         _date_axis(ax)
     ax.legend(loc="upper left")
@@ -283,7 +284,7 @@ def _per_step_panel(ax: Any, result: Any) -> None:
             values,
             color=FORECAST if lstm else BASELINE_COLOURS.get(name, "#777777"),
             linewidth=2.4 if lstm else 1.4,
-            linestyle="-" if lstm else "--",
+            linestyle="-" if lstm else _BASELINE_DASHES.get(name, "--"),
             marker="o",
             markersize=4 if lstm else 3,
             label=name,
@@ -350,7 +351,7 @@ def gates_figure(
             _memory_panel(fig.add_subplot(grid[2, :]), summaries[k], units, season, len(labels))
             if n > 1 or n_layers > 1:
                 fig.text(0.0, 1.0 - block / n, f"layer {k + 1} of {n_layers}", va="top", fontweight="bold")
-        fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=11)
     return fig
 
 
@@ -393,7 +394,7 @@ def _memory_panel(ax: Any, summary: list[dict[str, Any]], units: list[int], seas
     every = max(1, -(-len(units) // 32))
     ax.set_xticks(range(0, len(units), every), [f"u{u}" for u in units[::every]], fontsize=8)
     ax.set_xlim(-0.6, len(rows) - 0.4)
-    ax.set_ylim(0, top * 1.05)
+    ax.set_ylim(0, top * 1.3)  # room for the legend above the tallest bar
     ax.set_ylabel("half-life (steps)")
     ax.set_title(
         "What each unit remembers: steps until half of a memory is left (hatched: longer than shown)",

@@ -352,20 +352,24 @@ class Forecaster:
         return 0
 
     # ------------------------------------------------------------------------------------------ inspect
-    def trace(self, data: SeriesData | None = None) -> Trace:
-        """Gates and states of every layer and step for the window of the latest one-step forecast
-        (of the first member of the ensemble)."""
+    def trace(self, data: SeriesData | None = None, *, member: int = 0) -> Trace:
+        """Gates and states of every layer and step for the window of the latest one-step forecast of
+        one member of the ensemble (``member``: 0-based, 0 = the first, as ``networks_`` numbers them)."""
         st = self._state()
+        n = len(st.ensemble.networks)
+        if not 0 <= member < n:
+            raise ConfigError(f"member {member} out of range: the ensemble has members 0..{n - 1}")
+        network, lookback = st.ensemble.networks[member], st.ensemble.lookbacks[member]
         y, features, last_ts, _, start = self._history(data)
         inputs = st.preprocessing.prepare(y, features, start).inputs
-        window, _ = st.preprocessing.normalize_windows(inputs[None, -st.lookback :], None)
+        window, _ = st.preprocessing.normalize_windows(inputs[None, -lookback:], None)
         with one_blas_thread():
-            output, layers = st.network.trace(window[0].astype(st.network.dtype))
+            output, layers = network.trace(window[0].astype(network.dtype))
         timestamps = None
         if last_ts is not None and st.freq:
             from lstmcli.data.loader import timestamps_ending_at
 
-            timestamps = timestamps_ending_at(last_ts, st.freq, st.lookback)
+            timestamps = timestamps_ending_at(last_ts, st.freq, lookback)
         return Trace(inputs=window[0], layers=layers, output=np.asarray(output), timestamps=timestamps)
 
     # ------------------------------------------------------------------------------------------ files
