@@ -110,13 +110,13 @@ def inspect_cmd(
         if plot is not None:
             from lstmcli.cli.plots import gates_figure
 
+            # a picture has room for every unit: --units narrows it, the terminal's width does not
+            drawn = _parse_units(units, hidden) if units is not None else list(range(hidden))
             fig = gates_figure(
-                layers={
-                    k: {name: trace.layers[k][name][first:, unit_list] for name in ORDER} for k in chosen
-                },
+                layers={k: {name: trace.layers[k][name][first:, drawn] for name in ORDER} for k in chosen},
                 n_layers=n_layers,
                 summaries=summaries,
-                units=unit_list,
+                units=drawn,
                 labels=labels[first:],
                 season=forecaster.season_,
                 title=f"{forecaster.target_}: the gates of {which}\n"
