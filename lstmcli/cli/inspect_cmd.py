@@ -191,7 +191,8 @@ def inspect_cmd(
         )
     console.print(explain_gates(forecaster.season_))
     for k in chosen:
-        console.rule(f"layer {k + 1} of {n_layers} (weights lstm.*_l{k})")
+        prefix = "lstm" if member == 1 else f"ensemble.{member - 1}.lstm"  # the model file's names
+        console.rule(f"layer {k + 1} of {n_layers} (weights {prefix}.*_l{k})")
         for name in ORDER:
             console.print(gate_table(name, trace.layers[k][name][first:], labels[first:], unit_list))
         console.print(unit_summary_table([summaries[k][u] for u in unit_list], forecaster.season_))

@@ -150,18 +150,22 @@ def predict(
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    from lstmcli.cli.render import forecast_table, line_chart
+    from lstmcli.cli.chart import forecast_chart
+    from lstmcli.cli.render import forecast_table
 
     console = stdout_console()
     history = newer.values if newer is not None else forecaster.tail_values_
     shown = history[-max(3 * forecaster.season_, 2 * len(forecast.values), 24) :]
     band = forecast.intervals.get(levels[-1]) if levels else None
     console.print(
-        line_chart(
+        forecast_chart(
             shown,
             forecast.values,
+            width=console.width,
             lower=None if band is None else band[0],
             upper=None if band is None else band[1],
+            labels=_chart_labels(forecaster, forecast, newer, len(shown)),
+            level=levels[-1] if levels else None,
         )
     )
     console.print(forecast_table(rows, levels))
@@ -175,6 +179,21 @@ def predict(
         from rich.text import Text
 
         console.print(Text(f"picture written to {plot}", style="dim"))
+
+
+def _chart_labels(forecaster: Any, forecast: Any, newer: Any, n_history: int) -> list[str] | None:
+    """Dates (or step numbers) of the last ``n_history`` observations and of the forecast."""
+    if forecast.timestamps is None:
+        return [
+            str(k) for k in range(forecast.start_step - n_history, forecast.start_step + len(forecast.values))
+        ]
+    if newer is not None and newer.timestamps is not None:
+        past = newer.timestamps[-n_history:]
+    else:
+        from lstmcli.data.loader import timestamps_ending_at
+
+        past = timestamps_ending_at(forecaster.last_timestamp_, forecaster.freq_, n_history)
+    return [_date_text(t) for t in [*past, *forecast.timestamps]]
 
 
 OUTPUT_KINDS = {"": "csv", ".csv": "csv", ".json": "json"}

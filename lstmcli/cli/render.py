@@ -167,58 +167,6 @@ def forecast_table(rows: list[dict[str, Any]], levels: list[int]) -> Table:
     return table
 
 
-def line_chart(
-    history: np.ndarray,
-    forecast: np.ndarray,
-    width: int = 72,
-    height: int = 12,
-    lower: np.ndarray | None = None,
-    upper: np.ndarray | None = None,
-) -> Text:
-    """A terminal chart: recent history (blue) then the forecast (magenta), a bar where they meet."""
-    series = np.concatenate([history, forecast])
-    bounds = [series]
-    if lower is not None and upper is not None:
-        bounds += [lower, upper]
-    lo = float(min(np.min(b) for b in bounds))
-    hi = float(max(np.max(b) for b in bounds))
-    if hi - lo < 1e-12:
-        hi, lo = hi + 1.0, lo - 1.0
-    n = len(series)
-    cols = min(width, n)
-    # each column shows the point at its position (series longer than the width are subsampled)
-    index = np.linspace(0, n - 1, cols).round().astype(int)
-    grid = [[" "] * cols for _ in range(height)]
-    styles = [[""] * cols for _ in range(height)]
-
-    def row_of(v: float) -> int:
-        return int(round((hi - v) / (hi - lo) * (height - 1)))
-
-    for c, k in enumerate(index):
-        is_forecast = k >= len(history)
-        if is_forecast and lower is not None and upper is not None:
-            j = k - len(history)
-            for r in range(row_of(float(upper[j])), row_of(float(lower[j])) + 1):
-                grid[r][c], styles[r][c] = "·", "magenta dim"
-        r = row_of(float(series[k]))
-        grid[r][c], styles[r][c] = ("●", "bold magenta") if is_forecast else ("•", "blue")
-    split = int(np.searchsorted(index, len(history)))
-    label_w = max(len(fmt(hi)), len(fmt(lo)))
-    text = Text()
-    for r in range(height):
-        label = fmt(hi) if r == 0 else fmt(lo) if r == height - 1 else ""
-        text.append(label.rjust(label_w) + " │")
-        for c in range(cols):
-            if c == split and grid[r][c] == " ":
-                text.append("┊", style="dim")
-            else:
-                text.append(grid[r][c], style=styles[r][c] or None)
-        text.append("\n")
-    text.append(" " * label_w + " └" + "─" * cols + "\n")
-    text.append(" " * (label_w + 2) + "history (blue) │ forecast (magenta)", style="dim")
-    return text
-
-
 # ------------------------------------------------------------------------------------------ inspect
 GATE_TITLES = {
     "f": "forget gate f — share of the old memory kept (1 = keep all)",
@@ -253,16 +201,17 @@ def gate_table(name: str, values: np.ndarray, labels: list[str], units: list[int
 
 
 def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:
+    """One line per unit, within 80 columns: the headers are short and the role is its short name."""
     table = Table(title="What each unit remembers (over this window)", title_justify="left")
     for col, just in [
         ("unit", "left"),
-        ("mean forget f", "right"),
-        ("memory half-life", "right"),
-        ("mean input i", "right"),
-        ("saturated gates", "right"),
+        ("mean f", "right"),
+        ("half-life", "right"),
+        ("mean i", "right"),
+        ("saturated", "right"),
         ("role", "left"),
     ]:
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+        table.add_column(col, justify=just, no_wrap=col != "role")  # type: ignore[arg-type]
     for s in summary:
         half = s["half_life"]
         half_text = "∞" if half is None else f"{half:.1f} steps"
@@ -272,9 +221,18 @@ def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:
             half_text,
             f"{s['mean_input']:.2f}",
             f"{100 * s['saturation']:.0f}%",
-            s["role"],
+            short_role(s["role"]),
         )
     return table
+
+
+def short_role(role: str) -> str:
+    """The summary's role in a few words: 'medium memory (~3 steps)' stays, the long ones shorten."""
+    return {
+        "mostly silent (output gate closed)": "silent (output closed)",
+        "seasonal memory (keeps a season or more)": "seasonal memory",
+        "short memory (mostly the latest steps)": "short memory",
+    }.get(role, role)
 
 
 def explain_gates(season: int) -> Text:
