@@ -30,8 +30,8 @@ PlotFile = Annotated[
     Path | None,
     typer.Option(
         "--plot",
-        help="Also draw a picture to this file: .png, .svg or .pdf (needs the plot extra: "
-        'pip install "lstmcli[plot]").',
+        help="Also draw a picture to this file: .png, .svg or .pdf (needs matplotlib, which the plot "
+        "extra of lstmcli installs).",
         dir_okay=False,
         show_default=False,
     ),
