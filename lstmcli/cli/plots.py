@@ -38,6 +38,7 @@ _STYLE = {
     "grid.color": "#e4e4e4",
     "grid.linewidth": 0.8,
     "legend.frameon": False,
+    "text.parse_math": False,  # a column named "price ($)" is text, not the start of a formula
     "svg.hashsalt": "lstmcli",  # fixed ids inside SVG files: the same picture gives the same bytes
     "svg.fonttype": "path",
     "pdf.compression": 6,
