@@ -257,3 +257,29 @@ def test_help_has_no_bool_metavar_and_no_braced_argument(runner):
         result = run(runner, command, "--help")
         assert result.exit_code == 0
         assert "<bool>" not in result.stdout and "{data}" not in result.stdout, command
+
+
+# ------------------------------------------------------------------------------------------ first run
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("tty", "seconds", "shown"), [(True, 0.3, True), (True, 0.0, False), (False, 0.3, False)]
+)
+def test_first_run_notice_only_when_the_engine_is_slow_to_load_on_a_terminal(
+    monkeypatch, tty, seconds, shown
+):
+    import time
+
+    from lstmcli.cli import common
+
+    err = _Terminal() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(common, "NOTICE_AFTER", 0.05)
+    with common.first_run_notice("train"):
+        time.sleep(seconds)  # a compile, or a load from a warm cache
+    time.sleep(0.1)  # a cancelled notice never comes late
+    expected = f"preparing the engine, once: ~{common.COMPILE_SECONDS['train']} s\n" if shown else ""
+    assert err.getvalue() == expected

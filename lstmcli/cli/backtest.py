@@ -21,6 +21,7 @@ from lstmcli.cli.common import (
     stderr_console,
     stdout_console,
     user_errors,
+    warm_engine,
     write_plot,
 )
 from lstmcli.cli.predict import PlotFile
@@ -122,6 +123,7 @@ def backtest(
                 raise ConfigError(
                     f"--id {series_id!r}: no such series in {data.name} (first: {', '.join(ids[:5])})"
                 )
+            warm_engine()  # after the data is read: a bad file fails before any compiling
             with bar:
                 result = backtest_long(
                     series, config, horizon=horizon, season=season or season_length(freq), levels=levels,
@@ -142,6 +144,7 @@ def backtest(
             print_notes(err, series_data.notes)
             m = season or season_length(series_data.freq)
             h = horizon or max(m, 1)
+            warm_engine()  # after the data is read: a bad file fails before any compiling
             with bar:
                 result = backtest_series(
                     series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,

@@ -95,6 +95,44 @@ def refuse_to_replace_inputs(output: Path | None, option: str, inputs: dict[str,
             )
 
 
+# What compiling the engine's loops costs on a cold cache (the first run after an install), rounded up
+# from benchmarks/RESULTS.md ("First run"): every loop (train, backtest), or the forward loop only.
+COMPILE_SECONDS = {"train": 5, "forecast": 2}
+NOTICE_AFTER = 1.0  # seconds: a warm cache loads well within this, so the notice means a compile
+
+
+@contextlib.contextmanager
+def first_run_notice(kind: str) -> Iterator[None]:
+    """On a terminal, say "preparing the engine, once: ~N s" on stderr when the block (the first use
+    of the compiled loops) is still running after a second: Numba is compiling them into its cache,
+    which happens once after an install. Pipes and files never get the line."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    import threading
+
+    def notice() -> None:
+        sys.stderr.write(f"preparing the engine, once: ~{COMPILE_SECONDS[kind]} s\n")
+        sys.stderr.flush()
+
+    timer = threading.Timer(NOTICE_AFTER, notice)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def warm_engine() -> None:
+    """Load (or, the first time, compile) every loop of the engine before training starts, with the
+    first-run notice, so that a progress bar never sits at 0 % while Numba compiles."""
+    with first_run_notice("train"):
+        from lstmcli.engine import kernels
+
+        kernels.warm_up()
+
+
 def plot_path(path: Path | None) -> Path | None:
     """Check a ``--plot FILE`` before any work: its extension names a format lstmcli draws, matplotlib
     is installed and the folder is writable; else one line on stderr and exit code 1."""

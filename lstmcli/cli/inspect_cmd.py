@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lstmcli.cli.common import OutputFormat, plot_path, stdout_console, user_errors, write_plot
+from lstmcli.cli.common import (
+    OutputFormat,
+    first_run_notice,
+    plot_path,
+    stdout_console,
+    user_errors,
+    write_plot,
+)
 from lstmcli.cli.predict import ModelIn, NewData, PlotFile, _date_text, load_newer_data
 from lstmcli.cli.text import styled
 from lstmcli.errors import ConfigError
@@ -80,7 +87,8 @@ def inspect_cmd(
         from lstmcli.forecasting.explain import unit_summary
         from lstmcli.forecasting.forecaster import Forecaster
 
-        forecaster = Forecaster.load(model)
+        with first_run_notice("forecast"):
+            forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
         members = len(forecaster.networks_)
         if member > members:
             raise ConfigError(

@@ -14,6 +14,7 @@ import typer
 from lstmcli.cli.common import (
     OutputFormat,
     fail,
+    first_run_notice,
     level_values,
     plot_path,
     refuse_to_replace_inputs,
@@ -124,7 +125,8 @@ def predict(
         refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
         from lstmcli.forecasting.forecaster import Forecaster
 
-        forecaster = Forecaster.load(model)
+        with first_run_notice("forecast"):
+            forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
         newer = load_newer_data(forecaster, data) if data is not None else None
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels))
         rows = forecast_rows(forecast, levels)

@@ -21,6 +21,7 @@ from lstmcli.cli.common import (
     stderr_console,
     stdout_console,
     user_errors,
+    warm_engine,
 )
 
 D = opt.DEFAULTS
@@ -121,6 +122,7 @@ def train(
         forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()
         print_notes(err, series.notes)
+        warm_engine()
         started = time.perf_counter()
         show_progress = output_format is TrainFormat.table and not quiet
         with _Interrupts() as interrupts:
