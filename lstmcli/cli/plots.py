@@ -331,11 +331,11 @@ def gates_figure(
     n = len(layers)
     with _style():
         fig = _new_figure(12, 7.6 * n + 0.4)
-        outer = fig.add_gridspec(n, 1)
-        for block, (k, arrays) in enumerate(layers.items()):
-            grid = outer[block].subgridspec(3, 3, height_ratios=[1, 1, 0.9])
+        blocks = fig.subfigures(n, 1) if n > 1 else [fig]
+        for sub, (k, arrays) in zip(blocks, layers.items(), strict=True):
+            grid = sub.add_gridspec(3, 3, height_ratios=[1, 1, 0.9])
             for j, name in enumerate(("f", "i", "g", "o", "c", "h")):
-                ax = fig.add_subplot(grid[j // 3, j % 3])
+                ax = sub.add_subplot(grid[j // 3, j % 3])
                 values = arrays[name].T  # units down, steps across
                 if name in ("f", "i", "o"):
                     vmin, vmax, cmap = 0.0, 1.0, "viridis"
@@ -345,14 +345,18 @@ def gates_figure(
                 image = ax.imshow(
                     values, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest"
                 )
-                fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+                sub.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
                 ax.set_title(GATE_NAMES[name], loc="left", fontsize=10)
                 ax.grid(False)
                 _unit_ticks(ax, units)
                 _step_ticks(ax, labels)
-            _memory_panel(fig.add_subplot(grid[2, :]), summaries[k], units, season, len(labels))
-            if n > 1 or n_layers > 1:
-                fig.text(0.0, 1.0 - block / n, f"layer {k + 1} of {n_layers}", va="top", fontweight="bold")
+            _memory_panel(sub.add_subplot(grid[2, :]), summaries[k], units, season, len(labels))
+            if n > 1:
+                sub.suptitle(
+                    f"layer {k + 1} of {n_layers}", x=0.01, ha="left", fontweight="bold", fontsize=11
+                )
+        if n == 1 and n_layers > 1:
+            title += f" — layer {next(iter(layers)) + 1} of {n_layers}"
         fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=11)
     return fig
 
@@ -398,8 +402,10 @@ def _memory_panel(ax: Any, summary: list[dict[str, Any]], units: list[int], seas
     ax.set_xlim(-0.6, len(rows) - 0.4)
     ax.set_ylim(0, top * 1.3)  # room for the legend above the tallest bar
     ax.set_ylabel("half-life (steps)")
+    hatched = any(r["half_life"] is None or r["half_life"] > top for r in rows)
     ax.set_title(
-        "What each unit remembers: steps until half of a memory is left (hatched: longer than shown)",
+        "What each unit remembers: steps until half of a memory is left"
+        + (" (hatched: longer than shown)" if hatched else ""),
         loc="left",
         fontsize=10,
     )
