@@ -283,3 +283,12 @@ def test_first_run_notice_only_when_the_engine_is_slow_to_load_on_a_terminal(
     time.sleep(0.1)  # a cancelled notice never comes late
     expected = f"preparing the engine, once: ~{common.COMPILE_SECONDS['train']} s\n" if shown else ""
     assert err.getvalue() == expected
+
+
+def test_a_picture_never_replaces_an_input(runner, cwd, trained_model):
+    (cwd / "model.npz").write_bytes(trained_model.read_bytes())
+    (cwd / "picture.png").symlink_to("model.npz")  # a picture's name that leads to the model
+    before = (cwd / "model.npz").read_bytes()
+    result = run(runner, "predict", "-m", "model.npz", "--plot", "picture.png")
+    assert result.exit_code == 1 and "--plot picture.png is the file given as --model" in result.stderr
+    assert (cwd / "model.npz").read_bytes() == before

@@ -18,6 +18,7 @@ from lstmcli.cli.common import (
     parse_features,
     plot_path,
     print_notes,
+    refuse_to_replace_inputs,
     stderr_console,
     stdout_console,
     user_errors,
@@ -100,6 +101,8 @@ def backtest(
     levels = list(level or [])
     if series_id is not None and (id_col is None or plot is None):
         raise fail("--id picks the series to draw: it needs --id-col and --plot")
+    with user_errors():
+        refuse_to_replace_inputs(plot, "--plot", {"DATA": data})
     plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.backtest import backtest_long, backtest_series

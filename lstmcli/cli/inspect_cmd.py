@@ -18,6 +18,7 @@ from lstmcli.cli.common import (
     OutputFormat,
     first_run_notice,
     plot_path,
+    refuse_to_replace_inputs,
     stdout_console,
     user_errors,
     write_plot,
@@ -82,6 +83,8 @@ def inspect_cmd(
     plot: PlotFile = None,
 ) -> None:
     """Show the gate values at every step: what the network remembers and forgets."""
+    with user_errors():
+        refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data})
     plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.explain import unit_summary

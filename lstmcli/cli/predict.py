@@ -119,10 +119,12 @@ def predict(
 ) -> None:
     """Forecast the next periods with a trained model; dates continue the series."""
     levels = list(level or [])
+    with user_errors():
+        refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
+        refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data})
     output_kind = _output_kind(output)
     plot_path(plot)
     with user_errors():
-        refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
         from lstmcli.forecasting.forecaster import Forecaster
 
         with first_run_notice("forecast"):
