@@ -235,8 +235,8 @@ def _origins_panel(ax: Any, result: Any, timestamps: np.ndarray | None, ylabel: 
     ax.set_title("Each origin's forecast against the actual values (dotted: the origins)", loc="left")
     if timestamps is not None:
         _date_axis(ax)
-    ax.legend(loc="upper left")
-    ax.margins(x=0.01)
+    ax.legend(loc="upper left", ncols=2)  # one row, in the headroom the margins leave
+    ax.margins(x=0.01, y=0.16)
 
 
 def _series_panel(ax: Any, result: Any, row: int, legend: bool) -> None:
@@ -268,8 +268,9 @@ def _series_panel(ax: Any, result: Any, row: int, legend: bool) -> None:
         )
     ax.set_title(f"series {result.labels[row]}", loc="left", fontsize=10)
     ax.tick_params(labelsize=8)
+    ax.margins(y=0.2)
     if legend:
-        ax.legend(loc="upper left", fontsize=8, ncols=2)
+        ax.legend(loc="upper left", fontsize=8, ncols=4)
 
 
 def _per_step_panel(ax: Any, result: Any) -> None:
@@ -296,7 +297,10 @@ def _per_step_panel(ax: Any, result: Any) -> None:
     ax.set_xlabel("horizon step")
     ax.set_ylabel("sMAPE (%)")
     ax.set_xticks(steps if len(steps) <= 24 else steps[:: -(-len(steps) // 24)])
-    ax.set_ylim(bottom=0)
+    top = max(
+        (v for row in per_step for v in (m["sMAPE"] for m in row.values()) if np.isfinite(v)), default=1
+    )
+    ax.set_ylim(0, 1.3 * top or 1)  # headroom for the legend's row
     ax.legend(loc="upper left", ncols=len(result.forecasts))
 
 
