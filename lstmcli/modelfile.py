@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,8 +59,6 @@ __all__ = ["FORMAT_VERSION", "load_state", "model_file_errors", "save_state"]
 FORMAT = "lstmcli-model"
 FORMAT_VERSION = "1.2"
 _READS_MAJOR = 1
-_MAX_LAYERS = 64  # far beyond any real model; bounds the work a hostile file can ask for
-_MAX_HIDDEN = 1 << 16
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -151,10 +150,24 @@ def load_state(path: str | os.PathLike[str]) -> FittedState:
     later (``Forecaster.load`` adds a first forecast under ``model_file_errors`` too).
     """
     path = Path(path)
-    arrays = open_archive(path)
+    arrays = open_archive(path, _known_entry, {"metadata": _MAX_METADATA_BYTES})
     meta = _read_metadata(arrays, path.name)
     with model_file_errors(path.name):
         return _build_state(meta, arrays, path.name)
+
+
+# The entries this version reads; any other (added by a newer minor format) is skipped unread.
+_KNOWN = re.compile(
+    r"(ensemble\.[0-9]+\.)?(lstm|head)\.[a-z_0-9]+|data\.(tail_values|tail_features|seasonal_indices)"
+    r"|validation\.residuals|calibration\.naive2_errors|metadata"
+)
+# The metadata string (4 bytes a character): a model trained on a million rows by earlier versions
+# listed 200,000 validation origins in it (some 6 MB); 16 MiB is room for that and bounds the JSON parse.
+_MAX_METADATA_BYTES = 16 << 20
+
+
+def _known_entry(key: str) -> bool:
+    return _KNOWN.fullmatch(key) is not None
 
 
 @contextmanager
@@ -230,18 +243,40 @@ def _check_array(
     return a
 
 
+# what datetime64[ns] holds, in microseconds (a coarser date converts to them without overflow)
+_NS_RANGE = (np.datetime64("1677-09-21T00:12:43.145225"), np.datetime64("2262-04-11T23:47:16.854775"))
+
+
+def _timestamp(text: str, name: str) -> np.datetime64:
+    """``data.last_timestamp`` as datetime64[ns]; a date outside the nanosecond range (which would wrap
+    around silently) or one with a time-zone offset (lstmcli writes local dates) is refused."""
+    bad = f"{name}: metadata field 'data.last_timestamp' "
+    if "+" in text[10:] or text[10:].count("-") or text.endswith("Z"):
+        raise ModelFileError(bad + f"({text!r}) has a time-zone offset; lstmcli writes dates without one")
+    try:
+        value = np.datetime64(text)
+    except ValueError:
+        raise ModelFileError(bad + "is not a date") from None
+    if np.isnat(value) or not _NS_RANGE[0] <= value.astype("datetime64[us]") <= _NS_RANGE[1]:
+        raise ModelFileError(
+            bad + f"({text}) is outside the dates lstmcli can represent (1677-09-22 to 2262-04-11)"
+        )
+    return value.astype("datetime64[ns]")
+
+
 def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str) -> FittedState:
     """The fitted state described by validated metadata and arrays."""
     from lstmcli.data.transforms import Pipeline
     from lstmcli.engine.network import LSTMNetwork, NetworkConfig, parameter_shapes
     from lstmcli.engine.training import TrainResult
-    from lstmcli.forecasting.config import ForecasterConfig
+    from lstmcli.forecasting.config import MAX_ENSEMBLE, MAX_HIDDEN, MAX_HORIZON, MAX_LAYERS, ForecasterConfig
     from lstmcli.forecasting.ensemble import Ensemble
     from lstmcli.forecasting.preprocessing import Preprocessing
     from lstmcli.forecasting.state import FittedState
 
     net_config = NetworkConfig.from_dict(_require(meta, "network", dict, name))
-    if net_config.num_layers > _MAX_LAYERS or net_config.hidden_size > _MAX_HIDDEN:
+    # the limits `train` checks its options against (forecasting.config): what it writes, this reads
+    if net_config.num_layers > MAX_LAYERS or net_config.hidden_size > MAX_HIDDEN:
         raise ModelFileError(
             f"{name}: implausible network size in metadata ({net_config.num_layers} layers of "
             f"{net_config.hidden_size} units)"
@@ -256,9 +291,9 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
     networks = [LSTMNetwork(net_config, params=params)]
     ensemble = meta.get("ensemble") if isinstance(meta.get("ensemble"), dict) else {}
     n_members = ensemble.get("members", 1)
-    if not isinstance(n_members, int) or isinstance(n_members, bool) or not 1 <= n_members <= 1000:
+    if not isinstance(n_members, int) or isinstance(n_members, bool) or not 1 <= n_members <= MAX_ENSEMBLE:
         raise ModelFileError(
-            f"{name}: metadata field 'ensemble.members' must be a whole number from 1 to 1000"
+            f"{name}: metadata field 'ensemble.members' must be a whole number from 1 to {MAX_ENSEMBLE}"
         )
     for k in range(1, n_members):
         member = {
@@ -288,6 +323,8 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         raise ModelFileError(f"{name}: metadata field 'resolved.level_alpha' must be a number in (0, 1]")
     if strategy not in ("recursive", "direct") or min(season, horizon, lookback) < 1:
         raise ModelFileError(f"{name}: invalid resolved settings {resolved}")
+    if horizon > MAX_HORIZON:
+        raise ModelFileError(f"{name}: implausible horizon {horizon} in metadata (at most {MAX_HORIZON})")
     lookbacks = ensemble.get("lookbacks", [lookback] * n_members)
     if (
         not isinstance(lookbacks, list)
@@ -303,10 +340,7 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
     source = str(_require(meta, "data.source", str, name))
     n_obs = int(_require(meta, "data.n_obs", int, name))
     last = _require(meta, "data.last_timestamp", (str, type(None)), name)
-    try:
-        last_timestamp = None if last is None else np.datetime64(last, "ns")
-    except ValueError:
-        raise ModelFileError(f"{name}: metadata field 'data.last_timestamp' is not a date") from None
+    last_timestamp = None if last is None else _timestamp(last, name)
     n_features = len(features)
     if net_config.input_size != 1 + n_features:
         raise ModelFileError(
@@ -326,6 +360,22 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
             f"{name}: data.tail_values has shape {tail.shape}, expected at least ({max(lookbacks)},)"
         )
     tail_features = _check_array(arrays, "data.tail_features", (len(tail), n_features), ("float64",), name)
+    # n_obs places the tail in the series (the phase of the seasonal indices, the step numbers): the
+    # tail is its end, the whole series when shorter than what is kept, and the last validation origin
+    # is its last row (recursive) or the last with a whole horizon after it (direct, and format 1.0)
+    validation = _require(meta, "validation", dict, name)
+    origins = np.asarray(validation.get("origins") or [], dtype=np.int64)
+    kept = max(lookbacks) + pipeline.lost + 1
+    if (
+        n_obs < len(tail)
+        or (len(tail) < kept and n_obs != len(tail))
+        or (origins.size and (origins.min() < 1 or origins.max() >= n_obs))
+        or (origins.size and origins.max() not in (n_obs - 1, n_obs - horizon))
+    ):
+        raise ModelFileError(
+            f"{name}: metadata field 'data.n_obs' ({n_obs}) does not match the stored data "
+            f"({len(tail)} last values, validation origins up to {origins.max() if origins.size else 'none'})"
+        )
     residuals = _check_array(arrays, "validation.residuals", None, ("float64",), name, allow_nan=True)
     if residuals.ndim != 2 or (len(residuals) and residuals.shape[1] != horizon):
         raise ModelFileError(
@@ -339,9 +389,7 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
                 f"{name}: calibration.naive2_errors must be non-negative numbers of shape (k, "
                 f"{horizon}), got shape {naive2_errors.shape}"
             )
-    validation = _require(meta, "validation", dict, name)
     metrics = validation.get("metrics") or {}
-    origins = np.asarray(validation.get("origins") or [], dtype=np.int64)
     training = _require(meta, "training", dict, name)
     train_result = TrainResult(
         stop_reason=str(training.get("stop_reason", "")),

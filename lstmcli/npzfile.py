@@ -5,58 +5,152 @@ The model file (``modelfile``) is one such archive; this module knows nothing of
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
+import stat
 import tempfile
+import threading
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
 from lstmcli.errors import LstmcliError, ModelFileError
+from lstmcli.files import kind_of, open_regular
 
 __all__ = ["atomic_write_bytes", "check_writable", "npz_bytes", "open_archive"]
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
 _MAX_ENTRY_BYTES = 1 << 31  # nothing in a model file is near 2 GiB; refuse before reading more
+# What the entries read may hold in all, uncompressed: 64 times the file, at least 64 MiB. lstmcli writes
+# its archives uncompressed (1:1), and a model re-packed with compression (np.savez_compressed) shrinks
+# float weights hardly at all and its JSON and NaN-padded residuals some 10-20 times; deflate, though,
+# reaches 1000:1, so a few-MB bomb could ask for gigabytes. 64x bounds what a file can cost to open by
+# its own size (a 3 MB file: under 200 MB) while leaving any honest re-packing room.
+_EXPANSION = 64
+_MIN_TOTAL_BYTES = 64 << 20
 
 
 # ---------------------------------------------------------------------------------------------- writing
 def check_writable(path: str | os.PathLike[str]) -> Path:
-    """The folder ``path`` will be written in; a clear error now if that cannot work (before, say, a
-    long training run)."""
+    """The file a write to ``path`` replaces; a clear error now if that cannot work (before, say, a
+    long training run).
+
+    That file is ``path`` itself, or, when ``path`` is a symbolic link, the file the link leads to (the
+    link stays a link). Only regular files (or new ones) are written: a device, a named pipe or a link
+    to one (``/dev/null``, ``/dev/stdout``, ``/proc/self/fd/1``) is refused, since the write replaces a
+    whole file at once and would otherwise put a regular file in place of the special one.
+    """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        mode = os.stat(path).st_mode  # follows symbolic links
+    except FileNotFoundError:
+        mode = None  # a new file, or a link to one
+    except OSError as e:
+        raise LstmcliError(f"{path}: cannot be written ({e.strerror or e})") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise LstmcliError(f"{path}: is a directory; give a file name such as {path / 'model.npz'}")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise LstmcliError(
+            f"{path}: is {kind_of(mode)}; lstmcli writes only regular files (it replaces the whole file)"
+        )
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise LstmcliError(f"{path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise LstmcliError(f"{path}: is a directory; give a file name such as {path / 'model.npz'}")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise LstmcliError(f"{path}: cannot write in folder {folder} (permission denied)")
-    return folder
+        why = "read-only file system" if _read_only(folder) else "permission denied"
+        raise LstmcliError(f"{path}: cannot write in folder {folder} ({why})")
+    return target
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP while a temporary file exists: raised so that the file is removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _cleanup_on_termination() -> Iterator[Callable[[], None]]:
+    """SIGTERM and SIGHUP that would end the process at once are held while the body runs, as Ctrl-C's
+    KeyboardInterrupt is: the body calls the function it is given once its temporary file is known
+    (inside the ``try`` that removes it), and from then on such a signal raises there. A signal that came
+    before is raised at that call. Afterwards the process ends by the signal, as it would have.
+    Signals someone else handles or ignores (``nohup``) are left alone."""
+    armed = False
+    pending: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        pending.append(signum)
+        if armed:
+            raise _Terminated(signum)
+
+    def arm() -> None:
+        nonlocal armed
+        armed = True
+        if pending:
+            raise _Terminated(pending[0])
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, handler)
+    try:
+        yield arm
+    except _Terminated:
+        pass
+    finally:
+        armed = False
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        if pending:
+            signal.raise_signal(pending[0])  # the default action: the process ends by this signal
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
     """Write ``payload`` to ``path`` so that ``path`` is either the old file or the complete new one.
 
     The bytes go to a temporary file in the same folder (same filesystem, so the rename is atomic),
-    are flushed to disk, then renamed over ``path``. On any failure the temporary file is removed and
-    the old file is untouched. Two writers racing for one path each rename a complete file: the last
-    one wins, nothing is mixed.
+    are flushed to disk, then renamed over ``path`` (or over the file a symbolic link ``path`` leads
+    to: ``check_writable``). On any failure the temporary file is removed and the old file is
+    untouched. Two writers racing for one path each rename a complete file: the last one wins,
+    nothing is mixed.
     """
     path = Path(path)
-    folder = check_writable(path)
+    target = check_writable(path)
+    with _cleanup_on_termination() as arm:
+        _write_via_temporary(path, target, payload, arm)
+
+
+def _write_via_temporary(path: Path, target: Path, payload: bytes, arm: Callable[[], None]) -> None:
+    folder = target.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
         raise LstmcliError(f"{path}: cannot write in {folder}: {e.strerror or e}") from None
     try:
+        arm()  # SIGTERM or SIGHUP from here on raises, and the temporary file is removed below
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as e:  # includes KeyboardInterrupt: never leave the temporary file behind
         try:
             os.unlink(tmp)
@@ -87,35 +181,58 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def open_archive(path: Path) -> dict[str, np.ndarray]:
-    """Every entry of the archive as an array; refuses anything that is not a plain .npz."""
+def open_archive(
+    path: Path, wanted: Callable[[str], bool] = lambda key: True, limits: dict[str, int] | None = None
+) -> dict[str, np.ndarray]:
+    """The entries of the archive that ``wanted`` names (key without ``.npy``), as arrays; the others are
+    never decompressed. Refuses anything that is not a plain .npz, entries whose uncompressed sizes add
+    up to more than the file can honestly hold (``_EXPANSION``), an entry larger than its own limit in
+    ``limits`` (key -> bytes), and a ``.npy`` header that disagrees with the size of its entry (which
+    would otherwise ask for any amount of memory before a byte of data is read)."""
     name = path.name
     if not path.exists():
         raise ModelFileError(f"{name}: no such model file; train one with `lstmcli train DATA.csv`")
     if path.is_dir():
         raise ModelFileError(f"{name}: is a directory, not a model file")
     try:
-        with open(path, "rb") as f:
-            head = f.read(4)
+        f = open_regular(path, name, "a model file", ModelFileError)
     except PermissionError:
         raise ModelFileError(f"{name}: permission denied (cannot read the model file)") from None
     except OSError as e:
         raise ModelFileError(f"{name}: cannot be read ({e.strerror or e})") from None
+    with f:
+        return _read_entries(f, name, wanted, limits or {})
+
+
+def _read_entries(
+    f: BinaryIO, name: str, wanted: Callable[[str], bool], limits: dict[str, int]
+) -> dict[str, np.ndarray]:
+    head = f.read(4)
     if head != b"PK\x03\x04":
         what = "an empty file" if not head else "not a lstmcli model file (not an .npz archive)"
         raise ModelFileError(f"{name}: {what}")
     arrays: dict[str, np.ndarray] = {}
     try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if not info.filename.endswith(".npy"):
-                    continue
-                if info.file_size > _MAX_ENTRY_BYTES:
+        budget = max(_MIN_TOTAL_BYTES, _EXPANSION * os.fstat(f.fileno()).st_size)
+        with zipfile.ZipFile(f) as zf:
+            infos = [i for i in zf.infolist() if i.filename.endswith(".npy") and wanted(i.filename[:-4])]
+            for info in infos:
+                if info.file_size > min(_MAX_ENTRY_BYTES, limits.get(info.filename[:-4], _MAX_ENTRY_BYTES)):
                     raise ModelFileError(
                         f"{name}: entry {info.filename} is implausibly large ({info.file_size} bytes)"
                     )
+            total = sum(i.file_size for i in infos)
+            if total > budget:
+                raise ModelFileError(
+                    f"{name}: its entries would unpack to {total} bytes, more than {_EXPANSION} times the "
+                    f"file's size; refusing a damaged or hostile archive"
+                )
+            for info in infos:
+                key = info.filename[:-4]
                 with zf.open(info) as entry:
-                    arrays[info.filename[:-4]] = np.lib.format.read_array(entry, allow_pickle=False)
+                    _check_header(entry, info, name)
+                with zf.open(info) as entry:
+                    arrays[key] = np.lib.format.read_array(entry, allow_pickle=False)
     except ModelFileError:
         raise
     except ValueError as e:
@@ -125,3 +242,32 @@ def open_archive(path: Path) -> dict[str, np.ndarray]:
     except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as e:
         raise ModelFileError(f"{name}: damaged or truncated archive ({e})") from None
     return arrays
+
+
+def _check_header(entry: IO[bytes], info: zipfile.ZipInfo, name: str) -> None:
+    """The ``.npy`` header's shape and dtype must describe exactly the bytes the entry holds."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(entry)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(entry)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = fmt.read_array_header_2_0(entry)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise
+        raise ModelFileError(f"{name}: damaged archive entry {info.filename} ({e})") from None
+    if dtype.hasobject:
+        return  # read_array refuses it, saying so
+    header = entry.tell() if entry.seekable() else None
+    count = 1
+    for n in shape:
+        count *= int(n)
+    claimed = count * dtype.itemsize
+    if header is None or header + claimed != info.file_size:
+        raise ModelFileError(
+            f"{name}: damaged archive entry {info.filename} (its header claims {claimed} bytes of data, "
+            f"the entry holds {info.file_size - (header or 0)})"
+        )

@@ -1,4 +1,4 @@
-"""Dependencies point one way: the NumPy core never imports the CLI, Typer or Rich."""
+"""Dependencies point one way: the NumPy core never imports the CLI, Typer, Rich or matplotlib."""
 
 import ast
 import subprocess
@@ -13,7 +13,7 @@ def test_core_imports_no_ui():
         "import sys\n"
         "import lstmcli.engine.network, lstmcli.engine.training, lstmcli.forecasting.forecaster\n"
         "import lstmcli.forecasting.backtest, lstmcli.modelfile, lstmcli.data.loader\n"
-        "print(sorted(m for m in ('typer', 'rich', 'lstmcli.cli') if m in sys.modules))"
+        "print(sorted(m for m in ('typer', 'rich', 'matplotlib', 'lstmcli.cli') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"

@@ -369,3 +369,17 @@ def test_the_floor_widens_only_steps_with_too_few_residuals():
     )
     many = np.tile([[1.0, 2.0]], (30, 1))  # enough residuals at both steps: the floor is not used
     np.testing.assert_array_equal(conformal_width(many, 0.8, 2, floor), conformal_width(many, 0.8, 2))
+
+
+# ------------------------------------------------------------------------------------------ trace
+def test_trace_shows_the_member_asked_for():
+    model = Forecaster(replace(FAST, epochs=3)).fit(series(seasonal_series(96)))
+    first, default = model.trace(member=0), model.trace()
+    np.testing.assert_array_equal(first.layers[0]["h"], default.layers[0]["h"])  # 0 is the default
+    for k, lookback in enumerate(model.lookbacks_):
+        trace = model.trace(member=k)
+        assert trace.inputs.shape[0] == lookback and trace.layers[0]["f"].shape == (lookback, 8)
+        assert len(trace.timestamps) == lookback and trace.timestamps[-1] == model.last_timestamp_
+    assert not np.allclose(model.trace(member=1).output, first.output)  # another network
+    with pytest.raises(ConfigError, match="member 3 out of range"):
+        model.trace(member=3)

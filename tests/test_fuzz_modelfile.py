@@ -52,7 +52,8 @@ JSON_VALUES = st.recursive(
     | st.booleans()
     | st.integers(-(10**6), 10**6)
     | st.floats(allow_nan=False)
-    | st.text(max_size=5),
+    | st.text(max_size=5)
+    | st.sampled_from(["[/b]", "[bold red]x", "\x1b[2J", "\x9b31m", ":smile:"]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=8,
 )
@@ -74,3 +75,41 @@ def test_mutated_metadata(tmp_path_factory, trained_model, data):
     path = tmp_path_factory.mktemp("fuzz") / "model.npz"
     path.write_bytes(npz_bytes(arrays))
     _try_load(path)
+
+
+# Markup, emoji codes, escape sequences (C0, C1), bidi overrides and line breaks, mixed with plain text.
+HOSTILE_TEXT = st.text(
+    alphabet=st.sampled_from(list("[]/=bold red:smile link\x1b\x07\x9b\u202e\n\t")), max_size=24
+)
+
+
+@settings(FUZZ, max_examples=25)
+@given(data=st.data())
+def test_hostile_text_in_metadata_is_shown_as_text(tmp_path_factory, trained_model, data):
+    """Whatever strings a model file names its data with, predict and inspect show them as text: no
+    markup error, no control character reaching the terminal raw, in every format."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from lstmcli.cli import app
+
+    with np.load(trained_model, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["metadata"]))
+    meta["data"]["target"] = data.draw(HOSTILE_TEXT, "target")
+    meta["data"]["source"] = data.draw(HOSTILE_TEXT, "source")
+    arrays["metadata"] = np.array(json.dumps(meta))
+    path = tmp_path_factory.mktemp("fuzz") / "model.npz"
+    path.write_bytes(npz_bytes(arrays))
+    command = data.draw(st.sampled_from(["predict", "inspect"]))
+    output_format = data.draw(st.sampled_from(["table", "csv", "json"]))
+    result = CliRunner().invoke(
+        app,
+        [command, "-m", str(path), "--format", output_format],
+        env={"NO_COLOR": "1", "FORCE_COLOR": None, "TTY_COMPATIBLE": None},
+    )
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 1:
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", result.stdout + result.stderr)

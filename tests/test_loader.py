@@ -220,7 +220,7 @@ def test_unreadable_file_simulated(csv, monkeypatch):
     def deny(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(csvfile, "open", deny, raising=False)  # the module that opens the file
+    monkeypatch.setattr(csvfile, "open_regular", deny)  # what the module opens the file with
     msg = error(DataError, load_csv, p)
     assert "data.csv" in msg and "permission denied" in msg
 
@@ -485,6 +485,19 @@ def test_infinite_value_names_line_and_column(csv, cell):
 def test_thousands_separator_hint(csv):
     msg = error(DataError, load_csv, csv('date,value\n2020-01-01,"1,234"\n2020-01-02,5\n'), target="value")
     assert "'1,234' is not a number" in msg and "thousands separators" in msg
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "date;value\n2020-01-01;2.791,42\n2020-02-01;2.801,10\n2020-03-01;2.811,00\n",  # ';' locale
+        'date,value\n2020-01-01,"2,791.42"\n2020-02-01,"2,801.10"\n2020-03-01,"2,811.00"\n',
+    ],
+)
+def test_thousands_separators_everywhere_get_the_hint(csv, text):
+    # every cell grouped: the column is still the target, and the message says why it cannot be read
+    msg = error(DataError, load_csv, csv(text))
+    assert "line 2, column 'value'" in msg and "thousands separators are not supported" in msg
 
 
 def test_whitespace_is_stripped(csv):
@@ -841,7 +854,23 @@ CELLS = [
     "\u00e9",
     "\u2603",
 ]
-HEADERS = ["date", "value", "x", "step", "ds", "", "Value", "a b", "year", "series_id", "split"]
+HEADERS = [
+    "date",
+    "value",
+    "x",
+    "step",
+    "ds",
+    "",
+    "Value",
+    "a b",
+    "year",
+    "series_id",
+    "split",
+    "[/b]",
+    "[bold red]x",
+    ":smile:",
+    "v\u009b2J",
+]  # markup, an emoji code, a C1 CSI
 
 cell = st.one_of(
     st.sampled_from(CELLS),
@@ -867,6 +896,24 @@ def csv_files(draw):
 
 
 DATE_STEPS = ["D", "h", "MS", "ME", "QS", "W-SUN", "B", "YS", "15min"]
+
+
+@st.composite
+def wide_csv_files(draw):
+    """More than 50 columns (the date trial once compared a 50-row sample with every column), some
+    named with markup, numeric or text."""
+    n_rows = draw(st.integers(2, 60))
+    n_cols = draw(st.integers(51, 80))
+    names = ["date"] + [
+        draw(st.sampled_from(["c", "[/b]", "[bold]v", "x:smile:"])) + str(k) for k in range(n_cols)
+    ]
+    start = np.datetime64("2001-01-01")
+    rows = []
+    for r in range(n_rows):
+        cells = [str(start + r)]
+        cells += [draw(st.sampled_from([str(r + k), f"{r * 0.5 + k}", "txt", ""])) for k in range(n_cols)]
+        rows.append(",".join(cells))
+    return (",".join(names) + "\n" + "\n".join(rows) + "\n").encode()
 
 
 @st.composite
@@ -936,7 +983,13 @@ def fuzz_dir(tmp_path_factory):
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=st.one_of(st.tuples(csv_files(), options), st.tuples(plausible_csv_files(), plausible_options)))
+@given(
+    case=st.one_of(
+        st.tuples(csv_files(), options),
+        st.tuples(plausible_csv_files(), plausible_options),
+        st.tuples(wide_csv_files(), plausible_options),
+    )
+)
 def test_any_csv_loads_or_raises_lstmcli_error(fuzz_dir, case):
     content, opts = case
     p = fuzz_dir / "fuzz.csv"
@@ -947,10 +1000,12 @@ def test_any_csv_loads_or_raises_lstmcli_error(fuzz_dir, case):
         d = load_csv(p, **opts)
     except LstmcliError as e:
         assert "\n" not in str(e) and str(e)
+        _shown_as_text([str(e)])
         return
     finally:
         loader._CATCH_UNEXPECTED = old
     check_clean(d)
+    _shown_as_text(d.notes)
     assert len(d.values) >= 2
     if d.freq is not None:
         assert d.timestamps is not None
@@ -959,6 +1014,19 @@ def test_any_csv_loads_or_raises_lstmcli_error(fuzz_dir, case):
             future_timestamps(d.timestamps[-1], d.freq, 3)
         except DataError:
             pass  # near the year 2262
+
+
+def _shown_as_text(lines) -> None:
+    """What the CLI prints of notes and errors: no markup error, no raw control character."""
+    import io
+    import re
+
+    from lstmcli.cli.common import print_notes
+    from lstmcli.cli.text import console
+
+    out = console(file=io.StringIO(), force_terminal=False)
+    print_notes(out, lines)
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", out.file.getvalue())
 
 
 long_options = st.fixed_dictionaries(

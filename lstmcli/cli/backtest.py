@@ -11,10 +11,26 @@ from typing import Annotated, Any
 import typer
 
 from lstmcli.cli import options as opt
-from lstmcli.cli.common import OutputFormat, parse_features, stderr_console, stdout_console, user_errors
+from lstmcli.cli.common import (
+    OutputFormat,
+    fail,
+    level_values,
+    parse_features,
+    plot_path,
+    print_notes,
+    refuse_to_replace_inputs,
+    stderr_console,
+    stdout_console,
+    user_errors,
+    warm_engine,
+    write_plot,
+)
+from lstmcli.cli.predict import PlotFile
 from lstmcli.cli.train import forecaster_config
+from lstmcli.errors import ConfigError
 
 D = opt.DEFAULTS
+GRID_SERIES = 6  # a picture of a long file shows the first few series, or the one --id names
 
 
 def backtest(
@@ -37,8 +53,16 @@ def backtest(
         ),
     ] = None,
     level: Annotated[
-        list[int] | None,
-        typer.Option(min=1, max=99, help="Also measure the coverage of these interval levels."),
+        list[float] | None,
+        typer.Option(help="Also measure the coverage of these interval levels.", callback=level_values),
+    ] = None,
+    plot: PlotFile = None,
+    series_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help=f"With --id-col and --plot: the series to draw (default: the first {GRID_SERIES}, in a grid).",
+        ),
     ] = None,
     target: opt.Target = None,
     time_col: opt.TimeCol = None,
@@ -74,7 +98,12 @@ def backtest(
     Single series: the last --windows origins, --step apart, each forecasting --horizon steps.
     Many series (--id-col): one origin per series, as in the M3/M4 competitions.
     """
-    levels = sorted(set(level or []))
+    levels = list(level or [])
+    if series_id is not None and (id_col is None or plot is None):
+        raise fail("--id picks the series to draw: it needs --id-col and --plot")
+    with user_errors():
+        refuse_to_replace_inputs(plot, "--plot", {"DATA": data})
+    plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.backtest import backtest_long, backtest_series
 
@@ -92,6 +121,12 @@ def backtest(
             from lstmcli.data.loader import load_long_csv, season_length
 
             series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col)
+            ids = [str(s.series_id) for s in series]
+            if series_id is not None and series_id not in ids:
+                raise ConfigError(
+                    f"--id {series_id!r}: no such series in {data.name} (first: {', '.join(ids[:5])})"
+                )
+            warm_engine()  # after the data is read: a bad file fails before any compiling
             with bar:
                 result = backtest_long(
                     series, config, horizon=horizon, season=season or season_length(freq), levels=levels,
@@ -109,16 +144,40 @@ def backtest(
                 freq=freq,
                 fill=fill,
             )
-            for note in series_data.notes:
-                err.print(f"[dim]note:[/] {note}")
+            print_notes(err, series_data.notes)
             m = season or season_length(series_data.freq)
             h = horizon or max(m, 1)
+            warm_engine()  # after the data is read: a bad file fails before any compiling
             with bar:
                 result = backtest_series(
                     series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
                     on_fit=progress, threads=threads,
                 )  # fmt: skip
             what = f"{windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
+        if plot is not None:
+            from lstmcli.cli.plots import backtest_figure
+
+            if id_col is not None:
+                rows = (
+                    [ids.index(series_id)]
+                    if series_id is not None
+                    else list(range(min(GRID_SERIES, len(ids))))
+                )
+                fig = backtest_figure(
+                    result,
+                    title=f"Backtest of {data.name}: {len(ids)} series, {result.horizon} steps"
+                    + (f" (series {series_id})" if series_id is not None else f" (first {len(rows)} shown)"),
+                    ylabel=target or "value",
+                    series_index=rows,
+                )
+            else:
+                fig = backtest_figure(
+                    result,
+                    title=f"Backtest of {data.name} ({series_data.target}): {what}",
+                    ylabel=series_data.target,
+                    timestamps=series_data.timestamps,
+                )
+            write_plot(fig, plot)
 
     overall = result.overall()
     per_step = result.per_step()
@@ -156,4 +215,8 @@ def backtest(
     console.print(verdict(overall))
     for lvl, cov in result.coverage.items():
         console.print(f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values")
-    console.print(f"[dim]{result.seconds:.1f} s[/]")
+    console.print(f"{result.seconds:.1f} s", style="dim")
+    if plot is not None:
+        from rich.text import Text
+
+        console.print(Text(f"picture written to {plot}", style="dim"))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from lstmcli.cli import text
 from lstmcli.errors import LstmcliError
 
 if TYPE_CHECKING:
@@ -29,21 +30,30 @@ class TrainFormat(str, Enum):
 
 
 def stdout_console() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False)
+    """The console for results; it shows every string as text (``text.console``)."""
+    return text.console()
 
 
 def stderr_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
+    """The console for notes and progress; it shows every string as text (``text.console``)."""
+    return text.console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
     """Print ``error: message`` as one line on stderr; return the Exit(1) for the caller to raise."""
-    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    sys.stderr.write(f"error: {text.printable(' '.join(str(message).split()))}\n")
     return typer.Exit(code=1)
+
+
+def print_notes(console: Console, notes: Sequence[str]) -> None:
+    """The loader's notes, one line each (``note:`` dimmed; what they quote shown as text)."""
+    for note in notes:
+        console.print(text.styled(("note:", "dim"), " " + text.printable(note)))
+
+
+def warn(message: str) -> None:
+    """Print ``warning: message`` as one line on stderr."""
+    sys.stderr.write(f"warning: {text.printable(message)}\n")
 
 
 @contextlib.contextmanager
@@ -69,6 +79,94 @@ def write_text_output(path: Path, text: str) -> None:
     from lstmcli.npzfile import atomic_write_bytes
 
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def refuse_to_replace_inputs(output: Path | None, option: str, inputs: dict[str, Path | None]) -> None:
+    """An output file that is one of the command's inputs (also through a symbolic or hard link) is
+    refused before any work: writing it would replace the input."""
+    from lstmcli.errors import ConfigError
+    from lstmcli.files import same_file
+
+    for name, path in inputs.items():
+        if output is not None and path is not None and same_file(output, path):
+            raise ConfigError(
+                f"{option} {output} is the file given as {name} ({path}); writing there would replace it, "
+                "so choose another file name"
+            )
+
+
+# What compiling the engine's loops costs on a cold cache (the first run after an install), rounded up
+# from benchmarks/RESULTS.md ("First run"): every loop (train, backtest), or the forward loop only.
+COMPILE_SECONDS = {"train": 5, "forecast": 2}
+NOTICE_AFTER = 1.0  # seconds: a warm cache loads well within this, so the notice means a compile
+
+
+@contextlib.contextmanager
+def first_run_notice(kind: str) -> Iterator[None]:
+    """On a terminal, say "preparing the engine, once: ~N s" on stderr when the block (the first use
+    of the compiled loops) is still running after a second: Numba is compiling them into its cache,
+    which happens once after an install. Pipes and files never get the line."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    import threading
+
+    def notice() -> None:
+        sys.stderr.write(f"preparing the engine, once: ~{COMPILE_SECONDS[kind]} s\n")
+        sys.stderr.flush()
+
+    timer = threading.Timer(NOTICE_AFTER, notice)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def warm_engine() -> None:
+    """Load (or, the first time, compile) every loop of the engine before training starts, with the
+    first-run notice, so that a progress bar never sits at 0 % while Numba compiles."""
+    with first_run_notice("train"):
+        from lstmcli.engine import kernels
+
+        kernels.warm_up()
+
+
+def plot_path(path: Path | None) -> Path | None:
+    """Check a ``--plot FILE`` before any work: its extension names a format lstmcli draws, matplotlib
+    is installed and the folder is writable; else one line on stderr and exit code 1."""
+    if path is None:
+        return None
+    from lstmcli.cli.plots import PlotError, check_plot_path, require_matplotlib
+    from lstmcli.npzfile import check_writable
+
+    try:
+        check_plot_path(path)
+        require_matplotlib()
+        check_writable(path)
+    except (PlotError, LstmcliError) as e:
+        raise fail(str(e)) from None
+    return path
+
+
+def write_plot(fig: object, path: Path) -> None:
+    """Render a figure of ``lstmcli.cli.plots`` to ``path`` (atomically), errors as one line."""
+    from lstmcli.cli.plots import save_figure
+
+    with user_errors():
+        save_figure(fig, path)  # type: ignore[arg-type]
+
+
+def level_values(values: list[float] | None) -> list[float]:
+    """``--level`` values, sorted and unique, each strictly between 0 and 100; whole numbers as ints, so
+    that ``--level 80`` still names the column ``lower_80`` and ``--level 99.5`` names ``lower_99.5``."""
+    out: set[float] = set()
+    for v in values or []:
+        if not 0 < v < 100:
+            raise typer.BadParameter(f"{v:g} is not between 0 and 100 (a percentage such as 80 or 99.5)")
+        out.add(int(v) if float(v).is_integer() else float(v))
+    return sorted(out)
 
 
 def parse_features(value: str | None) -> str | list[str] | None:

@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lstmcli.cli.common import OutputFormat, stdout_console, user_errors
-from lstmcli.cli.predict import ModelIn, NewData, _date_text, load_newer_data
+from lstmcli.cli.common import (
+    OutputFormat,
+    first_run_notice,
+    plot_path,
+    refuse_to_replace_inputs,
+    stdout_console,
+    user_errors,
+    write_plot,
+)
+from lstmcli.cli.predict import ModelIn, NewData, PlotFile, _date_text, load_newer_data
+from lstmcli.cli.text import styled
 from lstmcli.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -59,19 +68,37 @@ def inspect_cmd(
             "many as fit the terminal's width in the tables."
         ),
     ] = None,
+    member: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Which network of the ensemble to show (1 = the first, as --layer counts); the forecast "
+            "is the median of them all.",
+        ),
+    ] = 1,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help="table (coloured, with a summary), csv (long format) or json."),
     ] = OutputFormat.table,
+    plot: PlotFile = None,
 ) -> None:
     """Show the gate values at every step: what the network remembers and forgets."""
+    with user_errors():
+        refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data})
+    plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.explain import unit_summary
         from lstmcli.forecasting.forecaster import Forecaster
 
-        forecaster = Forecaster.load(model)
+        with first_run_notice("forecast"):
+            forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
+        members = len(forecaster.networks_)
+        if member > members:
+            raise ConfigError(
+                f"--member {member} out of range: the model has {members} member(s), 1..{members}"
+            )
         newer = load_newer_data(forecaster, data) if data is not None else None
-        trace = forecaster.trace(newer)
+        trace = forecaster.trace(newer, member=member - 1)
         n_layers = len(trace.layers)
         if layer is not None and layer > n_layers:
             raise ConfigError(f"--layer {layer} out of range: the model has {n_layers} layer(s)")
@@ -90,21 +117,45 @@ def inspect_cmd(
             values = [trace.layers[k][name][first:, unit_list] for k in chosen for name in ORDER]
             unit_list = unit_list[: _units_that_fit(console.width, labels[first:], values)]
         summaries = {k: unit_summary(trace.layers[k], forecaster.season_) for k in chosen}
+        which = _member_text(forecaster, member)
+        if plot is not None:
+            from lstmcli.cli.plots import gates_figure
+
+            # a picture has room for every unit: --units narrows it, the terminal's width does not
+            drawn = _parse_units(units, hidden) if units is not None else list(range(hidden))
+            fig = gates_figure(
+                layers={k: {name: trace.layers[k][name][first:, drawn] for name in ORDER} for k in chosen},
+                n_layers=n_layers,
+                summaries=summaries,
+                units=drawn,
+                labels=labels[first:],
+                season=forecaster.season_,
+                title=f"{forecaster.target_}: the gates of {which}\n"
+                f"the last {T - first} steps of the window behind the latest forecast ({Path(model).name})",
+            )
+            write_plot(fig, plot)
 
     if output_format is OutputFormat.json:
+        # --steps, --units and --layer cut the json as they cut the tables
         payload: dict[str, Any] = {
             "model": str(model),
+            "member": member,
+            "members": members,
             "gate_order": ["i", "f", "g", "o"],
-            "steps": labels,
-            "inputs": trace.inputs.tolist(),
+            "steps": labels[first:],
+            "units": unit_list,
+            "inputs": trace.inputs[first:].tolist(),
             "input_names": [forecaster.target_ + " (transformed)"] + forecaster.feature_names_,
             "layers": [
-                {name: trace.layers[k][name].tolist() for name in ("i", "f", "g", "o", "c", "h")}
+                {
+                    name: trace.layers[k][name][first:, unit_list].tolist()
+                    for name in ("i", "f", "g", "o", "c", "h")
+                }
                 | {"layer": k + 1}
-                for k in range(n_layers)
+                for k in chosen
             ],
             "output": trace.output.tolist(),
-            "summary": {str(k + 1): summaries[k] for k in chosen},
+            "summary": {str(k + 1): [summaries[k][u] for u in unit_list] for k in chosen},
         }
         sys.stdout.write(json.dumps(payload) + "\n")
         return
@@ -125,8 +176,19 @@ def inspect_cmd(
 
     raw_output = trace.output.astype(float).round(4).tolist()  # float64 first: float32 prints 17 digits
     console.print(
-        f"[bold]{forecaster.target_}[/]: the {T}-step window behind the latest forecast "
-        f"(model {model}, format {forecaster.format_version_}); raw output {raw_output}"
+        styled(
+            (forecaster.target_, "bold"),
+            f": the {T}-step window behind the latest forecast "
+            f"(model {model}, format {forecaster.format_version_}); raw output {raw_output}",
+        )
+    )
+    from rich.text import Text
+
+    console.print(
+        Text(
+            f"Showing {which}; the forecast is the median of all {members}."
+            + (" --member K shows another." if members > 1 else "")
+        )
     )
     if len(unit_list) < hidden and units is None:
         why = (
@@ -140,10 +202,21 @@ def inspect_cmd(
         )
     console.print(explain_gates(forecaster.season_))
     for k in chosen:
-        console.rule(f"layer {k + 1} of {n_layers} (weights lstm.*_l{k})")
+        prefix = "lstm" if member == 1 else f"ensemble.{member - 1}.lstm"  # the model file's names
+        console.rule(f"layer {k + 1} of {n_layers} (weights {prefix}.*_l{k})")
         for name in ORDER:
             console.print(gate_table(name, trace.layers[k][name][first:], labels[first:], unit_list))
         console.print(unit_summary_table([summaries[k][u] for u in unit_list], forecaster.season_))
+
+
+def _member_text(forecaster: Any, member: int) -> str:
+    """'member 1 of 5 (lookback 24, stopped early at epoch 1)': which network the trace comes from."""
+    k = member - 1
+    text = f"member {member} of {len(forecaster.networks_)} (lookback {forecaster.lookbacks_[k]}"
+    epochs = forecaster.member_epochs_
+    if len(epochs) == len(forecaster.networks_) and epochs[k] > 0:
+        text += f", {epochs[k]} epoch{'s' if epochs[k] != 1 else ''} chosen by early stopping"
+    return text + ")"
 
 
 def _units_that_fit(width: int, labels: list[str], tables: list[np.ndarray]) -> int:

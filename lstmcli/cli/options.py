@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.config import MAX_ENSEMBLE, MAX_HIDDEN, MAX_HORIZON, MAX_LAYERS, ForecasterConfig
 
 DATA_PANEL = "Data"
 MODEL_PANEL = "Model"
@@ -61,7 +61,10 @@ Lookback = Annotated[
 Horizon = Annotated[
     int | None,
     typer.Option(
-        min=1, help="Steps to validate and forecast (default: one season).", rich_help_panel=MODEL_PANEL
+        min=1,
+        max=MAX_HORIZON,
+        help="Steps to validate and forecast (default: one season).",
+        rich_help_panel=MODEL_PANEL,
     ),
 ]
 Season = Annotated[
@@ -106,6 +109,7 @@ Ensemble = Annotated[
     int,
     typer.Option(
         min=1,
+        max=MAX_ENSEMBLE,
         help="Networks trained with different seeds; the forecast is their median.",
         rich_help_panel=MODEL_PANEL,
     ),
@@ -125,8 +129,12 @@ Monitor = Annotated[
         rich_help_panel=TRAIN_PANEL,
     ),
 ]
-Hidden = Annotated[int, typer.Option(min=1, help="Hidden units per LSTM layer.", rich_help_panel=MODEL_PANEL)]
-Layers = Annotated[int, typer.Option(min=1, help="Stacked LSTM layers.", rich_help_panel=MODEL_PANEL)]
+Hidden = Annotated[
+    int, typer.Option(min=1, max=MAX_HIDDEN, help="Hidden units per LSTM layer.", rich_help_panel=MODEL_PANEL)
+]
+Layers = Annotated[
+    int, typer.Option(min=1, max=MAX_LAYERS, help="Stacked LSTM layers.", rich_help_panel=MODEL_PANEL)
+]
 Dropout = Annotated[
     float,
     typer.Option(
@@ -141,11 +149,21 @@ BatchSize = Annotated[
 ]
 Lr = Annotated[float, typer.Option(min=1e-12, help="Adam learning rate.", rich_help_panel=TRAIN_PANEL)]
 Loss = Annotated[str, typer.Option(help="Training loss: mse, mae or huber.", rich_help_panel=TRAIN_PANEL)]
+
+
+def _val_size(value: float) -> float:
+    """A fraction below 1 or a whole count: 1.5 is neither (it used to become 1 without a word)."""
+    if value >= 1 and value != int(value):
+        raise typer.BadParameter(f"{value:g} is neither a fraction below 1 nor a whole count of windows")
+    return value
+
+
 ValSize = Annotated[
     float,
     typer.Option(
         "--val-size",
         min=0.0,
+        callback=_val_size,
         help="Validation windows at the end: a fraction (<1) or a count (>=1); 0 = none.",
         rich_help_panel=TRAIN_PANEL,
     ),
@@ -161,7 +179,9 @@ Patience = Annotated[
 Seed = Annotated[
     int,
     typer.Option(
-        help="Random seed: same data, settings and seed give the same model.", rich_help_panel=TRAIN_PANEL
+        min=0,
+        help="Random seed: same data, settings and seed give the same model.",
+        rich_help_panel=TRAIN_PANEL,
     ),
 ]
 

@@ -11,9 +11,32 @@ from typing import Annotated, Any
 
 import typer
 
-from lstmcli.cli.common import OutputFormat, stdout_console, user_errors, write_text_output
+from lstmcli.cli.common import (
+    OutputFormat,
+    fail,
+    first_run_notice,
+    level_values,
+    plot_path,
+    refuse_to_replace_inputs,
+    stdout_console,
+    user_errors,
+    warn,
+    write_plot,
+    write_text_output,
+)
+from lstmcli.forecasting.config import MAX_HORIZON
 
 ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
+PlotFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        help="Also draw a picture to this file: .png, .svg or .pdf (needs matplotlib, which the plot "
+        "extra of lstmcli installs).",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
 NewData = Annotated[
     Path | None,
     typer.Option(
@@ -30,7 +53,7 @@ def load_newer_data(model: Any, path: Path) -> Any:
     return load_csv(path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_)
 
 
-def forecast_rows(forecast: Any, levels: list[int]) -> list[dict[str, Any]]:
+def forecast_rows(forecast: Any, levels: list[float]) -> list[dict[str, Any]]:
     rows = []
     for k, value in enumerate(forecast.values):
         row: dict[str, Any] = {}
@@ -67,41 +90,48 @@ def predict(
     model: ModelIn = Path("model.npz"),
     horizon: Annotated[
         int | None,
-        typer.Option(min=1, help="Periods to forecast (default: the model's horizon, one season)."),
+        typer.Option(
+            min=1, max=MAX_HORIZON, help="Periods to forecast (default: the model's horizon, one season)."
+        ),
     ] = None,
     data: NewData = None,
     level: Annotated[
-        list[int] | None,
+        list[float] | None,
         typer.Option(
-            min=1, max=99, help="Prediction interval level in percent, repeatable: --level 80 --level 95."
+            help="Prediction interval level in percent (above 0, below 100), repeatable: --level 80 "
+            "--level 99.5.",
+            callback=level_values,
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Also write the forecast to this CSV file.", dir_okay=False),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write the forecast to this file: .csv (or no extension) or .json, as --format writes them.",
+            dir_okay=False,
+        ),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table (with a chart), csv or json on stdout.")
     ] = OutputFormat.table,
+    plot: PlotFile = None,
 ) -> None:
     """Forecast the next periods with a trained model; dates continue the series."""
-    levels = sorted(set(level or []))
+    levels = list(level or [])
+    with user_errors():
+        refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
+        refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data})
+    output_kind = _output_kind(output)
+    plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.forecaster import Forecaster
 
-        forecaster = Forecaster.load(model)
+        with first_run_notice("forecast"):
+            forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
         newer = load_newer_data(forecaster, data) if data is not None else None
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels))
         rows = forecast_rows(forecast, levels)
-        if output is not None:
-            write_text_output(output, rows_to_csv(rows))
-
-    for warning in forecast.warnings:
-        sys.stderr.write(f"warning: {warning}\n")
-    if output_format is OutputFormat.csv:
-        sys.stdout.write(rows_to_csv(rows))
-        return
-    if output_format is OutputFormat.json:
         payload = {
             "model": str(model),
             "target": forecaster.target_,
@@ -110,26 +140,111 @@ def predict(
             "forecast": rows,
             "warnings": forecast.warnings,
         }
+        if output is not None:
+            text = json.dumps(payload, indent=2) + "\n" if output_kind == "json" else rows_to_csv(rows)
+            write_text_output(output, text)
+    if plot is not None:
+        write_plot(_forecast_picture(forecaster, forecast, newer, levels, data), plot)
+
+    for warning in forecast.warnings:
+        warn(warning)
+    if output_format is OutputFormat.csv:
+        sys.stdout.write(rows_to_csv(rows))
+        return
+    if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    from lstmcli.cli.render import forecast_table, line_chart
+    from lstmcli.cli.chart import forecast_chart
+    from lstmcli.cli.render import forecast_table
 
     console = stdout_console()
     history = newer.values if newer is not None else forecaster.tail_values_
     shown = history[-max(3 * forecaster.season_, 2 * len(forecast.values), 24) :]
     band = forecast.intervals.get(levels[-1]) if levels else None
     console.print(
-        line_chart(
+        forecast_chart(
             shown,
             forecast.values,
+            width=console.width,
             lower=None if band is None else band[0],
             upper=None if band is None else band[1],
+            labels=_chart_labels(forecaster, forecast, newer, len(shown)),
+            level=levels[-1] if levels else None,
         )
     )
     console.print(forecast_table(rows, levels))
     source = (
         f"{data}" if data is not None else f"the {forecaster.n_obs_} observations of {forecaster.source_}"
     )
-    console.print(f"[dim]{forecaster.target_}, {len(rows)} periods after {source}[/]")
+    console.print(f"{forecaster.target_}, {len(rows)} periods after {source}", style="dim")
     if output is not None:
-        console.print(f"[dim]written to {output}[/]")
+        console.print(f"written to {output}", style="dim")
+    if plot is not None:
+        from rich.text import Text
+
+        console.print(Text(f"picture written to {plot}", style="dim"))
+
+
+def _chart_labels(forecaster: Any, forecast: Any, newer: Any, n_history: int) -> list[str] | None:
+    """Dates (or step numbers) of the last ``n_history`` observations and of the forecast."""
+    if forecast.timestamps is None:
+        return [
+            str(k) for k in range(forecast.start_step - n_history, forecast.start_step + len(forecast.values))
+        ]
+    if newer is not None and newer.timestamps is not None:
+        past = newer.timestamps[-n_history:]
+    else:
+        from lstmcli.data.loader import timestamps_ending_at
+
+        past = timestamps_ending_at(forecaster.last_timestamp_, forecaster.freq_, n_history)
+    return [_date_text(t) for t in [*past, *forecast.timestamps]]
+
+
+OUTPUT_KINDS = {"": "csv", ".csv": "csv", ".json": "json"}
+
+
+def _output_kind(output: Path | None) -> str | None:
+    """What ``--output`` writes, from its extension; any other extension is an error (never CSV text in
+    a .png), before any work."""
+    if output is None:
+        return None
+    kind = OUTPUT_KINDS.get(output.suffix.lower())
+    if kind is None:
+        hint = " (for a picture use --plot)" if output.suffix.lower() in (".png", ".svg", ".pdf") else ""
+        raise fail(f"--output {output}: write a .csv or a .json file, not {output.suffix!r}{hint}")
+    return kind
+
+
+def _forecast_picture(forecaster: Any, forecast: Any, newer: Any, levels: list[float], data: Any) -> Any:
+    """The figure of ``--plot``: the recent history (with its dates), the forecast and its intervals."""
+    from lstmcli.cli.plots import forecast_figure
+
+    if newer is not None:
+        history, stamps = newer.values, newer.timestamps
+    else:
+        history, stamps = forecaster.tail_values_, None
+        if forecaster.last_timestamp_ is not None and forecaster.freq_:
+            from lstmcli.data.loader import timestamps_ending_at
+
+            stamps = timestamps_ending_at(forecaster.last_timestamp_, forecaster.freq_, len(history))
+    keep = max(4 * forecaster.season_, 3 * len(forecast.values), 36)
+    history = history[-keep:]
+    dated = stamps is not None and forecast.timestamps is not None
+    if dated:
+        hx, fx = stamps[-keep:], forecast.timestamps
+    else:
+        import numpy as np
+
+        hx = np.arange(forecast.start_step - len(history), forecast.start_step)
+        fx = np.arange(forecast.start_step, forecast.start_step + len(forecast.values))
+    source = data.name if data is not None else forecaster.source_
+    return forecast_figure(
+        history=history,
+        history_x=hx,
+        forecast=forecast.values,
+        forecast_x=fx,
+        intervals=forecast.intervals,
+        title=f"{forecaster.target_}: forecast of the next {len(forecast.values)} periods ({source})",
+        ylabel=forecaster.target_,
+        dated=dated,
+    )

@@ -11,6 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from lstmcli.cli.text import styled
+
 METRICS = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE", "OWA")
 
 
@@ -73,12 +75,14 @@ def comparison_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
         cells = []
         for m in METRICS:
             text = fmt(row.get(m))
-            cells.append(f"[bold green]{text}[/]" if best[m] is not None and row.get(m) == best[m] else text)
-        table.add_row(f"[bold]{name}[/]" if name == "LSTM" else name, *cells)
+            cells.append(
+                styled((text, "bold green")) if best[m] is not None and row.get(m) == best[m] else text
+            )
+        table.add_row(styled((name, "bold")) if name == "LSTM" else name, *cells)
     return table
 
 
-def verdict(metrics: dict[str, dict[str, float]]) -> str:
+def verdict(metrics: dict[str, dict[str, float]]) -> Text | str:
     """One plain sentence: does the LSTM beat the baselines on these windows (by OWA, M4's combined
     sMAPE and MASE score)?"""
     lstm = metrics.get("LSTM")
@@ -90,11 +94,16 @@ def verdict(metrics: dict[str, dict[str, float]]) -> str:
         if name != "LSTM" and _finite(row.get("OWA")) and row["OWA"] <= lstm["OWA"]
     ]
     if not_beaten:
-        return (
-            f"[yellow]The LSTM does not beat {', '.join(not_beaten)} here (OWA {fmt(lstm['OWA'])}): "
-            "prefer the simpler forecast, or try another --transform or --lookback.[/]"
+        return styled(
+            (
+                f"The LSTM does not beat {', '.join(not_beaten)} here (OWA {fmt(lstm['OWA'])}): "
+                "prefer the simpler forecast, or try another --transform or --lookback.",
+                "yellow",
+            )
         )
-    return f"[green]The LSTM beats every naive baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).[/]"
+    return styled(
+        (f"The LSTM beats every naive baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).", "green")
+    )
 
 
 def _finite(v: Any) -> bool:
@@ -128,9 +137,16 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
         )
         console.print(verdict(s["validation"]))
     else:
-        console.print("[yellow]No validation windows (--val-size 0): no error estimate and no intervals.[/]")
+        console.print(
+            "No validation windows (--val-size 0): no error estimate and no intervals.", style="yellow"
+        )
     console.print(
-        f"Next: [bold]lstmcli predict --model {s['model']}[/] or [bold]lstmcli inspect --model {s['model']}[/]"
+        styled(
+            "Next: ",
+            (f"lstmcli predict --model {s['model']}", "bold"),
+            " or ",
+            (f"lstmcli inspect --model {s['model']}", "bold"),
+        )
     )
 
 
@@ -149,58 +165,6 @@ def forecast_table(rows: list[dict[str, Any]], levels: list[int]) -> Table:
             cells += [fmt(row[f"lower_{level}"]), fmt(row[f"upper_{level}"])]
         table.add_row(*cells)
     return table
-
-
-def line_chart(
-    history: np.ndarray,
-    forecast: np.ndarray,
-    width: int = 72,
-    height: int = 12,
-    lower: np.ndarray | None = None,
-    upper: np.ndarray | None = None,
-) -> Text:
-    """A terminal chart: recent history (blue) then the forecast (magenta), a bar where they meet."""
-    series = np.concatenate([history, forecast])
-    bounds = [series]
-    if lower is not None and upper is not None:
-        bounds += [lower, upper]
-    lo = float(min(np.min(b) for b in bounds))
-    hi = float(max(np.max(b) for b in bounds))
-    if hi - lo < 1e-12:
-        hi, lo = hi + 1.0, lo - 1.0
-    n = len(series)
-    cols = min(width, n)
-    # each column shows the point at its position (series longer than the width are subsampled)
-    index = np.linspace(0, n - 1, cols).round().astype(int)
-    grid = [[" "] * cols for _ in range(height)]
-    styles = [[""] * cols for _ in range(height)]
-
-    def row_of(v: float) -> int:
-        return int(round((hi - v) / (hi - lo) * (height - 1)))
-
-    for c, k in enumerate(index):
-        is_forecast = k >= len(history)
-        if is_forecast and lower is not None and upper is not None:
-            j = k - len(history)
-            for r in range(row_of(float(upper[j])), row_of(float(lower[j])) + 1):
-                grid[r][c], styles[r][c] = "·", "magenta dim"
-        r = row_of(float(series[k]))
-        grid[r][c], styles[r][c] = ("●", "bold magenta") if is_forecast else ("•", "blue")
-    split = int(np.searchsorted(index, len(history)))
-    label_w = max(len(fmt(hi)), len(fmt(lo)))
-    text = Text()
-    for r in range(height):
-        label = fmt(hi) if r == 0 else fmt(lo) if r == height - 1 else ""
-        text.append(label.rjust(label_w) + " │")
-        for c in range(cols):
-            if c == split and grid[r][c] == " ":
-                text.append("┊", style="dim")
-            else:
-                text.append(grid[r][c], style=styles[r][c] or None)
-        text.append("\n")
-    text.append(" " * label_w + " └" + "─" * cols + "\n")
-    text.append(" " * (label_w + 2) + "history (blue) │ forecast (magenta)", style="dim")
-    return text
 
 
 # ------------------------------------------------------------------------------------------ inspect
@@ -237,16 +201,17 @@ def gate_table(name: str, values: np.ndarray, labels: list[str], units: list[int
 
 
 def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:
+    """One line per unit, within 80 columns: the headers are short and the role is its short name."""
     table = Table(title="What each unit remembers (over this window)", title_justify="left")
     for col, just in [
         ("unit", "left"),
-        ("mean forget f", "right"),
-        ("memory half-life", "right"),
-        ("mean input i", "right"),
-        ("saturated gates", "right"),
+        ("mean f", "right"),
+        ("half-life", "right"),
+        ("mean i", "right"),
+        ("saturated", "right"),
         ("role", "left"),
     ]:
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+        table.add_column(col, justify=just, no_wrap=col != "role")  # type: ignore[arg-type]
     for s in summary:
         half = s["half_life"]
         half_text = "∞" if half is None else f"{half:.1f} steps"
@@ -256,9 +221,18 @@ def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:
             half_text,
             f"{s['mean_input']:.2f}",
             f"{100 * s['saturation']:.0f}%",
-            s["role"],
+            short_role(s["role"]),
         )
     return table
+
+
+def short_role(role: str) -> str:
+    """The summary's role in a few words: 'medium memory (~3 steps)' stays, the long ones shorten."""
+    return {
+        "mostly silent (output gate closed)": "silent (output closed)",
+        "seasonal memory (keeps a season or more)": "seasonal memory",
+        "short memory (mostly the latest steps)": "short memory",
+    }.get(role, role)
 
 
 def explain_gates(season: int) -> Text:
@@ -289,6 +263,8 @@ def per_step_table(per_step: list[dict[str, dict[str, float]]], measure: str) ->
         cells = []
         for n in methods:
             text = fmt(row[n][measure])
-            cells.append(f"[bold green]{text}[/]" if best is not None and row[n][measure] == best else text)
+            cells.append(
+                styled((text, "bold green")) if best is not None and row[n][measure] == best else text
+            )
         table.add_row(str(j + 1), *cells)
     return table

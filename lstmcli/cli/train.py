@@ -12,7 +12,17 @@ from typing import Annotated, Any
 import typer
 
 from lstmcli.cli import options as opt
-from lstmcli.cli.common import TrainFormat, fail, parse_features, stderr_console, stdout_console, user_errors
+from lstmcli.cli.common import (
+    TrainFormat,
+    fail,
+    parse_features,
+    print_notes,
+    refuse_to_replace_inputs,
+    stderr_console,
+    stdout_console,
+    user_errors,
+    warm_engine,
+)
 
 D = opt.DEFAULTS
 ModelOut = Annotated[
@@ -97,6 +107,7 @@ def train(
     baselines it must beat. Ctrl-C stops training and saves the best weights so far.
     """
     with user_errors():
+        refuse_to_replace_inputs(model, "--model", {"DATA": data})
         from lstmcli.data.loader import load_csv
         from lstmcli.forecasting.forecaster import Forecaster
 
@@ -110,8 +121,8 @@ def train(
         forecaster = Forecaster(config)
         forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()
-        for note in series.notes:
-            err.print(f"[dim]note:[/] {note}")
+        print_notes(err, series.notes)
+        warm_engine()
         started = time.perf_counter()
         show_progress = output_format is TrainFormat.table and not quiet
         with _Interrupts() as interrupts:

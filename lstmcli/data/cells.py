@@ -44,6 +44,11 @@ _NA_STRINGS = frozenset(
 
 
 _DECIMAL_COMMA_RE = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
+# 1,234 or 1,234.5 (',' groups) and, in the locales that write 3,5 for 3.5, 2.791 or 2.791,42 ('.' groups)
+_THOUSANDS_RES = {
+    ",": re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"),
+    ".": re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$"),
+}
 
 
 @dataclass
@@ -127,11 +132,19 @@ def check_numbers(table: Table, name: str, col: NumericColumn) -> None:
     if col.inf[k]:
         raise DataError(f"{where}: {show(cell)} is infinite; expected a finite number{tail}")
     hint = ""
-    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", cell):
+    if has_thousands_separator(cell, table.sep):
         hint = "; thousands separators are not supported"
     elif _DECIMAL_COMMA_RE.match(cell):
         hint = "; use '.' as the decimal point"
     raise DataError(f"{where}: {show(cell)} is not a number{hint}{tail}")
+
+
+def has_thousands_separator(cell: str, sep: str) -> bool:
+    """Whether a cell is a number written with thousands separators: 1,234.5 in any file, and 2.791,42
+    (or 2.791) in ';' files, which come from the locales that write 3,5 for 3.5."""
+    if _THOUSANDS_RES[","].match(cell):
+        return True
+    return sep == ";" and bool(_THOUSANDS_RES["."].match(cell))
 
 
 def looks_numeric(table: Table, name: str) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lstmcli.data.cells import Table, integer_column, missing_mask, numeric_column
+from lstmcli.data.cells import Table, has_thousands_separator, integer_column, missing_mask, numeric_column
 from lstmcli.data.wording import missing_col_error
 from lstmcli.errors import ConfigError, DataError
 
@@ -90,7 +90,10 @@ def _classify(
             empty_cols.append(c)
             continue
         col = numeric_column(table, c)  # knows about decimal commas in ';' files
-        if col.bad[present].mean() > 0.5:
+        # numbers with thousands separators are numbers the user must rewrite, not text: the column
+        # stays numeric so that check_numbers names the first such cell and says why
+        grouped = s.map(lambda cell: has_thousands_separator(cell, table.sep)).to_numpy(dtype=bool)
+        if (col.bad & ~grouped)[present].mean() > 0.5:
             text_cols.append(c)
             continue
         if c.startswith("Unnamed: ") and c != target:

@@ -19,6 +19,7 @@ from lstmcli.data.cells import Table, to_numbers
 from lstmcli.data.dates import parse_dates
 from lstmcli.data.wording import fmt_lines, one_line, plural, show
 from lstmcli.errors import DataError
+from lstmcli.files import open_regular, read_bounded
 
 
 def _read_bytes(path) -> tuple[str, bytes]:
@@ -45,8 +46,8 @@ def _read_bytes(path) -> tuple[str, bytes]:
     if stat.S_ISDIR(st.st_mode):
         raise DataError(f"{shown}: is a directory, not a CSV file")
     try:
-        with open(shown, "rb") as fh:
-            raw = fh.read()
+        with open_regular(shown, shown, "a CSV file", DataError) as fh:
+            raw = read_bounded(fh, shown, "a CSV file", DataError)
     except PermissionError:
         raise DataError(f"{shown}: permission denied (the file is not readable)") from None
     except OSError as exc:

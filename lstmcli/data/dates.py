@@ -20,6 +20,9 @@ _QUARTER_RE = re.compile(r"^(\d{4})\s*[-/ ]?\s*[Qq]([1-4])$|^[Qq]([1-4])\s*[-/ ]
 
 
 _TIME_ONLY_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+# A clock time followed by a UTC offset or zone: the cells that are time-zone aware.
+AWARE_RE = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+MIXED_OFFSETS_NOTE = "The dates have different UTC offsets; they were converted to UTC."
 
 
 def to_datetime(s: pd.Series, **kw) -> tuple[np.ndarray, str | None]:
@@ -36,7 +39,7 @@ def to_datetime(s: pd.Series, **kw) -> tuple[np.ndarray, str | None]:
                 r = pd.to_datetime(s, errors="coerce", utc=True, **kw)
             except Exception:
                 return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]"), None
-            tz_note = "The dates have different UTC offsets; they were converted to UTC."
+            tz_note = MIXED_OFFSETS_NOTE
         except Exception:  # OverflowError, OutOfBounds..., whatever a weird cell triggers
             return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]"), None
         r = pd.Series(r)

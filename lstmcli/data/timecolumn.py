@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstmcli.data.cells import Table, integer_column, looks_numeric, missing_mask, to_numbers
-from lstmcli.data.dates import Dates, parse_dates, to_datetime
+from lstmcli.data.dates import AWARE_RE, MIXED_OFFSETS_NOTE, Dates, parse_dates, to_datetime
 from lstmcli.data.wording import fmt_lines, fmt_ts, missing_col_error, plural, show
 from lstmcli.errors import ConfigError, DataError
 
@@ -113,6 +113,15 @@ def _date_time(table: Table, name: str, dates: Dates) -> Time:
             f"{table.path} line {table.lines[k]}, column '{name}': {show(s.iloc[k])} is not a date "
             f"(expected e.g. 2024-01-31){tail}"
         )
+    if MIXED_OFFSETS_NOTE in dates.notes:  # only then can naive and aware cells be mixed: no cost otherwise
+        aware = s.str.contains(AWARE_RE).to_numpy()
+        if aware.any() and not aware.all():
+            a, b = int(np.argmax(aware)), int(np.argmax(~aware))
+            raise DataError(
+                f"{table.path}: column '{name}' mixes times with a UTC offset (line {table.lines[a]}: "
+                f"{show(s.iloc[a])}) and times without one (line {table.lines[b]}: {show(s.iloc[b])}); "
+                "give every time an offset, or none"
+            )
     return Time(name, "dates", dates.values, list(dates.notes))
 
 

@@ -51,7 +51,10 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NetworkConfig:
-        return cls(**d)
+        """The config ``to_dict`` wrote; keys it does not know (added by a newer minor format) are ignored,
+        as the model file's versioning promises."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 def parameter_shapes(config: NetworkConfig) -> dict[str, tuple[int, ...]]:

@@ -13,6 +13,15 @@ NORMALIZATIONS = ("window", "ses", "none")
 DESEASONALIZE = ("auto", "none")
 MONITORS = ("forecast", "loss")
 
+# The largest settings lstmcli trains and reads back, in one place: the command line's options, the
+# checks below and the model-file loader (which refuses a file asking for more) all use these, so a model
+# that `train` writes is always one that `predict` reads. They are far beyond any useful model; they
+# bound the work a hostile model file can ask for.
+MAX_LAYERS = 64
+MAX_HIDDEN = 1 << 16
+MAX_ENSEMBLE = 1000
+MAX_HORIZON = 100_000  # steps forecast at once (train, backtest, predict and a model file's own)
+
 
 @dataclass(frozen=True)
 class ForecasterConfig:
@@ -72,6 +81,13 @@ class ForecasterConfig:
         for name in ("hidden", "layers", "epochs", "batch_size", "ensemble"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name, most in (("layers", MAX_LAYERS), ("hidden", MAX_HIDDEN), ("ensemble", MAX_ENSEMBLE)):
+            if getattr(self, name) > most:
+                raise ConfigError(f"--{name} must be at most {most}, got {getattr(self, name)}")
+        if self.horizon is not None and self.horizon > MAX_HORIZON:
+            raise ConfigError(f"--horizon must be at most {MAX_HORIZON}, got {self.horizon}")
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be 0 or more, got {self.seed}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not (self.lr > 0 and math.isfinite(self.lr)):

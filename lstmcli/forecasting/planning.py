@@ -17,7 +17,7 @@ import numpy as np
 
 from lstmcli.data.transforms import make_pipeline
 from lstmcli.data.windows import Split, split_windows
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.config import ForecasterConfig
 
 if TYPE_CHECKING:
@@ -71,6 +71,28 @@ def data_name(data: SeriesData) -> str:
     return Path(str(data.path)).name
 
 
+# Sizes the float64 statistics of a series handle: beyond them squares and sums of squares (a standard
+# deviation, an autocorrelation) overflow to inf, or underflow to 0 so that a varying series looks constant.
+MAGNITUDES = (1e-100, 1e100)
+
+
+def check_magnitude(values: np.ndarray, column: str, name: str) -> None:
+    """A one-line DataError for a column whose values are too large or too small (but not all zero) for
+    lstmcli's arithmetic, saying so, instead of forecasts that silently lose their scale or diverge."""
+    with np.errstate(all="ignore"):
+        largest = float(np.max(np.abs(values))) if len(values) else 0.0
+    if largest > MAGNITUDES[1]:
+        raise DataError(
+            f"{name}: column '{column}' has values as large as {largest:.3g}; beyond {MAGNITUDES[1]:g} in size "
+            "the arithmetic overflows (their squares pass the largest number); divide the column by a power of ten"
+        )
+    if 0.0 < largest < MAGNITUDES[0]:
+        raise DataError(
+            f"{name}: column '{column}' has values no larger than {largest:.3g}; below {MAGNITUDES[0]:g} the "
+            "spread underflows to zero (their squares are too small to hold); multiply the column by a power of ten"
+        )
+
+
 def make_plan(cfg: ForecasterConfig, data: SeriesData) -> Plan:
     """Resolve every setting of ``cfg`` left to the data; raises ConfigError when one cannot work."""
     from lstmcli.data.loader import season_length  # pandas: only when a forecaster is planned
@@ -78,6 +100,9 @@ def make_plan(cfg: ForecasterConfig, data: SeriesData) -> Plan:
     y = np.asarray(data.values, dtype=np.float64)
     n = len(y)
     n_features = np.asarray(data.features).reshape(n, -1).shape[1]
+    check_magnitude(y, data.target, data_name(data))
+    for column, values in zip(data.feature_names, np.asarray(data.features).reshape(n, -1).T, strict=False):
+        check_magnitude(np.asarray(values, dtype=np.float64), column, data_name(data))
     season = cfg.season or season_length(data.freq)
     horizon = cfg.horizon or max(season, 1)
     # Feeding forecasts back needs future values of the features, which nobody has: go direct.

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lstmcli.data.transforms import Pipeline, make_pipeline
-from lstmcli.forecasting.seasonal import classical_indices, seasonality_test
+from lstmcli.forecasting.seasonal import classical_indices, prefix_seasonality
 
 __all__ = ["Prepared", "Preprocessing", "fit_ses_alpha"]
 
@@ -73,7 +73,9 @@ class Preprocessing:
         """Fit every step on ``y`` (F feature columns ``features``, (n, F)) only: the training part."""
         m = season
         seasonal = np.ones(1)
-        if deseasonalize == "auto" and m > 1 and np.all(y > 0) and seasonality_test(y, m):
+        # (seasonality_test's answer, from running sums: on a long series its direct sums cost seconds)
+        seasonal_test = deseasonalize == "auto" and m > 1 and np.all(y > 0)
+        if seasonal_test and prefix_seasonality(y, m, [len(y)])[0]:
             span = SEASONAL_SPAN if m in YEARLY_SEASONS else None
             s = classical_indices(y, m, span=span, average=SEASONAL_AVERAGE)
             if s is not None:
