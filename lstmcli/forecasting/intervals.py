@@ -42,7 +42,7 @@ def conformal_width(
     get the conformal quantile of that pool times the step number, or, when it is larger, the conformal
     quantile of ``floor_errors`` at that step: the series' own in-sample Naive2 errors (``naive2_errors``),
     plentiful and model-free (on the M3 yearly series this lifted 80 % / 95 % coverage from 65 % / 68 %
-    to 83 % / 89 %; benchmarks/probe_interval_floor.py). Widths never shrink with the step, and steps
+    to 83 % / 89 %; benchmarks/README.md). Widths never shrink with the step, and steps
     beyond the validated horizon widen like a random walk: the last width times
     sqrt(step / validated steps).
     """
