@@ -180,6 +180,7 @@ def test_seatbelts_named_features():
 def test_long_file_given_to_load_csv_explains_itself():
     msg = error(DataError, load_csv, DATA / "m3_quarterly_first3.csv")
     assert "column 'step': 1 appears on lines 2, 46, 91" in msg and "several series in long format" in msg
+    assert "did you mean --id-col series_id?" in msg
 
 
 def test_m3_long_fixture():

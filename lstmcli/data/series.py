@@ -67,3 +67,39 @@ class LongSeries:
     series_id: str
     values: np.ndarray
     n_test: int
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """Many series of one long file, as read by :func:`lstmcli.data.panel.load_panel`.
+
+    Attributes
+    ----------
+    path : str
+        The file as given by the user.
+    id_col : str
+        The column naming the series (``--id-col``); forecasts name their series under it.
+    ids : tuple of str
+        The id of each kept series, sorted (so the order of the rows in the file never matters).
+    series : tuple of SeriesData
+        The kept series, in the order of ``ids``: each with its own dates, length and start, on the
+        panel's one frequency.
+    freq : str or None
+        The panel's frequency (pandas alias); None without dates.
+    skipped : tuple of (str, str)
+        ``(id, reason)`` of every series left out: "constant", "mostly missing", "too short".
+    notes : tuple of str
+        The loader's decisions for the whole panel, a sentence each (never one per series).
+    """
+
+    path: str
+    id_col: str
+    ids: tuple[str, ...]
+    series: tuple[SeriesData, ...]
+    freq: str | None
+    skipped: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+
+    @property
+    def target(self) -> str:
+        return self.series[0].target if self.series else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from lstmcli.data.cells import Table, integer_column, looks_numeric, missing_mask, to_numbers
 from lstmcli.data.dates import AWARE_RE, MIXED_OFFSETS_NOTE, Dates, parse_dates, to_datetime
@@ -170,6 +171,23 @@ def find_time(table: Table, time_col: str | None) -> Time | None:
     return None
 
 
+def separating_column(table: Table, time: Time, keys: np.ndarray) -> str | None:
+    """A text column that tells the series of a long file apart: with it, every time appears once per
+    value (id-like names first, then the others in file order); None when no column does."""
+    named = [c for c in table.columns if c.lower() in _ID_NAMES]
+    others = [c for c in table.columns if c not in named]
+    for c in named + others:
+        if c == time.name or looks_numeric(table, c):
+            continue
+        ids = table.df[c]
+        if ids.nunique() < 2:
+            continue
+        pairs = pd.DataFrame({"id": ids.to_numpy(), "t": keys})
+        if not pairs.duplicated().any():
+            return c
+    return None
+
+
 def sort_rows(table: Table, time: Time, notes: list[str]) -> np.ndarray:
     """Stable time order of the rows; notes re-ordering and rejects duplicate times."""
     keys = time.keys
@@ -189,12 +207,8 @@ def sort_rows(table: Table, time: Time, notes: list[str]) -> np.ndarray:
         first = order[dup[0]]
         where = np.sort(table.lines[k == ks[dup[0]]])
         shown = fmt_ts(keys[first]) if time.kind == "dates" else f"{keys[first]:g}"
-        ids = [c for c in table.columns if c.lower() in _ID_NAMES and table.df[c].nunique() > 1]
-        hint = (
-            f" (column '{ids[0]}' suggests several series in long format; give one series per file)"
-            if ids
-            else ""
-        )
+        id_col = separating_column(table, time, k)
+        hint = f" (several series in long format? did you mean --id-col {id_col}?)" if id_col else ""
         raise DataError(
             f"{table.path}: column '{time.name}': {shown} appears on {fmt_lines(where)}; "
             f"each time must appear only once{hint}"

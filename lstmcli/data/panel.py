@@ -1,0 +1,183 @@
+"""Read a panel: many series in one long CSV (an id column, a time column, the target), for one model
+across all of them (``train --id-col``).
+
+Each series keeps its own dates, length and start; the panel has one frequency, inferred from the
+dates of its longest series unless ``freq`` is given, and every series must lie on it. Within a series
+the single-series rules apply (``grid``, ``filling``): missing steps are added and filled, at most half
+of a series may be filled. A series that cannot be learned from (constant, mostly missing, too short)
+is left out and listed in ``Panel.skipped``, for one summary note rather than a note per series.
+
+The series are sorted by id, so the order of the rows in the file never changes a model.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from lstmcli.data.cells import check_numbers, numeric_column
+from lstmcli.data.csvfile import read_table
+from lstmcli.data.filling import FILL_METHODS, FILL_WORDS, fill_column
+from lstmcli.data.frequency import describe_freq, parse_offset
+from lstmcli.data.grid import _explicit_offset, _infer_offset, step_grid
+from lstmcli.data.longformat import long_columns, series_codes
+from lstmcli.data.series import Panel, SeriesData
+from lstmcli.data.wording import fmt_lines, fmt_list, plural
+from lstmcli.errors import ConfigError, DataError
+
+__all__ = ["load_panel", "skipped_note"]
+
+MIN_LENGTH = 3  # a series needs this many values to be read at all (the forecaster asks for more)
+FREQ_SAMPLE = 20  # the panel's frequency is the one most of its longest series show
+
+
+def load_panel(
+    path,
+    *,
+    id_col: str,
+    target: str | None = None,
+    time_col: str | None = None,
+    freq: str | None = None,
+    fill: str = "linear",
+) -> Panel:
+    """Load the series of a long CSV (``id_col``, a time column, ``target``) as a :class:`Panel`.
+
+    Raises ``DataError`` for anything wrong with the file (a repeated time within a series, a date off
+    the panel's frequency, a bad cell) and ``ConfigError`` for invalid options; series that are only
+    unusable are skipped, not errors, unless none is left.
+    """
+    if fill not in FILL_METHODS:
+        raise ConfigError(f"--fill {fill!r} is not valid; choose one of: {', '.join(FILL_METHODS)}")
+    if freq is not None:
+        parse_offset(freq)
+    table = read_table(path)
+    p = table.path
+    target, time, _ = long_columns(table, id_col, target, time_col, None)
+    col = numeric_column(table, target)
+    check_numbers(table, target, col)
+    codes, uniques = series_codes(table, id_col)
+    notes: list[str] = []
+    if time is None:
+        notes.append(f"{p} has no time column; the rows of each series are consecutive steps in file order.")
+    else:
+        notes.extend(n for n in time.notes if not n.startswith("Used column"))
+        notes.append(f"Used column '{time.name}' as the time column and '{id_col}' as the series id.")
+
+    # rows of each series, in file order; the series sorted by id
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    groups = {str(uniques[codes[order[a]]]): order[a:b] for a, b in zip(
+        np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]]), strict=True)}  # fmt: skip
+    rows_by_id = {sid: _time_order(table, time, groups[sid], sid) for sid in sorted(groups)}
+
+    alias = None
+    if time is not None and time.kind == "dates":
+        alias = freq if freq is not None else _panel_freq([time.keys[r] for r in rows_by_id.values()])
+        if alias is None:
+            notes.append(
+                f"Could not find a regular frequency in column '{time.name}'; rows are used as consecutive "
+                "steps and forecasts cannot be dated; pass --freq to set one."
+            )
+        else:
+            how = "as given by --freq" if freq is not None else "inferred from the dates"
+            notes.append(f"Frequency {describe_freq(parse_offset(alias).freqstr)}, {how}.")
+
+    kept: list[SeriesData] = []
+    skipped: list[tuple[str, str]] = []
+    filled_values, filled_series = 0, 0
+    for sid, rows in rows_by_id.items():
+        timestamps, out_freq = None, None
+        if time is None:
+            pos, G = np.arange(len(rows)), len(rows)
+        elif time.kind == "steps":
+            pos, G = step_grid(time, time.keys[rows], fill, [])
+        elif alias is None:
+            pos, G, timestamps = np.arange(len(rows)), len(rows), time.keys[rows]
+        else:
+            off, (pos, G) = _explicit_offset(alias, time.keys[rows], p, time.name, table.lines[rows])
+            out_freq = off.freqstr
+            timestamps = _dates(time.keys[rows][0], G, off)
+        raw = col.values[rows]
+        missing = G - len(rows) + int(np.isnan(raw).sum())
+        if missing * 2 > G or G - missing < 2:
+            skipped.append((sid, "mostly missing"))
+            continue
+        y = fill_column(target, raw, pos, G, fill, table.lines[rows], [], p)
+        if missing:
+            filled_values, filled_series = filled_values + missing, filled_series + 1
+        if G < MIN_LENGTH:
+            skipped.append((sid, "too short"))
+        elif float(np.ptp(y)) == 0.0:
+            skipped.append((sid, "constant"))
+        else:
+            kept.append(_series(p, target, y, time.name if time else None, timestamps, out_freq))
+    if filled_values:
+        notes.append(
+            f"Filled {plural(filled_values, 'missing value')} in {plural(filled_series, 'series', 'series')} "
+            f"{FILL_WORDS[fill]}."
+        )
+    if not kept:
+        raise DataError(f"{p}: no series left to learn from ({skipped_note(skipped)})")
+    left_out = dict(skipped)
+    ids = tuple(sid for sid in rows_by_id if sid not in left_out)
+    return Panel(p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes))
+
+
+def skipped_note(skipped) -> str:
+    """One sentence for every series left out, by reason, with the first few ids of each."""
+    by_reason: dict[str, list[str]] = {}
+    for sid, reason in skipped:
+        by_reason.setdefault(reason, []).append(sid)
+    parts = [f"{len(ids)} {reason} ({fmt_list(ids, 3)})" for reason, ids in by_reason.items()]
+    return f"Skipped {plural(len(skipped), 'series', 'series')}: {'; '.join(parts)}."
+
+
+def _time_order(table, time, rows: np.ndarray, sid: str) -> np.ndarray:
+    """The rows of one series in time order (file order without a time column); a repeated time is an
+    error naming its lines."""
+    if time is None:
+        return rows
+    keys = time.keys[rows].astype(np.int64) if time.kind == "dates" else time.keys[rows]
+    rows = rows[np.argsort(keys, kind="stable")]
+    ks = np.sort(keys, kind="stable")
+    dup = np.flatnonzero(ks[1:] == ks[:-1])
+    if dup.size:
+        lines = sorted(table.lines[rows[dup[0] : dup[0] + 2]])
+        raise DataError(
+            f"{table.path}: series '{sid}' has the same {time.name} on {fmt_lines(lines)}; "
+            "each time must appear once per series"
+        )
+    return rows
+
+
+def _panel_freq(dates: list[np.ndarray]) -> str | None:
+    """The frequency most of the longest series show (each inferred as a single series' would be)."""
+    longest = sorted(dates, key=len, reverse=True)[:FREQ_SAMPLE]
+    found = Counter()
+    for ts in longest:
+        if len(ts) >= 3:
+            off, _ = _infer_offset(ts)
+            if off is not None:
+                found[off.freqstr] += 1
+    return found.most_common(1)[0][0] if found else None
+
+
+def _dates(first, G: int, off) -> np.ndarray:
+    import pandas as pd
+
+    return pd.date_range(pd.Timestamp(first), periods=G, freq=off).to_numpy().astype("datetime64[ns]")
+
+
+def _series(p, target, y, time_col, timestamps, freq) -> SeriesData:
+    return SeriesData(
+        path=p,
+        target=target,
+        values=np.ascontiguousarray(y, dtype=np.float64),
+        features=np.empty((len(y), 0), dtype=np.float64),
+        feature_names=(),
+        time_col=time_col,
+        timestamps=timestamps,
+        freq=freq,
+        notes=(),
+    )
