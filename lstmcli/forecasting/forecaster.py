@@ -40,14 +40,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lstmcli.data.windows import Split
-from lstmcli.engine.network import LSTMNetwork
 from lstmcli.engine.threads import available_cores, one_blas_thread
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError, ModelFileError
-from lstmcli.forecasting.baselines import compare_with_baselines
 from lstmcli.forecasting.config import MAX_HORIZON, ForecasterConfig
 from lstmcli.forecasting.ensemble import (
-    Ensemble,
     Progress,
     member_forecast,
     monitor_windows,
@@ -55,7 +52,8 @@ from lstmcli.forecasting.ensemble import (
     train_members,
     training_sets,
 )
-from lstmcli.forecasting.intervals import conformal_width, interval, naive2_errors
+from lstmcli.forecasting.fitting import ensemble_of, fitted_state, forecast_from_origins, validate
+from lstmcli.forecasting.intervals import conformal_width, interval
 from lstmcli.forecasting.planning import Plan, check_magnitude, data_name, make_plan
 from lstmcli.forecasting.preprocessing import Preprocessing
 from lstmcli.forecasting.state import FittedState
@@ -179,16 +177,7 @@ class Forecaster:
         has_val = split.n_val > 0
         refit = bool(cfg.refit) and has_val
         progress = Progress(on_epoch, cfg.epochs, cfg.ensemble * (2 if refit else 1))
-        # where validation forecasts start, as indices into the transformed series
-        if plan.strategy == "direct":
-            val_starts = np.arange(split.val.start, split.val.stop) + planned[0]
-        else:
-            val_starts = np.arange(split.train_end, len(y) - lag)
-        origins = val_starts + lag  # the same, as positions in the data
-        if len(origins) > VALIDATION_ORIGINS:  # long series: evenly spaced origins, first and last kept
-            origins = origins[
-                np.unique(np.linspace(0, len(origins) - 1, VALIDATION_ORIGINS).round().astype(int))
-            ]
+        val_starts, origins = validation_points(plan, len(y))
         out = horizon if plan.strategy == "direct" else 1  # targets per window
         run = partial(train_members, cfg, progress=progress, should_stop=should_stop, cores=cores)
 
@@ -207,21 +196,12 @@ class Forecaster:
             sets, epochs=[cfg.epochs] * len(sets), patience=cfg.patience, monitor=monitor,
             forecast=partial(member_forecast, strategy=plan.strategy, prep=prep),
         )  # fmt: skip
-        ensemble = _ensemble(kept, plan.strategy)
+        ensemble = ensemble_of(kept, plan.strategy)
         # per planned member: the epoch early stopping chose (0: diverged at once, or never trained)
         member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(planned) - len(results))
 
         # ---- validation from every origin of the held-out part, in the data's own units
-        if len(origins):
-            forecasts = _forecast_from_origins(prep, ensemble, constant, y, features, origins, horizon)
-            actual = np.full((len(origins), horizon), np.nan)
-            for k, o in enumerate(origins):
-                seen = y[o : o + horizon]
-                actual[k, : len(seen)] = seen
-            residuals = actual - forecasts
-            validation = compare_with_baselines(y, origins, actual, forecasts, plan.season)
-        else:
-            residuals, validation = np.zeros((0, horizon)), {}
+        residuals, validation = validate(prep, ensemble, constant, y, features, origins, horizon, plan.season)
 
         # ---- stage 2: the same networks trained again on all of the data, for the epochs chosen
         if refit and not interrupted and any(e > 0 for e in member_epochs):
@@ -229,33 +209,12 @@ class Forecaster:
             sets = training_sets(full, y, features, planned, out, len(y) - lag, np.zeros(0, dtype=int))
             again, _, interrupted = run(sets, epochs=member_epochs, patience=0)
             if not interrupted and again:  # else keep the complete stage-1 models, not half-trained ones
-                prep, ensemble = full, _ensemble(again, plan.strategy)
+                prep, ensemble = full, ensemble_of(again, plan.strategy)
 
-        # What predict needs to continue the series without the data file.
-        keep = min(len(y), max(ensemble.lookbacks) + lag + 1)
-        self.state_ = FittedState(
-            config=cfg,
-            season=plan.season,
-            horizon=horizon,
-            constant=constant,
-            preprocessing=prep,
-            ensemble=ensemble,
-            member_epochs=member_epochs,
-            target=data.target,
-            feature_names=list(data.feature_names),
-            freq=data.freq,
-            source=str(data.path),
-            n_obs=len(y),
-            last_timestamp=None if data.timestamps is None else np.datetime64(data.timestamps[-1], "ns"),
-            tail_values=y[-keep:].copy(),
-            tail_features=features[-keep:].copy(),
-            validation_origins=origins,
-            validation=validation,
-            residuals=residuals,
-            # the floor of the intervals where validation gives too few residuals (intervals)
-            naive2_errors=naive2_errors(y, prep.seasonal, horizon),
-            train_result=summary_result(results, interrupted, time.perf_counter() - started),
-        )
+        self.state_ = fitted_state(
+            cfg, plan, data, prep, ensemble, member_epochs, constant, origins, validation, residuals,
+            summary_result(results, interrupted, time.perf_counter() - started),
+        )  # fmt: skip
         return self
 
     def _preprocessing(self, plan: Plan, y: np.ndarray, features: np.ndarray) -> Preprocessing:
@@ -301,7 +260,7 @@ class Forecaster:
         of the seasonal indices); 0 when ``y`` is the whole series.
         """
         st = self._state()
-        return _forecast_from_origins(
+        return forecast_from_origins(
             st.preprocessing, st.ensemble, st.constant, y, features, origins, horizon, start
         )
 
@@ -394,29 +353,18 @@ class Forecaster:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _ensemble(kept: list[tuple[LSTMNetwork, int]], strategy: str) -> Ensemble:
-    return Ensemble([net for net, _ in kept], [L for _, L in kept], strategy)
-
-
-def _forecast_from_origins(
-    prep: Preprocessing,
-    ensemble: Ensemble,
-    constant: float | None,
-    y: np.ndarray,
-    features: np.ndarray,
-    origins: np.ndarray,
-    horizon: int,
-    start: int = 0,
-) -> np.ndarray:
-    """``Forecaster.forecast_from_origins`` with the pieces named (fit uses it before the state exists)."""
-    if constant is not None:
-        return np.full((len(origins), horizon), constant)
-    lag = prep.lag
-    L = max(ensemble.lookbacks)
-    adjusted, _, inputs = prep.prepare(y, features, start)
-    windows = np.stack([inputs[o - lag - L : o - lag] for o in origins])
-    zf = ensemble.forecast(windows, horizon, prep)
-    return np.stack([prep.to_data_units(zf[k], adjusted[:o], start + o) for k, o in enumerate(origins)])
+# (shared with the panel's global model, ``forecasting.panel``: one series' part of a fit)
+def validation_points(plan: Plan, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where validation forecasts start: as indices into the transformed series (``val_starts``) and
+    as positions in the data (``origins``, at most VALIDATION_ORIGINS of them, evenly spaced)."""
+    if plan.strategy == "direct":
+        val_starts = np.arange(plan.split.val.start, plan.split.val.stop) + plan.lookbacks[0]
+    else:
+        val_starts = np.arange(plan.split.train_end, n - plan.lag)
+    origins = val_starts + plan.lag  # the same, as positions in the data
+    if len(origins) > VALIDATION_ORIGINS:  # long series: evenly spaced origins, first and last kept
+        origins = origins[np.unique(np.linspace(0, len(origins) - 1, VALIDATION_ORIGINS).round().astype(int))]
+    return val_starts, origins
 
 
 def forecast_warnings(history: np.ndarray, values: np.ndarray, season: int = 1) -> list[str]:

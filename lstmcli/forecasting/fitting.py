@@ -1,0 +1,100 @@
+"""One series' part of a fit, shared by the ``Forecaster`` and the panel's global model (``panel``):
+the forecasts from the validation origins, the residuals and error table they give, and the fitted
+state that predict continues the series from."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lstmcli.engine.network import LSTMNetwork
+from lstmcli.engine.training import TrainResult
+from lstmcli.forecasting.baselines import compare_with_baselines
+from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.ensemble import Ensemble
+from lstmcli.forecasting.intervals import naive2_errors
+from lstmcli.forecasting.planning import Plan
+from lstmcli.forecasting.preprocessing import Preprocessing
+from lstmcli.forecasting.state import FittedState
+
+if TYPE_CHECKING:
+    from lstmcli.data.series import SeriesData
+
+__all__ = ["ensemble_of", "fitted_state", "forecast_from_origins", "validate"]
+
+
+def validate(
+    prep: Preprocessing, ensemble: Ensemble, constant: float | None, y: np.ndarray, features: np.ndarray,
+    origins: np.ndarray, horizon: int, season: int,
+) -> tuple[np.ndarray, dict[str, dict[str, float]]]:  # fmt: skip
+    """Forecasts from every validation origin: the residuals (actual - forecast, (n, horizon), NaN past
+    the series' end) and the error table next to the naive baselines."""
+    if not len(origins):
+        return np.zeros((0, horizon)), {}
+    forecasts = forecast_from_origins(prep, ensemble, constant, y, features, origins, horizon)
+    actual = np.full((len(origins), horizon), np.nan)
+    for k, o in enumerate(origins):
+        seen = y[o : o + horizon]
+        actual[k, : len(seen)] = seen
+    return actual - forecasts, compare_with_baselines(y, origins, actual, forecasts, season)
+
+
+def fitted_state(
+    cfg: ForecasterConfig, plan: Plan, data: SeriesData, prep: Preprocessing, ensemble: Ensemble,
+    member_epochs: list[int], constant: float | None, origins: np.ndarray,
+    validation: dict[str, dict[str, float]], residuals: np.ndarray, train_result: TrainResult,
+) -> FittedState:  # fmt: skip
+    """The fitted state of one series, with what predict needs to continue it without the data file."""
+    y = np.asarray(data.values, dtype=np.float64)
+    features = np.asarray(data.features, dtype=np.float64).reshape(len(y), -1)
+    keep = min(len(y), max(ensemble.lookbacks) + plan.lag + 1)
+    return FittedState(
+        config=cfg,
+        season=plan.season,
+        horizon=plan.horizon,
+        constant=constant,
+        preprocessing=prep,
+        ensemble=ensemble,
+        member_epochs=member_epochs,
+        target=data.target,
+        feature_names=list(data.feature_names),
+        freq=data.freq,
+        source=str(data.path),
+        n_obs=len(y),
+        last_timestamp=None if data.timestamps is None else np.datetime64(data.timestamps[-1], "ns"),
+        tail_values=y[-keep:].copy(),
+        tail_features=features[-keep:].copy(),
+        validation_origins=origins,
+        validation=validation,
+        residuals=residuals,
+        # the floor of the intervals where validation gives too few residuals (intervals)
+        naive2_errors=naive2_errors(y, prep.seasonal, plan.horizon),
+        train_result=train_result,
+    )
+
+
+def ensemble_of(kept: list[tuple[LSTMNetwork, int]], strategy: str) -> Ensemble:
+    return Ensemble([net for net, _ in kept], [L for _, L in kept], strategy)
+
+
+def forecast_from_origins(
+    prep: Preprocessing,
+    ensemble: Ensemble,
+    constant: float | None,
+    y: np.ndarray,
+    features: np.ndarray,
+    origins: np.ndarray,
+    horizon: int,
+    start: int = 0,
+) -> np.ndarray:
+    """(n, horizon) forecasts from each origin o in one batch, in data units (``Forecaster.forecast_from_origins``
+    with the pieces named: fit uses it before the state exists)."""
+    if constant is not None:
+        return np.full((len(origins), horizon), constant)
+    lag = prep.lag
+    L = max(ensemble.lookbacks)
+    adjusted, _, inputs = prep.prepare(y, features, start)
+    windows = np.stack([inputs[o - lag - L : o - lag] for o in origins])
+    zf = ensemble.forecast(windows, horizon, prep)
+    return np.stack([prep.to_data_units(zf[k], adjusted[:o], start + o) for k, o in enumerate(origins)])
