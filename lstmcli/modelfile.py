@@ -64,10 +64,7 @@ _READS_MAJOR = 1
 # ---------------------------------------------------------------------------------------------- writing
 def save_state(state: FittedState, path: str | os.PathLike[str]) -> None:
     """Write a fitted state to ``path`` atomically."""
-    networks = state.ensemble.networks
-    arrays: dict[str, np.ndarray] = dict(networks[0].state_dict())
-    for k, member in enumerate(networks[1:], start=1):
-        arrays |= {f"ensemble.{k}.{name}": value for name, value in member.state_dict().items()}
+    arrays = network_arrays(state)
     arrays["data.seasonal_indices"] = np.asarray(state.preprocessing.seasonal, dtype=np.float64)
     arrays["data.tail_values"] = np.asarray(state.tail_values, dtype=np.float64)
     arrays["data.tail_features"] = np.asarray(state.tail_features, dtype=np.float64)
@@ -76,6 +73,16 @@ def save_state(state: FittedState, path: str | os.PathLike[str]) -> None:
         arrays["calibration.naive2_errors"] = np.asarray(state.naive2_errors, dtype=np.float64)
     arrays["metadata"] = np.array(json.dumps(_metadata(state), sort_keys=True, allow_nan=False))
     atomic_write_bytes(path, npz_bytes(arrays))
+
+
+def network_arrays(state: FittedState) -> dict[str, np.ndarray]:
+    """The ensemble's weights under PyTorch's names: member 0 as ``lstm.*``/``head.*``, then
+    ``ensemble.K.*``."""
+    networks = state.ensemble.networks
+    arrays: dict[str, np.ndarray] = dict(networks[0].state_dict())
+    for k, member in enumerate(networks[1:], start=1):
+        arrays |= {f"ensemble.{k}.{name}": value for name, value in member.state_dict().items()}
+    return arrays
 
 
 def _metadata(state: FittedState) -> dict[str, Any]:
@@ -152,6 +159,10 @@ def load_state(path: str | os.PathLike[str]) -> FittedState:
     path = Path(path)
     arrays = open_archive(path, _known_entry, {"metadata": _MAX_METADATA_BYTES})
     meta = _read_metadata(arrays, path.name)
+    if isinstance(meta.get("panel"), dict):
+        raise ModelFileError(
+            f"{path.name}: holds a model of many series (a panel); read it with PanelForecaster.load"
+        )
     with model_file_errors(path.name):
         return _build_state(meta, arrays, path.name)
 

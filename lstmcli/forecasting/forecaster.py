@@ -343,13 +343,18 @@ class Forecaster:
         state = load_state(path)
         model = cls(state.config)
         model.state_ = state
+        cls.check_first_forecast(model, path)
+        return model
+
+    @staticmethod
+    def check_first_forecast(model: Forecaster, path: str) -> None:
+        """A stored model whose first forecast fails or is not finite is a damaged file."""
         name = Path(path).name
         with model_file_errors(name):
             with np.errstate(all="ignore"):
                 first = model.predict(1).values
             if not np.isfinite(first).all():
                 raise ModelFileError(f"{name}: the stored model produces a non-finite forecast")
-        return model
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -1,0 +1,352 @@
+"""A global model: one network ensemble trained on the windows of every series of a panel.
+
+What is shared and what is each series' own (the lesson of M4: a naively global LSTM loses to Naive2;
+ES-RNN won with per-series normalisation and shared weights):
+
+- each series is planned and preprocessed by its OWN ``Preprocessing``, exactly as a single series is
+  (seasonal indices, transforms fitted on its training part, windows relative to their level), so the
+  network sees every series on the same footing;
+- the windows of all series are pooled into one training set, and ONE ensemble (``train_members``:
+  the same seeds, early stopping on the pooled validation windows, i.e. the last windows of each
+  series, then retraining on all the data) learns from all of them;
+- each series is validated, forecast and given intervals through its own preprocessing and residuals:
+  per series it is a ``FittedState`` whose ensemble is the shared one, so ``Forecaster`` forecasts,
+  traces and checks it as it does a single series.
+
+Shared settings: the season, horizon and strategy of the panel, and the members' lookbacks (a network
+reads one window length): the single-series defaults, capped so that the shorter series of the panel
+(its 10th percentile) still train; a series too short for the longest lookback is skipped.
+
+Cost stays linear in the number of series: each series gives at most ``WINDOWS_PER_SERIES`` training
+windows (its most recent) and ``VAL_WINDOWS_PER_SERIES`` validation windows per epoch, so a long series
+does not drown the short ones and an epoch grows with the number of series only. The series are
+pooled in id order, so the order of the rows in the file never changes the model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lstmcli.engine.threads import available_cores
+from lstmcli.engine.training import EpochReport, TrainResult
+from lstmcli.errors import ConfigError, DataError
+from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.ensemble import (
+    MemberSet,
+    Progress,
+    member_forecast,
+    monitor_windows,
+    summary_result,
+    train_members,
+    training_sets,
+)
+from lstmcli.forecasting.fitting import ensemble_of, fitted_state, validate
+from lstmcli.forecasting.forecaster import Forecast, Forecaster, validation_points
+from lstmcli.forecasting.metrics import owa
+from lstmcli.forecasting.planning import LOOKBACK_FACTORS, LOOKBACK_MAX, Plan, default_lookback, make_plan
+from lstmcli.forecasting.preprocessing import Preprocessing
+from lstmcli.forecasting.state import FittedState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from lstmcli.data.series import Panel, SeriesData
+
+__all__ = ["PanelForecaster", "PanelState"]
+
+WINDOWS_PER_SERIES = 200  # training windows a series gives per epoch: its most recent ones
+VAL_WINDOWS_PER_SERIES = 64  # validation windows a series gives to early stopping: its last ones
+SHORT_QUANTILE = 0.1  # lookbacks are capped so that series this far down the lengths still train
+
+
+@dataclass
+class PanelState:
+    """A fitted global model: one ``FittedState`` per series (sorted by id), all sharing one ensemble."""
+
+    config: ForecasterConfig
+    id_col: str
+    ids: list[str]
+    states: list[FittedState]
+    skipped: list[tuple[str, str]]  # (id, reason) of the series left out
+    validation: dict[str, dict[str, float]]  # method -> metric, the mean over the series' tables
+    train_result: TrainResult
+    source: str
+    format_version: str | None = None
+
+    @property
+    def first(self) -> FittedState:
+        return self.states[0]
+
+
+class PanelForecaster:
+    """Fit one LSTM ensemble across the series of a panel and forecast each of them.
+
+    ``fit`` takes a ``Panel`` (``lstmcli.data.panel.load_panel``), a list of ``SeriesData`` with their
+    ids, or a long pandas DataFrame (``fit_frame``). ``forecaster(id)`` is a ``Forecaster`` for one
+    series, ``predict`` forecasts all of them."""
+
+    def __init__(self, config: ForecasterConfig | None = None) -> None:
+        self.config = config or ForecasterConfig()
+        self.state_: PanelState | None = None
+
+    def _state(self) -> PanelState:
+        if self.state_ is None:
+            raise ConfigError("this forecaster has not been fitted: call fit() first")
+        return self.state_
+
+    ids_ = property(lambda self: list(self._state().ids))
+    id_col_ = property(lambda self: self._state().id_col)
+    skipped_ = property(lambda self: list(self._state().skipped))
+    validation_ = property(lambda self: self._state().validation)
+    train_result_ = property(lambda self: self._state().train_result)
+    season_ = property(lambda self: self._state().first.season)
+    horizon_ = property(lambda self: self._state().first.horizon)
+    freq_ = property(lambda self: self._state().first.freq)
+    target_ = property(lambda self: self._state().first.target)
+    lookbacks_ = property(lambda self: self._state().first.ensemble.lookbacks)
+    strategy_ = property(lambda self: self._state().first.strategy)
+
+    # ------------------------------------------------------------------------------------------ fit
+    def fit_frame(
+        self, df: Any, *, id_col: str = "unique_id", time_col: str = "ds", target: str = "y", **kwargs: Any
+    ) -> PanelForecaster:
+        """Fit on a long pandas DataFrame (one row per series and time): the columns are named by the
+        caller, statsforecast's by default. Other keyword arguments go to ``fit``."""
+        import os
+        import tempfile
+
+        from lstmcli.data.panel import load_panel
+
+        missing = [c for c in (id_col, time_col, target) if c not in df.columns]
+        if missing:
+            raise DataError(
+                f"the DataFrame has no column {missing[0]!r}; columns are: {', '.join(map(str, df.columns))}"
+            )
+        with tempfile.TemporaryDirectory() as folder:  # the loader's rules, exactly as for a file
+            path = os.path.join(folder, "data.csv")
+            df[[id_col, time_col, target]].to_csv(path, index=False)
+            panel = load_panel(path, id_col=id_col, time_col=time_col, target=target)
+        return self.fit(panel, **kwargs)
+
+    def fit(
+        self,
+        panel: Panel | Sequence[SeriesData],
+        *,
+        ids: Sequence[str] | None = None,
+        id_col: str = "series",
+        on_epoch: Callable[[EpochReport], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        threads: int = 1,
+    ) -> PanelForecaster:
+        """Train one ensemble on every series (a ``Panel``, or ``SeriesData`` named by ``ids``)."""
+        cfg = self.config
+        cores = available_cores() if int(threads) == 0 else max(1, int(threads))
+        started = time.perf_counter()
+        if hasattr(panel, "series"):
+            ids, id_col, skipped = list(panel.ids), panel.id_col, list(panel.skipped)
+            series, source = list(panel.series), str(panel.path)
+        else:
+            series, skipped = list(panel), []
+            ids = [str(i) for i in (ids if ids is not None else range(len(series)))]
+            if len(ids) != len(series) or len(set(ids)) != len(ids):
+                raise ConfigError("give one distinct id per series")
+            order = sorted(range(len(ids)), key=lambda k: ids[k])  # id order: the row order never matters
+            ids, series = [ids[k] for k in order], [series[k] for k in order]
+            source = str(series[0].path) if series else "data"
+        if any(s.features.reshape(len(s.values), -1).shape[1] for s in series):
+            raise ConfigError("feature columns are not supported for panels yet; leave out --features")
+        if cfg.normalize == "ses" and cfg.monitor == "forecast":
+            raise ConfigError("--normalize ses with --monitor forecast is not supported for panels yet")
+        plans, lookbacks, kept_ids, kept, short = self._plans(series, ids)
+        skipped += short
+        if not kept:
+            raise DataError(
+                f"{source}: every series is too short for horizon and lookback ({len(short)} series)"
+            )
+        first = plans[0]
+        strategy, horizon, season = first.strategy, first.horizon, first.season
+        out = horizon if strategy == "direct" else 1
+        refit = bool(cfg.refit) and any(p.split.n_val > 0 for p in plans)
+        progress = Progress(on_epoch, cfg.epochs, cfg.ensemble * (2 if refit else 1))
+        run = partial(train_members, cfg, progress=progress, should_stop=should_stop, cores=cores)
+        arrays = [_arrays(s) for s in kept]
+        points = [validation_points(p, len(y)) for p, (y, _) in zip(plans, arrays, strict=True)]
+
+        # ---- stage 1: each series' preprocessing on its training part; one ensemble on the pooled windows
+        preps = [
+            _preprocessing(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag])
+            for p, (y, f) in zip(plans, arrays, strict=True)
+        ]
+        sets = _pooled([
+            training_sets(prep, y, f, lookbacks, out, p.split.train_end, starts)
+            for prep, p, (y, f), (starts, _) in zip(preps, plans, arrays, points, strict=True)
+        ])  # fmt: skip
+        monitor = None
+        if cfg.monitor == "forecast" and any(len(o) for _, o in points):
+            parts = [
+                monitor_windows(prep, y, f, o, max(lookbacks), horizon)
+                for prep, (y, f), (_, o) in zip(preps, arrays, points, strict=True)
+                if len(o)
+            ]
+            monitor = (np.concatenate([w for w, _ in parts]), np.concatenate([t for _, t in parts]))
+        kept_members, results, interrupted = run(
+            sets, epochs=[cfg.epochs] * len(sets), patience=cfg.patience, monitor=monitor,
+            forecast=partial(member_forecast, strategy=strategy, prep=preps[0]),
+        )  # fmt: skip
+        ensemble = ensemble_of(kept_members, strategy)
+        member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(lookbacks) - len(results))
+        checks = [
+            validate(prep, ensemble, None, y, f, o, horizon, season)
+            for prep, (y, f), (_, o) in zip(preps, arrays, points, strict=True)
+        ]
+
+        # ---- stage 2: every series' preprocessing on all its data, the ensemble trained again
+        if refit and not interrupted and any(e > 0 for e in member_epochs):
+            full = [_preprocessing(cfg, p, y, f) for p, (y, f) in zip(plans, arrays, strict=True)]
+            sets = _pooled([
+                training_sets(prep, y, f, lookbacks, out, len(y) - p.lag, np.zeros(0, dtype=int))
+                for prep, p, (y, f) in zip(full, plans, arrays, strict=True)
+            ])  # fmt: skip
+            again, _, interrupted = run(sets, epochs=member_epochs, patience=0)
+            if not interrupted and again:
+                preps, ensemble = full, ensemble_of(again, strategy)
+
+        result = summary_result(results, interrupted, time.perf_counter() - started)
+        states = [
+            fitted_state(cfg, replace(p, lookbacks=tuple(lookbacks)), s, prep, ensemble, member_epochs, None,
+                         o, table, residuals, result)
+            for p, s, prep, (_, o), (residuals, table) in zip(plans, kept, preps, points, checks, strict=True)
+        ]  # fmt: skip
+        self.state_ = PanelState(
+            config=cfg, id_col=id_col, ids=kept_ids, states=states, skipped=skipped,
+            validation=_mean_table([st.validation for st in states]), train_result=result, source=source,
+        )  # fmt: skip
+        return self
+
+    def _plans(
+        self, series: list[SeriesData], ids: list[str]
+    ) -> tuple[list[Plan], list[int], list[str], list[SeriesData], list[tuple[str, str]]]:
+        """Each series' plan with the panel's season, horizon and lookbacks; the series too short for
+        them are left out."""
+        from lstmcli.data.loader import season_length
+
+        cfg = self.config
+        freq = next((s.freq for s in series if s.freq), None)
+        season = cfg.season or season_length(freq)
+        horizon = cfg.horizon or max(season, 1)
+        lookbacks = panel_lookbacks(cfg, season, horizon, [len(s.values) for s in series])
+        shared = replace(cfg, season=season, horizon=horizon, lookback=max(lookbacks), ensemble=1)
+        plans, kept_ids, kept, short = [], [], [], []
+        for sid, s in zip(ids, series, strict=True):
+            try:
+                plan = make_plan(shared, s)
+            except ConfigError:
+                short.append((sid, "too short"))
+                continue
+            plans.append(plan)
+            kept_ids.append(sid)
+            kept.append(s)
+        return plans, lookbacks, kept_ids, kept, short
+
+    # ------------------------------------------------------------------------------------------ forecast
+    def forecaster(self, series_id: str) -> Forecaster:
+        """The ``Forecaster`` of one series (its own state, the shared ensemble); an unknown id is a
+        ``ConfigError`` naming a few valid ones."""
+        st = self._state()
+        try:
+            k = st.ids.index(str(series_id))
+        except ValueError:
+            shown = ", ".join(st.ids[:5]) + (f", … ({len(st.ids) - 5} more)" if len(st.ids) > 5 else "")
+            raise ConfigError(
+                f"no series {series_id!r} in this model; its {st.id_col} values are: {shown}"
+            ) from None
+        model = Forecaster(st.config)
+        model.state_ = st.states[k]
+        return model
+
+    def predict(
+        self, horizon: int | None = None, *, ids: Sequence[str] | None = None, levels: tuple[int, ...] = ()
+    ) -> dict[str, Forecast]:
+        """Forecasts of every series (or of ``ids``), by id, each continuing its own dates."""
+        wanted = self._state().ids if ids is None else [str(i) for i in ids]
+        return {sid: self.forecaster(sid).predict(horizon, levels=levels) for sid in wanted}
+
+    # ------------------------------------------------------------------------------------------ files
+    def save(self, path: str) -> None:
+        from lstmcli.panelfile import save_panel
+
+        save_panel(self._state(), path)
+
+    @classmethod
+    def load(cls, path: str) -> PanelForecaster:
+        from lstmcli.panelfile import load_panel_state
+
+        state = load_panel_state(path)
+        model = cls(state.config)
+        model.state_ = state
+        Forecaster.check_first_forecast(model.forecaster(state.ids[0]), path)
+        return model
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: list[int]) -> list[int]:
+    """One lookback per member: ``--lookback``, or the single-series defaults (N-BEATS-style factors)
+    capped so that a series at the SHORT_QUANTILE of the lengths keeps about half its values for
+    training windows and validation."""
+    if cfg.lookback is not None:
+        return [int(cfg.lookback)] * cfg.ensemble
+    short = int(np.quantile(np.asarray(lengths), SHORT_QUANTILE)) if lengths else 0
+    cap = max(2, min(LOOKBACK_MAX, (short - horizon) // 2, short // 2))
+    base = default_lookback(season)
+    wanted = [base] + [
+        round(base * LOOKBACK_FACTORS[k % len(LOOKBACK_FACTORS)]) for k in range(1, cfg.ensemble)
+    ]
+    return [int(max(2, min(w, cap))) for w in wanted]
+
+
+def _arrays(s: SeriesData) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(s.values, dtype=np.float64)
+    return y, np.asarray(s.features, dtype=np.float64).reshape(len(y), -1)
+
+
+def _preprocessing(cfg: ForecasterConfig, plan: Plan, y: np.ndarray, features: np.ndarray) -> Preprocessing:
+    return Preprocessing.fit(
+        y, features, transform=plan.transform, season=plan.season,
+        deseasonalize=cfg.deseasonalize, normalize=cfg.normalize,
+    )  # fmt: skip
+
+
+def _pooled(per_series: list[list[MemberSet]]) -> list[MemberSet]:
+    """Per member: the training windows of every series (the most recent WINDOWS_PER_SERIES of each)
+    and their validation windows (the last VAL_WINDOWS_PER_SERIES of each), in series order."""
+    pooled = []
+    for member in zip(*per_series, strict=True):
+        x = np.concatenate([s.x[-WINDOWS_PER_SERIES:] for s in member])
+        t = np.concatenate([s.t[-WINDOWS_PER_SERIES:] for s in member])
+        vals = [s for s in member if s.x_val is not None and len(s.x_val)]
+        x_val = np.concatenate([s.x_val[-VAL_WINDOWS_PER_SERIES:] for s in vals]) if vals else None
+        t_val = np.concatenate([s.t_val[-VAL_WINDOWS_PER_SERIES:] for s in vals]) if vals else None
+        pooled.append(MemberSet(x, t, x_val, t_val, member[0].lookback))
+    return pooled
+
+
+def _mean_table(tables: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """The mean of each method's measures over the series (as M4 scores a group), OWA on the means."""
+    tables = [t for t in tables if t]
+    if not tables:
+        return {}
+    out = {
+        method: {
+            m: float(np.nanmean([t[method][m] for t in tables])) for m in tables[0][method] if m != "OWA"
+        }
+        for method in tables[0]
+    }
+    base = out["Naive2"]
+    for row in out.values():
+        row["OWA"] = owa(row["sMAPE"], row["MASE"], base["sMAPE"], base["MASE"])
+    return out
