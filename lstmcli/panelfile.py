@@ -46,7 +46,7 @@ from lstmcli.modelfile import (
 from lstmcli.npzfile import atomic_write_bytes, npz_bytes, open_archive
 
 if TYPE_CHECKING:
-    from lstmcli.forecasting.panel import PanelState
+    from lstmcli.forecasting.state import PanelState
 
 __all__ = ["PANEL_FORMAT_VERSION", "load_panel_state", "save_panel"]
 
@@ -123,7 +123,7 @@ def _known(key: str) -> bool:
 def _build_panel(
     meta: dict[str, Any], panel: dict[str, Any], arrays: dict[str, np.ndarray], name: str
 ) -> PanelState:
-    from lstmcli.forecasting.panel import PanelState
+    from lstmcli.forecasting.state import PanelState
 
     ids, series = panel.get("ids"), panel.get("series")
     if (

@@ -26,14 +26,14 @@ pooled in id order, so the order of the rows in the file never changes the model
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lstmcli.engine.threads import available_cores
-from lstmcli.engine.training import EpochReport, TrainResult
+from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.ensemble import (
@@ -50,7 +50,7 @@ from lstmcli.forecasting.forecaster import Forecast, Forecaster, validation_poin
 from lstmcli.forecasting.metrics import owa
 from lstmcli.forecasting.planning import LOOKBACK_FACTORS, LOOKBACK_MAX, Plan, default_lookback, make_plan
 from lstmcli.forecasting.preprocessing import Preprocessing
-from lstmcli.forecasting.state import FittedState
+from lstmcli.forecasting.state import PanelState
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -62,25 +62,6 @@ __all__ = ["PanelForecaster", "PanelState"]
 WINDOWS_PER_SERIES = 200  # training windows a series gives per epoch: its most recent ones
 VAL_WINDOWS_PER_SERIES = 64  # validation windows a series gives to early stopping: its last ones
 SHORT_QUANTILE = 0.1  # lookbacks are capped so that series this far down the lengths still train
-
-
-@dataclass
-class PanelState:
-    """A fitted global model: one ``FittedState`` per series (sorted by id), all sharing one ensemble."""
-
-    config: ForecasterConfig
-    id_col: str
-    ids: list[str]
-    states: list[FittedState]
-    skipped: list[tuple[str, str]]  # (id, reason) of the series left out
-    validation: dict[str, dict[str, float]]  # method -> metric, the mean over the series' tables
-    train_result: TrainResult
-    source: str
-    format_version: str | None = None
-
-    @property
-    def first(self) -> FittedState:
-        return self.states[0]
 
 
 class PanelForecaster:

@@ -16,7 +16,7 @@ from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.ensemble import Ensemble
 from lstmcli.forecasting.preprocessing import Preprocessing
 
-__all__ = ["FittedState"]
+__all__ = ["FittedState", "PanelState"]
 
 
 @dataclass
@@ -62,3 +62,22 @@ class FittedState:
     def network(self) -> LSTMNetwork:
         """The first member's network."""
         return self.ensemble.networks[0]
+
+
+@dataclass
+class PanelState:
+    """A fitted global model: one ``FittedState`` per series (sorted by id), all sharing one ensemble."""
+
+    config: ForecasterConfig
+    id_col: str
+    ids: list[str]
+    states: list[FittedState]
+    skipped: list[tuple[str, str]]  # (id, reason) of the series left out
+    validation: dict[str, dict[str, float]]  # method -> metric, the mean over the series' tables
+    train_result: TrainResult
+    source: str
+    format_version: str | None = None
+
+    @property
+    def first(self) -> FittedState:
+        return self.states[0]
