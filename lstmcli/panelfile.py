@@ -201,3 +201,8 @@ def _unpack(arrays: dict[str, np.ndarray], key: str, n: int, name: str) -> list[
             f"{name}: panel.{key}_offsets must be {n + 1} non-decreasing int64 from 0 to {len(data)}"
         )
     return [data[offsets[k] : offsets[k + 1]] for k in range(n)]
+
+
+def is_panel_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a panel model file (reads only the smallest panel entry's header)."""
+    return bool(open_archive(Path(path), lambda key: key == "panel.tail_values_offsets", {}))

@@ -23,7 +23,7 @@ from lstmcli.cli.common import (
     user_errors,
     write_plot,
 )
-from lstmcli.cli.predict import ModelIn, NewData, PlotFile, _date_text, load_newer_data
+from lstmcli.cli.predict import ModelIn, NewData, PlotFile, SeriesId, _date_text, load_newer_data
 from lstmcli.cli.text import styled
 from lstmcli.errors import ConfigError
 
@@ -81,17 +81,18 @@ def inspect_cmd(
         typer.Option("--format", help="table (coloured, with a summary), csv (long format) or json."),
     ] = OutputFormat.table,
     plot: PlotFile = None,
+    series_id: SeriesId = None,
 ) -> None:
     """Show the gate values at every step: what the network remembers and forgets."""
     with user_errors():
         refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data})
     plot_path(plot)
     with user_errors():
+        from lstmcli.cli.panels import series_model
         from lstmcli.forecasting.explain import unit_summary
-        from lstmcli.forecasting.forecaster import Forecaster
 
         with first_run_notice("forecast"):
-            forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
+            forecaster = series_model(model, series_id)  # its first forecast runs the compiled loop
         members = len(forecaster.networks_)
         if member > members:
             raise ConfigError(

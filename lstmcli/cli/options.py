@@ -196,5 +196,25 @@ Threads = Annotated[
     ),
 ]
 
+IdCol = Annotated[
+    str | None,
+    typer.Option(
+        "--id-col",
+        help="Many series in one long CSV (id, time, value per row): the column naming the series. train "
+        "learns one model across all of them (--global).",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
+GlobalMode = Annotated[
+    bool | None,
+    typer.Option(
+        "--global/--local",
+        help="With --id-col: one network ensemble across every series (--global), or one model per series "
+        "(--local). train: --global (the only mode so far); backtest: --local unless --global is given.",
+        show_default=False,
+        rich_help_panel=MODEL_PANEL,
+    ),
+]
+
 # The defaults are ForecasterConfig's own, so the CLI and the Python API never disagree.
 DEFAULTS = {f.name: f.default for f in fields(ForecasterConfig)} | {"fill": "linear"}

@@ -24,6 +24,7 @@ from lstmcli.cli.common import (
     write_plot,
     write_text_output,
 )
+from lstmcli.errors import ConfigError
 from lstmcli.forecasting.config import MAX_HORIZON
 
 ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
@@ -42,6 +43,14 @@ NewData = Annotated[
     typer.Option(
         "--data",
         help="A CSV with newer observations of the same series to forecast from (default: the data stored in the model).",
+    ),
+]
+
+
+SeriesId = Annotated[
+    str | None,
+    typer.Option(
+        "--id", help="For a model of many series (train --id-col): the series to use (default: all)."
     ),
 ]
 
@@ -116,6 +125,7 @@ def predict(
         OutputFormat, typer.Option("--format", help="table (with a chart), csv or json on stdout.")
     ] = OutputFormat.table,
     plot: PlotFile = None,
+    series_id: SeriesId = None,
 ) -> None:
     """Forecast the next periods with a trained model; dates continue the series."""
     levels = list(level or [])
@@ -125,7 +135,15 @@ def predict(
     output_kind = _output_kind(output)
     plot_path(plot)
     with user_errors():
+        from lstmcli.cli.panels import is_panel_model
         from lstmcli.forecasting.forecaster import Forecaster
+
+        if is_panel_model(model):  # a model of many series (train --id-col)
+            predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data is not None,
+                          plot is not None)  # fmt: skip
+            return
+        if series_id is not None:
+            raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
 
         with first_run_notice("forecast"):
             forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
@@ -248,3 +266,72 @@ def _forecast_picture(forecaster: Any, forecast: Any, newer: Any, levels: list[f
         ylabel=forecaster.target_,
         dated=dated,
     )
+
+
+SHOWN_ROWS = 6  # rows of the first series the table view of a panel forecast shows
+
+
+def predict_panel(
+    model: Path, series_id: str | None, horizon: int | None, levels: list[float], output: Path | None,
+    output_kind: str | None, output_format: Any, has_data: bool, has_plot: bool,
+) -> None:  # fmt: skip
+    """`predict` on a panel model: every series, or the one ``--id`` names."""
+    from lstmcli.forecasting.panel import PanelForecaster
+
+    if has_data:
+        raise ConfigError("--data is not supported for models of many series yet")
+    if has_plot:
+        raise ConfigError("--plot is not supported for models of many series yet")
+    panel = PanelForecaster.load(model)
+    id_col = panel.id_col_
+    ids = [series_id] if series_id is not None else panel.ids_
+    forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels))
+    rows = [{id_col: sid} | row for sid, f in forecasts.items() for row in forecast_rows(f, levels)]
+    warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}
+    payload = {
+        "model": str(model),
+        "target": panel.target_,
+        "frequency": panel.freq_,
+        "id_col": id_col,
+        "levels": levels,
+        "forecast": rows,
+        "warnings": warned,
+    }
+    if output is not None:
+        write_text_output(
+            output, json.dumps(payload, indent=2) + "\n" if output_kind == "json" else rows_to_csv(rows)
+        )
+    if len(ids) == 1:
+        for warning in warned.get(ids[0], []):
+            warn(f"{ids[0]}: {warning}")
+    elif warned:
+        first = ", ".join(list(warned)[:3]) + (", …" if len(warned) > 3 else "")
+        warn(f"{len(warned)} of {len(ids)} series have forecasts that may not be worth much ({first}); "
+             "see 'warnings' in --format json")  # fmt: skip
+    if output_format is OutputFormat.csv:
+        sys.stdout.write(rows_to_csv(rows))
+        return
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    from lstmcli.cli.render import forecast_table
+
+    console = stdout_console()
+    first_id = ids[0]
+    first_rows = forecast_rows(forecasts[first_id], levels)
+    h = len(first_rows)
+    if len(ids) == 1:
+        console.print(forecast_table(first_rows, levels))
+        console.print(
+            f"{panel.target_} of {id_col} {first_id}, {h} periods after its last observation", style="dim"
+        )
+    else:
+        console.print(forecast_table(first_rows[:SHOWN_ROWS], levels))
+        more = f" (first {SHOWN_ROWS} of {h} periods)" if h > SHOWN_ROWS else ""
+        console.print(f"{panel.target_} of {id_col} {first_id}{more}", style="dim")
+        console.print(
+            f"Forecasts of {len(ids)} series, {h} periods each ({len(rows)} rows). All of them: --format csv "
+            f"or --output forecasts.csv; one series: --id {first_id}"
+        )
+    if output is not None:
+        console.print(f"written to {output}", style="dim")

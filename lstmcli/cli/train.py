@@ -100,6 +100,8 @@ def train(
         typer.Option("--format", help="table: progress and summary; json: the summary as JSON on stdout."),
     ] = TrainFormat.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    id_col: opt.IdCol = None,
+    global_: opt.GlobalMode = None,
 ) -> None:
     """Learn from a CSV and save the model to an .npz file.
 
@@ -112,14 +114,26 @@ def train(
         from lstmcli.forecasting.forecaster import Forecaster
 
         config = forecaster_config(locals())
-        series = load_csv(
-            data, target=target, time_col=time_col, features=parse_features(features), freq=freq, fill=fill
-        )
-        from lstmcli.npzfile import check_writable
+        if id_col is not None or global_ is not None:  # many series: one model across them (cli.panels)
+            from lstmcli.cli.panels import panel_for_training
 
-        check_writable(model)
-        forecaster = Forecaster(config)
-        forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
+            series, forecaster = panel_for_training(
+                config, data, model, id_col, global_, target, time_col, features, freq, fill
+            )
+        else:
+            series = load_csv(
+                data,
+                target=target,
+                time_col=time_col,
+                features=parse_features(features),
+                freq=freq,
+                fill=fill,
+            )
+            from lstmcli.npzfile import check_writable
+
+            check_writable(model)
+            forecaster = Forecaster(config)
+            forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()
         print_notes(err, series.notes)
         warm_engine()
@@ -155,6 +169,11 @@ def train(
                 raise fail(f"abandoned while saving: {model} is unchanged") from None
         seconds = time.perf_counter() - started
 
+    if id_col is not None:
+        from lstmcli.cli.panels import report_panel_training
+
+        report_panel_training(forecaster, model, seconds, output_format is TrainFormat.json)
+        return
     summary = training_summary(forecaster, model, seconds)
     if output_format is TrainFormat.json:
         sys.stdout.write(json.dumps(summary, indent=2, allow_nan=False, default=_json_default) + "\n")

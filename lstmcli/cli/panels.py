@@ -1,0 +1,137 @@
+"""The panel side of the commands: `train --id-col`, and `predict`/`inspect` on a model of many series.
+
+A panel model is one global ensemble and the state of every series (``forecasting.panel``); one of
+its series behaves exactly as a single-series model, so `inspect --id X` and `predict --id X` reuse
+the single-series code on it. What is new is reading the long file, summarising many series in a
+table that stays short, and the rows of every series in CSV and JSON under the id column's own name.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from lstmcli.cli.common import print_notes, stderr_console, stdout_console
+from lstmcli.errors import ConfigError
+
+
+# ---------------------------------------------------------------------------------------------- train
+def panel_for_training(
+    config: Any, data: Path, model: Path, id_col: str | None, global_: bool | None, target: str | None,
+    time_col: str | None, features: str | None, freq: str | None, fill: str,
+) -> tuple[Any, Any]:  # fmt: skip
+    """The panel and the unfitted global forecaster for `train --id-col`; a mode or option that panels
+    do not support yet is a one-line error, before any work."""
+    if id_col is None:
+        raise ConfigError("--global and --local are for many series: give the id column with --id-col")
+    if global_ is False:
+        raise ConfigError(
+            "--local (one model per series) is not available in train yet; use --global (the default with "
+            "--id-col), or `lstmcli backtest --id-col` to measure local models"
+        )
+    if features:
+        raise ConfigError("--features is not supported with --id-col yet")
+    from lstmcli.data.panel import load_panel
+    from lstmcli.forecasting.panel import PanelForecaster
+    from lstmcli.npzfile import check_writable
+
+    panel = load_panel(data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill)
+    check_writable(model)
+    return panel, PanelForecaster(config)
+
+
+def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json: bool) -> None:
+    """The skipped series in one note, then the summary: as JSON, or a short table."""
+    from lstmcli.data.panel import skipped_note
+
+    if forecaster.skipped_:
+        print_notes(stderr_console(), [skipped_note(forecaster.skipped_)])
+    st = forecaster.state_
+    result = st.train_result
+    summary = {
+        "model": str(model),
+        "data": Path(st.source).name,
+        "id_col": st.id_col,
+        "target": forecaster.target_,
+        "series": len(st.ids),
+        "skipped": len(st.skipped),
+        "frequency": forecaster.freq_,
+        "season": forecaster.season_,
+        "lookbacks": list(forecaster.lookbacks_),
+        "horizon": forecaster.horizon_,
+        "strategy": forecaster.strategy_,
+        "stop_reason": result.stop_reason,
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "validation": st.validation,
+        "seconds": round(seconds, 3),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=lambda v: None).replace("NaN", "null") + "\n")
+        return
+    from rich.table import Table
+
+    from lstmcli.cli.render import comparison_table, verdict
+    from lstmcli.cli.text import styled
+
+    console = stdout_console()
+    table = Table(
+        title="Training summary (one model across the series)", title_justify="left", show_header=False
+    )
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("data", f"{summary['data']} → target '{summary['target']}', series by '{st.id_col}'")
+    table.add_row(
+        "series",
+        f"{summary['series']} series ({summary['skipped']} skipped), frequency "
+        f"{summary['frequency'] or 'none (steps)'}, season {summary['season']}",
+    )
+    lookbacks = ", ".join(map(str, summary["lookbacks"]))
+    table.add_row("model", f"lookbacks {lookbacks}, horizon {summary['horizon']}, {summary['strategy']}")
+    table.add_row(
+        "epochs", f"{result.epochs_run} (best {result.best_epoch}), {result.stop_reason.replace('_', ' ')}"
+    )
+    table.add_row("time", f"{seconds:.1f} s")
+    table.add_row("written", str(model))
+    console.print(table)
+    if st.validation:
+        console.print(comparison_table(st.validation, "Validation: the mean over the series, data units"))
+        console.print(verdict(st.validation))
+    console.print(
+        styled(
+            "Next: ", (f"lstmcli predict --model {model}", "bold"), " (every series) or ",
+            (f"lstmcli inspect --model {model} --id {st.ids[0]}", "bold"),
+        )
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- predict
+def is_panel_model(path: Path) -> bool:
+    """Whether the model file holds a panel (a damaged file is left for the loader to report)."""
+    from lstmcli.errors import ModelFileError
+    from lstmcli.panelfile import is_panel_file
+
+    try:
+        return is_panel_file(path)
+    except ModelFileError:
+        return False
+
+
+def series_model(model: Path, series_id: str | None) -> Any:
+    """The ``Forecaster`` that `inspect` traces: the model's own, or one series' of a panel (``--id``)."""
+    from lstmcli.forecasting.forecaster import Forecaster
+
+    if not is_panel_model(model):
+        if series_id is not None:
+            raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
+        return Forecaster.load(model)
+    from lstmcli.forecasting.panel import PanelForecaster
+
+    panel = PanelForecaster.load(model)
+    if series_id is None:
+        ids = panel.ids_
+        shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
+        raise ConfigError(f"{model.name} holds {len(ids)} series; choose one with --id ({shown})")
+    return panel.forecaster(series_id)
