@@ -56,6 +56,7 @@ def backtest(
         list[float] | None,
         typer.Option(help="Also measure the coverage of these interval levels.", callback=level_values),
     ] = None,
+    global_: opt.GlobalMode = None,
     plot: PlotFile = None,
     series_id: Annotated[
         str | None,
@@ -117,8 +118,12 @@ def backtest(
         def progress(k: int, n: int) -> None:
             bar.update(task, completed=k, total=n, description=f"training model {k + 1}/{n}")
 
+        if global_ is not None and id_col is None:
+            raise ConfigError("--global and --local are for many series: give the id column with --id-col")
         if id_col is not None:
             from lstmcli.data.loader import load_long_csv, season_length
+            from lstmcli.data.panel import panel_frequency
+            from lstmcli.forecasting.backtest import backtest_panel
 
             series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col)
             ids = [str(s.series_id) for s in series]
@@ -127,12 +132,29 @@ def backtest(
                     f"--id {series_id!r}: no such series in {data.name} (first: {', '.join(ids[:5])})"
                 )
             warm_engine()  # after the data is read: a bad file fails before any compiling
+            # the season from the dates, when the file has them (a daily panel is weekly-seasonal)
+            m = season or season_length(
+                freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
+            )
             with bar:
-                result = backtest_long(
-                    series, config, horizon=horizon, season=season or season_length(freq), levels=levels,
-                    path=data.name, on_fit=progress, threads=threads,
-                )  # fmt: skip
+                if global_:
+                    result = backtest_panel(
+                        series,
+                        config,
+                        horizon=horizon,
+                        season=m,
+                        levels=levels,
+                        path=data.name,
+                        threads=threads,
+                    )
+                else:
+                    result = backtest_long(
+                        series, config, horizon=horizon, season=m, levels=levels, path=data.name,
+                        on_fit=progress, threads=threads,
+                    )  # fmt: skip
             what = f"{len(series)} series, one origin each, {result.horizon} steps"
+            if global_:
+                what += ", one global model"
         else:
             from lstmcli.data.loader import load_csv, season_length
 
@@ -179,6 +201,7 @@ def backtest(
                 )
             write_plot(fig, plot)
 
+    print_notes(stderr_console(), result.notes)
     overall = result.overall()
     per_step = result.per_step()
     if output_format is OutputFormat.json:
@@ -192,6 +215,10 @@ def backtest(
             "coverage": {str(k): v for k, v in result.coverage.items()},
             "seconds": round(result.seconds, 3),
         }
+        if global_:  # (the local backtest's JSON is as it always was)
+            payload["per_series"] = {
+                label: row for label, row in zip(result.labels, result.per_row(), strict=True)
+            }
         sys.stdout.write(json.dumps(payload, indent=2, default=lambda v: None).replace("NaN", "null") + "\n")
         return
     if output_format is OutputFormat.csv:

@@ -26,7 +26,7 @@ from lstmcli.data.series import Panel, SeriesData
 from lstmcli.data.wording import fmt_lines, fmt_list, plural
 from lstmcli.errors import ConfigError, DataError
 
-__all__ = ["load_panel", "skipped_note"]
+__all__ = ["load_panel", "panel_frequency", "skipped_note"]
 
 MIN_LENGTH = 3  # a series needs this many values to be read at all (the forecaster asks for more)
 FREQ_SAMPLE = 20  # the panel's frequency is the one most of its longest series show
@@ -122,6 +122,21 @@ def load_panel(
     left_out = dict(skipped)
     ids = tuple(sid for sid in rows_by_id if sid not in left_out)
     return Panel(p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes))
+
+
+def panel_frequency(
+    path, *, id_col: str, target: str | None = None, time_col: str | None = None
+) -> str | None:
+    """The frequency ``load_panel`` would infer for a long file: None when its time column holds no
+    dates (or it has none), or its dates have no regular frequency."""
+    table = read_table(path)
+    _, time, _ = long_columns(table, id_col, target, time_col, None)
+    if time is None or time.kind != "dates":
+        return None
+    codes, _ = series_codes(table, id_col)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    return _panel_freq([np.sort(time.keys[rows]) for rows in np.split(order, bounds)])
 
 
 def skipped_note(skipped) -> str:

@@ -34,6 +34,21 @@ class BacktestResult:
     labels: list[str]  # per row: "series_id" or the origin's date/step
     coverage: dict[int, float] = field(default_factory=dict)  # interval level -> share of actuals inside
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the user should know about how it was scored
+
+    def per_row(self) -> list[dict[str, dict[str, float]]]:
+        """Per row (a series, in a long file): each method's sMAPE and MASE, and OWA against Naive2's."""
+        out = []
+        for k in range(len(self.actual)):
+            row = {
+                name: evaluate(self.actual[k], f[k], self.insample[k], self.season)
+                for name, f in self.forecasts.items()
+            }
+            base = row["Naive2"]
+            for m in row.values():
+                m["OWA"] = owa(m["sMAPE"], m["MASE"], base["sMAPE"], base["MASE"])
+            out.append(row)
+        return out
 
     def overall(self) -> dict[str, dict[str, float]]:
         """Mean of each measure over all rows and steps, and OWA against Naive2 (M4: on the means).
@@ -210,6 +225,72 @@ def backtest_long(
     for level, parts in widths.items():
         if len(parts) == len(series):
             inside = np.abs(result.actual - forecasts["LSTM"]) <= np.stack(parts)
+            result.coverage[level] = float(inside.mean())
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def backtest_panel(
+    series: Sequence[Any],
+    config: ForecasterConfig,
+    *,
+    horizon: int | None = None,
+    season: int = 1,
+    levels: Sequence[int] = (),
+    path: str = "data.csv",
+    on_epoch: Callable[[Any], None] | None = None,
+    threads: int = 1,
+) -> BacktestResult:
+    """``backtest_long`` with ONE global model (``forecasting.panel``) trained on the training part of
+    every series at once, then each series forecast from its own origin and scored as there. A series
+    the global model leaves out (too short, constant) is forecast by Naive2, and the result says so."""
+    import time
+
+    from lstmcli.forecasting.panel import PanelForecaster
+
+    started = time.perf_counter()
+    h_all = None
+    for s in series:
+        h = s.n_test if s.n_test else horizon
+        if not h:
+            raise ConfigError(f"{path}: series {s.series_id} has no test rows; give --horizon")
+        if h_all is not None and h != h_all:
+            raise ConfigError(f"{path}: series {s.series_id} has {h} test rows, others have {h_all}")
+        h_all = h
+    assert h_all is not None
+    trains = [np.asarray(s.values, dtype=np.float64)[: len(s.values) - h_all] for s in series]
+    ids = [str(s.series_id) for s in series]
+    model = PanelForecaster(replace(config, horizon=h_all, season=season)).fit(
+        [_series_from_values(y, sid, path) for y, sid in zip(trains, ids, strict=True)],
+        ids=ids, id_col="series", on_epoch=on_epoch, threads=threads,
+    )  # fmt: skip
+    fitted = set(model.ids_)
+    forecasts = model.predict(h_all)
+    lstm, actual, widths = [], [], {level: [] for level in levels}
+    base: dict[str, list[np.ndarray]] = {}
+    for s, y, sid in zip(series, trains, ids, strict=True):
+        baselines = baseline_forecasts(y, np.array([len(y)]), h_all, season)
+        for name, f in baselines.items():
+            base.setdefault(name, []).append(f[0])
+        lstm.append(forecasts[sid].values if sid in fitted else baselines["Naive2"][0])
+        actual.append(np.asarray(s.values, dtype=np.float64)[len(y) :])
+        if sid in fitted:
+            st = model.forecaster(sid).state_
+            for level in levels:
+                if len(st.residuals):
+                    widths[level].append(conformal_width(st.residuals, level / 100, h_all, st.naive2_errors))
+    result = BacktestResult(
+        h_all, season, np.stack(actual), {"LSTM": np.stack(lstm)} | {k: np.stack(v) for k, v in base.items()},
+        trains, ids,
+    )  # fmt: skip
+    if len(fitted) < len(series):
+        result.notes.append(
+            f"{len(series) - len(fitted)} of {len(series)} series were left out of the global model (too "
+            "short or constant) and are forecast by Naive2 here."
+        )
+    for level, parts in widths.items():
+        if len(parts) == len(series):
+            inside = np.abs(result.actual - result.forecasts["LSTM"]) <= np.stack(parts)
             result.coverage[level] = float(inside.mean())
     result.seconds = time.perf_counter() - started
     return result

@@ -139,6 +139,11 @@ class PanelForecaster:
             order = sorted(range(len(ids)), key=lambda k: ids[k])  # id order: the row order never matters
             ids, series = [ids[k] for k in order], [series[k] for k in order]
             source = str(series[0].path) if series else "data"
+        constant = {sid for sid, s in zip(ids, series, strict=True) if float(np.ptp(s.values)) == 0.0}
+        if constant:  # (load_panel leaves them out already) a constant is forecast as itself, not learned
+            skipped += [(sid, "constant") for sid in ids if sid in constant]
+            keep = [k for k, sid in enumerate(ids) if sid not in constant]
+            ids, series = [ids[k] for k in keep], [series[k] for k in keep]
         if any(s.features.reshape(len(s.values), -1).shape[1] for s in series):
             raise ConfigError("feature columns are not supported for panels yet; leave out --features")
         if cfg.normalize == "ses" and cfg.monitor == "forecast":
