@@ -216,9 +216,7 @@ def backtest(
             "seconds": round(result.seconds, 3),
         }
         if global_:  # (the local backtest's JSON is as it always was)
-            payload["per_series"] = {
-                label: row for label, row in zip(result.labels, result.per_row(), strict=True)
-            }
+            payload["per_series"] = dict(zip(result.labels, result.per_row(), strict=True))
         sys.stdout.write(json.dumps(payload, indent=2, default=lambda v: None).replace("NaN", "null") + "\n")
         return
     if output_format is OutputFormat.csv:
