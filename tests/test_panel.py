@@ -1,0 +1,227 @@
+"""Panels (issue #19): reading a long file of many series, one global model across them, its model
+file, and the commands on it."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lstmcli.cli import app
+from lstmcli.data.loader import load_csv
+from lstmcli.data.panel import load_panel, skipped_note
+from lstmcli.errors import ConfigError, DataError, ModelFileError
+from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.forecaster import Forecaster
+from lstmcli.forecasting.panel import PanelForecaster
+from lstmcli.npzfile import npz_bytes
+
+DATA = Path(__file__).parent / "data"
+TINY = ForecasterConfig(epochs=4, hidden=6, ensemble=2, patience=0)
+TINY_CLI = ["--epochs", "4", "--hidden", "6", "--ensemble", "2", "--threads", "1"]
+runner = CliRunner()
+
+# (id, first month, length): different lengths and date ranges
+SERIES = [
+    ("north", "2015-01-01", 60),
+    ("east", "2017-03-01", 40),
+    ("west", "2016-06-01", 50),
+    ("south", "2018-01-01", 36),
+]
+
+
+def panel_frame(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, (sid, start, n) in enumerate(SERIES):
+        t = np.arange(n)
+        y = 100 + 20 * k + 10 * np.sin(2 * np.pi * t / 12) + 0.3 * t + rng.normal(0, 1, n)
+        rows += [
+            (sid, d.date().isoformat(), round(v, 3))
+            for d, v in zip(pd.date_range(start, periods=n, freq="MS"), y, strict=True)
+        ]
+    rows += [("flat", f"2019-0{m}-01", 5.0) for m in range(1, 8)]  # constant: skipped
+    rows += [("stub", "2019-01-01", 1.0), ("stub", "2019-02-01", 2.0)]  # too short to read
+    rows += [("gappy", "2015-01-01", 1.0), ("gappy", "2015-02-01", 2.0), ("gappy", "2016-12-01", 3.0)]
+    return pd.DataFrame(rows, columns=["store", "date", "sales"])
+
+
+@pytest.fixture(scope="module")
+def panel_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("panel") / "stores.csv"
+    panel_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(panel_csv) -> PanelForecaster:
+    return PanelForecaster(TINY).fit(load_panel(panel_csv, id_col="store"))
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def test_panel_keeps_each_series_dates_sorted_by_id_and_skips_the_unusable_in_one_note(panel_csv):
+    panel = load_panel(panel_csv, id_col="store")
+    assert panel.ids == ("east", "north", "south", "west")
+    assert [len(s.values) for s in panel.series] == [40, 60, 36, 50]
+    assert panel.freq == "MS" and all(s.freq == "MS" for s in panel.series)
+    assert str(panel.series[0].timestamps[0])[:10] == "2017-03-01"
+    assert dict(panel.skipped) == {"flat": "constant", "stub": "too short", "gappy": "mostly missing"}
+    note = skipped_note(panel.skipped)
+    assert note.startswith("Skipped 3 series:") and "\n" not in note
+    assert not any("flat" in n or "gappy" in n for n in panel.notes)  # no note per series
+
+
+def test_a_repeated_time_within_a_series_is_one_line(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("id,date,y\na,2020-01-01,1\na,2020-01-01,2\na,2020-02-01,3\n")
+    with pytest.raises(DataError, match=r"series 'a' has the same date on lines 2, 3"):
+        load_panel(path, id_col="id")
+
+
+def test_a_long_file_read_as_one_series_suggests_the_id_column(panel_csv):
+    with pytest.raises(DataError, match=r"did you mean --id-col store\?"):
+        load_csv(panel_csv)
+
+
+# ---------------------------------------------------------------------------------------------- model
+def test_forecast_dates_continue_each_series(fitted):
+    forecasts = fitted.predict(3)
+    assert str(forecasts["east"].timestamps[0])[:10] == "2020-07-01"  # 40 months from 2017-03
+    assert str(forecasts["south"].timestamps[0])[:10] == "2021-01-01"
+    assert all(np.isfinite(f.values).all() and len(f.values) == 3 for f in forecasts.values())
+    assert dict(fitted.skipped_)["flat"] == "constant"
+
+
+def test_the_order_of_the_rows_never_changes_the_model(tmp_path, fitted):
+    shuffled = tmp_path / "stores.csv"  # the same name: a model file records its data file's name
+    panel_frame().sample(frac=1.0, random_state=7).to_csv(shuffled, index=False)
+    other = PanelForecaster(TINY).fit(load_panel(shuffled, id_col="store"))
+    a, b = fitted.predict(), other.predict()
+    assert all(np.array_equal(a[k].values, b[k].values) for k in a)
+    fitted.save(tmp_path / "a.npz")
+    other.save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def test_model_file_round_trip_gives_the_same_forecasts_and_bytes(tmp_path, fitted):
+    fitted.save(tmp_path / "m.npz")
+    loaded = PanelForecaster.load(tmp_path / "m.npz")
+    assert loaded.ids_ == fitted.ids_ and loaded.state_.format_version == "1.3"
+    a, b = fitted.predict(5, levels=(80,)), loaded.predict(5, levels=(80,))
+    for k in a:
+        np.testing.assert_array_equal(a[k].values, b[k].values)
+        np.testing.assert_array_equal(a[k].intervals[80][0], b[k].intervals[80][0])
+    loaded.save(tmp_path / "again.npz")
+    assert (tmp_path / "m.npz").read_bytes() == (tmp_path / "again.npz").read_bytes()
+    with zipfile.ZipFile(tmp_path / "m.npz") as z:  # the shared weights keep PyTorch's names
+        names = set(z.namelist())
+    assert {"lstm.weight_ih_l0.npy", "head.weight.npy", "ensemble.1.lstm.weight_hh_l0.npy"} <= names
+    assert {"panel.tail_values.npy", "panel.tail_values_offsets.npy"} <= names
+
+
+def test_one_series_is_a_forecaster_and_an_unknown_id_names_a_few(fitted):
+    one = fitted.forecaster("west")
+    np.testing.assert_array_equal(one.predict(4).values, fitted.predict(4, ids=["west"])["west"].values)
+    assert one.trace().inputs.shape[0] == one.lookback_
+    with pytest.raises(
+        ConfigError, match=r"no series 'nowhere' in this model; its store values are: east, north"
+    ):
+        fitted.forecaster("nowhere")
+
+
+def test_panel_and_single_files_are_each_refused_by_the_other_loader(tmp_path, fitted):
+    fitted.save(tmp_path / "panel.npz")
+    with pytest.raises(ModelFileError, match=r"^panel.npz: holds a model of many series"):
+        Forecaster.load(tmp_path / "panel.npz")
+    Forecaster(TINY).fit(one_series()).save(tmp_path / "single.npz")
+    with pytest.raises(ModelFileError, match=r"^single.npz: holds a model of one series"):
+        PanelForecaster.load(tmp_path / "single.npz")
+
+
+def one_series():
+    from lstmcli.data.series import SeriesData
+
+    y = np.sin(np.arange(60) / 3.0) + 5
+    return SeriesData("s.csv", "y", y, np.zeros((60, 0)), (), None, None, None, ())
+
+
+def test_damaged_panel_offsets_are_one_line(tmp_path, fitted):
+    fitted.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["panel.residuals_offsets"] = arrays["panel.residuals_offsets"][::-1].copy()
+    (tmp_path / "bad.npz").write_bytes(npz_bytes(arrays))
+    with pytest.raises(ModelFileError, match=r"^bad.npz: panel.residuals_offsets must be") as e:
+        PanelForecaster.load(tmp_path / "bad.npz")
+    assert "\n" not in str(e.value)
+
+
+def test_fit_a_long_dataframe_with_the_callers_column_names():
+    df = panel_frame().rename(columns={"store": "shop", "date": "ds", "sales": "y"})
+    model = PanelForecaster(TINY).fit_frame(df, id_col="shop")
+    assert model.ids_ == ["east", "north", "south", "west"] and model.id_col_ == "shop"
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
+    model = tmp_path / "m.npz"
+    r = runner.invoke(app, ["train", str(panel_csv), "--id-col", "store", "-m", str(model), *TINY_CLI, "-q"])
+    assert r.exit_code == 0, r.output
+    assert "Skipped 3 series" in r.output and "one model across the series" in r.output
+
+    r = runner.invoke(
+        app, ["predict", "-m", str(model), "--format", "csv", "--level", "80", "--horizon", "3"]
+    )
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0] == "store,date,forecast,lower_80,upper_80" and len(lines) == 1 + 4 * 3
+    assert lines[1].startswith("east,2020-07-01,")
+
+    r = runner.invoke(app, ["predict", "-m", str(model), "--format", "json", "--id", "north"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["forecast"]
+    assert {row["store"] for row in rows} == {"north"} and rows[0]["date"] == "2020-01-01"
+
+    r = runner.invoke(app, ["predict", "-m", str(model)])
+    assert r.exit_code == 0, r.output
+    assert "Forecasts of 4 series" in r.stdout and "--id east" in r.stdout
+
+    r = runner.invoke(app, ["inspect", "-m", str(model), "--id", "west", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["steps"][-1] == "2020-07-01"  # west: 50 months from 2016-06
+
+    long_file = DATA / "m3_quarterly_first3.csv"
+    r = runner.invoke(
+        app, ["backtest", str(long_file), "--id-col", "series_id", "--global", *TINY_CLI, "--format", "json"]
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert set(out["per_series"]) == {"N0647", "N0702", "N0762"} and "LSTM" in out["overall"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["train", "{csv}", "--id-col", "store", "--local"],
+            "--local (one model per series) is not available",
+        ),
+        (["train", "{csv}", "--global"], "--global and --local are for many series"),
+        (["predict", "-m", "{model}", "--id", "nowhere"], "no series 'nowhere' in this model"),
+        (["inspect", "-m", "{model}"], "holds 4 series; choose one with --id (east, north, south, west)"),
+        (["predict", "-m", "{single}", "--id", "x"], "--id is for models of many series"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path, panel_csv, fitted, args, message):
+    fitted.save(tmp_path / "m.npz")
+    Forecaster(TINY).fit(one_series()).save(tmp_path / "single.npz")
+    args = [a.format(csv=panel_csv, model=tmp_path / "m.npz", single=tmp_path / "single.npz") for a in args]
+    if args[0] == "train":
+        args += ["-m", str(tmp_path / "new.npz"), *TINY_CLI]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1, r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], r.stderr
