@@ -178,7 +178,7 @@ def inspect_cmd(
     raw_output = trace.output.astype(float).round(4).tolist()  # float64 first: float32 prints 17 digits
     console.print(
         styled(
-            (forecaster.target_, "bold"),
+            (forecaster.target_ + (f" of series {series_id}" if series_id is not None else ""), "bold"),
             f": the {T}-step window behind the latest forecast "
             f"(model {model}, format {forecaster.format_version_}); raw output {raw_output}",
         )

@@ -69,7 +69,9 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         "seconds": round(seconds, 3),
     }
     if as_json:
-        sys.stdout.write(json.dumps(summary, indent=2, default=lambda v: None).replace("NaN", "null") + "\n")
+        from lstmcli.modelfile import _json_safe  # NaN and inf as null
+
+        sys.stdout.write(json.dumps(_json_safe(summary), indent=2, allow_nan=False) + "\n")
         return
     from rich.table import Table
 
