@@ -74,6 +74,13 @@ def test_panel_keeps_each_series_dates_sorted_by_id_and_skips_the_unusable_in_on
     assert not any("flat" in n or "gappy" in n for n in panel.notes)  # no note per series
 
 
+def test_a_given_frequency_is_used_and_said(panel_csv):
+    panel = load_panel(panel_csv, id_col="store", freq="MS")
+    assert "Frequency MS (monthly, month start), as given by --freq." in panel.notes
+    with pytest.raises(DataError, match=r"2017-04-01 is not on the W-WED \(weekly\) grid"):
+        load_panel(panel_csv, id_col="store", freq="W")
+
+
 def test_a_repeated_time_within_a_series_is_one_line(tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text("id,date,y\na,2020-01-01,1\na,2020-01-01,2\na,2020-02-01,3\n")
