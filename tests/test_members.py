@@ -3,8 +3,6 @@ stopping honoured, and an abandoned run leaves no worker behind."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -71,10 +69,9 @@ def test_a_second_ctrl_c_terminates_the_workers_at_once():
             raise KeyboardInterrupt
         return False
 
-    started = time.monotonic()
+    # Were the workers not told to stop, the call would not return: they train for 10**6 epochs.
     with pytest.raises(KeyboardInterrupt):
         train_in_processes(jobs(epochs=10**6), 2, {}, should_stop=second_ctrl_c)
-    assert time.monotonic() - started < 10
 
 
 def test_processes_only_for_enough_work_and_cores():

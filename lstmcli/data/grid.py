@@ -145,7 +145,7 @@ def _explicit_offset(freq: str, ts: np.ndarray, path: str, time_name: str, lines
             if b in ("QS", "QE", "YS", "YE", "BQS", "BQE", "BYS", "BYE"):
                 spelled += f"-{MONTHS[first.month - 1]}"
             elif b == "W":
-                spelled += f"-{WEEKDAYS[first.dayofweek]}"
+                spelled += f"-{WEEKDAYS[first.day_of_week]}"
             try:
                 variants.append(_normalize_anchor(to_offset(spelled)))
             except ValueError:
