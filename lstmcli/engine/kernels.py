@@ -170,7 +170,7 @@ def tanh_array(x: np.ndarray, out: np.ndarray) -> None:
 # ---------------------------------------------------------------------------------------------- loops
 _JIT = {
     "cache": _CACHE,
-    "nogil": True,  # a pass holds no Python object: threads of a caller (a Dask worker, say) run on
+    "nogil": True,  # a pass releases the GIL: a caller's other threads (a Dask worker's) keep running
     "fastmath": {"contract"},
     "error_model": "numpy",
     "boundscheck": False,
