@@ -212,7 +212,7 @@ def _chart_labels(forecaster: Any, forecast: Any, newer: Any, n_history: int) ->
     if newer is not None and newer.timestamps is not None:
         past = newer.timestamps[-n_history:]
     else:
-        from lstmcli.data.loader import timestamps_ending_at
+        from lstmcli.data.stepdates import timestamps_ending_at
 
         past = timestamps_ending_at(forecaster.last_timestamp_, forecaster.freq_, n_history)
     return [_date_text(t) for t in [*past, *forecast.timestamps]]
@@ -242,7 +242,7 @@ def _forecast_picture(forecaster: Any, forecast: Any, newer: Any, levels: list[f
     else:
         history, stamps = forecaster.tail_values_, None
         if forecaster.last_timestamp_ is not None and forecaster.freq_:
-            from lstmcli.data.loader import timestamps_ending_at
+            from lstmcli.data.stepdates import timestamps_ending_at
 
             stamps = timestamps_ending_at(forecaster.last_timestamp_, forecaster.freq_, len(history))
     keep = max(4 * forecaster.season_, 3 * len(forecast.values), 36)

@@ -241,7 +241,7 @@ class Forecaster:
         y, features, last_ts, n_obs, start = self._history(data)
         timestamps = None
         if last_ts is not None and st.freq:  # first: dates that cannot be written fail before computing
-            from lstmcli.data.loader import future_timestamps
+            from lstmcli.data.stepdates import future_timestamps
 
             timestamps = future_timestamps(last_ts, st.freq, horizon)
         values = self.forecast_from_origins(y, features, np.array([len(y)]), horizon, start)[0]
@@ -326,7 +326,7 @@ class Forecaster:
             output, layers = network.trace(window[0].astype(network.dtype))
         timestamps = None
         if last_ts is not None and st.freq:
-            from lstmcli.data.loader import timestamps_ending_at
+            from lstmcli.data.stepdates import timestamps_ending_at
 
             timestamps = timestamps_ending_at(last_ts, st.freq, lookback)
         return Trace(inputs=window[0], layers=layers, output=np.asarray(output), timestamps=timestamps)
