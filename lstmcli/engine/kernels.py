@@ -282,6 +282,9 @@ def adam_update(param, grad, m, v, scalars):  # noqa: ANN001, ANN201
         param[k] += (m_k / denom) * neg_step
 
 
+jit_cache.quick_cache_loads(tanh_array, forward_steps, backward_steps, adam_update)
+
+
 def warm_up() -> None:
     """Load (or compile) the float32 loops now rather than at the first pass: a process that forks
     workers (``forecasting.members``) does it once, and every worker starts with the machine code.
