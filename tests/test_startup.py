@@ -18,11 +18,11 @@ REPO = Path(__file__).resolve().parent.parent
 # Imported by Numba's CPUContext.refresh (every compiler implementation), not by a load from the cache.
 REFRESH_ONLY = "numba.np.linalg"
 
-RUN = (
-    """
+RUN = """
 import json, sys
 sys.argv = ["lstmcli", *json.loads(sys.argv[1])]
 from lstmcli.cli import app
+code = None
 try:
     app()
 except SystemExit as e:
@@ -31,15 +31,13 @@ from lstmcli.engine import kernels
 report = {
     "code": code,
     "pandas": "pandas" in sys.modules,
-    "refresh": %r in sys.modules,
+    "refresh": REFRESH_ONLY in sys.modules,
     "cached": kernels._CACHE,
     "hits": sum(kernels.forward_steps.stats.cache_hits.values()),
     "misses": sum(kernels.forward_steps.stats.cache_misses.values()),
 }
 sys.stderr.write("\\nREPORT " + json.dumps(report) + "\\n")
-"""
-    % REFRESH_ONLY
-)  # noqa: UP031  (the code's own braces)
+""".replace("REFRESH_ONLY", repr(REFRESH_ONLY))
 
 
 def run(*args: str) -> dict:
