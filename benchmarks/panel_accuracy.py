@@ -1,7 +1,13 @@
-"""Local vs global on one full M3 group: one model per series (``backtest_long``, today's default for
-long files) against one network ensemble across all of them (``backtest_panel``, issue #19).
+"""Local vs global on the full M1 and M3 groups: one model per series (``backtest_long``) against one
+network ensemble across all of them (``backtest_panel``, issue #19).
 
-    cd /work/main && PYTHONPATH=. python benchmarks/panel_accuracy.py --group m3_quarterly --seeds 0,1
+    cd /work/main && PYTHONPATH=. python benchmarks/panel_accuracy.py --group all --seeds 0,1 \
+        --checkpoint /tmp/panel_runs.jsonl
+
+Every finished (group, mode, seed) run is appended to ``--checkpoint`` (JSON lines, per-series errors
+included) and skipped when the script is started again, so a long run can be resumed or cut short; the
+report is written from whatever the checkpoint holds, with the overall row pooling the series of the
+groups that both modes finished for that seed.
 
 Both with lstmcli's DEFAULT settings, only the season and the horizon set (the official test rows are
 the horizon); scored as ``benchmarks/accuracy.py`` and ``lstmcli backtest --id-col`` score (sMAPE and
@@ -14,6 +20,7 @@ Full runs write the "## Panels: local vs global" section of ``benchmarks/RESULTS
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import replace
@@ -38,6 +45,9 @@ GROUPS = {
     "m1_monthly": ("m1/m1_monthly_full.csv", 12),
 }
 LEVELS = (80, 95)
+# "all": seed 0 of every group first, then the two largest groups at the next seed, then the rest
+ORDER = ["m3_monthly", "m3_quarterly", "m1_monthly", "m3_yearly", "m1_quarterly", "m1_yearly", "m3_other"]
+CATEGORY = {g: g.split("_", 1)[1] for g in GROUPS}
 
 
 def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
@@ -45,45 +55,113 @@ def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
     started = time.perf_counter()
     backtest = backtest_panel if mode == "global" else backtest_long
     result = backtest(series, config, season=season, levels=LEVELS, threads=threads, path="m3")
-    table = result.overall()
+    seconds = time.perf_counter() - started
+    rows = result.per_row()
+    points = int(result.actual.size)
     return {
         "mode": mode,
         "seed": seed,
-        "LSTM": table["LSTM"],
-        "Naive2": table["Naive2"],
-        "coverage": result.coverage,
-        "seconds": time.perf_counter() - started,
+        "n": len(series),
+        "LSTM": result.overall()["LSTM"],
+        "Naive2": result.overall()["Naive2"],
+        # per series: LSTM sMAPE, MASE, Naive2 sMAPE, MASE (to pool groups into the overall row)
+        "per_series": [
+            [r["LSTM"]["sMAPE"], r["LSTM"]["MASE"], r["Naive2"]["sMAPE"], r["Naive2"]["MASE"]] for r in rows
+        ],
+        "coverage": {str(k): v for k, v in result.coverage.items()},
+        "points": points,
+        "seconds": seconds,
         "notes": result.notes,
     }
 
 
-def report(group: str, n: int, rows: list[dict], machine: str) -> str:
+def _owa(s: float, m: float, ns: float, nm: float) -> float:
+    return 0.5 * (s / ns + m / nm)
+
+
+def pooled(runs: list[dict]) -> dict:
+    """The errors of several runs' series pooled: means over series, OWA on the means, coverage over points."""
+    per = [row for r in runs for row in r["per_series"]]
+    mean = [sum(row[i] for row in per) / len(per) for i in range(4)]
+    cov = {}
+    for level in map(str, LEVELS):
+        if all(level in r["coverage"] for r in runs):
+            cov[level] = sum(r["coverage"][level] * r["points"] for r in runs) / sum(
+                r["points"] for r in runs
+            )
+    return {
+        "n": len(per),
+        "sMAPE": mean[0],
+        "MASE": mean[1],
+        "OWA": _owa(*mean),
+        "n2_sMAPE": mean[2],
+        "n2_MASE": mean[3],
+        "coverage": cov,
+        "seconds": sum(r["seconds"] for r in runs),
+    }
+
+
+def _line(label: str, mode: str, seed: object, p: dict) -> str:
+    cov = p["coverage"]
+    c80 = f"{100 * cov['80']:.1f}" if "80" in cov else "–"
+    c95 = f"{100 * cov['95']:.1f}" if "95" in cov else "–"
+    return (
+        f"| {label} | {p['n']} | {mode} | {seed} | {p['sMAPE']:.3f} | {p['MASE']:.3f} | {p['OWA']:.3f} | "
+        f"{p['n2_sMAPE']:.3f} | {p['n2_MASE']:.3f} | {c80} | {c95} | {p['seconds']:.0f} | "
+        f"{p['seconds'] / p['n']:.3f} |"
+    )
+
+
+def report(runs: list[dict], machine: str) -> str:
+    """The RESULTS.md section from the finished runs (each with its "group")."""
+    done = {(r["group"], r["mode"], r["seed"]): r for r in runs}
+    seeds = sorted({r["seed"] for r in runs})
+    modes = [m for m in ("local", "global") if any(r["mode"] == m for r in runs)]
     lines = [
         "## Panels: local vs global",
         "",
-        f"`benchmarks/panel_accuracy.py --group {group}` on {machine}: all {n} series of the group, the "
-        "official test rows as the horizon, lstmcli's default settings (season and horizon set). *local*: one "
-        "model per series (`backtest --id-col`); *global*: one ensemble across every series "
-        "(`backtest --id-col --global`). OWA against Naive2 (below 1 beats it).",
+        f"`benchmarks/panel_accuracy.py --group all` on {machine}: every series of each full M1 and M3 "
+        "group, the official test rows as the horizon, lstmcli's default settings (season and horizon "
+        "set). *local*: one model per series (`backtest --id-col --local`); *global*: one ensemble across "
+        "the series of the group (`backtest --id-col --global`). sMAPE and MASE are means over the series, "
+        "OWA against Naive2 on the means (below 1 beats it); coverage of the 80 % and 95 % intervals over "
+        "all forecast points; time is wall-clock for the whole group (fit, forecast, baselines).",
         "",
-        "| mode | seed | sMAPE | MASE | OWA | Naive2 sMAPE | Naive2 MASE | cover 80 % | cover 95 % | time (s) | s/series |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| group | series | mode | seed | sMAPE | MASE | OWA | Naive2 sMAPE | Naive2 MASE | cover 80 % "
+        "| cover 95 % | time (s) | s/series |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
-        cov = r["coverage"]
-        lines.append(
-            f"| {r['mode']} | {r['seed']} | {r['LSTM']['sMAPE']:.3f} | {r['LSTM']['MASE']:.3f} | "
-            f"{r['LSTM']['OWA']:.3f} | {r['Naive2']['sMAPE']:.3f} | {r['Naive2']['MASE']:.3f} | "
-            f"{100 * cov.get(80, float('nan')):.1f} | {100 * cov.get(95, float('nan')):.1f} | "
-            f"{r['seconds']:.0f} | {r['seconds'] / n:.3f} |"
-        )
-    notes = sorted({note for r in rows for note in r["notes"]})
-    means = []
-    for mode in dict.fromkeys(r["mode"] for r in rows):
-        owas = [r["LSTM"]["OWA"] for r in rows if r["mode"] == mode]
-        means.append(f"{mode} {sum(owas) / len(owas):.3f}")
-    lines += ["", f"Mean OWA over the seeds: {', '.join(means)}. Seed-to-seed spread of one mode is about "
-              "0.01-0.02 OWA here; times are wall-clock on a machine shared with other work."]  # fmt: skip
+    for group in GROUPS:
+        for seed in seeds:
+            for mode in modes:
+                if (group, mode, seed) in done:
+                    lines.append(_line(group, mode, seed, pooled([done[group, mode, seed]])))
+    summary = []
+    for seed in seeds:
+        # the groups both modes finished at this seed, so the overall rows compare the same series
+        both = [g for g in GROUPS if all((g, m, seed) in done for m in modes)]
+        if not both:
+            continue
+        label = "**all**" if len(both) == len(GROUPS) else f"**{len(both)} groups**"
+        for category in dict.fromkeys(CATEGORY[g] for g in both):
+            gs = [g for g in both if CATEGORY[g] == category]
+            for mode in modes:
+                p = pooled([done[g, mode, seed] for g in gs])
+                lines.append(_line(f"*{category}* ({', '.join(gs)})", mode, seed, p))
+        for mode in modes:
+            p = pooled([done[g, mode, seed] for g in both])
+            lines.append(_line(label, mode, seed, p))
+            summary.append((seed, mode, p["OWA"], both))
+    missing = [f"{g} {m} seed {s}" for g in GROUPS for s in seeds for m in modes if (g, m, s) not in done]
+    lines.append("")
+    lines.append(
+        "Overall OWA: " + "; ".join(f"seed {s} {m} {o:.3f} ({len(b)} groups)" for s, m, o, b in summary) + "."
+    )
+    if missing:
+        lines.append("Not run (time budget): " + ", ".join(missing) + ".")
+    notes = sorted(
+        {f"{r['group']} {r['mode']} seed {r['seed']}: {note}" for r in runs for note in r["notes"]}
+    )
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
@@ -92,26 +170,46 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--shared", type=Path, default=REPO.parent / "shared", help="the shared folder (datasets/)"
     )
-    p.add_argument("--group", default="m3_quarterly", choices=sorted(GROUPS))
+    p.add_argument("--group", default="all", choices=["all", *sorted(GROUPS)])
     p.add_argument("--seeds", default="0,1", help="comma list of seeds")
     p.add_argument("--modes", default="local,global", help="local, global or both")
     p.add_argument("--limit", type=int, default=None, help="first N series only (quick runs; not written)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--checkpoint", type=Path, default=None, help="JSON lines of finished runs (resumable)")
+    p.add_argument(
+        "--report-only", action="store_true", help="write the report from --checkpoint, run nothing"
+    )
     p.add_argument("--out", type=Path, default=None, help="RESULTS.md to write (default: full runs only)")
     args = p.parse_args(argv)
-    path, season = GROUPS[args.group]
-    series = load_long_csv(args.shared / "datasets" / path)[: args.limit]
-    rows = []
-    for seed in [int(s) for s in args.seeds.split(",")]:
+    groups = ORDER if args.group == "all" else [args.group]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    plan = [(g, s) for s in seeds[:1] for g in groups] + [(g, s) for s in seeds[1:] for g in groups]
+    runs = []
+    if args.checkpoint is not None and args.checkpoint.exists():
+        runs = [json.loads(line) for line in args.checkpoint.read_text().splitlines() if line.strip()]
+    done = {(r["group"], r["mode"], r["seed"]) for r in runs}
+    loaded: dict[str, list] = {}
+    for group, seed in [] if args.report_only else plan:
+        path, season = GROUPS[group]
         for mode in args.modes.split(","):
-            rows.append(run(series, season, mode, seed, args.threads))
-            r = rows[-1]
-            print(f"{mode} seed {seed}: OWA {r['LSTM']['OWA']:.3f} in {r['seconds']:.0f} s", file=sys.stderr)
+            if (group, mode, seed) in done:
+                continue
+            if group not in loaded:
+                loaded = {group: load_long_csv(args.shared / "datasets" / path)[: args.limit]}
+            r = run(loaded[group], season, mode, seed, args.threads) | {"group": group}
+            runs.append(r)
+            if args.checkpoint is not None:
+                with args.checkpoint.open("a") as f:
+                    f.write(json.dumps(r) + "\n")
+            print(
+                f"{group} {mode} seed {seed}: OWA {r['LSTM']['OWA']:.3f} in {r['seconds']:.0f} s",
+                file=sys.stderr,
+            )
     import platform
 
     from results_file import publish
 
-    text = report(args.group, len(series), rows, f"{platform.machine()}, {args.threads} threads")
+    text = report(runs, f"{platform.machine()}, {args.threads} threads")
     out = args.out if args.out is not None else (None if args.limit else REPO / "benchmarks" / "RESULTS.md")
     publish(text, out)
     return 0
