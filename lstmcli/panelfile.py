@@ -16,6 +16,13 @@ Layout::
                                         transforms and their fitted parameters, SES level constant,
                                         n_obs, last timestamp, validation origins and error table
 
+A panel of local models (``mode`` "local" in "panel": one ensemble per series, ``train --id-col
+--local``) has no shared weights: series s keeps its own under ``series.s.lstm.*`` / ``series.s.head.*``
+/ ``series.s.ensemble.K.*`` (the same names behind the prefix), and its "panel.series" entry also holds
+what differs from series to series there (network, resolved settings, ensemble, training, feature
+scaling); the top-level fields are the first series'. A file without "mode" is a global one, written
+byte for byte as before.
+
 No entry is pickled. Reading rebuilds each series as the single-series file it would be and validates
 it with ``modelfile``'s own checks, so a panel file is checked exactly as strictly; any problem is one
 ``ModelFileError`` line. Older lstmcli (format 1.2 readers) refuse a panel file in one line, since its
@@ -57,13 +64,24 @@ _PANEL_ENTRY = re.compile(r"panel\.[a-z_0-9]+")
 _MAX_METADATA_BYTES = 64 << 20
 # what each series keeps apart, moved from the top level of a single-series file into "panel.series"
 _PER_SERIES = ("transforms", "level_alpha", "n_obs", "last_timestamp", "origins", "metrics")
+# what a series of local models keeps apart as well (its own ensemble)
+_PER_SERIES_LOCAL = ("network", "resolved", "ensemble", "training", "feature_scaling")
+_SERIES_ENTRY = re.compile(r"series\.([0-9]+)\.(.+)")
 
 
 # ---------------------------------------------------------------------------------------------- writing
 def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
     """Write a fitted panel atomically (deterministic bytes: the same model gives the same file)."""
     first = state.first
-    arrays = network_arrays(first)
+    local = state.mode == "local"
+    if local:
+        arrays = {
+            f"series.{k}.{key}": value
+            for k, s in enumerate(state.states)
+            for key, value in network_arrays(s).items()
+        }
+    else:
+        arrays = network_arrays(first)
     parts = {
         "tail_values": [s.tail_values for s in state.states],
         "seasonal_indices": [s.preprocessing.seasonal for s in state.states],
@@ -87,6 +105,8 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
             m["transforms"], m["resolved"]["level_alpha"], m["data"]["n_obs"], m["data"]["last_timestamp"],
             m["validation"]["origins"], m["validation"]["metrics"],
         ), strict=True)))  # fmt: skip
+        if local:
+            series[-1] |= {key: m[key] for key in _PER_SERIES_LOCAL}
     from lstmcli.modelfile import _json_safe
 
     meta["panel"] = {
@@ -96,6 +116,8 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
         "validation": _json_safe(state.validation),
         "series": series,
     }
+    if local:  # (a global file has no "mode": its bytes stay what they were)
+        meta["panel"]["mode"] = "local"
     arrays["metadata"] = np.array(json.dumps(meta, sort_keys=True, allow_nan=False))
     atomic_write_bytes(path, npz_bytes(arrays))
 
@@ -117,6 +139,8 @@ def load_panel_state(path: str | os.PathLike[str]) -> PanelState:
 
 
 def _known(key: str) -> bool:
+    if (match := _SERIES_ENTRY.fullmatch(key)) is not None:
+        return match.group(2).startswith(("lstm.", "head.", "ensemble.")) and _known_entry(match.group(2))
     return _known_entry(key) or _PANEL_ENTRY.fullmatch(key) is not None
 
 
@@ -142,11 +166,22 @@ def _build_panel(
     id_col = panel.get("id_col")
     if not isinstance(id_col, str):
         raise ModelFileError(f"{name}: metadata field 'panel.id_col' must be a column name")
+    mode = panel.get("mode", "global")
+    if mode not in ("global", "local"):
+        raise ModelFileError(f"{name}: metadata field 'panel.mode' must be 'global' or 'local', not {mode!r}")
+    local = mode == "local"
     packed = {key: _unpack(arrays, key, len(ids), name) for key in _PACKED}
     weights = {k: v for k, v in arrays.items() if k.startswith(("lstm.", "head.", "ensemble."))}
+    own: list[dict[str, np.ndarray]] = [{} for _ in ids]
+    for key, value in arrays.items():
+        if (match := _SERIES_ENTRY.fullmatch(key)) is not None:
+            k = int(match.group(1))
+            if not local or k >= len(ids):
+                raise ModelFileError(f"{name}: unexpected entry {key!r}")
+            own[k][match.group(2)] = value
     states, shared = [], None
     for k, entry in enumerate(series):
-        missing = [f for f in _PER_SERIES if f not in entry]
+        missing = [f for f in _PER_SERIES + (_PER_SERIES_LOCAL if local else ()) if f not in entry]
         if missing:
             raise ModelFileError(f"{name}: series {ids[k]!r} lacks the field '{missing[0]}' in metadata")
         one = dict(meta)  # the single-series file this series would be
@@ -157,7 +192,14 @@ def _build_panel(
             "last_timestamp": entry["last_timestamp"],
         }
         one["validation"] = {"origins": entry["origins"], "metrics": entry["metrics"]}
-        files = weights | {
+        if local:
+            one |= {key: entry[key] for key in _PER_SERIES_LOCAL}
+            one["resolved"] = (
+                dict(entry["resolved"]) if isinstance(entry["resolved"], dict) else entry["resolved"]
+            )
+            if isinstance(one["resolved"], dict):
+                one["resolved"]["level_alpha"] = entry["level_alpha"]
+        files = (own[k] if local else weights) | {
             "data.tail_values": packed["tail_values"][k],
             "data.tail_features": np.zeros((len(packed["tail_values"][k]), 0)),
             "data.seasonal_indices": packed["seasonal_indices"][k],
@@ -168,9 +210,10 @@ def _build_panel(
             state = _build_state(one, files, name)
         except ModelFileError as e:
             raise ModelFileError(f"series {ids[k]!r}: {str(e).removeprefix(f'{name}: ')}") from None
-        if shared is None:
-            shared = state.ensemble
-        state.ensemble = shared  # one ensemble for all (each series' copy was only for its checks)
+        if not local:
+            if shared is None:
+                shared = state.ensemble
+            state.ensemble = shared  # one ensemble for all (each series' copy was only for its checks)
         states.append(state)
     first = states[0]
     skipped = [
@@ -181,7 +224,7 @@ def _build_panel(
     validation = panel.get("validation") if isinstance(panel.get("validation"), dict) else {}
     return PanelState(
         config=first.config, id_col=id_col, ids=list(ids), states=states, skipped=skipped, validation=validation,
-        train_result=first.train_result, source=first.source, format_version=meta["format_version"],
+        train_result=first.train_result, source=first.source, format_version=meta["format_version"], mode=mode,
     )  # fmt: skip
 
 

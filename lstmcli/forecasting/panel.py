@@ -61,6 +61,7 @@ __all__ = ["PanelForecaster", "PanelState"]
 
 WINDOWS_PER_SERIES = 200  # training windows a series gives per epoch: its most recent ones
 VAL_WINDOWS_PER_SERIES = 64  # validation windows a series gives to early stopping: its last ones
+MODES = ("global", "local")
 SHORT_QUANTILE = 0.1  # lookbacks are capped so that series this far down the lengths still train
 
 
@@ -71,8 +72,11 @@ class PanelForecaster:
     ids, or a long pandas DataFrame (``fit_frame``). ``forecaster(id)`` is a ``Forecaster`` for one
     series, ``predict`` forecasts all of them."""
 
-    def __init__(self, config: ForecasterConfig | None = None) -> None:
+    def __init__(self, config: ForecasterConfig | None = None, *, mode: str = "global") -> None:
+        if mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.config = config or ForecasterConfig()
+        self.mode = mode  # "global": one ensemble across the series; "local": one per series
         self.state_: PanelState | None = None
 
     def _state(self) -> PanelState:
@@ -123,8 +127,11 @@ class PanelForecaster:
         on_epoch: Callable[[EpochReport], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         threads: int = 1,
+        on_series: Callable[[int, int], None] | None = None,
     ) -> PanelForecaster:
-        """Train one ensemble on every series (a ``Panel``, or ``SeriesData`` named by ``ids``)."""
+        """Train one ensemble on every series (a ``Panel``, or ``SeriesData`` named by ``ids``), or with
+        ``mode="local"`` one per series (``panel_local``; ``on_series(done, total)`` reports them, and
+        ``on_epoch`` is not called)."""
         cfg = self.config
         cores = available_cores() if int(threads) == 0 else max(1, int(threads))
         started = time.perf_counter()
@@ -148,6 +155,10 @@ class PanelForecaster:
             raise ConfigError("feature columns are not supported for panels yet; leave out --features")
         if cfg.normalize == "ses" and cfg.monitor == "forecast":
             raise ConfigError("--normalize ses with --monitor forecast is not supported for panels yet")
+        if self.mode == "local":
+            return self._fit_local(
+                series, ids, id_col, skipped, source, cores, on_series, should_stop, started
+            )
         plans, lookbacks, kept_ids, kept, short = self._plans(series, ids)
         skipped += short
         if not kept:
@@ -214,17 +225,50 @@ class PanelForecaster:
         )  # fmt: skip
         return self
 
-    def _plans(
-        self, series: list[SeriesData], ids: list[str]
-    ) -> tuple[list[Plan], list[int], list[str], list[SeriesData], list[tuple[str, str]]]:
-        """Each series' plan with the panel's season, horizon and lookbacks; the series too short for
-        them are left out."""
+    def _fit_local(
+        self, series: list[SeriesData], ids: list[str], id_col: str, skipped: list[tuple[str, str]], source: str,
+        cores: int, on_series: Callable[[int, int], None] | None, should_stop: Callable[[], bool] | None,
+        started: float,
+    ) -> PanelForecaster:  # fmt: skip
+        from lstmcli.forecasting.panel_local import fit_local
+
+        season, horizon = self._season_horizon(series)
+        cfg = replace(self.config, season=season, horizon=horizon)
+        kept_ids, states, left, interrupted = fit_local(
+            cfg, ids, series, cores=cores, on_series=on_series, should_stop=should_stop
+        )
+        skipped += left
+        if not states:
+            if interrupted:
+                raise KeyboardInterrupt
+            raise DataError(f"{source}: no series could be trained ({len(left)} series too short)")
+        first = states[0].train_result
+        result = replace(
+            first, seconds=time.perf_counter() - started,
+            stop_reason="interrupted" if interrupted else first.stop_reason,
+        )  # fmt: skip
+        self.state_ = PanelState(
+            config=self.config, id_col=id_col, ids=kept_ids, states=states, skipped=skipped,
+            validation=_mean_table([st.validation for st in states]), train_result=result, source=source,
+            mode="local",
+        )  # fmt: skip
+        return self
+
+    def _season_horizon(self, series: list[SeriesData]) -> tuple[int, int]:
         from lstmcli.data.loader import season_length
 
         cfg = self.config
         freq = next((s.freq for s in series if s.freq), None)
         season = cfg.season or season_length(freq)
-        horizon = cfg.horizon or max(season, 1)
+        return season, cfg.horizon or max(season, 1)
+
+    def _plans(
+        self, series: list[SeriesData], ids: list[str]
+    ) -> tuple[list[Plan], list[int], list[str], list[SeriesData], list[tuple[str, str]]]:
+        """Each series' plan with the panel's season, horizon and lookbacks; the series too short for
+        them are left out."""
+        cfg = self.config
+        season, horizon = self._season_horizon(series)
         lookbacks = panel_lookbacks(cfg, season, horizon, [len(s.values) for s in series])
         shared = replace(cfg, season=season, horizon=horizon, lookback=max(lookbacks), ensemble=1)
         plans, kept_ids, kept, short = [], [], [], []
@@ -273,7 +317,7 @@ class PanelForecaster:
         from lstmcli.panelfile import load_panel_state
 
         state = load_panel_state(path)
-        model = cls(state.config)
+        model = cls(state.config, mode=state.mode)
         model.state_ = state
         Forecaster.check_first_forecast(model.forecaster(state.ids[0]), path)
         return model

@@ -66,7 +66,8 @@ class FittedState:
 
 @dataclass
 class PanelState:
-    """A fitted global model: one ``FittedState`` per series (sorted by id), all sharing one ensemble."""
+    """A fitted panel: one ``FittedState`` per series (sorted by id), all sharing one ensemble
+    (``mode`` "global") or each with its own (``mode`` "local")."""
 
     config: ForecasterConfig
     id_col: str
@@ -77,6 +78,7 @@ class PanelState:
     train_result: TrainResult
     source: str
     format_version: str | None = None
+    mode: str = "global"  # "global": every state shares one ensemble; "local": each has its own
 
     @property
     def first(self) -> FittedState:
