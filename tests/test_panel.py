@@ -212,10 +212,6 @@ def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (
-            ["train", "{csv}", "--id-col", "store", "--local"],
-            "--local (one model per series) is not available",
-        ),
         (["train", "{csv}", "--global"], "--global and --local are for many series"),
         (["predict", "-m", "{model}", "--id", "nowhere"], "no series 'nowhere' in this model"),
         (["inspect", "-m", "{model}"], "holds 4 series; choose one with --id (east, north, south, west)"),

@@ -120,7 +120,9 @@ def backtest(
 
         if global_ is not None and id_col is None:
             raise ConfigError("--global and --local are for many series: give the id column with --id-col")
+        mode = None
         if id_col is not None:
+            from lstmcli.cli.panels import panel_mode
             from lstmcli.data.loader import load_long_csv, season_length
             from lstmcli.data.panel import panel_frequency
             from lstmcli.forecasting.backtest import backtest_panel
@@ -136,8 +138,9 @@ def backtest(
             m = season or season_length(
                 freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
             )
+            mode = panel_mode(global_)
             with bar:
-                if global_:
+                if mode == "global":
                     result = backtest_panel(
                         series,
                         config,
@@ -153,7 +156,7 @@ def backtest(
                         on_fit=progress, threads=threads,
                     )  # fmt: skip
             what = f"{len(series)} series, one origin each, {result.horizon} steps"
-            if global_:
+            if mode == "global":
                 what += ", one global model"
         else:
             from lstmcli.data.loader import load_csv, season_length
@@ -215,7 +218,7 @@ def backtest(
             "coverage": {str(k): v for k, v in result.coverage.items()},
             "seconds": round(result.seconds, 3),
         }
-        if global_:  # (the local backtest's JSON is as it always was)
+        if mode == "global":  # (the local backtest's JSON is as it always was)
             payload["per_series"] = dict(zip(result.labels, result.per_row(), strict=True))
         sys.stdout.write(json.dumps(payload, indent=2, default=lambda v: None).replace("NaN", "null") + "\n")
         return

@@ -16,21 +16,20 @@ from typing import Any
 from lstmcli.cli.common import print_notes, stderr_console, stdout_console
 from lstmcli.errors import ConfigError
 
+# The mode of `train --id-col` and `backtest --id-col` without --global or --local: chosen by
+# benchmarks/panel_accuracy.py on the full M1 and M3 groups (README "Many series", RESULTS.md).
+DEFAULT_MODE = "global"
+
 
 # ---------------------------------------------------------------------------------------------- train
 def panel_for_training(
     config: Any, data: Path, model: Path, id_col: str | None, global_: bool | None, target: str | None,
     time_col: str | None, features: str | None, freq: str | None, fill: str,
 ) -> tuple[Any, Any]:  # fmt: skip
-    """The panel and the unfitted global forecaster for `train --id-col`; a mode or option that panels
-    do not support yet is a one-line error, before any work."""
+    """The panel and the unfitted forecaster for `train --id-col` (``--global``/``--local``, else
+    DEFAULT_MODE); an option that panels do not support yet is a one-line error, before any work."""
     if id_col is None:
         raise ConfigError("--global and --local are for many series: give the id column with --id-col")
-    if global_ is False:
-        raise ConfigError(
-            "--local (one model per series) is not available in train yet; use --global (the default with "
-            "--id-col), or `lstmcli backtest --id-col` to measure local models"
-        )
     if features:
         raise ConfigError("--features is not supported with --id-col yet")
     from lstmcli.data.panel import load_panel
@@ -39,7 +38,35 @@ def panel_for_training(
 
     panel = load_panel(data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill)
     check_writable(model)
-    return panel, PanelForecaster(config)
+    return panel, PanelForecaster(config, mode=panel_mode(global_))
+
+
+def panel_mode(global_: bool | None) -> str:
+    """--global, --local, or neither (the default, chosen by benchmarks/panel_accuracy.py)."""
+    return DEFAULT_MODE if global_ is None else ("global" if global_ else "local")
+
+
+class SeriesProgress:
+    """A Rich progress bar of the series trained so far (`train --id-col --local`)."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]training"), BarColumn(bar_width=None), MofNCompleteColumn(), TextColumn("series"),
+            TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False, expand=True,
+        )  # fmt: skip
+        self.task = self.progress.add_task("series", total=None)
+
+    def __enter__(self) -> SeriesProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
 
 
 def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json: bool) -> None:
@@ -68,6 +95,18 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         "validation": st.validation,
         "seconds": round(seconds, 3),
     }
+    local = st.mode == "local"
+    if local:  # each series has its own ensemble: its lookbacks and epochs, not the first series'
+        import numpy as np
+
+        epochs = [s.train_result.epochs_run for s in st.states]
+        best = [s.train_result.best_epoch for s in st.states]
+        summary = {"mode": "local"} | summary | {
+            "lookbacks": sorted({int(L) for s in st.states for L in s.ensemble.lookbacks}),
+            "strategy": sorted({s.strategy for s in st.states}),
+            "epochs_run": int(np.median(epochs)),
+            "best_epoch": int(np.median(best)),
+        }  # fmt: skip
     if as_json:
         from lstmcli.modelfile import _json_safe  # NaN and inf as null
 
@@ -79,9 +118,8 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
     from lstmcli.cli.text import styled
 
     console = stdout_console()
-    table = Table(
-        title="Training summary (one model across the series)", title_justify="left", show_header=False
-    )
+    what = "one model per series" if local else "one model across the series"
+    table = Table(title=f"Training summary ({what})", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column()
     table.add_row("data", f"{summary['data']} → target '{summary['target']}', series by '{st.id_col}'")
@@ -91,10 +129,19 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         f"{summary['frequency'] or 'none (steps)'}, season {summary['season']}",
     )
     lookbacks = ", ".join(map(str, summary["lookbacks"]))
-    table.add_row("model", f"lookbacks {lookbacks}, horizon {summary['horizon']}, {summary['strategy']}")
-    table.add_row(
-        "epochs", f"{result.epochs_run} (best {result.best_epoch}), {result.stop_reason.replace('_', ' ')}"
-    )
+    if local:
+        strategies = ", ".join(summary["strategy"])
+        table.add_row(
+            "model", f"lookbacks {lookbacks} (per series), horizon {summary['horizon']}, {strategies}"
+        )
+        stop = "interrupted" if result.stop_reason == "interrupted" else "per series"
+        table.add_row("epochs", f"median {summary['epochs_run']} (best {summary['best_epoch']}), {stop}")
+    else:
+        table.add_row("model", f"lookbacks {lookbacks}, horizon {summary['horizon']}, {summary['strategy']}")
+        table.add_row(
+            "epochs",
+            f"{result.epochs_run} (best {result.best_epoch}), {result.stop_reason.replace('_', ' ')}",
+        )
     table.add_row("time", f"{seconds:.1f} s")
     table.add_row("written", str(model))
     console.print(table)

@@ -141,7 +141,17 @@ def train(
         show_progress = output_format is TrainFormat.table and not quiet
         with _Interrupts() as interrupts:
             try:
-                if show_progress:
+                if show_progress and getattr(forecaster, "mode", None) == "local":
+                    from lstmcli.cli.panels import SeriesProgress
+
+                    with SeriesProgress(err) as bar:  # series done, not epochs: many models train at once
+                        forecaster.fit(
+                            series,
+                            on_series=bar.update,
+                            should_stop=lambda: interrupts.requested,
+                            threads=threads,
+                        )
+                elif show_progress:
                     from lstmcli.cli.render import TrainingProgress
 
                     with TrainingProgress(err, epochs) as progress:

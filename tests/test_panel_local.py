@@ -1,0 +1,160 @@
+"""Local models of a panel (issue #19, second part): `train --id-col --local`, one single-series ensemble
+per series, fanned out over worker processes, in one panel model file."""
+
+import json
+import zipfile
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lstmcli.cli import app
+from lstmcli.data.panel import load_panel
+from lstmcli.errors import ConfigError, ModelFileError
+from lstmcli.forecasting.forecaster import Forecaster
+from lstmcli.forecasting.panel import PanelForecaster
+from lstmcli.npzfile import npz_bytes
+from tests.test_panel import DATA, TINY, TINY_CLI, panel_csv, panel_frame  # noqa: F401  (fixture)
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def local(panel_csv) -> PanelForecaster:  # noqa: F811
+    return PanelForecaster(TINY, mode="local").fit(load_panel(panel_csv, id_col="store"), threads=1)
+
+
+def test_each_series_is_its_own_single_series_model(panel_csv, local):  # noqa: F811
+    panel = load_panel(panel_csv, id_col="store")
+    assert local.ids_ == ["east", "north", "south", "west"] and local.state_.mode == "local"
+    assert local.skipped_ == [("flat", "constant"), ("gappy", "mostly missing"), ("stub", "too short")]
+    nets = {id(local.forecaster(sid).state_.ensemble) for sid in local.ids_}
+    assert len(nets) == 4  # no shared ensemble
+    k = panel.ids.index("south")
+    single = Forecaster(replace(TINY, season=12, horizon=12)).fit(panel.series[k])
+    np.testing.assert_array_equal(single.predict(6).values, local.predict(6, ids=["south"])["south"].values)
+
+
+def test_model_file_round_trip_keeps_every_series_weights(tmp_path, local):
+    local.save(tmp_path / "m.npz")
+    loaded = PanelForecaster.load(tmp_path / "m.npz")
+    assert loaded.mode == "local" and loaded.ids_ == local.ids_ and loaded.state_.format_version == "1.3"
+    a, b = local.predict(5, levels=(80,)), loaded.predict(5, levels=(80,))
+    for k in a:
+        np.testing.assert_array_equal(a[k].values, b[k].values)
+        np.testing.assert_array_equal(a[k].intervals[80][1], b[k].intervals[80][1])
+    loaded.save(tmp_path / "again.npz")
+    assert (tmp_path / "m.npz").read_bytes() == (tmp_path / "again.npz").read_bytes()
+    with zipfile.ZipFile(tmp_path / "m.npz") as z:
+        names = set(z.namelist())
+    assert {
+        "series.0.lstm.weight_ih_l0.npy",
+        "series.3.head.bias.npy",
+        "series.2.ensemble.1.head.weight.npy",
+    } <= names
+    assert not any(n.startswith(("lstm.", "head.", "ensemble.")) for n in names)  # nothing is shared
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
+        meta = json.loads(str(z["metadata"]))
+    assert meta["panel"]["mode"] == "local" and "network" in meta["panel"]["series"][0]
+
+
+def test_a_global_file_has_no_mode_and_reads_as_global(tmp_path, panel_csv):  # noqa: F811
+    model = PanelForecaster(TINY).fit(load_panel(panel_csv, id_col="store"))
+    model.save(tmp_path / "g.npz")
+    with np.load(tmp_path / "g.npz", allow_pickle=False) as z:
+        assert "mode" not in json.loads(str(z["metadata"]))["panel"]  # its bytes are what they were
+    assert PanelForecaster.load(tmp_path / "g.npz").mode == "global"
+
+
+def test_the_same_file_with_one_thread_or_two(tmp_path, panel_csv, local):  # noqa: F811
+    two = PanelForecaster(TINY, mode="local").fit(load_panel(panel_csv, id_col="store"), threads=2)
+    local.save(tmp_path / "one.npz")
+    two.save(tmp_path / "two.npz")
+    assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
+
+
+def test_progress_counts_series_and_a_stop_keeps_the_series_done(panel_csv):  # noqa: F811
+    seen = []
+    model = PanelForecaster(TINY, mode="local").fit(
+        load_panel(panel_csv, id_col="store"), threads=1, on_series=lambda d, n: seen.append((d, n)),
+        should_stop=lambda: len(seen) > 2,
+    )  # fmt: skip
+    assert seen == [(0, 4), (1, 4), (2, 4)]
+    assert model.ids_ == ["east", "north"] and model.train_result_.stop_reason == "interrupted"
+    assert ("south", "not trained (interrupted)") in model.skipped_
+
+
+def test_id_selection_and_unknown_id(local):
+    one = local.forecaster("west")
+    np.testing.assert_array_equal(one.predict(4).values, local.predict(4, ids=["west"])["west"].values)
+    assert one.trace().inputs.shape[0] == one.lookback_
+    with pytest.raises(ConfigError, match=r"no series 'nowhere' in this model; its store values are: east"):
+        local.forecaster("nowhere")
+
+
+def test_damaged_local_files_are_one_line(tmp_path, local):
+    local.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    bad = dict(arrays)
+    del bad["series.1.head.weight"]
+    (tmp_path / "bad.npz").write_bytes(npz_bytes(bad))
+    with pytest.raises(ModelFileError, match=r"^bad.npz: series 'north': ") as e:
+        PanelForecaster.load(tmp_path / "bad.npz")
+    assert "\n" not in str(e.value)
+    extra = dict(arrays) | {"series.9.head.bias": arrays["series.0.head.bias"]}
+    (tmp_path / "extra.npz").write_bytes(npz_bytes(extra))
+    with pytest.raises(ModelFileError, match=r"^extra.npz: unexpected entry 'series.9.head.bias'"):
+        PanelForecaster.load(tmp_path / "extra.npz")
+    meta = json.loads(str(arrays["metadata"]))
+    meta["panel"]["mode"] = "sideways"
+    (tmp_path / "mode.npz").write_bytes(npz_bytes(arrays | {"metadata": np.array(json.dumps(meta))}))
+    with pytest.raises(ModelFileError, match=r"^mode.npz: metadata field 'panel.mode' must be"):
+        PanelForecaster.load(tmp_path / "mode.npz")
+
+
+def test_cli_train_local_predict_inspect_backtest(tmp_path, panel_csv):  # noqa: F811
+    model = tmp_path / "m.npz"
+    r = runner.invoke(
+        app, ["train", str(panel_csv), "--id-col", "store", "--local", "-m", str(model), *TINY_CLI]
+    )
+    assert r.exit_code == 0, r.output
+    assert "one model per series" in r.stdout and "Skipped 3 series" in r.stderr
+    assert "4/4 series" in r.stderr  # the progress counts series
+
+    r = runner.invoke(app, ["train", str(panel_csv), "--id-col", "store", "--local", "-m", str(tmp_path / "j.npz"),
+                            *TINY_CLI, "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["mode"] == "local" and summary["series"] == 4 and summary["validation"]["LSTM"]["OWA"] > 0
+
+    r = runner.invoke(app, ["predict", "-m", str(model), "--format", "csv", "--horizon", "2"])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert (
+        lines[0] == "store,date,forecast"
+        and len(lines) == 1 + 4 * 2
+        and lines[1].startswith("east,2020-07-01,")
+    )
+
+    r = runner.invoke(
+        app, ["predict", "-m", str(model), "--format", "json", "--id", "north", "--level", "80"]
+    )
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["forecast"]
+    assert (
+        {row["store"] for row in rows} == {"north"}
+        and rows[0]["date"] == "2020-01-01"
+        and "lower_80" in rows[0]
+    )
+
+    r = runner.invoke(app, ["inspect", "-m", str(model), "--id", "west", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["steps"][-1] == "2020-07-01"
+
+    long_file = DATA / "m3_quarterly_first3.csv"
+    r = runner.invoke(app, ["backtest", str(long_file), "--id-col", "series_id", "--local", *TINY_CLI,
+                            "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "LSTM" in json.loads(r.stdout)["overall"]
