@@ -112,9 +112,14 @@ def _sniff_sep(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def read_table(path) -> Table:
-    """Read a CSV into stripped strings plus the file line number of each data row."""
+def read_table(path, *, parquet: bool = False) -> Table:
+    """Read a CSV into stripped strings plus the file line number of each data row; with ``parquet``
+    (the panel loaders) a Parquet file is read into the same cells (``parquetfile``, pyarrow)."""
     shown, raw = _read_bytes(path)
+    if parquet and raw.startswith(b"PAR1"):
+        from lstmcli.data.parquetfile import table_from_parquet
+
+        return table_from_parquet(shown, raw)
     notes: list[str] = []
     text = _decode(shown, raw, notes)
 

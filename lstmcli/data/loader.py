@@ -251,7 +251,7 @@ def load_long_csv(
         Missing columns, bad or missing values, duplicate times within a series, a training row after a
         test row, unknown split labels, a series without training rows.
     """
-    table = read_table(path)
+    table = read_table(path, parquet=True)
     target, time, split_col = long_columns(table, id_col, target, time_col, split_col)
     values = complete_values(table, target)
     codes, ids = series_codes(table, id_col)

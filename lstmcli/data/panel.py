@@ -51,7 +51,7 @@ def load_panel(
         raise ConfigError(f"--fill {fill!r} is not valid; choose one of: {', '.join(FILL_METHODS)}")
     if freq is not None:
         parse_offset(freq)
-    table = read_table(path)
+    table = read_table(path, parquet=True)
     p = table.path
     target, time, _ = long_columns(table, id_col, target, time_col, None)
     col = numeric_column(table, target)
@@ -129,7 +129,7 @@ def panel_frequency(
 ) -> str | None:
     """The frequency ``load_panel`` would infer for a long file: None when its time column holds no
     dates (or it has none), or its dates have no regular frequency."""
-    table = read_table(path)
+    table = read_table(path, parquet=True)
     _, time, _ = long_columns(table, id_col, target, time_col, None)
     if time is None or time.kind != "dates":
         return None
