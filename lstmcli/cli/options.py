@@ -200,8 +200,8 @@ IdCol = Annotated[
     str | None,
     typer.Option(
         "--id-col",
-        help="Many series in one long CSV (id, time, value per row): the column naming the series. train "
-        "learns one model across all of them (--global).",
+        help="Many series in one long CSV or Parquet file (id, time, value per row): the column naming the "
+        "series. See --global/--local for how they are learned.",
         rich_help_panel=DATA_PANEL,
     ),
 ]
@@ -209,8 +209,8 @@ GlobalMode = Annotated[
     bool | None,
     typer.Option(
         "--global/--local",
-        help="With --id-col: one network ensemble across every series (--global), or one model per series "
-        "(--local). train: --global (the only mode so far); backtest: --local unless --global is given.",
+        help="With --id-col: one network ensemble across every series (--global), or one model per series, "
+        "fanned out over the cores (--local). Default: MODE_DEFAULT (README 'Many series' says why).",
         show_default=False,
         rich_help_panel=MODEL_PANEL,
     ),

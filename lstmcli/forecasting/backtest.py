@@ -195,20 +195,18 @@ def backtest_long(
     base: dict[str, list[np.ndarray]] = {}
     widths: dict[int, list[np.ndarray]] = {level: [] for level in levels}
     h_all = None
-    for k, s in enumerate(series):
+    for s in series:
         h = s.n_test if s.n_test else horizon
         if not h:
             raise ConfigError(f"{path}: series {s.series_id} has no test rows; give --horizon")
         if h_all is not None and h != h_all:
             raise ConfigError(f"{path}: series {s.series_id} has {h} test rows, others have {h_all}")
         h_all = h
-        if on_fit is not None:
-            on_fit(k, len(series))
+    models = _local_models(series, replace(config, horizon=h_all), h_all, path, on_fit, threads)
+    for s, model in zip(series, models, strict=True):
+        h = h_all
         y = np.asarray(s.values, dtype=np.float64)
         train = y[: len(y) - h]
-        model = Forecaster(replace(config, horizon=h)).fit(
-            _series_from_values(train, s.series_id, path), threads=threads
-        )
         forecast = model.predict(h).values
         lstm.append(forecast)
         actual.append(y[len(y) - h :])
@@ -228,6 +226,35 @@ def backtest_long(
             result.coverage[level] = float(inside.mean())
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _local_models(
+    series: Sequence[Any], config: ForecasterConfig, h: int, path: str,
+    on_fit: Callable[[int, int], None] | None, threads: int,
+) -> list[Forecaster]:  # fmt: skip
+    """One model per series on its training part: fanned out over the cores (``panel_local``), each
+    the same bit for bit as fitted alone; a series that cannot be fitted fails as it would alone."""
+    from lstmcli.engine.threads import available_cores
+    from lstmcli.forecasting.panel_local import fit_local
+
+    trains = [
+        _series_from_values(np.asarray(s.values, dtype=np.float64)[: len(s.values) - h], s.series_id, path)
+        for s in series
+    ]
+    cores = available_cores() if int(threads) == 0 else max(1, int(threads))
+    report = None if on_fit is None else (lambda done, total: on_fit(min(done, total - 1), total))
+    ids = [str(k) for k in range(len(series))]
+    kept, states, _, _ = fit_local(config, ids, trains, cores=cores, on_series=report, keep_untrained=True)
+    fitted = dict(zip(kept, states, strict=True))
+    models = []
+    for k, data in enumerate(trains):
+        model = Forecaster(config)
+        if str(k) in fitted:
+            model.state_ = fitted[str(k)]
+        else:
+            model.fit(data, threads=1)  # raises what a series too short for the settings raises
+        models.append(model)
+    return models
 
 
 def backtest_panel(

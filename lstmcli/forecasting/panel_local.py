@@ -44,10 +44,12 @@ def fit_local(
     cores: int,
     on_series: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    keep_untrained: bool = False,
 ) -> tuple[list[str], list[FittedState], list[tuple[str, str]], bool]:
     """Fit one model per series (in ``ids`` order); returns the ids fitted, their states, the series
     left out with the reason (too short, or not reached when ``should_stop`` turned true) and whether
-    it was interrupted. ``on_series(done, total)`` is called as series finish."""
+    it was interrupted. ``on_series(done, total)`` is called as series finish. ``keep_untrained``
+    keeps a series whose networks never finished an epoch (the backtest scores what fit gives)."""
     order = list(range(len(ids)))
     results: dict[int, FittedState | str] = {}
     total = len(order)
@@ -66,7 +68,7 @@ def fit_local(
         size = max(1, min(MAX_CHUNK, math.ceil(total / (workers * CHUNKS_PER_WORKER))))
         chunks = [order[i : i + size] for i in range(0, total, size)]
         try:
-            interrupted = _in_processes(cfg, series, chunks, workers, done, should_stop)
+            interrupted = _in_processes(cfg, series, chunks, workers, done, should_stop, keep_untrained)
             pooled = True
         except _Unavailable:
             results.clear()
@@ -75,7 +77,7 @@ def fit_local(
             if should_stop is not None and should_stop():
                 interrupted = True
                 break
-            done(k, _fit_one(cfg, series[k]))
+            done(k, _fit_one(cfg, series[k], keep_untrained))
     kept_ids, states, skipped = [], [], []
     for k in order:
         outcome = results.get(k, "not trained (interrupted)")
@@ -87,7 +89,7 @@ def fit_local(
     return kept_ids, states, skipped, interrupted
 
 
-def _fit_one(cfg: ForecasterConfig, data: SeriesData) -> FittedState | str:
+def _fit_one(cfg: ForecasterConfig, data: SeriesData, keep_untrained: bool = False) -> FittedState | str:
     """One series' model, or why it has none."""
     model = Forecaster(cfg)
     try:
@@ -100,20 +102,20 @@ def _fit_one(cfg: ForecasterConfig, data: SeriesData) -> FittedState | str:
         return "too short"
     state = model.state_
     assert state is not None
-    if state.train_result.best_epoch == 0 and state.constant is None:
+    if not keep_untrained and state.train_result.best_epoch == 0 and state.constant is None:
         return "did not train (diverged)"
     return state
 
 
 def _fit_chunk(
-    cfg: ForecasterConfig, chunk: list[tuple[int, SeriesData]]
+    cfg: ForecasterConfig, chunk: list[tuple[int, SeriesData]], keep_untrained: bool
 ) -> list[tuple[int, FittedState | str]]:
     """A worker's task: the series of one chunk, until the parent says stop."""
     out = []
     for k, data in chunk:
         if _stop is not None and _stop.is_set():
             break
-        out.append((k, _fit_one(cfg, data)))
+        out.append((k, _fit_one(cfg, data, keep_untrained)))
     return out
 
 
@@ -137,6 +139,7 @@ def _in_processes(
     workers: int,
     done: Callable[[int, FittedState | str], None],
     should_stop: Callable[[], bool] | None,
+    keep_untrained: bool,
 ) -> bool:
     from lstmcli.forecasting.members import _context
 
@@ -149,7 +152,10 @@ def _in_processes(
     interrupted = False
     with pool:
         try:
-            pending = {pool.submit(_fit_chunk, cfg, [(k, series[k]) for k in chunk]) for chunk in chunks}
+            pending = {
+                pool.submit(_fit_chunk, cfg, [(k, series[k]) for k in chunk], keep_untrained)
+                for chunk in chunks
+            }
             while pending:
                 finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in finished:
