@@ -48,6 +48,18 @@ LEVELS = (80, 95)
 # "all": seed 0 of every group first, then the two largest groups at the next seed, then the rest
 ORDER = ["m3_monthly", "m3_quarterly", "m1_monthly", "m3_yearly", "m1_quarterly", "m1_yearly", "m3_other"]
 CATEGORY = {g: g.split("_", 1)[1] for g in GROUPS}
+SIZES = {"m3_yearly": 645, "m3_quarterly": 756, "m3_monthly": 1428, "m3_other": 174, "m1_yearly": 181,
+         "m1_quarterly": 203, "m1_monthly": 617}  # fmt: skip
+SAMPLE_SEED = 20261206  # the fixed random subset of --sample
+
+
+def _subset(series: list, args: argparse.Namespace) -> list:
+    if args.sample is not None and args.sample < len(series):
+        import numpy as np
+
+        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(series), args.sample, replace=False))
+        series = [series[k] for k in keep]
+    return series[: args.limit]
 
 
 def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
@@ -135,14 +147,27 @@ def report(runs: list[dict], machine: str) -> str:
         for seed in seeds:
             for mode in modes:
                 if (group, mode, seed) in done:
-                    lines.append(_line(group, mode, seed, pooled([done[group, mode, seed]])))
+                    r = done[group, mode, seed]
+                    label = (
+                        group if r["n"] == r.get("of", r["n"]) else f"{group} (random {r['n']} of {r['of']})"
+                    )
+                    lines.append(_line(label, mode, seed, pooled([r])))
     summary = []
     for seed in seeds:
         # the groups both modes finished at this seed, so the overall rows compare the same series
         both = [g for g in GROUPS if all((g, m, seed) in done for m in modes)]
         if not both:
             continue
-        label = "**all**" if len(both) == len(GROUPS) else f"**{len(both)} groups**"
+        partial = any(
+            done[g, m, seed]["n"] != done[g, m, seed].get("of", done[g, m, seed]["n"])
+            for g in both
+            for m in modes
+        )
+        label = (
+            "**all**"
+            if len(both) == len(GROUPS) and not partial
+            else f"**{len(both)} groups{' (sampled)' if partial else ''}**"
+        )
         for category in dict.fromkeys(CATEGORY[g] for g in both):
             gs = [g for g in both if CATEGORY[g] == category]
             for mode in modes:
@@ -174,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1", help="comma list of seeds")
     p.add_argument("--modes", default="local,global", help="local, global or both")
     p.add_argument("--limit", type=int, default=None, help="first N series only (quick runs; not written)")
+    p.add_argument(
+        "--sample", type=int, default=None, help="a fixed random N series of each group (seeded; stated)"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--checkpoint", type=Path, default=None, help="JSON lines of finished runs (resumable)")
     p.add_argument(
@@ -195,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             if (group, mode, seed) in done:
                 continue
             if group not in loaded:
-                loaded = {group: load_long_csv(args.shared / "datasets" / path)[: args.limit]}
-            r = run(loaded[group], season, mode, seed, args.threads) | {"group": group}
+                loaded = {group: _subset(load_long_csv(args.shared / "datasets" / path), args)}
+            r = run(loaded[group], season, mode, seed, args.threads) | {"group": group, "of": SIZES[group]}
             runs.append(r)
             if args.checkpoint is not None:
                 with args.checkpoint.open("a") as f:
