@@ -58,7 +58,7 @@ def panel_csv(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def fitted(panel_csv) -> PanelForecaster:
-    return PanelForecaster(TINY).fit(load_panel(panel_csv, id_col="store"))
+    return PanelForecaster(TINY, mode="global").fit(load_panel(panel_csv, id_col="store"))
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -105,7 +105,7 @@ def test_forecast_dates_continue_each_series(fitted):
 def test_the_order_of_the_rows_never_changes_the_model(tmp_path, fitted):
     shuffled = tmp_path / "stores.csv"  # the same name: a model file records its data file's name
     panel_frame().sample(frac=1.0, random_state=7).to_csv(shuffled, index=False)
-    other = PanelForecaster(TINY).fit(load_panel(shuffled, id_col="store"))
+    other = PanelForecaster(TINY, mode="global").fit(load_panel(shuffled, id_col="store"))
     a, b = fitted.predict(), other.predict()
     assert all(np.array_equal(a[k].values, b[k].values) for k in a)
     fitted.save(tmp_path / "a.npz")
@@ -168,14 +168,16 @@ def test_damaged_panel_offsets_are_one_line(tmp_path, fitted):
 
 def test_fit_a_long_dataframe_with_the_callers_column_names():
     df = panel_frame().rename(columns={"store": "shop", "date": "ds", "sales": "y"})
-    model = PanelForecaster(TINY).fit_frame(df, id_col="shop")
+    model = PanelForecaster(TINY, mode="global").fit_frame(df, id_col="shop")
     assert model.ids_ == ["east", "north", "south", "west"] and model.id_col_ == "shop"
 
 
 # ---------------------------------------------------------------------------------------------- commands
 def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
     model = tmp_path / "m.npz"
-    r = runner.invoke(app, ["train", str(panel_csv), "--id-col", "store", "-m", str(model), *TINY_CLI, "-q"])
+    r = runner.invoke(
+        app, ["train", str(panel_csv), "--id-col", "store", "--global", "-m", str(model), *TINY_CLI, "-q"]
+    )
     assert r.exit_code == 0, r.output
     assert "Skipped 3 series" in r.output and "one model across the series" in r.output
 

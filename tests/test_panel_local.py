@@ -28,6 +28,7 @@ def local(panel_csv) -> PanelForecaster:  # noqa: F811
 def test_each_series_is_its_own_single_series_model(panel_csv, local):  # noqa: F811
     panel = load_panel(panel_csv, id_col="store")
     assert local.ids_ == ["east", "north", "south", "west"] and local.state_.mode == "local"
+    assert PanelForecaster().mode == "local"  # the default, as on the command line
     assert local.skipped_ == [("flat", "constant"), ("gappy", "mostly missing"), ("stub", "too short")]
     nets = {id(local.forecaster(sid).state_.ensemble) for sid in local.ids_}
     assert len(nets) == 4  # no shared ensemble
@@ -60,7 +61,7 @@ def test_model_file_round_trip_keeps_every_series_weights(tmp_path, local):
 
 
 def test_a_global_file_has_no_mode_and_reads_as_global(tmp_path, panel_csv):  # noqa: F811
-    model = PanelForecaster(TINY).fit(load_panel(panel_csv, id_col="store"))
+    model = PanelForecaster(TINY, mode="global").fit(load_panel(panel_csv, id_col="store"))
     model.save(tmp_path / "g.npz")
     with np.load(tmp_path / "g.npz", allow_pickle=False) as z:
         assert "mode" not in json.loads(str(z["metadata"]))["panel"]  # its bytes are what they were
@@ -115,10 +116,8 @@ def test_damaged_local_files_are_one_line(tmp_path, local):
 
 
 def test_cli_train_local_predict_inspect_backtest(tmp_path, panel_csv):  # noqa: F811
-    model = tmp_path / "m.npz"
-    r = runner.invoke(
-        app, ["train", str(panel_csv), "--id-col", "store", "--local", "-m", str(model), *TINY_CLI]
-    )
+    model = tmp_path / "m.npz"  # local is the default of --id-col (benchmarks/panel_accuracy.py)
+    r = runner.invoke(app, ["train", str(panel_csv), "--id-col", "store", "-m", str(model), *TINY_CLI])
     assert r.exit_code == 0, r.output
     assert "one model per series" in r.stdout and "Skipped 3 series" in r.stderr
     assert "4/4 series" in r.stderr  # the progress counts series

@@ -210,7 +210,7 @@ GlobalMode = Annotated[
     typer.Option(
         "--global/--local",
         help="With --id-col: one network ensemble across every series (--global), or one model per series, "
-        "fanned out over the cores (--local). Default: MODE_DEFAULT (README 'Many series' says why).",
+        "fanned out over the cores (--local). Default: --local (README 'Many series' says why).",
         show_default=False,
         rich_help_panel=MODEL_PANEL,
     ),

@@ -16,10 +16,6 @@ from typing import Any
 from lstmcli.cli.common import print_notes, stderr_console, stdout_console
 from lstmcli.errors import ConfigError
 
-# The mode of `train --id-col` and `backtest --id-col` without --global or --local: chosen by
-# benchmarks/panel_accuracy.py on the full M1 and M3 groups (README "Many series", RESULTS.md).
-DEFAULT_MODE = "global"
-
 
 # ---------------------------------------------------------------------------------------------- train
 def panel_for_training(
@@ -42,8 +38,12 @@ def panel_for_training(
 
 
 def panel_mode(global_: bool | None) -> str:
-    """--global, --local, or neither (the default, chosen by benchmarks/panel_accuracy.py)."""
-    return DEFAULT_MODE if global_ is None else ("global" if global_ else "local")
+    """--global, --local, or neither: the API's default (``forecasting.panel.DEFAULT_MODE``)."""
+    if global_ is None:
+        from lstmcli.forecasting.panel import DEFAULT_MODE
+
+        return DEFAULT_MODE
+    return "global" if global_ else "local"
 
 
 class SeriesProgress:

@@ -287,7 +287,7 @@ def backtest_panel(
     assert h_all is not None
     trains = [np.asarray(s.values, dtype=np.float64)[: len(s.values) - h_all] for s in series]
     ids = [str(s.series_id) for s in series]
-    model = PanelForecaster(replace(config, horizon=h_all, season=season)).fit(
+    model = PanelForecaster(replace(config, horizon=h_all, season=season), mode="global").fit(
         [_series_from_values(y, sid, path) for y, sid in zip(trains, ids, strict=True)],
         ids=ids, id_col="series", on_epoch=on_epoch, threads=threads,
     )  # fmt: skip

@@ -1,4 +1,5 @@
-"""A global model: one network ensemble trained on the windows of every series of a panel.
+"""The models of a panel: one network ensemble trained on the windows of every series (``mode="global"``,
+below), or one single-series ensemble per series (``mode="local"``, the default: ``panel_local``).
 
 What is shared and what is each series' own (the lesson of M4: a naively global LSTM loses to Naive2;
 ES-RNN won with per-series normalisation and shared weights):
@@ -62,17 +63,21 @@ __all__ = ["PanelForecaster", "PanelState"]
 WINDOWS_PER_SERIES = 200  # training windows a series gives per epoch: its most recent ones
 VAL_WINDOWS_PER_SERIES = 64  # validation windows a series gives to early stopping: its last ones
 MODES = ("global", "local")
+# The mode without one said (the API's and `train`/`backtest --id-col`'s): chosen on the full M1 and M3
+# groups by benchmarks/panel_accuracy.py (RESULTS.md "Panels: local vs global", README "Many series").
+DEFAULT_MODE = "local"
 SHORT_QUANTILE = 0.1  # lookbacks are capped so that series this far down the lengths still train
 
 
 class PanelForecaster:
-    """Fit one LSTM ensemble across the series of a panel and forecast each of them.
+    """Fit the series of a panel, one model per series (``mode="local"``, the default) or one LSTM
+    ensemble across all of them (``mode="global"``), and forecast each of them.
 
     ``fit`` takes a ``Panel`` (``lstmcli.data.panel.load_panel``), a list of ``SeriesData`` with their
     ids, or a long pandas DataFrame (``fit_frame``). ``forecaster(id)`` is a ``Forecaster`` for one
     series, ``predict`` forecasts all of them."""
 
-    def __init__(self, config: ForecasterConfig | None = None, *, mode: str = "global") -> None:
+    def __init__(self, config: ForecasterConfig | None = None, *, mode: str = DEFAULT_MODE) -> None:
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.config = config or ForecasterConfig()
