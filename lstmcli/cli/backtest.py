@@ -48,8 +48,8 @@ def backtest(
         str | None,
         typer.Option(
             "--id-col",
-            help="Long format with many series (e.g. series_id,step,value,split): the column naming the series. "
-            "With a 'split' column the test rows are the horizon.",
+            help="Long format with many series (CSV or Parquet, e.g. series_id,step,value,split): the column "
+            "naming the series. With a 'split' column the test rows are the horizon.",
         ),
     ] = None,
     level: Annotated[
