@@ -60,7 +60,8 @@ __all__ = ["PANEL_FORMAT_VERSION", "load_panel_state", "save_panel"]
 PANEL_FORMAT_VERSION = "1.3"
 _PACKED = ("tail_values", "seasonal_indices", "residuals", "naive2_errors")
 _PANEL_ENTRY = re.compile(r"panel\.[a-z_0-9]+")
-# one JSON document for every series (about 1 kB a series): room for some 60,000 series
+# one JSON document for every series (about 1 kB a series, 2.5 kB with local models): room for some
+# 60,000 series (25,000 local)
 _MAX_METADATA_BYTES = 64 << 20
 # what each series keeps apart, moved from the top level of a single-series file into "panel.series"
 _PER_SERIES = ("transforms", "level_alpha", "n_obs", "last_timestamp", "origins", "metrics")
@@ -95,6 +96,8 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
         )
     meta = _metadata(first)
     meta["format_version"] = PANEL_FORMAT_VERSION
+    if local:
+        meta["training"] = meta["training"] | {"history": []}
     for key in ("transforms", "validation"):
         del meta[key]
     del meta["resolved"]["level_alpha"], meta["data"]["n_obs"], meta["data"]["last_timestamp"]
@@ -105,8 +108,10 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
             m["transforms"], m["resolved"]["level_alpha"], m["data"]["n_obs"], m["data"]["last_timestamp"],
             m["validation"]["origins"], m["validation"]["metrics"],
         ), strict=True)))  # fmt: skip
-        if local:
-            series[-1] |= {key: m[key] for key in _PER_SERIES_LOCAL}
+        if local:  # (each series' epoch history is left out: some 5 kB a series)
+            series[-1] |= {key: m[key] for key in _PER_SERIES_LOCAL} | {
+                "training": m["training"] | {"history": []}
+            }
     from lstmcli.modelfile import _json_safe
 
     meta["panel"] = {
