@@ -159,18 +159,14 @@ def predict(
             "warnings": forecast.warnings,
         }
         if output is not None:
-            text = json.dumps(payload, indent=2) + "\n" if output_kind == "json" else rows_to_csv(rows)
-            write_text_output(output, text)
+            write_text_output(output, _document(output_kind, rows, payload))
     if plot is not None:
         write_plot(_forecast_picture(forecaster, forecast, newer, levels, data), plot)
 
     for warning in forecast.warnings:
         warn(warning)
-    if output_format is OutputFormat.csv:
-        sys.stdout.write(rows_to_csv(rows))
-        return
-    if output_format is OutputFormat.json:
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    if output_format is not OutputFormat.table:
+        sys.stdout.write(_document(output_format.value, rows, payload))
         return
     from lstmcli.cli.chart import forecast_chart
     from lstmcli.cli.render import forecast_table
@@ -298,9 +294,7 @@ def predict_panel(
         "warnings": warned,
     }
     if output is not None:
-        write_text_output(
-            output, json.dumps(payload, indent=2) + "\n" if output_kind == "json" else rows_to_csv(rows)
-        )
+        write_text_output(output, _document(output_kind, rows, payload))
     if len(ids) == 1:
         for warning in warned.get(ids[0], []):
             warn(f"{ids[0]}: {warning}")
@@ -308,11 +302,8 @@ def predict_panel(
         first = ", ".join(list(warned)[:3]) + (", …" if len(warned) > 3 else "")
         warn(f"{len(warned)} of {len(ids)} series have forecasts that may not be worth much ({first}); "
              "see 'warnings' in --format json")  # fmt: skip
-    if output_format is OutputFormat.csv:
-        sys.stdout.write(rows_to_csv(rows))
-        return
-    if output_format is OutputFormat.json:
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    if output_format is not OutputFormat.table:
+        sys.stdout.write(_document(output_format.value, rows, payload))
         return
     from lstmcli.cli.render import forecast_table
 
@@ -335,3 +326,8 @@ def predict_panel(
         )
     if output is not None:
         console.print(f"written to {output}", style="dim")
+
+
+def _document(kind: str, rows: list[dict], payload: dict) -> str:
+    """The forecast as ``kind`` ("csv" or "json") says, for --output and for stdout alike."""
+    return json.dumps(payload, indent=2) + "\n" if kind == "json" else rows_to_csv(rows)

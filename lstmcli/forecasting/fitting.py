@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 __all__ = ["ensemble_of", "fitted_state", "forecast_from_origins", "validate"]
 
 
+def preprocessing_for(
+    cfg: ForecasterConfig, plan: Plan, y: np.ndarray, features: np.ndarray
+) -> Preprocessing:
+    """A series' preprocessing fitted on ``y`` (and its feature rows) as the settings and plan say."""
+    return Preprocessing.fit(
+        y, features, transform=plan.transform, season=plan.season,
+        deseasonalize=cfg.deseasonalize, normalize=cfg.normalize,
+    )  # fmt: skip
+
+
 def validate(
     prep: Preprocessing, ensemble: Ensemble, constant: float | None, y: np.ndarray, features: np.ndarray,
     origins: np.ndarray, horizon: int, season: int,

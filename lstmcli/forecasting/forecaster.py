@@ -52,10 +52,15 @@ from lstmcli.forecasting.ensemble import (
     train_members,
     training_sets,
 )
-from lstmcli.forecasting.fitting import ensemble_of, fitted_state, forecast_from_origins, validate
+from lstmcli.forecasting.fitting import (
+    ensemble_of,
+    fitted_state,
+    forecast_from_origins,
+    preprocessing_for,
+    validate,
+)
 from lstmcli.forecasting.intervals import conformal_width, interval
 from lstmcli.forecasting.planning import Plan, check_magnitude, data_name, make_plan
-from lstmcli.forecasting.preprocessing import Preprocessing
 from lstmcli.forecasting.state import FittedState
 from lstmcli.modelfile import load_state, model_file_errors, save_state
 
@@ -163,8 +168,8 @@ class Forecaster:
         ``threads``: the cores training may use (0: every core this process may use, as the command
         line's default). With more than one, the ensemble members train side by side in worker
         processes when the work is worth it (``forecasting.members``; a script that does this needs
-        the usual ``if __name__ == "__main__":`` guard of multiprocessing), else it is the BLAS thread
-        budget of this process (``engine.threads``). The model is the same either way."""
+        the usual ``if __name__ == "__main__":`` guard of multiprocessing), else one after the other
+        here. Each network runs on one core (``engine.threads``): the model is the same either way."""
         cfg = self.config
         cores = available_cores() if int(threads) == 0 else max(1, int(threads))
         started = time.perf_counter()
@@ -183,7 +188,7 @@ class Forecaster:
 
         # ---- stage 1: preprocessing fitted on the training part, networks with early stopping
         train_raw = split.train_end + lag  # raw rows the training windows touch
-        prep = self._preprocessing(plan, y[:train_raw], features[:train_raw])
+        prep = preprocessing_for(cfg, plan, y[:train_raw], features[:train_raw])
         sets = training_sets(prep, y, features, planned, out, split.train_end, val_starts)
         if any(len(s.x) == 0 for s in sets):
             raise DataError(
@@ -205,7 +210,7 @@ class Forecaster:
 
         # ---- stage 2: the same networks trained again on all of the data, for the epochs chosen
         if refit and not interrupted and any(e > 0 for e in member_epochs):
-            full = self._preprocessing(plan, y, features)
+            full = preprocessing_for(cfg, plan, y, features)
             sets = training_sets(full, y, features, planned, out, len(y) - lag, np.zeros(0, dtype=int))
             again, _, interrupted = run(sets, epochs=member_epochs, patience=0)
             if not interrupted and again:  # else keep the complete stage-1 models, not half-trained ones
@@ -216,13 +221,6 @@ class Forecaster:
             summary_result(results, interrupted, time.perf_counter() - started),
         )  # fmt: skip
         return self
-
-    def _preprocessing(self, plan: Plan, y: np.ndarray, features: np.ndarray) -> Preprocessing:
-        cfg = self.config
-        return Preprocessing.fit(
-            y, features, transform=plan.transform, season=plan.season,
-            deseasonalize=cfg.deseasonalize, normalize=cfg.normalize,
-        )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ forecast
     def predict(

@@ -46,11 +46,10 @@ from lstmcli.forecasting.ensemble import (
     train_members,
     training_sets,
 )
-from lstmcli.forecasting.fitting import ensemble_of, fitted_state, validate
+from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for, validate
 from lstmcli.forecasting.forecaster import Forecast, Forecaster, validation_points
 from lstmcli.forecasting.metrics import owa
 from lstmcli.forecasting.planning import LOOKBACK_FACTORS, LOOKBACK_MAX, Plan, default_lookback, make_plan
-from lstmcli.forecasting.preprocessing import Preprocessing
 from lstmcli.forecasting.state import PanelState
 
 if TYPE_CHECKING:
@@ -181,7 +180,7 @@ class PanelForecaster:
 
         # ---- stage 1: each series' preprocessing on its training part; one ensemble on the pooled windows
         preps = [
-            _preprocessing(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag])
+            preprocessing_for(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag])
             for p, (y, f) in zip(plans, arrays, strict=True)
         ]
         sets = _pooled([
@@ -198,6 +197,8 @@ class PanelForecaster:
             monitor = (np.concatenate([w for w, _ in parts]), np.concatenate([t for _, t in parts]))
         kept_members, results, interrupted = run(
             sets, epochs=[cfg.epochs] * len(sets), patience=cfg.patience, monitor=monitor,
+            # windows are normalised each by its own level (ses with --monitor forecast is refused above),
+            # so one series' preprocessing forecasts every series' monitor windows alike
             forecast=partial(member_forecast, strategy=strategy, prep=preps[0]),
         )  # fmt: skip
         ensemble = ensemble_of(kept_members, strategy)
@@ -209,7 +210,7 @@ class PanelForecaster:
 
         # ---- stage 2: every series' preprocessing on all its data, the ensemble trained again
         if refit and not interrupted and any(e > 0 for e in member_epochs):
-            full = [_preprocessing(cfg, p, y, f) for p, (y, f) in zip(plans, arrays, strict=True)]
+            full = [preprocessing_for(cfg, p, y, f) for p, (y, f) in zip(plans, arrays, strict=True)]
             sets = _pooled([
                 training_sets(prep, y, f, lookbacks, out, len(y) - p.lag, np.zeros(0, dtype=int))
                 for prep, p, (y, f) in zip(full, plans, arrays, strict=True)
@@ -347,13 +348,6 @@ def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: l
 def _arrays(s: SeriesData) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(s.values, dtype=np.float64)
     return y, np.asarray(s.features, dtype=np.float64).reshape(len(y), -1)
-
-
-def _preprocessing(cfg: ForecasterConfig, plan: Plan, y: np.ndarray, features: np.ndarray) -> Preprocessing:
-    return Preprocessing.fit(
-        y, features, transform=plan.transform, season=plan.season,
-        deseasonalize=cfg.deseasonalize, normalize=cfg.normalize,
-    )  # fmt: skip
 
 
 def _pooled(per_series: list[list[MemberSet]]) -> list[MemberSet]:
