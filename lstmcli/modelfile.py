@@ -49,7 +49,7 @@ import numpy as np
 
 from lstmcli import __version__
 from lstmcli.errors import LstmcliError, ModelFileError
-from lstmcli.npzfile import atomic_write_bytes, npz_bytes, open_archive
+from lstmcli.npzfile import open_archive, write_archive
 
 if TYPE_CHECKING:
     from lstmcli.forecasting.state import FittedState
@@ -72,7 +72,7 @@ def save_state(state: FittedState, path: str | os.PathLike[str]) -> None:
     if state.naive2_errors is not None:
         arrays["calibration.naive2_errors"] = np.asarray(state.naive2_errors, dtype=np.float64)
     arrays["metadata"] = np.array(json.dumps(_metadata(state), sort_keys=True, allow_nan=False))
-    atomic_write_bytes(path, npz_bytes(arrays))
+    write_archive(path, arrays, {"metadata": _MAX_METADATA_BYTES})  # never a file load_state refuses
 
 
 def network_arrays(state: FittedState) -> dict[str, np.ndarray]:

@@ -20,9 +20,9 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 
 from lstmcli.errors import LstmcliError, ModelFileError
-from lstmcli.files import kind_of, open_regular
+from lstmcli.files import MAX_INPUT_BYTES, kind_of, open_regular, size_text
 
-__all__ = ["atomic_write_bytes", "check_writable", "npz_bytes", "open_archive"]
+__all__ = ["atomic_write_bytes", "check_writable", "npz_bytes", "open_archive", "write_archive"]
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry dates: identical models give identical bytes
 _MAX_ENTRY_BYTES = 1 << 31  # nothing in a model file is near 2 GiB; refuse before reading more
@@ -163,8 +163,28 @@ def _write_via_temporary(path: Path, target: Path, payload: bytes, arm: Callable
         raise
 
 
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An ``.npz`` archive of ``arrays`` (no pickles, fixed entry dates, deterministic bytes)."""
+def write_archive(
+    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], limits: dict[str, int], hint: str = ""
+) -> None:
+    """``npz_bytes`` then ``atomic_write_bytes``, refusing (nothing written, the old file intact) an
+    archive that ``open_archive`` would refuse to read back: an entry over its limit in ``limits``
+    (key -> bytes, as ``open_archive`` takes them) or a file over ``MAX_INPUT_BYTES``. ``hint`` ends
+    the message (what to do instead)."""
+    payload = npz_bytes(arrays, limits, f"{path}: not written: ", hint)
+    if len(payload) > MAX_INPUT_BYTES:
+        raise LstmcliError(
+            f"{path}: not written: the file would be {size_text(len(payload))}, more than the "
+            f"{size_text(MAX_INPUT_BYTES)} lstmcli reads back{hint}"
+        )
+    atomic_write_bytes(path, payload)
+
+
+def npz_bytes(
+    arrays: dict[str, np.ndarray], limits: dict[str, int] | None = None, prefix: str = "", hint: str = ""
+) -> bytes:
+    """An ``.npz`` archive of ``arrays`` (no pickles, fixed entry dates, deterministic bytes); an entry
+    larger than its limit in ``limits`` (key -> bytes of its ``.npy``) is a ``LstmcliError``
+    (``prefix`` + what + ``hint``)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, array in arrays.items():
@@ -174,6 +194,12 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
             entry = io.BytesIO()
             # (not ascontiguousarray: it would turn the 0-d metadata string into shape (1,))
             np.lib.format.write_array(entry, np.require(array, requirements="C"), allow_pickle=False)
+            size, limit = entry.tell(), (limits or {}).get(name)
+            if limit is not None and size > limit:
+                raise LstmcliError(
+                    f"{prefix}its {name} would take {size_text(size)}, more than the {size_text(limit)} "
+                    f"lstmcli reads back{hint}"
+                )
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
             info.external_attr = 0o644 << 16
             zf.writestr(info, entry.getvalue())

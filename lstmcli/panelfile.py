@@ -1,5 +1,6 @@
-"""The model file of a panel (format 1.3): one global ensemble and the state of every series, in the
-same safe ``.npz`` as a single-series model (``modelfile``), which stays exactly as it was.
+"""The model file of a panel (format 1.4): one global ensemble (or one per series) and the state of
+every series, in the same safe ``.npz`` as a single-series model (``modelfile``), which stays exactly as
+it was.
 
 Layout::
 
@@ -8,26 +9,37 @@ Layout::
     panel.seasonal_indices (sum m_s,)   each series' seasonal indices ((1,) ones when not adjusted)
     panel.residuals (sum n_s, horizon)  each series' validation residuals (the intervals)
     panel.naive2_errors (sum k_s, horizon)  each series' in-sample Naive2 errors (the intervals' floor)
+    panel.origins (sum o_s,) int64      each series' validation origins
     panel.<name>_offsets (S + 1,) int64 series s is rows offsets[s]:offsets[s + 1] of panel.<name>
+    panel.n_obs, panel.last_timestamp (S,) int64   observations; last date in ns (int64 min: no dates)
+    panel.level_alpha (S,)              the SES level constant
+    panel.metrics (S, methods, measures)  each series' validation table (NaN: none)
+    panel.pool_index (S, F) int64       series s's field f is metadata "panel.pool"[pool_index[s, f]]
     metadata ()                         JSON: what every series shares (network, settings, season,
                                         horizon, lookbacks, training) as in a single-series file, and
                                         "panel": the id column, the ids (series s is ids[s]), the series
-                                        skipped, the overall validation table, and per series its
-                                        transforms and their fitted parameters, SES level constant,
-                                        n_obs, last timestamp, validation origins and error table
+                                        skipped, the overall validation table, the axes of panel.metrics,
+                                        the pooled fields and their distinct values ("pool")
+
+The pooled fields are the transforms with their fitted parameters and, with local models, the network,
+resolved settings, ensemble and training without the numbers that are arrays. Format 1.3 kept every
+per-series field as JSON in "panel.series" (about 1 kB a series, 2.5 kB with local models, at 4 bytes a
+character against a 64 MiB bound); 1.4 keeps some 0.5 kB a series in the metadata, and 1.3 files still
+load. Saving refuses (one line, nothing written) a panel whose metadata or file reading would refuse.
 
 A panel of local models (``mode`` "local" in "panel": one ensemble per series, ``train --id-col
 --local``) has no shared weights: series s keeps its own under ``series.s.lstm.*`` / ``series.s.head.*``
-/ ``series.s.ensemble.K.*`` (the same names behind the prefix), and its "panel.series" entry also holds
-what differs from series to series there (network, resolved settings, ensemble, training, feature
-scaling); the top-level fields are the first series'. A file without "mode" is a global one, written
-byte for byte as before.
+/ ``series.s.ensemble.K.*`` (the same names behind the prefix), and also pools what differs from series
+to series there (network, resolved settings, ensemble, training, feature scaling), with its epochs and
+best loss in ``panel.epochs_run``, ``panel.best_epoch``, ``panel.best_loss`` and ``panel.best_epochs``
+(packed); the top-level fields are the first series'. A file without "mode" is a global one.
 
 No entry is pickled. Reading rebuilds each series as the single-series file it would be and validates
 it with ``modelfile``'s own checks, so a panel file is checked exactly as strictly; any problem is one
 ``ModelFileError`` line. Older lstmcli (format 1.2 readers) refuse a panel file in one line, since its
 per-series fields are not where a single-series file has them ("metadata lacks the field
-'transforms'"); a single-series file is byte for byte what it was.
+'transforms'"); a 1.3 reader refuses a 1.4 file in one line ("metadata field 'panel.series' must hold
+one entry per id"); a single-series file is byte for byte what it was.
 """
 
 from __future__ import annotations
@@ -50,29 +62,39 @@ from lstmcli.modelfile import (
     model_file_errors,
     network_arrays,
 )
-from lstmcli.npzfile import atomic_write_bytes, npz_bytes, open_archive
+from lstmcli.npzfile import open_archive, write_archive
 
 if TYPE_CHECKING:
     from lstmcli.forecasting.state import PanelState
 
 __all__ = ["PANEL_FORMAT_VERSION", "load_panel_state", "save_panel"]
 
-PANEL_FORMAT_VERSION = "1.3"
+PANEL_FORMAT_VERSION = "1.4"
 _PACKED = ("tail_values", "seasonal_indices", "residuals", "naive2_errors")
 _PANEL_ENTRY = re.compile(r"panel\.[a-z_0-9]+")
-# one JSON document for every series (about 1 kB a series, 2.5 kB with local models): room for some
-# 60,000 series (25,000 local)
+# The metadata string (4 bytes a character). Since format 1.4 it holds per series only the index of its
+# pooled fields (below) and its transforms' parameters (some 120 characters): about 0.5 kB a series, room
+# for some 130,000 series. Saving refuses what reading would refuse (``write_archive``).
 _MAX_METADATA_BYTES = 64 << 20
 # what each series keeps apart, moved from the top level of a single-series file into "panel.series"
 _PER_SERIES = ("transforms", "level_alpha", "n_obs", "last_timestamp", "origins", "metrics")
 # what a series of local models keeps apart as well (its own ensemble)
 _PER_SERIES_LOCAL = ("network", "resolved", "ensemble", "training", "feature_scaling")
 _SERIES_ENTRY = re.compile(r"series\.([0-9]+)\.(.+)")
+# Format 1.4: the per-series fields as arrays keyed by series (series s is row s), not JSON per series.
+# Numbers that differ from series to series are arrays; the rest ("pooled": transforms, and with local
+# models the network, resolved settings, ensemble and training without their numbers) are JSON values
+# stored once each in "panel.pool", series s using panel.pool_index[s, f] for field f.
+_SCALARS = {"n_obs": np.int64, "level_alpha": np.float64, "last_timestamp": np.int64}
+_SCALARS_LOCAL = {"epochs_run": np.int64, "best_epoch": np.int64, "best_loss": np.float64}
+_PACKED_INTS = ("origins",)  # + "best_epochs" with local models
+_NAT = np.iinfo(np.int64).min  # panel.last_timestamp of a series without dates
 
 
 # ---------------------------------------------------------------------------------------------- writing
 def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
-    """Write a fitted panel atomically (deterministic bytes: the same model gives the same file)."""
+    """Write a fitted panel atomically (deterministic bytes: the same model gives the same file); a
+    panel that reading would refuse is not written (one line, the old file intact)."""
     first = state.first
     local = state.mode == "local"
     if local:
@@ -90,10 +112,7 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
         "naive2_errors": [s.naive2_errors for s in state.states],
     }
     for key, values in parts.items():
-        arrays[f"panel.{key}"] = np.concatenate([np.asarray(v, dtype=np.float64) for v in values])
-        arrays[f"panel.{key}_offsets"] = np.concatenate([[0], np.cumsum([len(v) for v in values])]).astype(
-            np.int64
-        )
+        _pack(arrays, key, values, np.float64)
     meta = _metadata(first)
     meta["format_version"] = PANEL_FORMAT_VERSION
     if local:
@@ -101,17 +120,6 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
     for key in ("transforms", "validation"):
         del meta[key]
     del meta["resolved"]["level_alpha"], meta["data"]["n_obs"], meta["data"]["last_timestamp"]
-    series = []
-    for s in state.states:
-        m = _metadata(s)
-        series.append(dict(zip(_PER_SERIES, (
-            m["transforms"], m["resolved"]["level_alpha"], m["data"]["n_obs"], m["data"]["last_timestamp"],
-            m["validation"]["origins"], m["validation"]["metrics"],
-        ), strict=True)))  # fmt: skip
-        if local:  # (each series' epoch history is left out: some 5 kB a series)
-            series[-1] |= {key: m[key] for key in _PER_SERIES_LOCAL} | {
-                "training": m["training"] | {"history": []}
-            }
     from lstmcli.modelfile import _json_safe
 
     meta["panel"] = {
@@ -119,12 +127,72 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
         "ids": list(state.ids),
         "skipped": [list(pair) for pair in state.skipped],
         "validation": _json_safe(state.validation),
-        "series": series,
     }
-    if local:  # (a global file has no "mode": its bytes stay what they were)
+    meta["panel"] |= _series_arrays(state, arrays, local)
+    if local:  # (a global file has no "mode")
         meta["panel"]["mode"] = "local"
     arrays["metadata"] = np.array(json.dumps(meta, sort_keys=True, allow_nan=False))
-    atomic_write_bytes(path, npz_bytes(arrays))
+    write_archive(
+        path, arrays, {"metadata": _MAX_METADATA_BYTES},
+        f" ({len(state.ids)} series); split the panel into several files (by id)",
+    )  # fmt: skip
+
+
+def _pack(arrays: dict[str, np.ndarray], key: str, values: list, dtype: type) -> None:
+    """``panel.<key>``: the blocks one after the other; ``panel.<key>_offsets`` where each starts."""
+    arrays[f"panel.{key}"] = np.concatenate([np.asarray(v, dtype=dtype) for v in values])
+    arrays[f"panel.{key}_offsets"] = np.concatenate([[0], np.cumsum([len(v) for v in values])]).astype(
+        np.int64
+    )
+
+
+def _series_arrays(state: PanelState, arrays: dict[str, np.ndarray], local: bool) -> dict[str, Any]:
+    """Each series' own fields (``_PER_SERIES``, and ``_PER_SERIES_LOCAL`` with local models) into
+    ``arrays`` keyed by series; returns what goes into the "panel" metadata (the pool and its axes)."""
+    entries = [_metadata(s) for s in state.states]
+    scalars = _SCALARS | (_SCALARS_LOCAL if local else {})
+    columns: dict[str, list[Any]] = {key: [] for key in scalars}
+    packed: dict[str, list[Any]] = {key: [] for key in _PACKED_INTS + (("best_epochs",) if local else ())}
+    pooled = ("transforms",) + (_PER_SERIES_LOCAL if local else ())
+    methods = sorted({m for e in entries for m in e["validation"]["metrics"]})
+    measures = sorted({k for e in entries for row in e["validation"]["metrics"].values() for k in row})
+    metrics = np.full((len(entries), len(methods), len(measures)), np.nan)
+    pool: list[Any] = []
+    where: dict[str, int] = {}
+    index = np.zeros((len(entries), len(pooled)), dtype=np.int64)
+    for k, m in enumerate(entries):
+        last = m["data"]["last_timestamp"]
+        columns["n_obs"].append(m["data"]["n_obs"])
+        columns["level_alpha"].append(m["resolved"]["level_alpha"])
+        columns["last_timestamp"].append(_NAT if last is None else np.datetime64(last, "ns").astype(np.int64))
+        packed["origins"].append(m["validation"]["origins"])
+        for i, method in enumerate(methods):
+            for j, measure in enumerate(measures):
+                value = m["validation"]["metrics"].get(method, {}).get(measure)
+                metrics[k, i, j] = np.nan if value is None else value
+        if local:  # the numbers of its training, its ensemble's epochs; the rest is pooled
+            training = m["training"]
+            for key in _SCALARS_LOCAL:
+                columns[key].append(np.nan if training[key] is None else training[key])
+            packed["best_epochs"].append(m["ensemble"]["best_epochs"])
+            m["training"] = {
+                key: v for key, v in training.items() if key not in _SCALARS_LOCAL and key != "history"
+            }
+            m["ensemble"] = {key: v for key, v in m["ensemble"].items() if key != "best_epochs"}
+            m["resolved"] = {key: v for key, v in m["resolved"].items() if key != "level_alpha"}
+        for f, field in enumerate(pooled):
+            text = json.dumps(m[field], sort_keys=True, allow_nan=False)
+            if text not in where:
+                where[text] = len(pool)
+                pool.append(m[field])
+            index[k, f] = where[text]
+    for key, dtype in scalars.items():
+        arrays[f"panel.{key}"] = np.asarray(columns[key], dtype=dtype)
+    for key, values in packed.items():
+        _pack(arrays, key, values, np.int64)
+    arrays["panel.metrics"] = metrics
+    arrays["panel.pool_index"] = index
+    return {"metrics_axes": {"methods": methods, "measures": measures}, "pooled": list(pooled), "pool": pool}
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -154,7 +222,7 @@ def _build_panel(
 ) -> PanelState:
     from lstmcli.forecasting.state import PanelState
 
-    ids, series = panel.get("ids"), panel.get("series")
+    ids = panel.get("ids")
     if (
         not isinstance(ids, list)
         or not ids
@@ -162,12 +230,6 @@ def _build_panel(
         or len(set(ids)) != len(ids)
     ):
         raise ModelFileError(f"{name}: metadata field 'panel.ids' must list distinct series ids")
-    if (
-        not isinstance(series, list)
-        or len(series) != len(ids)
-        or not all(isinstance(s, dict) for s in series)
-    ):
-        raise ModelFileError(f"{name}: metadata field 'panel.series' must hold one entry per id ({len(ids)})")
     id_col = panel.get("id_col")
     if not isinstance(id_col, str):
         raise ModelFileError(f"{name}: metadata field 'panel.id_col' must be a column name")
@@ -175,6 +237,16 @@ def _build_panel(
     if mode not in ("global", "local"):
         raise ModelFileError(f"{name}: metadata field 'panel.mode' must be 'global' or 'local', not {mode!r}")
     local = mode == "local"
+    # format 1.3 kept each series' fields as JSON in "panel.series"; 1.4 keeps them in arrays
+    series = (
+        panel.get("series") if "series" in panel else _series_entries(panel, arrays, len(ids), name, local)
+    )
+    if (
+        not isinstance(series, list)
+        or len(series) != len(ids)
+        or not all(isinstance(s, dict) for s in series)
+    ):
+        raise ModelFileError(f"{name}: metadata field 'panel.series' must hold one entry per id ({len(ids)})")
     packed = {key: _unpack(arrays, key, len(ids), name) for key in _PACKED}
     weights = {k: v for k, v in arrays.items() if k.startswith(("lstm.", "head.", "ensemble."))}
     own: list[dict[str, np.ndarray]] = [{} for _ in ids]
@@ -233,9 +305,75 @@ def _build_panel(
     )  # fmt: skip
 
 
-def _unpack(arrays: dict[str, np.ndarray], key: str, n: int, name: str) -> list[np.ndarray]:
+def _series_entries(
+    panel: dict[str, Any], arrays: dict[str, np.ndarray], n: int, name: str, local: bool
+) -> list[dict[str, Any]]:
+    """Each series' fields as format 1.3 kept them in "panel.series", from the arrays of format 1.4
+    (every array checked for its dtype, shape and values; the fields are then checked as in 1.3)."""
+    scalars = _SCALARS | (_SCALARS_LOCAL if local else {})
+    columns = {
+        key: _check_array(arrays, f"panel.{key}", (n,), (np.dtype(dtype).name,), name, allow_nan=key == "best_loss")
+        for key, dtype in scalars.items()
+    }  # fmt: skip
+    packed = {
+        key: _unpack(arrays, key, n, name, "int64")
+        for key in _PACKED_INTS + (("best_epochs",) if local else ())
+    }
+    axes = panel.get("metrics_axes")
+    methods, measures = (
+        (axes.get("methods"), axes.get("measures")) if isinstance(axes, dict) else (None, None)
+    )
+    if not all(isinstance(a, list) and all(isinstance(v, str) for v in a) for a in (methods, measures)):
+        raise ModelFileError(
+            f"{name}: metadata field 'panel.metrics_axes' must list the methods and measures"
+        )
+    metrics = _check_array(
+        arrays, "panel.metrics", (n, len(methods), len(measures)), ("float64",), name, allow_nan=True
+    )
+    pooled, pool = panel.get("pooled"), panel.get("pool")
+    expected = ["transforms", *(_PER_SERIES_LOCAL if local else ())]
+    if pooled != expected or not isinstance(pool, list):
+        raise ModelFileError(f"{name}: metadata field 'panel.pooled' must be {expected} with a 'panel.pool'")
+    index = _check_array(arrays, "panel.pool_index", (n, len(expected)), ("int64",), name)
+    if index.size and (index.min() < 0 or index.max() >= len(pool)):
+        raise ModelFileError(f"{name}: panel.pool_index must index the {len(pool)} entries of 'panel.pool'")
+    entries = []
+    for k in range(n):
+        stamp = int(columns["last_timestamp"][k])
+        table = {
+            method: {m: None if np.isnan(v) else float(v) for m, v in zip(measures, metrics[k, i], strict=True)}
+            for i, method in enumerate(methods)
+            if not np.isnan(metrics[k, i]).all()
+        }  # fmt: skip
+        entry = {field: pool[index[k, f]] for f, field in enumerate(expected)} | {
+            "level_alpha": float(columns["level_alpha"][k]),
+            "n_obs": int(columns["n_obs"][k]),
+            "last_timestamp": None if stamp == _NAT else str(np.datetime64(stamp, "ns")),
+            "origins": [int(o) for o in packed["origins"][k]],
+            "metrics": table,
+        }
+        if local:
+            if not all(isinstance(entry[key], dict) for key in ("training", "ensemble")):
+                raise ModelFileError(f"{name}: series {k}: its pooled training and ensemble must be objects")
+            loss = float(columns["best_loss"][k])
+            entry["training"] = entry["training"] | {
+                "epochs_run": int(columns["epochs_run"][k]),
+                "best_epoch": int(columns["best_epoch"][k]),
+                "best_loss": None if np.isnan(loss) else loss,
+                "history": [],
+            }
+            entry["ensemble"] = entry["ensemble"] | {
+                "best_epochs": [int(e) for e in packed["best_epochs"][k]]
+            }
+        entries.append(entry)
+    return entries
+
+
+def _unpack(
+    arrays: dict[str, np.ndarray], key: str, n: int, name: str, dtype: str = "float64"
+) -> list[np.ndarray]:
     """The ``n`` per-series blocks of ``panel.<key>`` cut by its offsets, both checked."""
-    data = _check_array(arrays, f"panel.{key}", None, ("float64",), name, allow_nan=key == "residuals")
+    data = _check_array(arrays, f"panel.{key}", None, (dtype,), name, allow_nan=key == "residuals")
     offsets = arrays.get(f"panel.{key}_offsets")
     if (
         offsets is None

@@ -1,0 +1,129 @@
+"""The panel model file (issue #19): format 1.4 keeps each series' state in arrays keyed by series, files
+of format 1.3 still load, and saving refuses what loading would refuse."""
+
+import dataclasses
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstmcli import npzfile, panelfile
+from lstmcli.errors import LstmcliError, ModelFileError
+from lstmcli.forecasting.panel import PanelForecaster
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# forecasts of the 1.3 fixtures (tests/test_panel.py's panel_frame, epochs 2, hidden 4, ensemble 2, seed 0)
+# when they were written by the lstmcli of format 1.3, three steps per series in id order
+V13_FORECASTS = {
+    "global": [[140.2402, 140.0561, 139.797], [116.5597, 122.264, 125.514],
+               [166.0176, 165.7779, 165.396], [163.3527, 165.9661, 164.6822]],
+    "local": [[140.1713, 139.8907, 139.4927], [116.5324, 122.1938, 125.3936],
+              [165.6985, 165.2103, 164.6048], [163.3275, 165.9083, 164.5848]],
+}  # fmt: skip
+
+
+def metadata_of(path: Path) -> tuple[dict, int]:
+    """The metadata JSON and the size of its .npy entry (what the loader bounds)."""
+    with zipfile.ZipFile(path) as z:
+        size = z.getinfo("metadata.npy").file_size
+    with np.load(path, allow_pickle=False) as arrays:
+        return json.loads(str(arrays["metadata"])), size
+
+
+@pytest.mark.parametrize("mode", ["global", "local"])
+def test_a_format_1_3_file_loads_and_saves_as_1_4_with_the_same_forecasts(tmp_path, mode):
+    old = PanelForecaster.load(FIXTURES / f"panel_v1_3_{mode}.npz")
+    assert old.state_.format_version == "1.3" and old.mode == mode
+    forecasts = old.predict(3, levels=(80,))
+    got = [forecasts[k].values for k in old.ids_]
+    np.testing.assert_allclose(got, V13_FORECASTS[mode], atol=1e-4)
+
+    old.save(tmp_path / "new.npz")
+    new = PanelForecaster.load(tmp_path / "new.npz")
+    assert new.state_.format_version == "1.4" and new.ids_ == old.ids_
+    again = new.predict(3, levels=(80,))
+    for k in old.ids_:
+        np.testing.assert_array_equal(again[k].values, forecasts[k].values)
+        np.testing.assert_array_equal(again[k].intervals[80][1], forecasts[k].intervals[80][1])
+        np.testing.assert_array_equal(again[k].timestamps, forecasts[k].timestamps)
+    for a, b in zip(old.state_.states, new.state_.states, strict=True):
+        assert a.validation == b.validation and a.n_obs == b.n_obs
+        np.testing.assert_array_equal(a.validation_origins, b.validation_origins)
+        assert dataclasses.replace(a.train_result, seconds=0.0, history=[]) == dataclasses.replace(
+            b.train_result, seconds=0.0, history=[]
+        )
+    meta, _ = metadata_of(tmp_path / "new.npz")
+    assert "series" not in meta["panel"]  # the per-series state is in arrays now
+    new.save(tmp_path / "again.npz")
+    assert (tmp_path / "new.npz").read_bytes() == (tmp_path / "again.npz").read_bytes()
+
+
+@pytest.mark.parametrize("mode", ["global", "local"])
+def test_the_metadata_does_not_grow_with_what_each_series_holds(tmp_path, mode):
+    model = PanelForecaster.load(FIXTURES / f"panel_v1_3_{mode}.npz")
+    st = model.state_
+    sizes = {}
+    for n in (4, 60):  # the same four series over and over, under distinct ids
+        model.state_ = dataclasses.replace(
+            st, ids=[f"s{k:03d}" for k in range(n)], states=[st.states[k % 4] for k in range(n)]
+        )
+        model.save(tmp_path / f"{n}.npz")
+        sizes[n] = len(str(np.load(tmp_path / f"{n}.npz")["metadata"]))
+    # per series beyond the first four: its id and its row of pool indices (some 20 characters); its
+    # origins, validation table and training numbers are array rows (in 1.3: some 800 characters)
+    assert (sizes[60] - sizes[4]) / 56 < 40
+    assert PanelForecaster.load(tmp_path / "60.npz").ids_[-1] == "s059"
+
+
+def test_saving_refuses_metadata_that_loading_would_refuse_and_keeps_the_old_file(tmp_path, monkeypatch):
+    model = PanelForecaster.load(FIXTURES / "panel_v1_3_global.npz")
+    path = tmp_path / "m.npz"
+    model.save(path)
+    before = path.read_bytes()
+    _, size = metadata_of(path)
+    monkeypatch.setattr(panelfile, "_MAX_METADATA_BYTES", size)  # exactly enough: written and read
+    model.save(path)
+    PanelForecaster.load(path)
+    monkeypatch.setattr(panelfile, "_MAX_METADATA_BYTES", size - 1)
+    with pytest.raises(ModelFileError, match=r"^m.npz: entry metadata.npy is implausibly large"):
+        PanelForecaster.load(path)  # what loading refuses ...
+    with pytest.raises(LstmcliError, match=r"m.npz: not written: its metadata would take .* split the") as e:
+        model.save(path)  # ... saving refuses, in one line, before anything is written
+    assert "\n" not in str(e.value) and "(4 series)" in str(e.value)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left
+
+
+def test_saving_refuses_a_file_larger_than_loading_reads(tmp_path, monkeypatch):
+    model = PanelForecaster.load(FIXTURES / "panel_v1_3_local.npz")
+    monkeypatch.setattr(npzfile, "MAX_INPUT_BYTES", 10_000)
+    with pytest.raises(LstmcliError, match=r"m.npz: not written: the file would be .* more than the 9.8 KiB"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "change", "message"),
+    [
+        ("panel.n_obs", lambda a: a[:-1], r"panel.n_obs has shape \(3,\), expected \(4,\)"),
+        ("panel.pool_index", lambda a: a + 100, r"panel.pool_index must index the"),
+        (
+            "panel.origins_offsets",
+            lambda a: a[::-1].copy(),
+            r"panel.origins_offsets must be 5 non-decreasing",
+        ),
+        ("panel.metrics", lambda a: a[:, :1], r"panel.metrics has shape"),
+        ("panel.level_alpha", lambda a: a.astype(np.float32), r"panel.level_alpha has dtype float32"),
+    ],
+)
+def test_damaged_per_series_arrays_are_one_line(tmp_path, key, change, message):
+    PanelForecaster.load(FIXTURES / "panel_v1_3_global.npz").save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays[key] = change(arrays[key])
+    (tmp_path / "bad.npz").write_bytes(npzfile.npz_bytes(arrays))
+    with pytest.raises(ModelFileError, match=r"^bad.npz: " + message) as e:
+        PanelForecaster.load(tmp_path / "bad.npz")
+    assert "\n" not in str(e.value)
