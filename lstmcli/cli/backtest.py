@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,8 +25,10 @@ from lstmcli.cli.common import (
     user_errors,
     warm_engine,
     write_plot,
+    write_text_output,
 )
-from lstmcli.cli.predict import PlotFile
+from lstmcli.cli.predict import PlotFile, rows_to_csv
+from lstmcli.cli.predict import _output_kind as output_kind_of
 from lstmcli.cli.train import forecaster_config
 from lstmcli.errors import ConfigError
 
@@ -91,8 +94,22 @@ def backtest(
     seed: opt.Seed = D["seed"],
     threads: opt.Threads = 0,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table, csv (per-step errors) or json on stdout.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="table, csv (per-step errors; with --id-col the cross-validation table: a row per series "
+            "and step) or json (with --id-col also per-series errors and that table) on stdout.",
+        ),
     ] = OutputFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write the result to this file: .csv (or no extension) or .json, as --format writes them.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure forecast errors on past data: the LSTM next to Naive, Seasonal naive and Naive2.
 
@@ -104,6 +121,8 @@ def backtest(
         raise fail("--id picks the series to draw: it needs --id-col and --plot")
     with user_errors():
         refuse_to_replace_inputs(plot, "--plot", {"DATA": data})
+        refuse_to_replace_inputs(output, "--output", {"DATA": data, "--plot": plot})
+    output_kind = output_kind_of(output)
     plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.backtest import backtest_long, backtest_series
@@ -207,33 +226,40 @@ def backtest(
     print_notes(stderr_console(), result.notes)
     overall = result.overall()
     per_step = result.per_step()
-    if output_format is OutputFormat.json:
-        payload: dict[str, Any] = {
-            "data": str(data),
-            "horizon": result.horizon,
-            "season": result.season,
-            "origins": result.labels,
-            "overall": overall,
-            "per_step": [{"step": j + 1, **row} for j, row in enumerate(per_step)],
-            "coverage": {str(k): v for k, v in result.coverage.items()},
-            "seconds": round(result.seconds, 3),
-        }
-        if mode == "global":  # (the local backtest's JSON is as it always was)
-            payload["per_series"] = dict(zip(result.labels, result.per_row(), strict=True))
-        sys.stdout.write(json.dumps(payload, indent=2, default=lambda v: None).replace("NaN", "null") + "\n")
-        return
-    if output_format is OutputFormat.csv:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["step", "method", "MAE", "RMSE", "MAPE", "sMAPE", "MASE"])
-        for j, row in enumerate(per_step):
-            for name, m in row.items():
-                writer.writerow(
-                    [j + 1, name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")]
-                )
-        for name, m in overall.items():
-            writer.writerow(["all", name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
-        sys.stdout.write(buf.getvalue())
+    per_series, table = None, None
+    if id_col is not None:  # many series: per-series errors and the cross-validation table
+        from lstmcli.cli.panels import cross_validation
+
+        per_series, table = result.per_row(), cross_validation(id_col, series, result)
+
+    def document(kind: str) -> str:
+        if kind == "json":
+            from lstmcli.modelfile import _json_safe  # NaN and inf as null
+
+            payload: dict[str, Any] = {
+                "data": str(data),
+                "horizon": result.horizon,
+                "season": result.season,
+                "origins": result.labels,
+                "overall": overall,
+                "per_step": [{"step": j + 1, **row} for j, row in enumerate(per_step)],
+                "coverage": {str(k): v for k, v in result.coverage.items()},
+                "seconds": round(result.seconds, 3),
+            }
+            if id_col is not None:
+                payload["id_col"] = id_col
+                payload["per_series"] = dict(zip(result.labels, per_series, strict=True))
+                payload["cross_validation"] = table
+            return json.dumps(_json_safe(payload), indent=2, default=lambda v: None, allow_nan=False) + "\n"
+        if table is not None:
+            return rows_to_csv(table)
+        return _per_step_csv(per_step, overall)
+
+    with user_errors():
+        if output is not None:
+            write_text_output(output, document(output_kind))
+    if output_format is not OutputFormat.table:
+        sys.stdout.write(document(output_format.value))
         return
     from lstmcli.cli.render import comparison_table, per_step_table, verdict
 
@@ -241,10 +267,29 @@ def backtest(
     console.print(per_step_table(per_step, "sMAPE"))
     console.print(comparison_table(overall, f"Backtest of {data.name}: {what}"))
     console.print(verdict(overall))
+    if per_series is not None:
+        from lstmcli.cli.panels import worst_series_table
+
+        console.print(worst_series_table(id_col, result, per_series))
     for lvl, cov in result.coverage.items():
         console.print(f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values")
     console.print(f"{result.seconds:.1f} s", style="dim")
+    if output is not None:
+        console.print(f"written to {output}", style="dim")
     if plot is not None:
         from rich.text import Text
 
         console.print(Text(f"picture written to {plot}", style="dim"))
+
+
+def _per_step_csv(per_step: list[dict[str, dict[str, float]]], overall: dict[str, dict[str, float]]) -> str:
+    """The errors of every method per horizon step, then over all steps ("all")."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["step", "method", "MAE", "RMSE", "MAPE", "sMAPE", "MASE"])
+    for j, row in enumerate(per_step):
+        for name, m in row.items():
+            writer.writerow([j + 1, name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
+    for name, m in overall.items():
+        writer.writerow(["all", name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
+    return buf.getvalue()

@@ -184,3 +184,55 @@ def series_model(model: Path, series_id: str | None) -> Any:
         shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
         raise ConfigError(f"{model.name} holds {len(ids)} series; choose one with --id ({shown})")
     return panel.forecaster(series_id)
+
+
+# ---------------------------------------------------------------------------------------------- backtest
+WORST_SHOWN = 5  # series the table view of a panel backtest lists
+
+
+def cross_validation(id_col: str, series: list[Any], result: Any) -> list[dict[str, Any]]:
+    """`backtest --id-col`'s full table: a row per series and step, the LSTM next to every baseline the
+    result holds, and the interval bounds of each --level (``forecasting.crossval``)."""
+    from lstmcli.forecasting.crossval import cross_validation_rows, series_times
+
+    h = result.horizon
+    forecasts = result.forecasts
+    return cross_validation_rows(
+        id_col,
+        result.labels,
+        [series_times(s.times, len(s.values), h) for s in series],
+        result.actual,
+        forecasts["LSTM"],
+        {name: f for name, f in forecasts.items() if name != "LSTM"},
+        result.bounds,
+    )
+
+
+def worst_series_table(id_col: str, result: Any, per_series: list[dict[str, dict[str, float]]]) -> Any:
+    """The series where the LSTM does worst against Naive2 (highest OWA), with both methods' errors."""
+    import math
+
+    from rich.table import Table
+
+    from lstmcli.cli.render import fmt
+
+    def owa(k: int) -> float:
+        value = per_series[k]["LSTM"]["OWA"]
+        return value if math.isfinite(value) else math.inf
+
+    order = sorted(range(len(per_series)), key=lambda k: (-owa(k), k))[:WORST_SHOWN]
+    table = Table(
+        title=f"Worst series by OWA ({WORST_SHOWN} of {len(per_series)}; all: --format csv|json)",
+        title_justify="left",
+    )
+    table.add_column(id_col)
+    for column in ("sMAPE", "Naive2 sMAPE", "MASE", "Naive2 MASE", "OWA"):
+        table.add_column(column, justify="right")
+    for k in order:
+        row = per_series[k]
+        lstm, base = row["LSTM"], row["Naive2"]
+        table.add_row(
+            str(result.labels[k]), fmt(lstm["sMAPE"]), fmt(base["sMAPE"]), fmt(lstm["MASE"]), fmt(base["MASE"]),
+            fmt(lstm["OWA"]),
+        )  # fmt: skip
+    return table

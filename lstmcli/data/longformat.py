@@ -144,7 +144,10 @@ def split_series(
             raise DataError(f"{p}: series '{sid}' has no training rows (all {len(rows)} rows are 'test')")
         out.append(
             LongSeries(
-                series_id=sid, values=np.ascontiguousarray(values[rows], dtype=np.float64), n_test=n_test
+                series_id=sid,
+                values=np.ascontiguousarray(values[rows], dtype=np.float64),
+                n_test=n_test,
+                times=None if time is None else time.keys[rows],
             )
         )
     return out

@@ -62,11 +62,15 @@ class LongSeries:
         ``(T,)`` float64, training rows then test rows (sorted by the time/step column if there is one).
     n_test : int
         How many of the last rows the split column marks as "test" (0 without a split column).
+    times : numpy.ndarray or None
+        ``(T,)`` the time column's value of each row: datetime64[ns] (dates) or float64 (steps); None
+        without a time column (the rows are consecutive steps in file order).
     """
 
     series_id: str
     values: np.ndarray
     n_test: int
+    times: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -33,6 +33,8 @@ class BacktestResult:
     insample: list[np.ndarray]  # per row, the data before its origin (MASE scale)
     labels: list[str]  # per row: "series_id" or the origin's date/step
     coverage: dict[int, float] = field(default_factory=dict)  # interval level -> share of actuals inside
+    # interval level -> (lower, upper) of the LSTM, each (n, horizon); NaN where a row has no residuals
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # what the user should know about how it was scored
 
@@ -215,15 +217,15 @@ def backtest_long(
         for name, f in baseline_forecasts(train, np.array([len(train)]), h, season).items():
             base.setdefault(name, []).append(f[0])
         for level in levels:
-            if len(model.residuals_):
-                widths[level].append(conformal_width(model.residuals_, level / 100, h, model.naive2_errors_))
+            widths[level].append(
+                conformal_width(model.residuals_, level / 100, h, model.naive2_errors_)
+                if len(model.residuals_)
+                else np.full(h, np.nan)
+            )
     assert h_all is not None
     forecasts = {"LSTM": np.stack(lstm)} | {name: np.stack(v) for name, v in base.items()}
     result = BacktestResult(h_all, season, np.stack(actual), forecasts, insample, labels)
-    for level, parts in widths.items():
-        if len(parts) == len(series):
-            inside = np.abs(result.actual - forecasts["LSTM"]) <= np.stack(parts)
-            result.coverage[level] = float(inside.mean())
+    _intervals(result, widths)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -301,11 +303,13 @@ def backtest_panel(
             base.setdefault(name, []).append(f[0])
         lstm.append(forecasts[sid].values if sid in fitted else baselines["Naive2"][0])
         actual.append(np.asarray(s.values, dtype=np.float64)[len(y) :])
-        if sid in fitted:
-            st = model.forecaster(sid).state_
-            for level in levels:
-                if len(st.residuals):
-                    widths[level].append(conformal_width(st.residuals, level / 100, h_all, st.naive2_errors))
+        st = model.forecaster(sid).state_ if sid in fitted else None
+        for level in levels:
+            widths[level].append(
+                conformal_width(st.residuals, level / 100, h_all, st.naive2_errors)
+                if st is not None and len(st.residuals)
+                else np.full(h_all, np.nan)
+            )
     result = BacktestResult(
         h_all, season, np.stack(actual), {"LSTM": np.stack(lstm)} | {k: np.stack(v) for k, v in base.items()},
         trains, ids,
@@ -315,9 +319,17 @@ def backtest_panel(
             f"{len(series) - len(fitted)} of {len(series)} series were left out of the global model (too "
             "short or constant) and are forecast by Naive2 here."
         )
-    for level, parts in widths.items():
-        if len(parts) == len(series):
-            inside = np.abs(result.actual - result.forecasts["LSTM"]) <= np.stack(parts)
-            result.coverage[level] = float(inside.mean())
+    _intervals(result, widths)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _intervals(result: BacktestResult, widths: dict[float, list[np.ndarray]]) -> None:
+    """The LSTM's interval bounds from each row's width (NaN: a row without residuals), and their
+    coverage when every row has them."""
+    for level, parts in widths.items():
+        width = np.stack(parts)
+        lstm = result.forecasts["LSTM"]
+        result.bounds[level] = (lstm - width, lstm + width)
+        if not np.isnan(width).any():
+            result.coverage[level] = float((np.abs(result.actual - lstm) <= width).mean())

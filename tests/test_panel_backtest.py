@@ -1,0 +1,125 @@
+"""`backtest --id-col` (issue #19): the full cross-validation table in CSV and JSON, per-series errors,
+the worst series in the table view, and `-o FILE`."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lstmcli.cli import app
+from lstmcli.forecasting.crossval import cross_validation_rows, series_times
+from tests.test_panel import SERIES, TINY_CLI, panel_frame
+
+runner = CliRunner()
+H = 4
+
+
+@pytest.fixture(scope="module")
+def long_csv(tmp_path_factory):
+    """The four good series of test_panel's panel (different lengths and date ranges), shuffled rows."""
+    frame = panel_frame()
+    frame = frame[frame.store.isin([sid for sid, _, _ in SERIES])].sample(frac=1.0, random_state=3)
+    path = tmp_path_factory.mktemp("cv") / "shops.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+@pytest.fixture(scope="module")
+def backtest_json(long_csv):
+    path, _ = long_csv
+    args = ["backtest", str(path), "--id-col", "store", "--horizon", str(H), "--level", "80", *TINY_CLI]
+    r = runner.invoke(app, [*args, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout), args
+
+
+def smape(a, f):  # written out here, not taken from lstmcli.forecasting.metrics
+    a, f = np.asarray(a), np.asarray(f)
+    return float(np.mean(200 * np.abs(a - f) / (np.abs(a) + np.abs(f))))
+
+
+def test_the_cross_validation_table_has_a_row_per_series_and_step(long_csv, backtest_json):
+    _, frame = long_csv
+    out, _ = backtest_json
+    rows = out["cross_validation"]
+    assert out["id_col"] == "store" and len(rows) == 4 * H
+    assert list(rows[0]) == [
+        "store", "cutoff", "date", "actual", "forecast", "Naive", "Seasonal naive", "Naive2", "lower_80", "upper_80",
+    ]  # fmt: skip
+    for sid, _, _ in SERIES:
+        mine = [r for r in rows if r["store"] == sid]
+        series = frame[frame.store == sid].sort_values("date")
+        assert [r["date"] for r in mine] == list(series.date[-H:])  # the test rows' own dates
+        assert {r["cutoff"] for r in mine} == {series.date.iloc[-H - 1]}
+        np.testing.assert_allclose([r["actual"] for r in mine], series.sales[-H:])
+        # Naive repeats the last value before the cutoff; the interval is symmetric around the forecast
+        np.testing.assert_allclose([r["Naive"] for r in mine], series.sales.iloc[-H - 1])
+        lo, hi, f = (np.array([r[k] for r in mine]) for k in ("lower_80", "upper_80", "forecast"))
+        np.testing.assert_allclose(f - lo, hi - f)
+        assert np.all(hi > lo)
+
+
+def test_per_series_errors_and_coverage_agree_with_the_table(backtest_json):
+    out, _ = backtest_json
+    rows = out["cross_validation"]
+    assert set(out["per_series"]) == {sid for sid, _, _ in SERIES}
+    for sid, errors in out["per_series"].items():
+        mine = [r for r in rows if r["store"] == sid]
+        actual = [r["actual"] for r in mine]
+        assert errors["LSTM"]["sMAPE"] == pytest.approx(smape(actual, [r["forecast"] for r in mine]))
+        assert errors["Naive2"]["sMAPE"] == pytest.approx(smape(actual, [r["Naive2"] for r in mine]))
+    mean = np.mean([e["LSTM"]["sMAPE"] for e in out["per_series"].values()])
+    assert out["overall"]["LSTM"]["sMAPE"] == pytest.approx(mean)
+    inside = np.mean([r["lower_80"] <= r["actual"] <= r["upper_80"] for r in rows])
+    assert out["coverage"]["80"] == pytest.approx(inside)
+
+
+def test_csv_and_output_file_hold_the_same_table(tmp_path, backtest_json):
+    out, args = backtest_json
+    r = runner.invoke(app, [*args, "--format", "csv", "-o", str(tmp_path / "cv.csv")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "cv.csv").read_text() == r.stdout
+    table = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert len(table) == 4 * H and table[0]["store"] == out["cross_validation"][0]["store"]
+    assert float(table[0]["forecast"]) == out["cross_validation"][0]["forecast"]  # repr: exact
+    r = runner.invoke(app, [*args, "-o", str(tmp_path / "all.json")])  # the table view, and a JSON file
+    assert r.exit_code == 0, r.output
+    assert "Worst series by OWA" in r.stdout and "written to" in r.stdout
+    saved = json.loads((tmp_path / "all.json").read_text())
+    assert saved["cross_validation"] == out["cross_validation"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["-o", "{data}"], "--output"), (["-o", "{tmp}/cv.png"], "write a .csv or a .json file")],
+)
+def test_output_errors_are_one_line_and_write_nothing(tmp_path, long_csv, extra, message):
+    path, _ = long_csv
+    before = path.read_bytes()
+    extra = [e.format(data=path, tmp=tmp_path) for e in extra]
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--horizon", "4", *TINY_CLI, *extra])
+    assert r.exit_code == 1, r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0]
+    assert path.read_bytes() == before and not (tmp_path / "cv.png").exists()
+
+
+def test_every_baseline_given_is_a_column_and_missing_bounds_are_empty():
+    times = [series_times(None, 10, 2), series_times(np.array([1.0, 2.0, 3.5, 4.0]), 4, 2)]
+    assert times[0] == ("step", 8, [9, 10]) and times[1] == ("step", 2, [3.5, 4])
+    actual = np.array([[1.0, 2.0], [3.0, 4.0]])
+    lower = np.array([[0.0, 1.0], [np.nan, np.nan]])  # the second series has no residuals
+    rows = cross_validation_rows(
+        "shop", ["a", "b"], times, actual, actual + 1, {"Naive2": actual - 1, "Theta": actual * 2},
+        {80: (lower, lower + 2)},
+    )  # fmt: skip
+    assert list(rows[0]) == [
+        "shop", "cutoff", "step", "actual", "forecast", "Naive2", "Theta", "lower_80", "upper_80"
+    ]  # fmt: skip
+    assert rows[3] == {
+        "shop": "b", "cutoff": 2, "step": 4, "actual": 4.0, "forecast": 5.0, "Naive2": 3.0, "Theta": 8.0,
+        "lower_80": None, "upper_80": None,
+    }  # fmt: skip
