@@ -168,6 +168,27 @@ def is_panel_model(path: Path) -> bool:
         return False
 
 
+def newer_panel(panel: Any, data: Path, series_id: str | None, horizon: int | None, levels: tuple) -> Any:
+    """`predict --data` on a panel model: the newer long file read with the model's id column, target
+    and frequency; the forecasts of its series, and one note for those left out (and for the series of
+    the model the file does not hold)."""
+    from lstmcli.data.panel import load_panel, skipped_note
+    from lstmcli.data.wording import fmt_list
+
+    newer = load_panel(data, id_col=panel.id_col_, target=panel.target_, freq=panel.freq_)
+    ids = None if series_id is None else [series_id]
+    forecasts, left_out = panel.predict_data(newer, horizon, ids=ids, levels=levels)
+    notes = [skipped_note(left_out)] if left_out else []
+    absent = [sid for sid in panel.ids_ if sid not in newer.ids and sid not in dict(newer.skipped)]
+    if absent and series_id is None:
+        notes.append(
+            f"{len(absent)} of the model's {len(panel.ids_)} series {'is' if len(absent) == 1 else 'are'} not "
+            f"in {data.name}, so not forecast ({fmt_list(absent, 3)})."
+        )
+    print_notes(stderr_console(), notes)
+    return forecasts
+
+
 def series_model(model: Path, series_id: str | None) -> Any:
     """The ``Forecaster`` that `inspect` traces: the model's own, or one series' of a panel (``--id``)."""
     from lstmcli.forecasting.forecaster import Forecaster

@@ -139,7 +139,7 @@ def predict(
         from lstmcli.forecasting.forecaster import Forecaster
 
         if is_panel_model(model):  # a model of many series (train --id-col)
-            predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data is not None,
+            predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data,
                           plot is not None)  # fmt: skip
             return
         if series_id is not None:
@@ -269,19 +269,24 @@ SHOWN_ROWS = 6  # rows of the first series the table view of a panel forecast sh
 
 def predict_panel(
     model: Path, series_id: str | None, horizon: int | None, levels: list[float], output: Path | None,
-    output_kind: str | None, output_format: Any, has_data: bool, has_plot: bool,
+    output_kind: str | None, output_format: Any, data: Path | None, has_plot: bool,
 ) -> None:  # fmt: skip
-    """`predict` on a panel model: every series, or the one ``--id`` names."""
+    """`predict` on a panel model: every series, or the one ``--id`` names; with ``--data``, those of
+    the newer file, each from the end of its own rows (``PanelForecaster.predict_data``)."""
     from lstmcli.forecasting.panel import PanelForecaster
 
-    if has_data:
-        raise ConfigError("--data is not supported for models of many series yet")
     if has_plot:
         raise ConfigError("--plot is not supported for models of many series yet")
     panel = PanelForecaster.load(model)
     id_col = panel.id_col_
-    ids = [series_id] if series_id is not None else panel.ids_
-    forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels))
+    if data is None:
+        ids = [series_id] if series_id is not None else panel.ids_
+        forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels))
+    else:
+        from lstmcli.cli.panels import newer_panel
+
+        forecasts = newer_panel(panel, data, series_id, horizon, tuple(levels))
+        ids = list(forecasts)
     rows = [{id_col: sid} | row for sid, f in forecasts.items() for row in forecast_rows(f, levels)]
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}
     payload = {
@@ -313,9 +318,8 @@ def predict_panel(
     h = len(first_rows)
     if len(ids) == 1:
         console.print(forecast_table(first_rows, levels))
-        console.print(
-            f"{panel.target_} of {id_col} {first_id}, {h} periods after its last observation", style="dim"
-        )
+        after = f"the last row of {data.name}" if data is not None else "its last observation"
+        console.print(f"{panel.target_} of {id_col} {first_id}, {h} periods after {after}", style="dim")
     else:
         console.print(forecast_table(first_rows[:SHOWN_ROWS], levels))
         more = f" (first {SHOWN_ROWS} of {h} periods)" if h > SHOWN_ROWS else ""

@@ -312,6 +312,50 @@ class PanelForecaster:
         wanted = self._state().ids if ids is None else [str(i) for i in ids]
         return {sid: self.forecaster(sid).predict(horizon, levels=levels) for sid in wanted}
 
+    def predict_data(
+        self, panel: Panel, horizon: int | None = None, *, ids: Sequence[str] | None = None,
+        levels: tuple[int, ...] = (),
+    ) -> tuple[dict[str, Forecast], list[tuple[str, str]]]:  # fmt: skip
+        """Forecasts from the end of newer data (``predict --data``): each series of ``panel`` (or of
+        ``ids``) that the model knows, from its own last rows and dates, as ``Forecaster.predict(data=)``
+        forecasts a single series. Returns the forecasts by id and the (id, reason) of the series of the
+        file left out: not in the model, too short for the lookback, or skipped when read. An id of
+        ``ids`` missing from the model or the file, or a file of which nothing can be forecast, is an
+        error."""
+        st = self._state()
+        given = dict(zip(panel.ids, panel.series, strict=True))
+        left_out = [(sid, reason) for sid, reason in panel.skipped if ids is None or sid in ids]
+        if ids is not None:
+            for sid in ids:
+                self.forecaster(sid)  # an id the model does not know: its own error
+                if sid not in given:
+                    why = dict(panel.skipped).get(sid) or f"not in its column '{panel.id_col}'"
+                    raise DataError(f"{panel.path}: series {sid!r} cannot be forecast from it: {why}")
+        known = set(st.ids)
+        forecasts: dict[str, Forecast] = {}
+        for sid, series in given.items():
+            if ids is not None and sid not in ids:
+                continue
+            if sid not in known:
+                left_out.append((sid, "not in the model"))
+                continue
+            model = self.forecaster(sid)
+            need = max(model.state_.ensemble.lookbacks) + model.state_.preprocessing.lag
+            if len(series.values) < need:
+                if ids is not None:
+                    raise DataError(
+                        f"{panel.path}: series {sid!r} has {len(series.values)} rows, but the model needs "
+                        f"its last {need}"
+                    )
+                left_out.append((sid, "too short for the model's lookback"))
+                continue
+            forecasts[sid] = model.predict(horizon, data=series, levels=levels)
+        if not forecasts:
+            from lstmcli.data.panel import skipped_note
+
+            raise DataError(f"{panel.path}: no series to forecast from ({skipped_note(left_out)})")
+        return forecasts, sorted(left_out)
+
     # ------------------------------------------------------------------------------------------ files
     def save(self, path: str) -> None:
         from lstmcli.panelfile import save_panel

@@ -1,0 +1,98 @@
+"""`predict --data` on a panel model (issue #19): each series of a newer long file forecast from the end
+of its own rows; unknown ids and series too short are summarised, or errors when asked for by --id."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lstmcli.cli import app
+from lstmcli.data.panel import load_panel
+from lstmcli.errors import ConfigError, DataError
+from tests.test_panel import fitted, panel_csv, panel_frame  # noqa: F401  (fixtures)
+
+runner = CliRunner()
+
+
+def test_the_training_file_as_data_gives_the_models_own_forecasts(panel_csv, fitted):  # noqa: F811
+    forecasts, left_out = fitted.predict_data(load_panel(panel_csv, id_col="store"), 5, levels=(80,))
+    own = fitted.predict(5, levels=(80,))
+    assert list(forecasts) == fitted.ids_ and left_out == [
+        ("flat", "constant"), ("gappy", "mostly missing"), ("stub", "too short")
+    ]  # fmt: skip
+    for sid, f in forecasts.items():
+        np.testing.assert_allclose(f.values, own[sid].values, rtol=1e-12)
+        np.testing.assert_array_equal(f.timestamps, own[sid].timestamps)
+        np.testing.assert_allclose(f.intervals[80][0], own[sid].intervals[80][0], rtol=1e-12)
+
+
+def test_each_series_is_forecast_from_the_end_of_its_own_rows(tmp_path, fitted):  # noqa: F811
+    frame = panel_frame()
+    cut = {"east": 3, "north": 7}  # rows dropped at the end of each series
+    keep = frame.groupby("store").cumcount(ascending=False) >= frame.store.map(cut).fillna(0)
+    newer = frame[keep & frame.store.isin(["east", "north"])]
+    newer = pd.concat([newer, pd.DataFrame({"store": ["mall"] * 4, "date": pd.date_range("2020-01-01", periods=4,
+                                            freq="MS").strftime("%Y-%m-%d"), "sales": [1.0, 2.0, 3.0, 5.0]})])  # fmt: skip
+    newer.to_csv(tmp_path / "newer.csv", index=False)
+    forecasts, left_out = fitted.predict_data(load_panel(tmp_path / "newer.csv", id_col="store"), 3)
+    assert set(forecasts) == {"east", "north"} and left_out == [("mall", "not in the model")]
+    full = load_panel(panel_csv_path(tmp_path), id_col="store")
+    for sid, drop in cut.items():
+        series = full.series[full.ids.index(sid)]
+        y = series.values
+        model = fitted.forecaster(sid)
+        expected = model.forecast_from_origins(y, np.zeros((len(y), 0)), np.array([len(y) - drop]), 3)[0]
+        np.testing.assert_allclose(forecasts[sid].values, expected, rtol=1e-10)
+        assert (
+            forecasts[sid].timestamps[0] == series.timestamps[len(y) - drop]
+        )  # the next date after its rows
+
+
+def panel_csv_path(tmp_path):
+    path = tmp_path / "full.csv"
+    panel_frame().to_csv(path, index=False)
+    return path
+
+
+def test_api_errors_name_the_series(tmp_path, fitted):  # noqa: F811
+    frame = panel_frame()
+    short = frame[frame.store.eq("west")].head(5)
+    short.to_csv(tmp_path / "short.csv", index=False)
+    panel = load_panel(tmp_path / "short.csv", id_col="store")
+    with pytest.raises(
+        DataError, match=r"short.csv: no series to forecast from \(Skipped 1 series: 1 too short"
+    ):
+        fitted.predict_data(panel, 3)
+    with pytest.raises(DataError, match=r"series 'west' has 5 rows, but the model needs its last \d+"):
+        fitted.predict_data(panel, 3, ids=["west"])
+    with pytest.raises(
+        DataError, match=r"series 'east' cannot be forecast from it: not in its column 'store'"
+    ):
+        fitted.predict_data(panel, 3, ids=["east"])
+    with pytest.raises(ConfigError, match=r"no series 'mall' in this model"):
+        fitted.predict_data(panel, 3, ids=["mall"])
+
+
+def test_cli_predict_data_summarises_what_it_leaves_out(tmp_path, panel_csv, fitted):  # noqa: F811
+    fitted.save(tmp_path / "m.npz")
+    frame = panel_frame(seed=1)
+    frame = frame[frame.store.isin(["north", "east", "stub"])]
+    frame.to_csv(tmp_path / "newer.csv", index=False)
+    r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(tmp_path / "newer.csv"),
+                            "--format", "json", "--horizon", "2"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["forecast"]
+    assert [(row["store"], row["date"]) for row in rows] == [
+        ("east", "2020-07-01"), ("east", "2020-08-01"), ("north", "2020-01-01"), ("north", "2020-02-01")
+    ]  # fmt: skip
+    assert "Skipped 1 series: 1 too short (stub)." in " ".join(r.stderr.split())
+    assert "2 of the model's 4 series are not in newer.csv, so not forecast (south, west)." in " ".join(
+        r.stderr.split()
+    )
+    r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(tmp_path / "newer.csv"),
+                            "--id", "south"])  # fmt: skip
+    assert r.exit_code == 1
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "series 'south' cannot be forecast from it" in errors[0]
