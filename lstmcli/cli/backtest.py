@@ -25,12 +25,12 @@ from lstmcli.cli.common import (
     warm_engine,
     write_plot,
 )
+from lstmcli.cli.plots import GRID_SERIES
 from lstmcli.cli.predict import PlotFile
 from lstmcli.cli.train import forecaster_config
 from lstmcli.errors import ConfigError
 
 D = opt.DEFAULTS
-GRID_SERIES = 6  # a picture of a long file shows the first few series, or the one --id names
 
 
 def backtest(
@@ -191,7 +191,7 @@ def backtest(
                 fig = backtest_figure(
                     result,
                     title=f"Backtest of {data.name}: {len(ids)} series, {result.horizon} steps"
-                    + (f" (series {series_id})" if series_id is not None else f" (first {len(rows)} shown)"),
+                    + (f" (series {series_id})" if series_id is not None else _shown(len(rows), len(ids))),
                     ylabel=target or "value",
                     series_index=rows,
                 )
@@ -248,3 +248,7 @@ def backtest(
         from rich.text import Text
 
         console.print(Text(f"picture written to {plot}", style="dim"))
+
+
+def _shown(shown: int, total: int) -> str:
+    return f" (first {shown} shown, --id picks one)" if shown < total else ""

@@ -33,6 +33,8 @@ class BacktestResult:
     insample: list[np.ndarray]  # per row, the data before its origin (MASE scale)
     labels: list[str]  # per row: "series_id" or the origin's date/step
     coverage: dict[int, float] = field(default_factory=dict)  # interval level -> share of actuals inside
+    # interval level -> half-widths (n, horizon): the interval of a row is its LSTM forecast ± these
+    widths: dict[int, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # what the user should know about how it was scored
 
@@ -164,6 +166,8 @@ def backtest_series(
             width = np.concatenate(parts)
             inside = np.abs(actual - forecasts["LSTM"]) <= width
             result.coverage[level] = float(inside.mean())
+            if width.shape == actual.shape:
+                result.widths[level] = width
     result.seconds = time.perf_counter() - started
     return result
 
@@ -222,7 +226,8 @@ def backtest_long(
     result = BacktestResult(h_all, season, np.stack(actual), forecasts, insample, labels)
     for level, parts in widths.items():
         if len(parts) == len(series):
-            inside = np.abs(result.actual - forecasts["LSTM"]) <= np.stack(parts)
+            result.widths[level] = np.stack(parts)
+            inside = np.abs(result.actual - forecasts["LSTM"]) <= result.widths[level]
             result.coverage[level] = float(inside.mean())
     result.seconds = time.perf_counter() - started
     return result
@@ -317,7 +322,8 @@ def backtest_panel(
         )
     for level, parts in widths.items():
         if len(parts) == len(series):
-            inside = np.abs(result.actual - result.forecasts["LSTM"]) <= np.stack(parts)
+            result.widths[level] = np.stack(parts)
+            inside = np.abs(result.actual - result.forecasts["LSTM"]) <= result.widths[level]
             result.coverage[level] = float(inside.mean())
     result.seconds = time.perf_counter() - started
     return result
