@@ -1,12 +1,13 @@
 """Start-up time of `predict` and `inspect` from the shell: warm (Numba's cache filled) and cold (the
 first run after an install: an empty cache, so the loops compile), wall and CPU time.
 
-    python benchmarks/startup.py [--rounds 9] [--cold 3]
+    python benchmarks/startup.py [--rounds 9] [--cold 3] [--before OTHER_TREE]
 
 Trains the ice-cream sample once (into a temporary folder), then runs each command in a fresh
 ``python -m lstmcli`` process, the commands interleaved round by round so that a busy spell of the
 machine falls on all of them alike. Each cold run gets its own empty ``NUMBA_CACHE_DIR``, and the
-warm run right after it uses that cache. CPU time is the child's user + system time
+warm run right after it uses that cache. ``--before`` times another source tree of lstmcli (say a
+``git archive`` of main) in the same rounds, interleaved, for a before/after table. CPU time is the child's user + system time
 (``resource.getrusage``), which a shared machine disturbs less than the wall time. Prints a
 Markdown table of medians for benchmarks/RESULTS.md ("First run and warm runs").
 """
@@ -33,12 +34,14 @@ COMMANDS = {
 }
 
 
-def run(args: list[str], cache: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of one ``python -m lstmcli`` process."""
-    env = os.environ | {"NUMBA_CACHE_DIR": str(cache), "COLUMNS": "120"}
+def run(args: list[str], cache: Path, tree: Path = REPO) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``python -m lstmcli`` process (the lstmcli of ``tree``)."""
+    env = os.environ | {"NUMBA_CACHE_DIR": str(cache), "COLUMNS": "120", "PYTHONPATH": str(tree)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "lstmcli", *args], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "lstmcli", *args], env=env, check=True, stdout=subprocess.DEVNULL, cwd=tree
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -48,7 +51,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9, help="warm runs of each command")
     parser.add_argument("--cold", type=int, default=3, help="cold runs (each with a new empty cache)")
+    parser.add_argument("--before", type=Path, help="another lstmcli source tree to time alongside")
     opts = parser.parse_args()
+    trees = {"after": REPO} | ({"before": opts.before.resolve()} if opts.before else {})
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         model = tmp_path / "ice.npz"
@@ -58,19 +63,22 @@ def main() -> None:
              str(model), "-q", "--format", "json"],
             env=os.environ | {"NUMBA_CACHE_DIR": str(warm_cache)}, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        warm: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
+        warm: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(opts.rounds):
             for name, args in COMMANDS.items():
-                warm[name].append(run([*args, "-m", str(model)], warm_cache))
-        cold: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in COMMANDS}
+                for label, tree in trees.items():
+                    cache = warm_cache if label == "after" else tmp_path / f"cache-{label}"
+                    warm.setdefault((label, name), []).append(run([*args, "-m", str(model)], cache, tree))
+        cold: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
         for k in range(opts.cold):
             for name, args in COMMANDS.items():
                 if "json" not in name:
                     continue
-                cache = tmp_path / f"cold-{k}-{len(cold[name])}-{name.split()[0]}"
-                first = run([*args, "-m", str(model)], cache)
-                second = run([*args, "-m", str(model)], cache)
-                cold[name].append((*first, *second))
+                for label, tree in trees.items():
+                    cache = tmp_path / f"cold-{k}-{label}-{name.split()[0]}"
+                    first = run([*args, "-m", str(model)], cache, tree)
+                    second = run([*args, "-m", str(model)], cache, tree)
+                    cold.setdefault((label, name), []).append((*first, *second))
     load = os.getloadavg()[0]
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; 1-minute load average {load:.1f} at the end; "
