@@ -292,3 +292,79 @@ def test_a_picture_never_replaces_an_input(runner, cwd, trained_model):
     result = run(runner, "predict", "-m", "model.npz", "--plot", "picture.png")
     assert result.exit_code == 1 and "--plot picture.png is the file given as --model" in result.stderr
     assert (cwd / "model.npz").read_bytes() == before
+
+
+# ------------------------------------------------------------------------------------------ panels
+@pytest.fixture(scope="module")
+def panel_model(tmp_path_factory) -> Path:
+    model = tmp_path_factory.mktemp("panel") / "panel.npz"
+    args = ["train", LONG, "--id-col", "series_id", "--global", "--season", "4", *FAST, "-m", model, "-q"]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return model
+
+
+def captured_figures(monkeypatch, module: str) -> list:
+    """The figures ``module`` (a command's module) writes with --plot, written as before."""
+    import importlib
+
+    from lstmcli.cli import common
+
+    figures: list = []
+
+    def write_plot(fig, path):
+        figures.append(fig)
+        common.write_plot(fig, path)
+
+    monkeypatch.setattr(importlib.import_module(module), "write_plot", write_plot)
+    return figures
+
+
+def titles(fig) -> list[str]:
+    return [ax.get_title(loc="left") for ax in fig.axes]
+
+
+def test_predict_of_a_panel_draws_a_grid_or_the_series_id_names(runner, cwd, panel_model, monkeypatch):
+    figures = captured_figures(monkeypatch, "lstmcli.cli.predict")
+    result = run(runner, "predict", "-m", panel_model, "--level", "80", "--plot", "grid.png")
+    assert result.exit_code == 0, result.output
+    assert "picture written to grid.png" in result.stdout
+    check_picture(cwd / "grid.png")
+    assert titles(figures[-1]) == ["series_id N0647", "series_id N0702", "series_id N0762"]
+    result = run(runner, "predict", "-m", panel_model, "--id", "N0702", "--level", "80", "--plot", "one.svg")
+    assert result.exit_code == 0, result.output
+    check_picture(cwd / "one.svg")
+    (title,) = titles(figures[-1])
+    assert "series_id N0702" in title
+    bands = [c for c in figures[-1].axes[0].collections if c.get_label() == "80% prediction interval"]
+    assert len(bands) == 1
+    result = run(runner, "predict", "-m", panel_model, "--id", "nope", "--plot", "x.png")
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "no series 'nope'" in result.stderr and not (cwd / "x.png").exists()
+
+
+def test_inspect_of_a_panel_draws_the_series_id_names(runner, cwd, panel_model):
+    result = run(runner, "inspect", "-m", panel_model, "--id", "N0762", "--plot", "gates.png")
+    assert result.exit_code == 0, result.output
+    check_picture(cwd / "gates.png")
+    result = run(runner, "inspect", "-m", panel_model, "--plot", "all.png")  # one network per series
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "choose one with --id" in result.stderr and not (cwd / "all.png").exists()
+
+
+def test_backtest_plot_shows_each_origins_intervals_with_level(runner, cwd, monkeypatch):
+    from matplotlib.collections import PolyCollection
+
+    figures = captured_figures(monkeypatch, "lstmcli.cli.backtest")
+    common = [AIR, *FAST, "--windows", "3", "--format", "json"]
+    for levels in ([], ["--level", "80"], ["--level", "80", "--level", "95"]):
+        result = run(runner, "backtest", *common, *levels, "--plot", "b.png")
+        assert result.exit_code == 0, result.output
+        check_picture(cwd / "b.png")
+        bands = [c for c in figures[-1].axes[0].collections if isinstance(c, PolyCollection)]
+        assert len(bands) == 3 * (len(levels) // 2)  # every origin, every level
+    result = run(runner, "backtest", LONG, "--id-col", "series_id", "--season", "4", *FAST, "--level", "90",
+                 "--plot", "long.png")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for ax in figures[-1].axes[:3]:  # the grid of series, each with its band
+        assert [c.get_label() for c in ax.collections] == ["90% interval"]

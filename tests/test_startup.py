@@ -86,9 +86,17 @@ class FakeCache:
         return "numba's own path"
 
 
+COMPILED = SimpleNamespace(entry_point="machine code")  # what a cache hit gives back
+
+
 @pytest.mark.parametrize(
     ("loaded", "expected"),
-    [("cached code", "cached code"), (None, "numba's own path"), (OSError("bad file"), "numba's own path")],
+    [
+        (COMPILED, COMPILED),
+        (None, "numba's own path"),  # a miss
+        (OSError("bad file"), "numba's own path"),
+        ("something else", "numba's own path"),  # not a compile result: internals changed
+    ],
 )
 def test_a_quick_load_falls_back_to_numbas_path_on_a_miss_or_an_error(monkeypatch, loaded, expected) -> None:
     from numba.core.runtime import nrt
@@ -98,3 +106,61 @@ def test_a_quick_load_falls_back_to_numbas_path_on_a_miss_or_an_error(monkeypatc
     jit_cache.quick_cache_loads(SimpleNamespace(_cache=cache))
     assert cache.load_overload("sig", "ctx") == expected
     assert cache.numba_loads == (expected == "numba's own path")
+
+
+class OtherNumbaCache(FakeCache):
+    def _load_overload(
+        self, sig: object, target_context: object, flags: object
+    ) -> object:  # another signature
+        return COMPILED
+
+
+@pytest.mark.parametrize("case", ["other signature", "no runtime", "switched off"])
+def test_numbas_own_path_is_left_alone_when_its_internals_differ_or_when_asked(monkeypatch, case) -> None:
+    from numba.core.runtime import nrt
+
+    monkeypatch.setattr(nrt, "rtsys", SimpleNamespace(initialize=lambda ctx: None))
+    cache = FakeCache(COMPILED)
+    if case == "other signature":
+        cache = OtherNumbaCache(COMPILED)
+    elif case == "no runtime":
+        monkeypatch.setattr(nrt, "rtsys", SimpleNamespace())
+    else:
+        monkeypatch.setenv(jit_cache.QUICK_LOAD_SWITCH, "0")
+    jit_cache.quick_cache_loads(SimpleNamespace(_cache=cache))
+    assert "load_overload" not in vars(cache)  # Numba's method, not replaced
+    assert cache.load_overload("sig", "ctx") == "numba's own path"
+
+
+# Compiles (or loads) the smallest loop; CPU, when given, is the CPU name Numba's cache key sees.
+CPU_RUN = """
+import sys
+import numpy as np
+from numba.core import codegen
+if len(sys.argv) > 1:
+    codegen.JITCPUCodegen._get_host_cpu_name = lambda self: sys.argv[1]
+from lstmcli.engine import kernels
+kernels.tanh_array(np.zeros(3), np.zeros(3))
+stats = kernels.tanh_array.stats
+print(kernels._CACHE, sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_machine_code_cached_for_one_cpu_is_not_loaded_for_another(tmp_path) -> None:
+    import os
+
+    env = os.environ | {"NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def hits_and_misses(*cpu: str) -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", CPU_RUN, *cpu], capture_output=True, text=True, cwd=REPO, env=env
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    first = hits_and_misses()
+    if first[0] != "True":
+        pytest.skip("Numba has no cache folder here: every run compiles")
+    assert first == ["True", "0", "1"]  # compiled, and cached
+    assert hits_and_misses() == ["True", "1", "0"]  # this CPU: loaded
+    assert hits_and_misses("some-other-cpu") == ["True", "0", "1"]  # another CPU: compiled anew

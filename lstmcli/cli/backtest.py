@@ -27,13 +27,13 @@ from lstmcli.cli.common import (
     write_plot,
     write_text_output,
 )
+from lstmcli.cli.plots import GRID_SERIES
 from lstmcli.cli.predict import PlotFile, rows_to_csv
 from lstmcli.cli.predict import _output_kind as output_kind_of
 from lstmcli.cli.train import forecaster_config
 from lstmcli.errors import ConfigError
 
 D = opt.DEFAULTS
-GRID_SERIES = 6  # a picture of a long file shows the first few series, or the one --id names
 
 
 def backtest(
@@ -210,7 +210,7 @@ def backtest(
                 fig = backtest_figure(
                     result,
                     title=f"Backtest of {data.name}: {len(ids)} series, {result.horizon} steps"
-                    + (f" (series {series_id})" if series_id is not None else f" (first {len(rows)} shown)"),
+                    + (f" (series {series_id})" if series_id is not None else _shown(len(rows), len(ids))),
                     ylabel=target or "value",
                     series_index=rows,
                 )
@@ -293,3 +293,7 @@ def _per_step_csv(per_step: list[dict[str, dict[str, float]]], overall: dict[str
     for name, m in overall.items():
         writer.writerow(["all", name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
     return buf.getvalue()
+
+
+def _shown(shown: int, total: int) -> str:
+    return f" (first {shown} shown, --id picks one)" if shown < total else ""

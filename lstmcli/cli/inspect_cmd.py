@@ -131,7 +131,8 @@ def inspect_cmd(
                 units=drawn,
                 labels=labels[first:],
                 season=forecaster.season_,
-                title=f"{forecaster.target_}: the gates of {which}\n"
+                title=f"{forecaster.target_}{'' if series_id is None else f' of series {series_id}'}: "
+                f"the gates of {which}\n"
                 f"the last {T - first} steps of the window behind the latest forecast ({Path(model).name})",
             )
             write_plot(fig, plot)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 INSTALL_HINT = 'pip install "lstmcli[plot]"'
+GRID_SERIES = 6  # a picture of many series shows the first few in a grid, or the one --id names
 
 HISTORY = "#1f5f99"  # blue, as the terminal chart's history
 FORECAST = "#b0306f"  # magenta, as the terminal chart's forecast
@@ -105,6 +106,13 @@ def _date_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _step_axis(ax: Any) -> None:
+    """Whole step numbers on the x axis (never 32.5)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _x(timestamps: np.ndarray | None, first_step: int, n: int) -> np.ndarray:
     """The x values of ``n`` points: their dates, or their 1-based step numbers."""
     import numpy as np
@@ -127,49 +135,107 @@ def forecast_figure(
     dated: bool,
 ) -> Figure:
     """The recent history, the forecast and its intervals (wider levels lighter)."""
-    import numpy as np
-
     with _style():
         fig = _new_figure(10, 4.8)
-        ax = fig.add_subplot()
-        # the forecast line starts at the last observation, so the two lines join
-        fx = np.concatenate([history_x[-1:], forecast_x])
-        fy = np.concatenate([history[-1:], forecast])
-        levels = sorted(intervals, reverse=True)
-        for k, level in enumerate(levels):
-            lo, hi = intervals[level]
-            alpha = 0.14 + 0.14 * k / max(1, len(levels) - 1) if len(levels) > 1 else 0.22
-            ax.fill_between(
-                fx,
-                np.concatenate([history[-1:], lo]),
-                np.concatenate([history[-1:], hi]),
-                color=FORECAST,
-                alpha=alpha,
-                linewidth=0,
-                label=f"{_level_text(level)}% prediction interval",
-            )
-        ax.plot(history_x, history, color=HISTORY, linewidth=1.6, label="history")
-        ax.plot(fx, fy, color=FORECAST, linewidth=2.0)  # joins the last observation to the forecast
-        ax.plot(
-            forecast_x, forecast, color=FORECAST, linewidth=2.0, marker="o", markersize=3.2, label="forecast"
+        _forecast_axes(
+            fig.add_subplot(),
+            history=history, history_x=history_x, forecast=forecast, forecast_x=forecast_x,
+            intervals=intervals, title=title, ylabel=ylabel, dated=dated,
+        )  # fmt: skip
+    return fig
+
+
+def forecast_grid_figure(series: list[dict[str, Any]], *, title: str) -> Figure:
+    """One small forecast panel per series of a panel model (``series``: the keyword arguments of
+    ``forecast_figure`` for each), two or three to a row; the legend once, on the first."""
+    n = len(series)
+    cols = 1 if n == 1 else 2 if n <= 4 else 3
+    rows = -(-n // cols)
+    with _style():
+        fig = _new_figure(10 if cols > 1 else 9, 2.9 * rows + 0.5)
+        grid = fig.add_gridspec(rows, cols)
+        for k, one in enumerate(series):
+            _forecast_axes(fig.add_subplot(grid[k // cols, k % cols]), **one, small=True, legend=k == 0)
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
+    return fig
+
+
+def _forecast_axes(
+    ax: Any,
+    *,
+    history: np.ndarray,
+    history_x: np.ndarray,
+    forecast: np.ndarray,
+    forecast_x: np.ndarray,
+    intervals: dict[float, tuple[np.ndarray, np.ndarray]],
+    title: str,
+    ylabel: str,
+    dated: bool,
+    small: bool = False,
+    legend: bool = True,
+) -> None:
+    import numpy as np
+
+    # the forecast line starts at the last observation, so the two lines join
+    fx = np.concatenate([history_x[-1:], forecast_x])
+    fy = np.concatenate([history[-1:], forecast])
+    levels = sorted(intervals, reverse=True)
+    for k, level in enumerate(levels):
+        lo, hi = intervals[level]
+        ax.fill_between(
+            fx,
+            np.concatenate([history[-1:], lo]),
+            np.concatenate([history[-1:], hi]),
+            color=FORECAST,
+            alpha=_band_alpha(k, len(levels)),
+            linewidth=0,
+            label=f"{_level_text(level)}% interval"
+            if small
+            else f"{_level_text(level)}% prediction interval",
         )
-        ax.axvline(history_x[-1], color="#888888", linewidth=0.9, linestyle=":", zorder=0)
+    ax.plot(history_x, history, color=HISTORY, linewidth=1.3 if small else 1.6, label="history")
+    ax.plot(fx, fy, color=FORECAST, linewidth=2.0)  # joins the last observation to the forecast
+    ax.plot(
+        forecast_x,
+        forecast,
+        color=FORECAST,
+        linewidth=1.8 if small else 2.0,
+        marker="o",
+        markersize=2.4 if small else 3.2,
+        label="forecast",
+    )
+    ax.axvline(history_x[-1], color="#888888", linewidth=0.9, linestyle=":", zorder=0)
+    if small:
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.tick_params(labelsize=8)
+    else:
         ax.set_title(title, loc="left")
         ax.set_ylabel(ylabel)
         ax.set_xlabel("date" if dated else "step")
-        if dated:
-            _date_axis(ax)
+    if dated:
+        _date_axis(ax)
+    else:
+        _step_axis(ax)
+    if legend:
         handles, names = ax.get_legend_handles_labels()
         order = [*range(len(levels), len(names)), *range(len(levels) - 1, -1, -1)]  # lines, then bands
         ax.legend(
-            [handles[k] for k in order], [names[k] for k in order], loc="upper left", ncols=2 + len(levels)
+            [handles[k] for k in order],
+            [names[k] for k in order],
+            loc="upper left",
+            ncols=2 + len(levels),
+            **({"fontsize": 8} if small else {}),
         )
-        ax.margins(x=0.01, y=0.14)
-    return fig
+    ax.margins(x=0.01, y=0.2 if small else 0.14)
 
 
 def _level_text(level: float) -> str:
     return f"{level:g}"
+
+
+def _band_alpha(k: int, n: int) -> float:
+    """The shade of the k-th of ``n`` interval bands, widest first: the narrower, the darker."""
+    return 0.14 + 0.14 * k / max(1, n - 1) if n > 1 else 0.22
 
 
 # ------------------------------------------------------------------------------------------ backtest
@@ -219,8 +285,20 @@ def _origins_panel(ax: Any, result: Any, timestamps: np.ndarray | None, ylabel: 
     x = _x(timestamps, 1, len(y))
     ax.plot(x[start:], y[start:], color=ACTUAL, linewidth=1.4, label="actual")
     lstm = result.forecasts["LSTM"]
+    levels = sorted(result.bounds, reverse=True)  # the widest band first, underneath
     for k, o in enumerate(origins):
         shade = 0.45 + 0.55 * (k + 1) / len(origins)
+        for j, level in enumerate(levels):
+            lower, upper = result.bounds[level]
+            ax.fill_between(
+                x[o - 1 : o + h],
+                np.concatenate([y[o - 1 : o], lower[k]]),
+                np.concatenate([y[o - 1 : o], upper[k]]),
+                color=FORECAST,
+                alpha=_band_alpha(j, len(levels)),
+                linewidth=0,
+                label=f"{_level_text(level)}% prediction interval" if k == 0 else None,
+            )
         ax.plot(
             x[o - 1 : o + h],
             np.concatenate([y[o - 1 : o], lstm[k]]),
@@ -235,7 +313,9 @@ def _origins_panel(ax: Any, result: Any, timestamps: np.ndarray | None, ylabel: 
     ax.set_title("Each origin's forecast against the actual values (dotted: the origins)", loc="left")
     if timestamps is not None:
         _date_axis(ax)
-    ax.legend(loc="upper left", ncols=2)  # one row, in the headroom the margins leave
+    else:
+        _step_axis(ax)
+    ax.legend(loc="upper left", ncols=2 + len(levels))  # one row, in the headroom the margins leave
     ax.margins(x=0.01, y=0.16)
 
 
@@ -248,11 +328,24 @@ def _series_panel(ax: Any, result: Any, row: int, legend: bool) -> None:
     n0 = len(result.insample[row])
     px = np.arange(n0 - len(past) + 1, n0 + 1)
     fx = np.arange(n0, n0 + h + 1)
+    levels = sorted(result.bounds, reverse=True)
+    lstm = result.forecasts["LSTM"][row]
+    for j, level in enumerate(levels):
+        lower, upper = result.bounds[level]
+        ax.fill_between(
+            fx,
+            np.concatenate([past[-1:], lower[row]]),
+            np.concatenate([past[-1:], upper[row]]),
+            color=FORECAST,
+            alpha=_band_alpha(j, len(levels)),
+            linewidth=0,
+            label=f"{_level_text(level)}% interval",
+        )
     ax.plot(px, past, color=HISTORY, linewidth=1.3, label="history")
     ax.plot(fx, np.concatenate([past[-1:], result.actual[row]]), color=ACTUAL, linewidth=1.3, label="actual")
     ax.plot(
         fx,
-        np.concatenate([past[-1:], result.forecasts["LSTM"][row]]),
+        np.concatenate([past[-1:], lstm]),
         color=FORECAST,
         linewidth=1.8,
         label="LSTM",
@@ -267,10 +360,11 @@ def _series_panel(ax: Any, result: Any, row: int, legend: bool) -> None:
             label="Naive2",
         )
     ax.set_title(f"series {result.labels[row]}", loc="left", fontsize=10)
+    _step_axis(ax)
     ax.tick_params(labelsize=8)
     ax.margins(y=0.2)
     if legend:
-        ax.legend(loc="upper left", fontsize=8, ncols=4)
+        ax.legend(loc="upper left", fontsize=8, ncols=4 + len(levels))
 
 
 def _per_step_panel(ax: Any, result: Any) -> None:

@@ -140,7 +140,7 @@ def predict(
 
         if is_panel_model(model):  # a model of many series (train --id-col)
             predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data,
-                          plot is not None)  # fmt: skip
+                          plot)  # fmt: skip
             return
         if series_id is not None:
             raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
@@ -233,6 +233,14 @@ def _forecast_picture(forecaster: Any, forecast: Any, newer: Any, levels: list[f
     """The figure of ``--plot``: the recent history (with its dates), the forecast and its intervals."""
     from lstmcli.cli.plots import forecast_figure
 
+    source = data.name if data is not None else forecaster.source_
+    title = f"{forecaster.target_}: forecast of the next {len(forecast.values)} periods ({source})"
+    return forecast_figure(**_picture_series(forecaster, forecast, newer, title))
+
+
+def _picture_series(forecaster: Any, forecast: Any, newer: Any, title: str) -> dict[str, Any]:
+    """What ``plots.forecast_figure`` draws of one series: its recent history (with its dates, else
+    step numbers), the forecast and its intervals."""
     if newer is not None:
         history, stamps = newer.values, newer.timestamps
     else:
@@ -251,17 +259,39 @@ def _forecast_picture(forecaster: Any, forecast: Any, newer: Any, levels: list[f
 
         hx = np.arange(forecast.start_step - len(history), forecast.start_step)
         fx = np.arange(forecast.start_step, forecast.start_step + len(forecast.values))
-    source = data.name if data is not None else forecaster.source_
-    return forecast_figure(
-        history=history,
-        history_x=hx,
-        forecast=forecast.values,
-        forecast_x=fx,
-        intervals=forecast.intervals,
-        title=f"{forecaster.target_}: forecast of the next {len(forecast.values)} periods ({source})",
-        ylabel=forecaster.target_,
-        dated=dated,
+    return {
+        "history": history,
+        "history_x": hx,
+        "forecast": forecast.values,
+        "forecast_x": fx,
+        "intervals": forecast.intervals,
+        "title": title,
+        "ylabel": forecaster.target_,
+        "dated": dated,
+    }
+
+
+def _panel_picture(panel: Any, forecasts: dict[str, Any], series_id: str | None, model: Path) -> Any:
+    """``--plot`` of a panel model: the series ``--id`` names, or the first ``GRID_SERIES`` in a grid."""
+    from lstmcli.cli.plots import GRID_SERIES, forecast_figure, forecast_grid_figure
+
+    id_col, h = panel.id_col_, len(next(iter(forecasts.values())).values)
+    if series_id is not None:
+        title = f"{panel.target_} of {id_col} {series_id}: forecast of the next {h} periods ({model.name})"
+        return forecast_figure(
+            **_picture_series(panel.forecaster(series_id), forecasts[series_id], None, title)
+        )
+    shown = list(forecasts)[:GRID_SERIES]
+    series = [
+        _picture_series(panel.forecaster(sid), forecasts[sid], None, f"{id_col} {sid}") for sid in shown
+    ]
+    more = (
+        f"the first {len(shown)} of {len(forecasts)} series"
+        if len(forecasts) > len(shown)
+        else "every series"
     )
+    title = f"{panel.target_}: forecasts of the next {h} periods ({model.name}; {more}, --id picks one)"
+    return forecast_grid_figure(series, title=title)
 
 
 SHOWN_ROWS = 6  # rows of the first series the table view of a panel forecast shows
@@ -269,14 +299,12 @@ SHOWN_ROWS = 6  # rows of the first series the table view of a panel forecast sh
 
 def predict_panel(
     model: Path, series_id: str | None, horizon: int | None, levels: list[float], output: Path | None,
-    output_kind: str | None, output_format: Any, data: Path | None, has_plot: bool,
+    output_kind: str | None, output_format: Any, data: Path | None, plot: Path | None,
 ) -> None:  # fmt: skip
     """`predict` on a panel model: every series, or the one ``--id`` names; with ``--data``, those of
     the newer file, each from the end of its own rows (``PanelForecaster.predict_data``)."""
     from lstmcli.forecasting.panel import PanelForecaster
 
-    if has_plot:
-        raise ConfigError("--plot is not supported for models of many series yet")
     panel = PanelForecaster.load(model)
     id_col = panel.id_col_
     if data is None:
@@ -300,6 +328,8 @@ def predict_panel(
     }
     if output is not None:
         write_text_output(output, _document(output_kind, rows, payload))
+    if plot is not None:
+        write_plot(_panel_picture(panel, forecasts, series_id, model), plot)
     if len(ids) == 1:
         for warning in warned.get(ids[0], []):
             warn(f"{ids[0]}: {warning}")
@@ -330,6 +360,10 @@ def predict_panel(
         )
     if output is not None:
         console.print(f"written to {output}", style="dim")
+    if plot is not None:
+        from rich.text import Text
+
+        console.print(Text(f"picture written to {plot}", style="dim"))
 
 
 def _document(kind: str, rows: list[dict], payload: dict) -> str:

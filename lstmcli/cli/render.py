@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console, Group
@@ -12,6 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from lstmcli.cli.text import styled
+
+if TYPE_CHECKING:
+    from lstmcli.cli.plaintable import PlainTable
 
 METRICS = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE", "OWA")
 
@@ -185,19 +188,18 @@ def _cell_style(value: float, lo: float, hi: float) -> str:
     return palette[min(4, int(t * 5))]
 
 
-def gate_table(name: str, values: np.ndarray, labels: list[str], units: list[int]) -> Table:
+def gate_table(name: str, values: np.ndarray, labels: list[str], units: list[int]) -> PlainTable:
     """Rows = time steps, columns = units, colour-scaled within the table."""
-    table = Table(title=GATE_TITLES[name], title_justify="left")
-    table.add_column("step")
-    for u in units:
-        table.add_column(f"u{u}", justify="right")
+    from lstmcli.cli.plaintable import PlainTable
+
     fixed = name in ("i", "f", "o")
     lo, hi = (0.0, 1.0) if fixed else (float(values[:, units].min()), float(values[:, units].max()))
-    for label, row in zip(labels, values, strict=True):
-        table.add_row(
-            label, *[Text(f"{row[u]:.2f}", style=_cell_style(float(row[u]), lo, hi)) for u in units]
-        )
-    return table
+    rows = [
+        [(label, ""), *[(f"{v:.2f}", _cell_style(v, lo, hi)) for v in row[units].tolist()]]
+        for label, row in zip(labels, values, strict=True)
+    ]
+    headers = ["step", *[f"u{u}" for u in units]]
+    return PlainTable(GATE_TITLES[name], headers, ["left"] + ["right"] * len(units), rows)
 
 
 def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:

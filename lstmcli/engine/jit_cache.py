@@ -82,32 +82,65 @@ def cache_enabled() -> bool:
     return False
 
 
+QUICK_LOAD_SWITCH = "LSTMCLI_QUICK_CACHE_LOAD"  # "0": always take Numba's own path to the cache
+
+
 def quick_cache_loads(*dispatchers: object) -> None:
     """Load each function's cached machine code without first initialising all of Numba's compiler.
 
     With a cache hit, Numba still calls ``CPUContext.refresh`` before loading: it imports and registers
     every implementation the compiler might need (about 0.1-0.2 s, most of a warm ``predict``'s Numba
     cost), though loading code that is already compiled needs none of them. Here a load first starts
-    only Numba's runtime (which the loaded code calls) and reads the cache; on a miss (the first run,
-    a changed source, another CPU), or if anything in this goes wrong, Numba's own path runs: refresh,
-    then compile. The machine code run is the same either way (the same cache entry), so results are
-    bit for bit the same. Numba versions without these internals keep their own path."""
+    only Numba's runtime (which the loaded code calls) and reads the cache through the same
+    ``_load_overload`` Numba's own ``load_overload`` calls after its refresh, so the entry is chosen
+    by the same key: the signature, the bytecode, and ``codegen.magic_tuple()`` (the target triple,
+    the CPU's name and its features), so code compiled for one CPU is never loaded on another.
+
+    This leans on three internals of Numba (``dispatcher._cache``, ``cache._load_overload(sig,
+    target_context)``, ``nrt.rtsys.initialize(ctx)``). When any of them is missing or has another
+    signature (another Numba version), or ``LSTMCLI_QUICK_CACHE_LOAD=0`` is set, nothing is changed;
+    at a load, a miss (the first run, a changed source, another CPU), an error, or anything but
+    compiled code coming back takes Numba's own path: refresh, load, else compile. The machine code
+    run is the same cache entry either way, so results are bit for bit the same."""
+    if os.environ.get(QUICK_LOAD_SWITCH, "1") == "0":
+        return
     try:
         from numba.core.runtime import nrt
-    except ImportError:
+
+        initialize = nrt.rtsys.initialize
+    except (ImportError, AttributeError):
+        return
+    if not _takes(initialize, 1):
         return
     for dispatcher in dispatchers:
         cache = getattr(dispatcher, "_cache", None)
-        if not hasattr(cache, "_load_overload") or not hasattr(nrt, "rtsys"):
+        quick_load = getattr(cache, "_load_overload", None)
+        numba_load = getattr(cache, "load_overload", None)
+        if not (_takes(quick_load, 2) and _takes(numba_load, 2)):
             continue
-        numba_load = cache.load_overload
 
-        def load_overload(sig, target_context, cache=cache, numba_load=numba_load):  # noqa: ANN001, ANN202
+        def load_overload(sig, target_context, quick_load=quick_load, numba_load=numba_load):  # noqa: ANN001, ANN202
             try:
-                nrt.rtsys.initialize(target_context)
-                loaded = cache._load_overload(sig, target_context)
+                initialize(target_context)
+                loaded = quick_load(sig, target_context)
             except Exception:  # noqa: BLE001  (Numba's own path decides, and reports)
                 loaded = None
-            return loaded if loaded is not None else numba_load(sig, target_context)
+            if loaded is None or not hasattr(loaded, "entry_point"):  # not a compile result
+                return numba_load(sig, target_context)
+            return loaded
 
-        cache.load_overload = load_overload
+        cache.load_overload = load_overload  # type: ignore[union-attr]
+
+
+def _takes(function: object, n: int) -> bool:
+    """Whether ``function`` is a callable of exactly ``n`` positional parameters."""
+    import inspect
+
+    if not callable(function):
+        return False
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return len(parameters) == n and all(p.kind in positional and p.default is p.empty for p in parameters)

@@ -166,6 +166,8 @@ def backtest_series(
             width = np.concatenate(parts)
             inside = np.abs(actual - forecasts["LSTM"]) <= width
             result.coverage[level] = float(inside.mean())
+            if width.shape == actual.shape:
+                result.bounds[level] = (forecasts["LSTM"] - width, forecasts["LSTM"] + width)
     result.seconds = time.perf_counter() - started
     return result
 
