@@ -89,13 +89,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--datasets", type=Path, default=DATASETS)
-    ap.add_argument("--sample", type=int, default=None, help="only the first N series (a quick check)")
+    ap.add_argument("--per-category", type=int, default=None, help="only the first K series of each category")
     ap.add_argument("--write", action="store_true", help="write the section of benchmarks/RESULTS.md")
     args = ap.parse_args()
     checked = check_blocks(args.datasets)
     series = load_long_csv(args.datasets / "m3" / "m3_monthly_full.csv", id_col="series_id")
-    if args.sample:
-        series = series[: args.sample]
+    if args.per_category:
+        seen: dict[str, int] = {}
+        kept = []
+        for s in series:  # (in file order, which is the id order)
+            c = category(s.series_id)
+            seen[c] = seen.get(c, 0) + 1
+            if seen[c] <= args.per_category:
+                kept.append(s)
+        series = kept
     cats = [category(s.series_id) for s in series]
     print(f"{len(series)} series; category blocks agree with the {checked} labelled monthly dev series")
     lines = []
@@ -134,7 +141,7 @@ def write_results(lines: list, n: int) -> None:
     times = "; ".join(f"static {lab} seed {s}: wall {w:.0f} s, CPU {c:.0f} s" for s, lab, nm, _, w, c in lines
                       if nm == "all")  # fmt: skip
     text = "\n".join([
-        f"`PYTHONPATH=. python benchmarks/panel_static.py` — M3 monthly ({n} series), one global model with "
+        f"`PYTHONPATH=. python benchmarks/panel_static.py {' '.join(sys.argv[1:])}` — M3 monthly ({n} series), one global model with "
         "default settings, without and with the M3 category one-hot as a static feature; OWA of the LSTM "
         f"against Naive2 (lower is better). Machine: {machine_description()}, shared with other jobs. " + times + ".",
         "", head, rule, *body,
