@@ -181,3 +181,5 @@ def test_the_api_takes_static_values_aligned_with_a_list_of_series(static_csv, f
         PanelForecaster(TINY, mode="global").fit(
             list(panel.series), ids=list(panel.ids), static={"size": [1, 2]}
         )
+    with pytest.raises(ConfigError, match=r"a Panel brings its own static features"):
+        PanelForecaster(TINY, mode="global").fit(panel, static={"size": [1, 2, 3, 4]})

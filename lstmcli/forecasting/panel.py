@@ -143,6 +143,10 @@ class PanelForecaster:
         cores = available_cores() if int(threads) == 0 else max(1, int(threads))
         started = time.perf_counter()
         if hasattr(panel, "series"):
+            if static is not None:
+                raise ConfigError(
+                    "a Panel brings its own static features: read them with load_panel(static=)"
+                )
             ids, id_col, skipped = list(panel.ids), panel.id_col, list(panel.skipped)
             series, source, static = list(panel.series), str(panel.path), dict(panel.static)
         else:
