@@ -71,6 +71,8 @@ def save_state(state: FittedState, path: str | os.PathLike[str]) -> None:
     arrays["validation.residuals"] = np.asarray(state.residuals, dtype=np.float64)
     if state.naive2_errors is not None:
         arrays["calibration.naive2_errors"] = np.asarray(state.naive2_errors, dtype=np.float64)
+    if state.preprocessing.static.size:  # (only a series of a panel has them)
+        arrays["data.static"] = np.asarray(state.preprocessing.static, dtype=np.float64)
     arrays["metadata"] = np.array(json.dumps(_metadata(state), sort_keys=True, allow_nan=False))
     write_archive(path, arrays, {"metadata": _MAX_METADATA_BYTES})  # never a file load_state refuses
 
@@ -170,7 +172,7 @@ def load_state(path: str | os.PathLike[str]) -> FittedState:
 # The entries this version reads; any other (added by a newer minor format) is skipped unread.
 _KNOWN = re.compile(
     r"(ensemble\.[0-9]+\.)?(lstm|head)\.[a-z_0-9]+|data\.(tail_values|tail_features|seasonal_indices)"
-    r"|validation\.residuals|calibration\.naive2_errors|metadata"
+    r"|data\.static|validation\.residuals|calibration\.naive2_errors|metadata"
 )
 # The metadata string (4 bytes a character): a model trained on a million rows by earlier versions
 # listed 200,000 validation origins in it (some 6 MB); 16 MiB is room for that and bounds the JSON parse.
@@ -353,9 +355,16 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
     last = _require(meta, "data.last_timestamp", (str, type(None)), name)
     last_timestamp = None if last is None else _timestamp(last, name)
     n_features = len(features)
-    if net_config.input_size != 1 + n_features:
+    static = np.zeros(0)  # a series of a global panel with static features: their encoded values
+    if "data.static" in arrays:
+        static = _check_array(arrays, "data.static", None, ("float64",), name)
+        if static.ndim != 1:
+            raise ModelFileError(f"{name}: data.static has shape {static.shape}, expected (S,)")
+    if net_config.input_size != 1 + n_features + len(static):
         raise ModelFileError(
-            f"{name}: the network takes {net_config.input_size} inputs but {n_features} features are listed"
+            f"{name}: the network takes {net_config.input_size} inputs but {n_features} features"
+            + (f" and {len(static)} static inputs" if len(static) else "")
+            + " are listed"
         )
     scaling = _require(meta, "feature_scaling", dict, name)
     try:
@@ -417,7 +426,7 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         horizon=horizon,
         constant=None if constant is None else float(constant),
         preprocessing=Preprocessing(
-            settings.normalize, pipeline, seasonal, float(alpha), feature_mean, feature_scale
+            settings.normalize, pipeline, seasonal, float(alpha), feature_mean, feature_scale, static
         ),
         ensemble=Ensemble(networks, lookbacks, strategy),
         member_epochs=member_epochs,

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lstmcli.errors import ModelFileError
+from lstmcli.forecasting.static import StaticEncoding
 from lstmcli.modelfile import (
     _build_state,
     _check_array,
@@ -113,6 +114,8 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
     }
     for key, values in parts.items():
         _pack(arrays, key, values, np.float64)
+    if state.static:  # (S, inputs) each series' encoded static features
+        arrays["panel.static"] = np.stack([s.preprocessing.static for s in state.states]).astype(np.float64)
     meta = _metadata(first)
     meta["format_version"] = PANEL_FORMAT_VERSION
     if local:
@@ -131,6 +134,8 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
     meta["panel"] |= _series_arrays(state, arrays, local)
     if local:  # (a global file has no "mode")
         meta["panel"]["mode"] = "local"
+    if state.static:
+        meta["panel"]["static"] = state.static
     arrays["metadata"] = np.array(json.dumps(meta, sort_keys=True, allow_nan=False))
     write_archive(
         path, arrays, {"metadata": _MAX_METADATA_BYTES},
@@ -248,6 +253,7 @@ def _build_panel(
     ):
         raise ModelFileError(f"{name}: metadata field 'panel.series' must hold one entry per id ({len(ids)})")
     packed = {key: _unpack(arrays, key, len(ids), name) for key in _PACKED}
+    static = _static(panel, arrays, len(ids), name)
     weights = {k: v for k, v in arrays.items() if k.startswith(("lstm.", "head.", "ensemble."))}
     own: list[dict[str, np.ndarray]] = [{} for _ in ids]
     for key, value in arrays.items():
@@ -283,6 +289,8 @@ def _build_panel(
             "validation.residuals": packed["residuals"][k],
             "calibration.naive2_errors": packed["naive2_errors"][k],
         }
+        if static is not None:
+            files["data.static"] = static[1][k]
         try:
             state = _build_state(one, files, name)
         except ModelFileError as e:
@@ -302,7 +310,19 @@ def _build_panel(
     return PanelState(
         config=first.config, id_col=id_col, ids=list(ids), states=states, skipped=skipped, validation=validation,
         train_result=first.train_result, source=first.source, format_version=meta["format_version"], mode=mode,
+        static=static[0].to_dict() if static is not None else [],
     )  # fmt: skip
+
+
+def _static(
+    panel: dict[str, Any], arrays: dict[str, np.ndarray], n: int, name: str
+) -> tuple[StaticEncoding, np.ndarray] | None:
+    """The static features' encoding and each series' encoded inputs (n, S); None without."""
+    if "static" not in panel:
+        return None
+    encoding = StaticEncoding.from_dict(panel["static"], name)
+    width = len(encoding.names)
+    return encoding, _check_array(arrays, "panel.static", (n, width), ("float64",), name)
 
 
 def _series_entries(

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lstmcli.cli import app
+from lstmcli.errors import ConfigError
 from lstmcli.forecasting.crossval import cross_validation_rows, series_times
 from tests.test_panel import SERIES, TINY_CLI, panel_frame
 
@@ -123,3 +124,5 @@ def test_every_baseline_given_is_a_column_and_missing_bounds_are_empty():
         "shop": "b", "cutoff": 2, "step": 4, "actual": 4.0, "forecast": 5.0, "Naive2": 3.0, "Theta": 8.0,
         "lower_80": None, "upper_80": None,
     }  # fmt: skip
+    with pytest.raises(ConfigError, match=r"the id column 'Theta' has the name of a column"):
+        cross_validation_rows("Theta", ["a", "b"], times, actual, actual, {"Theta": actual})

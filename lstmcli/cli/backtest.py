@@ -230,7 +230,10 @@ def backtest(
     if id_col is not None:  # many series: per-series errors and the cross-validation table
         from lstmcli.cli.panels import cross_validation
 
-        per_series, table = result.per_row(), cross_validation(id_col, series, result)
+        per_series = result.per_row()
+        if output is not None or output_format is not OutputFormat.table:
+            with user_errors():  # (an id column named as one of the table's columns is refused)
+                table = cross_validation(id_col, series, result)
 
     def document(kind: str) -> str:
         if kind == "json":

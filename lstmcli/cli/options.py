@@ -205,6 +205,15 @@ IdCol = Annotated[
         rich_help_panel=DATA_PANEL,
     ),
 ]
+StaticFeatures = Annotated[
+    str | None,
+    typer.Option(
+        "--static-features",
+        help="With --id-col --global: columns constant within each series (e.g. region,category), fed to the "
+        "network at every step: text one-hot, numbers standardised.",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
 GlobalMode = Annotated[
     bool | None,
     typer.Option(

@@ -20,19 +20,29 @@ from lstmcli.errors import ConfigError
 # ---------------------------------------------------------------------------------------------- train
 def panel_for_training(
     config: Any, data: Path, model: Path, id_col: str | None, global_: bool | None, target: str | None,
-    time_col: str | None, features: str | None, freq: str | None, fill: str,
+    time_col: str | None, features: str | None, freq: str | None, fill: str, static_features: str | None = None,
 ) -> tuple[Any, Any]:  # fmt: skip
     """The panel and the unfitted forecaster for `train --id-col` (``--global``/``--local``, else
     DEFAULT_MODE); an option that panels do not support yet is a one-line error, before any work."""
     if id_col is None:
-        raise ConfigError("--global and --local are for many series: give the id column with --id-col")
+        what = "--static-features is" if global_ is None else "--global and --local are"
+        raise ConfigError(f"{what} for many series: give the id column with --id-col")
     if features:
         raise ConfigError("--features is not supported with --id-col yet")
+    static = tuple(c.strip() for c in (static_features or "").split(",") if c.strip())
+    if static_features is not None and not static:
+        raise ConfigError("--static-features: give column names, e.g. --static-features region,category")
+    if static and global_ is not True:
+        raise ConfigError("--static-features feed one network across the series: add --global")
+    if len(set(static)) != len(static):
+        raise ConfigError(f"--static-features names a column twice ({static_features})")
     from lstmcli.data.panel import load_panel
     from lstmcli.forecasting.panel import PanelForecaster
     from lstmcli.npzfile import check_writable
 
-    panel = load_panel(data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill)
+    panel = load_panel(
+        data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill, static=static
+    )
     check_writable(model)
     return panel, PanelForecaster(config, mode=panel_mode(global_))
 
@@ -95,6 +105,10 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         "validation": st.validation,
         "seconds": round(seconds, 3),
     }
+    if st.static:
+        from lstmcli.forecasting.static import StaticEncoding
+
+        summary["static_features"] = StaticEncoding(tuple(st.static)).names
     local = st.mode == "local"
     if local:  # each series has its own ensemble: its lookbacks and epochs, not the first series'
         import numpy as np
@@ -138,6 +152,11 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         table.add_row("epochs", f"median {summary['epochs_run']} (best {summary['best_epoch']}), {stop}")
     else:
         table.add_row("model", f"lookbacks {lookbacks}, horizon {summary['horizon']}, {summary['strategy']}")
+        if st.static:
+            shown = summary["static_features"]
+            table.add_row(
+                "static", f"{len(shown)} inputs: " + ", ".join(shown[:8]) + (", …" if len(shown) > 8 else "")
+            )
         table.add_row(
             "epochs",
             f"{result.epochs_run} (best {result.best_epoch}), {result.stop_reason.replace('_', ' ')}",

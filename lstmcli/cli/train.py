@@ -102,6 +102,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     id_col: opt.IdCol = None,
     global_: opt.GlobalMode = None,
+    static_features: opt.StaticFeatures = None,
 ) -> None:
     """Learn from a CSV and save the model to an .npz file.
 
@@ -114,11 +115,11 @@ def train(
         from lstmcli.forecasting.forecaster import Forecaster
 
         config = forecaster_config(locals())
-        if id_col is not None or global_ is not None:  # many series: one model across them (cli.panels)
+        if id_col is not None or global_ is not None or static_features is not None:  # many series
             from lstmcli.cli.panels import panel_for_training
 
             series, forecaster = panel_for_training(
-                config, data, model, id_col, global_, target, time_col, features, freq, fill
+                config, data, model, id_col, global_, target, time_col, features, freq, fill, static_features
             )
         else:
             series = load_csv(

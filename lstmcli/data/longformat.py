@@ -18,16 +18,22 @@ from lstmcli.errors import ConfigError, DataError
 
 
 def long_columns(
-    table: Table, id_col: str, target: str | None, time_col: str | None, split_col: str | None
+    table: Table,
+    id_col: str,
+    target: str | None,
+    time_col: str | None,
+    split_col: str | None,
+    others: tuple[str, ...] = (),
 ) -> tuple[str, Time | None, str | None]:
-    """The value column, the time column (None: file order) and the split column (None: no test rows)."""
+    """The value column, the time column (None: file order) and the split column (None: no test rows);
+    ``others`` (static feature columns) are never taken for the value or time column."""
     p = table.path
     cols = table.columns
     if id_col not in cols:
         raise missing_col_error(p, id_col, cols, "id column")
     if split_col is not None and split_col not in cols:
         split_col = None
-    reserved = {id_col, split_col}
+    reserved = {id_col, split_col, *others}
 
     time: Time | None = None
     if time_col is not None:

@@ -16,14 +16,14 @@ from collections import Counter
 
 import numpy as np
 
-from lstmcli.data.cells import check_numbers, numeric_column
+from lstmcli.data.cells import check_numbers, looks_numeric, missing_mask, numeric_column
 from lstmcli.data.csvfile import read_table
 from lstmcli.data.filling import FILL_METHODS, FILL_WORDS, fill_column
 from lstmcli.data.frequency import describe_freq, parse_offset
 from lstmcli.data.grid import _explicit_offset, _infer_offset, step_grid
 from lstmcli.data.longformat import long_columns, series_codes
 from lstmcli.data.series import Panel, SeriesData
-from lstmcli.data.wording import fmt_lines, fmt_list, plural
+from lstmcli.data.wording import fmt_lines, fmt_list, missing_col_error, plural, show
 from lstmcli.errors import ConfigError, DataError
 
 __all__ = ["load_panel", "panel_frequency", "skipped_note"]
@@ -40,12 +40,15 @@ def load_panel(
     time_col: str | None = None,
     freq: str | None = None,
     fill: str = "linear",
+    static: tuple[str, ...] = (),
 ) -> Panel:
     """Load the series of a long CSV (``id_col``, a time column, ``target``) as a :class:`Panel`.
 
     Raises ``DataError`` for anything wrong with the file (a repeated time within a series, a date off
     the panel's frequency, a bad cell) and ``ConfigError`` for invalid options; series that are only
-    unusable are skipped, not errors, unless none is left.
+    unusable are skipped, not errors, unless none is left. ``static`` names columns constant within
+    each series (static features): their value per kept series is ``Panel.static``; a value that
+    changes within a series, or a missing one, is a ``DataError`` naming the series and the column.
     """
     if fill not in FILL_METHODS:
         raise ConfigError(f"--fill {fill!r} is not valid; choose one of: {', '.join(FILL_METHODS)}")
@@ -53,7 +56,12 @@ def load_panel(
         parse_offset(freq)
     table = read_table(path, parquet=True)
     p = table.path
-    target, time, _ = long_columns(table, id_col, target, time_col, None)
+    for name in static:
+        if name not in table.columns:
+            raise missing_col_error(p, name, table.columns, "static feature column")
+        if name in (id_col, target, time_col):
+            raise ConfigError(f"--static-features '{name}' is also the id, target or time column")
+    target, time, _ = long_columns(table, id_col, target, time_col, None, tuple(static))
     col = numeric_column(table, target)
     check_numbers(table, target, col)
     codes, uniques = series_codes(table, id_col)
@@ -121,7 +129,37 @@ def load_panel(
         raise DataError(f"{p}: no series left to learn from ({skipped_note(skipped)})")
     left_out = dict(skipped)
     ids = tuple(sid for sid in rows_by_id if sid not in left_out)
-    return Panel(p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes))
+    values = {c: _static_column(table, c, {sid: rows_by_id[sid] for sid in ids}) for c in static}
+    return Panel(p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes), values)
+
+
+def _static_column(table, name: str, rows_by_id: dict[str, np.ndarray]) -> np.ndarray:
+    """The value of a static feature column for each series: (S,) float64 when every cell is a number,
+    else (S,) str; a missing cell or a value that changes within a series is a one-line error."""
+    p = table.path
+    cells = table.df[name].to_numpy(dtype=str)
+    absent = missing_mask(table.df[name])
+    numeric = looks_numeric(table, name)
+    numbers = numeric_column(table, name).values if numeric else None
+    out = []
+    for sid, rows in rows_by_id.items():
+        gone = rows[absent[rows]]
+        if gone.size:
+            raise DataError(
+                f"{p} line {table.lines[gone[0]]}, column '{name}': the static feature of series '{sid}' is "
+                "missing; give it on every row"
+            )
+        v = numbers[rows] if numeric else cells[rows]
+        other = np.flatnonzero(v != v[0])
+        if other.size:
+            a, b = rows[0], rows[other[0]]
+            raise DataError(
+                f"{p}: column '{name}' changes within series '{sid}' ({show(cells[a])} on line "
+                f"{table.lines[a]}, {show(cells[b])} on line {table.lines[b]}); a static feature must be "
+                "constant within each series"
+            )
+        out.append(v[0])
+    return np.asarray(out, dtype=np.float64 if numeric else str)
 
 
 def panel_frequency(

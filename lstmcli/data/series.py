@@ -6,7 +6,7 @@ model file use them without importing pandas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -103,6 +103,8 @@ class Panel:
     freq: str | None
     skipped: tuple[tuple[str, str], ...]
     notes: tuple[str, ...]
+    # --static-features: column -> (S,) its value for each kept series, float64 (numbers) or str (text)
+    static: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def target(self) -> str:

@@ -271,10 +271,12 @@ def backtest_panel(
     path: str = "data.csv",
     on_epoch: Callable[[Any], None] | None = None,
     threads: int = 1,
+    static: dict[str, Sequence[Any]] | None = None,
 ) -> BacktestResult:
     """``backtest_long`` with ONE global model (``forecasting.panel``) trained on the training part of
     every series at once, then each series forecast from its own origin and scored as there. A series
-    the global model leaves out (too short, constant) is forecast by Naive2, and the result says so."""
+    the global model leaves out (too short, constant) is forecast by Naive2, and the result says so.
+    ``static``: static features, column -> one value per series (``PanelForecaster.fit``)."""
     import time
 
     from lstmcli.forecasting.panel import PanelForecaster
@@ -293,7 +295,7 @@ def backtest_panel(
     ids = [str(s.series_id) for s in series]
     model = PanelForecaster(replace(config, horizon=h_all, season=season), mode="global").fit(
         [_series_from_values(y, sid, path) for y, sid in zip(trains, ids, strict=True)],
-        ids=ids, id_col="series", on_epoch=on_epoch, threads=threads,
+        ids=ids, id_col="series", on_epoch=on_epoch, threads=threads, static=static,
     )  # fmt: skip
     fitted = set(model.ids_)
     forecasts = model.predict(h_all)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from lstmcli.errors import ConfigError
+
 __all__ = ["cross_validation_rows", "series_times"]
 
 
@@ -50,6 +52,12 @@ def cross_validation_rows(
     - actual, forecast: (S, horizon); baselines: method -> (S, horizon), in the order of the columns
     - bounds: level -> (lower, upper), each (S, horizon); NaN (a series without residuals) is None
     """
+    taken = {"cutoff", "date", "step", "actual", "forecast", *baselines}
+    taken |= {f"{side}_{level}" for level in (bounds or {}) for side in ("lower", "upper")}
+    if id_col in taken:
+        raise ConfigError(
+            f"the id column '{id_col}' has the name of a column of the cross-validation table; rename it"
+        )
     rows = []
     for k, sid in enumerate(ids):
         column, cutoff, steps = times[k]

@@ -76,11 +76,16 @@ def member_forecast(
         level = prep.levels(windows)
         x, _ = prep.normalize_windows(windows, None)
         return net.predict(x)[:, :horizon].astype(np.float64) + level[:, None]
-    N, L, _ = windows.shape
+    N, L, D = windows.shape
     buf = np.empty((N, L + horizon))
     buf[:, :L] = windows[:, :, 0]
+    # other channels of a recursive forecast are static features (time-varying ones make the plan
+    # direct): the same at every step, so each window fed back keeps the ones it started with
+    static = windows[:, :, 1:]
     for k in range(horizon):
         window = buf[:, k : k + L, None]
+        if D > 1:
+            window = np.concatenate([window, static], axis=2)
         level = prep.levels(window)
         x, _ = prep.normalize_windows(window, None)
         buf[:, L + k] = net.predict(x)[:, 0] + level

@@ -51,9 +51,10 @@ from lstmcli.forecasting.forecaster import Forecast, Forecaster, validation_poin
 from lstmcli.forecasting.metrics import owa
 from lstmcli.forecasting.planning import LOOKBACK_FACTORS, LOOKBACK_MAX, Plan, default_lookback, make_plan
 from lstmcli.forecasting.state import PanelState
+from lstmcli.forecasting.static import StaticEncoding
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from lstmcli.data.series import Panel, SeriesData
 
@@ -132,16 +133,22 @@ class PanelForecaster:
         should_stop: Callable[[], bool] | None = None,
         threads: int = 1,
         on_series: Callable[[int, int], None] | None = None,
+        static: Mapping[str, Sequence[Any]] | None = None,
     ) -> PanelForecaster:
         """Train one ensemble on every series (a ``Panel``, or ``SeriesData`` named by ``ids``), or with
         ``mode="local"`` one per series (``panel_local``; ``on_series(done, total)`` reports them, and
-        ``on_epoch`` is not called)."""
+        ``on_epoch`` is not called). Static features (global only) are a ``Panel``'s, or ``static``:
+        column -> one value per series of the list (numbers, or text for categories)."""
         cfg = self.config
         cores = available_cores() if int(threads) == 0 else max(1, int(threads))
         started = time.perf_counter()
         if hasattr(panel, "series"):
+            if static is not None:
+                raise ConfigError(
+                    "a Panel brings its own static features: read them with load_panel(static=)"
+                )
             ids, id_col, skipped = list(panel.ids), panel.id_col, list(panel.skipped)
-            series, source = list(panel.series), str(panel.path)
+            series, source, static = list(panel.series), str(panel.path), dict(panel.static)
         else:
             series, skipped = list(panel), []
             ids = [str(i) for i in (ids if ids is not None else range(len(series)))]
@@ -150,6 +157,13 @@ class PanelForecaster:
             order = sorted(range(len(ids)), key=lambda k: ids[k])  # id order: the row order never matters
             ids, series = [ids[k] for k in order], [series[k] for k in order]
             source = str(series[0].path) if series else "data"
+            static = {c: _static_values(v, len(series), c)[order] for c, v in (static or {}).items()}
+        encoding, vectors = None, {}
+        if static:
+            if self.mode == "local":
+                raise ConfigError("static features are for one model across the series: add --global")
+            encoding = StaticEncoding.fit(static)
+            vectors = dict(zip(ids, encoding.encode(static), strict=True))
         constant = {sid for sid, s in zip(ids, series, strict=True) if float(np.ptp(s.values)) == 0.0}
         if constant:  # (load_panel leaves them out already) a constant is forecast as itself, not learned
             skipped += [(sid, "constant") for sid in ids if sid in constant]
@@ -183,6 +197,8 @@ class PanelForecaster:
             preprocessing_for(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag])
             for p, (y, f) in zip(plans, arrays, strict=True)
         ]
+        for prep, sid in zip(preps, kept_ids, strict=True):
+            prep.static = vectors.get(sid, prep.static)
         sets = _pooled([
             training_sets(prep, y, f, lookbacks, out, p.split.train_end, starts)
             for prep, p, (y, f), (starts, _) in zip(preps, plans, arrays, points, strict=True)
@@ -211,6 +227,8 @@ class PanelForecaster:
         # ---- stage 2: every series' preprocessing on all its data, the ensemble trained again
         if refit and not interrupted and any(e > 0 for e in member_epochs):
             full = [preprocessing_for(cfg, p, y, f) for p, (y, f) in zip(plans, arrays, strict=True)]
+            for prep, sid in zip(full, kept_ids, strict=True):
+                prep.static = vectors.get(sid, prep.static)
             sets = _pooled([
                 training_sets(prep, y, f, lookbacks, out, len(y) - p.lag, np.zeros(0, dtype=int))
                 for prep, p, (y, f) in zip(full, plans, arrays, strict=True)
@@ -228,6 +246,7 @@ class PanelForecaster:
         self.state_ = PanelState(
             config=cfg, id_col=id_col, ids=kept_ids, states=states, skipped=skipped,
             validation=_mean_table([st.validation for st in states]), train_result=result, source=source,
+            static=encoding.to_dict() if encoding is not None else [],
         )  # fmt: skip
         return self
 
@@ -387,6 +406,19 @@ def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: l
         round(base * LOOKBACK_FACTORS[k % len(LOOKBACK_FACTORS)]) for k in range(1, cfg.ensemble)
     ]
     return [int(max(2, min(w, cap))) for w in wanted]
+
+
+def _static_values(values: Sequence[Any], n: int, name: str) -> np.ndarray:
+    """One static feature's values for the API's list of series: (n,) float64 numbers or str."""
+    v = np.asarray(values)
+    if v.shape != (n,):
+        raise ConfigError(f"static feature {name!r}: give one value per series ({n}), got shape {v.shape}")
+    if v.dtype.kind in "iuf":
+        v = v.astype(np.float64)
+        if not np.isfinite(v).all():
+            raise ConfigError(f"static feature {name!r}: every value must be a finite number")
+        return v
+    return v.astype(str)
 
 
 def _arrays(s: SeriesData) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ stretch of the series, the one place it is written.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -45,7 +45,7 @@ class Prepared(NamedTuple):
 
     adjusted: np.ndarray  # (n,) seasonally adjusted values, data units (what inverse transforms need)
     z: np.ndarray  # (n - lag,) the transformed target
-    inputs: np.ndarray  # (n - lag, 1 + F) network inputs: z and the scaled features
+    inputs: np.ndarray  # (n - lag, 1 + F + S) network inputs: z, the scaled features, the static ones
 
 
 @dataclass
@@ -58,6 +58,9 @@ class Preprocessing:
     level_alpha: float  # smoothing constant of the "ses" window levels (1 otherwise)
     feature_mean: np.ndarray  # (F,)
     feature_scale: np.ndarray  # (F,)
+    # (S,) the series' static features, already encoded (a global panel's --static-features: one-hot
+    # categories, standardised numbers), the same at every step; (0,) without
+    static: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def fit(
@@ -122,11 +125,12 @@ class Preprocessing:
         return f * s[(start + np.arange(f.shape[-1])) % s.size]
 
     def input_matrix(self, z: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """(T,) transformed target and (T, F) raw features -> (T, 1+F) network inputs."""
+        """(T,) transformed target and (T, F) raw features -> (T, 1+F+S) network inputs (S static)."""
+        static = np.broadcast_to(self.static, (len(z), len(self.static)))  # (T, S)
         if features.shape[1] == 0:
-            return z[:, None]
+            return np.column_stack([z, static]) if len(self.static) else z[:, None]
         scaled = (features - self.feature_mean) / self.feature_scale
-        return np.column_stack([z, scaled])
+        return np.column_stack([z, scaled, static])
 
     # ------------------------------------------------------------------------------------------ windows
     def normalize_windows(self, x: np.ndarray, t: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -6,7 +6,8 @@ nothing of the ``Forecaster`` around it, so a new fitted field is added here and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -79,6 +80,9 @@ class PanelState:
     source: str
     format_version: str | None = None
     mode: str = "global"  # "global": every state shares one ensemble; "local": each has its own
+    # the static features' encoding (StaticEncoding.to_dict(); each series' vector is its
+    # preprocessing.static); empty without --static-features
+    static: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def first(self) -> FittedState:
