@@ -84,23 +84,23 @@ def main() -> None:
           f"{platform.python_version()}; 1-minute load average {load:.1f} at the end; "
           f"medians of {opts.rounds} warm and {opts.cold} cold runs\n")  # fmt: skip
     print(
-        "| command | warm wall (s) | warm CPU (s) | cold wall (s) | cold CPU (s) | cold / warm (wall, CPU) |"
+        "| command | tree | warm wall (s) | warm CPU (s) | cold wall (s) | cold CPU (s) | cold / warm (wall, CPU) |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for name in COMMANDS:
-        w_wall = statistics.median(w for w, _ in warm[name])
-        w_cpu = statistics.median(c for _, c in warm[name])
-        row = f"| `{name}` | {w_wall:.3f} | {w_cpu:.3f} |"
-        if cold[name]:
-            c_wall = statistics.median(r[0] for r in cold[name])
-            c_cpu = statistics.median(r[1] for r in cold[name])
-            # against the warm run right after each cold one, which shares its busy spell
-            ratio_wall = statistics.median(r[0] / r[2] for r in cold[name])
-            ratio_cpu = statistics.median(r[1] / r[3] for r in cold[name])
-            row += f" {c_wall:.3f} | {c_cpu:.3f} | {ratio_wall:.2f}, {ratio_cpu:.2f} |"
-        else:
-            row += " | | |"
-        print(row)
+        for label in trees:
+            runs = warm[label, name]
+            row = f"| `{name}` | {label} | {statistics.median(w for w, _ in runs):.3f} | "
+            row += f"{statistics.median(c for _, c in runs):.3f} |"
+            pairs = cold.get((label, name))
+            if pairs:  # each cold run against the warm run right after it, which shares its busy spell
+                row += f" {statistics.median(r[0] for r in pairs):.3f} |"
+                row += f" {statistics.median(r[1] for r in pairs):.3f} |"
+                row += f" {statistics.median(r[0] / r[2] for r in pairs):.2f},"
+                row += f" {statistics.median(r[1] / r[3] for r in pairs):.2f} |"
+            else:
+                row += " | | |"
+            print(row)
 
 
 if __name__ == "__main__":
