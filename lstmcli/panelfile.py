@@ -1,4 +1,5 @@
-"""The model file of a panel (format 1.3): one global ensemble and the state of every series, in the
+"""The model file of a panel (format 1.4; 1.4 adds each series' fitted baselines, "baselines" in its
+"panel.series" entry, as a single-series file of format 1.3 keeps them; 1.3 files still load): one global ensemble and the state of every series, in the
 same safe ``.npz`` as a single-series model (``modelfile``), which stays exactly as it was.
 
 Layout::
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PANEL_FORMAT_VERSION", "load_panel_state", "save_panel"]
 
-PANEL_FORMAT_VERSION = "1.3"
+PANEL_FORMAT_VERSION = "1.4"
 _PACKED = ("tail_values", "seasonal_indices", "residuals", "naive2_errors")
 _PANEL_ENTRY = re.compile(r"panel\.[a-z_0-9]+")
 # one JSON document for every series (about 1 kB a series, 2.5 kB with local models): room for some
@@ -100,6 +101,7 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
         meta["training"] = meta["training"] | {"history": []}
     for key in ("transforms", "validation"):
         del meta[key]
+    meta.pop("baselines", None)
     del meta["resolved"]["level_alpha"], meta["data"]["n_obs"], meta["data"]["last_timestamp"]
     series = []
     for s in state.states:
@@ -108,6 +110,8 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
             m["transforms"], m["resolved"]["level_alpha"], m["data"]["n_obs"], m["data"]["last_timestamp"],
             m["validation"]["origins"], m["validation"]["metrics"],
         ), strict=True)))  # fmt: skip
+        if "baselines" in m:
+            series[-1]["baselines"] = m["baselines"]
         if local:  # (each series' epoch history is left out: some 5 kB a series)
             series[-1] |= {key: m[key] for key in _PER_SERIES_LOCAL} | {
                 "training": m["training"] | {"history": []}
@@ -197,6 +201,9 @@ def _build_panel(
             "last_timestamp": entry["last_timestamp"],
         }
         one["validation"] = {"origins": entry["origins"], "metrics": entry["metrics"]}
+        one.pop("baselines", None)
+        if "baselines" in entry:
+            one["baselines"] = entry["baselines"]
         if local:
             one |= {key: entry[key] for key in _PER_SERIES_LOCAL}
             one["resolved"] = (

@@ -33,6 +33,33 @@ D = opt.DEFAULTS
 GRID_SERIES = 6  # a picture of a long file shows the first few series, or the one --id names
 
 
+def fmt_level(level: float) -> str:
+    """A level as its column name shows it: 95, 99.5."""
+    return f"{level:g}"
+
+
+def interval_steps(result: Any) -> list[dict[float, tuple[float, float]]]:
+    """Per horizon step, for each level: the coverage and the MSIS of that step over the rows."""
+    import numpy as np
+
+    from lstmcli.forecasting.metrics import msis
+
+    out = []
+    for j in range(result.horizon):
+        row = {}
+        for level, (lo, hi) in result.intervals.items():
+            y = result.actual[:, j]
+            scores = [
+                msis(
+                    y[k : k + 1], lo[k, j : j + 1], hi[k, j : j + 1], result.insample[k], result.season, level
+                )
+                for k in range(len(y))
+            ]
+            row[level] = (float(np.mean((lo[:, j] <= y) & (y <= hi[:, j]))), float(np.mean(scores)))
+        out.append(row)
+    return out
+
+
 def backtest(
     data: opt.DataArg,
     horizon: opt.Horizon = None,
@@ -87,6 +114,7 @@ def backtest(
     val_size: opt.ValSize = D["val_size"],
     patience: opt.Patience = D["patience"],
     monitor: opt.Monitor = D["monitor"],
+    combine: opt.Combine = D["combine"],
     retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
     threads: opt.Threads = 0,
@@ -218,6 +246,12 @@ def backtest(
             "coverage": {str(k): v for k, v in result.coverage.items()},
             "seconds": round(result.seconds, 3),
         }
+        if result.intervals:  # M4's interval score next to the coverage, overall and per series/origin
+            payload["msis"] = {str(k): v for k, v in result.msis().items()}
+            payload["intervals_per_row"] = {
+                label: {str(k): v for k, v in row.items()}
+                for label, row in zip(result.labels, result.interval_rows(), strict=True)
+            }
         if mode == "global":  # (the local backtest's JSON is as it always was)
             payload["per_series"] = dict(zip(result.labels, result.per_row(), strict=True))
         sys.stdout.write(json.dumps(payload, indent=2, default=lambda v: None).replace("NaN", "null") + "\n")
@@ -225,24 +259,47 @@ def backtest(
     if output_format is OutputFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["step", "method", "MAE", "RMSE", "MAPE", "sMAPE", "MASE"])
+        measures = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")
+        levels_shown = list(result.intervals)  # with --level: coverage and MSIS of the LSTM's intervals
+        writer.writerow(
+            [
+                "step",
+                "method",
+                *measures,
+                *[f"{c}_{fmt_level(v)}" for v in levels_shown for c in ("coverage", "MSIS")],
+            ]
+        )
+        steps = interval_steps(result)
         for j, row in enumerate(per_step):
             for name, m in row.items():
-                writer.writerow(
-                    [j + 1, name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")]
+                extra = (
+                    [repr(x) for v in levels_shown for x in steps[j][v]]
+                    if name == "LSTM"
+                    else [""] * 2 * len(levels_shown)
                 )
+                writer.writerow([j + 1, name] + [repr(m[k]) for k in measures] + extra)
+        msis_all = result.msis()
         for name, m in overall.items():
-            writer.writerow(["all", name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
+            extra = (
+                [repr(x) for v in levels_shown for x in (result.coverage[v], msis_all[v])]
+                if name == "LSTM"
+                else [""] * 2 * len(levels_shown)
+            )
+            writer.writerow(["all", name] + [repr(m[k]) for k in measures] + extra)
         sys.stdout.write(buf.getvalue())
         return
-    from lstmcli.cli.render import comparison_table, per_step_table, verdict
+    from lstmcli.cli.render import comparison_table, fmt, per_step_table, verdict
 
     console = stdout_console()
     console.print(per_step_table(per_step, "sMAPE"))
     console.print(comparison_table(overall, f"Backtest of {data.name}: {what}"))
     console.print(verdict(overall))
+    msis_all = result.msis()
     for lvl, cov in result.coverage.items():
-        console.print(f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values")
+        console.print(
+            f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values; MSIS {fmt(msis_all[lvl])} "
+            "(M4's mean scaled interval score, lower is better)"
+        )
     console.print(f"{result.seconds:.1f} s", style="dim")
     if plot is not None:
         from rich.text import Text
