@@ -100,3 +100,29 @@ def test_first_epoch_members():
     assert first_epoch_members([1, 12, 0, 1]) == [0, 3]
     assert first_epoch_members([3, 4]) == []
     assert first_epoch_members([1, 1], max_epochs=1) == []  # one epoch was all it was allowed
+
+
+def test_panel_predict_method_per_series(tmp_path):
+    """A panel model (global and local) forecasts each series with the baseline asked for, fitted to
+    that series, also after a round trip through its file; ``best`` picks each series' own winner."""
+    from lstmcli.data.panel import load_panel
+    from lstmcli.forecasting.panel import PanelForecaster
+    from tests.test_panel import TINY, panel_frame
+
+    path = tmp_path / "panel.csv"
+    panel_frame().to_csv(path, index=False)
+    data = load_panel(path, id_col="store")
+    for mode in ("global", "local"):
+        model = PanelForecaster(TINY, mode=mode).fit(data, threads=1)
+        model.save(tmp_path / f"{mode}.npz")
+        loaded = PanelForecaster.load(tmp_path / f"{mode}.npz")
+        by_id = {
+            sid: np.asarray(s.values, dtype=np.float64) for sid, s in zip(data.ids, data.series, strict=True)
+        }
+        for sid, forecast in loaded.predict(5, method="naive2").items():
+            assert np.array_equal(forecast.values, BASELINES["Naive2"](by_id[sid], 5, 12)), (mode, sid)
+        best = loaded.predict(3, method="best")
+        for sid, forecast in best.items():
+            st = loaded.forecaster(sid).state_
+            expected = loaded.forecaster(sid).predict(3, method=best_method(st.validation)).values
+            assert np.array_equal(forecast.values, expected)

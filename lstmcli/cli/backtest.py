@@ -81,7 +81,9 @@ def backtest(
     ] = None,
     level: Annotated[
         list[float] | None,
-        typer.Option(help="Also measure the coverage of these interval levels.", callback=level_values),
+        typer.Option(
+            help="Also measure the coverage and MSIS of these interval levels.", callback=level_values
+        ),
     ] = None,
     global_: opt.GlobalMode = None,
     plot: PlotFile = None,
@@ -122,7 +124,7 @@ def backtest(
         OutputFormat, typer.Option("--format", help="table, csv (per-step errors) or json on stdout.")
     ] = OutputFormat.table,
 ) -> None:
-    """Measure forecast errors on past data: the LSTM next to Naive, Seasonal naive and Naive2.
+    """Measure forecast errors on past data: the LSTM next to Naive, Seasonal naive, Naive2 and Theta.
 
     Single series: the last --windows origins, --step apart, each forecasting --horizon steps.
     Many series (--id-col): one origin per series, as in the M3/M4 competitions.
@@ -294,11 +296,10 @@ def backtest(
     console.print(per_step_table(per_step, "sMAPE"))
     console.print(comparison_table(overall, f"Backtest of {data.name}: {what}"))
     console.print(verdict(overall))
-    msis_all = result.msis()
+    msis_all = result.msis()  # M4's mean scaled interval score: lower is better
     for lvl, cov in result.coverage.items():
         console.print(
-            f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values; MSIS {fmt(msis_all[lvl])} "
-            "(M4's mean scaled interval score, lower is better)"
+            f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values, MSIS {fmt(msis_all[lvl])}"
         )
     console.print(f"{result.seconds:.1f} s", style="dim")
     if plot is not None:

@@ -71,7 +71,10 @@ class SeriesProgress:
 
 def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json: bool) -> None:
     """The skipped series in one note, then the summary: as JSON, or a short table."""
+    from collections import Counter
+
     from lstmcli.data.panel import skipped_note
+    from lstmcli.forecasting.verdicts import winner
 
     if forecaster.skipped_:
         print_notes(stderr_console(), [skipped_note(forecaster.skipped_)])
@@ -93,6 +96,8 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "validation": st.validation,
+        # per series, the baseline that beat the LSTM on its own validation (``predict --method best``)
+        "winners": {sid: w for sid, s in zip(st.ids, st.states, strict=True) if (w := winner(s.validation))},
         "seconds": round(seconds, 3),
     }
     local = st.mode == "local"
@@ -148,6 +153,20 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
     if st.validation:
         console.print(comparison_table(st.validation, "Validation: the mean over the series, data units"))
         console.print(verdict(st.validation))
+    winners = summary["winners"]
+    if winners:
+        counts = Counter(winners.values()).most_common()
+        console.print(
+            styled(
+                (
+                    f"The LSTM lost to a baseline on validation in {len(winners)} of {len(st.ids)} series ("
+                    + ", ".join(f"{name} {n}" for name, n in counts)
+                    + f"): `lstmcli predict --model {model} --method best` forecasts each series with "
+                    "its winner.",
+                    "yellow",
+                )
+            )
+        )
     console.print(
         styled(
             "Next: ", (f"lstmcli predict --model {model}", "bold"), " (every series) or ",
