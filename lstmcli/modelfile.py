@@ -21,6 +21,13 @@ Added in 1.2 (1.0 and 1.1 files still load: their intervals have no floor)::
     calibration.naive2_errors (k, horizon)  |actual - Naive2| in-sample, the last k <= 400 origins: the
                                 floor of the prediction intervals where validation gives few residuals
 
+Added in 1.3 (older files still load: ``predict --method`` other than lstm then needs ``--data``)::
+
+    metadata "baselines"        each baseline (Naive, Seasonal naive, Naive2, Theta) fitted to the whole
+                                series: a few numbers each (``forecasting.fits.BaselineFit``), so that
+                                ``predict --method theta`` and ``combine`` need no data file
+    metadata "settings.combine" "none" or "theta" (older files: "none")
+
 The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
 plain numeric or unicode and the file opens with ``np.load(path, allow_pickle=False)``.
@@ -57,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "load_state", "model_file_errors", "save_state"]
 
 FORMAT = "lstmcli-model"
-FORMAT_VERSION = "1.2"
+FORMAT_VERSION = "1.3"
 _READS_MAJOR = 1
 
 
@@ -123,6 +130,11 @@ def _metadata(state: FittedState) -> dict[str, Any]:
             "origins": [int(o) for o in state.validation_origins],
             "metrics": _json_safe(state.validation),
         },
+        **(
+            {"baselines": {name: _json_safe(fit.to_dict()) for name, fit in state.baselines.items()}}
+            if state.baselines is not None
+            else {}
+        ),
         "training": {
             # wall-clock time is left out on purpose: the same training gives the same file
             "stop_reason": result.stop_reason,
@@ -410,6 +422,16 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
                 f"{horizon}), got shape {naive2_errors.shape}"
             )
     metrics = validation.get("metrics") or {}
+    baselines = None  # files before 1.3
+    if "baselines" in meta:
+        from lstmcli.forecasting.config import METHODS
+        from lstmcli.forecasting.fits import BaselineFit
+
+        stored = _require(meta, "baselines", dict, name)
+        wanted = [v for k, v in METHODS.items() if k != "lstm"]
+        if sorted(stored) != sorted(wanted) or not all(isinstance(v, dict) for v in stored.values()):
+            raise ModelFileError(f"{name}: metadata field 'baselines' must hold {', '.join(wanted)}")
+        baselines = {key: BaselineFit.from_dict(stored[key]) for key in wanted}
     training = _require(meta, "training", dict, name)
     train_result = TrainResult(
         stop_reason=str(training.get("stop_reason", "")),
@@ -444,4 +466,5 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         naive2_errors=naive2_errors,
         train_result=train_result,
         format_version=meta["format_version"],
+        baselines=baselines,
     )

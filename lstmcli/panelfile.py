@@ -15,6 +15,10 @@ Layout::
     panel.level_alpha (S,)              the SES level constant
     panel.metrics (S, methods, measures)  each series' validation table (NaN: none)
     panel.pool_index (S, F) int64       series s's field f is metadata "panel.pool"[pool_index[s, f]]
+    panel.baselines (S, B, 6)           each series' fitted baselines (Naive, Seasonal naive, Naive2,
+                                        Theta; "panel.baseline_methods" names them): level, alpha,
+                                        intercept, slope, n, additive (``forecasting.fits.BaselineFit``)
+    panel.baseline_seasonal (sum)       their seasonal figures, packed (offsets per series and method)
     metadata ()                         JSON: what every series shares (network, settings, season,
                                         horizon, lookbacks, training) as in a single-series file, and
                                         "panel": the id column, the ids (series s is ids[s]), the series
@@ -122,6 +126,7 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
         meta["training"] = meta["training"] | {"history": []}
     for key in ("transforms", "validation"):
         del meta[key]
+    meta.pop("baselines", None)
     del meta["resolved"]["level_alpha"], meta["data"]["n_obs"], meta["data"]["last_timestamp"]
     from lstmcli.modelfile import _json_safe
 
@@ -197,7 +202,26 @@ def _series_arrays(state: PanelState, arrays: dict[str, np.ndarray], local: bool
         _pack(arrays, key, values, np.int64)
     arrays["panel.metrics"] = metrics
     arrays["panel.pool_index"] = index
-    return {"metrics_axes": {"methods": methods, "measures": measures}, "pooled": list(pooled), "pool": pool}
+    out = {"metrics_axes": {"methods": methods, "measures": measures}, "pooled": list(pooled), "pool": pool}
+    if entries and all("baselines" in m for m in entries):
+        out["baseline_methods"] = _baseline_arrays([m["baselines"] for m in entries], arrays)
+    return out
+
+
+_BASELINE_NUMBERS = ("level", "alpha", "intercept", "slope", "n", "additive")
+
+
+def _baseline_arrays(fits: list[dict[str, dict[str, Any]]], arrays: dict[str, np.ndarray]) -> list[str]:
+    """Each series' fitted baselines (``forecasting.fits.BaselineFit``) as arrays: panel.baselines
+    (S, methods, numbers) and their seasonal figures packed in panel.baseline_seasonal; returns the
+    methods' names (the axis)."""
+    methods = sorted(fits[0])
+    numbers = np.array(
+        [[[float(f[m][key]) for key in _BASELINE_NUMBERS] for m in methods] for f in fits], dtype=np.float64
+    )
+    arrays["panel.baselines"] = numbers
+    _pack(arrays, "baseline_seasonal", [f[m]["seasonal"] for f in fits for m in methods], np.float64)
+    return methods
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -275,6 +299,9 @@ def _build_panel(
             "last_timestamp": entry["last_timestamp"],
         }
         one["validation"] = {"origins": entry["origins"], "metrics": entry["metrics"]}
+        one.pop("baselines", None)
+        if "baselines" in entry:
+            one["baselines"] = entry["baselines"]
         if local:
             one |= {key: entry[key] for key in _PER_SERIES_LOCAL}
             one["resolved"] = (
@@ -357,6 +384,7 @@ def _series_entries(
     index = _check_array(arrays, "panel.pool_index", (n, len(expected)), ("int64",), name)
     if index.size and (index.min() < 0 or index.max() >= len(pool)):
         raise ModelFileError(f"{name}: panel.pool_index must index the {len(pool)} entries of 'panel.pool'")
+    baselines = _baseline_entries(panel, arrays, n, name)
     entries = []
     for k in range(n):
         stamp = int(columns["last_timestamp"][k])
@@ -372,6 +400,8 @@ def _series_entries(
             "origins": [int(o) for o in packed["origins"][k]],
             "metrics": table,
         }
+        if baselines is not None:
+            entry["baselines"] = baselines[k]
         if local:
             if not all(isinstance(entry[key], dict) for key in ("training", "ensemble")):
                 raise ModelFileError(f"{name}: series {k}: its pooled training and ensemble must be objects")
@@ -387,6 +417,34 @@ def _series_entries(
             }
         entries.append(entry)
     return entries
+
+
+def _baseline_entries(
+    panel: dict[str, Any], arrays: dict[str, np.ndarray], n: int, name: str
+) -> list[dict[str, dict[str, Any]]] | None:
+    """Each series' fitted baselines as a single-series file keeps them (checked there); None for a
+    file without them."""
+    methods = panel.get("baseline_methods")
+    if methods is None:
+        return None
+    if not isinstance(methods, list) or not methods or not all(isinstance(m, str) for m in methods):
+        raise ModelFileError(f"{name}: metadata field 'panel.baseline_methods' must list method names")
+    numbers = _check_array(
+        arrays, "panel.baselines", (n, len(methods), len(_BASELINE_NUMBERS)), ("float64",), name
+    )
+    seasonal = _unpack(arrays, "baseline_seasonal", n * len(methods), name)
+    return [
+        {
+            m: dict(zip(_BASELINE_NUMBERS, numbers[k, i].tolist(), strict=True))
+            | {
+                "n": int(numbers[k, i, 4]),
+                "additive": bool(numbers[k, i, 5]),
+                "seasonal": seasonal[k * len(methods) + i].tolist(),
+            }
+            for i, m in enumerate(methods)
+        }
+        for k in range(n)
+    ]
 
 
 def _unpack(

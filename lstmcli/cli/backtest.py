@@ -36,6 +36,35 @@ from lstmcli.errors import ConfigError
 D = opt.DEFAULTS
 
 
+def fmt_level(level: float) -> str:
+    """A level as its column name shows it: 95, 99.5."""
+    return f"{level:g}"
+
+
+def interval_steps(result: Any) -> list[dict[float, tuple[float, float]]]:
+    """Per horizon step, for each level: the coverage and the MSIS of that step over the rows."""
+    import numpy as np
+
+    from lstmcli.forecasting.metrics import msis
+
+    out = []
+    for j in range(result.horizon):
+        row = {}
+        for level, (lo, hi) in result.intervals.items():
+            y = result.actual[:, j]
+            scores = [
+                msis(
+                    y[k : k + 1], lo[k, j : j + 1], hi[k, j : j + 1], result.insample[k], result.season, level
+                )
+                for k in range(len(y))
+            ]
+            ok = ~np.isnan(lo[:, j])  # rows without an interval are left out, as the coverage leaves them
+            inside = (lo[ok, j] <= y[ok]) & (y[ok] <= hi[ok, j])
+            row[level] = (float(np.mean(inside)), float(np.mean(np.asarray(scores)[ok])))
+        out.append(row)
+    return out
+
+
 def backtest(
     data: opt.DataArg,
     horizon: opt.Horizon = None,
@@ -57,7 +86,9 @@ def backtest(
     ] = None,
     level: Annotated[
         list[float] | None,
-        typer.Option(help="Also measure the coverage of these interval levels.", callback=level_values),
+        typer.Option(
+            help="Also measure the coverage and MSIS of these interval levels.", callback=level_values
+        ),
     ] = None,
     global_: opt.GlobalMode = None,
     plot: PlotFile = None,
@@ -90,6 +121,7 @@ def backtest(
     val_size: opt.ValSize = D["val_size"],
     patience: opt.Patience = D["patience"],
     monitor: opt.Monitor = D["monitor"],
+    combine: opt.Combine = D["combine"],
     retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
     threads: opt.Threads = 0,
@@ -111,7 +143,7 @@ def backtest(
         ),
     ] = None,
 ) -> None:
-    """Measure forecast errors on past data: the LSTM next to Naive, Seasonal naive and Naive2.
+    """Measure forecast errors on past data: the LSTM next to Naive, Seasonal naive, Naive2 and Theta.
 
     Single series: the last --windows origins, --step apart, each forecasting --horizon steps.
     Many series (--id-col): one origin per series, as in the M3/M4 competitions.
@@ -249,6 +281,12 @@ def backtest(
                 "coverage": {str(k): v for k, v in result.coverage.items()},
                 "seconds": round(result.seconds, 3),
             }
+            if result.intervals:  # M4's interval score next to the coverage, overall and per series/origin
+                payload["msis"] = {str(k): v for k, v in result.msis().items()}
+                payload["intervals_per_row"] = {
+                    label: {str(k): v for k, v in row.items()}
+                    for label, row in zip(result.labels, result.interval_rows(), strict=True)
+                }
             if id_col is not None:
                 payload["id_col"] = id_col
                 payload["per_series"] = dict(zip(result.labels, per_series, strict=True))
@@ -256,7 +294,7 @@ def backtest(
             return json.dumps(_json_safe(payload), indent=2, default=lambda v: None, allow_nan=False) + "\n"
         if table is not None:
             return rows_to_csv(table)
-        return _per_step_csv(per_step, overall)
+        return _per_step_csv(result, per_step, overall)
 
     with user_errors():
         if output is not None:
@@ -264,7 +302,7 @@ def backtest(
     if output_format is not OutputFormat.table:
         sys.stdout.write(document(output_format.value))
         return
-    from lstmcli.cli.render import comparison_table, per_step_table, verdict
+    from lstmcli.cli.render import comparison_table, fmt, per_step_table, verdict
 
     console = stdout_console()
     console.print(per_step_table(per_step, "sMAPE"))
@@ -274,8 +312,11 @@ def backtest(
         from lstmcli.cli.panels import worst_series_table
 
         console.print(worst_series_table(id_col, result, per_series))
+    msis_all = result.msis()  # M4's mean scaled interval score: lower is better
     for lvl, cov in result.coverage.items():
-        console.print(f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values")
+        console.print(
+            f"{lvl}% intervals covered {100 * cov:.1f}% of the actual values, MSIS {fmt(msis_all[lvl])}"
+        )
     console.print(f"{result.seconds:.1f} s", style="dim")
     if output is not None:
         console.print(f"written to {output}", style="dim")
@@ -285,16 +326,37 @@ def backtest(
         console.print(Text(f"picture written to {plot}", style="dim"))
 
 
-def _per_step_csv(per_step: list[dict[str, dict[str, float]]], overall: dict[str, dict[str, float]]) -> str:
-    """The errors of every method per horizon step, then over all steps ("all")."""
+def _per_step_csv(
+    result: Any, per_step: list[dict[str, dict[str, float]]], overall: dict[str, dict[str, float]]
+) -> str:
+    """The errors of every method per horizon step, then over all steps ("all"); with --level, the
+    coverage and MSIS of the LSTM's intervals beside its rows."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["step", "method", "MAE", "RMSE", "MAPE", "sMAPE", "MASE"])
+    measures = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")
+    levels_shown = list(result.intervals)
+    writer.writerow(
+        [
+            "step",
+            "method",
+            *measures,
+            *[f"{c}_{fmt_level(v)}" for v in levels_shown for c in ("coverage", "MSIS")],
+        ]
+    )
+    steps = interval_steps(result)
+    blank = [""] * 2 * len(levels_shown)
     for j, row in enumerate(per_step):
         for name, m in row.items():
-            writer.writerow([j + 1, name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
+            extra = [repr(x) for v in levels_shown for x in steps[j][v]] if name == "LSTM" else blank
+            writer.writerow([j + 1, name] + [repr(m[k]) for k in measures] + extra)
+    msis_all = result.msis()
     for name, m in overall.items():
-        writer.writerow(["all", name] + [repr(m[k]) for k in ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")])
+        extra = (
+            [repr(x) for v in levels_shown for x in (result.coverage.get(v, float("nan")), msis_all[v])]
+            if name == "LSTM"
+            else blank
+        )
+        writer.writerow(["all", name] + [repr(m[k]) for k in measures] + extra)
     return buf.getvalue()
 
 

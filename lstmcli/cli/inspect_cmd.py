@@ -21,6 +21,7 @@ from lstmcli.cli.common import (
     refuse_to_replace_inputs,
     stdout_console,
     user_errors,
+    warn,
     write_plot,
 )
 from lstmcli.cli.predict import ModelIn, NewData, PlotFile, SeriesId, _date_text, load_newer_data
@@ -90,6 +91,7 @@ def inspect_cmd(
     with user_errors():
         from lstmcli.cli.panels import series_model
         from lstmcli.forecasting.explain import unit_summary
+        from lstmcli.forecasting.verdicts import first_epoch_members
 
         with first_run_notice("forecast"):
             forecaster = series_model(model, series_id)  # its first forecast runs the compiled loop
@@ -100,6 +102,15 @@ def inspect_cmd(
             )
         newer = load_newer_data(forecaster, data) if data is not None else None
         trace = forecaster.trace(newer, member=member - 1)
+        epochs = forecaster.member_epochs_
+        if len(epochs) == members and first_epoch_members(epochs, forecaster.config.epochs).count(
+            member - 1
+        ):  # (planned members all kept: numbers agree)
+            warn(
+                f"member {member} stopped at its first epoch (no later epoch did better on validation): its "
+                "gates are those of a barely trained network"
+                + ("; --member K shows another" if members > 1 else "")
+            )
         n_layers = len(trace.layers)
         if layer is not None and layer > n_layers:
             raise ConfigError(f"--layer {layer} out of range: the model has {n_layers} layer(s)")

@@ -129,6 +129,14 @@ Monitor = Annotated[
         rich_help_panel=TRAIN_PANEL,
     ),
 ]
+Combine = Annotated[
+    str,
+    typer.Option(
+        help="theta: forecast the mean of the networks' forecast and the Theta forecast (intervals from "
+        "the combination's validation errors); none: the networks' alone.",
+        rich_help_panel=MODEL_PANEL,
+    ),
+]
 Hidden = Annotated[
     int, typer.Option(min=1, max=MAX_HIDDEN, help="Hidden units per LSTM layer.", rich_help_panel=MODEL_PANEL)
 ]

@@ -81,7 +81,10 @@ class SeriesProgress:
 
 def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json: bool) -> None:
     """The skipped series in one note, then the summary: as JSON, or a short table."""
+    from collections import Counter
+
     from lstmcli.data.panel import skipped_note
+    from lstmcli.forecasting.verdicts import winner
 
     if forecaster.skipped_:
         print_notes(stderr_console(), [skipped_note(forecaster.skipped_)])
@@ -103,6 +106,8 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "validation": st.validation,
+        # per series, the baseline that beat the LSTM on its own validation (``predict --method best``)
+        "winners": {sid: w for sid, s in zip(st.ids, st.states, strict=True) if (w := winner(s.validation))},
         "seconds": round(seconds, 3),
     }
     if st.static:
@@ -167,6 +172,20 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
     if st.validation:
         console.print(comparison_table(st.validation, "Validation: the mean over the series, data units"))
         console.print(verdict(st.validation))
+    winners = summary["winners"]
+    if winners:
+        counts = Counter(winners.values()).most_common()
+        console.print(
+            styled(
+                (
+                    f"The LSTM lost to a baseline on validation in {len(winners)} of {len(st.ids)} series ("
+                    + ", ".join(f"{name} {n}" for name, n in counts)
+                    + f"): `lstmcli predict --model {model} --method best` forecasts each series with "
+                    "its winner.",
+                    "yellow",
+                )
+            )
+        )
     console.print(
         styled(
             "Next: ", (f"lstmcli predict --model {model}", "bold"), " (every series) or ",
@@ -187,7 +206,9 @@ def is_panel_model(path: Path) -> bool:
         return False
 
 
-def newer_panel(panel: Any, data: Path, series_id: str | None, horizon: int | None, levels: tuple) -> Any:
+def newer_panel(
+    panel: Any, data: Path, series_id: str | None, horizon: int | None, levels: tuple, method: str = "lstm"
+) -> Any:
     """`predict --data` on a panel model: the newer long file read with the model's id column, target
     and frequency; the forecasts of its series, and one note for those left out (and for the series of
     the model the file does not hold)."""
@@ -196,7 +217,7 @@ def newer_panel(panel: Any, data: Path, series_id: str | None, horizon: int | No
 
     newer = load_panel(data, id_col=panel.id_col_, target=panel.target_, freq=panel.freq_)
     ids = None if series_id is None else [series_id]
-    forecasts, left_out = panel.predict_data(newer, horizon, ids=ids, levels=levels)
+    forecasts, left_out = panel.predict_data(newer, horizon, ids=ids, levels=levels, method=method)
     notes = [skipped_note(left_out)] if left_out else []
     absent = [sid for sid in panel.ids_ if sid not in newer.ids and sid not in dict(newer.skipped)]
     if absent and series_id is None:
@@ -244,7 +265,7 @@ def cross_validation(id_col: str, series: list[Any], result: Any) -> list[dict[s
         result.actual,
         forecasts["LSTM"],
         {name: f for name, f in forecasts.items() if name != "LSTM"},
-        result.bounds,
+        result.intervals,
     )
 
 

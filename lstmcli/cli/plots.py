@@ -285,11 +285,11 @@ def _origins_panel(ax: Any, result: Any, timestamps: np.ndarray | None, ylabel: 
     x = _x(timestamps, 1, len(y))
     ax.plot(x[start:], y[start:], color=ACTUAL, linewidth=1.4, label="actual")
     lstm = result.forecasts["LSTM"]
-    levels = sorted(result.bounds, reverse=True)  # the widest band first, underneath
+    levels = sorted(result.intervals, reverse=True)  # the widest band first, underneath
     for k, o in enumerate(origins):
         shade = 0.45 + 0.55 * (k + 1) / len(origins)
         for j, level in enumerate(levels):
-            lower, upper = result.bounds[level]
+            lower, upper = result.intervals[level]
             ax.fill_between(
                 x[o - 1 : o + h],
                 np.concatenate([y[o - 1 : o], lower[k]]),
@@ -328,10 +328,10 @@ def _series_panel(ax: Any, result: Any, row: int, legend: bool) -> None:
     n0 = len(result.insample[row])
     px = np.arange(n0 - len(past) + 1, n0 + 1)
     fx = np.arange(n0, n0 + h + 1)
-    levels = sorted(result.bounds, reverse=True)
+    levels = sorted(result.intervals, reverse=True)
     lstm = result.forecasts["LSTM"][row]
     for j, level in enumerate(levels):
-        lower, upper = result.bounds[level]
+        lower, upper = result.intervals[level]
         ax.fill_between(
             fx,
             np.concatenate([past[-1:], lower[row]]),

@@ -47,6 +47,15 @@ NewData = Annotated[
 ]
 
 
+Method = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help="lstm: the model's own forecast; naive, snaive, naive2 or theta: that baseline, fitted to the "
+        "training series (or to --data), for when it beat the LSTM on validation (no intervals); best: "
+        "whichever won on validation (per series for a model of many series).",
+    ),
+]
 SeriesId = Annotated[
     str | None,
     typer.Option(
@@ -126,6 +135,7 @@ def predict(
     ] = OutputFormat.table,
     plot: PlotFile = None,
     series_id: SeriesId = None,
+    method: Method = "lstm",
 ) -> None:
     """Forecast the next periods with a trained model; dates continue the series."""
     levels = list(level or [])
@@ -140,7 +150,7 @@ def predict(
 
         if is_panel_model(model):  # a model of many series (train --id-col)
             predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data,
-                          plot)  # fmt: skip
+                          plot, method)  # fmt: skip
             return
         if series_id is not None:
             raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
@@ -148,7 +158,7 @@ def predict(
         with first_run_notice("forecast"):
             forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
         newer = load_newer_data(forecaster, data) if data is not None else None
-        forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels))
+        forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method)
         rows = forecast_rows(forecast, levels)
         payload = {
             "model": str(model),
@@ -158,6 +168,8 @@ def predict(
             "forecast": rows,
             "warnings": forecast.warnings,
         }
+        if method != "lstm":  # (the model's own forecast keeps the document it always had)
+            payload["method"] = method
         if output is not None:
             write_text_output(output, _document(output_kind, rows, payload))
     if plot is not None:
@@ -300,6 +312,7 @@ SHOWN_ROWS = 6  # rows of the first series the table view of a panel forecast sh
 def predict_panel(
     model: Path, series_id: str | None, horizon: int | None, levels: list[float], output: Path | None,
     output_kind: str | None, output_format: Any, data: Path | None, plot: Path | None,
+    method: str = "lstm",
 ) -> None:  # fmt: skip
     """`predict` on a panel model: every series, or the one ``--id`` names; with ``--data``, those of
     the newer file, each from the end of its own rows (``PanelForecaster.predict_data``)."""
@@ -309,11 +322,11 @@ def predict_panel(
     id_col = panel.id_col_
     if data is None:
         ids = [series_id] if series_id is not None else panel.ids_
-        forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels))
+        forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels), method=method)
     else:
         from lstmcli.cli.panels import newer_panel
 
-        forecasts = newer_panel(panel, data, series_id, horizon, tuple(levels))
+        forecasts = newer_panel(panel, data, series_id, horizon, tuple(levels), method)
         ids = list(forecasts)
     rows = [{id_col: sid} | row for sid, f in forecasts.items() for row in forecast_rows(f, levels)]
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}

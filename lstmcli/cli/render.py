@@ -85,16 +85,30 @@ def comparison_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
     return table
 
 
-def verdict(metrics: dict[str, dict[str, float]]) -> Text | str:
+def verdict(metrics: dict[str, dict[str, float]], model: str | None = None) -> Text | str:
     """One plain sentence: does the LSTM beat the baselines on these windows (by OWA, M4's combined
-    sMAPE and MASE score)?"""
+    sMAPE and MASE score)? With ``model`` (after training) a loss also says how to forecast with the
+    winner instead."""
+    from lstmcli.forecasting.verdicts import BASELINE_NAMES, method_key, winner
+
     lstm = metrics.get("LSTM")
     if not lstm or not _finite(lstm.get("OWA")):
         return ""
+    best = winner(metrics)
+    if best is not None and model is not None:
+        row = metrics[best]
+        return styled(
+            (
+                f"The LSTM lost to {best} on validation (OWA {fmt(lstm['OWA'])} vs {fmt(row['OWA'])}, sMAPE "
+                f"{fmt(lstm.get('sMAPE'))} vs {fmt(row.get('sMAPE'))}): `lstmcli predict --model {model} "
+                f"--method {method_key(best)}` uses {best}.",
+                "yellow",
+            )
+        )
     not_beaten = [
         name
         for name, row in metrics.items()
-        if name != "LSTM" and _finite(row.get("OWA")) and row["OWA"] <= lstm["OWA"]
+        if name in BASELINE_NAMES and _finite(row.get("OWA")) and row["OWA"] <= lstm["OWA"]
     ]
     if not_beaten:
         return styled(
@@ -104,9 +118,14 @@ def verdict(metrics: dict[str, dict[str, float]]) -> Text | str:
                 "yellow",
             )
         )
-    return styled(
-        (f"The LSTM beats every naive baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).", "green")
-    )
+    return styled((f"The LSTM beats every baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).", "green"))
+
+
+def validation_title(windows: int, horizon: int, steps: int) -> str:
+    """The validation table's title, saying which horizon steps were scored."""
+    if steps >= horizon:
+        return f"Validation: {windows} windows × {horizon} steps, data units"
+    return f"Validation: {windows} windows, horizon steps 1-{steps} of {horizon} scored, data units"
 
 
 def _finite(v: Any) -> bool:
@@ -132,13 +151,13 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
     table.add_row("written", s["model"])
     console.print(table)
     if s["validation"]:
-        console.print(
-            comparison_table(
-                s["validation"],
-                f"Validation: {s['validation_windows']} windows × {s['horizon']} steps, data units",
+        title = validation_title(s["validation_windows"], s["horizon"], s["validated_steps"])
+        console.print(comparison_table(s["validation"], title))
+        if "LSTM networks" in s["validation"]:
+            console.print(
+                "LSTM: the mean of the networks' forecast (LSTM networks) and Theta's (--combine theta)"
             )
-        )
-        console.print(verdict(s["validation"]))
+        console.print(verdict(s["validation"], s["model"]))
     else:
         console.print(
             "No validation windows (--val-size 0): no error estimate and no intervals.", style="yellow"

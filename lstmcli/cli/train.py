@@ -22,6 +22,7 @@ from lstmcli.cli.common import (
     stdout_console,
     user_errors,
     warm_engine,
+    warn,
 )
 
 D = opt.DEFAULTS
@@ -92,6 +93,7 @@ def train(
     val_size: opt.ValSize = D["val_size"],
     patience: opt.Patience = D["patience"],
     monitor: opt.Monitor = D["monitor"],
+    combine: opt.Combine = D["combine"],
     retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
     threads: opt.Threads = 0,
@@ -186,12 +188,27 @@ def train(
         report_panel_training(forecaster, model, seconds, output_format is TrainFormat.json)
         return
     summary = training_summary(forecaster, model, seconds)
+    _warn_about(forecaster, summary)
     if output_format is TrainFormat.json:
         sys.stdout.write(json.dumps(summary, indent=2, allow_nan=False, default=_json_default) + "\n")
         return
     from lstmcli.cli.render import render_training_summary
 
     render_training_summary(stdout_console(), summary)
+
+
+def _warn_about(forecaster: Any, summary: dict[str, Any]) -> None:
+    """One line each on stderr: networks that stopped at their first epoch, a horizon beyond the steps
+    validation scored."""
+    from lstmcli.forecasting.verdicts import first_epoch_members, first_epoch_message, horizon_message
+
+    epochs = forecaster.member_epochs_
+    for message in (
+        first_epoch_message(first_epoch_members(epochs, forecaster.config.epochs), len(epochs)),
+        horizon_message(summary["horizon"], summary["validated_steps"]) if summary["validation"] else None,
+    ):
+        if message is not None:
+            warn(message)
 
 
 def _json_default(value: Any) -> Any:
@@ -201,6 +218,8 @@ def _json_default(value: Any) -> Any:
 def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[str, Any]:
     """Everything the end-of-training summary shows, as plain data (also the JSON output)."""
     import math
+
+    from lstmcli.forecasting.verdicts import first_epoch_members, validated_steps, winner
 
     result = forecaster.train_result_
     stop = {
@@ -237,6 +256,11 @@ def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[
         "best_loss": clean(result.best_loss),
         "monitored": result.monitored,
         "validation_windows": len(forecaster.residuals_),
+        "validated_steps": validated_steps(forecaster.residuals_),
         "validation": clean(forecaster.validation_),
+        "winner": winner(forecaster.validation_),
+        "first_epoch_members": [
+            k + 1 for k in first_epoch_members(forecaster.member_epochs_, forecaster.config.epochs)
+        ],
         "seconds": round(seconds, 3),
     }

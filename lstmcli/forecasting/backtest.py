@@ -19,7 +19,7 @@ from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.intervals import conformal_width
-from lstmcli.forecasting.metrics import evaluate, owa
+from lstmcli.forecasting.metrics import evaluate, msis, owa
 
 
 @dataclass
@@ -32,9 +32,9 @@ class BacktestResult:
     forecasts: dict[str, np.ndarray]  # method -> (n, horizon); "LSTM" first, then the baselines
     insample: list[np.ndarray]  # per row, the data before its origin (MASE scale)
     labels: list[str]  # per row: "series_id" or the origin's date/step
-    coverage: dict[int, float] = field(default_factory=dict)  # interval level -> share of actuals inside
-    # interval level -> (lower, upper) of the LSTM, each (n, horizon); NaN where a row has no residuals
-    bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    coverage: dict[float, float] = field(default_factory=dict)  # interval level -> share of actuals inside
+    # interval level -> (lower, upper), each (n, horizon), around the LSTM's forecasts
+    intervals: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # what the user should know about how it was scored
 
@@ -65,6 +65,38 @@ class BacktestResult:
         for row in table.values():
             row["OWA"] = owa(row["sMAPE"], row["MASE"], base["sMAPE"], base["MASE"])
         return table
+
+    def interval_rows(self) -> list[dict[float, dict[str, float]]]:
+        """Per row, for each interval level: the share of its actuals inside and its MSIS (M4's mean
+        scaled interval score, ``metrics.msis``, at that level)."""
+        out = []
+        for k in range(len(self.actual)):
+            row = {}
+            for level, (lo, hi) in self.intervals.items():
+                y = self.actual[k]
+                row[level] = {
+                    "coverage": float(np.mean((lo[k] <= y) & (y <= hi[k]))),
+                    "MSIS": msis(y, lo[k], hi[k], self.insample[k], self.season, level),
+                }
+            out.append(row)
+        return out
+
+    def msis(self) -> dict[float, float]:
+        """Per interval level, the mean of the rows' MSIS (as M4 averages it over series)."""
+        rows = self.interval_rows()
+        # rows without an interval (NaN bounds) are left out, as the coverage leaves them out
+        return {level: float(np.nanmean([r[level]["MSIS"] for r in rows])) for level in self.intervals}
+
+    def set_intervals(self, widths: dict[float, np.ndarray]) -> None:
+        """Intervals of half-widths ``widths[level]`` ((n, horizon)) around the LSTM's forecasts; a row
+        without validation residuals has NaN widths (no interval), and the coverage is then left out."""
+        f = self.forecasts["LSTM"]
+        for level, width in widths.items():
+            if width.shape != f.shape:
+                continue
+            self.intervals[level] = (f - width, f + width)
+            if not np.isnan(width).any():
+                self.coverage[level] = float((np.abs(self.actual - f) <= width).mean())
 
     def per_step(self) -> list[dict[str, dict[str, float]]]:
         """For each horizon step, the measures of every method over all rows."""
@@ -127,7 +159,7 @@ def backtest_series(
     windows: int,
     step: int,
     refit: bool = False,
-    levels: Sequence[int] = (),
+    levels: Sequence[float] = (),
     on_fit: Callable[[int, int], None] | None = None,
     threads: int = 1,
 ) -> BacktestResult:
@@ -161,13 +193,7 @@ def backtest_series(
     actual = np.stack([y[o : o + horizon] for o in origins])
     labels = _origin_labels(data, origins)
     result = BacktestResult(horizon, season, actual, forecasts, [y[:o] for o in origins], labels)
-    for level, parts in widths.items():
-        if parts:
-            width = np.concatenate(parts)
-            inside = np.abs(actual - forecasts["LSTM"]) <= width
-            result.coverage[level] = float(inside.mean())
-            if width.shape == actual.shape:
-                result.bounds[level] = (forecasts["LSTM"] - width, forecasts["LSTM"] + width)
+    result.set_intervals({level: np.concatenate(parts) for level, parts in widths.items() if parts})
     result.seconds = time.perf_counter() - started
     return result
 
@@ -184,7 +210,7 @@ def backtest_long(
     *,
     horizon: int | None = None,
     season: int = 1,
-    levels: Sequence[int] = (),
+    levels: Sequence[float] = (),
     path: str = "data.csv",
     on_fit: Callable[[int, int], None] | None = None,
     threads: int = 1,
@@ -227,7 +253,9 @@ def backtest_long(
     assert h_all is not None
     forecasts = {"LSTM": np.stack(lstm)} | {name: np.stack(v) for name, v in base.items()}
     result = BacktestResult(h_all, season, np.stack(actual), forecasts, insample, labels)
-    _intervals(result, widths)
+    result.set_intervals(
+        {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(series)}
+    )
     result.seconds = time.perf_counter() - started
     return result
 
@@ -267,7 +295,7 @@ def backtest_panel(
     *,
     horizon: int | None = None,
     season: int = 1,
-    levels: Sequence[int] = (),
+    levels: Sequence[float] = (),
     path: str = "data.csv",
     on_epoch: Callable[[Any], None] | None = None,
     threads: int = 1,
@@ -323,17 +351,8 @@ def backtest_panel(
             f"{len(series) - len(fitted)} of {len(series)} series were left out of the global model (too "
             "short or constant) and are forecast by Naive2 here."
         )
-    _intervals(result, widths)
+    result.set_intervals(
+        {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(series)}
+    )
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _intervals(result: BacktestResult, widths: dict[float, list[np.ndarray]]) -> None:
-    """The LSTM's interval bounds from each row's width (NaN: a row without residuals), and their
-    coverage when every row has them."""
-    for level, parts in widths.items():
-        width = np.stack(parts)
-        lstm = result.forecasts["LSTM"]
-        result.bounds[level] = (lstm - width, lstm + width)
-        if not np.isnan(width).any():
-            result.coverage[level] = float((np.abs(result.actual - lstm) <= width).mean())

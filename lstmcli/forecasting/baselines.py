@@ -1,4 +1,4 @@
-"""Naive baselines shown next to every lstmcli forecast: Naive, Seasonal naive and M4's Naive2.
+"""Baselines shown next to every lstmcli forecast: Naive, Seasonal naive, M4's Naive2 and Theta.
 
 They follow statsforecast 2.1.1 (``Naive``, ``SeasonalNaive``) and the M4 competition's R benchmark code
 (Naive2), so lstmcli's numbers can be compared with published anchors. Only the training part ``y`` (the
@@ -8,6 +8,9 @@ Naive2 (M4): if the series passes a 90% autocorrelation test for seasonality at 
 classical multiplicative seasonal indices (R ``decompose``), repeat the last seasonally adjusted value and
 multiply the forecasts back by the indices; otherwise it is plain Naive. The test and the indices live in
 ``seasonal``, shared with the forecaster's own seasonal adjustment.
+
+Theta (``theta``): the standard theta method, SES with drift on the same seasonally adjusted series; the
+strongest of these, the yardstick the M3 and M4 competitions measured methods against.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.metrics import evaluate, mase_scale, owa
 from lstmcli.forecasting.seasonal import (
-    classical_indices,
+    adjustment_indices,
     prefix_indices,
     prefix_seasonality,
     seasonality_test,
 )
+from lstmcli.forecasting.theta import fit_theta, theta, theta_from_origins
 
 __all__ = [
     "naive",
@@ -30,8 +35,10 @@ __all__ = [
     "seasonality_test",
     "seasonal_indices",
     "naive2",
+    "theta",
     "BASELINES",
     "baseline_forecasts",
+    "fit_baselines",
     "compare_with_baselines",
 ]
 
@@ -122,13 +129,7 @@ def seasonal_indices(y, m: int) -> np.ndarray:
         is not applicable (a moving-average trend value <= 0, which the M4 anchors skip too, or an index
         that is not finite and positive, which only zero/negative data can produce).
     """
-    x = _series(y)
-    m = int(m)
-    ones = np.ones(max(m, 1))
-    if not seasonality_test(x, m):
-        return ones
-    figure = classical_indices(x, m, average="mean-in-order")
-    return ones if figure is None else figure
+    return adjustment_indices(_series(y), int(m))
 
 
 def naive2(y, horizon: int, m: int) -> np.ndarray:
@@ -170,15 +171,36 @@ BASELINES: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     "Naive": _naive_m,
     "Seasonal naive": seasonal_naive,
     "Naive2": naive2,
+    "Theta": theta,
 }
+
+
+def fit_baselines(y, m: int) -> dict[str, BaselineFit]:
+    """Every baseline fitted to the whole series ``y``, as `BASELINES` names them: ``fits[name].forecast(h)``
+    equals ``BASELINES[name](y, h, m)`` (what a model file keeps for ``predict --method``)."""
+    x = _series(y)
+    m = int(m)
+    n = x.size
+    if m > 1 and n >= m:  # position n + j repeats y[n - m + j % m]: the figure by phase
+        phases = np.arange(m)
+        snaive = BaselineFit(0.0, n=n, seasonal=x[n - m + (phases - n) % m].copy(), additive=True)
+    else:
+        snaive = BaselineFit(float(x[-1]), n=n)
+    s = seasonal_indices(x, m)
+    return {
+        "Naive": BaselineFit(float(x[-1]), n=n),
+        "Seasonal naive": snaive,
+        "Naive2": BaselineFit(float(x[-1] / s[(n - 1) % s.size]), n=n, seasonal=s),
+        "Theta": fit_theta(x, m),
+    }
 
 
 def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray]:
     r"""Forecasts of every baseline from several origins of one series (for backtests).
 
     For origin ``o`` the forecast is made from ``y[:o]`` only, for positions ``o .. o + h - 1``; row ``i`` of
-    each array equals ``BASELINES[name](y[:origins[i]], horizon, m)``, bit for bit. All three are
-    vectorised over origins; Naive2's test and indices of every prefix come from one pass over the
+    each array equals ``BASELINES[name](y[:origins[i]], horizon, m)``, bit for bit. Naive, Seasonal
+    naive and Naive2 are vectorised over origins (Theta is fitted from each origin); Naive2's test and indices of every prefix come from one pass over the
     series (``seasonal.prefix_seasonality`` and ``prefix_indices``), so many origins cost O(T m), not
     O(T^2 m).
 
@@ -220,7 +242,8 @@ def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray
 
     naive2_f = _naive2_from_origins(x, o, h, m)
 
-    return {"Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f}
+    theta_f = theta_from_origins(x, o, h, m)
+    return {"Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f, "Theta": theta_f}
 
 
 def _naive2_from_origins(x: np.ndarray, o: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -238,19 +261,23 @@ def _naive2_from_origins(x: np.ndarray, o: np.ndarray, h: int, m: int) -> np.nda
 
 
 def compare_with_baselines(
-    y: np.ndarray, origins: np.ndarray, actual: np.ndarray, forecasts: np.ndarray, season: int
-) -> dict[str, dict[str, float]]:
-    """Errors of the LSTM and of Naive, Seasonal naive and Naive2 on the same windows, with OWA.
+    y: np.ndarray, origins: np.ndarray, actual: np.ndarray, forecasts: np.ndarray, season: int,
+    *, extra: dict[str, np.ndarray] | None = None, baselines: dict[str, np.ndarray] | None = None,
+) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Errors of the LSTM and of Naive, Seasonal naive, Naive2 and Theta on the same windows, with OWA.
 
     ``actual`` may hold NaN where the series ended before a step; those steps are scored for no method.
     Each origin is scored as ``evaluate(actual, forecast, y[:origin], season)`` would score it, and the
     table is the mean over origins; windows with every step inside the series are scored together
-    (``_window_metrics``), the last few one by one.
+    (``_window_metrics``), the last few one by one. ``extra`` rows (name -> forecasts) follow the
+    LSTM's; ``baselines`` are ``baseline_forecasts`` of these origins when already computed.
     """
     y = np.asarray(y, dtype=np.float64)
     origins = np.asarray(origins, dtype=np.int64)
     horizon = actual.shape[1]
-    methods = {"LSTM": forecasts} | baseline_forecasts(y, origins, horizon, season)
+    if baselines is None:
+        baselines = baseline_forecasts(y, origins, horizon, season)
+    methods = {"LSTM": forecasts} | (extra or {}) | baselines
     ok = np.isfinite(actual)
     scored = ok.any(axis=1)
     full = ok.all(axis=1)

@@ -12,6 +12,9 @@ STRATEGIES = ("recursive", "direct")
 NORMALIZATIONS = ("window", "ses", "none")
 DESEASONALIZE = ("auto", "none")
 MONITORS = ("forecast", "loss")
+COMBINES = ("none", "theta")
+# predict --method: the model's own forecast, or a baseline (by the name the tables give it)
+METHODS = {"lstm": "LSTM", "naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta"}
 
 # The largest settings lstmcli trains and reads back, in one place: the command line's options, the
 # checks below and the model-file loader (which refuses a file asking for more) all use these, so a model
@@ -60,6 +63,9 @@ class ForecasterConfig:
     refit: bool = True  # after early stopping chose the epochs, train again on all of the data
     seed: int = 0
     dtype: str = "float32"
+    # theta: the forecast is the mean of the ensemble's median and the Theta forecast (with two forecasts
+    # their median is their mean; M4's combination benchmark is a plain mean too) | none: the ensemble's
+    combine: str = "none"
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -74,6 +80,8 @@ class ForecasterConfig:
                 raise ConfigError(f"--{name} must be at least 1, got {value}")
         if self.monitor not in MONITORS:
             raise ConfigError(f"--monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
+        if self.combine not in COMBINES:
+            raise ConfigError(f"--combine must be one of {', '.join(COMBINES)}, got {self.combine!r}")
         if self.deseasonalize not in DESEASONALIZE:
             raise ConfigError(
                 f"--deseasonalize must be one of {', '.join(DESEASONALIZE)}, got {self.deseasonalize!r}"

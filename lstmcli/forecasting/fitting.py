@@ -10,7 +10,7 @@ import numpy as np
 
 from lstmcli.engine.network import LSTMNetwork
 from lstmcli.engine.training import TrainResult
-from lstmcli.forecasting.baselines import compare_with_baselines
+from lstmcli.forecasting.baselines import baseline_forecasts, compare_with_baselines, fit_baselines
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.ensemble import Ensemble
 from lstmcli.forecasting.intervals import naive2_errors
@@ -21,7 +21,9 @@ from lstmcli.forecasting.state import FittedState
 if TYPE_CHECKING:
     from lstmcli.data.series import SeriesData
 
-__all__ = ["ensemble_of", "fitted_state", "forecast_from_origins", "validate"]
+__all__ = ["combined", "ensemble_of", "fitted_state", "forecast_from_origins", "validate"]
+
+NETWORKS_ROW = "LSTM networks"  # with --combine theta: the ensemble's own forecast, next to the combination
 
 
 def preprocessing_for(
@@ -36,18 +38,29 @@ def preprocessing_for(
 
 def validate(
     prep: Preprocessing, ensemble: Ensemble, constant: float | None, y: np.ndarray, features: np.ndarray,
-    origins: np.ndarray, horizon: int, season: int,
+    origins: np.ndarray, horizon: int, season: int, combine: str = "none",
 ) -> tuple[np.ndarray, dict[str, dict[str, float]]]:  # fmt: skip
     """Forecasts from every validation origin: the residuals (actual - forecast, (n, horizon), NaN past
-    the series' end) and the error table next to the naive baselines."""
+    the series' end) and the error table next to the baselines. With ``combine`` "theta" the model's
+    forecast ("LSTM") is the combination, the networks' own forecast a row of its own, and the
+    residuals (hence the intervals) are the combination's."""
     if not len(origins):
         return np.zeros((0, horizon)), {}
-    forecasts = forecast_from_origins(prep, ensemble, constant, y, features, origins, horizon)
+    networks = forecast_from_origins(prep, ensemble, constant, y, features, origins, horizon)
     actual = np.full((len(origins), horizon), np.nan)
     for k, o in enumerate(origins):
         seen = y[o : o + horizon]
         actual[k, : len(seen)] = seen
-    return actual - forecasts, compare_with_baselines(y, origins, actual, forecasts, season)
+    baselines = baseline_forecasts(y, origins, horizon, season)
+    forecast = combined(networks, baselines["Theta"], combine)
+    extra = {NETWORKS_ROW: networks} if combine != "none" else {}
+    table = compare_with_baselines(y, origins, actual, forecast, season, extra=extra, baselines=baselines)
+    return actual - forecast, table
+
+
+def combined(networks: np.ndarray, theta: np.ndarray, combine: str) -> np.ndarray:
+    """The model's forecast: the networks' (``combine`` "none") or the mean of theirs and Theta's."""
+    return networks if combine == "none" else (networks + theta) / 2.0
 
 
 def fitted_state(
@@ -81,6 +94,7 @@ def fitted_state(
         # the floor of the intervals where validation gives too few residuals (intervals)
         naive2_errors=naive2_errors(y, prep.seasonal, plan.horizon),
         train_result=train_result,
+        baselines=fit_baselines(y, plan.season),
     )
 
 

@@ -43,7 +43,7 @@ from lstmcli.data.windows import Split
 from lstmcli.engine.threads import available_cores, one_blas_thread
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError, ModelFileError
-from lstmcli.forecasting.config import MAX_HORIZON, ForecasterConfig
+from lstmcli.forecasting.config import MAX_HORIZON, METHODS, ForecasterConfig
 from lstmcli.forecasting.ensemble import (
     Progress,
     member_forecast,
@@ -53,6 +53,7 @@ from lstmcli.forecasting.ensemble import (
     training_sets,
 )
 from lstmcli.forecasting.fitting import (
+    combined,
     ensemble_of,
     fitted_state,
     forecast_from_origins,
@@ -206,7 +207,9 @@ class Forecaster:
         member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(planned) - len(results))
 
         # ---- validation from every origin of the held-out part, in the data's own units
-        residuals, validation = validate(prep, ensemble, constant, y, features, origins, horizon, plan.season)
+        residuals, validation = validate(
+            prep, ensemble, constant, y, features, origins, horizon, plan.season, cfg.combine
+        )
 
         # ---- stage 2: the same networks trained again on all of the data, for the epochs chosen
         if refit and not interrupted and any(e > 0 for e in member_epochs):
@@ -228,26 +231,66 @@ class Forecaster:
         horizon: int | None = None,
         *,
         data: SeriesData | None = None,
-        levels: tuple[int, ...] = (),
+        levels: tuple[float, ...] = (),
+        method: str = "lstm",
     ) -> Forecast:
         """Forecast ``horizon`` steps after the end of the training data (or of ``data``, newer values of the
-        same series), with conformal intervals at each of ``levels`` (percent)."""
+        same series), with conformal intervals at each of ``levels`` (percent).
+
+        ``method``: "lstm", the model's own forecast (with ``combine`` "theta" the mean of the networks'
+        and Theta's), or a baseline of ``config.METHODS`` (naive, snaive, naive2, theta) fitted to the
+        training series (or to ``data``), or "best", whichever beat the others on validation
+        (``verdicts.best_method``). Intervals come from the model's own validation errors, so
+        they are for "lstm" only."""
         st = self._state()
         horizon = horizon or st.horizon
         if not 1 <= horizon <= MAX_HORIZON:
             raise ConfigError(f"--horizon must be from 1 to {MAX_HORIZON}, got {horizon}")
+        if method not in (*METHODS, "best"):
+            raise ConfigError(f"--method must be one of {', '.join(METHODS)} or best, got {method!r}")
+        if method == "best":  # the validation's winner (``verdicts``)
+            from lstmcli.forecasting.verdicts import best_method
+
+            method = best_method(st.validation)
+        if method != "lstm" and levels:
+            raise ConfigError(
+                f"--level: the intervals come from the model's own validation errors; --method {method} "
+                "has none (leave out --level, or use --method lstm)"
+            )
         y, features, last_ts, n_obs, start = self._history(data)
         timestamps = None
         if last_ts is not None and st.freq:  # first: dates that cannot be written fail before computing
             from lstmcli.data.stepdates import future_timestamps
 
             timestamps = future_timestamps(last_ts, st.freq, horizon)
-        values = self.forecast_from_origins(y, features, np.array([len(y)]), horizon, start)[0]
+        if method == "lstm":
+            values = forecast_from_origins(
+                st.preprocessing, st.ensemble, st.constant, y, features, np.array([len(y)]), horizon, start
+            )[0]
+            if st.config.combine != "none":
+                values = combined(values, self.baseline_forecast("Theta", horizon, data), st.config.combine)
+        else:
+            values = self.baseline_forecast(METHODS[method], horizon, data)
         result = Forecast(values=values, timestamps=timestamps, start_step=n_obs + 1)
         for level in levels:
             result.intervals[level] = interval(values, level, st.residuals, st.naive2_errors)
-        result.warnings = forecast_warnings(y, values, st.season)
+        if method == "lstm":
+            result.warnings = forecast_warnings(y, values, st.season)
         return result
+
+    def baseline_forecast(self, name: str, horizon: int, data: SeriesData | None = None) -> np.ndarray:
+        """The baseline ``name`` (as the tables call it) fitted to the training series, or to ``data``."""
+        from lstmcli.forecasting.baselines import BASELINES
+
+        st = self._state()
+        if data is not None:
+            return BASELINES[name](np.asarray(data.values, dtype=np.float64), horizon, st.season)
+        if st.baselines is None:
+            raise ConfigError(
+                f"this model file (format {st.format_version}) was written before lstmcli kept the baselines "
+                "in it; retrain the model, or give the series with --data"
+            )
+        return st.baselines[name].forecast(horizon)
 
     def forecast_from_origins(
         self, y: np.ndarray, features: np.ndarray, origins: np.ndarray, horizon: int, start: int = 0
@@ -255,12 +298,18 @@ class Forecaster:
         """(n, horizon) forecasts from each origin o (forecasting y[o], y[o+1], ...) in one batch.
 
         ``start`` is the position of ``y[0]`` in the series the model was trained on (it fixes the phase
-        of the seasonal indices); 0 when ``y`` is the whole series.
+        of the seasonal indices); 0 when ``y`` is the whole series. With ``combine`` "theta", Theta is
+        fitted to ``y[:o]`` for each origin: ``y`` must then be the whole series.
         """
         st = self._state()
-        return forecast_from_origins(
+        values = forecast_from_origins(
             st.preprocessing, st.ensemble, st.constant, y, features, origins, horizon, start
         )
+        if st.config.combine == "none":
+            return values
+        from lstmcli.forecasting.theta import theta_from_origins
+
+        return combined(values, theta_from_origins(y, origins, horizon, st.season), st.config.combine)
 
     def _history(
         self, data: SeriesData | None

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["mae", "rmse", "mape", "smape", "mase_scale", "mase", "owa", "evaluate"]
+__all__ = ["mae", "rmse", "mape", "smape", "mase_scale", "mase", "msis", "owa", "evaluate"]
 
 
 def _pair(y, f) -> tuple[np.ndarray, np.ndarray]:
@@ -231,6 +231,38 @@ def owa(smape_model: float, mase_model: float, smape_naive2: float, mase_naive2:
     if not (np.isfinite(s2) and np.isfinite(m2)) or s2 == 0.0 or m2 == 0.0:
         return float("nan")
     return 0.5 * (s / s2 + ms / m2)
+
+
+def msis(y, lower, upper, insample, m: int, level: float = 95.0) -> float:
+    r"""Mean scaled interval score (M4's MSIS) of one interval forecast.
+
+    .. math:: \frac{1}{h} \sum_{j=1}^{h} \Big[(U_j - L_j) + \tfrac{2}{a}(L_j - Y_j)\,1\{Y_j < L_j\}
+              + \tfrac{2}{a}(Y_j - U_j)\,1\{Y_j > U_j\}\Big] \Big/ s
+
+    with :math:`a = 1 - \text{level}/100` (0.05 at M4's 95 %) and :math:`s` the in-sample mean absolute
+    seasonal difference (`mase_scale`). Lower is better: narrow intervals that still hold the actuals.
+
+    Parameters
+    ----------
+    y, lower, upper : array_like, shape (h,)
+        Actuals and the interval's bounds.
+    insample : array_like
+        Training series (the scale).
+    m : int
+        Seasonal period of the scale.
+    level : float
+        The interval's level in percent.
+
+    Returns
+    -------
+    float
+        ``nan`` when the scale cannot be used (see `mase_scale`).
+    """
+    y, lo = _pair(y, lower)
+    _, hi = _pair(y, upper)
+    a = 1.0 - float(level) / 100.0
+    penalty = (hi - lo) + 2.0 / a * (lo - y) * (y < lo) + 2.0 / a * (y - hi) * (y > hi)
+    return float(np.mean(penalty) / mase_scale(insample, m))
 
 
 def evaluate(y, f, insample, m: int) -> dict[str, float]:

@@ -220,7 +220,7 @@ class PanelForecaster:
         ensemble = ensemble_of(kept_members, strategy)
         member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(lookbacks) - len(results))
         checks = [
-            validate(prep, ensemble, None, y, f, o, horizon, season)
+            validate(prep, ensemble, None, y, f, o, horizon, season, cfg.combine)
             for prep, (y, f), (_, o) in zip(preps, arrays, points, strict=True)
         ]
 
@@ -325,15 +325,17 @@ class PanelForecaster:
         return model
 
     def predict(
-        self, horizon: int | None = None, *, ids: Sequence[str] | None = None, levels: tuple[int, ...] = ()
-    ) -> dict[str, Forecast]:
-        """Forecasts of every series (or of ``ids``), by id, each continuing its own dates."""
+        self, horizon: int | None = None, *, ids: Sequence[str] | None = None, levels: tuple[float, ...] = (),
+        method: str = "lstm",
+    ) -> dict[str, Forecast]:  # fmt: skip
+        """Forecasts of every series (or of ``ids``), by id, each continuing its own dates; ``method`` as
+        ``Forecaster.predict`` takes it, for every series ("best": each series' own winner)."""
         wanted = self._state().ids if ids is None else [str(i) for i in ids]
-        return {sid: self.forecaster(sid).predict(horizon, levels=levels) for sid in wanted}
+        return {sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted}
 
     def predict_data(
         self, panel: Panel, horizon: int | None = None, *, ids: Sequence[str] | None = None,
-        levels: tuple[int, ...] = (),
+        levels: tuple[int, ...] = (), method: str = "lstm",
     ) -> tuple[dict[str, Forecast], list[tuple[str, str]]]:  # fmt: skip
         """Forecasts from the end of newer data (``predict --data``): each series of ``panel`` (or of
         ``ids``) that the model knows, from its own last rows and dates, as ``Forecaster.predict(data=)``
@@ -368,7 +370,7 @@ class PanelForecaster:
                     )
                 left_out.append((sid, "too short for the model's lookback"))
                 continue
-            forecasts[sid] = model.predict(horizon, data=series, levels=levels)
+            forecasts[sid] = model.predict(horizon, data=series, levels=levels, method=method)
         if not forecasts:
             from lstmcli.data.panel import skipped_note
 

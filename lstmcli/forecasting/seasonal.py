@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["AVERAGES", "classical_indices", "prefix_indices", "prefix_seasonality", "seasonality_test"]
+__all__ = [
+    "AVERAGES",
+    "adjustment_indices",
+    "classical_indices",
+    "prefix_indices",
+    "prefix_seasonality",
+    "seasonality_test",
+]
 
 # One-sided 95% normal quantile: M4's "90% seasonality test" (two-sided at 90%) uses |r_m| > 1.645 * se.
 _TCRIT = 1.645
@@ -104,6 +111,16 @@ def classical_indices(y, m: int, *, span: int | None = None, average: str = "mea
     if not np.all(np.isfinite(figure)) or np.any(figure <= 0.0):
         return None
     return figure
+
+
+def adjustment_indices(y: np.ndarray, m: int) -> np.ndarray:
+    """The indices Naive2 and Theta divide by: ``classical_indices`` of the whole of ``y`` (phases in
+    time order) when ``seasonality_test`` passes and they apply, else all ones (shape (max(m, 1),))."""
+    ones = np.ones(max(int(m), 1))
+    if not seasonality_test(y, m):
+        return ones
+    figure = classical_indices(y, m, average="mean-in-order")
+    return ones if figure is None else figure
 
 
 # ---------------------------------------------------------------------------------------------- prefixes

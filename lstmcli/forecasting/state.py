@@ -15,6 +15,7 @@ from lstmcli.engine.network import LSTMNetwork
 from lstmcli.engine.training import TrainResult
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.ensemble import Ensemble
+from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.preprocessing import Preprocessing
 
 __all__ = ["FittedState", "PanelState"]
@@ -49,6 +50,8 @@ class FittedState:
     naive2_errors: np.ndarray | None  # (k, horizon) the intervals' floor; None in files before 1.2
     train_result: TrainResult  # the first member's training (seconds are NaN once read from a file)
     format_version: str | None = None  # of the model file it was read from; None when fitted here
+    # each baseline fitted to the whole series (``predict --method``, ``combine``); None in files before 1.3
+    baselines: dict[str, BaselineFit] | None = None
 
     @property
     def strategy(self) -> str:

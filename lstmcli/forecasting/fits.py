@@ -1,0 +1,84 @@
+r"""A baseline fitted to a whole series, kept so that ``predict`` can forecast it later without the data.
+
+Naive, Seasonal naive, Naive2 and Theta all forecast position :math:`k = n + j` (``n`` observations
+fitted) as a level path combined with a seasonal figure:
+
+.. math::
+
+    d_k = \tfrac12 \Big(A (1-\alpha)^k + B \frac{1 - (1-\alpha)^{k+1}}{\alpha}\Big), \qquad
+    \ell_{j} = \ell + \alpha \sum_{i<j} d_{n+i}, \qquad
+    \hat y_{n+j} = (\ell_j + d_{n+j}) \cdot s_{k \bmod m} \quad (\text{or } + s_{k \bmod m})
+
+Theta (``theta``) uses every term; Naive2 has :math:`A = B = 0` and multiplicative indices, Naive also
+no season, and Seasonal naive a zero level and the last season as an additive figure. The model file
+stores these few numbers (``to_dict``) instead of the series.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BaselineFit"]
+
+
+@dataclass(frozen=True)
+class BaselineFit:
+    """``level`` is the level after the last observation, ``n`` the number of observations fitted (the
+    position of the first forecast), ``seasonal`` the figure: position ``t`` uses ``seasonal[t % m]``,
+    multiplied (indices, positive) or, with ``additive``, added."""
+
+    level: float
+    alpha: float = 1.0
+    intercept: float = 0.0
+    slope: float = 0.0
+    n: int = 1
+    seasonal: np.ndarray = field(default_factory=lambda: np.ones(1))
+    additive: bool = False
+
+    def forecast(self, horizon: int) -> np.ndarray:
+        """(horizon,) forecasts of positions n .. n + horizon - 1."""
+        a = self.alpha
+        k = self.n + np.arange(int(horizon))
+        with np.errstate(under="ignore"):
+            w = (1.0 - a) ** k
+            drift = 0.5 * (self.intercept * w + self.slope * (1.0 - (1.0 - a) * w) / a)
+        # f_j = l + d_j, then l <- a f_j + (1 - a) l = l + a d_j, step after step
+        level = self.level + a * np.concatenate(([0.0], np.cumsum(drift[:-1])))
+        s = self.seasonal[k % self.seasonal.size]
+        return level + drift + s if self.additive else (level + drift) * s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "alpha": self.alpha,
+            "intercept": self.intercept,
+            "slope": self.slope,
+            "n": self.n,
+            "seasonal": [float(v) for v in self.seasonal],
+            "additive": self.additive,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BaselineFit:
+        """A fit read back from a model file; ValueError when a number is out of its range."""
+        fit = cls(
+            level=float(d["level"]),
+            alpha=float(d["alpha"]),
+            intercept=float(d["intercept"]),
+            slope=float(d["slope"]),
+            n=int(d["n"]),
+            seasonal=np.asarray(d["seasonal"], dtype=np.float64).reshape(-1),
+            additive=bool(d.get("additive", False)),
+        )
+        numbers = [fit.level, fit.intercept, fit.slope, *fit.seasonal.tolist()]
+        if not all(math.isfinite(v) for v in numbers):
+            raise ValueError("a baseline's fitted values must be finite numbers")
+        if not 0.0 < fit.alpha <= 1.0 or not 1 <= fit.n or fit.seasonal.size < 1:
+            raise ValueError("a baseline's alpha must be in (0, 1], n at least 1 and the figure not empty")
+        if not fit.additive and np.any(fit.seasonal <= 0):
+            raise ValueError("a baseline's seasonal indices must be positive")
+        return fit

@@ -1,0 +1,92 @@
+"""What the validation says, in plain terms: which method won, which horizon steps were scored, which
+networks stopped learning at once. The command line words it; the reasoning lives here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from lstmcli.forecasting.config import METHODS
+
+__all__ = [
+    "best_method",
+    "first_epoch_members",
+    "first_epoch_message",
+    "horizon_message",
+    "method_key",
+    "validated_steps",
+    "winner",
+]
+
+BASELINE_NAMES = tuple(name for key, name in METHODS.items() if key != "lstm")
+
+
+def _owa(row: Mapping[str, float] | None) -> float:
+    value = None if row is None else row.get("OWA")
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else math.inf
+
+
+def winner(metrics: Mapping[str, Mapping[str, float]]) -> str | None:
+    """The baseline with the lowest OWA when it is at or below the LSTM's (ties go to the simpler
+    forecast), else None (the LSTM won, or the table has no OWA to compare)."""
+    lstm = _owa(metrics.get("LSTM"))
+    if not math.isfinite(lstm):
+        return None
+    best = min(BASELINE_NAMES, key=lambda name: _owa(metrics.get(name)))
+    return best if _owa(metrics.get(best)) <= lstm else None
+
+
+def method_key(name: str) -> str:
+    """``predict --method`` value of a method named as the tables name it ("Theta" -> "theta")."""
+    return next(key for key, value in METHODS.items() if value == name)
+
+
+def best_method(metrics: Mapping[str, Mapping[str, float]]) -> str:
+    """``predict --method`` value of the validation's winner: the baseline that beat the LSTM, or lstm."""
+    name = winner(metrics)
+    return "lstm" if name is None else method_key(name)
+
+
+def validated_steps(residuals: np.ndarray) -> int:
+    """How many leading horizon steps validation scored: 1 .. this step had at least one actual value
+    (an origin near the end of the series has actuals for its first steps only)."""
+    res = np.asarray(residuals, dtype=np.float64)
+    if res.ndim != 2 or res.size == 0:
+        return 0
+    seen = np.flatnonzero(np.isfinite(res).any(axis=0))
+    return int(seen[-1]) + 1 if seen.size else 0
+
+
+def first_epoch_members(member_epochs: list[int], max_epochs: int = 2) -> list[int]:
+    """0-based members whose best epoch was the first although more were allowed (``max_epochs``):
+    early stopping found nothing better after one pass over the data, so the network is little more
+    than its initialisation."""
+    if max_epochs <= 1:
+        return []
+    return [k for k, epoch in enumerate(member_epochs) if int(epoch) == 1]
+
+
+def first_epoch_message(members: list[int], total: int) -> str | None:
+    """One line naming the ensemble members (0-based ``members``, shown 1-based) whose best epoch was the
+    first, or None."""
+    if not members:
+        return None
+    which = ", ".join(str(k + 1) for k in members)
+    network, its = ("network", "its") if len(members) == 1 else ("networks", "their")
+    return (
+        f"{network} {which} of the {total} in the ensemble stopped at {its} first epoch (no later epoch did "
+        "better on validation): barely trained"
+    )
+
+
+def horizon_message(horizon: int, steps: int) -> str | None:
+    """One line when the horizon goes beyond the ``steps`` validation scored, or None."""
+    if steps <= 0 or steps >= horizon:
+        return None
+    return (
+        f"validation scored horizon steps 1-{steps} only: steps {steps + 1}-{horizon} were never checked "
+        "against held-out data and their intervals are extrapolated; use a larger --val-size or a shorter "
+        "--horizon"
+    )
