@@ -90,6 +90,7 @@ def backtest(
     retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
     threads: opt.Threads = 0,
+    scheduler: opt.Scheduler = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="table, csv (per-step errors) or json on stdout.")
     ] = OutputFormat.table,
@@ -107,6 +108,7 @@ def backtest(
     plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.backtest import backtest_long, backtest_series
+        from lstmcli.forecasting.executors import maybe_connect
 
         config = forecaster_config(locals())
         err = stderr_console()
@@ -139,7 +141,7 @@ def backtest(
                 freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
             )
             mode = panel_mode(global_)
-            with bar:
+            with maybe_connect(scheduler) as cluster, bar:
                 if mode == "global":
                     result = backtest_panel(
                         series,
@@ -149,11 +151,12 @@ def backtest(
                         levels=levels,
                         path=data.name,
                         threads=threads,
+                        executor=cluster,
                     )
                 else:
                     result = backtest_long(
                         series, config, horizon=horizon, season=m, levels=levels, path=data.name,
-                        on_fit=progress, threads=threads,
+                        on_fit=progress, threads=threads, executor=cluster,
                     )  # fmt: skip
             what = f"{len(series)} series, one origin each, {result.horizon} steps"
             if mode == "global":
@@ -173,10 +176,10 @@ def backtest(
             m = season or season_length(series_data.freq)
             h = horizon or max(m, 1)
             warm_engine()  # after the data is read: a bad file fails before any compiling
-            with bar:
+            with maybe_connect(scheduler) as cluster, bar:
                 result = backtest_series(
                     series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
-                    on_fit=progress, threads=threads,
+                    on_fit=progress, threads=threads, executor=cluster,
                 )  # fmt: skip
             what = f"{windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
         if plot is not None:

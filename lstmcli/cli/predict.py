@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lstmcli.cli import options as opt
 from lstmcli.cli.common import (
     OutputFormat,
     fail,
@@ -126,6 +127,7 @@ def predict(
     ] = OutputFormat.table,
     plot: PlotFile = None,
     series_id: SeriesId = None,
+    scheduler: opt.Scheduler = None,
 ) -> None:
     """Forecast the next periods with a trained model; dates continue the series."""
     levels = list(level or [])
@@ -140,10 +142,15 @@ def predict(
 
         if is_panel_model(model):  # a model of many series (train --id-col)
             predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data is not None,
-                          plot is not None)  # fmt: skip
+                          plot is not None, scheduler)  # fmt: skip
             return
         if series_id is not None:
             raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
+        if scheduler is not None:
+            raise ConfigError(
+                f"--scheduler is for models of many series (train --id-col); {model.name} holds one series, "
+                "forecast here"
+            )
 
         with first_run_notice("forecast"):
             forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
@@ -269,7 +276,7 @@ SHOWN_ROWS = 6  # rows of the first series the table view of a panel forecast sh
 
 def predict_panel(
     model: Path, series_id: str | None, horizon: int | None, levels: list[float], output: Path | None,
-    output_kind: str | None, output_format: Any, has_data: bool, has_plot: bool,
+    output_kind: str | None, output_format: Any, has_data: bool, has_plot: bool, scheduler: str | None = None,
 ) -> None:  # fmt: skip
     """`predict` on a panel model: every series, or the one ``--id`` names."""
     from lstmcli.forecasting.panel import PanelForecaster
@@ -281,7 +288,10 @@ def predict_panel(
     panel = PanelForecaster.load(model)
     id_col = panel.id_col_
     ids = [series_id] if series_id is not None else panel.ids_
-    forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels))
+    from lstmcli.forecasting.executors import maybe_connect
+
+    with maybe_connect(scheduler) as cluster:  # (after the model is read: a bad file fails first)
+        forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels), executor=cluster)
     rows = [{id_col: sid} | row for sid, f in forecasts.items() for row in forecast_rows(f, levels)]
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}
     payload = {
