@@ -105,6 +105,9 @@ def backtest(
         raise fail("--id picks the series to draw: it needs --id-col and --plot")
     with user_errors():
         refuse_to_replace_inputs(plot, "--plot", {"DATA": data})
+        from lstmcli.forecasting.executors import require_dask
+
+        require_dask(scheduler)
     plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.backtest import backtest_long, backtest_series

@@ -134,6 +134,9 @@ def predict(
     with user_errors():
         refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
         refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data})
+        from lstmcli.forecasting.executors import require_dask
+
+        require_dask(scheduler)
     output_kind = _output_kind(output)
     plot_path(plot)
     with user_errors():

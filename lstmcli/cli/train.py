@@ -111,6 +111,9 @@ def train(
     """
     with user_errors():
         refuse_to_replace_inputs(model, "--model", {"DATA": data})
+        from lstmcli.forecasting.executors import require_dask
+
+        require_dask(scheduler)
         from lstmcli.data.loader import load_csv
         from lstmcli.forecasting.forecaster import Forecaster
 

@@ -230,9 +230,9 @@ class DaskCluster:
                         on_result(k, out[k])
                 if should_stop is not None and not event.is_set() and should_stop():
                     event.set()  # tasks not started return at once; running ones end early
-        except BaseException:
+        except BaseException:  # a second Ctrl-C, or a task's error: nothing of this run stays on the cluster
             event.set()
-            self.client.cancel(list(pending))
+            self.client.cancel(list(futures), force=True)
             raise
         finally:
             event.clear()
@@ -247,19 +247,28 @@ def _versions() -> tuple[str, str]:
     return lstmcli.__version__, numpy.__version__
 
 
+def require_dask(address: str | None) -> None:
+    """Before any work: ``--scheduler`` without Dask installed is a one-line error saying what to install."""
+    if address is None:
+        return
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            f'--scheduler {address}: Dask is not installed; pip install "lstmcli[dask]"'
+        ) from None
+
+
 @contextmanager
 def connect(address: str) -> Iterator[DaskCluster]:
     """A Dask cluster at ``address`` (``tcp://host:8786``), or ``local`` for a LocalCluster of one
     single-threaded worker process per core here; closed at the end. Errors are one line: Dask not
     installed, no scheduler answering, no worker, or workers with another lstmcli or NumPy (whose
     models would not be the same bits)."""
-    try:
-        import distributed
-    except ImportError:
-        raise ConfigError(
-            f'--scheduler {address}: Dask is not installed; pip install "lstmcli[dask]"'
-        ) from None
+    require_dask(address)
     import logging
+
+    import distributed
 
     for name in ("distributed", "distributed.client", "distributed.worker", "distributed.scheduler"):
         logging.getLogger(name).setLevel(logging.ERROR)  # the commands speak for themselves
