@@ -19,6 +19,7 @@ import math
 import signal
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -210,10 +211,14 @@ class DaskCluster:
         run = uuid.uuid4().hex
         stop_name = f"lstmcli-stop-{run}"
         event = Event(stop_name, client=self.client)
-        futures = {
-            self.client.submit(_run_on_cluster, fn, item, stop_name, key=f"lstmcli-{run}-{k}", pure=False): k
-            for k, item in enumerate(items)
-        }
+        with warnings.catch_warnings():
+            # a chunk's data travels inside its task on purpose (not scattered: data held by one worker
+            # would be lost with it, and the task could not run again elsewhere)
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            futures = {
+                self.client.submit(_run_on_cluster, fn, item, stop_name, key=f"lstmcli-{run}-{k}"): k
+                for k, item in enumerate(items)
+            }
         out: dict[int, Any] = {}
         pending = set(futures)
         try:

@@ -1,0 +1,114 @@
+"""The same `train --id-col` on one machine and through a Dask cluster (issue #20): the same model file,
+byte for byte, and the wall and CPU time of each.
+
+    PYTHONPATH=. python benchmarks/dask_cluster.py --write      # needs pip install -e ".[dask]"
+
+A synthetic monthly panel (fixed seed) is trained four ways with the same settings: one core
+(``--threads 1``), worker processes on every core (``--threads 0``), a ``LocalCluster`` of one
+single-threaded worker per core (``--scheduler local``), and, with ``--mode global``, the same for one
+global model. CPU time is the commands' own and their children's (the cluster's worker processes are
+the command's children with ``--scheduler local``). ``--write`` replaces the "## Dask" section of
+RESULTS.md; without it the section is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def panel_csv(path: Path, series: int, length: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(20)
+    t = np.arange(length)
+    months = [f"{2010 + m // 12}-{m % 12 + 1:02d}-01" for m in t]
+    with open(path, "w") as f:
+        f.write("id,date,y\n")
+        for k in range(series):
+            level, amp, trend = rng.uniform(50, 500), rng.uniform(0.05, 0.3), rng.uniform(-0.2, 1.0)
+            y = (
+                level * (1 + amp * np.sin(2 * np.pi * (t + k) / 12))
+                + trend * t
+                + rng.normal(0, level * 0.03, length)
+            )
+            f.writelines(f"s{k:04d},{d},{v:.3f}\n" for d, v in zip(months, y, strict=True))
+
+
+def timed(args: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (this command and its children) of ``python -m lstmcli *args``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "lstmcli", *args], check=True, stdout=subprocess.DEVNULL, cwd=REPO)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--series", type=int, default=48)
+    parser.add_argument("--length", type=int, default=72)
+    parser.add_argument("--write", action="store_true", help="replace the '## Dask' section of RESULTS.md")
+    args = parser.parse_args()
+    settings = ["--epochs", "30", "--ensemble", "3", "--hidden", "16", "--patience", "0", "-q"]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "panel.csv"
+        panel_csv(data, args.series, args.length)
+        for mode in ("--local", "--global"):
+            digests = set()
+            for name, how in (
+                ("one core (--threads 1)", ["--threads", "1"]),
+                ("worker processes (--threads 0)", ["--threads", "0"]),
+                ("LocalCluster (--scheduler local)", ["--scheduler", "local"]),
+            ):
+                model = Path(folder) / "model.npz"
+                wall, cpu = timed(
+                    ["train", str(data), "--id-col", "id", mode, "-m", str(model), *settings, *how]
+                )
+                digest = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
+                digests.add(digest)
+                rows.append(f"| {mode} | {name} | {wall:.1f} | {cpu:.1f} | `{digest}` |")
+                print(rows[-1], file=sys.stderr)
+            rows.append(
+                f"| {mode} | same bytes all three ways | {'yes' if len(digests) == 1 else 'NO'} | | |"
+            )
+    load = os.getloadavg()[0]
+    section = "\n".join([
+        "## Dask",
+        "",
+        f"`benchmarks/dask_cluster.py`: `train --id-col` on a synthetic panel of {args.series} monthly series of "
+        f"{args.length} points ({' '.join(settings[:-1])}), on {platform.machine()} with {os.cpu_count()} cores "
+        f"(load average {load:.1f} at the end: the machine was shared and busy, so the times say little "
+        "beyond the order of magnitude; the CPU time counts the command and its worker processes).",
+        "",
+        "| mode | where | wall s | CPU s | model file sha256 |",
+        "|---|---|---:|---:|---|",
+        *rows,
+        "",
+        "`--scheduler local` starts its cluster (about 2-5 s) and sends every chunk of series, or every",
+        "member, as a task with its data; on one machine it only pays off over `--threads 0` when the",
+        "machine is a large one. Its point is a cluster of many machines (`--scheduler tcp://host:8786`),",
+        "whose result is the same file.",
+        "",
+        f"Command: `PYTHONPATH=. python benchmarks/dask_cluster.py --series {args.series} --length {args.length} --write`",
+    ])  # fmt: skip
+    from results_file import publish
+
+    publish(section, REPO / "benchmarks" / "RESULTS.md" if args.write else None)
+
+
+if __name__ == "__main__":
+    main()
