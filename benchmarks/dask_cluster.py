@@ -7,7 +7,7 @@ A synthetic monthly panel (fixed seed) is trained four ways with the same settin
 (``--threads 1``), worker processes on every core (``--threads 0``), a ``LocalCluster`` of one
 single-threaded worker per core (``--scheduler local``), and, with ``--mode global``, the same for one
 global model. CPU time is the commands' own and their children's (the cluster's worker processes are
-the command's children with ``--scheduler local``). ``--write`` replaces the "## Dask" section of
+the command's descendants with ``--scheduler local``, sampled from /proc). ``--write`` replaces the "## Dask" section of
 RESULTS.md; without it the section is printed.
 """
 
@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -46,14 +45,49 @@ def panel_csv(path: Path, series: int, length: int) -> None:
             f.writelines(f"s{k:04d},{d},{v:.3f}\n" for d, v in zip(months, y, strict=True))
 
 
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def timed(args: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds (this command and its children) of ``python -m lstmcli *args``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall and CPU seconds of ``python -m lstmcli *args`` and every process under it (its worker
+    processes and a LocalCluster's), sampled from /proc every 0.1 s (the last sample of each process)."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "lstmcli", *args], check=True, stdout=subprocess.DEVNULL, cwd=REPO)
+    proc = subprocess.Popen([sys.executable, "-m", "lstmcli", *args], stdout=subprocess.DEVNULL, cwd=REPO)
+    last: dict[int, float] = {}
+    while proc.poll() is None:
+        for pid in _descendants(proc.pid):
+            cpu = _cpu_seconds(pid)
+            if cpu is not None:
+                last[pid] = cpu
+        time.sleep(0.1)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode:
+        raise SystemExit(f"lstmcli {' '.join(args)} failed ({proc.returncode})")
+    return wall, sum(last.values())
 
 
 def main() -> None:
@@ -92,7 +126,7 @@ def main() -> None:
         f"`benchmarks/dask_cluster.py`: `train --id-col` on a synthetic panel of {args.series} monthly series of "
         f"{args.length} points ({' '.join(settings[:-1])}), on {platform.machine()} with {os.cpu_count()} cores "
         f"(load average {load:.1f} at the end: the machine was shared and busy, so the times say little "
-        "beyond the order of magnitude; the CPU time counts the command and its worker processes).",
+        "beyond the order of magnitude; the CPU time counts the command and every process under it, sampled from /proc every 0.1 s).",
         "",
         "| mode | where | wall s | CPU s | model file sha256 |",
         "|---|---|---:|---:|---|",

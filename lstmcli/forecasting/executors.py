@@ -15,13 +15,14 @@ asked for.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -230,7 +231,7 @@ class DaskCluster:
                 for future in finished:
                     pending.discard(future)
                     k = futures[future]
-                    out[k] = future.result()  # a task's own error is raised here, as in one process
+                    out[k] = self._result(future)
                     if on_result is not None:
                         on_result(k, out[k])
                 if should_stop is not None and not event.is_set() and should_stop():
@@ -240,8 +241,22 @@ class DaskCluster:
             self.client.cancel(list(futures), force=True)
             raise
         finally:
-            event.clear()
+            with contextlib.suppress(Exception):  # (the scheduler may be gone: the error above says so)
+                event.clear()
         return out
+
+    def _result(self, future: Any) -> Any:
+        """A task's result; its own error is raised as it would be in one process, the cluster's
+        failures (a task whose workers kept dying, a lost scheduler) as one line naming the address."""
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return future.result()
+        except (KilledWorker, CancelledError, OSError) as e:
+            if isinstance(e, OSError) and future.status == "error":
+                raise  # (a task's own OSError)
+            what = " ".join(str(e).split()) or type(e).__name__
+            raise TrainingError(f"--scheduler {self.address}: the cluster failed this run ({what})") from None
 
 
 def _versions() -> tuple[str, str]:
