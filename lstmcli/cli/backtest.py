@@ -125,6 +125,7 @@ def backtest(
     retrain: opt.Retrain = D["refit"],
     seed: opt.Seed = D["seed"],
     threads: opt.Threads = 0,
+    scheduler: opt.Scheduler = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option(
@@ -154,10 +155,14 @@ def backtest(
     with user_errors():
         refuse_to_replace_inputs(plot, "--plot", {"DATA": data})
         refuse_to_replace_inputs(output, "--output", {"DATA": data, "--plot": plot})
+        from lstmcli.forecasting.executors import require_dask
+
+        require_dask(scheduler)
     output_kind = output_kind_of(output)
     plot_path(plot)
     with user_errors():
         from lstmcli.forecasting.backtest import backtest_long, backtest_series
+        from lstmcli.forecasting.executors import maybe_connect
 
         config = forecaster_config(locals())
         err = stderr_console()
@@ -190,7 +195,7 @@ def backtest(
                 freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
             )
             mode = panel_mode(global_)
-            with bar:
+            with maybe_connect(scheduler) as cluster, bar:
                 if mode == "global":
                     result = backtest_panel(
                         series,
@@ -200,11 +205,12 @@ def backtest(
                         levels=levels,
                         path=data.name,
                         threads=threads,
+                        executor=cluster,
                     )
                 else:
                     result = backtest_long(
                         series, config, horizon=horizon, season=m, levels=levels, path=data.name,
-                        on_fit=progress, threads=threads,
+                        on_fit=progress, threads=threads, executor=cluster,
                     )  # fmt: skip
             what = f"{len(series)} series, one origin each, {result.horizon} steps"
             if mode == "global":
@@ -224,10 +230,10 @@ def backtest(
             m = season or season_length(series_data.freq)
             h = horizon or max(m, 1)
             warm_engine()  # after the data is read: a bad file fails before any compiling
-            with bar:
+            with maybe_connect(scheduler) as cluster, bar:
                 result = backtest_series(
                     series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
-                    on_fit=progress, threads=threads,
+                    on_fit=progress, threads=threads, executor=cluster,
                 )  # fmt: skip
             what = f"{windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
         if plot is not None:

@@ -204,6 +204,18 @@ Threads = Annotated[
     ),
 ]
 
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run the work on a Dask cluster: its scheduler's address (tcp://host:8786), or 'local' for a "
+        'cluster of this machine\'s cores. Needs pip install "lstmcli[dask]" here and on the workers; '
+        "the results are the same as without it.",
+        show_default=False,
+        rich_help_panel=TRAIN_PANEL,
+    ),
+]
+
 IdCol = Annotated[
     str | None,
     typer.Option(

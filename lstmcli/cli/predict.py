@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lstmcli.cli import options as opt
 from lstmcli.cli.common import (
     OutputFormat,
     fail,
@@ -136,12 +137,16 @@ def predict(
     plot: PlotFile = None,
     series_id: SeriesId = None,
     method: Method = "lstm",
+    scheduler: opt.Scheduler = None,
 ) -> None:
     """Forecast the next periods with a trained model; dates continue the series."""
     levels = list(level or [])
     with user_errors():
         refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
         refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data})
+        from lstmcli.forecasting.executors import require_dask
+
+        require_dask(scheduler)
     output_kind = _output_kind(output)
     plot_path(plot)
     with user_errors():
@@ -150,10 +155,15 @@ def predict(
 
         if is_panel_model(model):  # a model of many series (train --id-col)
             predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data,
-                          plot, method)  # fmt: skip
+                          plot, method, scheduler)  # fmt: skip
             return
         if series_id is not None:
             raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
+        if scheduler is not None:
+            raise ConfigError(
+                f"--scheduler is for models of many series (train --id-col); {model.name} holds one series, "
+                "forecast here"
+            )
 
         with first_run_notice("forecast"):
             forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
@@ -312,7 +322,7 @@ SHOWN_ROWS = 6  # rows of the first series the table view of a panel forecast sh
 def predict_panel(
     model: Path, series_id: str | None, horizon: int | None, levels: list[float], output: Path | None,
     output_kind: str | None, output_format: Any, data: Path | None, plot: Path | None,
-    method: str = "lstm",
+    method: str = "lstm", scheduler: str | None = None,
 ) -> None:  # fmt: skip
     """`predict` on a panel model: every series, or the one ``--id`` names; with ``--data``, those of
     the newer file, each from the end of its own rows (``PanelForecaster.predict_data``)."""
@@ -322,7 +332,10 @@ def predict_panel(
     id_col = panel.id_col_
     if data is None:
         ids = [series_id] if series_id is not None else panel.ids_
-        forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels), method=method)
+        from lstmcli.forecasting.executors import maybe_connect
+
+        with maybe_connect(scheduler) as cluster:  # (after the model is read: a bad file fails first)
+            forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels), method=method, executor=cluster)
     else:
         from lstmcli.cli.panels import newer_panel
 

@@ -105,6 +105,7 @@ def train(
     id_col: opt.IdCol = None,
     global_: opt.GlobalMode = None,
     static_features: opt.StaticFeatures = None,
+    scheduler: opt.Scheduler = None,
 ) -> None:
     """Learn from a CSV and save the model to an .npz file.
 
@@ -113,6 +114,9 @@ def train(
     """
     with user_errors():
         refuse_to_replace_inputs(model, "--model", {"DATA": data})
+        from lstmcli.forecasting.executors import require_dask
+
+        require_dask(scheduler)
         from lstmcli.data.loader import load_csv
         from lstmcli.forecasting.forecaster import Forecaster
 
@@ -142,30 +146,27 @@ def train(
         warm_engine()
         started = time.perf_counter()
         show_progress = output_format is TrainFormat.table and not quiet
-        with _Interrupts() as interrupts:
+        from lstmcli.forecasting.executors import maybe_connect
+
+        with maybe_connect(scheduler) as cluster, _Interrupts() as interrupts:
+            run = {"threads": threads, "executor": cluster}
             try:
                 if show_progress and getattr(forecaster, "mode", None) == "local":
                     from lstmcli.cli.panels import SeriesProgress
 
                     with SeriesProgress(err) as bar:  # series done, not epochs: many models train at once
                         forecaster.fit(
-                            series,
-                            on_series=bar.update,
-                            should_stop=lambda: interrupts.requested,
-                            threads=threads,
+                            series, on_series=bar.update, should_stop=lambda: interrupts.requested, **run
                         )
                 elif show_progress:
                     from lstmcli.cli.render import TrainingProgress
 
                     with TrainingProgress(err, epochs) as progress:
                         forecaster.fit(
-                            series,
-                            on_epoch=progress.update,
-                            should_stop=lambda: interrupts.requested,
-                            threads=threads,
+                            series, on_epoch=progress.update, should_stop=lambda: interrupts.requested, **run
                         )
                 else:
-                    forecaster.fit(series, should_stop=lambda: interrupts.requested, threads=threads)
+                    forecaster.fit(series, should_stop=lambda: interrupts.requested, **run)
             except KeyboardInterrupt:
                 raise fail(f"abandoned: {model} was not written") from None
             result = forecaster.train_result_

@@ -149,6 +149,16 @@ class LSTMNetwork:
         self._workspaces: dict[tuple[int, int, bool], list[LayerWorkspace]] = {}
         self._scaled = [np.empty_like(block) for block in self._params.blocks]
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (to a worker process or a Dask worker, and back) as its configuration and flat
+        weights only: the named views and the per-shape buffers are views into shared arrays, which a
+        pickled copy would cut apart (a forecast would then read stale buffers)."""
+        return {"config": self.config, "flat": self._params.flat}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["config"], rng=np.random.default_rng(0))  # type: ignore[misc]
+        self._params.flat[...] = state["flat"]
+
     # ----------------------------------------------------------------------------- parameters
     @property
     def params(self) -> dict[str, np.ndarray]:

@@ -162,8 +162,10 @@ def backtest_series(
     levels: Sequence[float] = (),
     on_fit: Callable[[int, int], None] | None = None,
     threads: int = 1,
+    executor: Any = None,
 ) -> BacktestResult:
-    """Rolling-origin backtest of one series (a ``SeriesData``); ``threads`` as in ``Forecaster.fit``."""
+    """Rolling-origin backtest of one series (a ``SeriesData``); ``threads`` and ``executor`` as in
+    ``Forecaster.fit``."""
     import time
 
     started = time.perf_counter()
@@ -177,7 +179,7 @@ def backtest_series(
     for k, group in enumerate(groups):
         if on_fit is not None:
             on_fit(k, len(groups))
-        model = Forecaster(config).fit(_truncate(data, int(group[0])), threads=threads)
+        model = Forecaster(config).fit(_truncate(data, int(group[0])), threads=threads, executor=executor)
         rows.append(model.forecast_from_origins(y, features, np.asarray(group), horizon))
         for level in levels:
             if len(model.residuals_):
@@ -214,9 +216,11 @@ def backtest_long(
     path: str = "data.csv",
     on_fit: Callable[[int, int], None] | None = None,
     threads: int = 1,
+    executor: Any = None,
 ) -> BacktestResult:
     """One origin per series of a long-format file: the test rows (``split`` = test) are the horizon;
-    without a split column the last ``horizon`` rows are."""
+    without a split column the last ``horizon`` rows are. ``executor`` (a Dask cluster) fits the
+    series' models there, in chunks."""
     import time
 
     started = time.perf_counter()
@@ -232,7 +236,7 @@ def backtest_long(
         if h_all is not None and h != h_all:
             raise ConfigError(f"{path}: series {s.series_id} has {h} test rows, others have {h_all}")
         h_all = h
-    models = _local_models(series, replace(config, horizon=h_all), h_all, path, on_fit, threads)
+    models = _local_models(series, replace(config, horizon=h_all), h_all, path, on_fit, threads, executor)
     for s, model in zip(series, models, strict=True):
         h = h_all
         y = np.asarray(s.values, dtype=np.float64)
@@ -262,7 +266,7 @@ def backtest_long(
 
 def _local_models(
     series: Sequence[Any], config: ForecasterConfig, h: int, path: str,
-    on_fit: Callable[[int, int], None] | None, threads: int,
+    on_fit: Callable[[int, int], None] | None, threads: int, executor: Any = None,
 ) -> list[Forecaster]:  # fmt: skip
     """One model per series on its training part: fanned out over the cores (``panel_local``), each
     the same bit for bit as fitted alone; a series that cannot be fitted fails as it would alone."""
@@ -276,7 +280,9 @@ def _local_models(
     cores = available_cores() if int(threads) == 0 else max(1, int(threads))
     report = None if on_fit is None else (lambda done, total: on_fit(min(done, total - 1), total))
     ids = [str(k) for k in range(len(series))]
-    kept, states, _, _ = fit_local(config, ids, trains, cores=cores, on_series=report, keep_untrained=True)
+    kept, states, _, _ = fit_local(
+        config, ids, trains, cores=cores, on_series=report, keep_untrained=True, executor=executor
+    )
     fitted = dict(zip(kept, states, strict=True))
     models = []
     for k, data in enumerate(trains):
@@ -300,6 +306,7 @@ def backtest_panel(
     on_epoch: Callable[[Any], None] | None = None,
     threads: int = 1,
     static: dict[str, Sequence[Any]] | None = None,
+    executor: Any = None,
 ) -> BacktestResult:
     """``backtest_long`` with ONE global model (``forecasting.panel``) trained on the training part of
     every series at once, then each series forecast from its own origin and scored as there. A series
@@ -323,10 +330,10 @@ def backtest_panel(
     ids = [str(s.series_id) for s in series]
     model = PanelForecaster(replace(config, horizon=h_all, season=season), mode="global").fit(
         [_series_from_values(y, sid, path) for y, sid in zip(trains, ids, strict=True)],
-        ids=ids, id_col="series", on_epoch=on_epoch, threads=threads, static=static,
+        ids=ids, id_col="series", on_epoch=on_epoch, threads=threads, static=static, executor=executor,
     )  # fmt: skip
     fitted = set(model.ids_)
-    forecasts = model.predict(h_all)
+    forecasts = model.predict(h_all, executor=executor)
     lstm, actual, widths = [], [], {level: [] for level in levels}
     base: dict[str, list[np.ndarray]] = {}
     for s, y, sid in zip(series, trains, ids, strict=True):

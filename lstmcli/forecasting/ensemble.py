@@ -32,6 +32,7 @@ from lstmcli.forecasting.members import (
 )
 
 if TYPE_CHECKING:
+    from lstmcli.forecasting.executors import Executor
     from lstmcli.forecasting.preprocessing import Preprocessing
 
 __all__ = ["Ensemble", "MemberSet", "Progress", "train_members", "training_sets"]
@@ -157,11 +158,13 @@ def train_members(
     cores: int,
     monitor: tuple[np.ndarray, np.ndarray] | None = None,
     forecast: Callable[[LSTMNetwork, np.ndarray, int], np.ndarray] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[list[tuple[LSTMNetwork, int]], list[TrainResult], bool]:
     """Train member k on ``sets[k]`` for ``epochs[k]`` epochs (0 = leave it out), with its own seed:
     in this process, or side by side in worker processes when there are cores to spare and enough
-    work (``forecasting.members``; the models are the same either way). With ``monitor`` (windows and
-    targets, ``monitor_windows``) early stopping watches ``forecast(net, windows, horizon)``.
+    work (``forecasting.members``), or as tasks of ``executor`` (a Dask cluster); the models are the
+    same either way. With ``monitor`` (windows and targets, ``monitor_windows``) early stopping
+    watches ``forecast(net, windows, horizon)``.
 
     Returns (network, lookback) of the members that learned something (at least one, even if every
     run diverged), every run's result, and whether the user interrupted (later runs are skipped).
@@ -196,7 +199,11 @@ def train_members(
 
     trained: list[tuple[int, LSTMNetwork, TrainResult]] = []
     outcomes = None
-    if monitor is None and worth_processes(jobs, cores):
+    if executor is not None and jobs:
+        outcomes = _members_on(
+            executor, jobs, lookbacks, runs, progress, should_stop, monitor, forecast, patience
+        )
+    elif monitor is None and worth_processes(jobs, cores):
         reporters = {job.index: progress.reporter(runs[job.index]) for job in jobs}
         try:
             outcomes = train_in_processes(
@@ -230,6 +237,50 @@ def train_members(
     results = [result for _, _, result in trained]
     interrupted = skipped or any(r.stop_reason == "interrupted" for r in results)
     return kept, results, interrupted
+
+
+def _members_on(
+    executor: Executor, jobs: list[MemberJob], lookbacks: dict[int, int], runs: dict[int, int],
+    progress: Progress, should_stop: Callable[[], bool] | None,
+    monitor: tuple[np.ndarray, np.ndarray] | None,
+    forecast: Callable[[LSTMNetwork, np.ndarray, int], np.ndarray] | None, patience: int,
+) -> dict[int, tuple[np.ndarray, TrainResult]]:  # fmt: skip
+    """The members as tasks of ``executor``, the first one first and then the longest (as
+    ``train_in_processes`` orders them). Progress moves as each member ends (its last epoch)."""
+    first, *rest = jobs
+    order = [first, *sorted(rest, key=lambda job: -job.estimated_seconds())]
+    items = []
+    for job in order:
+        watch = None
+        if monitor is not None and forecast is not None:
+            windows, targets = monitor
+            watch = (forecast, windows[:, -lookbacks[job.index] :], targets, patience)
+        items.append((job, watch, job is not first))
+
+    def ended(i: int, outcome: tuple[np.ndarray, TrainResult] | None) -> None:
+        job = items[i][0]
+        report = progress.reporter(runs[job.index])
+        if outcome is not None and report is not None and outcome[1].history:
+            r, last = outcome[1], outcome[1].history[-1]
+            report(EpochReport(r.epochs_run, job.train_config.epochs, float(last["train_loss"] or 0.0),
+                               last["val_loss"], r.best_epoch, r.best_loss, r.seconds))  # fmt: skip
+        progress.finish(runs[job.index])
+
+    done = executor.map(member_task, items, on_result=ended, should_stop=should_stop)
+    return {items[i][0].index: outcome for i, outcome in done.items() if outcome is not None}
+
+
+def member_task(
+    item: tuple[MemberJob, tuple | None, bool], stop: Callable[[], bool]
+) -> tuple[np.ndarray, TrainResult] | None:
+    """A worker's task: one member trained (None when the caller stopped before it began), with
+    early stopping on forecasts when ``item`` carries what it watches."""
+    job, watch, may_skip = item
+    if may_skip and stop():
+        return None
+    stopper = None if watch is None else _stopper(*watch, stop, None)
+    net, result = train_member(job, should_stop=stop, watch=stopper)
+    return net.flat_params.copy(), result
 
 
 def _stopper(

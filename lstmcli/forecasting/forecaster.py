@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from lstmcli.data.series import SeriesData
+    from lstmcli.forecasting.executors import Executor
 
 __all__ = ["Forecast", "Forecaster", "ForecasterConfig", "Trace", "conformal_width", "forecast_warnings"]
 
@@ -163,6 +164,7 @@ class Forecaster:
         on_epoch: Callable[[EpochReport], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         threads: int = 1,
+        executor: Executor | None = None,
     ) -> Forecaster:
         """Train on ``data`` (a ``SeriesData`` from ``lstmcli.data.loader``); returns ``self``.
 
@@ -170,7 +172,8 @@ class Forecaster:
         line's default). With more than one, the ensemble members train side by side in worker
         processes when the work is worth it (``forecasting.members``; a script that does this needs
         the usual ``if __name__ == "__main__":`` guard of multiprocessing), else one after the other
-        here. Each network runs on one core (``engine.threads``): the model is the same either way."""
+        here. Each network runs on one core (``engine.threads``): the model is the same either way.
+        ``executor`` (a Dask cluster, ``executors.connect``) trains the members there instead."""
         cfg = self.config
         cores = available_cores() if int(threads) == 0 else max(1, int(threads))
         started = time.perf_counter()
@@ -185,7 +188,9 @@ class Forecaster:
         progress = Progress(on_epoch, cfg.epochs, cfg.ensemble * (2 if refit else 1))
         val_starts, origins = validation_points(plan, len(y))
         out = horizon if plan.strategy == "direct" else 1  # targets per window
-        run = partial(train_members, cfg, progress=progress, should_stop=should_stop, cores=cores)
+        run = partial(
+            train_members, cfg, progress=progress, should_stop=should_stop, cores=cores, executor=executor
+        )
 
         # ---- stage 1: preprocessing fitted on the training part, networks with early stopping
         train_raw = split.train_end + lag  # raw rows the training windows touch

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from lstmcli.data.series import Panel, SeriesData
+    from lstmcli.forecasting.executors import Executor
 
 __all__ = ["PanelForecaster", "PanelState"]
 
@@ -67,6 +68,7 @@ MODES = ("global", "local")
 # groups by benchmarks/panel_accuracy.py (RESULTS.md "Panels: local vs global", README "Many series").
 DEFAULT_MODE = "local"
 SHORT_QUANTILE = 0.1  # lookbacks are capped so that series this far down the lengths still train
+FORECAST_STEP_SECONDS = 5e-5  # a member's forecast step for one series, about (the chunks' size rule)
 
 
 class PanelForecaster:
@@ -134,11 +136,14 @@ class PanelForecaster:
         threads: int = 1,
         on_series: Callable[[int, int], None] | None = None,
         static: Mapping[str, Sequence[Any]] | None = None,
+        executor: Executor | None = None,
     ) -> PanelForecaster:
         """Train one ensemble on every series (a ``Panel``, or ``SeriesData`` named by ``ids``), or with
         ``mode="local"`` one per series (``panel_local``; ``on_series(done, total)`` reports them, and
         ``on_epoch`` is not called). Static features (global only) are a ``Panel``'s, or ``static``:
-        column -> one value per series of the list (numbers, or text for categories)."""
+        column -> one value per series of the list (numbers, or text for categories). ``executor`` (a
+        Dask cluster, ``executors.connect``) runs the members, or the chunks of local series, there; the
+        model is the same."""
         cfg = self.config
         cores = available_cores() if int(threads) == 0 else max(1, int(threads))
         started = time.perf_counter()
@@ -175,7 +180,7 @@ class PanelForecaster:
             raise ConfigError("--normalize ses with --monitor forecast is not supported for panels yet")
         if self.mode == "local":
             return self._fit_local(
-                series, ids, id_col, skipped, source, cores, on_series, should_stop, started
+                series, ids, id_col, skipped, source, cores, on_series, should_stop, started, executor
             )
         plans, lookbacks, kept_ids, kept, short = self._plans(series, ids)
         skipped += short
@@ -188,7 +193,9 @@ class PanelForecaster:
         out = horizon if strategy == "direct" else 1
         refit = bool(cfg.refit) and any(p.split.n_val > 0 for p in plans)
         progress = Progress(on_epoch, cfg.epochs, cfg.ensemble * (2 if refit else 1))
-        run = partial(train_members, cfg, progress=progress, should_stop=should_stop, cores=cores)
+        run = partial(
+            train_members, cfg, progress=progress, should_stop=should_stop, cores=cores, executor=executor
+        )
         arrays = [_arrays(s) for s in kept]
         points = [validation_points(p, len(y)) for p, (y, _) in zip(plans, arrays, strict=True)]
 
@@ -253,14 +260,14 @@ class PanelForecaster:
     def _fit_local(
         self, series: list[SeriesData], ids: list[str], id_col: str, skipped: list[tuple[str, str]], source: str,
         cores: int, on_series: Callable[[int, int], None] | None, should_stop: Callable[[], bool] | None,
-        started: float,
+        started: float, executor: Executor | None,
     ) -> PanelForecaster:  # fmt: skip
         from lstmcli.forecasting.panel_local import fit_local
 
         season, horizon = self._season_horizon(series)
         cfg = replace(self.config, season=season, horizon=horizon)
         kept_ids, states, left, interrupted = fit_local(
-            cfg, ids, series, cores=cores, on_series=on_series, should_stop=should_stop
+            cfg, ids, series, cores=cores, on_series=on_series, should_stop=should_stop, executor=executor
         )
         skipped += left
         if not states:
@@ -326,12 +333,29 @@ class PanelForecaster:
 
     def predict(
         self, horizon: int | None = None, *, ids: Sequence[str] | None = None, levels: tuple[float, ...] = (),
-        method: str = "lstm",
+        method: str = "lstm", executor: Executor | None = None,
     ) -> dict[str, Forecast]:  # fmt: skip
         """Forecasts of every series (or of ``ids``), by id, each continuing its own dates; ``method`` as
-        ``Forecaster.predict`` takes it, for every series ("best": each series' own winner)."""
+        ``Forecaster.predict`` takes it, for every series ("best": each series' own winner); with
+        ``executor`` (a Dask cluster) in chunks of series there, the same numbers."""
         wanted = self._state().ids if ids is None else [str(i) for i in ids]
-        return {sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted}
+        if executor is None:
+            return {
+                sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted
+            }
+        from lstmcli.forecasting.executors import chunk_size, chunks_of
+
+        st = self._state()
+        states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here)
+        seconds = FORECAST_STEP_SECONDS * (horizon or st.first.horizon) * len(st.first.ensemble.lookbacks)
+        size = chunk_size(len(wanted), executor.workers, seconds)
+        # a global model's states share one ensemble: pickled once per chunk with them
+        chunks = [
+            (st.config, part, horizon, levels, method)
+            for part in chunks_of(list(zip(wanted, states, strict=True)), size)
+        ]
+        done = executor.map(_forecast_chunk, chunks)
+        return {sid: f for k in range(len(chunks)) for sid, f in done[k]}
 
     def predict_data(
         self, panel: Panel, horizon: int | None = None, *, ids: Sequence[str] | None = None,
@@ -395,6 +419,19 @@ class PanelForecaster:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _forecast_chunk(
+    task: tuple[ForecasterConfig, list[tuple[str, Any]], int | None, tuple[int, ...], str], stop: Any
+) -> list[tuple[str, Forecast]]:
+    """A worker's task: the forecasts of a chunk of series, from their states."""
+    cfg, part, horizon, levels, method = task
+    out = []
+    for sid, state in part:
+        model = Forecaster(cfg)
+        model.state_ = state
+        out.append((sid, model.predict(horizon, levels=levels, method=method)))
+    return out
+
+
 def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: list[int]) -> list[int]:
     """One lookback per member: ``--lookback``, or the single-series defaults (N-BEATS-style factors)
     capped so that a series at the SHORT_QUANTILE of the lengths keeps about half its values for

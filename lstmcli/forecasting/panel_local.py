@@ -1,25 +1,29 @@
 """Local models of a panel (``train --id-col --local``): one single-series ensemble per series, the series
-fanned out over the cores.
+fanned out over the cores or a Dask cluster.
 
 Each series is fitted exactly as ``Forecaster.fit`` fits a single series (its own plan, lookbacks,
 preprocessing, ensemble, validation and residuals); only the panel's season and horizon are shared, so
 that every series is forecast the same number of steps. With more than one core the series go to
-worker processes in chunks (``members``' forkserver, the same engine preloaded; never a process per
-series), each fitted there with one thread; with one core they are fitted here, one after the other.
-A series trained with one thread is the same bit for bit as with several (``members``), so the model
-is the same whatever ``threads`` says.
+worker processes in chunks (``executors``: ``members``' forkserver, the same engine preloaded; never a
+process or a task per series), each fitted there with one thread; with one core they are fitted here,
+one after the other. A series trained with one thread is the same bit for bit as with several
+(``members``), so the model is the same whatever ``threads`` says or wherever a chunk ran.
 """
 
 from __future__ import annotations
 
-import math
-import signal
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
-from lstmcli.errors import ConfigError, DataError, TrainingError
+from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.executors import (
+    InProcess,
+    Processes,
+    Stop,
+    WorkersUnavailable,
+    chunk_size,
+    chunks_of,
+)
 from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.state import FittedState
 
@@ -27,13 +31,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from lstmcli.data.series import SeriesData
+    from lstmcli.forecasting.executors import Executor
 
-__all__ = ["fit_local"]
-
-CHUNKS_PER_WORKER = (
-    8  # tasks per worker: small enough to balance long and short series, few enough to be cheap
-)
-MAX_CHUNK = 32  # series per task at most (progress stays fluid on large panels)
+__all__ = ["fit_local", "series_seconds"]
 
 
 def fit_local(
@@ -45,39 +45,38 @@ def fit_local(
     on_series: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     keep_untrained: bool = False,
+    executor: Executor | None = None,
 ) -> tuple[list[str], list[FittedState], list[tuple[str, str]], bool]:
     """Fit one model per series (in ``ids`` order); returns the ids fitted, their states, the series
     left out with the reason (too short, or not reached when ``should_stop`` turned true) and whether
     it was interrupted. ``on_series(done, total)`` is called as series finish. ``keep_untrained``
-    keeps a series whose networks never finished an epoch (the backtest scores what fit gives)."""
+    keeps a series whose networks never finished an epoch (the backtest scores what fit gives).
+    ``executor`` (a Dask cluster, say) runs the chunks of series; by default worker processes here
+    when ``cores`` is above one."""
     order = list(range(len(ids)))
     results: dict[int, FittedState | str] = {}
     total = len(order)
-    interrupted = False
 
-    def done(k: int, outcome: FittedState | str) -> None:
-        results[k] = outcome
+    def done(_: int, outcomes: list[tuple[int, FittedState | str]]) -> None:
+        for k, outcome in outcomes:
+            results[k] = outcome
         if on_series is not None:
             on_series(len(results), total)
 
     if on_series is not None:
         on_series(0, total)
-    workers = min(cores, total)
-    pooled = False
-    if workers > 1 and total > 1:
-        size = max(1, min(MAX_CHUNK, math.ceil(total / (workers * CHUNKS_PER_WORKER))))
-        chunks = [order[i : i + size] for i in range(0, total, size)]
-        try:
-            interrupted = _in_processes(cfg, series, chunks, workers, done, should_stop, keep_untrained)
-            pooled = True
-        except _Unavailable:
-            results.clear()
-    if not pooled:
-        for k in order:
-            if should_stop is not None and should_stop():
-                interrupted = True
-                break
-            done(k, _fit_one(cfg, series[k], keep_untrained))
+    if executor is None:
+        executor = Processes(min(cores, total)) if min(cores, total) > 1 else InProcess()
+    seconds = max((series_seconds(cfg, len(s.values)) for s in series), default=0.0)
+    size = chunk_size(total, executor.workers, seconds) if executor.remote else 1
+    # a task's data: the settings and its chunk of series, sent once per chunk
+    chunks = [(cfg, keep_untrained, [(k, series[k]) for k in chunk]) for chunk in chunks_of(order, size)]
+    try:
+        executor.map(_fit_chunk, chunks, on_result=done, should_stop=should_stop)
+    except WorkersUnavailable:
+        results.clear()
+        InProcess().map(_fit_chunk, chunks, on_result=done, should_stop=should_stop)
+    interrupted = len(results) < total
     kept_ids, states, skipped = [], [], []
     for k in order:
         outcome = results.get(k, "not trained (interrupted)")
@@ -87,6 +86,20 @@ def fit_local(
             kept_ids.append(str(ids[k]))
             states.append(outcome)
     return kept_ids, states, skipped, interrupted
+
+
+def series_seconds(cfg: ForecasterConfig, n: int) -> float:
+    """A rough single-core estimate of one series' fit with ``n`` values (``members``' figure per
+    window and step), for the size of the chunks sent to workers."""
+    from lstmcli.forecasting.ensemble import MAX_TRAIN_WINDOWS
+    from lstmcli.forecasting.planning import default_lookback
+
+    steps = cfg.lookback or default_lookback(cfg.season or 1)
+    windows = max(1, min(n - steps, MAX_TRAIN_WINDOWS))
+    epochs = min(cfg.epochs, 3 * cfg.patience + 10) if cfg.patience else cfg.epochs
+    per_window_step = (0.26e-6 + 2.6e-10 * cfg.hidden * cfg.hidden) * cfg.layers
+    runs = cfg.ensemble * (2 if cfg.refit else 1)
+    return runs * epochs * windows * steps * per_window_step
 
 
 def _fit_one(cfg: ForecasterConfig, data: SeriesData, keep_untrained: bool = False) -> FittedState | str:
@@ -108,70 +121,13 @@ def _fit_one(cfg: ForecasterConfig, data: SeriesData, keep_untrained: bool = Fal
 
 
 def _fit_chunk(
-    cfg: ForecasterConfig, chunk: list[tuple[int, SeriesData]], keep_untrained: bool
+    task: tuple[ForecasterConfig, bool, list[tuple[int, SeriesData]]], stop: Stop
 ) -> list[tuple[int, FittedState | str]]:
-    """A worker's task: the series of one chunk, until the parent says stop."""
+    """A worker's task: the series of one chunk, until the caller says stop (the series begun ends)."""
+    cfg, keep_untrained, chunk = task
     out = []
     for k, data in chunk:
-        if _stop is not None and _stop.is_set():
+        if stop():
             break
         out.append((k, _fit_one(cfg, data, keep_untrained)))
     return out
-
-
-class _Unavailable(RuntimeError):
-    pass
-
-
-_stop = None
-
-
-def _init_worker(stop: object) -> None:
-    global _stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
-    _stop = stop
-
-
-def _in_processes(
-    cfg: ForecasterConfig,
-    series: Sequence[SeriesData],
-    chunks: list[list[int]],
-    workers: int,
-    done: Callable[[int, FittedState | str], None],
-    should_stop: Callable[[], bool] | None,
-    keep_untrained: bool,
-) -> bool:
-    from lstmcli.forecasting.members import _context
-
-    try:
-        ctx = _context()
-        stop = ctx.Event()
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(stop,))
-    except (OSError, ImportError, NotImplementedError, ValueError) as e:
-        raise _Unavailable(str(e)) from e
-    interrupted = False
-    with pool:
-        try:
-            pending = {
-                pool.submit(_fit_chunk, cfg, [(k, series[k]) for k in chunk], keep_untrained)
-                for chunk in chunks
-            }
-            while pending:
-                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    for k, outcome in future.result():
-                        done(k, outcome)
-                if not interrupted and should_stop is not None and should_stop():
-                    interrupted = True
-                    stop.set()  # chunks not started yet return nothing; running ones finish their series
-                    for future in pending:
-                        future.cancel()
-                    pending = {f for f in pending if not f.cancelled()}
-        except BrokenProcessPool as e:
-            raise TrainingError(
-                "a training worker process died (out of memory?); try --threads 1 or a smaller model"
-            ) from e
-        except BaseException:
-            stop.set()
-            raise
-    return interrupted
