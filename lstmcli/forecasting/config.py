@@ -60,6 +60,10 @@ class ForecasterConfig:
     refit: bool = True  # after early stopping chose the epochs, train again on all of the data
     seed: int = 0
     dtype: str = "float32"
+    # inputs known in advance, derived from the dates (lstmcli.data.calendar): sin/cos of the calendar
+    # cycles the frequency can see, and a public-holiday flag of this country (ISO code, e.g. "US")
+    calendar: bool = False
+    holidays: str | None = None
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -104,7 +108,12 @@ class ForecasterConfig:
             raise ConfigError(f"--dtype must be float32 or float64, got {self.dtype!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        # written only when used, so that a model without them is the same file as before they existed
+        for name in ("calendar", "holidays"):
+            if not d[name]:
+                del d[name]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ForecasterConfig:

@@ -44,7 +44,7 @@ class Plan:
 
     season: int
     horizon: int
-    strategy: str  # "direct" whenever there are features (their future values are unknown)
+    strategy: str  # "direct" whenever there are past features (their future values are unknown)
     transform: str  # the pipeline spec, "auto" resolved
     lag: int  # leading steps the pipeline's differencing drops
     lookbacks: tuple[int, ...]  # one per ensemble member; the first is the planned lookback
@@ -103,6 +103,9 @@ def make_plan(cfg: ForecasterConfig, data: SeriesData) -> Plan:
     check_magnitude(y, data.target, data_name(data))
     for column, values in zip(data.feature_names, np.asarray(data.features).reshape(n, -1).T, strict=False):
         check_magnitude(np.asarray(values, dtype=np.float64), column, data_name(data))
+    if data.future_features is not None:
+        for column, values in zip(data.future_feature_names, np.asarray(data.future_features).T, strict=True):
+            check_magnitude(np.asarray(values, dtype=np.float64), column, data_name(data))
     season = cfg.season or season_length(data.freq)
     horizon = cfg.horizon or max(season, 1)
     # Feeding forecasts back needs future values of the features, which nobody has: go direct.

@@ -6,7 +6,7 @@ nothing of the ``Forecaster`` around it, so a new fitted field is added here and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from lstmcli.engine.network import LSTMNetwork
 from lstmcli.engine.training import TrainResult
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.ensemble import Ensemble
+from lstmcli.forecasting.known import KnownInputs
 from lstmcli.forecasting.preprocessing import Preprocessing
 
 __all__ = ["FittedState", "PanelState"]
@@ -48,6 +49,8 @@ class FittedState:
     naive2_errors: np.ndarray | None  # (k, horizon) the intervals' floor; None in files before 1.2
     train_result: TrainResult  # the first member's training (seconds are NaN once read from a file)
     format_version: str | None = None  # of the model file it was read from; None when fitted here
+    known: KnownInputs = field(default_factory=KnownInputs)  # inputs known in advance (none before 1.4)
+    tail_known: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (K_rows, K) their raw values
 
     @property
     def strategy(self) -> str:
