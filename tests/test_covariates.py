@@ -282,3 +282,20 @@ def test_holiday_errors(tmp_path, monkeypatch):
 def test_known_inputs_from_dict_refuses_unknown_encodings():
     with pytest.raises(ValueError, match="unknown calendar encoding"):
         KnownInputs.from_dict({"calendar": ["phase_of_moon"]})
+
+
+def test_a_format_1_2_file_written_before_known_inputs_predicts_the_same(tmp_path):
+    """The fixture was written by commit 6c98be7, before issue #22 (train sample_data/air_passengers.csv
+    --epochs 3 --hidden 4 --ensemble 2); its forecasts then, to the bit, and the same bytes saved again."""
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "model_v1_2.npz"
+    model = Forecaster.load(fixture)
+    assert model.format_version_ == "1.2" and model.state_.known.width == 0
+    f = model.predict(3, levels=(80,))
+    np.testing.assert_array_equal(f.values, [441.39167595949635, 413.5326568627839, 473.80520303890125])
+    np.testing.assert_array_equal(
+        f.intervals[80][0], [413.7640613251645, 380.6019681857304, 432.213904496336]
+    )
+    model.save(tmp_path / "again.npz")
+    assert (tmp_path / "again.npz").read_bytes() == fixture.read_bytes()
