@@ -294,8 +294,9 @@ def _rows_with_target(p, target_sorted, lines, time, order, target, forecast_row
     if time is not None and time.kind == "dates":
         where = f"{fmt_ts(time.keys[order][n_hist])}, line {lines[n_hist]}"
     if not forecast_rows:
+        rows = "the last row (" if n - n_hist == 1 else f"the last {n - n_hist} rows (from "
         raise DataError(
-            f"{p}: the last {plural(n - n_hist, 'row')} (from {where}) have no '{target}' value; the end of a "
+            f"{p}: {rows}{where}) {'has' if n - n_hist == 1 else 'have'} no '{target}' value; the end of a "
             "series is never filled: remove those rows, or train with --future-features or --calendar to "
             "make them the forecast period"
         )
