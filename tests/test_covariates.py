@@ -13,7 +13,7 @@ from lstmcli.cli import app
 from lstmcli.data.calendar import calendar_columns, calendar_encodings, holiday_column
 from lstmcli.data.loader import load_csv
 from lstmcli.data.transforms import make_pipeline
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.ensemble import Ensemble
 from lstmcli.forecasting.fitting import forecast_from_origins
 from lstmcli.forecasting.forecaster import Forecaster, ForecasterConfig
@@ -299,3 +299,18 @@ def test_a_format_1_2_file_written_before_known_inputs_predicts_the_same(tmp_pat
     )
     model.save(tmp_path / "again.npz")
     assert (tmp_path / "again.npz").read_bytes() == fixture.read_bytes()
+
+
+def test_a_missing_step_in_the_forecast_period_is_not_filled_nor_noted_as_filled(tmp_path):
+    data = tmp_path / "sales.csv"
+    promo_csv(data, n=100, trailing=5)
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join(lines[:103] + lines[104:]) + "\n")  # drop the third forecast row
+    series = load_csv(data, target="sales", future_features=["promo"], forecast_rows=True)
+    assert not any("Added" in n for n in series.notes)
+    assert np.isnan(series.ahead[2, 0]) and series.ahead_lines[2] == 0
+    model = Forecaster(ForecasterConfig(epochs=2, ensemble=1, hidden=4)).fit(series)
+    with pytest.raises(
+        DataError, match=r"column 'promo' has no value for 2023-04-13 \(a missing time step\)"
+    ):
+        model.predict(5, data=series)

@@ -192,15 +192,25 @@ def load_csv(
         pos, G = np.arange(n), n
         timestamps, out_freq = None, None
     elif time.kind == "dates":
+        # the grid (and its notes: inferred frequency, steps filled) of the rows with a target; the
+        # forecast period's rows are then placed on the same grid, its missing steps left empty
+        keys = time.keys[order]
+        h = slice(0, n_hist)
         pos, G, timestamps, out_freq = date_grid(
-            p, time, time.keys[order], lines, freq, fill, target_nan, target, notes
+            p, time, keys[h], lines[h], freq, fill, target_nan, target, notes
         )
+        if n_hist < n and out_freq is not None:
+            pos, G, timestamps, _ = date_grid(p, time, keys, lines, out_freq, fill, 0, target, [])
+        elif n_hist < n:
+            pos, G, timestamps = np.arange(n), n, keys
     else:
         if freq is not None:
             raise ConfigError(
                 f"--freq {freq} was given, but column '{time.name}' of {p} holds numbers, not dates"
             )
-        pos, G = step_grid(time, time.keys[order], fill, notes)
+        pos, G = step_grid(time, time.keys[order][:n_hist], fill, notes)
+        if n_hist < n:
+            pos, G = step_grid(time, time.keys[order], fill, [])
         timestamps, out_freq = None, None
     G_hist = int(pos[n_hist - 1]) + 1  # the grid of the rows with a target; the rest is the forecast period
 
@@ -231,7 +241,7 @@ def load_csv(
             ahead_ts = np.asarray(timestamps[G_hist:], dtype="datetime64[ns]")
         first = fmt_ts(ahead_ts[0]) if ahead_ts is not None else f"line {ahead_lines[0]}"
         notes.append(
-            f"The last {plural(G - G_hist, 'row')} (from {first}) have no '{target}' value: they are the "
+            f"The last {plural(n - n_hist, 'row')} (from {first}) have no '{target}' value: they are the "
             "forecast period, not filled and not trained on."
         )
     if timestamps is not None:
