@@ -28,6 +28,13 @@ Added in 1.3 (older files still load: ``predict --method`` other than lstm then 
                                 ``predict --method theta`` and ``combine`` need no data file
     metadata "settings.combine" "none" or "theta" (older files: "none")
 
+Added in 1.4, only in a model with inputs known in advance (a model without them is written as 1.3;
+older files load as models without them)::
+
+    data.tail_known (K, C)      the raw known inputs (file columns, calendar, holidays) of the tail's rows
+    metadata "known"            which inputs (columns, calendar encodings, holiday country), the steps
+                                ahead each input step carries ("lead") and their scaling ("mean", "scale")
+
 The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
 plain numeric or unicode and the file opens with ``np.load(path, allow_pickle=False)``.
@@ -64,7 +71,8 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "load_state", "model_file_errors", "save_state"]
 
 FORMAT = "lstmcli-model"
-FORMAT_VERSION = "1.3"
+FORMAT_VERSION = "1.4"
+_WITHOUT_KNOWN = "1.3"  # what a model without inputs known in advance is written as (its layout then)
 _READS_MAJOR = 1
 
 
@@ -80,6 +88,8 @@ def save_state(state: FittedState, path: str | os.PathLike[str]) -> None:
         arrays["calibration.naive2_errors"] = np.asarray(state.naive2_errors, dtype=np.float64)
     if state.preprocessing.static.size:  # (only a series of a panel has them)
         arrays["data.static"] = np.asarray(state.preprocessing.static, dtype=np.float64)
+    if state.known.width:
+        arrays["data.tail_known"] = np.asarray(state.tail_known, dtype=np.float64)
     arrays["metadata"] = np.array(json.dumps(_metadata(state), sort_keys=True, allow_nan=False))
     write_archive(path, arrays, {"metadata": _MAX_METADATA_BYTES})  # never a file load_state refuses
 
@@ -97,9 +107,15 @@ def network_arrays(state: FittedState) -> dict[str, np.ndarray]:
 def _metadata(state: FittedState) -> dict[str, Any]:
     result = state.train_result
     prep = state.preprocessing
-    return {
+    known = {}
+    if state.known.width:
+        known = {
+            "known": state.known.to_dict()
+            | {"lead": prep.known_lead, "mean": prep.known_mean.tolist(), "scale": prep.known_scale.tolist()}
+        }
+    return known | {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if known else _WITHOUT_KNOWN,
         "lstmcli_version": __version__,
         "network": state.network.config.to_dict(),
         "settings": state.config.to_dict(),
@@ -183,7 +199,7 @@ def load_state(path: str | os.PathLike[str]) -> FittedState:
 
 # The entries this version reads; any other (added by a newer minor format) is skipped unread.
 _KNOWN = re.compile(
-    r"(ensemble\.[0-9]+\.)?(lstm|head)\.[a-z_0-9]+|data\.(tail_values|tail_features|seasonal_indices)"
+    r"(ensemble\.[0-9]+\.)?(lstm|head)\.[a-z_0-9]+|data\.(tail_values|tail_features|tail_known|seasonal_indices)"
     r"|data\.static|validation\.residuals|calibration\.naive2_errors|metadata"
 )
 # The metadata string (4 bytes a character): a model trained on a million rows by earlier versions
@@ -372,11 +388,12 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         static = _check_array(arrays, "data.static", None, ("float64",), name)
         if static.ndim != 1:
             raise ModelFileError(f"{name}: data.static has shape {static.shape}, expected (S,)")
-    if net_config.input_size != 1 + n_features + len(static):
+    known, lead, known_mean, known_scale = _known_inputs(meta, name, horizon, strategy)
+    if net_config.input_size != 1 + n_features + len(static) + lead * known.width:
         raise ModelFileError(
             f"{name}: the network takes {net_config.input_size} inputs but {n_features} features"
-            + (f" and {len(static)} static inputs" if len(static) else "")
-            + " are listed"
+            + (f", {len(static)} static inputs" if len(static) else "")
+            + f" and {known.width} known inputs ({lead} step{'s' if lead > 1 else ''} ahead) are listed"
         )
     scaling = _require(meta, "feature_scaling", dict, name)
     try:
@@ -392,6 +409,9 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
             f"{name}: data.tail_values has shape {tail.shape}, expected at least ({max(lookbacks)},)"
         )
     tail_features = _check_array(arrays, "data.tail_features", (len(tail), n_features), ("float64",), name)
+    tail_known = np.zeros((len(tail), 0))
+    if known.width:
+        tail_known = _check_array(arrays, "data.tail_known", (len(tail), known.width), ("float64",), name)
     # n_obs places the tail in the series (the phase of the seasonal indices, the step numbers): the
     # tail is its end, the whole series when shorter than what is kept, and the last validation origin
     # is its last row (recursive) or the last with a whole horizon after it (direct, and format 1.0)
@@ -448,8 +468,17 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         horizon=horizon,
         constant=None if constant is None else float(constant),
         preprocessing=Preprocessing(
-            settings.normalize, pipeline, seasonal, float(alpha), feature_mean, feature_scale, static
-        ),
+            settings.normalize,
+            pipeline,
+            seasonal,
+            float(alpha),
+            feature_mean,
+            feature_scale,
+            static=static,
+            known_mean=known_mean,
+            known_scale=known_scale,
+            known_lead=lead,
+        ),  # fmt: skip
         ensemble=Ensemble(networks, lookbacks, strategy),
         member_epochs=member_epochs,
         target=target,
@@ -467,4 +496,31 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
         train_result=train_result,
         format_version=meta["format_version"],
         baselines=baselines,
+        known=known,
+        tail_known=tail_known,
     )
+
+
+def _known_inputs(
+    meta: dict[str, Any], name: str, horizon: int, strategy: str
+) -> tuple[Any, int, np.ndarray, np.ndarray]:
+    """The inputs known in advance (format 1.4; none in older files), their lead and scaling."""
+    from lstmcli.forecasting.known import KnownInputs
+
+    if "known" not in meta:
+        return KnownInputs(), 1, np.zeros(0), np.zeros(0)
+    node = _require(meta, "known", dict, name)
+    known = KnownInputs.from_dict(node)
+    lead = _require(meta, "known.lead", int, name)
+    if lead != (horizon if strategy == "direct" else 1):
+        raise ModelFileError(f"{name}: metadata field 'known.lead' ({lead}) does not match the strategy")
+    try:
+        mean = np.asarray(node["mean"], dtype=np.float64).reshape(known.width)
+        scale = np.asarray(node["scale"], dtype=np.float64).reshape(known.width)
+    except (KeyError, TypeError, ValueError):
+        raise ModelFileError(
+            f"{name}: metadata field 'known' does not match its {known.width} inputs"
+        ) from None
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+        raise ModelFileError(f"{name}: metadata field 'known' has a scale that is not a positive number")
+    return known, int(lead), mean, scale

@@ -15,9 +15,10 @@ from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.baselines import seasonal_naive
 from lstmcli.forecasting.config import ForecasterConfig
-from lstmcli.forecasting.forecaster import Forecaster, forecast_warnings
+from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.intervals import conformal_width
 from lstmcli.forecasting.metrics import mase, smape
+from lstmcli.forecasting.verdicts import forecast_warnings
 
 FAST = ForecasterConfig(hidden=8, epochs=40, patience=10, ensemble=3)
 

@@ -630,10 +630,35 @@ def test_leading_missing_with_ffill_uses_backfill(csv):
     assert any("back-fill" in n and "first 2 values" in n for n in d.notes)
 
 
-def test_trailing_missing_is_noted(csv):
-    d = load_csv(csv(monthly(5, values=["1", "2", "3", "", ""])))
-    np.testing.assert_array_equal(d.values, [1, 2, 3, 3, 3])
-    assert any("last 2 values" in n for n in d.notes)
+def test_trailing_empty_target_is_an_error_naming_the_first_date(csv):
+    # filling them would shift the forecast window silently (issue #22)
+    p = csv(monthly(5, values=["1", "2", "3", "", ""]))
+    msg = error(DataError, load_csv, p)
+    assert msg.startswith(str(p)) and "\n" not in msg
+    assert "the last 2 rows (from 2020-04-01, line 5) have no 'value' value" in msg
+
+
+def test_trailing_empty_target_rows_are_the_forecast_period_when_asked(csv):
+    text = "date,value,promo\n" + "".join(
+        f"2020-01-{d:02d},{v},{k}\n" for d, v, k in [(1, 1, 0), (2, 2, 1), (3, 3, 0), (4, "", 1), (5, "", 0)]
+    )
+    d = load_csv(csv(text), target="value", future_features=["promo"], forecast_rows=True)
+    np.testing.assert_array_equal(d.values, [1, 2, 3])
+    np.testing.assert_array_equal(d.future_features[:, 0], [0, 1, 0])
+    np.testing.assert_array_equal(d.ahead[:, 0], [1, 0])
+    assert [str(t)[:10] for t in d.ahead_timestamps] == ["2020-01-04", "2020-01-05"]
+    assert list(d.ahead_lines) == [5, 6]
+    assert not any("Filled" in n for n in d.notes)
+
+
+def test_fill_notes_say_one_thing_per_cell(csv):
+    # an interior cell is interpolated, a trailing one repeats the last value: each is said once
+    text = "date,value,x\n" + "".join(
+        f"2020-01-{d:02d},{d},{x}\n" for d, x in [(1, 1), (2, ""), (3, 3), (4, 4), (5, "")]
+    )
+    notes = load_csv(csv(text), target="value", features=["x"]).notes
+    assert "Filled 1 empty cell of column 'x' (line 3) by linear interpolation." in notes
+    assert "The last 1 value of column 'x' were missing and repeat the last available value." in notes
 
 
 def test_more_than_half_missing(csv):

@@ -16,6 +16,7 @@ from lstmcli.cli.common import (
     OutputFormat,
     fail,
     level_values,
+    parse_columns,
     parse_features,
     plot_path,
     print_notes,
@@ -30,7 +31,7 @@ from lstmcli.cli.common import (
 from lstmcli.cli.plots import GRID_SERIES
 from lstmcli.cli.predict import PlotFile, rows_to_csv
 from lstmcli.cli.predict import _output_kind as output_kind_of
-from lstmcli.cli.train import forecaster_config
+from lstmcli.cli.train import forecaster_config, refuse_known_for_panels
 from lstmcli.errors import ConfigError
 
 D = opt.DEFAULTS
@@ -102,6 +103,9 @@ def backtest(
     target: opt.Target = None,
     time_col: opt.TimeCol = None,
     features: opt.Features = None,
+    future_features: opt.FutureFeatures = None,
+    calendar: opt.Calendar = False,
+    holidays: opt.Holidays = None,
     freq: opt.Freq = None,
     fill: opt.Fill = D["fill"],
     lookback: opt.Lookback = None,
@@ -179,6 +183,8 @@ def backtest(
         mode = None
         if id_col is not None:
             from lstmcli.cli.panels import panel_mode
+
+            refuse_known_for_panels(future_features, calendar, holidays)
             from lstmcli.data.loader import load_long_csv, season_length
             from lstmcli.data.panel import panel_frequency
             from lstmcli.forecasting.backtest import backtest_panel
@@ -225,6 +231,7 @@ def backtest(
                 features=parse_features(features),
                 freq=freq,
                 fill=fill,
+                future_features=parse_columns(future_features, "--future-features"),
             )
             print_notes(err, series_data.notes)
             m = season or season_length(series_data.freq)

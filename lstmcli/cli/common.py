@@ -175,3 +175,14 @@ def parse_features(value: str | None) -> str | list[str] | None:
     if value.strip().lower() == "all":
         return "all"
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_columns(value: str | None, option: str) -> list[str] | None:
+    """A comma-separated list of column names ('all' is not one)."""
+    if value is None or not value.strip():
+        return None
+    if value.strip().lower() == "all":
+        from lstmcli.errors import ConfigError
+
+        raise ConfigError(f"{option} takes column names ('a,b'), not 'all'")
+    return [v.strip() for v in value.split(",") if v.strip()]

@@ -24,7 +24,16 @@ from lstmcli.cli.common import (
     warn,
     write_plot,
 )
-from lstmcli.cli.predict import ModelIn, NewData, PlotFile, SeriesId, _date_text, load_newer_data
+from lstmcli.cli.predict import (
+    FutureFile,
+    ModelIn,
+    NewData,
+    PlotFile,
+    SeriesId,
+    _date_text,
+    load_future_file,
+    load_newer_data,
+)
 from lstmcli.cli.text import styled
 from lstmcli.errors import ConfigError
 
@@ -83,6 +92,7 @@ def inspect_cmd(
     ] = OutputFormat.table,
     plot: PlotFile = None,
     series_id: SeriesId = None,
+    future: FutureFile = None,
 ) -> None:
     """Show the gate values at every step: what the network remembers and forgets."""
     with user_errors():
@@ -101,7 +111,7 @@ def inspect_cmd(
                 f"--member {member} out of range: the model has {members} member(s), 1..{members}"
             )
         newer = load_newer_data(forecaster, data) if data is not None else None
-        trace = forecaster.trace(newer, member=member - 1)
+        trace = forecaster.trace(newer, member=member - 1, future=load_future_file(forecaster, future))
         epochs = forecaster.member_epochs_
         if len(epochs) == members and first_epoch_members(epochs, forecaster.config.epochs).count(
             member - 1
@@ -158,7 +168,7 @@ def inspect_cmd(
             "steps": labels[first:],
             "units": unit_list,
             "inputs": trace.inputs[first:].tolist(),
-            "input_names": [forecaster.target_ + " (transformed)"] + forecaster.feature_names_,
+            "input_names": trace.input_names,
             "layers": [
                 {
                     name: trace.layers[k][name][first:, unit_list].tolist()
@@ -182,10 +192,14 @@ def inspect_cmd(
                 for t in range(first, T):
                     for u in unit_list:
                         writer.writerow([k + 1, t, labels[t], name, u, repr(float(values[t, u]))])
+        if len(trace.input_names) > 1:  # covariates: the window's inputs too, as layer 0
+            for t in range(first, T):
+                for c, name in enumerate(trace.input_names):
+                    writer.writerow([0, t, labels[t], f"input {name}", c, repr(float(trace.inputs[t, c]))])
         sys.stdout.write(buf.getvalue())
         return
 
-    from lstmcli.cli.render import explain_gates, gate_table, unit_summary_table
+    from lstmcli.cli.render import explain_gates, gate_table, inputs_table, unit_summary_table
 
     raw_output = trace.output.astype(float).round(4).tolist()  # float64 first: float32 prints 17 digits
     console.print(
@@ -214,6 +228,8 @@ def inspect_cmd(
             "like 8 or a list like 0,3,5."
         )
     console.print(explain_gates(forecaster.season_))
+    if len(trace.input_names) > 1:  # covariates: what the window's steps carry
+        console.print(inputs_table(trace.inputs[first:], trace.input_names, labels[first:]))
     for k in chosen:
         prefix = "lstm" if member == 1 else f"ensemble.{member - 1}.lstm"  # the model file's names
         console.rule(f"layer {k + 1} of {n_layers} (weights {prefix}.*_l{k})")

@@ -37,6 +37,34 @@ Features = Annotated[
         rich_help_panel=DATA_PANEL,
     ),
 ]
+FutureFeatures = Annotated[
+    str | None,
+    typer.Option(
+        "--future-features",
+        help="Columns whose values are known in advance for the forecast period (promotions, prices): "
+        "'a,b'. predict takes their future values from --future FILE or from trailing rows of --data "
+        "with an empty target.",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
+Calendar = Annotated[
+    bool,
+    typer.Option(
+        "--calendar",
+        help="Add calendar inputs for every step, known in advance: sin/cos of the hour of day, day of "
+        "week, day of month, day/month of year, as the frequency allows.",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
+Holidays = Annotated[
+    str | None,
+    typer.Option(
+        "--holidays",
+        help="Add a public-holiday input for a country (ISO code: US, GB, DE, ...), daily or finer data; "
+        "needs the holidays extra: pip install 'lstmcli[holidays]'.",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
 Freq = Annotated[
     str | None,
     typer.Option(

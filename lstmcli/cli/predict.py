@@ -65,11 +65,43 @@ SeriesId = Annotated[
 ]
 
 
+FutureFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--future",
+        help="For a model trained with --future-features: a CSV with the time column and those columns "
+        "for (at least) the forecast period, its dates continuing the series.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+
+
 def load_newer_data(model: Any, path: Path) -> Any:
-    """Read newer observations with the same columns and frequency the model was trained on."""
+    """Read newer observations with the same columns and frequency the model was trained on; with inputs
+    known in advance, trailing rows whose target is empty are the forecast period."""
     from lstmcli.data.loader import load_csv
 
-    return load_csv(path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_)
+    known = model.state_.known
+    return load_csv(
+        path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_,
+        future_features=list(known.columns) or None, forecast_rows=bool(known.width),
+    )  # fmt: skip
+
+
+def load_future_file(model: Any, path: Path | None) -> Any:
+    """``--future FILE``: the values of the model's known-future columns for the forecast period."""
+    if path is None:
+        return None
+    known = model.state_.known
+    if not known.columns:
+        what = "no inputs known in advance"
+        if known.width:
+            what = f"only calendar and holiday inputs ({', '.join(known.names)}), rebuilt from the dates"
+        raise ConfigError(f"--future {path}: the model has {what}; it needs no --future file")
+    from lstmcli.data.future import load_future
+
+    return load_future(path, known.columns)
 
 
 def forecast_rows(forecast: Any, levels: list[float]) -> list[dict[str, Any]]:
@@ -138,12 +170,13 @@ def predict(
     series_id: SeriesId = None,
     method: Method = "lstm",
     scheduler: opt.Scheduler = None,
+    future: FutureFile = None,
 ) -> None:
     """Forecast the next periods with a trained model; dates continue the series."""
     levels = list(level or [])
     with user_errors():
-        refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data})
-        refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data})
+        refuse_to_replace_inputs(output, "--output", {"--model": model, "--data": data, "--future": future})
+        refuse_to_replace_inputs(plot, "--plot", {"--model": model, "--data": data, "--future": future})
         from lstmcli.forecasting.executors import require_dask
 
         require_dask(scheduler)
@@ -154,6 +187,8 @@ def predict(
         from lstmcli.forecasting.forecaster import Forecaster
 
         if is_panel_model(model):  # a model of many series (train --id-col)
+            if future is not None:
+                raise ConfigError("--future is not supported for models of many series yet")
             predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data,
                           plot, method, scheduler)  # fmt: skip
             return
@@ -168,7 +203,8 @@ def predict(
         with first_run_notice("forecast"):
             forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
         newer = load_newer_data(forecaster, data) if data is not None else None
-        forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method)
+        ahead = load_future_file(forecaster, future)
+        forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method, future=ahead)
         rows = forecast_rows(forecast, levels)
         payload = {
             "model": str(model),

@@ -165,7 +165,11 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
     console.print(
         styled(
             "Next: ",
-            (f"lstmcli predict --model {s['model']}", "bold"),
+            (
+                f"lstmcli predict --model {s['model']}"
+                + (" --future FUTURE.csv" if s.get("future_features") else ""),
+                "bold",
+            ),
             " or ",
             (f"lstmcli inspect --model {s['model']}", "bold"),
         )
@@ -219,6 +223,18 @@ def gate_table(name: str, values: np.ndarray, labels: list[str], units: list[int
     ]
     headers = ["step", *[f"u{u}" for u in units]]
     return PlainTable(GATE_TITLES[name], headers, ["left"] + ["right"] * len(units), rows)
+
+
+def inputs_table(inputs: np.ndarray, names: list[str], labels: list[str]) -> Table:
+    """The window's inputs as the network sees them (after transforms and scaling): rows = steps,
+    columns = the target and each covariate."""
+    table = Table(title="Inputs of the window (transformed and scaled)", title_justify="left")
+    table.add_column("step")
+    for name in names:
+        table.add_column(name, justify="right")
+    for label, row in zip(labels, inputs, strict=True):
+        table.add_row(label, *[f"{v:.3f}" for v in row])
+    return table
 
 
 def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:

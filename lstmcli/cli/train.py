@@ -15,6 +15,7 @@ from lstmcli.cli import options as opt
 from lstmcli.cli.common import (
     TrainFormat,
     fail,
+    parse_columns,
     parse_features,
     print_notes,
     refuse_to_replace_inputs,
@@ -73,6 +74,9 @@ def train(
     target: opt.Target = None,
     time_col: opt.TimeCol = None,
     features: opt.Features = None,
+    future_features: opt.FutureFeatures = None,
+    calendar: opt.Calendar = False,
+    holidays: opt.Holidays = None,
     freq: opt.Freq = None,
     fill: opt.Fill = D["fill"],
     lookback: opt.Lookback = None,
@@ -124,6 +128,7 @@ def train(
         if id_col is not None or global_ is not None or static_features is not None:  # many series
             from lstmcli.cli.panels import panel_for_training
 
+            refuse_known_for_panels(future_features, calendar, holidays)
             series, forecaster = panel_for_training(
                 config, data, model, id_col, global_, target, time_col, features, freq, fill, static_features
             )
@@ -135,6 +140,8 @@ def train(
                 features=parse_features(features),
                 freq=freq,
                 fill=fill,
+                future_features=parse_columns(future_features, "--future-features"),
+                forecast_rows=bool(future_features or calendar or holidays),
             )
             from lstmcli.npzfile import check_writable
 
@@ -212,6 +219,22 @@ def _warn_about(forecaster: Any, summary: dict[str, Any]) -> None:
             warn(message)
 
 
+def refuse_known_for_panels(future_features: str | None, calendar: bool, holidays: str | None) -> None:
+    from lstmcli.errors import ConfigError
+
+    used = [o for o, v in (("--future-features", future_features), ("--calendar", calendar),
+                           ("--holidays", holidays)) if v]  # fmt: skip
+    if used:
+        raise ConfigError(f"{used[0]} is not supported for many series (--id-col) yet")
+
+
+def _known_summary(known: Any) -> dict[str, Any]:
+    """The inputs known in advance, for a model that has any (the summary of others is unchanged)."""
+    if not known.width:
+        return {}
+    return {"future_features": list(known.columns), "known_inputs": known.names}
+
+
 def _json_default(value: Any) -> Any:
     return None
 
@@ -244,6 +267,7 @@ def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[
         "data": forecaster.source_,
         "target": forecaster.target_,
         "features": forecaster.feature_names_,
+        **_known_summary(forecaster.state_.known),
         "frequency": forecaster.freq_,
         "observations": forecaster.n_obs_,
         "season": forecaster.season_,

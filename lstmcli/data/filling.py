@@ -61,11 +61,21 @@ def fill_column(name, col_sorted, pos, G, method, lines_sorted, notes, path):
         )
     filled, lead, trail = _fill(y, method)
     if n_cells:
-        bad_lines = lines_sorted[np.isnan(col_sorted)]
-        notes.append(
-            f"Filled {plural(n_cells, 'empty cell')} of column '{name}' ({fmt_lines(sorted(bad_lines), 3)}) "
-            f"{FILL_WORDS[method]}."
-        )
+        empty = np.isnan(col_sorted)
+        at = np.asarray(pos)[empty]  # grid positions of the empty cells
+        # each empty cell is counted once, under the rule that filled it: an interior cell by the method,
+        # a leading one by back-fill, a trailing one (linear) by repeating the last value
+        said = np.ones(len(at), dtype=bool)
+        if method != "zero":
+            said &= at >= lead
+        if method == "linear":
+            said &= at < G - trail
+        if said.any():
+            bad_lines = lines_sorted[empty][said]
+            notes.append(
+                f"Filled {plural(int(said.sum()), 'empty cell')} of column '{name}' "
+                f"({fmt_lines(sorted(bad_lines), 3)}) {FILL_WORDS[method]}."
+            )
     if method != "zero":
         if lead:
             notes.append(
@@ -75,6 +85,6 @@ def fill_column(name, col_sorted, pos, G, method, lines_sorted, notes, path):
         if trail and method == "linear":
             notes.append(
                 f"The last {plural(trail, 'value')} of column '{name}' were missing and repeat the last "
-                "available value; remove those rows if they are times you want forecast."
+                "available value."
             )
     return filled

@@ -59,7 +59,7 @@ from lstmcli.data.longformat import (
 )
 from lstmcli.data.series import LongSeries, SeriesData
 from lstmcli.data.timecolumn import find_time, sort_rows
-from lstmcli.data.wording import one_line, plural
+from lstmcli.data.wording import fmt_ts, missing_col_error, one_line, plural
 from lstmcli.errors import ConfigError, DataError, LstmcliError
 
 __all__ = [
@@ -109,6 +109,8 @@ def load_csv(
     features: str | Sequence[str] | None = None,
     freq: str | None = None,
     fill: str = "linear",
+    future_features: Sequence[str] | None = None,
+    forecast_rows: bool = False,
 ) -> SeriesData:
     """Load one time series (plus optional feature columns) from a wide CSV file.
 
@@ -124,12 +126,17 @@ def load_csv(
         not dates, except a column named "year" holding whole years and a column named "step" (used only to
         order rows).  With no time column the rows are consecutive steps.
     features : {None, "all"} or str or sequence of str, optional
-        Extra numeric input columns: None for none, "all" for every other numeric column, or names (a list
-        or a comma-separated string).
+        Extra numeric input columns known up to the last observation only (past covariates): None for
+        none, "all" for every other numeric column, or names (a list or a comma-separated string).
     freq : str, optional
         pandas offset alias overriding the inferred frequency (legacy "M"/"Q"/"Y"/"H" are accepted).
     fill : {"linear", "ffill", "zero"}
-        How empty cells and missing time steps are filled.
+        How empty cells and missing time steps are filled (never the trailing rows of the target).
+    future_features : sequence of str, optional
+        Columns whose values are known in advance (``--future-features``).
+    forecast_rows : bool
+        Accept trailing rows whose target is empty as the forecast period (their known-future values
+        go to ``SeriesData.ahead``); when False they are an error naming the first of them.
 
     Returns
     -------
@@ -148,6 +155,7 @@ def load_csv(
         parse_offset(freq)  # fail fast on a bad alias, before reading the file
     if target is not None and not isinstance(target, str):
         raise ConfigError(f"--target must be a column name, got {target!r}")
+    known = [str(f).strip() for f in (future_features or ()) if str(f).strip()]
 
     table = read_table(path)
     p = table.path
@@ -164,9 +172,9 @@ def load_csv(
     else:
         notes.append(f"{p} has no date column; rows are used as consecutive time steps in file order.")
 
-    target, feat_names = choose_columns(table, time_name, target, features, notes)
+    target, feat_names, known = _input_columns(table, time_name, target, features, known, notes)
     cols = {}
-    for c in (target, *feat_names):
+    for c in (target, *feat_names, *known):
         col = numeric_column(table, c)
         check_numbers(table, c, col)
         if col.note:
@@ -174,34 +182,70 @@ def load_csv(
         cols[c] = col.values
 
     n = len(table.df)
+    order = np.arange(n) if time is None else sort_rows(table, time, notes)
+    lines = table.lines[order]
+    n_hist = _rows_with_target(p, cols[target][order], lines, time, order, target, forecast_rows)
+    target_nan = int(np.isnan(cols[target][order][:n_hist]).sum())
     if time is None:
         if freq is not None:
             raise ConfigError(f"--freq {freq} was given, but {p} has no date column to apply it to")
-        order, pos, G, lines = np.arange(n), np.arange(n), n, table.lines
+        pos, G = np.arange(n), n
         timestamps, out_freq = None, None
-    else:
-        order = sort_rows(table, time, notes)
-        lines = table.lines[order]
-        if time.kind == "dates":
-            pos, G, timestamps, out_freq = date_grid(
-                p, time, time.keys[order], lines, freq, fill, int(np.isnan(cols[target]).sum()), target, notes
-            )
-        else:
-            if freq is not None:
-                raise ConfigError(
-                    f"--freq {freq} was given, but column '{time.name}' of {p} holds numbers, not dates"
-                )
-            pos, G = step_grid(time, time.keys[order], fill, notes)
-            timestamps, out_freq = None, None
-
-    values = fill_column(target, cols[target][order], pos, G, fill, lines, notes, p)
-    if feat_names:
-        feats = np.column_stack(
-            [fill_column(f, cols[f][order], pos, G, fill, lines, notes, p) for f in feat_names]
+    elif time.kind == "dates":
+        # the grid (and its notes: inferred frequency, steps filled) of the rows with a target; the
+        # forecast period's rows are then placed on the same grid, its missing steps left empty
+        keys = time.keys[order]
+        h = slice(0, n_hist)
+        pos, G, timestamps, out_freq = date_grid(
+            p, time, keys[h], lines[h], freq, fill, target_nan, target, notes
         )
+        if n_hist < n and out_freq is not None:
+            pos, G, timestamps, _ = date_grid(p, time, keys, lines, out_freq, fill, 0, target, [])
+        elif n_hist < n:
+            pos, G, timestamps = np.arange(n), n, keys
+    else:
+        if freq is not None:
+            raise ConfigError(
+                f"--freq {freq} was given, but column '{time.name}' of {p} holds numbers, not dates"
+            )
+        pos, G = step_grid(time, time.keys[order][:n_hist], fill, notes)
+        if n_hist < n:
+            pos, G = step_grid(time, time.keys[order], fill, [])
+        timestamps, out_freq = None, None
+    G_hist = int(pos[n_hist - 1]) + 1  # the grid of the rows with a target; the rest is the forecast period
+
+    def on_grid(c: str) -> np.ndarray:
+        return fill_column(c, cols[c][order][:n_hist], pos[:n_hist], G_hist, fill, lines[:n_hist], notes, p)
+
+    values = on_grid(target)
+    if feat_names:
+        feats = np.column_stack([on_grid(f) for f in feat_names])
         notes.append(f"Using {plural(len(feat_names), 'feature column')}: {', '.join(feat_names)}.")
     else:
-        feats = np.empty((G, 0), dtype=np.float64)
+        feats = np.empty((G_hist, 0), dtype=np.float64)
+    future = ahead = ahead_ts = ahead_lines = None
+    if known:
+        future = np.ascontiguousarray(np.column_stack([on_grid(f) for f in known]), dtype=np.float64)
+        notes.append(
+            f"Using {plural(len(known), 'known-future column')} (their values at the step being forecast "
+            f"are inputs): {', '.join(known)}."
+        )
+    if n_hist < n:
+        at = pos[n_hist:] - G_hist
+        ahead = np.full((G - G_hist, len(known)), np.nan)
+        for k, f in enumerate(known):
+            ahead[at, k] = cols[f][order][n_hist:]
+        ahead_lines = np.zeros(G - G_hist, dtype=np.int64)
+        ahead_lines[at] = lines[n_hist:]
+        if timestamps is not None:
+            ahead_ts = np.asarray(timestamps[G_hist:], dtype="datetime64[ns]")
+        first = fmt_ts(ahead_ts[0]) if ahead_ts is not None else f"line {ahead_lines[0]}"
+        notes.append(
+            f"The last {plural(n - n_hist, 'row')} (from {first}) have no '{target}' value: they are the "
+            "forecast period, not filled and not trained on."
+        )
+    if timestamps is not None:
+        timestamps = timestamps[:G_hist]
     return SeriesData(
         path=p,
         target=target,
@@ -212,7 +256,63 @@ def load_csv(
         timestamps=None if timestamps is None else np.asarray(timestamps, dtype="datetime64[ns]"),
         freq=out_freq,
         notes=tuple(notes),
+        future_features=future,
+        future_feature_names=tuple(known),
+        ahead=ahead,
+        ahead_timestamps=ahead_ts,
+        ahead_lines=ahead_lines,
     )
+
+
+def _input_columns(table, time_name, target, features, known, notes) -> tuple[str, list[str], list[str]]:
+    """Target, past-feature and known-future columns; a column may not be both kinds of feature."""
+    if not known:
+        target, feat_names = choose_columns(table, time_name, target, features, notes)
+        return target, feat_names, []
+    everything = features
+    if features is None:
+        everything = known
+    elif not (isinstance(features, str) and features.strip().lower() == "all"):
+        listed = [f.strip() for f in features.split(",")] if isinstance(features, str) else list(features)
+        both = [f for f in known if f in listed]
+        if both:
+            raise ConfigError(
+                f"column '{both[0]}' is in --features (known up to now) and in --future-features "
+                "(known in advance); give it once"
+            )
+        everything = [*listed, *known]
+    target, names = choose_columns(table, time_name, target, everything, notes)
+    for f in known:
+        if f not in table.columns:
+            raise missing_col_error(table.path, f, table.columns, "known-future column")
+        if f == target:
+            raise ConfigError(f"--future-features: column '{f}' is the target, not an input known in advance")
+        if f == time_name:
+            raise ConfigError(f"--future-features: column '{f}' is the time column, not a numeric input")
+    return target, [c for c in names if c not in known], list(dict.fromkeys(known))
+
+
+def _rows_with_target(p, target_sorted, lines, time, order, target, forecast_rows) -> int:
+    """How many leading (time-ordered) rows the series has: all but the trailing rows whose target is
+    empty, which are the forecast period when ``forecast_rows``, else an error (never filled)."""
+    present = np.flatnonzero(~np.isnan(target_sorted))
+    n = len(target_sorted)
+    n_hist = int(present[-1]) + 1 if len(present) else 0
+    if n_hist == n:
+        return n
+    where = f"line {lines[n_hist]}"
+    if time is not None and time.kind == "dates":
+        where = f"{fmt_ts(time.keys[order][n_hist])}, line {lines[n_hist]}"
+    if not forecast_rows:
+        rows = "the last row (" if n - n_hist == 1 else f"the last {n - n_hist} rows (from "
+        raise DataError(
+            f"{p}: {rows}{where}) {'has' if n - n_hist == 1 else 'have'} no '{target}' value; the end of a "
+            "series is never filled: remove those rows, or train with --future-features or --calendar to "
+            "make them the forecast period"
+        )
+    if n_hist < 2:
+        raise DataError(f"{p}: only {n_hist} row has a '{target}' value; a series needs at least 2")
+    return n_hist
 
 
 @_safe

@@ -37,6 +37,18 @@ class SeriesData:
         dates, or when the dates have no regular spacing (then rows are used as consecutive steps).
     notes : tuple of str
         Every decision the loader made, one plain sentence each.
+    future_features : numpy.ndarray or None
+        ``(T, K)`` float64 columns known in advance (``--future-features``) on the rows of ``values``,
+        cleaned like ``features``; None when there are none.
+    future_feature_names : tuple of str
+        Names of the ``K`` known-future columns.
+    ahead : numpy.ndarray or None
+        ``(A, K)`` the known-future columns on the ``A`` trailing rows whose target was empty (the forecast
+        period), on the series' grid; NaN where a cell or a time step is missing (never filled).
+    ahead_timestamps : numpy.ndarray or None
+        ``(A,)`` datetime64[ns] of those rows, when the series has dates.
+    ahead_lines : numpy.ndarray or None
+        ``(A,)`` file line of each of those rows (0 for a missing time step).
     """
 
     path: str
@@ -48,6 +60,11 @@ class SeriesData:
     timestamps: np.ndarray | None
     freq: str | None
     notes: tuple[str, ...]
+    future_features: np.ndarray | None = None
+    future_feature_names: tuple[str, ...] = ()
+    ahead: np.ndarray | None = None
+    ahead_timestamps: np.ndarray | None = None
+    ahead_lines: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -134,6 +134,10 @@ def _truncate(data: Any, end: int) -> Any:
         values=data.values[:end],
         features=data.features[:end],
         timestamps=None if data.timestamps is None else data.timestamps[:end],
+        future_features=None if data.future_features is None else data.future_features[:end],
+        ahead=None,
+        ahead_timestamps=None,
+        ahead_lines=None,
     )
 
 
@@ -180,7 +184,10 @@ def backtest_series(
         if on_fit is not None:
             on_fit(k, len(groups))
         model = Forecaster(config).fit(_truncate(data, int(group[0])), threads=threads, executor=executor)
-        rows.append(model.forecast_from_origins(y, features, np.asarray(group), horizon))
+        known = model.state_.known
+        # the known inputs of every step of the data: a backtest's forecast periods lie inside it
+        matrix = known.matrix(data.future_features, data.timestamps, len(y)) if known.width else None
+        rows.append(model.forecast_from_origins(y, features, np.asarray(group), horizon, known=matrix))
         for level in levels:
             if len(model.residuals_):
                 widths[level].append(

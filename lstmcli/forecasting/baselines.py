@@ -300,7 +300,7 @@ def compare_with_baselines(
 
 # Beyond this many values summed, the MASE scales of many origins come from running sums (linear in the
 # series) instead of one mean per origin (quadratic); the two differ by rounding only (about 1e-15
-# relative). With at most 2,000 validation origins (forecaster.VALIDATION_ORIGINS) series of up to some
+# relative). With at most 2,000 validation origins (planning.VALIDATION_ORIGINS) series of up to some
 # 100,000 rows keep the exact means; only backtests or scripts scoring more origins get running sums.
 _EXACT_SCALE_BUDGET = 200_000_000
 

@@ -66,6 +66,10 @@ class ForecasterConfig:
     # theta: the forecast is the mean of the ensemble's median and the Theta forecast (with two forecasts
     # their median is their mean; M4's combination benchmark is a plain mean too) | none: the ensemble's
     combine: str = "none"
+    # inputs known in advance, derived from the dates (lstmcli.data.calendar): sin/cos of the calendar
+    # cycles the frequency can see, and a public-holiday flag of this country (ISO code, e.g. "US")
+    calendar: bool = False
+    holidays: str | None = None
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -112,7 +116,12 @@ class ForecasterConfig:
             raise ConfigError(f"--dtype must be float32 or float64, got {self.dtype!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        # written only when used, so that a model without them is the same file as before they existed
+        for name in ("calendar", "holidays"):
+            if not d[name]:
+                del d[name]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ForecasterConfig:

@@ -50,14 +50,17 @@ class Ensemble:
     lookbacks: list[int]
     strategy: str  # recursive | direct
 
-    def forecast(self, windows: np.ndarray, horizon: int, prep: Preprocessing) -> np.ndarray:
+    def forecast(
+        self, windows: np.ndarray, horizon: int, prep: Preprocessing, ahead: np.ndarray | None = None
+    ) -> np.ndarray:
         """(N, L, D) windows in transformed space (L at least every member's lookback) -> (N, horizon)
-        forecasts in transformed space: the median over the members of each member's forecast."""
+        forecasts in transformed space: the median over the members of each member's forecast.
+        ``ahead`` (N, horizon, D): the input rows after each window (known inputs; recursive only)."""
         # A network whose weights blew up overflows here; fit reports it as diverged, so no warnings.
         with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             paths = np.stack(
                 [
-                    member_forecast(net, windows[:, -L:], horizon, self.strategy, prep)
+                    member_forecast(net, windows[:, -L:], horizon, self.strategy, prep, ahead)
                     for net, L in zip(self.networks, self.lookbacks, strict=True)
                 ]
             )
@@ -65,9 +68,17 @@ class Ensemble:
 
 
 def member_forecast(
-    net: LSTMNetwork, windows: np.ndarray, horizon: int, strategy: str, prep: Preprocessing
+    net: LSTMNetwork,
+    windows: np.ndarray,
+    horizon: int,
+    strategy: str,
+    prep: Preprocessing,
+    ahead: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One member's (N, horizon) forecasts from (N, L, D) windows, both in transformed space."""
+    """One member's (N, horizon) forecasts from (N, L, D) windows, both in transformed space.
+
+    Recursive forecasting with inputs known in advance appends ``ahead`` (N, >= horizon, D), the input
+    rows of the forecast steps, one by one, each with the forecast of its step in the target channel."""
     if strategy == "direct":
         if horizon > net.config.output_size:
             raise ConfigError(
@@ -78,6 +89,14 @@ def member_forecast(
         x, _ = prep.normalize_windows(windows, None)
         return net.predict(x)[:, :horizon].astype(np.float64) + level[:, None]
     N, L, D = windows.shape
+    if ahead is not None:
+        rows = np.concatenate([windows, ahead[:, :horizon]], axis=1).astype(np.float64)  # (N, L + horizon, D)
+        for k in range(horizon):
+            window = rows[:, k : k + L]
+            level = prep.levels(window)
+            x, _ = prep.normalize_windows(window, None)
+            rows[:, L + k, 0] = net.predict(x)[:, 0] + level
+        return rows[:, L:, 0]
     buf = np.empty((N, L + horizon))
     buf[:, :L] = windows[:, :, 0]
     # other channels of a recursive forecast are static features (time-varying ones make the plan
@@ -112,10 +131,11 @@ def training_sets(
     out: int,
     train_end: int,
     val_starts: np.ndarray,
+    known: np.ndarray | None = None,
 ) -> list[MemberSet]:
     """Per member: training windows of ``out`` targets (targets before ``train_end``) and validation
     windows (targets starting at ``val_starts``). Indices count steps of the transformed series."""
-    _, z, inputs = prep.prepare(y, features)
+    _, z, inputs = prep.prepare(y, features, known=known)
     sets = []
     for L in lookbacks:
         x_all, t_all = make_windows(inputs, z, L, out)  # window i: targets z[i + L : i + L + out]
@@ -130,20 +150,33 @@ def training_sets(
 
 
 def monitor_windows(
-    prep: Preprocessing, y: np.ndarray, features: np.ndarray, origins: np.ndarray, lookback: int, horizon: int
-) -> tuple[np.ndarray, np.ndarray]:
+    prep: Preprocessing, y: np.ndarray, features: np.ndarray, origins: np.ndarray, lookback: int, horizon: int,
+    known: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Windows ending at (up to 64 of) the validation origins and the transformed values that
     followed each (NaN past the end of the series): what early stopping on forecasts scores."""
-    _, z, inputs = prep.prepare(y, features)
-    if len(origins) > MONITOR_ORIGINS:
-        origins = origins[np.unique(np.linspace(0, len(origins) - 1, MONITOR_ORIGINS).round().astype(int))]
-    at = origins - prep.lag
+    _, z, inputs = prep.prepare(y, features, known=known)
+    at = monitored(origins) - prep.lag
     windows = np.stack([inputs[i - lookback : i] for i in at])
     targets = np.full((len(at), horizon), np.nan)
     for k, i in enumerate(at):
         seen = z[i : i + horizon]
         targets[k, : len(seen)] = seen
     return windows, targets
+
+
+def monitored(origins: np.ndarray) -> np.ndarray:
+    """The validation origins early stopping on forecasts scores: at most MONITOR_ORIGINS, evenly spaced."""
+    if len(origins) > MONITOR_ORIGINS:
+        origins = origins[np.unique(np.linspace(0, len(origins) - 1, MONITOR_ORIGINS).round().astype(int))]
+    return origins
+
+
+def rows_after(inputs: np.ndarray, at: np.ndarray, horizon: int) -> np.ndarray:
+    """(len(at), horizon, D): the input rows at at[k], at[k]+1, ... (the last row repeats past the end;
+    those steps' forecasts are never scored)."""
+    idx = np.minimum(np.asarray(at)[:, None] + np.arange(horizon)[None, :], len(inputs) - 1)
+    return inputs[idx]
 
 
 # ---------------------------------------------------------------------------------------------- training

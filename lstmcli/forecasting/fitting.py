@@ -12,8 +12,9 @@ from lstmcli.engine.network import LSTMNetwork
 from lstmcli.engine.training import TrainResult
 from lstmcli.forecasting.baselines import baseline_forecasts, compare_with_baselines, fit_baselines
 from lstmcli.forecasting.config import ForecasterConfig
-from lstmcli.forecasting.ensemble import Ensemble
+from lstmcli.forecasting.ensemble import Ensemble, rows_after
 from lstmcli.forecasting.intervals import naive2_errors
+from lstmcli.forecasting.known import KnownInputs
 from lstmcli.forecasting.planning import Plan
 from lstmcli.forecasting.preprocessing import Preprocessing
 from lstmcli.forecasting.state import FittedState
@@ -27,18 +28,21 @@ NETWORKS_ROW = "LSTM networks"  # with --combine theta: the ensemble's own forec
 
 
 def preprocessing_for(
-    cfg: ForecasterConfig, plan: Plan, y: np.ndarray, features: np.ndarray
+    cfg: ForecasterConfig, plan: Plan, y: np.ndarray, features: np.ndarray, known: np.ndarray | None = None
 ) -> Preprocessing:
-    """A series' preprocessing fitted on ``y`` (and its feature rows) as the settings and plan say."""
+    """A series' preprocessing fitted on ``y`` (and its feature and known-input rows) as the settings and
+    plan say; a step carries the known inputs of the next step (recursive) or of the next horizon."""
     return Preprocessing.fit(
         y, features, transform=plan.transform, season=plan.season,
         deseasonalize=cfg.deseasonalize, normalize=cfg.normalize,
+        known=known, known_lead=plan.horizon if plan.strategy == "direct" else 1,
     )  # fmt: skip
 
 
 def validate(
     prep: Preprocessing, ensemble: Ensemble, constant: float | None, y: np.ndarray, features: np.ndarray,
     origins: np.ndarray, horizon: int, season: int, combine: str = "none",
+    known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, dict[str, float]]]:  # fmt: skip
     """Forecasts from every validation origin: the residuals (actual - forecast, (n, horizon), NaN past
     the series' end) and the error table next to the baselines. With ``combine`` "theta" the model's
@@ -46,7 +50,7 @@ def validate(
     residuals (hence the intervals) are the combination's."""
     if not len(origins):
         return np.zeros((0, horizon)), {}
-    networks = forecast_from_origins(prep, ensemble, constant, y, features, origins, horizon)
+    networks = forecast_from_origins(prep, ensemble, constant, y, features, origins, horizon, known=known)
     actual = np.full((len(origins), horizon), np.nan)
     for k, o in enumerate(origins):
         seen = y[o : o + horizon]
@@ -67,6 +71,7 @@ def fitted_state(
     cfg: ForecasterConfig, plan: Plan, data: SeriesData, prep: Preprocessing, ensemble: Ensemble,
     member_epochs: list[int], constant: float | None, origins: np.ndarray,
     validation: dict[str, dict[str, float]], residuals: np.ndarray, train_result: TrainResult,
+    known_inputs: KnownInputs | None = None, known: np.ndarray | None = None,
 ) -> FittedState:  # fmt: skip
     """The fitted state of one series, with what predict needs to continue it without the data file."""
     y = np.asarray(data.values, dtype=np.float64)
@@ -95,6 +100,10 @@ def fitted_state(
         naive2_errors=naive2_errors(y, prep.seasonal, plan.horizon),
         train_result=train_result,
         baselines=fit_baselines(y, plan.season),
+        known=known_inputs or KnownInputs(),
+        tail_known=np.zeros((keep, 0))
+        if known is None
+        else np.asarray(known, dtype=np.float64)[-keep:].copy(),
     )
 
 
@@ -111,14 +120,20 @@ def forecast_from_origins(
     origins: np.ndarray,
     horizon: int,
     start: int = 0,
+    known: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n, horizon) forecasts from each origin o in one batch, in data units (``Forecaster.forecast_from_origins``
-    with the pieces named: fit uses it before the state exists)."""
+    with the pieces named: fit uses it before the state exists). ``known`` (len(y) + a, K): the inputs
+    known in advance for the data's steps and the ``a`` after them."""
     if constant is not None:
         return np.full((len(origins), horizon), constant)
     lag = prep.lag
     L = max(ensemble.lookbacks)
-    adjusted, _, inputs = prep.prepare(y, features, start)
+    adjusted, _, inputs = prep.prepare(y, features, start, known)
     windows = np.stack([inputs[o - lag - L : o - lag] for o in origins])
-    zf = ensemble.forecast(windows, horizon, prep)
+    ahead = None
+    if known is not None and prep.n_known and ensemble.strategy == "recursive":
+        rows = np.vstack([inputs, prep.ahead_inputs(known, len(y), features.shape[1])])
+        ahead = rows_after(rows, np.asarray(origins) - lag, horizon)
+    zf = ensemble.forecast(windows, horizon, prep, ahead)
     return np.stack([prep.to_data_units(zf[k], adjusted[:o], start + o) for k, o in enumerate(origins)])

@@ -48,6 +48,8 @@ from lstmcli.forecasting.ensemble import (
     Progress,
     member_forecast,
     monitor_windows,
+    monitored,
+    rows_after,
     summary_result,
     train_members,
     training_sets,
@@ -61,24 +63,20 @@ from lstmcli.forecasting.fitting import (
     validate,
 )
 from lstmcli.forecasting.intervals import conformal_width, interval
-from lstmcli.forecasting.planning import Plan, check_magnitude, data_name, make_plan
+from lstmcli.forecasting.known import known_for_forecast, known_inputs_for
+from lstmcli.forecasting.planning import check_magnitude, data_name, make_plan, validation_points
 from lstmcli.forecasting.state import FittedState
+from lstmcli.forecasting.verdicts import forecast_warnings
 from lstmcli.modelfile import load_state, model_file_errors, save_state
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from lstmcli.data.future import FutureValues
     from lstmcli.data.series import SeriesData
     from lstmcli.forecasting.executors import Executor
 
 __all__ = ["Forecast", "Forecaster", "ForecasterConfig", "Trace", "conformal_width", "forecast_warnings"]
-
-
-# Forecasts from at most this many validation origins make the error table and the intervals' residuals.
-# Every origin costs a full multi-step forecast (for 1,000,000 hourly rows the 200,000 origins took 80 s
-# beside 2 s of training an epoch) and a row of residuals in the model file; 2,000 evenly spaced ones
-# measure the errors as well. Series with fewer origins (below some 10,000 rows) use every one, as always.
-VALIDATION_ORIGINS = 2000
 
 
 @dataclass
@@ -88,7 +86,7 @@ class Forecast:
     values: np.ndarray  # (horizon,)
     timestamps: np.ndarray | None  # (horizon,) datetime64[ns], or None for a series without dates
     start_step: int  # 1-based step number of the first forecast (for series without dates)
-    intervals: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level -> (lo, hi)
+    intervals: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level -> (lo, hi)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -100,6 +98,7 @@ class Trace:
     layers: list[dict[str, np.ndarray]]  # per layer: i, f, g, o, c, h, each (T, H)
     output: np.ndarray  # (O,) the network's raw output for that window, before inverse transforms
     timestamps: np.ndarray | None  # (T,) dates of the window's steps, or None
+    input_names: list[str] = field(default_factory=list)  # (D,) what each input channel is
 
 
 class Forecaster:
@@ -155,6 +154,7 @@ class Forecaster:
     def plan(self, data: SeriesData) -> Split:
         """Resolve every data-dependent setting without training (``planning``), so that a setting
         that cannot work fails at once, before any long computation; returns the validation split."""
+        known_inputs_for(self.config.calendar, self.config.holidays, data)
         return make_plan(self.config, data).split
 
     def fit(
@@ -181,6 +181,10 @@ class Forecaster:
         split, horizon, lag, planned = plan.split, plan.horizon, plan.lag, list(plan.lookbacks)
         y = np.asarray(data.values, dtype=np.float64)
         features = np.asarray(data.features, dtype=np.float64).reshape(len(y), -1)
+        known_inputs = known_inputs_for(cfg.calendar, cfg.holidays, data)
+        known = (
+            known_inputs.matrix(data.future_features, data.timestamps, len(y)) if known_inputs.width else None
+        )
         # a constant series is forecast as that constant (a network would only add its own noise)
         constant = float(y[0]) if float(np.ptp(y)) == 0.0 else None
         has_val = split.n_val > 0
@@ -194,18 +198,23 @@ class Forecaster:
 
         # ---- stage 1: preprocessing fitted on the training part, networks with early stopping
         train_raw = split.train_end + lag  # raw rows the training windows touch
-        prep = preprocessing_for(cfg, plan, y[:train_raw], features[:train_raw])
-        sets = training_sets(prep, y, features, planned, out, split.train_end, val_starts)
+        prep = preprocessing_for(
+            cfg, plan, y[:train_raw], features[:train_raw], None if known is None else known[:train_raw]
+        )
+        sets = training_sets(prep, y, features, planned, out, split.train_end, val_starts, known)
         if any(len(s.x) == 0 for s in sets):
             raise DataError(
                 f"{data_name(data)}: no training windows left; use a shorter --lookback or --val-size"
             )
-        monitor = None
+        monitor, ahead = None, None
         if has_val and cfg.monitor == "forecast":
-            monitor = monitor_windows(prep, y, features, origins, max(planned), horizon)
+            monitor = monitor_windows(prep, y, features, origins, max(planned), horizon, known)
+            if known is not None and plan.strategy == "recursive":
+                inputs = prep.prepare(y, features, known=known).inputs
+                ahead = rows_after(inputs, monitored(origins) - lag, horizon)
         kept, results, interrupted = run(
             sets, epochs=[cfg.epochs] * len(sets), patience=cfg.patience, monitor=monitor,
-            forecast=partial(member_forecast, strategy=plan.strategy, prep=prep),
+            forecast=partial(member_forecast, strategy=plan.strategy, prep=prep, ahead=ahead),
         )  # fmt: skip
         ensemble = ensemble_of(kept, plan.strategy)
         # per planned member: the epoch early stopping chose (0: diverged at once, or never trained)
@@ -213,20 +222,20 @@ class Forecaster:
 
         # ---- validation from every origin of the held-out part, in the data's own units
         residuals, validation = validate(
-            prep, ensemble, constant, y, features, origins, horizon, plan.season, cfg.combine
+            prep, ensemble, constant, y, features, origins, horizon, plan.season, cfg.combine, known
         )
 
         # ---- stage 2: the same networks trained again on all of the data, for the epochs chosen
         if refit and not interrupted and any(e > 0 for e in member_epochs):
-            full = preprocessing_for(cfg, plan, y, features)
-            sets = training_sets(full, y, features, planned, out, len(y) - lag, np.zeros(0, dtype=int))
+            full = preprocessing_for(cfg, plan, y, features, known)
+            sets = training_sets(full, y, features, planned, out, len(y) - lag, np.zeros(0, dtype=int), known)
             again, _, interrupted = run(sets, epochs=member_epochs, patience=0)
             if not interrupted and again:  # else keep the complete stage-1 models, not half-trained ones
                 prep, ensemble = full, ensemble_of(again, plan.strategy)
 
         self.state_ = fitted_state(
             cfg, plan, data, prep, ensemble, member_epochs, constant, origins, validation, residuals,
-            summary_result(results, interrupted, time.perf_counter() - started),
+            summary_result(results, interrupted, time.perf_counter() - started), known_inputs, known,
         )  # fmt: skip
         return self
 
@@ -238,6 +247,7 @@ class Forecaster:
         data: SeriesData | None = None,
         levels: tuple[float, ...] = (),
         method: str = "lstm",
+        future: FutureValues | None = None,
     ) -> Forecast:
         """Forecast ``horizon`` steps after the end of the training data (or of ``data``, newer values of the
         same series), with conformal intervals at each of ``levels`` (percent).
@@ -246,7 +256,9 @@ class Forecaster:
         and Theta's), or a baseline of ``config.METHODS`` (naive, snaive, naive2, theta) fitted to the
         training series (or to ``data``), or "best", whichever beat the others on validation
         (``verdicts.best_method``). Intervals come from the model's own validation errors, so
-        they are for "lstm" only."""
+        they are for "lstm" only. A model with inputs known in advance takes their values for the
+        forecast period from ``future`` (``--future``) or from ``data``'s trailing rows whose target is
+        empty; calendar and holiday inputs are rebuilt from the dates."""
         st = self._state()
         horizon = horizon or st.horizon
         if not 1 <= horizon <= MAX_HORIZON:
@@ -269,9 +281,11 @@ class Forecaster:
 
             timestamps = future_timestamps(last_ts, st.freq, horizon)
         if method == "lstm":
+            known = self._known(data, future, horizon, last_ts, n_obs)
             values = forecast_from_origins(
-                st.preprocessing, st.ensemble, st.constant, y, features, np.array([len(y)]), horizon, start
-            )[0]
+                st.preprocessing, st.ensemble, st.constant, y, features, np.array([len(y)]), horizon, start,
+                known,
+            )[0]  # fmt: skip
             if st.config.combine != "none":
                 values = combined(values, self.baseline_forecast("Theta", horizon, data), st.config.combine)
         else:
@@ -298,23 +312,30 @@ class Forecaster:
         return st.baselines[name].forecast(horizon)
 
     def forecast_from_origins(
-        self, y: np.ndarray, features: np.ndarray, origins: np.ndarray, horizon: int, start: int = 0
-    ) -> np.ndarray:
+        self, y: np.ndarray, features: np.ndarray, origins: np.ndarray, horizon: int, start: int = 0,
+        known: np.ndarray | None = None,
+    ) -> np.ndarray:  # fmt: skip
         """(n, horizon) forecasts from each origin o (forecasting y[o], y[o+1], ...) in one batch.
 
         ``start`` is the position of ``y[0]`` in the series the model was trained on (it fixes the phase
-        of the seasonal indices); 0 when ``y`` is the whole series. With ``combine`` "theta", Theta is
-        fitted to ``y[:o]`` for each origin: ``y`` must then be the whole series.
+        of the seasonal indices); 0 when ``y`` is the whole series. ``known``: the raw inputs known in
+        advance of ``y``'s steps and of the steps after it (``KnownInputs.matrix``). With ``combine``
+        "theta", Theta is fitted to ``y[:o]`` for each origin: ``y`` must then be the whole series.
         """
         st = self._state()
-        values = forecast_from_origins(
-            st.preprocessing, st.ensemble, st.constant, y, features, origins, horizon, start
-        )
+        values = forecast_from_origins(st.preprocessing, st.ensemble, st.constant, y, features, origins, horizon, start, known)  # fmt: skip
         if st.config.combine == "none":
             return values
         from lstmcli.forecasting.theta import theta_from_origins
 
         return combined(values, theta_from_origins(y, origins, horizon, st.season), st.config.combine)
+
+    def _known(self, data: SeriesData | None, future: FutureValues | None, horizon: int,
+               last_ts: np.datetime64 | None, n_obs: int) -> np.ndarray | None:  # fmt: skip
+        """The known inputs of the history and the forecast period (None for a model without any)."""
+        st = self._state()
+        need = max(horizon, st.preprocessing.known_lead)
+        return known_for_forecast(st.known, st.tail_known, data, future, need, last_ts, st.freq, n_obs)
 
     def _history(
         self, data: SeriesData | None
@@ -363,7 +384,9 @@ class Forecaster:
         return 0
 
     # ------------------------------------------------------------------------------------------ inspect
-    def trace(self, data: SeriesData | None = None, *, member: int = 0) -> Trace:
+    def trace(
+        self, data: SeriesData | None = None, *, member: int = 0, future: FutureValues | None = None
+    ) -> Trace:
         """Gates and states of every layer and step for the window of the latest one-step forecast of
         one member of the ensemble (``member``: 0-based, 0 = the first, as ``networks_`` numbers them)."""
         st = self._state()
@@ -371,8 +394,9 @@ class Forecaster:
         if not 0 <= member < n:
             raise ConfigError(f"member {member} out of range: the ensemble has members 0..{n - 1}")
         network, lookback = st.ensemble.networks[member], st.ensemble.lookbacks[member]
-        y, features, last_ts, _, start = self._history(data)
-        inputs = st.preprocessing.prepare(y, features, start).inputs
+        y, features, last_ts, n_obs, start = self._history(data)
+        known = self._known(data, future, 1, last_ts, n_obs)
+        inputs = st.preprocessing.prepare(y, features, start, known).inputs
         window, _ = st.preprocessing.normalize_windows(inputs[None, -lookback:], None)
         with one_blas_thread():
             output, layers = network.trace(window[0].astype(network.dtype))
@@ -381,7 +405,16 @@ class Forecaster:
             from lstmcli.data.stepdates import timestamps_ending_at
 
             timestamps = timestamps_ending_at(last_ts, st.freq, lookback)
-        return Trace(inputs=window[0], layers=layers, output=np.asarray(output), timestamps=timestamps)
+        return Trace(inputs=window[0], layers=layers, output=np.asarray(output), timestamps=timestamps,
+                     input_names=self.input_names())  # fmt: skip
+
+    def input_names(self) -> list[str]:
+        """A name for each input channel: the target, the past features, then each known input of each
+        step ahead ("promo@t+1": the value of the step after the one the row is for)."""
+        st = self._state()
+        lead = st.preprocessing.known_lead
+        known = [f"{n}@t+{k}" for k in range(1, lead + 1) for n in st.known.names]
+        return [st.target + " (transformed)", *st.feature_names, *known]
 
     # ------------------------------------------------------------------------------------------ files
     def save(self, path: str) -> None:
@@ -403,46 +436,14 @@ class Forecaster:
         """A stored model whose first forecast fails or is not finite is a damaged file."""
         name = Path(path).name
         with model_file_errors(name):
+            st = model._state()
             with np.errstate(all="ignore"):
-                first = model.predict(1).values
+                if st.known.width:  # the last known inputs stand in for the next step's, unknown here
+                    n, known = len(st.tail_values), np.vstack([st.tail_known, st.tail_known[-1:]])
+                    first = model.forecast_from_origins(
+                        st.tail_values, st.tail_features, np.array([n]), 1, st.n_obs - n, known
+                    )
+                else:
+                    first = model.predict(1).values
             if not np.isfinite(first).all():
                 raise ModelFileError(f"{name}: the stored model produces a non-finite forecast")
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-# (shared with the panel's global model, ``forecasting.panel``: one series' part of a fit)
-def validation_points(plan: Plan, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where validation forecasts start: as indices into the transformed series (``val_starts``) and
-    as positions in the data (``origins``, at most VALIDATION_ORIGINS of them, evenly spaced)."""
-    if plan.strategy == "direct":
-        val_starts = np.arange(plan.split.val.start, plan.split.val.stop) + plan.lookbacks[0]
-    else:
-        val_starts = np.arange(plan.split.train_end, n - plan.lag)
-    origins = val_starts + plan.lag  # the same, as positions in the data
-    if len(origins) > VALIDATION_ORIGINS:  # long series: evenly spaced origins, first and last kept
-        origins = origins[np.unique(np.linspace(0, len(origins) - 1, VALIDATION_ORIGINS).round().astype(int))]
-    return val_starts, origins
-
-
-def forecast_warnings(history: np.ndarray, values: np.ndarray, season: int = 1) -> list[str]:
-    """Plain-language warnings for forecasts that are probably not worth much: a flat line, or the last
-    observations (or the last season) repeated."""
-    out = []
-    history = np.asarray(history, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    h = len(values)
-    recent = history[-max(h, 2) * 2 :]
-    scale = float(np.std(recent)) or float(np.abs(history).mean()) or 1.0
-    if h > 1 and float(np.ptp(values)) < 1e-3 * scale:
-        out.append("the forecast is flat: the network found no pattern beyond the current level")
-    if h > 1 and len(history) >= h:
-        shifted = history[-h:]
-        if float(np.max(np.abs(values - shifted))) < 0.02 * scale:
-            out.append(
-                "the forecast repeats the last observations shifted forward; compare with the naive baseline"
-            )
-    if h > 1 and season > 1 and len(history) >= season and season != h:
-        last_season = history[-season:][np.arange(h) % season]
-        if float(np.max(np.abs(values - last_season))) < 0.02 * scale:
-            out.append("the forecast repeats the last season; compare with the seasonal naive baseline")
-    return out

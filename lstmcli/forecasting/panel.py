@@ -47,9 +47,16 @@ from lstmcli.forecasting.ensemble import (
     training_sets,
 )
 from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for, validate
-from lstmcli.forecasting.forecaster import Forecast, Forecaster, validation_points
+from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.metrics import owa
-from lstmcli.forecasting.planning import LOOKBACK_FACTORS, LOOKBACK_MAX, Plan, default_lookback, make_plan
+from lstmcli.forecasting.planning import (
+    LOOKBACK_FACTORS,
+    LOOKBACK_MAX,
+    Plan,
+    default_lookback,
+    make_plan,
+    validation_points,
+)
 from lstmcli.forecasting.state import PanelState
 from lstmcli.forecasting.static import StaticEncoding
 

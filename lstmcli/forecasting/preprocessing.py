@@ -9,7 +9,8 @@ What happens to the data, in order (every step is recorded in the model file):
 2. the transform pipeline (``transform="auto"``: for a positive seasonal series a Box-Cox power
    transform with Guerrero's lambda, then for every series a scaling by the typical one-step change) is
    fitted on the training part only and applied to the whole series; feature columns are standardised
-   with the training part's mean and spread;
+   with the training part's mean and spread, and so are the inputs known in advance (``known``), which
+   the input at step t carries for the steps t+1 .. t+lead it forecasts (``known_block``);
 3. windows are cut; with ``normalize="window"`` each window's last value is subtracted from its inputs
    and targets, so the network learns the next step relative to the current level (ES-RNN's per-series
    levels in their simplest form: a network that outputs 0 forecasts the naive "no change"); with
@@ -61,6 +62,9 @@ class Preprocessing:
     # (S,) the series' static features, already encoded (a global panel's --static-features: one-hot
     # categories, standardised numbers), the same at every step; (0,) without
     static: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    known_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (K,) inputs known in advance
+    known_scale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (K,)
+    known_lead: int = 1  # steps ahead whose known inputs each step carries: 1 recursive, horizon direct
 
     @classmethod
     def fit(
@@ -72,8 +76,11 @@ class Preprocessing:
         season: int,
         deseasonalize: str,
         normalize: str,
+        known: np.ndarray | None = None,
+        known_lead: int = 1,
     ) -> Preprocessing:
-        """Fit every step on ``y`` (F feature columns ``features``, (n, F)) only: the training part."""
+        """Fit every step on ``y`` (F feature columns ``features``, (n, F), K known inputs ``known``,
+        (n, K)) only: the training part."""
         m = season
         seasonal = np.ones(1)
         # (seasonality_test's answer, from running sums: on a long series its direct sums cost seconds)
@@ -90,6 +97,9 @@ class Preprocessing:
             prep.level_alpha = fit_ses_alpha(prep.pipeline.transform(adjusted))
         if features.shape[1]:
             prep.feature_mean, prep.feature_scale = features.mean(axis=0), _safe_std(features)
+        if known is not None and known.shape[1]:
+            prep.known_mean, prep.known_scale = known.mean(axis=0), _safe_std(known)
+            prep.known_lead = int(known_lead)
         return prep
 
     @property
@@ -98,12 +108,38 @@ class Preprocessing:
         return self.pipeline.lost
 
     # ------------------------------------------------------------------------------------------ series
-    def prepare(self, y: np.ndarray, features: np.ndarray, start: int = 0) -> Prepared:
+    def prepare(
+        self, y: np.ndarray, features: np.ndarray, start: int = 0, known: np.ndarray | None = None
+    ) -> Prepared:
         """Steps 1-2 for ``y`` (n,) and its features (n, F); ``y[0]`` is at position ``start`` of the
-        series the model was fitted on (it fixes the phase of the seasonal indices)."""
+        series the model was fitted on (it fixes the phase of the seasonal indices). ``known`` (n + a,
+        K): the inputs known in advance for the same steps and ``a`` steps after them."""
         adjusted = self.deseason(y, start)
         z = self.pipeline.transform(adjusted)
-        return Prepared(adjusted, z, self.input_matrix(z, features[self.lag :]))
+        block = None if known is None else self.known_block(known, len(y))[self.lag :]
+        return Prepared(adjusted, z, self.input_matrix(z, features[self.lag :], block))
+
+    @property
+    def n_known(self) -> int:
+        return len(self.known_mean)
+
+    def known_block(self, known: np.ndarray, rows: int) -> np.ndarray:
+        """(rows, lead * K): row t holds the scaled known inputs of steps t+1 .. t+lead (step-major),
+        taken from ``known`` (m, K) raw; past its last row the last one repeats (those rows only feed
+        windows whose forecasts run past the data, never a training target or a scored forecast)."""
+        K, lead = self.n_known, self.known_lead
+        if K == 0:
+            return np.empty((rows, 0))
+        scaled = (np.asarray(known, dtype=np.float64) - self.known_mean) / self.known_scale
+        at = np.minimum(np.arange(rows)[:, None] + 1 + np.arange(lead)[None, :], len(scaled) - 1)
+        return scaled[at].reshape(rows, lead * K)
+
+    def ahead_inputs(self, known: np.ndarray, n: int, n_features: int) -> np.ndarray:
+        """Input rows for the steps n .. len(known)-1 after the data (recursive forecasting appends them,
+        its forecasts in the target channel): zeros for the target and past features, and the known
+        inputs' block."""
+        block = self.known_block(known, len(known))[n:]
+        return np.column_stack([np.zeros((len(block), 1 + n_features)), block])
 
     def to_data_units(self, zf: np.ndarray, adjusted_history: np.ndarray, start: int) -> np.ndarray:
         """Transformed forecasts ``zf`` (``zf[0]`` at position ``start``) back to data units; the
@@ -124,13 +160,17 @@ class Preprocessing:
             return f
         return f * s[(start + np.arange(f.shape[-1])) % s.size]
 
-    def input_matrix(self, z: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """(T,) transformed target and (T, F) raw features -> (T, 1+F+S) network inputs (S static)."""
-        static = np.broadcast_to(self.static, (len(z), len(self.static)))  # (T, S)
-        if features.shape[1] == 0:
-            return np.column_stack([z, static]) if len(self.static) else z[:, None]
+    def input_matrix(
+        self, z: np.ndarray, features: np.ndarray, block: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(T,) transformed target, (T, F) raw features and (T, lead * K) known block (scaled) -> (T,
+        1 + F + S + lead * K) network inputs (S static: a global panel's, the same at every step)."""
+        has_block = block is not None and block.shape[1] > 0
+        if features.shape[1] == 0 and not has_block and not len(self.static):
+            return z[:, None]
         scaled = (features - self.feature_mean) / self.feature_scale
-        return np.column_stack([z, scaled, static])
+        static = np.broadcast_to(self.static, (len(z), len(self.static)))  # (T, S)
+        return np.column_stack([z, scaled, static, *([block] if has_block else [])])
 
     # ------------------------------------------------------------------------------------------ windows
     def normalize_windows(self, x: np.ndarray, t: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -16,6 +16,7 @@ from lstmcli.engine.training import TrainResult
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.ensemble import Ensemble
 from lstmcli.forecasting.fits import BaselineFit
+from lstmcli.forecasting.known import KnownInputs
 from lstmcli.forecasting.preprocessing import Preprocessing
 
 __all__ = ["FittedState", "PanelState"]
@@ -52,6 +53,8 @@ class FittedState:
     format_version: str | None = None  # of the model file it was read from; None when fitted here
     # each baseline fitted to the whole series (``predict --method``, ``combine``); None in files before 1.3
     baselines: dict[str, BaselineFit] | None = None
+    known: KnownInputs = field(default_factory=KnownInputs)  # inputs known in advance (none before 1.4)
+    tail_known: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (K_rows, K) their raw values
 
     @property
     def strategy(self) -> str:

@@ -90,3 +90,27 @@ def horizon_message(horizon: int, steps: int) -> str | None:
         "against held-out data and their intervals are extrapolated; use a larger --val-size or a shorter "
         "--horizon"
     )
+
+
+def forecast_warnings(history: np.ndarray, values: np.ndarray, season: int = 1) -> list[str]:
+    """Plain-language warnings for forecasts that are probably not worth much: a flat line, or the last
+    observations (or the last season) repeated."""
+    out = []
+    history = np.asarray(history, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    h = len(values)
+    recent = history[-max(h, 2) * 2 :]
+    scale = float(np.std(recent)) or float(np.abs(history).mean()) or 1.0
+    if h > 1 and float(np.ptp(values)) < 1e-3 * scale:
+        out.append("the forecast is flat: the network found no pattern beyond the current level")
+    if h > 1 and len(history) >= h:
+        shifted = history[-h:]
+        if float(np.max(np.abs(values - shifted))) < 0.02 * scale:
+            out.append(
+                "the forecast repeats the last observations shifted forward; compare with the naive baseline"
+            )
+    if h > 1 and season > 1 and len(history) >= season and season != h:
+        last_season = history[-season:][np.arange(h) % season]
+        if float(np.max(np.abs(values - last_season))) < 0.02 * scale:
+            out.append("the forecast repeats the last season; compare with the seasonal naive baseline")
+    return out

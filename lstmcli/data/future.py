@@ -1,0 +1,94 @@
+"""The values of the known-future columns for the forecast period: from a ``--future`` file, or from
+the trailing rows of a data file whose target is empty (``SeriesData.ahead``).
+
+Neither is ever filled: ``rows_for`` takes the rows of the steps after the last observation, in
+order, and a missing row or cell is a one-line error naming the date (or step) and the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmcli.data.cells import check_numbers, numeric_column
+from lstmcli.data.csvfile import read_table
+from lstmcli.data.timecolumn import find_time, sort_rows
+from lstmcli.data.wording import fmt_ts, missing_col_error
+from lstmcli.errors import DataError
+
+__all__ = ["FutureValues", "load_future", "rows_for"]
+
+
+@dataclass(frozen=True, eq=False)
+class FutureValues:
+    """Rows of known-future columns: ``values`` (A, K) (NaN where a cell is empty), their dates
+    ``stamps`` (A,) in time order (None without dates: the rows are the next steps, in order) and the
+    file ``lines`` (A,) (0: a step the file has no row for)."""
+
+    label: str
+    names: tuple[str, ...]
+    values: np.ndarray
+    stamps: np.ndarray | None
+    lines: np.ndarray
+
+
+def load_future(path, columns: tuple[str, ...], time_col: str | None = None) -> FutureValues:
+    """Read ``--future FILE``: a time column and the known-future ``columns`` (other columns ignored)."""
+    table = read_table(path)
+    time = find_time(table, time_col)
+    values = []
+    for c in columns:
+        if c not in table.columns:
+            raise missing_col_error(table.path, c, table.columns, "known-future column")
+        col = numeric_column(table, c)
+        check_numbers(table, c, col)
+        values.append(col.values)
+    order = np.arange(len(table.df)) if time is None else sort_rows(table, time, [])
+    stamps = None
+    if time is not None and time.kind == "dates":
+        stamps = np.asarray(time.keys[order], dtype="datetime64[ns]")
+    matrix = np.column_stack(values)[order] if values else np.empty((len(order), 0))
+    return FutureValues(table.path, tuple(columns), matrix, stamps, table.lines[order])
+
+
+def rows_for(future: FutureValues, expected: np.ndarray | None, need: int, last: str) -> np.ndarray:
+    """(need, K) values for the ``need`` steps after the last observation (``last``, as text), whose
+    dates are ``expected`` (None for a series without dates: the first ``need`` rows, in order)."""
+    label, names = future.label, future.names
+    if expected is None or future.stamps is None:
+        if len(future.values) < need:
+            raise DataError(
+                f"{label}: the forecast needs '{names[0]}' for {need} steps after {last}; the file has "
+                f"{len(future.values)} rows"
+            )
+        at = np.arange(need)
+    else:
+        stamps = future.stamps
+        early = np.flatnonzero(stamps <= expected[-1])
+        at = np.searchsorted(expected, stamps[early])
+        off = (at >= need) | (expected[np.minimum(at, need - 1)] != stamps[early])
+        if off.any():
+            k = early[np.flatnonzero(off)[0]]
+            raise DataError(
+                f"{label}: line {future.lines[k]} is dated {fmt_ts(stamps[k])}, which is not one of the steps "
+                f"after the last observation ({last}) on the series' frequency; the dates must continue the series"
+            )
+        missing = np.setdiff1d(np.arange(need), at)
+        if len(missing):
+            raise DataError(
+                f"{label}: no row for {fmt_ts(expected[missing[0]])}; the forecast needs '{names[0]}' for "
+                f"{need} steps after {last} (to {fmt_ts(expected[-1])})"
+            )
+        at = early[np.argsort(at)]
+    rows = np.asarray(future.values[at], dtype=np.float64)
+    bad = np.argwhere(~np.isfinite(rows))
+    if len(bad):
+        k, c = (int(v) for v in bad[0])
+        when = fmt_ts(expected[k]) if expected is not None else f"step {k + 1} after {last}"
+        line = future.lines[at[k]]
+        where = f" (line {line})" if line else " (a missing time step)"
+        raise DataError(
+            f"{label}: column '{names[c]}' has no value for {when}{where}, in the forecast period"
+        )
+    return rows

@@ -1,0 +1,316 @@
+"""Inputs known in advance (issue #22): --future-features, --future, trailing empty target rows,
+--calendar and --holidays, their alignment, the model file round trip and every error message."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lstmcli.cli import app
+from lstmcli.data.calendar import calendar_columns, calendar_encodings, holiday_column
+from lstmcli.data.loader import load_csv
+from lstmcli.data.transforms import make_pipeline
+from lstmcli.errors import ConfigError, DataError
+from lstmcli.forecasting.ensemble import Ensemble
+from lstmcli.forecasting.fitting import forecast_from_origins
+from lstmcli.forecasting.forecaster import Forecaster, ForecasterConfig
+from lstmcli.forecasting.known import KnownInputs
+from lstmcli.forecasting.preprocessing import Preprocessing
+
+runner = CliRunner()
+
+FAST = ["--epochs", "60", "--ensemble", "1", "--hidden", "16", "--patience", "0", "-q", "--seed", "1"]
+
+
+def run(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result
+
+
+def one_line_error(result, code=1):
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def promo_csv(path, n=240, trailing=0, seed=0, function_only=False):
+    """Daily sales that are 50 + 30 * promo (exactly, with function_only) plus a weekly pattern."""
+    rng = np.random.default_rng(seed)
+    dates = np.arange(np.datetime64("2023-01-01"), np.datetime64("2023-01-01") + n + trailing)
+    promo = (rng.random(n + trailing) < 0.3).astype(int)
+    sales = 50 + 30 * promo
+    if not function_only:
+        sales = sales + 5 * np.sin(2 * np.pi * np.arange(n + trailing) / 7)
+    rows = ["date,sales,promo"]
+    for k, d in enumerate(dates):
+        value = "" if k >= n else f"{sales[k]:.4f}"
+        rows.append(f"{d},{value},{promo[k]}")
+    path.write_text("\n".join(rows) + "\n")
+    return dates, promo
+
+
+# ---------------------------------------------------------------------------------------------- alignment
+class LastKnown:
+    """A stand-in network whose forecast is the first known input of the window's last step."""
+
+    class config:
+        output_size = 3
+
+    def predict(self, x):
+        return x[:, -1, 1:2]
+
+
+def _prep(lead=1):
+    return Preprocessing(
+        "none", make_pipeline("none", 1), np.ones(1), 1.0, np.zeros(0), np.zeros(0),
+        known_mean=np.zeros(1), known_scale=np.ones(1), known_lead=lead,
+    )  # fmt: skip
+
+
+def test_recursive_forecast_feeds_the_known_value_of_each_step_being_forecast():
+    # by construction: a network that outputs the known input its last step carries forecasts exactly the
+    # future values, step by step, so the input at step t carries the known value of step t+1
+    n, h = 10, 4
+    known = np.arange(100.0, 100.0 + n + h)[:, None]  # the value of step t is 100 + t
+    y = np.linspace(0, 1, n)
+    ens = Ensemble([LastKnown()], [3], "recursive")
+    f = forecast_from_origins(_prep(), ens, None, y, np.zeros((n, 0)), np.array([n]), h, known=known)
+    np.testing.assert_array_equal(f[0], [110, 111, 112, 113])
+    # and from a validation origin inside the data, the data's own known values
+    f = forecast_from_origins(_prep(), ens, None, y, np.zeros((n, 0)), np.array([6]), 3, known=known)
+    np.testing.assert_array_equal(f[0], [106, 107, 108])
+
+
+def test_direct_windows_carry_the_whole_forecast_period():
+    prep = _prep(lead=3)
+    known = np.arange(20.0)[:, None]
+    block = prep.known_block(known, 5)
+    np.testing.assert_array_equal(block[4], [5, 6, 7])  # step 4 carries steps 5, 6, 7
+    np.testing.assert_array_equal(prep.known_block(known[:6], 6)[5], [5, 5, 5])  # past the end: last repeats
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+def test_forecast_follows_the_given_future_values(tmp_path, strategy):
+    data = tmp_path / "sales.csv"
+    promo_csv(data, n=300, function_only=True)
+    model = tmp_path / "m.npz"
+    r = run("train", data, "--target", "sales", "--future-features", "promo", "-m", model,
+            "--strategy", strategy, "--horizon", "5", *FAST)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    start = np.datetime64("2023-01-01") + 300
+    forecasts = {}
+    for flag in (0, 1):
+        future = tmp_path / f"future{flag}.csv"
+        future.write_text("date,promo\n" + "".join(f"{start + k},{flag}\n" for k in range(8)))
+        r = run("predict", "-m", model, "--future", future, "--format", "json")
+        assert r.exit_code == 0, r.output
+        rows = json.loads(r.stdout)["forecast"]
+        assert rows[0]["date"] == str(start)
+        forecasts[flag] = np.array([row["forecast"] for row in rows])
+    # the series is 50 + 30 * promo: the promotion lifts every step of the forecast
+    assert np.all(forecasts[1] - forecasts[0] > 15), forecasts
+
+
+def test_trailing_rows_of_data_are_the_forecast_period(tmp_path):
+    data = tmp_path / "sales.csv"
+    dates, promo = promo_csv(data, n=200, trailing=7)
+    model = tmp_path / "m.npz"
+    r = run("train", data, "--future-features", "promo", "--target", "sales", "-m", model, *FAST)
+    assert r.exit_code == 0, r.output
+    assert "The last 7 rows (from 2023-07-20) have no 'sales' value" in r.stderr
+    r = run("predict", "-m", model, "--data", data, "--format", "json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["forecast"]
+    assert rows[0]["date"] == "2023-07-20"  # the first empty row, not 7 days later
+    # the same values given as a --future file forecast the same
+    future = tmp_path / "future.csv"
+    future.write_text("date,promo\n" + "".join(f"{dates[200 + k]},{promo[200 + k]}\n" for k in range(7)))
+    r2 = run("predict", "-m", model, "--future", future, "--format", "json")
+    assert json.loads(r2.stdout)["forecast"] == rows
+
+
+def test_errors_are_one_line(tmp_path):
+    data = tmp_path / "sales.csv"
+    dates, promo = promo_csv(data, n=120, trailing=3)
+    plain = tmp_path / "plain.npz"
+    # trailing empty target rows without known inputs: an error naming the first date
+    msg = one_line_error(run("train", data, "--target", "sales", "-m", plain, *FAST))
+    assert "the last 3 rows (from 2023-05-01, line 122) have no 'sales' value" in msg
+    model = tmp_path / "m.npz"
+    assert (
+        run("train", data, "--target", "sales", "--future-features", "promo", "-m", model, *FAST).exit_code
+        == 0
+    )
+    # no future values at all
+    msg = one_line_error(run("predict", "-m", model))
+    assert "give their values for the 7 steps after 2023-04-30 with --future FILE" in msg
+    # a missing row, a missing value, a date off the series' steps, too few rows
+    future = tmp_path / "future.csv"
+    future.write_text("date,promo\n2023-05-01,1\n2023-05-03,0\n")
+    assert "no row for 2023-05-02" in one_line_error(run("predict", "-m", model, "--future", future))
+    future.write_text("date,promo\n" + "".join(f"2023-05-0{d},{'' if d == 4 else 1}\n" for d in range(1, 8)))
+    msg = one_line_error(run("predict", "-m", model, "--future", future))
+    assert "column 'promo' has no value for 2023-05-04 (line 5), in the forecast period" in msg
+    future.write_text("date,promo\n2023-05-01 12:00,1\n")
+    assert "is not one of the steps after the last observation" in one_line_error(
+        run("predict", "-m", model, "--future", future)
+    )
+    future.write_text("date,other\n2023-05-01,1\n")
+    assert "promo" in one_line_error(run("predict", "-m", model, "--future", future))
+    # both kinds of feature at once, 'all', panels, --future for a model without such inputs
+    msg = one_line_error(run("train", data, "--features", "promo", "--future-features", "promo", "-m", model))
+    assert "column 'promo' is in --features" in msg
+    assert "not 'all'" in one_line_error(run("train", data, "--future-features", "all", "-m", model))
+    msg = one_line_error(run("train", data, "--future-features", "promo", "--id-col", "x", "-m", model))
+    assert "--future-features is not supported for many series" in msg
+    ok = tmp_path / "ok.csv"
+    ok.write_text("".join(data.read_text().splitlines(keepends=True)[:-3]))
+    assert run("train", ok, "--target", "sales", "-m", plain, *FAST).exit_code == 0
+    assert "needs no --future file" in one_line_error(run("predict", "-m", plain, "--future", future))
+
+
+# ---------------------------------------------------------------------------------------------- model file
+def test_model_file_round_trip_and_old_files_unchanged(tmp_path):
+    data = tmp_path / "sales.csv"
+    promo_csv(data, n=150, trailing=7)
+    series = load_csv(data, target="sales", future_features=["promo"], forecast_rows=True)
+    cfg = ForecasterConfig(epochs=5, ensemble=2, hidden=8, calendar=True)
+    model = Forecaster(cfg).fit(series)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    back = Forecaster.load(path)
+    assert back.format_version_ == "1.4"
+    assert back.state_.known == model.state_.known
+    assert back.state_.known.names[:3] == ["promo", "day_of_week_sin", "day_of_week_cos"]
+    np.testing.assert_array_equal(back.state_.tail_known, model.state_.tail_known)
+    a = model.predict(7, data=series).values
+    np.testing.assert_array_equal(back.predict(7, data=series).values, a)
+    # saved again: the same bytes
+    again = tmp_path / "again.npz"
+    back.save(again)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_a_model_without_known_inputs_is_still_written_as_format_1_2(tmp_path):
+    data = tmp_path / "sales.csv"
+    promo_csv(data, n=100)
+    series = load_csv(data, target="sales", features=["promo"])
+    path = tmp_path / "m.npz"
+    Forecaster(ForecasterConfig(epochs=2, ensemble=1, hidden=4)).fit(series).save(path)
+    back = Forecaster.load(path)
+    assert back.format_version_ == "1.2" and back.state_.known.width == 0
+    meta = json.loads(str(np.load(path)["metadata"]))
+    assert "known" not in meta and "calendar" not in meta["settings"]
+
+
+# ---------------------------------------------------------------------------------------------- calendar
+def test_calendar_encodings_follow_the_frequency():
+    assert calendar_encodings("D") == ("day_of_week", "day_of_month", "day_of_year")
+    assert calendar_encodings("h") == ("hour_of_day", "day_of_week")
+    assert calendar_encodings("MS") == ("month_of_year",)
+    assert calendar_encodings("QS-JAN") == ("quarter_of_year",)
+    with pytest.raises(ConfigError, match="no calendar cycle"):
+        calendar_encodings("YS-JAN")
+    with pytest.raises(ConfigError, match="needs dates"):
+        calendar_encodings(None)
+
+
+def test_calendar_is_continuous_across_a_year_boundary():
+    days = np.arange(np.datetime64("2023-12-29"), np.datetime64("2024-01-04")).astype("datetime64[ns]")
+    c = calendar_columns(days, ("day_of_year", "day_of_week", "month_of_year"))
+    # day of year: 2024-01-01 is phase 0 (sin 0, cos 1) and 2023-12-31 one day before it (of 365)
+    np.testing.assert_allclose(c[3, :2], [0.0, 1.0], atol=1e-12)
+    np.testing.assert_allclose(c[2, :2], [np.sin(2 * np.pi * 364 / 365), np.cos(2 * np.pi * 364 / 365)])
+    assert np.max(np.abs(np.diff(c[:, 0]))) < 2 * np.pi / 365 + 1e-9  # no jump at new year
+    # day of week: Monday 2024-01-01 is phase 0
+    np.testing.assert_allclose(c[3, 2:4], [0.0, 1.0], atol=1e-12)
+    # month of year: December is 11/12 of the way round, January 0
+    np.testing.assert_allclose(c[0, 4], np.sin(2 * np.pi * 11 / 12))
+    np.testing.assert_allclose(c[3, 4:6], [0.0, 1.0], atol=1e-12)
+
+
+def test_holidays_across_a_year_boundary():
+    pytest.importorskip("holidays")
+    days = np.arange(np.datetime64("2023-12-24"), np.datetime64("2024-01-03"))
+    flags = holiday_column(days, "US")
+    assert [str(d) for d in days[flags == 1]] == ["2023-12-25", "2024-01-01"]
+
+
+def test_predict_rebuilds_calendar_and_holidays_for_future_dates_across_new_year(tmp_path):
+    pytest.importorskip("holidays")
+    data = tmp_path / "load.csv"
+    days = np.arange(np.datetime64("2023-06-01"), np.datetime64("2023-12-29"))
+    rng = np.random.default_rng(0)
+    data.write_text("date,load\n" + "".join(f"{d},{100 + rng.normal():.3f}\n" for d in days))
+    series = load_csv(data)
+    model = Forecaster(ForecasterConfig(epochs=2, ensemble=1, hidden=4, holidays="US", calendar=True)).fit(
+        series
+    )
+    assert model.state_.known.names[-1] == "holiday_US"
+    st = model.state_
+    known = st.known.matrix(None, np.arange(np.datetime64("2023-12-29"), np.datetime64("2024-01-02")), 4)
+    np.testing.assert_array_equal(known[:, -1], [0, 0, 0, 1])  # 2024-01-01 is a holiday
+    f = model.predict(7)
+    assert str(f.timestamps[0])[:10] == "2023-12-29" and np.isfinite(f.values).all()
+    trace = model.trace()
+    assert trace.input_names[-1] == "holiday_US@t+1" and trace.inputs.shape[1] == len(trace.input_names)
+    # the window's last step carries the first forecast date's inputs: 2023-12-29 is no holiday
+    assert trace.inputs[-1, -1] == (0 - st.preprocessing.known_mean[-1]) / st.preprocessing.known_scale[-1]
+
+
+def test_holiday_errors(tmp_path, monkeypatch):
+    data = tmp_path / "m.csv"
+    data.write_text("date,v\n" + "".join(f"2020-{m:02d}-01,{m}\n" for m in range(1, 13)))
+    pytest.importorskip("holidays")
+    msg = one_line_error(run("train", data, "--holidays", "US", "-m", tmp_path / "m.npz"))
+    assert "--holidays needs daily or finer data" in msg
+    msg = one_line_error(run("train", data, "--holidays", "XX", "-m", tmp_path / "m.npz"))
+    assert "--holidays 'XX' is not a country" in msg
+    import sys
+
+    monkeypatch.setitem(sys.modules, "holidays", None)
+    msg = one_line_error(run("train", data, "--holidays", "US", "-m", tmp_path / "m.npz"))
+    assert "pip install 'lstmcli[holidays]'" in msg
+
+
+def test_known_inputs_from_dict_refuses_unknown_encodings():
+    with pytest.raises(ValueError, match="unknown calendar encoding"):
+        KnownInputs.from_dict({"calendar": ["phase_of_moon"]})
+
+
+def test_a_format_1_2_file_written_before_known_inputs_predicts_the_same(tmp_path):
+    """The fixture was written by commit 6c98be7, before issue #22 (train sample_data/air_passengers.csv
+    --epochs 3 --hidden 4 --ensemble 2); its forecasts then, to the bit, and the same bytes saved again."""
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "model_v1_2.npz"
+    model = Forecaster.load(fixture)
+    assert model.format_version_ == "1.2" and model.state_.known.width == 0
+    f = model.predict(3, levels=(80,))
+    np.testing.assert_array_equal(f.values, [441.39167595949635, 413.5326568627839, 473.80520303890125])
+    np.testing.assert_array_equal(
+        f.intervals[80][0], [413.7640613251645, 380.6019681857304, 432.213904496336]
+    )
+    model.save(tmp_path / "again.npz")
+    assert (tmp_path / "again.npz").read_bytes() == fixture.read_bytes()
+
+
+def test_a_missing_step_in_the_forecast_period_is_not_filled_nor_noted_as_filled(tmp_path):
+    data = tmp_path / "sales.csv"
+    promo_csv(data, n=100, trailing=5)
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join(lines[:103] + lines[104:]) + "\n")  # drop the third forecast row
+    series = load_csv(data, target="sales", future_features=["promo"], forecast_rows=True)
+    assert not any("Added" in n for n in series.notes)
+    assert np.isnan(series.ahead[2, 0]) and series.ahead_lines[2] == 0
+    model = Forecaster(ForecasterConfig(epochs=2, ensemble=1, hidden=4)).fit(series)
+    with pytest.raises(
+        DataError, match=r"column 'promo' has no value for 2023-04-13 \(a missing time step\)"
+    ):
+        model.predict(5, data=series)
