@@ -149,6 +149,11 @@ class LSTMNetwork:
         self._workspaces: dict[tuple[int, int, bool], list[LayerWorkspace]] = {}
         self._scaled = [np.empty_like(block) for block in self._params.blocks]
 
+    def release_buffers(self) -> None:
+        """Drop the per-shape work buffers (they are made again when needed): a trained network kept
+        for forecasting (a panel holds thousands) does not need its training batches' activations."""
+        self._workspaces.clear()
+
     def __getstate__(self) -> dict[str, object]:
         """Pickled (to a worker process or a Dask worker, and back) as its configuration and flat
         weights only: the named views and the per-shape buffers are views into shared arrays, which a

@@ -77,6 +77,8 @@ def fitted_state(
     y = np.asarray(data.values, dtype=np.float64)
     features = np.asarray(data.features, dtype=np.float64).reshape(len(y), -1)
     keep = min(len(y), max(ensemble.lookbacks) + plan.lag + 1)
+    for net in ensemble.networks:
+        net.release_buffers()  # (training's buffers: megabytes a network, for each series of a panel)
     return FittedState(
         config=cfg,
         season=plan.season,
