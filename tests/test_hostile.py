@@ -93,6 +93,8 @@ def test_naive2_over_many_origins_tests_seasonality_once_not_per_origin(monkeypa
     real = seasonal.seasonality_test
     monkeypatch.setattr(seasonal, "seasonality_test", lambda y, m: calls.append(len(y)) or real(y, m))
     monkeypatch.setattr(baselines, "seasonality_test", seasonal.seasonality_test)
+    # (Theta is fitted from each origin, on at most theta.HISTORY values: left out of this count)
+    monkeypatch.setattr(baselines, "theta_from_origins", lambda y, o, h, m: np.zeros((len(o), h)))
     y = _series(np.random.default_rng(0), 5000, 24)
     baselines.baseline_forecasts(y, np.arange(4000, 5000), 24, 24)
     assert len(calls) < 10  # only a prefix too close to the test's limit is decided one by one
@@ -127,9 +129,9 @@ def test_long_series_scales_from_running_sums_agree_with_the_exact_ones(monkeypa
 
 def test_validation_forecasts_come_from_a_bounded_number_of_origins(monkeypatch):
     from lstmcli.data.series import SeriesData
-    from lstmcli.forecasting import forecaster
+    from lstmcli.forecasting import planning
 
-    monkeypatch.setattr(forecaster, "VALIDATION_ORIGINS", 50)
+    monkeypatch.setattr(planning, "VALIDATION_ORIGINS", 50)
     y = _series(np.random.default_rng(3), 2000, 24)
     data = SeriesData("long.csv", "y", y, np.zeros((len(y), 0)), (), None, None, None, ())
     model = Forecaster(ForecasterConfig(epochs=1, hidden=4, ensemble=1, season=24)).fit(data)
