@@ -23,8 +23,11 @@ import argparse
 import json
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -55,22 +58,63 @@ SAMPLE_SEED = 20261206  # the fixed random subset of --sample
 
 def _subset(series: list, args: argparse.Namespace) -> list:
     if args.sample is not None and args.sample < len(series):
-        import numpy as np
-
         keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(series), args.sample, replace=False))
         series = [series[k] for k in keep]
     return series[: args.limit]
 
 
+@contextmanager
+def _recording_widths(record: list[dict[int, np.ndarray]]):
+    """Record each series' interval half-widths as the backtest computes them, by wrapping the two
+    functions ``backtest_long`` and ``backtest_panel`` call per series (the baselines first, then one
+    width per level), so the saved intervals are exactly the ones the product's coverage scores."""
+    import lstmcli.forecasting.backtest as bt
+
+    base, width = bt.baseline_forecasts, bt.conformal_width
+
+    def baselines(*a, **k):
+        record.append({})
+        return base(*a, **k)
+
+    def widths(residuals, coverage, *a, **k):
+        w = width(residuals, coverage, *a, **k)
+        record[-1][round(100 * coverage)] = w
+        return w
+
+    bt.baseline_forecasts, bt.conformal_width = baselines, widths
+    try:
+        yield
+    finally:
+        bt.baseline_forecasts, bt.conformal_width = base, width
+
+
+def _numbers(a: np.ndarray) -> list:
+    return [float(f"{v:.8g}") for v in np.asarray(a, dtype=np.float64)]
+
+
 def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
     config = replace(ForecasterConfig(), seed=seed)
     started = time.perf_counter()
+    meter = _TreeCPU()
     backtest = backtest_panel if mode == "global" else backtest_long
-    result = backtest(series, config, season=season, levels=LEVELS, threads=threads, path="m3")
+    record: list[dict[int, np.ndarray]] = []
+    with _recording_widths(record), meter:
+        result = backtest(series, config, season=season, levels=LEVELS, threads=threads, path="m3")
     seconds = time.perf_counter() - started
     rows = result.per_row()
     points = int(result.actual.size)
+    assert len(record) == len(series), (len(record), len(series))
+    lstm = result.forecasts["LSTM"]
+    forecasts = []  # per series: id, the point forecast and its interval bounds (combinations, MSIS)
+    for k, s in enumerate(series):
+        entry = {"id": str(s.series_id), "f": _numbers(lstm[k])}
+        for level in LEVELS:
+            if level in record[k]:
+                entry[f"lo{level}"] = _numbers(lstm[k] - record[k][level])
+                entry[f"hi{level}"] = _numbers(lstm[k] + record[k][level])
+        forecasts.append(entry)
     return {
+        "format": 2,
         "mode": mode,
         "seed": seed,
         "n": len(series),
@@ -80,11 +124,62 @@ def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
         "per_series": [
             [r["LSTM"]["sMAPE"], r["LSTM"]["MASE"], r["Naive2"]["sMAPE"], r["Naive2"]["MASE"]] for r in rows
         ],
+        "forecasts": forecasts,
         "coverage": {str(k): v for k, v in result.coverage.items()},
         "points": points,
         "seconds": seconds,
+        "cpu_seconds": meter.seconds,
         "notes": result.notes,
     }
+
+
+class _TreeCPU:
+    """CPU seconds of this process and of every process under it (the workers are forked by a
+    forkserver, so ``RUSAGE_CHILDREN`` never sees them): /proc sampled twice a second, each process
+    counted at its last sample (a worker's last half second may be missed)."""
+
+    def __enter__(self):
+        import os
+        import threading
+
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._before = self._tree()  # a forkserver or pool left from an earlier run: count only growth
+        self._seen = dict(self._before)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def _tree(self) -> dict[int, float]:
+        import os
+
+        parent, cpu = {}, {}
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parent[int(name)] = int(fields[1])
+                cpu[int(name)] = (int(fields[11]) + int(fields[12])) / self._tick
+        root, mine = os.getpid(), {}
+        for pid in cpu:
+            p = pid
+            while p > 1 and p != root:
+                p = parent.get(p, 0)
+            if p == root:
+                mine[pid] = cpu[pid]
+        return mine
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._seen.update(self._tree())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._seen.update(self._tree())
+        self.seconds = sum(self._seen.values()) - sum(self._before.values())
 
 
 def _owa(s: float, m: float, ns: float, nm: float) -> float:
