@@ -182,6 +182,25 @@ class _TreeCPU:
         self.seconds = sum(self._seen.values()) - sum(self._before.values())
 
 
+def _merge(pieces: list[dict]) -> dict:
+    """One run from the runs of consecutive parts of a group (local models: the same as one run)."""
+    out = {k: v for k, v in pieces[0].items() if k not in ("part", "parts")}
+    for key in ("per_series", "forecasts"):
+        out[key] = [x for r in pieces for x in r[key]]
+    for key in ("n", "points", "seconds", "cpu_seconds"):
+        out[key] = sum(r[key] for r in pieces)
+    out["coverage"] = {
+        level: sum(r["coverage"][level] * r["points"] for r in pieces) / out["points"]
+        for level in pieces[0]["coverage"]
+        if all(level in r["coverage"] for r in pieces)
+    }
+    p = pooled([out])
+    out["LSTM"] = {"sMAPE": p["sMAPE"], "MASE": p["MASE"], "OWA": p["OWA"]}
+    out["Naive2"] = {"sMAPE": p["n2_sMAPE"], "MASE": p["n2_MASE"], "OWA": 1.0}
+    out["notes"] = sorted({note for r in pieces for note in r["notes"]})
+    return out
+
+
 def _owa(s: float, m: float, ns: float, nm: float) -> float:
     return 0.5 * (s / ns + m / nm)
 
@@ -298,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sample", type=int, default=None, help="a fixed random N series of each group (seeded; stated)"
     )
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--chunk", type=int, default=150, help="local runs in parts of this many series (0: whole groups)"
+    )
     p.add_argument("--checkpoint", type=Path, default=None, help="JSON lines of finished runs (resumable)")
     p.add_argument(
         "--report-only", action="store_true", help="write the report from --checkpoint, run nothing"
@@ -307,11 +329,23 @@ def main(argv: list[str] | None = None) -> int:
     groups = ORDER if args.group == "all" else [args.group]
     seeds = [int(s) for s in args.seeds.split(",")]
     plan = [(g, s) for s in seeds[:1] for g in groups] + [(g, s) for s in seeds[1:] for g in groups]
-    runs = []
+    runs, parts = [], {}
     if args.checkpoint is not None and args.checkpoint.exists():
-        runs = [json.loads(line) for line in args.checkpoint.read_text().splitlines() if line.strip()]
+        for line in args.checkpoint.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if "part" in r:  # a part of a run still being built
+                    parts[r["group"], r["mode"], r["seed"], r["part"]] = r
+                else:
+                    runs.append(r)
     done = {(r["group"], r["mode"], r["seed"]) for r in runs}
     loaded: dict[str, list] = {}
+
+    def keep(r: dict) -> None:
+        if args.checkpoint is not None:
+            with args.checkpoint.open("a") as f:
+                f.write(json.dumps(r) + "\n")
+
     for group, seed in [] if args.report_only else plan:
         path, season = GROUPS[group]
         for mode in args.modes.split(","):
@@ -319,11 +353,25 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if group not in loaded:
                 loaded = {group: _subset(load_long_csv(args.shared / "datasets" / path), args)}
-            r = run(loaded[group], season, mode, seed, args.threads) | {"group": group, "of": SIZES[group]}
+            series = loaded[group]
+            # local models are independent, so a group can be run in parts (bounded memory: the parent
+            # holds every fitted model of a part until it is scored); a global model needs every series
+            size = args.chunk if mode == "local" and args.chunk else len(series)
+            count = -(-len(series) // size)
+            pieces = []
+            for k in range(count):
+                if count > 1 and (group, mode, seed, k) in parts:
+                    pieces.append(parts[group, mode, seed, k])
+                    continue
+                r = run(series[k * size : (k + 1) * size], season, mode, seed, args.threads)
+                r |= {"group": group, "of": SIZES[group]}
+                if count > 1:
+                    keep(r | {"part": k, "parts": count})
+                    print(f"{group} {mode} seed {seed}: part {k + 1} of {count} done", file=sys.stderr)
+                pieces.append(r)
+            r = _merge(pieces) if count > 1 else pieces[0]
             runs.append(r)
-            if args.checkpoint is not None:
-                with args.checkpoint.open("a") as f:
-                    f.write(json.dumps(r) + "\n")
+            keep(r)
             print(
                 f"{group} {mode} seed {seed}: OWA {r['LSTM']['OWA']:.3f} in {r['seconds']:.0f} s",
                 file=sys.stderr,
