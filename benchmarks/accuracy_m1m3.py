@@ -132,6 +132,13 @@ def group_scores(group: str, shared: Path, runs: dict, cache_dir: Path, jobs: in
     for name in ANCHORS:
         add(name, (name, "", None), fc[name])
     add("Naive2 (lstmcli)", ("Naive2 (lstmcli)", "", None), fc["Naive2 (lstmcli)"])
+    # what the LSTM adds to a combination: the same combination with Naive2 in its place (the level of
+    # `accuracy.py --ablate-network`, the forecast without the networks); points only
+    for cand, (members, how) in CANDIDATES.items():
+        if len(members) > 1:
+            parts = [fc["Naive2 (lstmcli)"] if m == "LSTM" else fc[m] for m in members]
+            f = [_combine([q["f"][k] for q in parts], how) for k in range(n)]
+            add(cand, (cand, "no LSTM", None), {"f": f, "lo": {}, "hi": {}})
     for (mode, seed), run in runs.items():
         if [e["id"] for e in run["forecasts"]] != ids:
             raise SystemExit(f"{group} {mode} seed {seed}: the checkpoint's series differ from {path}")
@@ -303,6 +310,22 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
         lines.append(
             f"| {label} | {n} | " + " | ".join(_f(anchors[m]) for m in ANCHORS)
             + f" | {anchors[best]:.3f} ({SHORT[best]}) | " + " | ".join(cell(c, m, gs, "OWA") for c, m in cand_cols) + " |"
+        )  # fmt: skip
+    # what the LSTM adds
+    combos = [c for c, (members, _) in CANDIDATES.items() if len(members) > 1]
+    modes = list(seeds_of)
+    head = [
+        "group",
+        *(f"{c} [{m}]" if m != "local" else c for c in combos for m in modes),
+        *(f"{c}, Naive2 for the LSTM" for c in combos),
+    ]
+    lines += ["", "**What the LSTM adds to each combination** (OWA; the same combination with lstmcli's "
+              "Naive2 in the LSTM's place, the level of `accuracy.py --ablate-network`)", "",
+              "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]  # fmt: skip
+    for label, gs in rows:
+        lines.append(
+            f"| {label} | " + " | ".join(cell(c, m, gs, "OWA") for c in combos for m in modes) + " | "
+            + " | ".join(_f(table.get((c, "no LSTM", None), gs)["OWA"]) for c in combos) + " |"
         )  # fmt: skip
     # intervals
     with_int = [m for m in ANCHORS if table.get((m, "", None), groups).get("cov95") is not None]
