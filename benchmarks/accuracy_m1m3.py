@@ -454,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     if not groups:
         raise SystemExit(f"{args.checkpoint}: no group finished with --local at seed 0")
     missing = [f"{g} {m} seed {s}" for m, s in pairs for g in GROUPS if (m, s) not in runs.get(g, {})]
-    use = pairs
+    # a mode and seed enters the tables once every group has it (seed 0 local always does)
+    use = [k for k in pairs if all(k in runs.get(g, {}) for g in groups) or k == ("local", 0)]
     results = {}
     for g in groups:
         results[g] = group_scores(
@@ -464,7 +465,10 @@ def main(argv: list[str] | None = None) -> int:
     from results_file import machine_description, publish
 
     machine = machine_description()
-    command = "python benchmarks/accuracy_m1m3.py --checkpoint CHECKPOINT"
+    command = (
+        "python benchmarks/panel_accuracy.py --group all --seeds 0,1 --modes local --checkpoint CK` "
+        "(then `--modes global`), `python benchmarks/accuracy_m1m3.py --checkpoint CK"
+    )
 
     text = report(results, use, machine, command)
     if missing:
