@@ -297,7 +297,9 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
         f"{seeds_txt}.",
         "",
         "Naive2 check: the largest relative difference between this Naive2 and lstmcli's over every "
-        "series is " + ", ".join(f"{g} {results[g]['check']:.1e}" for g in groups) + ".",
+        "series is "
+        + ", ".join(f"{g} {results[g]['check']:.1e}" for g in groups)
+        + " (the cache keeps 8 significant digits). *[global]*: `--global`, one network ensemble per group.",
     ]
     failed = {(g, m): k for g in groups for m, k in results[g]["failed"].items() if k}
     if failed:
