@@ -6,9 +6,11 @@
 For every series: fit ``Forecaster(ForecasterConfig(season=m, horizon=h))`` -- the library defaults,
 only the season and horizon set as the anchors' protocol says -- on the training part, forecast the
 test part with conformal intervals at 80 and 95 %, and score it (sMAPE, MASE, OWA against Naive2 on the
-group means, M4 conventions) next to Naive2 and Seasonal naive recomputed by lstmcli's own baselines and
-the reference numbers of Theta / AutoETS / AutoARIMA / neuralforecast's LSTM parsed from
-``ACCURACY_ANCHORS.md``. The results replace the "## Accuracy" section of ``benchmarks/RESULTS.md`` (any
+group means, M4 conventions) next to Naive2 and Seasonal naive recomputed by lstmcli's own baselines,
+Theta / AutoETS / AutoARIMA computed in the same run on the same series by ``benchmarks/anchors.py``
+(statsforecast, the ``bench`` extra; cached per file under ``--cache-dir``; issue #21), and the
+reference numbers of neuralforecast's LSTM parsed from ``ACCURACY_ANCHORS.md`` (not rerun here).
+``--copied-anchors`` takes Theta / AutoETS / AutoARIMA from that file too, as before issue #21. The results replace the "## Accuracy" section of ``benchmarks/RESULTS.md`` (any
 other section, e.g. "## Engine", is kept as it is).
 
 ``--set key=value`` overrides a setting (for experiments); such runs, and ``--limit`` runs, are labelled
@@ -226,9 +228,13 @@ def _run_series_star(args):
 def score(results: list[dict]) -> dict:
     """Group means of sMAPE and MASE per method, OWA on the means against Naive2, coverage, time."""
     table: dict[str, dict[str, float]] = {}
-    for key, name in (("lstm", "LSTM"), ("naive2", "Naive2"), ("snaive", "Seasonal naive")):
-        s = [smape(r["test"], r[key]) for r in results]
-        q = [mase(r["test"], r[key], r["train"], r["m"]) for r in results]
+    forecasts = {"LSTM": [r["lstm"] for r in results], "Naive2": [r["naive2"] for r in results],
+                 "Seasonal naive": [r["snaive"] for r in results]}  # fmt: skip
+    if all("anchors" in r for r in results):
+        forecasts |= {name: [r["anchors"][name] for r in results] for name in STRONG}
+    for name, fs in forecasts.items():
+        s = [smape(r["test"], f) for r, f in zip(results, fs, strict=True)]
+        q = [mase(r["test"], f, r["train"], r["m"]) for r, f in zip(results, fs, strict=True)]
         table[name] = {"sMAPE": float(np.mean(s)), "MASE": float(np.mean(q))}
     base = table["Naive2"]
     for row in table.values():
@@ -247,7 +253,7 @@ def score(results: list[dict]) -> dict:
 
 
 def run_group(shared: Path, group: str, anchors: dict, overrides: dict, limit: int | None, jobs: int,
-              progress: bool = True) -> tuple[dict, list[dict]]:  # fmt: skip
+              progress: bool = True, cache_dir: Path | None = None) -> tuple[dict, list[dict]]:  # fmt: skip
     items = load_group(shared, group, anchors)
     if limit:
         items = items[:limit]
@@ -265,9 +271,28 @@ def run_group(shared: Path, group: str, anchors: dict, overrides: dict, limit: i
                 print(f"\r  {group}: {k + 1}/{len(items)}", end="", file=sys.stderr, flush=True)
         if progress:
             print(file=sys.stderr)
+    if cache_dir is not None:
+        _attach_anchors(shared, group, results, cache_dir)
     summary = score(results)
     summary["wall"] = time.perf_counter() - wall
     return summary, results
+
+
+def _attach_anchors(shared: Path, group: str, results: list[dict], cache_dir: Path) -> None:
+    """Each result gets the forecasts of Theta, AutoETS and AutoARIMA on its own training part
+    (``anchors.py``: a group's file is fitted once and cached; a single series is fitted here)."""
+    from anchors import anchor_forecasts, forecast_series
+
+    if group == "single":
+        for r in results:
+            fc = forecast_series(np.asarray(r["train"]), r["h"], r["m"])
+            r["anchors"] = {name: fc[name]["f"] for name in STRONG}
+        return
+    file, m, _ = GROUPS[group]
+    a = anchor_forecasts(shared / "datasets" / file, m, cache_dir)
+    at = {sid: k for k, sid in enumerate(a["ids"])}
+    for r in results:
+        r["anchors"] = {name: a["methods"][name][at[r["id"]]]["f"] for name in STRONG}
 
 
 def _ablate_networks() -> None:
@@ -305,7 +330,8 @@ def report(summaries: dict, singles: list[dict] | None, anchors: dict, overrides
         lines += [f"**NOT the defaults: overridden settings {overrides}.**", ""]
     if limit:
         lines += [
-            f"**Quick run: only the first {limit} series per group; anchor numbers are for the full groups.**",
+            f"**Quick run: only the first {limit} series per group; copied anchor numbers (LSTM_NF) are "
+            "for the full groups.**",
             "",
         ]
     lines.append(
@@ -322,8 +348,13 @@ def report(summaries: dict, singles: list[dict] | None, anchors: dict, overrides
     # ---- group table
     lines.append("### OWA per group (lower is better; < 1 beats Naive2)")
     lines.append("")
+    computed = all(x in s["table"] for s in summaries.values() for x in STRONG)
     lines.append(
-        "LSTM, Naive2 and Seasonal naive are computed here; Theta / AutoETS / AutoARIMA / LSTM_NF are "
+        "LSTM, Naive2, Seasonal naive, Theta, AutoETS and AutoARIMA are computed here, in the same run on "
+        f"the same series (`benchmarks/anchors.py`, statsforecast {_sf_version()}); LSTM_NF is the "
+        "reference number copied from ACCURACY_ANCHORS.md (neuralforecast 3.3.0, not rerun)."
+        if computed
+        else "LSTM, Naive2 and Seasonal naive are computed here; Theta / AutoETS / AutoARIMA / LSTM_NF are "
         "the reference numbers copied from ACCURACY_ANCHORS.md (statsforecast 2.1.1, neuralforecast 3.3.0)."
     )
     lines.append("")
@@ -335,7 +366,7 @@ def report(summaries: dict, singles: list[dict] | None, anchors: dict, overrides
     for group, s in summaries.items():
         col = GROUPS[group][2]
         t = s["table"]
-        a = {meth: gtab.get("OWA", {}).get(meth, {}).get(col, float("nan")) for meth in ANCHOR_METHODS}
+        a = {meth: _anchor_owa(s, gtab.get("OWA", {}), col, meth) for meth in ANCHOR_METHODS}
         best = min(a[x] for x in STRONG)
         lines.append(
             f"| {group} | {s['n']} | {_f(t['LSTM']['sMAPE'], 2)} | {_f(t['LSTM']['MASE'])} | **{_f(t['LSTM']['OWA'])}** "
@@ -365,6 +396,8 @@ def report(summaries: dict, singles: list[dict] | None, anchors: dict, overrides
         for r in singles:
             anc = anchors["single"].get(r["id"], {})
             am = anc.get("MAPE", {})
+            if "anchors" in r:  # computed in this run
+                am = {x: mape(r["test"], r["anchors"][x]) for x in STRONG}
             best_m = min((am.get(x, np.nan) for x in STRONG), default=np.nan)
             best_name = min(STRONG, key=lambda x: am.get(x, np.inf)) if am else ""
             lines.append(
@@ -381,6 +414,19 @@ def report(summaries: dict, singles: list[dict] | None, anchors: dict, overrides
     lines += targets(summaries, singles, anchors)
     lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _anchor_owa(summary: dict, copied: dict, col: str, method: str) -> float:
+    """A method's OWA: computed in this run when it was, else the copied reference number."""
+    if method in summary["table"]:
+        return summary["table"][method]["OWA"]
+    return copied.get(method, {}).get(col, float("nan"))
+
+
+def _sf_version() -> str:
+    import statsforecast
+
+    return statsforecast.__version__
 
 
 def _mape(r: dict, key: str) -> float:
@@ -402,8 +448,8 @@ def targets(summaries: dict, singles: list[dict] | None, anchors: dict) -> list[
         col = GROUPS[group][2]
         o = s["table"]["LSTM"]["OWA"]
         nf = gtab.get("LSTM_NF", {}).get(col, np.nan)
-        theta = gtab.get("Theta", {}).get(col, np.nan)
-        best = min(gtab.get(x, {}).get(col, np.nan) for x in STRONG)
+        theta = _anchor_owa(s, gtab, col, "Theta")
+        best = min(_anchor_owa(s, gtab, col, x) for x in STRONG)
         parts = [f"OWA {o:.3f} < 1: {mark(o < 1)} (margin {1 - o:+.3f})",
                  f"< LSTM_NF {nf:.3f}: {mark(o < nf)} ({nf - o:+.3f})"]  # fmt: skip
         if any(k in group for k in ("monthly", "quarterly")):
@@ -476,7 +522,18 @@ def main(argv: list[str] | None = None) -> int:
         "preprocessing alone (seasonal indices, transform, last level), which shows what the LSTM adds",
     )
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--cache-dir", type=Path, default=None, help="the anchors' cache (default: anchors.py's)")
+    p.add_argument(
+        "--copied-anchors",
+        action="store_true",
+        help="Theta / AutoETS / AutoARIMA from ACCURACY_ANCHORS.md instead of computed (no statsforecast)",
+    )
     args = p.parse_args(argv)
+    cache_dir = None
+    if not args.copied_anchors:
+        from anchors import DEFAULT_CACHE
+
+        cache_dir = args.cache_dir or DEFAULT_CACHE
 
     overrides = _parse_set(args.set)
     if args.ablate_network:
@@ -494,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries, singles, dump = {}, None, {}
     for g in groups:
         s, results = run_group(
-            args.shared, g, anchors, overrides, args.limit, args.jobs, progress=not args.quiet
+            args.shared, g, anchors, overrides, args.limit, args.jobs, not args.quiet, cache_dir
         )
         summaries[g] = s
         dump[g] = {"summary": s, "series": results}

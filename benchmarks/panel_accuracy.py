@@ -23,8 +23,11 @@ import argparse
 import json
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -55,22 +58,63 @@ SAMPLE_SEED = 20261206  # the fixed random subset of --sample
 
 def _subset(series: list, args: argparse.Namespace) -> list:
     if args.sample is not None and args.sample < len(series):
-        import numpy as np
-
         keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(series), args.sample, replace=False))
         series = [series[k] for k in keep]
     return series[: args.limit]
 
 
+@contextmanager
+def _recording_widths(record: list[dict[int, np.ndarray]]):
+    """Record each series' interval half-widths as the backtest computes them, by wrapping the two
+    functions ``backtest_long`` and ``backtest_panel`` call per series (the baselines first, then one
+    width per level), so the saved intervals are exactly the ones the product's coverage scores."""
+    import lstmcli.forecasting.backtest as bt
+
+    base, width = bt.baseline_forecasts, bt.conformal_width
+
+    def baselines(*a, **k):
+        record.append({})
+        return base(*a, **k)
+
+    def widths(residuals, coverage, *a, **k):
+        w = width(residuals, coverage, *a, **k)
+        record[-1][round(100 * coverage)] = w
+        return w
+
+    bt.baseline_forecasts, bt.conformal_width = baselines, widths
+    try:
+        yield
+    finally:
+        bt.baseline_forecasts, bt.conformal_width = base, width
+
+
+def _numbers(a: np.ndarray) -> list:
+    return [float(f"{v:.8g}") for v in np.asarray(a, dtype=np.float64)]
+
+
 def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
     config = replace(ForecasterConfig(), seed=seed)
     started = time.perf_counter()
+    meter = _TreeCPU()
     backtest = backtest_panel if mode == "global" else backtest_long
-    result = backtest(series, config, season=season, levels=LEVELS, threads=threads, path="m3")
+    record: list[dict[int, np.ndarray]] = []
+    with _recording_widths(record), meter:
+        result = backtest(series, config, season=season, levels=LEVELS, threads=threads, path="m3")
     seconds = time.perf_counter() - started
     rows = result.per_row()
     points = int(result.actual.size)
+    assert len(record) == len(series), (len(record), len(series))
+    lstm = result.forecasts["LSTM"]
+    forecasts = []  # per series: id, the point forecast and its interval bounds (combinations, MSIS)
+    for k, s in enumerate(series):
+        entry = {"id": str(s.series_id), "f": _numbers(lstm[k])}
+        for level in LEVELS:
+            if level in record[k]:
+                entry[f"lo{level}"] = _numbers(lstm[k] - record[k][level])
+                entry[f"hi{level}"] = _numbers(lstm[k] + record[k][level])
+        forecasts.append(entry)
     return {
+        "format": 2,
         "mode": mode,
         "seed": seed,
         "n": len(series),
@@ -80,11 +124,81 @@ def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
         "per_series": [
             [r["LSTM"]["sMAPE"], r["LSTM"]["MASE"], r["Naive2"]["sMAPE"], r["Naive2"]["MASE"]] for r in rows
         ],
+        "forecasts": forecasts,
         "coverage": {str(k): v for k, v in result.coverage.items()},
         "points": points,
         "seconds": seconds,
+        "cpu_seconds": meter.seconds,
         "notes": result.notes,
     }
+
+
+class _TreeCPU:
+    """CPU seconds of this process and of every process under it (the workers are forked by a
+    forkserver, so ``RUSAGE_CHILDREN`` never sees them): /proc sampled twice a second, each process
+    counted at its last sample (a worker's last half second may be missed)."""
+
+    def __enter__(self):
+        import os
+        import threading
+
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._before = self._tree()  # a forkserver or pool left from an earlier run: count only growth
+        self._seen = dict(self._before)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def _tree(self) -> dict[int, float]:
+        import os
+
+        parent, cpu = {}, {}
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parent[int(name)] = int(fields[1])
+                cpu[int(name)] = (int(fields[11]) + int(fields[12])) / self._tick
+        root, mine = os.getpid(), {}
+        for pid in cpu:
+            p = pid
+            while p > 1 and p != root:
+                p = parent.get(p, 0)
+            if p == root:
+                mine[pid] = cpu[pid]
+        return mine
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._seen.update(self._tree())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._seen.update(self._tree())
+        self.seconds = sum(self._seen.values()) - sum(self._before.values())
+
+
+def _merge(pieces: list[dict]) -> dict:
+    """One run from the runs of consecutive parts of a group (local models: the same as one run)."""
+    out = {k: v for k, v in pieces[0].items() if k not in ("part", "parts")}
+    for key in ("per_series", "forecasts"):
+        out[key] = [x for r in pieces for x in r[key]]
+    for key in ("n", "points", "seconds", "cpu_seconds"):
+        out[key] = sum(r[key] for r in pieces)
+    out["coverage"] = {
+        level: sum(r["coverage"][level] * r["points"] for r in pieces) / out["points"]
+        for level in pieces[0]["coverage"]
+        if all(level in r["coverage"] for r in pieces)
+    }
+    p = pooled([out])
+    out["LSTM"] = {"sMAPE": p["sMAPE"], "MASE": p["MASE"], "OWA": p["OWA"]}
+    out["Naive2"] = {"sMAPE": p["n2_sMAPE"], "MASE": p["n2_MASE"], "OWA": 1.0}
+    out["notes"] = sorted({note for r in pieces for note in r["notes"]})
+    return out
 
 
 def _owa(s: float, m: float, ns: float, nm: float) -> float:
@@ -203,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sample", type=int, default=None, help="a fixed random N series of each group (seeded; stated)"
     )
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--chunk", type=int, default=150, help="local runs in parts of this many series (0: whole groups)"
+    )
     p.add_argument("--checkpoint", type=Path, default=None, help="JSON lines of finished runs (resumable)")
     p.add_argument(
         "--report-only", action="store_true", help="write the report from --checkpoint, run nothing"
@@ -212,11 +329,23 @@ def main(argv: list[str] | None = None) -> int:
     groups = ORDER if args.group == "all" else [args.group]
     seeds = [int(s) for s in args.seeds.split(",")]
     plan = [(g, s) for s in seeds[:1] for g in groups] + [(g, s) for s in seeds[1:] for g in groups]
-    runs = []
+    runs, parts = [], {}
     if args.checkpoint is not None and args.checkpoint.exists():
-        runs = [json.loads(line) for line in args.checkpoint.read_text().splitlines() if line.strip()]
+        for line in args.checkpoint.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if "part" in r:  # a part of a run still being built
+                    parts[r["group"], r["mode"], r["seed"], r["part"]] = r
+                else:
+                    runs.append(r)
     done = {(r["group"], r["mode"], r["seed"]) for r in runs}
     loaded: dict[str, list] = {}
+
+    def keep(r: dict) -> None:
+        if args.checkpoint is not None:
+            with args.checkpoint.open("a") as f:
+                f.write(json.dumps(r) + "\n")
+
     for group, seed in [] if args.report_only else plan:
         path, season = GROUPS[group]
         for mode in args.modes.split(","):
@@ -224,11 +353,25 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if group not in loaded:
                 loaded = {group: _subset(load_long_csv(args.shared / "datasets" / path), args)}
-            r = run(loaded[group], season, mode, seed, args.threads) | {"group": group, "of": SIZES[group]}
+            series = loaded[group]
+            # local models are independent, so a group can be run in parts (bounded memory: the parent
+            # holds every fitted model of a part until it is scored); a global model needs every series
+            size = args.chunk if mode == "local" and args.chunk else len(series)
+            count = -(-len(series) // size)
+            pieces = []
+            for k in range(count):
+                if count > 1 and (group, mode, seed, k) in parts:
+                    pieces.append(parts[group, mode, seed, k])
+                    continue
+                r = run(series[k * size : (k + 1) * size], season, mode, seed, args.threads)
+                r |= {"group": group, "of": SIZES[group]}
+                if count > 1:
+                    keep(r | {"part": k, "parts": count})
+                    print(f"{group} {mode} seed {seed}: part {k + 1} of {count} done", file=sys.stderr)
+                pieces.append(r)
+            r = _merge(pieces) if count > 1 else pieces[0]
             runs.append(r)
-            if args.checkpoint is not None:
-                with args.checkpoint.open("a") as f:
-                    f.write(json.dumps(r) + "\n")
+            keep(r)
             print(
                 f"{group} {mode} seed {seed}: OWA {r['LSTM']['OWA']:.3f} in {r['seconds']:.0f} s",
                 file=sys.stderr,
