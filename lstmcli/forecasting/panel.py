@@ -18,10 +18,12 @@ Shared settings: the season, horizon and strategy of the panel, and the members'
 reads one window length): the single-series defaults, capped so that the shorter series of the panel
 (its 10th percentile) still train; a series too short for the longest lookback is skipped.
 
-Cost stays linear in the number of series: each series gives at most ``WINDOWS_PER_SERIES`` training
-windows (its most recent) and ``VAL_WINDOWS_PER_SERIES`` validation windows per epoch, so a long series
-does not drown the short ones and an epoch grows with the number of series only. The series are
-pooled in id order, so the order of the rows in the file never changes the model.
+Cost: each series gives at most ``WINDOWS_PER_SERIES`` training windows (its most recent) and
+``VAL_WINDOWS_PER_SERIES`` validation windows to the pool, so a long series does not drown the short
+ones; an epoch trains on at most ``EPOCH_WINDOWS`` of the pool, drawn afresh with the seed, and early
+stopping watches a seeded sample of the series past ``VAL_WINDOWS``, so the training stops growing with
+the panel; preparing, validating and forecasting the series (``panel_batch``) grow linearly. The series
+are pooled in id order, so the order of the rows in the file never changes the model.
 """
 
 from __future__ import annotations
