@@ -93,6 +93,7 @@ class PanelForecaster:
         self.config = config or ForecasterConfig()
         self.mode = mode  # "global": one ensemble across the series; "local": one per series
         self.state_: PanelState | None = None
+        self._index: tuple[PanelState | None, dict[str, int]] = (None, {})  # id -> position, per state
 
     def _state(self) -> PanelState:
         if self.state_ is None:
@@ -312,9 +313,9 @@ class PanelForecaster:
         """The ``Forecaster`` of one series (its own state, the shared ensemble); an unknown id is a
         ``ConfigError`` naming a few valid ones."""
         st = self._state()
-        if getattr(self, "_index_of", (None, None))[0] is not st:  # (ids.index would be quadratic)
-            self._index_of = (st, {sid: k for k, sid in enumerate(st.ids)})
-        k = self._index_of[1].get(str(series_id))
+        if self._index[0] is not st:  # (ids.index would make a panel's predict quadratic)
+            self._index = (st, {sid: k for k, sid in enumerate(st.ids)})
+        k = self._index[1].get(str(series_id))
         if k is None:
             shown = ", ".join(st.ids[:5]) + (f", … ({len(st.ids) - 5} more)" if len(st.ids) > 5 else "")
             raise ConfigError(f"no series {series_id!r} in this model; its {st.id_col} values are: {shown}")
