@@ -79,6 +79,44 @@ class SeriesProgress:
         self.progress.update(self.task, completed=done, total=total)
 
 
+class GlobalProgress:
+    """`train --id-col --global`: the series prepared in each pass over them and the training epochs,
+    each bar with its time left."""
+
+    def __init__(self, console: Any, epochs: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from lstmcli.cli.render import fmt
+
+        self.fmt = fmt
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"), TextColumn("eta"), TimeRemainingColumn(), console=console,
+            transient=False, expand=True,
+        )  # fmt: skip
+        self.series = self.progress.add_task("series", total=None, note="")
+        self.training = self.progress.add_task("epochs", total=epochs, note="", start=False)
+
+    def __enter__(self) -> GlobalProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def on_series(self, done: int, total: int) -> None:
+        if done == 0:
+            self.progress.reset(self.series, total=total)
+        self.progress.update(self.series, completed=done, total=total)
+
+    def on_epoch(self, report: Any) -> None:
+        self.progress.start_task(self.training)
+        self.progress.update(
+            self.training, completed=report.epoch,
+            note=f"train {self.fmt(report.train_loss)} val {self.fmt(report.val_loss)}",
+        )  # fmt: skip
+
+
 def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json: bool) -> None:
     """The skipped series in one note, then the summary: as JSON, or a short table."""
     from collections import Counter

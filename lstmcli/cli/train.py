@@ -165,6 +165,17 @@ def train(
                         forecaster.fit(
                             series, on_series=bar.update, should_stop=lambda: interrupts.requested, **run
                         )
+                elif show_progress and getattr(forecaster, "mode", None) == "global":
+                    from lstmcli.cli.panels import GlobalProgress
+
+                    with GlobalProgress(err, epochs) as bar:  # series passes, then epochs
+                        forecaster.fit(
+                            series,
+                            on_epoch=bar.on_epoch,
+                            on_series=bar.on_series,
+                            should_stop=lambda: interrupts.requested,
+                            threads=threads,
+                        )
                 elif show_progress:
                     from lstmcli.cli.render import TrainingProgress
 

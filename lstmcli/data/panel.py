@@ -91,6 +91,9 @@ def load_panel(
             how = "as given by --freq" if freq is not None else "inferred from the dates"
             notes.append(f"Frequency {describe_freq(parse_offset(alias).freqstr)}, {how}.")
 
+    shared = None
+    if alias is not None:  # one grid for the whole panel: a date_range per series costs ~1 ms each
+        shared = _SharedGrid.build(alias, time.keys, rows_by_id, p, time.name, table.lines)
     kept: list[SeriesData] = []
     skipped: list[tuple[str, str]] = []
     filled_values, filled_series = 0, 0
@@ -102,6 +105,9 @@ def load_panel(
             pos, G = step_grid(time, time.keys[rows], fill, [])
         elif alias is None:
             pos, G, timestamps = np.arange(len(rows)), len(rows), time.keys[rows]
+        elif shared is not None and (on := shared.place(time.keys[rows])) is not None:
+            pos, G, timestamps = on
+            out_freq = shared.freqstr
         else:
             off, (pos, G) = _explicit_offset(alias, time.keys[rows], p, time.name, table.lines[rows])
             out_freq = off.freqstr
@@ -214,6 +220,46 @@ def _panel_freq(dates: list[np.ndarray]) -> str | None:
             if off is not None:
                 found[off.freqstr] += 1
     return found.most_common(1)[0][0] if found else None
+
+
+class _SharedGrid:
+    """Every date of the panel's calendar grid from its first date to its last, built once: a series
+    whose dates all lie on it is placed by a binary search. A series off it (another anchor) takes the
+    per-series path (``_explicit_offset``), which gives the same result or the error naming its line."""
+
+    def __init__(self, grid: np.ndarray, freqstr: str) -> None:
+        self.grid, self.freqstr = grid, freqstr  # int64 ns, sorted
+
+    @classmethod
+    def build(cls, alias, keys, rows_by_id, p, time_name, lines) -> _SharedGrid | None:
+        import pandas as pd
+
+        first_rows = next(iter(rows_by_id.values()))
+        off, _ = _explicit_offset(alias, keys[first_rows], p, time_name, lines[first_rows])
+        if isinstance(off, pd.offsets.Tick):
+            return None  # (evenly spaced: the per-series path is arithmetic already)
+        ns = keys.astype("datetime64[ns]").astype(np.int64)
+        lo, hi = pd.Timestamp(int(ns.min())), pd.Timestamp(int(ns.max()))
+        try:
+            start = off.rollback(lo)
+            step = (start + off) - start
+            # a grid far larger than the rows (one stray far-off date) is not worth building
+            if (hi - start) / max(step, pd.Timedelta(1)) > 4 * len(keys) + 1000:
+                return None
+            grid = pd.date_range(start, hi, freq=off).to_numpy().astype("datetime64[ns]").astype(np.int64)
+        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            return None
+        return cls(grid, off.freqstr)
+
+    def place(self, ts: np.ndarray) -> tuple[np.ndarray, int, np.ndarray] | None:
+        """(positions, grid length, dates) of sorted unique ``ts`` on the grid, or None if off it."""
+        ti = ts.astype("datetime64[ns]").astype(np.int64)
+        at = np.searchsorted(self.grid, ti)
+        if (at >= len(self.grid)).any() or (self.grid[np.minimum(at, len(self.grid) - 1)] != ti).any():
+            return None
+        pos = (at - at[0]).astype(np.int64)
+        G = int(pos[-1]) + 1
+        return pos, G, self.grid[at[0] : at[0] + G].astype("datetime64[ns]")
 
 
 def _dates(first, G: int, off) -> np.ndarray:

@@ -321,11 +321,14 @@ def guerrero_lambda(y: np.ndarray, season: int = 1, grid: np.ndarray | None = No
     sd = x.std(axis=1, ddof=1)
     if np.any(mean <= 0) or not np.any(sd > 0):
         return 1.0
-    grid = np.linspace(0.0, 1.0, 21) if grid is None else grid
+    grid = np.linspace(0.0, 1.0, 21) if grid is None else np.asarray(grid, dtype=np.float64)
+    # every lambda at once, one row each (the per-row sums are those of one lambda at a time)
+    ratio = sd[None, :] / mean[None, :] ** (1.0 - grid[:, None])
+    centre = ratio.mean(axis=1)
+    spread = ratio.std(axis=1, ddof=1)
     best, best_cv = 1.0, math.inf
-    for lam in grid:
-        ratio = sd / mean ** (1.0 - lam)
-        cv = float(np.std(ratio, ddof=1) / np.mean(ratio)) if np.mean(ratio) > 0 else math.inf
+    for lam, c, s in zip(grid.tolist(), centre.tolist(), spread.tolist(), strict=True):
+        cv = s / c if c > 0 else math.inf
         if cv < best_cv - 1e-12:
             best, best_cv = float(lam), cv
     return best

@@ -35,12 +35,17 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 penalty added to the gradient (Adam's, not AdamW's)
     patience: int = 30  # epochs without improvement before stopping (0 = never stop early)
     seed: int = 0
+    # windows an epoch trains on, drawn afresh each epoch with the seed; 0 = every window once (a big
+    # panel's pool of windows would otherwise make each epoch, and so the run, grow with the panel)
+    epoch_windows: int = 0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
+        if self.epoch_windows < 0:
+            raise ValueError("epoch_windows must be 0 (every window) or more")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
 
@@ -133,6 +138,7 @@ def _fit(
     best_loss, best_epoch = math.inf, 0
     history: list[dict[str, float | None]] = []
     n = len(x)
+    sampled = 0 < config.epoch_windows < n
     start = time.perf_counter()
     stop_reason = "completed"
     epoch = 0
@@ -151,8 +157,10 @@ def _fit(
 
     for epoch in range(1, config.epochs + 1):  # noqa: B007  (read by result())
         order = rng.permutation(n)
+        if sampled:  # a sample without replacement, in random order
+            order = order[: config.epoch_windows]
         total = 0.0
-        for k in range(0, n, config.batch_size):
+        for k in range(0, len(order), config.batch_size):
             idx = order[k : k + config.batch_size]
             pred, cache = net.forward(x[idx], training=True, rng=rng)
             value, dpred = loss_fn(pred, y[idx])
@@ -164,7 +172,7 @@ def _fit(
             total += value * len(idx)
             if should_stop is not None and should_stop():
                 return result("interrupted")
-        train_loss = total / n
+        train_loss = total / len(order)
         val_loss = loss_fn(predict_in_chunks(net, x_val), y_val)[0] if has_val else None
         monitored = val_loss if has_val else train_loss
         if not (math.isfinite(train_loss) and (monitored is None or math.isfinite(monitored))):

@@ -192,12 +192,14 @@ def train_members(
     monitor: tuple[np.ndarray, np.ndarray] | None = None,
     forecast: Callable[[LSTMNetwork, np.ndarray, int], np.ndarray] | None = None,
     executor: Executor | None = None,
+    epoch_windows: int = 0,
 ) -> tuple[list[tuple[LSTMNetwork, int]], list[TrainResult], bool]:
     """Train member k on ``sets[k]`` for ``epochs[k]`` epochs (0 = leave it out), with its own seed:
     in this process, or side by side in worker processes when there are cores to spare and enough
     work (``forecasting.members``), or as tasks of ``executor`` (a Dask cluster); the models are the
     same either way. With ``monitor`` (windows and targets, ``monitor_windows``) early stopping
-    watches ``forecast(net, windows, horizon)``.
+    watches ``forecast(net, windows, horizon)``. With ``epoch_windows`` an epoch trains on that many
+    windows drawn afresh (``TrainConfig.epoch_windows``).
 
     Returns (network, lookback) of the members that learned something (at least one, even if every
     run diverged), every run's result, and whether the user interrupted (later runs are skipped).
@@ -225,6 +227,7 @@ def train_members(
             weight_decay=cfg.weight_decay,
             patience=0 if monitor is not None else patience,
             seed=cfg.seed,
+            epoch_windows=epoch_windows,
         )
         seed = cfg.seed if k == 0 else [cfg.seed, k]
         jobs.append(MemberJob(k, net_config, train_config, seed, x, t, x_val, t_val))

@@ -53,6 +53,8 @@ class MemberJob:
         """A rough single-thread estimate: about 0.26 µs per window and time step plus a term in hidden²
         for the products (measured at hidden 16-64 with validation passes included)."""
         n, steps, _ = self.x.shape
+        if self.train_config.epoch_windows:  # an epoch of a sample of the windows
+            n = min(n, self.train_config.epoch_windows)
         hidden = self.net_config.hidden_size
         per_window_step = (0.26e-6 + 2.6e-10 * hidden * hidden) * self.net_config.num_layers
         epochs = self.train_config.epochs

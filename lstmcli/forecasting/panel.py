@@ -18,10 +18,12 @@ Shared settings: the season, horizon and strategy of the panel, and the members'
 reads one window length): the single-series defaults, capped so that the shorter series of the panel
 (its 10th percentile) still train; a series too short for the longest lookback is skipped.
 
-Cost stays linear in the number of series: each series gives at most ``WINDOWS_PER_SERIES`` training
-windows (its most recent) and ``VAL_WINDOWS_PER_SERIES`` validation windows per epoch, so a long series
-does not drown the short ones and an epoch grows with the number of series only. The series are
-pooled in id order, so the order of the rows in the file never changes the model.
+Cost: each series gives at most ``WINDOWS_PER_SERIES`` training windows (its most recent) and
+``VAL_WINDOWS_PER_SERIES`` validation windows to the pool, so a long series does not drown the short
+ones; an epoch trains on at most ``EPOCH_WINDOWS`` of the pool, drawn afresh with the seed, and early
+stopping watches a seeded sample of the series past ``VAL_WINDOWS``, so the training stops growing with
+the panel; preparing, validating and forecasting the series (``panel_batch``) grow linearly. The series
+are pooled in id order, so the order of the rows in the file never changes the model.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ from lstmcli.forecasting.ensemble import (
     train_members,
     training_sets,
 )
-from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for, validate
+from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.metrics import owa
+from lstmcli.forecasting.panel_batch import panel_forecasts, panel_predict, panel_validation
 from lstmcli.forecasting.planning import (
     LOOKBACK_FACTORS,
     LOOKBACK_MAX,
@@ -68,8 +71,16 @@ if TYPE_CHECKING:
 
 __all__ = ["PanelForecaster", "PanelState"]
 
-WINDOWS_PER_SERIES = 200  # training windows a series gives per epoch: its most recent ones
+WINDOWS_PER_SERIES = 200  # training windows a series gives to the pool: its most recent ones
 VAL_WINDOWS_PER_SERIES = 64  # validation windows a series gives to early stopping: its last ones
+# An epoch trains on at most this many windows of the pool, drawn afresh each epoch with the seed; a
+# pool no larger trains on every window each epoch, as a single series does. So the cost of an epoch
+# stops growing with the panel past some 4,000 series of 30 windows. The M3 monthly group's pool (the
+# largest the accuracy benchmarks train, some 96,000 windows) stays below it: its models are unchanged.
+EPOCH_WINDOWS = 1 << 17
+# Early stopping watches the validation windows of at most this many windows' worth of series, a
+# sample of the series drawn once with the seed (every series when their windows are no more).
+VAL_WINDOWS = 1 << 15
 MODES = ("global", "local")
 # The mode without one said (the API's and `train`/`backtest --id-col`'s): chosen on the full M1 and M3
 # groups by benchmarks/panel_accuracy.py (RESULTS.md "Panels: local vs global", README "Many series").
@@ -92,6 +103,7 @@ class PanelForecaster:
         self.config = config or ForecasterConfig()
         self.mode = mode  # "global": one ensemble across the series; "local": one per series
         self.state_: PanelState | None = None
+        self._index: tuple[PanelState | None, dict[str, int]] = (None, {})  # id -> position, per state
 
     def _state(self) -> PanelState:
         if self.state_ is None:
@@ -150,7 +162,9 @@ class PanelForecaster:
         ``on_epoch`` is not called). Static features (global only) are a ``Panel``'s, or ``static``:
         column -> one value per series of the list (numbers, or text for categories). ``executor`` (a
         Dask cluster, ``executors.connect``) runs the members, or the chunks of local series, there; the
-        model is the same."""
+        model is the same. A global fit reports its epochs to
+        ``on_epoch`` and, to ``on_series``, the series prepared in each pass over them (for training,
+        then for the retraining), each pass from 0 to the number of series."""
         cfg = self.config
         cores = available_cores() if int(threads) == 0 else max(1, int(threads))
         started = time.perf_counter()
@@ -201,14 +215,16 @@ class PanelForecaster:
         refit = bool(cfg.refit) and any(p.split.n_val > 0 for p in plans)
         progress = Progress(on_epoch, cfg.epochs, cfg.ensemble * (2 if refit else 1))
         run = partial(
-            train_members, cfg, progress=progress, should_stop=should_stop, cores=cores, executor=executor
-        )
+            train_members, cfg, progress=progress, should_stop=should_stop, cores=cores, executor=executor,
+            epoch_windows=EPOCH_WINDOWS,
+        )  # fmt: skip
         arrays = [_arrays(s) for s in kept]
         points = [validation_points(p, len(y)) for p, (y, _) in zip(plans, arrays, strict=True)]
 
         # ---- stage 1: each series' preprocessing on its training part; one ensemble on the pooled windows
+        tick = _Ticker(on_series, len(kept))
         preps = [
-            preprocessing_for(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag])
+            tick(preprocessing_for(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag]))
             for p, (y, f) in zip(plans, arrays, strict=True)
         ]
         for prep, sid in zip(preps, kept_ids, strict=True):
@@ -216,7 +232,7 @@ class PanelForecaster:
         sets = _pooled([
             training_sets(prep, y, f, lookbacks, out, p.split.train_end, starts)
             for prep, p, (y, f), (starts, _) in zip(preps, plans, arrays, points, strict=True)
-        ])  # fmt: skip
+        ], cfg.seed)  # fmt: skip
         monitor = None
         if cfg.monitor == "forecast" and any(len(o) for _, o in points):
             parts = [
@@ -233,20 +249,22 @@ class PanelForecaster:
         )  # fmt: skip
         ensemble = ensemble_of(kept_members, strategy)
         member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(lookbacks) - len(results))
-        checks = [
-            validate(prep, ensemble, None, y, f, o, horizon, season, cfg.combine)
-            for prep, (y, f), (_, o) in zip(preps, arrays, points, strict=True)
-        ]
+        forecasts = panel_forecasts(
+            preps, ensemble, [y for y, _ in arrays], [f for _, f in arrays], [o for _, o in points], horizon
+        )
+        checks = panel_validation([y for y, _ in arrays], [o for _, o in points], forecasts, horizon, season,
+                                  cfg.combine)  # fmt: skip
 
         # ---- stage 2: every series' preprocessing on all its data, the ensemble trained again
         if refit and not interrupted and any(e > 0 for e in member_epochs):
-            full = [preprocessing_for(cfg, p, y, f) for p, (y, f) in zip(plans, arrays, strict=True)]
+            tick = _Ticker(on_series, len(kept))
+            full = [tick(preprocessing_for(cfg, p, y, f)) for p, (y, f) in zip(plans, arrays, strict=True)]
             for prep, sid in zip(full, kept_ids, strict=True):
                 prep.static = vectors.get(sid, prep.static)
             sets = _pooled([
                 training_sets(prep, y, f, lookbacks, out, len(y) - p.lag, np.zeros(0, dtype=int))
                 for prep, p, (y, f) in zip(full, plans, arrays, strict=True)
-            ])  # fmt: skip
+            ], cfg.seed)  # fmt: skip
             again, _, interrupted = run(sets, epochs=member_epochs, patience=0)
             if not interrupted and again:
                 preps, ensemble = full, ensemble_of(again, strategy)
@@ -327,13 +345,12 @@ class PanelForecaster:
         """The ``Forecaster`` of one series (its own state, the shared ensemble); an unknown id is a
         ``ConfigError`` naming a few valid ones."""
         st = self._state()
-        try:
-            k = st.ids.index(str(series_id))
-        except ValueError:
+        if self._index[0] is not st:  # (ids.index would make a panel's predict quadratic)
+            self._index = (st, {sid: k for k, sid in enumerate(st.ids)})
+        k = self._index[1].get(str(series_id))
+        if k is None:
             shown = ", ".join(st.ids[:5]) + (f", … ({len(st.ids) - 5} more)" if len(st.ids) > 5 else "")
-            raise ConfigError(
-                f"no series {series_id!r} in this model; its {st.id_col} values are: {shown}"
-            ) from None
+            raise ConfigError(f"no series {series_id!r} in this model; its {st.id_col} values are: {shown}")
         model = Forecaster(st.config)
         model.state_ = st.states[k]
         return model
@@ -345,14 +362,17 @@ class PanelForecaster:
         """Forecasts of every series (or of ``ids``), by id, each continuing its own dates; ``method`` as
         ``Forecaster.predict`` takes it, for every series ("best": each series' own winner); with
         ``executor`` (a Dask cluster) in chunks of series there, the same numbers."""
-        wanted = self._state().ids if ids is None else [str(i) for i in ids]
-        if executor is None:
+        st = self._state()
+        wanted = st.ids if ids is None else [str(i) for i in ids]
+        if executor is None and (st.mode == "local" or method != "lstm" or st.config.combine != "none"):
             return {
                 sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted
             }
+        if executor is None:  # a global model: every series' last windows through the networks together
+            states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here, first)
+            return dict(zip(wanted, panel_predict(states, horizon, levels), strict=True))
         from lstmcli.forecasting.executors import chunk_size, chunks_of
 
-        st = self._state()
         states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here)
         seconds = FORECAST_STEP_SECONDS * (horizon or st.first.horizon) * len(st.first.ensemble.lookbacks)
         size = chunk_size(len(wanted), executor.workers, seconds)
@@ -439,6 +459,23 @@ def _forecast_chunk(
     return out
 
 
+class _Ticker:
+    """Counts the series of one pass through ``on_series(done, total)``, every TICK series and at the end."""
+
+    TICK = 256
+
+    def __init__(self, on_series: Callable[[int, int], None] | None, total: int) -> None:
+        self.on_series, self.total, self.done = on_series, total, 0
+        if on_series is not None:
+            on_series(0, total)
+
+    def __call__(self, value: Any) -> Any:
+        self.done += 1
+        if self.on_series is not None and (self.done % self.TICK == 0 or self.done == self.total):
+            self.on_series(self.done, self.total)
+        return value
+
+
 def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: list[int]) -> list[int]:
     """One lookback per member: ``--lookback``, or the single-series defaults (N-BEATS-style factors)
     capped so that a series at the SHORT_QUANTILE of the lengths keeps about half its values for
@@ -472,14 +509,24 @@ def _arrays(s: SeriesData) -> tuple[np.ndarray, np.ndarray]:
     return y, np.asarray(s.features, dtype=np.float64).reshape(len(y), -1)
 
 
-def _pooled(per_series: list[list[MemberSet]]) -> list[MemberSet]:
+def _pooled(per_series: list[list[MemberSet]], seed: int) -> list[MemberSet]:
     """Per member: the training windows of every series (the most recent WINDOWS_PER_SERIES of each)
-    and their validation windows (the last VAL_WINDOWS_PER_SERIES of each), in series order."""
+    and the validation windows (the last VAL_WINDOWS_PER_SERIES of each) of every series, or of a
+    sample of them when they hold more than VAL_WINDOWS, in series order."""
+    counts = [
+        min(len(s[0].x_val), VAL_WINDOWS_PER_SERIES) if s[0].x_val is not None else 0 for s in per_series
+    ]
+    watched = np.ones(len(per_series), dtype=bool)
+    if sum(counts) > VAL_WINDOWS:  # series drawn in a seeded order until their windows fill VAL_WINDOWS
+        order = np.random.default_rng([seed, len(per_series)]).permutation(len(per_series))
+        taken = np.cumsum(np.asarray(counts)[order]) <= VAL_WINDOWS
+        watched[:] = False
+        watched[order[taken]] = True
     pooled = []
     for member in zip(*per_series, strict=True):
         x = np.concatenate([s.x[-WINDOWS_PER_SERIES:] for s in member])
         t = np.concatenate([s.t[-WINDOWS_PER_SERIES:] for s in member])
-        vals = [s for s in member if s.x_val is not None and len(s.x_val)]
+        vals = [s for s, w in zip(member, watched, strict=True) if w and s.x_val is not None and len(s.x_val)]
         x_val = np.concatenate([s.x_val[-VAL_WINDOWS_PER_SERIES:] for s in vals]) if vals else None
         t_val = np.concatenate([s.t_val[-VAL_WINDOWS_PER_SERIES:] for s in vals]) if vals else None
         pooled.append(MemberSet(x, t, x_val, t_val, member[0].lookback))

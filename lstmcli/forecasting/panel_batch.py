@@ -1,0 +1,176 @@
+"""Forecasts of many series of a global panel model at once: every series' windows go through the
+shared networks together, in large batches, instead of one small batch per series.
+
+A window is normalised by its own level (``normalize`` "window" or "none"), so which series'
+preprocessing cuts the batch does not matter: each series' windows are cut and their forecasts turned
+back into data units by its own preprocessing, only the network passes are shared. With ``"ses"``
+levels (a smoothing constant per series) each series is forecast on its own, as before.
+
+Everything here is a pure function of (series, ensemble): a chunk of series can be forecast anywhere
+(another process, another machine) and give the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lstmcli.errors import ConfigError
+from lstmcli.forecasting.config import MAX_HORIZON
+from lstmcli.forecasting.fitting import forecast_from_origins
+
+if TYPE_CHECKING:
+    from lstmcli.forecasting.ensemble import Ensemble
+    from lstmcli.forecasting.forecaster import Forecast
+    from lstmcli.forecasting.preprocessing import Preprocessing
+    from lstmcli.forecasting.state import FittedState
+
+__all__ = ["BATCH_WINDOWS", "panel_forecasts", "panel_predict"]
+
+BATCH_WINDOWS = 8192  # windows per network pass: large enough to amortise the Python of 18 steps
+
+
+def panel_forecasts(
+    preps: list[Preprocessing],
+    ensemble: Ensemble,
+    ys: list[np.ndarray],
+    features: list[np.ndarray],
+    origins: list[np.ndarray],
+    horizon: int,
+    starts: list[int] | None = None,
+) -> list[np.ndarray]:
+    """Per series s, its (len(origins[s]), horizon) forecasts in data units from each origin o
+    (forecasting ys[s][o], ...): ``Forecaster.forecast_from_origins`` for every series at once.
+    ``starts[s]`` is the position of ``ys[s][0]`` in the series (0 by default)."""
+    starts = starts if starts is not None else [0] * len(ys)
+    if any(p.normalize == "ses" and p.level_alpha < 1.0 for p in preps):
+        return [
+            forecast_from_origins(p, ensemble, None, y, f, o, horizon, s0)
+            for p, y, f, o, s0 in zip(preps, ys, features, origins, starts, strict=True)
+        ]
+    L = max(ensemble.lookbacks)
+    windows, adjusted = [], []
+    for prep, y, f, o, s0 in zip(preps, ys, features, origins, starts, strict=True):
+        adj, _, inputs = prep.prepare(y, f, s0)
+        at = np.asarray(o, dtype=np.int64) - prep.lag
+        # windows[k] = inputs[at[k] - L : at[k]], gathered in one step
+        windows.append(inputs[at[:, None] - L + np.arange(L)[None, :]])
+        adjusted.append(adj)
+    counts = [len(w) for w in windows]
+    if not sum(counts):
+        return [np.zeros((0, horizon)) for _ in ys]
+    stacked = np.concatenate(windows)
+    zf = np.concatenate([
+        ensemble.forecast(stacked[k : k + BATCH_WINDOWS], horizon, preps[0])
+        for k in range(0, len(stacked), BATCH_WINDOWS)
+    ])  # fmt: skip
+    out, first = [], 0
+    for prep, adj, o, s0, n in zip(preps, adjusted, origins, starts, counts, strict=True):
+        z = zf[first : first + n]
+        first += n
+        out.append(
+            np.stack([prep.to_data_units(z[k], adj[:oo], s0 + oo) for k, oo in enumerate(o)])
+            if n
+            else np.zeros((0, horizon))
+        )
+    return out
+
+
+def panel_predict(
+    states: list[FittedState], horizon: int | None, levels: tuple[int, ...] = ()
+) -> list[Forecast]:
+    """``Forecaster.predict`` (from the end of each series' data) for series sharing one ensemble,
+    their last windows through the networks together."""
+    from lstmcli.forecasting.forecaster import Forecast, forecast_warnings
+    from lstmcli.forecasting.intervals import interval
+
+    horizon = horizon or states[0].horizon
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ConfigError(f"--horizon must be from 1 to {MAX_HORIZON}, got {horizon}")
+    dates = [None] * len(states)
+    for k, st in enumerate(states):  # first: dates that cannot be written fail before computing
+        if st.last_timestamp is not None and st.freq:
+            from lstmcli.data.stepdates import future_timestamps
+
+            dates[k] = future_timestamps(st.last_timestamp, st.freq, horizon)
+    values = panel_forecasts(
+        [st.preprocessing for st in states], states[0].ensemble, [st.tail_values for st in states],
+        [st.tail_features for st in states], [np.array([len(st.tail_values)]) for st in states], horizon,
+        [st.n_obs - len(st.tail_values) for st in states],
+    )  # fmt: skip
+    out = []
+    for st, v, timestamps in zip(states, values, dates, strict=True):
+        result = Forecast(values=v[0], timestamps=timestamps, start_step=st.n_obs + 1)
+        for level in levels:
+            result.intervals[level] = interval(v[0], level, st.residuals, st.naive2_errors)
+        result.warnings = forecast_warnings(st.tail_values, v[0], st.season)
+        out.append(result)
+    return out
+
+
+def panel_validation(
+    ys: list[np.ndarray], origins: list[np.ndarray], forecasts: list[np.ndarray], horizon: int, season: int,
+    combine: str = "none",
+) -> list[tuple[np.ndarray, dict[str, dict[str, float]]]]:  # fmt: skip
+    """``fitting.validate`` for every series from its networks' forecasts already made: per series its
+    residuals (actual - forecast, NaN past its end) and its error table next to the baselines; with
+    ``combine`` "theta" the forecast is the combination, the networks' own a row of its own.
+
+    The same numbers as ``compare_with_baselines`` series by series: each window is scored with the
+    same arithmetic (``baselines._window_metrics``, row by row), only the windows of every series with
+    the same number of steps inside their series are scored in one call (a validation window of a
+    short series ends past it: one call per step count rather than one per window, method and series).
+    """
+    from lstmcli.forecasting.baselines import _window_metrics, baseline_forecasts
+    from lstmcli.forecasting.fitting import NETWORKS_ROW, combined
+    from lstmcli.forecasting.metrics import evaluate, mase_scale, owa
+
+    actual = [np.full((len(o), horizon), np.nan) for o in origins]
+    for y, o, a in zip(ys, origins, actual, strict=True):
+        for k, start in enumerate(o):
+            seen = y[start : start + horizon]
+            a[k, : len(seen)] = seen
+    methods: list[dict[str, np.ndarray]] = []
+    for y, o, f in zip(ys, origins, forecasts, strict=True):
+        if not len(o):
+            methods.append({})
+            continue
+        base = baseline_forecasts(y, o, horizon, season)
+        extra = {NETWORKS_ROW: f} if combine != "none" else {}
+        methods.append({"LSTM": combined(f, base["Theta"], combine)} | extra | base)
+    A = np.concatenate(actual) if actual else np.zeros((0, horizon))
+    names = list(next((m for m in methods if m), {"LSTM": None}))
+    F = {name: np.concatenate([m[name] for m in methods if m] or [np.zeros((0, horizon))]) for name in names}
+    owner = np.repeat(np.arange(len(ys)), [len(o) for o in origins])
+    at = np.concatenate([np.asarray(o, dtype=np.int64) for o in origins]) if origins else np.zeros(0, int)
+    ok = np.isfinite(A)
+    count = ok.sum(axis=1)
+    prefix = (ok == (np.arange(horizon)[None, :] < count[:, None])).all(axis=1) & (count > 0)
+    scales = np.array([mase_scale(ys[s][:o], season) for s, o in zip(owner, at, strict=True)])
+    keys = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")
+    per_row = {name: {key: np.full(len(A), np.nan) for key in keys} for name in names}
+    for c in np.unique(count[prefix]):
+        group = np.flatnonzero(prefix & (count == c))
+        for name in names:
+            for key, values in _window_metrics(A[group, :c], F[name][group, :c], scales[group]).items():
+                per_row[name][key][group] = values
+    for r in np.flatnonzero((count > 0) & ~prefix):
+        s = owner[r]
+        for name in names:
+            for key, value in evaluate(A[r][ok[r]], F[name][r][ok[r]], ys[s][: at[r]], season).items():
+                per_row[name][key][r] = value
+    out, first = [], 0
+    for s, o in enumerate(origins):
+        rows = np.arange(first, first + len(o))
+        first += len(o)
+        if not len(o):
+            out.append((np.zeros((0, horizon)), {}))
+            continue
+        scored = rows[count[rows] > 0]
+        table = {name: {key: float(np.mean(per_row[name][key][scored])) for key in keys} for name in names}
+        base = table["Naive2"]
+        for row in table.values():
+            row["OWA"] = owa(row["sMAPE"], row["MASE"], base["sMAPE"], base["MASE"])
+        out.append((actual[s] - methods[s]["LSTM"], table))
+    return out
