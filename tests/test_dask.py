@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 PANEL = REPO / "sample_data" / "monthly_panel.csv"
 TINY = ["--epochs", "4", "--hidden", "6", "--ensemble", "2"]
 runner = CliRunner()
+# Bounds on waiting for the cluster to start, not timings: a shared machine can take minutes
+STARTUP = 600
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +34,8 @@ def scheduler(tmp_path_factory) -> str:
     distributed = pytest.importorskip("distributed")
     given = os.environ.get("LSTMCLI_TEST_SCHEDULER")
     if given:
-        with distributed.Client(given, timeout=30) as client:
-            client.wait_for_workers(1, timeout=60)
+        with distributed.Client(given, timeout=STARTUP) as client:
+            client.wait_for_workers(1, timeout=STARTUP)
             client.run(warm_up)
         yield given
         return
@@ -52,7 +54,7 @@ def scheduler(tmp_path_factory) -> str:
         )
     ]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP
         while not address_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(address_file.read_text())["address"]
@@ -67,8 +69,8 @@ def scheduler(tmp_path_factory) -> str:
                 str(folder / f"w{k}"),
             ]
             procs.append(subprocess.Popen([*dask, "worker", *here, *worker], **quiet))
-        with distributed.Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
+        with distributed.Client(address, timeout=STARTUP) as client:
+            client.wait_for_workers(2, timeout=STARTUP)
             client.run(warm_up)
         yield address
     finally:

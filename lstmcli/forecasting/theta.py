@@ -40,7 +40,7 @@ from numba import njit
 
 from lstmcli.engine import jit_cache
 from lstmcli.forecasting.fits import BaselineFit
-from lstmcli.forecasting.seasonal import adjustment_indices
+from lstmcli.forecasting.seasonal import adjustment_indices, prefix_indices, prefix_seasonality
 
 __all__ = ["HISTORY", "fit_theta", "theta", "theta_from_origins"]
 
@@ -60,8 +60,9 @@ _NEGLIGIBLE = 1e-150
 _CACHE = jit_cache.cache_enabled()
 
 
-def fit_theta(y, m: int) -> BaselineFit:
-    """Fit the theta method to the series ``y`` with seasonal period ``m`` (see the module docstring)."""
+def fit_theta(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
+    """Fit the theta method to the series ``y`` with seasonal period ``m`` (see the module docstring);
+    ``indices``: ``adjustment_indices`` of the fitted part when already known."""
     x = np.asarray(y, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"expected a non-empty 1-D series, got shape {x.shape}")
@@ -69,7 +70,7 @@ def fit_theta(y, m: int) -> BaselineFit:
     n = x.size
     if n < MIN_OBSERVATIONS or float(np.ptp(x)) == 0.0:
         return BaselineFit(float(x[-1]), n=n)  # naive: alpha 1 and no drift keep the last value
-    s = adjustment_indices(x, m)
+    s = adjustment_indices(x, m) if indices is None else indices
     adjusted = x / s[np.arange(n) % s.size]
     t = np.arange(1, n + 1, dtype=np.float64)
     mean = float(adjusted.mean())
@@ -90,12 +91,27 @@ def theta(y, horizon: int, m: int) -> np.ndarray:
 
 
 def theta_from_origins(y, origins, horizon: int, m: int) -> np.ndarray:
-    """(n, horizon): row i is ``theta(y[:origins[i]], horizon, m)``, bit for bit."""
+    """(n, horizon): row i is ``theta(y[:origins[i]], horizon, m)``, bit for bit. The seasonal test and
+    indices of origins within ``HISTORY`` come from one pass (``seasonal.prefix_seasonality`` and
+    ``prefix_indices``, the same answers as one by one)."""
     x = np.asarray(y, dtype=np.float64)
-    return (
-        np.stack([theta(x[: int(o)], horizon, m) for o in origins])
-        if len(origins)
-        else np.zeros((0, horizon))
+    o = np.asarray(origins, dtype=np.int64)
+    if not o.size:
+        return np.zeros((0, horizon))
+    figures: list[np.ndarray | None] = [None] * o.size
+    whole = np.flatnonzero((o <= HISTORY) & (o >= MIN_OBSERVATIONS))  # fitted from the series' start
+    if int(m) > 1 and whole.size:
+        k = int(m)
+        figure = np.ones((whole.size, k))
+        test = prefix_seasonality(x, k, o[whole])
+        if test.any():
+            found = prefix_indices(x, k, o[whole][test])
+            usable = ~np.isnan(found).any(axis=1)
+            figure[np.flatnonzero(test)[usable]] = found[usable]
+        for row, i in enumerate(whole):
+            figures[i] = figure[row]
+    return np.stack(
+        [fit_theta(x[: int(end)], m, figures[i]).forecast(int(horizon)) for i, end in enumerate(o)]
     )
 
 
