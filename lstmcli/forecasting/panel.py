@@ -51,7 +51,7 @@ from lstmcli.forecasting.ensemble import (
 from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.metrics import owa
-from lstmcli.forecasting.panel_batch import panel_forecasts, panel_predict, panel_validation
+from lstmcli.forecasting.panel_batch import BATCH_WINDOWS, panel_forecasts, panel_predict, panel_validation
 from lstmcli.forecasting.planning import (
     LOOKBACK_FACTORS,
     LOOKBACK_MAX,
@@ -364,16 +364,23 @@ class PanelForecaster:
         ``executor`` (a Dask cluster) in chunks of series there, the same numbers."""
         st = self._state()
         wanted = st.ids if ids is None else [str(i) for i in ids]
-        if executor is None and (st.mode == "local" or method != "lstm" or st.config.combine != "none"):
+        batched = st.mode == "global" and method == "lstm" and st.config.combine == "none"
+        if executor is None and not batched:
             return {
                 sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted
             }
-        if executor is None:  # a global model: every series' last windows through the networks together
-            states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here, first)
-            return dict(zip(wanted, panel_predict(states, horizon, levels), strict=True))
+        states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here, first)
+        if batched:  # every series' last window through the networks together, in blocks of BATCH_WINDOWS
+            # series: on a cluster one block a task, so each block is the same computation (the same bits)
+            blocks = [states[k : k + BATCH_WINDOWS] for k in range(0, len(states), BATCH_WINDOWS)]
+            if executor is None:
+                values = [f for block in blocks for f in panel_predict(block, horizon, levels)]
+            else:
+                done = executor.map(_predict_block, [(block, horizon, levels) for block in blocks])
+                values = [f for k in range(len(blocks)) for f in done[k]]
+            return dict(zip(wanted, values, strict=True))
         from lstmcli.forecasting.executors import chunk_size, chunks_of
 
-        states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here)
         seconds = FORECAST_STEP_SECONDS * (horizon or st.first.horizon) * len(st.first.ensemble.lookbacks)
         size = chunk_size(len(wanted), executor.workers, seconds)
         # a global model's states share one ensemble: pickled once per chunk with them
@@ -446,6 +453,12 @@ class PanelForecaster:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _predict_block(task: tuple[list[Any], int | None, tuple[float, ...]], stop: Any) -> list[Forecast]:
+    """A worker's task: the forecasts of a block of a global model's series (``panel_predict``)."""
+    states, horizon, levels = task
+    return panel_predict(states, horizon, levels)
+
+
 def _forecast_chunk(
     task: tuple[ForecasterConfig, list[tuple[str, Any]], int | None, tuple[int, ...], str], stop: Any
 ) -> list[tuple[str, Forecast]]:

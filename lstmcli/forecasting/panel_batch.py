@@ -82,8 +82,9 @@ def panel_predict(
 ) -> list[Forecast]:
     """``Forecaster.predict`` (from the end of each series' data) for series sharing one ensemble,
     their last windows through the networks together."""
-    from lstmcli.forecasting.forecaster import Forecast, forecast_warnings
+    from lstmcli.forecasting.forecaster import Forecast
     from lstmcli.forecasting.intervals import interval
+    from lstmcli.forecasting.verdicts import forecast_warnings
 
     horizon = horizon or states[0].horizon
     if not 1 <= horizon <= MAX_HORIZON:
