@@ -93,8 +93,6 @@ def test_naive2_over_many_origins_tests_seasonality_once_not_per_origin(monkeypa
     real = seasonal.seasonality_test
     monkeypatch.setattr(seasonal, "seasonality_test", lambda y, m: calls.append(len(y)) or real(y, m))
     monkeypatch.setattr(baselines, "seasonality_test", seasonal.seasonality_test)
-    # (Theta is fitted from each origin, on at most theta.HISTORY values: left out of this count)
-    monkeypatch.setattr(baselines, "theta_from_origins", lambda y, o, h, m: np.zeros((len(o), h)))
     y = _series(np.random.default_rng(0), 5000, 24)
     baselines.baseline_forecasts(y, np.arange(4000, 5000), 24, 24)
     assert len(calls) < 10  # only a prefix too close to the test's limit is decided one by one
