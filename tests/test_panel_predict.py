@@ -22,10 +22,12 @@ def test_the_training_file_as_data_gives_the_models_own_forecasts(panel_csv, fit
     assert list(forecasts) == fitted.ids_ and left_out == [
         ("flat", "constant"), ("gappy", "mostly missing"), ("stub", "too short")
     ]  # fmt: skip
+    # (a global model's predict runs every series' window through the networks in one batch, --data one
+    # window at a time: the same arithmetic in float32 up to the rounding a batch's size brings)
     for sid, f in forecasts.items():
-        np.testing.assert_allclose(f.values, own[sid].values, rtol=1e-12)
+        np.testing.assert_allclose(f.values, own[sid].values, rtol=1e-7)
         np.testing.assert_array_equal(f.timestamps, own[sid].timestamps)
-        np.testing.assert_allclose(f.intervals[80][0], own[sid].intervals[80][0], rtol=1e-12)
+        np.testing.assert_allclose(f.intervals[80][0], own[sid].intervals[80][0], rtol=1e-7)
 
 
 def test_each_series_is_forecast_from_the_end_of_its_own_rows(tmp_path, fitted):  # noqa: F811
