@@ -13,6 +13,23 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture
+def runner(monkeypatch):
+    """The command line as a user at a 120-column terminal without colour sees it."""
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return CliRunner()
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch) -> Path:
+    """A fresh working directory (a command's default output files land there)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
 

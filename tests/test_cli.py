@@ -23,21 +23,8 @@ AIR = REPO / "sample_data" / "air_passengers.csv"
 FAST = ["--epochs", "4", "--hidden", "8"]
 
 
-@pytest.fixture
-def runner(monkeypatch) -> CliRunner:
-    monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setenv("NO_COLOR", "1")
-    return CliRunner()
-
-
 def run(runner: CliRunner, *args: str):
     return runner.invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_train_predict_inspect_with_no_other_flags(runner, cwd):

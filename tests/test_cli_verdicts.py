@@ -6,12 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from lstmcli.cli import train as train_cmd
 from lstmcli.cli.render import validation_title, verdict
@@ -22,19 +20,6 @@ from lstmcli.npzfile import atomic_write_bytes, npz_bytes, open_archive
 from tests.test_cli import FAST, ICE_CREAM, run
 
 FAST2 = [*FAST, "--ensemble", "2"]
-
-
-@pytest.fixture
-def runner(monkeypatch) -> CliRunner:
-    monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setenv("NO_COLOR", "1")
-    return CliRunner()
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def _ice_cream() -> np.ndarray:

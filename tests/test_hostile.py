@@ -26,13 +26,6 @@ ICE_CREAM = REPO / "sample_data" / "ice_cream.csv"
 FAST = ["--epochs", "3", "--hidden", "4", "--ensemble", "1"]
 
 
-@pytest.fixture
-def runner(monkeypatch) -> CliRunner:
-    monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setenv("NO_COLOR", "1")
-    return CliRunner()
-
-
 def run(runner: CliRunner, *args):
     return runner.invoke(app, [str(a) for a in args])
 

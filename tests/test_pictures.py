@@ -24,19 +24,6 @@ LONG = REPO / "tests" / "data" / "m3_quarterly_first3.csv"
 FAST = ["--epochs", "3", "--hidden", "4", "--ensemble", "2"]
 
 
-@pytest.fixture
-def runner(monkeypatch) -> CliRunner:
-    monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setenv("NO_COLOR", "1")
-    return CliRunner()
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run(runner: CliRunner, *args):
     return runner.invoke(app, [str(a) for a in args])
 
