@@ -123,12 +123,22 @@ def _resolve_features(table, features, target, time_name, numeric_cols) -> list[
             raise ConfigError(f"--features must be 'all' or column names, got {features!r}") from None
     out: list[str] = []
     for f in names:
-        if f not in table.columns:
-            raise missing_col_error(table.path, f, table.columns, "feature column")
-        if f == target:
-            raise ConfigError(f"--features: column '{f}' is the target; it is always an input already")
-        if f == time_name:
-            raise ConfigError(f"--features: column '{f}' is the time column, not a numeric input")
+        check_input_column(
+            table, f, target, time_name, "--features", "feature column", "; it is always an input already"
+        )
         if f not in out:
             out.append(f)
     return out
+
+
+def check_input_column(
+    table: Table, name: str, target: str, time_name: str | None, option: str, role: str, as_target: str
+) -> None:
+    """A column that ``option`` names as a network input: it exists and is neither the target (``as_target``
+    says why, after "is the target") nor the time column."""
+    if name not in table.columns:
+        raise missing_col_error(table.path, name, table.columns, role)
+    if name == target:
+        raise ConfigError(f"{option}: column '{name}' is the target{as_target}")
+    if name == time_name:
+        raise ConfigError(f"{option}: column '{name}' is the time column, not a numeric input")

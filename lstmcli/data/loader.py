@@ -45,7 +45,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lstmcli.data.cells import check_numbers, numeric_column
-from lstmcli.data.columns import choose_columns
+from lstmcli.data.columns import check_input_column, choose_columns
 from lstmcli.data.csvfile import read_table
 from lstmcli.data.filling import FILL_METHODS, fill_column
 from lstmcli.data.frequency import future_timestamps, parse_offset, season_length, timestamps_ending_at
@@ -59,7 +59,7 @@ from lstmcli.data.longformat import (
 )
 from lstmcli.data.series import LongSeries, SeriesData
 from lstmcli.data.timecolumn import find_time, sort_rows
-from lstmcli.data.wording import fmt_ts, missing_col_error, one_line, plural
+from lstmcli.data.wording import fmt_ts, one_line, plural
 from lstmcli.errors import ConfigError, DataError, LstmcliError
 
 __all__ = [
@@ -283,12 +283,15 @@ def _input_columns(table, time_name, target, features, known, notes) -> tuple[st
         everything = [*listed, *known]
     target, names = choose_columns(table, time_name, target, everything, notes)
     for f in known:
-        if f not in table.columns:
-            raise missing_col_error(table.path, f, table.columns, "known-future column")
-        if f == target:
-            raise ConfigError(f"--future-features: column '{f}' is the target, not an input known in advance")
-        if f == time_name:
-            raise ConfigError(f"--future-features: column '{f}' is the time column, not a numeric input")
+        check_input_column(
+            table,
+            f,
+            target,
+            time_name,
+            "--future-features",
+            "known-future column",
+            ", not an input known in advance",
+        )
     return target, [c for c in names if c not in known], list(dict.fromkeys(known))
 
 
