@@ -51,6 +51,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +140,8 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
     meta["panel"] |= _series_arrays(state, arrays, local)
     if local:  # (a global file has no "mode")
         meta["panel"]["mode"] = "local"
+        if state.train_result.stop_reason == "interrupted":  # the top-level training is the first series'
+            meta["panel"]["stop_reason"] = "interrupted"
     if state.static:
         meta["panel"]["static"] = state.static
     arrays["metadata"] = np.array(json.dumps(meta, sort_keys=True, allow_nan=False))
@@ -334,11 +337,24 @@ def _build_panel(
         if isinstance(pair, list) and len(pair) == 2
     ]
     validation = panel.get("validation") if isinstance(panel.get("validation"), dict) else {}
+    result = replace(
+        first.train_result, stop_reason=_stop_reason(panel, first.train_result.stop_reason, name)
+    )
     return PanelState(
         config=first.config, id_col=id_col, ids=list(ids), states=states, skipped=skipped, validation=validation,
-        train_result=first.train_result, source=first.source, format_version=meta["format_version"], mode=mode,
+        train_result=result, source=first.source, format_version=meta["format_version"], mode=mode,
         static=static[0].to_dict() if static is not None else [],
     )  # fmt: skip
+
+
+def _stop_reason(panel: dict[str, Any], first: str, name: str) -> str:
+    """The panel's outcome: "interrupted" when a local fit was stopped, else its first series'."""
+    reason = panel.get("stop_reason", first)
+    if reason not in (first, "interrupted"):
+        raise ModelFileError(
+            f"{name}: metadata field 'panel.stop_reason' must be 'interrupted', got {reason!r}"
+        )
+    return reason
 
 
 def _static(

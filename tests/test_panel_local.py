@@ -75,7 +75,7 @@ def test_the_same_file_with_one_thread_or_two(tmp_path, panel_csv, local):  # no
     assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
 
 
-def test_progress_counts_series_and_a_stop_keeps_the_series_done(panel_csv):  # noqa: F811
+def test_progress_counts_series_and_a_stop_keeps_the_series_done(tmp_path, panel_csv):  # noqa: F811
     seen = []
     model = PanelForecaster(TINY, mode="local").fit(
         load_panel(panel_csv, id_col="store"), threads=1, on_series=lambda d, n: seen.append((d, n)),
@@ -84,6 +84,8 @@ def test_progress_counts_series_and_a_stop_keeps_the_series_done(panel_csv):  # 
     assert seen == [(0, 4), (1, 4), (2, 4)]
     assert model.ids_ == ["east", "north"] and model.train_result_.stop_reason == "interrupted"
     assert ("south", "not trained (interrupted)") in model.skipped_
+    model.save(tmp_path / "stopped.npz")
+    assert PanelForecaster.load(tmp_path / "stopped.npz").train_result_.stop_reason == "interrupted"
 
 
 def test_id_selection_and_unknown_id(local):
