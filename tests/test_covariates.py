@@ -168,7 +168,7 @@ def test_errors_are_one_line(tmp_path):
     assert "column 'promo' is in --features" in msg
     assert "not 'all'" in one_line_error(run("train", data, "--future-features", "all", "-m", model))
     msg = one_line_error(run("train", data, "--future-features", "promo", "--id-col", "x", "-m", model))
-    assert "--future-features is not supported for many series" in msg
+    assert "id column 'x' not found" in msg  # (panels take known inputs: tests/test_panel_known.py)
     ok = tmp_path / "ok.csv"
     ok.write_text("".join(data.read_text().splitlines(keepends=True)[:-3]))
     assert run("train", ok, "--target", "sales", "-m", plain, *FAST).exit_code == 0
