@@ -50,9 +50,9 @@ from lstmcli.forecasting.ensemble import (
 from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.known import known_inputs_for
-from lstmcli.forecasting.metrics import owa
 from lstmcli.forecasting.panel_batch import BATCH_WINDOWS, panel_forecasts, panel_predict, panel_validation
 from lstmcli.forecasting.panel_known import monitor_set, panel_known, pool_scaling
+from lstmcli.forecasting.panel_parts import Ticker, forecast_chunk, mean_table, predict_block, static_values
 from lstmcli.forecasting.planning import (
     LOOKBACK_FACTORS,
     LOOKBACK_MAX,
@@ -185,7 +185,7 @@ class PanelForecaster:
             order = sorted(range(len(ids)), key=lambda k: ids[k])  # id order: the row order never matters
             ids, series = [ids[k] for k in order], [series[k] for k in order]
             source = str(series[0].path) if series else "data"
-            static = {c: _static_values(v, len(series), c)[order] for c, v in (static or {}).items()}
+            static = {c: static_values(v, len(series), c)[order] for c, v in (static or {}).items()}
         encoding, vectors = None, {}
         if static:
             if self.mode == "local":
@@ -227,7 +227,7 @@ class PanelForecaster:
         points = [validation_points(p, len(y)) for p, (y, _) in zip(plans, arrays, strict=True)]
 
         # ---- stage 1: each series' preprocessing on its training part; one ensemble on the pooled windows
-        tick = _Ticker(on_series, len(kept))
+        tick = Ticker(on_series, len(kept))
         ends = [p.split.train_end + p.lag for p in plans]
         preps = [
             tick(preprocessing_for(cfg, p, y[:e], f[:e], None if k is None else k[:e]))
@@ -262,7 +262,7 @@ class PanelForecaster:
 
         # ---- stage 2: every series' preprocessing on all its data, the ensemble trained again
         if refit and not interrupted and any(e > 0 for e in member_epochs):
-            tick = _Ticker(on_series, len(kept))
+            tick = Ticker(on_series, len(kept))
             full = [
                 tick(preprocessing_for(cfg, p, y, f, k))
                 for p, (y, f), k in zip(plans, arrays, knowns, strict=True)
@@ -287,7 +287,7 @@ class PanelForecaster:
         ]  # fmt: skip
         self.state_ = PanelState(
             config=cfg, id_col=id_col, ids=kept_ids, states=states, skipped=skipped,
-            validation=_mean_table([st.validation for st in states]), train_result=result, source=source,
+            validation=mean_table([st.validation for st in states]), train_result=result, source=source,
             static=encoding.to_dict() if encoding is not None else [],
         )  # fmt: skip
         return self
@@ -316,7 +316,7 @@ class PanelForecaster:
         )  # fmt: skip
         self.state_ = PanelState(
             config=self.config, id_col=id_col, ids=kept_ids, states=states, skipped=skipped,
-            validation=_mean_table([st.validation for st in states]), train_result=result, source=source,
+            validation=mean_table([st.validation for st in states]), train_result=result, source=source,
             mode="local",
         )  # fmt: skip
         return self
@@ -390,7 +390,7 @@ class PanelForecaster:
             if executor is None:
                 values = [f for block in blocks for f in panel_predict(block, horizon, levels)]
             else:
-                done = executor.map(_predict_block, [(block, horizon, levels) for block in blocks])
+                done = executor.map(predict_block, [(block, horizon, levels) for block in blocks])
                 values = [f for k in range(len(blocks)) for f in done[k]]
             return dict(zip(wanted, values, strict=True))
         from lstmcli.forecasting.executors import chunk_size, chunks_of
@@ -402,7 +402,7 @@ class PanelForecaster:
             (st.config, part, horizon, levels, method)
             for part in chunks_of(list(zip(wanted, states, strict=True)), size)
         ]
-        done = executor.map(_forecast_chunk, chunks)
+        done = executor.map(forecast_chunk, chunks)
         return {sid: f for k in range(len(chunks)) for sid, f in done[k]}
 
     def _predict_known(
@@ -486,42 +486,6 @@ class PanelForecaster:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _predict_block(task: tuple[list[Any], int | None, tuple[float, ...]], stop: Any) -> list[Forecast]:
-    """A worker's task: the forecasts of a block of a global model's series (``panel_predict``)."""
-    states, horizon, levels = task
-    return panel_predict(states, horizon, levels)
-
-
-def _forecast_chunk(
-    task: tuple[ForecasterConfig, list[tuple[str, Any]], int | None, tuple[int, ...], str], stop: Any
-) -> list[tuple[str, Forecast]]:
-    """A worker's task: the forecasts of a chunk of series, from their states."""
-    cfg, part, horizon, levels, method = task
-    out = []
-    for sid, state in part:
-        model = Forecaster(cfg)
-        model.state_ = state
-        out.append((sid, model.predict(horizon, levels=levels, method=method)))
-    return out
-
-
-class _Ticker:
-    """Counts the series of one pass through ``on_series(done, total)``, every TICK series and at the end."""
-
-    TICK = 256
-
-    def __init__(self, on_series: Callable[[int, int], None] | None, total: int) -> None:
-        self.on_series, self.total, self.done = on_series, total, 0
-        if on_series is not None:
-            on_series(0, total)
-
-    def __call__(self, value: Any) -> Any:
-        self.done += 1
-        if self.on_series is not None and (self.done % self.TICK == 0 or self.done == self.total):
-            self.on_series(self.done, self.total)
-        return value
-
-
 def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: list[int]) -> list[int]:
     """One lookback per member: ``--lookback``, or the single-series defaults (N-BEATS-style factors)
     capped so that a series at the SHORT_QUANTILE of the lengths keeps about half its values for
@@ -535,19 +499,6 @@ def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: l
         round(base * LOOKBACK_FACTORS[k % len(LOOKBACK_FACTORS)]) for k in range(1, cfg.ensemble)
     ]
     return [int(max(2, min(w, cap))) for w in wanted]
-
-
-def _static_values(values: Sequence[Any], n: int, name: str) -> np.ndarray:
-    """One static feature's values for the API's list of series: (n,) float64 numbers or str."""
-    v = np.asarray(values)
-    if v.shape != (n,):
-        raise ConfigError(f"static feature {name!r}: give one value per series ({n}), got shape {v.shape}")
-    if v.dtype.kind in "iuf":
-        v = v.astype(np.float64)
-        if not np.isfinite(v).all():
-            raise ConfigError(f"static feature {name!r}: every value must be a finite number")
-        return v
-    return v.astype(str)
 
 
 def _arrays(s: SeriesData) -> tuple[np.ndarray, np.ndarray]:
@@ -577,20 +528,3 @@ def _pooled(per_series: list[list[MemberSet]], seed: int) -> list[MemberSet]:
         t_val = np.concatenate([s.t_val[-VAL_WINDOWS_PER_SERIES:] for s in vals]) if vals else None
         pooled.append(MemberSet(x, t, x_val, t_val, member[0].lookback))
     return pooled
-
-
-def _mean_table(tables: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """The mean of each method's measures over the series (as M4 scores a group), OWA on the means."""
-    tables = [t for t in tables if t]
-    if not tables:
-        return {}
-    out = {
-        method: {
-            m: float(np.nanmean([t[method][m] for t in tables])) for m in tables[0][method] if m != "OWA"
-        }
-        for method in tables[0]
-    }
-    base = out["Naive2"]
-    for row in out.values():
-        row["OWA"] = owa(row["sMAPE"], row["MASE"], base["sMAPE"], base["MASE"])
-    return out
