@@ -336,3 +336,36 @@ def test_holidays_for_weekly_and_monthly_series_are_recorded_and_rebuilt(tmp_pat
     expected = holiday_counts(after, "US", freq)
     np.testing.assert_array_equal(loaded.state_.known.matrix(None, after, 6)[:, 0], expected)
     assert expected.sum() >= 1
+
+
+def test_calendar_and_holidays_are_rebuilt_for_each_series_own_dates_with_static_features(tmp_path):
+    """Series ending on different days: each forecast's calendar and holiday inputs are those of its own
+    next dates (2023-12-31 for one, 2024-01-01, a US holiday, for the other); static features too."""
+    pytest.importorskip("holidays")
+    rng = np.random.default_rng(0)
+    rows = ["store,date,sales,region"]
+    ends = {"a": np.datetime64("2023-12-30"), "b": np.datetime64("2023-12-31")}
+    for sid, end in ends.items():
+        for d in np.arange(end - 119, end + 1):
+            rows.append(
+                f"{sid},{d},{50 + 5 * np.sin(int(d.astype(int)) / 7 * 2 * np.pi) + rng.normal():.3f},{sid}"
+            )
+    data = tmp_path / "p.csv"
+    data.write_text("\n".join(rows) + "\n")
+    cfg = ForecasterConfig(epochs=3, ensemble=1, hidden=8, seed=0, horizon=3, calendar=True, holidays="US")
+    panel = load_panel(data, id_col="store", target="sales", static=("region",))
+    model = PanelForecaster(cfg, mode="global").fit(panel)
+    model.save(tmp_path / "m.npz")
+    loaded = PanelForecaster.load(tmp_path / "m.npz")
+    got = loaded.predict(3)
+    for sid, end in ends.items():
+        f = got[sid]
+        assert str(f.timestamps[0])[:10] == str(end + 1) and np.isfinite(f.values).all()
+        st = loaded.forecaster(sid).state_
+        assert st.known.names[-1] == "holiday_US"
+        trace = loaded.forecaster(sid).trace()
+        prep = st.preprocessing
+        flag = (
+            1.0 if end + 1 == np.datetime64("2024-01-01") else 0.0
+        )  # the holiday of its first forecast date
+        assert trace.inputs[-1, -1] == pytest.approx((flag - prep.known_mean[-1]) / prep.known_scale[-1])

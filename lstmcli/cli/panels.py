@@ -281,6 +281,13 @@ def newer_panel(
     return forecasts
 
 
+def panel_id_col(model: Path) -> str:
+    """The id column of a panel model file."""
+    from lstmcli.forecasting.panel import PanelForecaster
+
+    return PanelForecaster.load(model).id_col_
+
+
 def series_model(model: Path, series_id: str | None) -> Any:
     """The ``Forecaster`` that `inspect` traces: the model's own, or one series' of a panel (``--id``)."""
     from lstmcli.forecasting.forecaster import Forecaster
