@@ -180,6 +180,11 @@ def test_predict_future_file_and_trailing_rows_agree_and_errors_are_one_line(tmp
             "--horizon", "4", "-m", model, "--epochs", "3", "--ensemble", "1", "--hidden", "8", "-q")  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "have no 'sales' value: they are the forecast period" in " ".join(r.stderr.split())
+    r = run("train", data, "--id-col", "store", "--target", "sales", "--future-features", "promo", f"--{mode}",
+            "--horizon", "4", "-m", model, "--epochs", "3", "--ensemble", "1", "--hidden", "8", "-q",
+            "--format", "json")  # fmt: skip
+    summary = json.loads(r.stdout)
+    assert summary["future_features"] == ["promo"] and summary["known_inputs"] == ["promo"]
     from_data = forecasts_of(run("predict", "-m", model, "--data", data, "--format", "json"))
     future = tmp_path / "f.csv"
     future_csv(future, promos, START + 120, 6)  # more days than the horizon: fine
@@ -215,6 +220,11 @@ def test_predict_future_file_and_trailing_rows_agree_and_errors_are_one_line(tmp
     assert "promo" in one_line_error(run("predict", "-m", model, "--future", future))
     # nothing at all: the error names the series
     msg = one_line_error(run("predict", "-m", model))
+    assert "series 'a': the model takes inputs known in advance (promo)" in msg
+    # newer data without trailing rows for its series: the same, from --data
+    hist = tmp_path / "hist.csv"
+    hist.write_text("".join(line for line in data.read_text().splitlines(keepends=True) if ",," not in line))
+    msg = one_line_error(run("predict", "-m", model, "--data", hist))
     assert "series 'a': the model takes inputs known in advance (promo)" in msg
 
 

@@ -150,6 +150,9 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         "winners": {sid: w for sid, s in zip(st.ids, st.states, strict=True) if (w := winner(s.validation))},
         "seconds": round(seconds, 3),
     }
+    if st.first.known.width:  # the inputs known in advance (the summary of other panels is unchanged)
+        summary["future_features"] = list(st.first.known.columns)
+        summary["known_inputs"] = st.first.known.names
     if st.static:
         from lstmcli.forecasting.static import StaticEncoding
 

@@ -461,7 +461,12 @@ class PanelForecaster:
                 left_out.append((sid, "too short for the model's lookback"))
                 continue
             ahead = None if future is None else future.of(sid)
-            forecasts[sid] = model.predict(horizon, data=series, levels=levels, method=method, future=ahead)
+            try:
+                forecasts[sid] = model.predict(
+                    horizon, data=series, levels=levels, method=method, future=ahead
+                )
+            except DataError as e:  # (a --future file's own errors name the series already)
+                raise DataError(str(e) if ahead is not None else f"series '{sid}': {e}") from None
         if not forecasts:
             from lstmcli.data.panel import skipped_note
 
