@@ -340,6 +340,9 @@ def test_holidays_for_weekly_and_monthly_series_are_recorded_and_rebuilt(tmp_pat
     assert r.exit_code == 0, r.output
     loaded = Forecaster.load(model)
     assert loaded.state_.known.holiday_period == freq and loaded.state_.known.names == ["holidays_US"]
+    with np.load(model) as z:  # under keys of their own: a reader from before them refuses the file
+        known = json.loads(str(z["metadata"]))["known"]
+    assert known["holidays"] is None and known["holiday_counts"] == "US" and known["holiday_period"] == freq
     f = loaded.predict(6)
     assert np.isfinite(f.values).all()
     after = pd.date_range(dates[-1], periods=7, freq=freq)[1:].values  # across the new year of 2020/2021

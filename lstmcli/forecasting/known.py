@@ -68,8 +68,10 @@ class KnownInputs:
 
     def to_dict(self) -> dict:
         out = {"columns": list(self.columns), "calendar": list(self.calendar), "holidays": self.holidays}
-        if self.holiday_period:  # (written only when set: a daily model's file is as it was)
-            out["holiday_period"] = self.holiday_period
+        if self.holiday_period:  # holidays counted per period: under keys of their own, so that a reader
+            # from before them refuses the file (its inputs do not add up) rather than read daily flags;
+            # a daily model's file is as it was
+            out |= {"holidays": None, "holiday_counts": self.holidays, "holiday_period": self.holiday_period}
         return out
 
     @classmethod
@@ -81,6 +83,10 @@ class KnownInputs:
         if unknown:
             raise ValueError(f"unknown calendar encoding {unknown[0]!r}")
         holidays, period = d.get("holidays"), d.get("holiday_period")
+        if period is not None:
+            holidays = d.get("holiday_counts")
+            if holidays is None:
+                raise ValueError("holiday_period without holiday_counts")
         if period is not None:
             from lstmcli.data.frequency import parse_offset
 
