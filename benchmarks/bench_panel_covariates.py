@@ -65,9 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--write", action="store_true", help="write the section into RESULTS.md")
     args = ap.parse_args(argv)
-    command = "nice -n 10 env PYTHONPATH=. python benchmarks/bench_panel_covariates.py" + (
-        " --write" if args.write else ""
-    )
+    given = sys.argv[1:] if argv is None else list(argv)
+    command = " ".join(["nice -n 10 env PYTHONPATH=. python benchmarks/bench_panel_covariates.py", *given])
     lines = [
         "## Covariates for panels",
         "",
