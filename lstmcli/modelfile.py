@@ -33,7 +33,10 @@ older files load as models without them)::
 
     data.tail_known (K, C)      the raw known inputs (file columns, calendar, holidays) of the tail's rows
     metadata "known"            which inputs (columns, calendar encodings, holiday country), the steps
-                                ahead each input step carries ("lead") and their scaling ("mean", "scale")
+                                ahead each input step carries ("lead") and their scaling ("mean", "scale");
+                                for weekly or coarser data the country is "holiday_counts" (not
+                                "holidays") and "holiday_period" the frequency alias whose periods the
+                                holiday input counts the holidays of
 
 The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is

@@ -75,7 +75,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PANEL_FORMAT_VERSION", "load_panel_state", "save_panel"]
 
-PANEL_FORMAT_VERSION = "1.4"
+PANEL_FORMAT_VERSION = "1.5"
+_WITHOUT_KNOWN = "1.4"  # what a panel without inputs known in advance is written as (its layout then)
 _PACKED = ("tail_values", "seasonal_indices", "residuals", "naive2_errors")
 _PANEL_ENTRY = re.compile(r"panel\.[a-z_0-9]+")
 # The metadata string (4 bytes a character). Since format 1.4 it holds per series only the index of its
@@ -119,10 +120,14 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
     }
     for key, values in parts.items():
         _pack(arrays, key, values, np.float64)
+    if first.known.width:  # (format 1.5) each series' raw known inputs of its tail, and their scaling
+        _pack(arrays, "tail_known", [s.tail_known for s in state.states], np.float64)
+        arrays["panel.known_mean"] = np.stack([s.preprocessing.known_mean for s in state.states])
+        arrays["panel.known_scale"] = np.stack([s.preprocessing.known_scale for s in state.states])
     if state.static:  # (S, inputs) each series' encoded static features
         arrays["panel.static"] = np.stack([s.preprocessing.static for s in state.states]).astype(np.float64)
     meta = _metadata(first)
-    meta["format_version"] = PANEL_FORMAT_VERSION
+    meta["format_version"] = PANEL_FORMAT_VERSION if first.known.width else _WITHOUT_KNOWN
     if local:
         meta["training"] = meta["training"] | {"history": []}
     for key in ("transforms", "validation"):
@@ -280,6 +285,7 @@ def _build_panel(
     ):
         raise ModelFileError(f"{name}: metadata field 'panel.series' must hold one entry per id ({len(ids)})")
     packed = {key: _unpack(arrays, key, len(ids), name) for key in _PACKED}
+    known = _known_arrays(meta, arrays, len(ids), name)
     static = _static(panel, arrays, len(ids), name)
     weights = {k: v for k, v in arrays.items() if k.startswith(("lstm.", "head.", "ensemble."))}
     own: list[dict[str, np.ndarray]] = [{} for _ in ids]
@@ -321,6 +327,9 @@ def _build_panel(
         }
         if static is not None:
             files["data.static"] = static[1][k]
+        if known is not None:
+            files["data.tail_known"] = known[0][k]
+            one["known"] = dict(meta["known"]) | {"mean": known[1][k].tolist(), "scale": known[2][k].tolist()}
         try:
             state = _build_state(one, files, name)
         except ModelFileError as e:
@@ -355,6 +364,26 @@ def _stop_reason(panel: dict[str, Any], first: str, name: str) -> str:
             f"{name}: metadata field 'panel.stop_reason' must be 'interrupted', got {reason!r}"
         )
     return reason
+
+
+def _known_arrays(
+    meta: dict[str, Any], arrays: dict[str, np.ndarray], n: int, name: str
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
+    """(format 1.5) Each series' raw known inputs of its tail and their mean and scale (n, K); None
+    for a panel without inputs known in advance (checked further as each series' file is)."""
+    if "known" not in meta:
+        return None
+    node = meta["known"]
+    if not isinstance(node, dict) or not isinstance(node.get("mean"), list):
+        raise ModelFileError(f"{name}: metadata field 'known' must describe the inputs known in advance")
+    width = len(node["mean"])
+    tails = _unpack(arrays, "tail_known", n, name)
+    shape = (n, width)
+    mean = _check_array(arrays, "panel.known_mean", shape, ("float64",), name)
+    scale = _check_array(arrays, "panel.known_scale", shape, ("float64",), name)
+    if width == 0 or any(t.ndim != 2 or t.shape[1] != width for t in tails):
+        raise ModelFileError(f"{name}: panel.tail_known must hold {width} inputs a row")
+    return tails, mean, scale
 
 
 def _static(

@@ -168,7 +168,7 @@ def test_errors_are_one_line(tmp_path):
     assert "column 'promo' is in --features" in msg
     assert "not 'all'" in one_line_error(run("train", data, "--future-features", "all", "-m", model))
     msg = one_line_error(run("train", data, "--future-features", "promo", "--id-col", "x", "-m", model))
-    assert "--future-features is not supported for many series" in msg
+    assert "id column 'x' not found" in msg  # (panels take known inputs: tests/test_panel_known.py)
     ok = tmp_path / "ok.csv"
     ok.write_text("".join(data.read_text().splitlines(keepends=True)[:-3]))
     assert run("train", ok, "--target", "sales", "-m", plain, *FAST).exit_code == 0
@@ -268,8 +268,10 @@ def test_holiday_errors(tmp_path, monkeypatch):
     data = tmp_path / "m.csv"
     data.write_text("date,v\n" + "".join(f"2020-{m:02d}-01,{m}\n" for m in range(1, 13)))
     pytest.importorskip("holidays")
-    msg = one_line_error(run("train", data, "--holidays", "US", "-m", tmp_path / "m.npz"))
-    assert "--holidays needs daily or finer data" in msg
+    steps = tmp_path / "steps.csv"  # (weekly and monthly data count the holidays: test_panel_known.py)
+    steps.write_text("v\n" + "".join(f"{m}\n" for m in range(1, 13)))
+    msg = one_line_error(run("train", steps, "--holidays", "US", "-m", tmp_path / "m.npz"))
+    assert "--holidays needs dates on a regular frequency" in msg
     msg = one_line_error(run("train", data, "--holidays", "XX", "-m", tmp_path / "m.npz"))
     assert "--holidays 'XX' is not a country" in msg
     import sys

@@ -31,7 +31,7 @@ from lstmcli.cli.common import (
 from lstmcli.cli.plots import GRID_SERIES
 from lstmcli.cli.predict import PlotFile, rows_to_csv
 from lstmcli.cli.predict import _output_kind as output_kind_of
-from lstmcli.cli.train import forecaster_config, refuse_known_for_panels
+from lstmcli.cli.train import forecaster_config
 from lstmcli.errors import ConfigError
 
 D = opt.DEFAULTS
@@ -181,10 +181,15 @@ def backtest(
         if global_ is not None and id_col is None:
             raise ConfigError("--global and --local are for many series: give the id column with --id-col")
         mode = None
-        if id_col is not None:
-            from lstmcli.cli.panels import panel_mode
+        if id_col is not None and (future_features or calendar or holidays):  # known inputs per series
+            from lstmcli.cli.backtest_known import backtest_known_command
 
-            refuse_known_for_panels(future_features, calendar, holidays)
+            result, ids, series, mode, what = backtest_known_command(
+                data, config, id_col, target, time_col, freq, fill, future_features, season, horizon, global_,
+                levels, threads, scheduler, series_id, bar,
+            )  # fmt: skip
+        elif id_col is not None:
+            from lstmcli.cli.panels import panel_mode
             from lstmcli.data.loader import load_long_csv, season_length
             from lstmcli.data.panel import panel_frequency
             from lstmcli.forecasting.backtest import backtest_panel

@@ -111,7 +111,15 @@ def inspect_cmd(
                 f"--member {member} out of range: the model has {members} member(s), 1..{members}"
             )
         newer = load_newer_data(forecaster, data) if data is not None else None
-        trace = forecaster.trace(newer, member=member - 1, future=load_future_file(forecaster, future))
+        ahead = load_future_file(forecaster, future, check_only=series_id is not None)
+        if future is not None and series_id is not None:  # a panel's file: the id column, each series' rows
+            from lstmcli.cli.panels import panel_id_col
+            from lstmcli.data.future import load_panel_future
+
+            ahead = load_panel_future(future, panel_id_col(model), forecaster.state_.known.columns).of(
+                series_id
+            )
+        trace = forecaster.trace(newer, member=member - 1, future=ahead)
         epochs = forecaster.member_epochs_
         if len(epochs) == members and first_epoch_members(epochs, forecaster.config.epochs).count(
             member - 1

@@ -60,8 +60,9 @@ Holidays = Annotated[
     str | None,
     typer.Option(
         "--holidays",
-        help="Add a public-holiday input for a country (ISO code: US, GB, DE, ...), daily or finer data; "
-        "needs the holidays extra: pip install 'lstmcli[holidays]'.",
+        help="Add a public-holiday input for a country (ISO code: US, GB, DE, ...): a flag per day for daily "
+        "or finer data, the number of holidays per week, month, ... for coarser data; needs the holidays "
+        "extra: pip install 'lstmcli[holidays]'.",
         rich_help_panel=DATA_PANEL,
     ),
 ]

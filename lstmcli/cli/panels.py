@@ -21,6 +21,7 @@ from lstmcli.errors import ConfigError
 def panel_for_training(
     config: Any, data: Path, model: Path, id_col: str | None, global_: bool | None, target: str | None,
     time_col: str | None, features: str | None, freq: str | None, fill: str, static_features: str | None = None,
+    future: tuple[str, ...] = (), forecast_rows: bool = False,
 ) -> tuple[Any, Any]:  # fmt: skip
     """The panel and the unfitted forecaster for `train --id-col` (``--global``/``--local``, else
     DEFAULT_MODE); an option that panels do not support yet is a one-line error, before any work."""
@@ -41,8 +42,9 @@ def panel_for_training(
     from lstmcli.npzfile import check_writable
 
     panel = load_panel(
-        data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill, static=static
-    )
+        data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill, static=static,
+        future=future, forecast_rows=forecast_rows,
+    )  # fmt: skip
     check_writable(model)
     return panel, PanelForecaster(config, mode=panel_mode(global_))
 
@@ -148,6 +150,9 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         "winners": {sid: w for sid, s in zip(st.ids, st.states, strict=True) if (w := winner(s.validation))},
         "seconds": round(seconds, 3),
     }
+    if st.first.known.width:  # the inputs known in advance (the summary of other panels is unchanged)
+        summary["future_features"] = list(st.first.known.columns)
+        summary["known_inputs"] = st.first.known.names
     if st.static:
         from lstmcli.forecasting.static import StaticEncoding
 
@@ -245,7 +250,13 @@ def is_panel_model(path: Path) -> bool:
 
 
 def newer_panel(
-    panel: Any, data: Path, series_id: str | None, horizon: int | None, levels: tuple, method: str = "lstm"
+    panel: Any,
+    data: Path,
+    series_id: str | None,
+    horizon: int | None,
+    levels: tuple,
+    method: str = "lstm",
+    future: Any = None,
 ) -> Any:
     """`predict --data` on a panel model: the newer long file read with the model's id column, target
     and frequency; the forecasts of its series, and one note for those left out (and for the series of
@@ -253,9 +264,15 @@ def newer_panel(
     from lstmcli.data.panel import load_panel, skipped_note
     from lstmcli.data.wording import fmt_list
 
-    newer = load_panel(data, id_col=panel.id_col_, target=panel.target_, freq=panel.freq_)
+    known = panel.forecaster(panel.ids_[0]).state_.known
+    newer = load_panel(
+        data, id_col=panel.id_col_, target=panel.target_, freq=panel.freq_, future=known.columns,
+        forecast_rows=bool(known.width),
+    )  # fmt: skip
     ids = None if series_id is None else [series_id]
-    forecasts, left_out = panel.predict_data(newer, horizon, ids=ids, levels=levels, method=method)
+    forecasts, left_out = panel.predict_data(
+        newer, horizon, ids=ids, levels=levels, method=method, future=future
+    )
     notes = [skipped_note(left_out)] if left_out else []
     absent = [sid for sid in panel.ids_ if sid not in newer.ids and sid not in dict(newer.skipped)]
     if absent and series_id is None:
@@ -265,6 +282,13 @@ def newer_panel(
         )
     print_notes(stderr_console(), notes)
     return forecasts
+
+
+def panel_id_col(model: Path) -> str:
+    """The id column of a panel model file."""
+    from lstmcli.forecasting.panel import PanelForecaster
+
+    return PanelForecaster.load(model).id_col_
 
 
 def series_model(model: Path, series_id: str | None) -> Any:

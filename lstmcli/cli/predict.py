@@ -70,7 +70,8 @@ FutureFile = Annotated[
     typer.Option(
         "--future",
         help="For a model trained with --future-features: a CSV with the time column and those columns "
-        "for (at least) the forecast period, its dates continuing the series.",
+        "for (at least) the forecast period, its dates continuing the series (for a model of many series "
+        "also the id column, each series' own rows).",
         dir_okay=False,
         show_default=False,
     ),
@@ -89,8 +90,9 @@ def load_newer_data(model: Any, path: Path) -> Any:
     )  # fmt: skip
 
 
-def load_future_file(model: Any, path: Path | None) -> Any:
-    """``--future FILE``: the values of the model's known-future columns for the forecast period."""
+def load_future_file(model: Any, path: Path | None, check_only: bool = False) -> Any:
+    """``--future FILE``: the values of the model's known-future columns for the forecast period
+    (``check_only``: only refuse a file the model does not take)."""
     if path is None:
         return None
     known = model.state_.known
@@ -99,6 +101,8 @@ def load_future_file(model: Any, path: Path | None) -> Any:
         if known.width:
             what = f"only calendar and holiday inputs ({', '.join(known.names)}), rebuilt from the dates"
         raise ConfigError(f"--future {path}: the model has {what}; it needs no --future file")
+    if check_only:
+        return None
     from lstmcli.data.future import load_future
 
     return load_future(path, known.columns)
@@ -187,10 +191,8 @@ def predict(
         from lstmcli.forecasting.forecaster import Forecaster
 
         if is_panel_model(model):  # a model of many series (train --id-col)
-            if future is not None:
-                raise ConfigError("--future is not supported for models of many series yet")
             predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data,
-                          plot, method, scheduler)  # fmt: skip
+                          plot, method, scheduler, future)  # fmt: skip
             return
         if series_id is not None:
             raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
@@ -358,24 +360,33 @@ SHOWN_ROWS = 6  # rows of the first series the table view of a panel forecast sh
 def predict_panel(
     model: Path, series_id: str | None, horizon: int | None, levels: list[float], output: Path | None,
     output_kind: str | None, output_format: Any, data: Path | None, plot: Path | None,
-    method: str = "lstm", scheduler: str | None = None,
+    method: str = "lstm", scheduler: str | None = None, future: Path | None = None,
 ) -> None:  # fmt: skip
     """`predict` on a panel model: every series, or the one ``--id`` names; with ``--data``, those of
-    the newer file, each from the end of its own rows (``PanelForecaster.predict_data``)."""
+    the newer file, each from the end of its own rows (``PanelForecaster.predict_data``); ``--future``:
+    each series' values of the inputs known in advance for its forecast period."""
     from lstmcli.forecasting.panel import PanelForecaster
 
     panel = PanelForecaster.load(model)
     id_col = panel.id_col_
+    ahead = None
+    if future is not None:
+        from lstmcli.data.future import load_panel_future
+
+        load_future_file(panel.forecaster(panel.ids_[0]), future, check_only=True)
+        ahead = load_panel_future(future, id_col, panel.forecaster(panel.ids_[0]).state_.known.columns)
     if data is None:
         ids = [series_id] if series_id is not None else panel.ids_
         from lstmcli.forecasting.executors import maybe_connect
 
         with maybe_connect(scheduler) as cluster:  # (after the model is read: a bad file fails first)
-            forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels), method=method, executor=cluster)
+            forecasts = panel.predict(
+                horizon, ids=ids, levels=tuple(levels), method=method, executor=cluster, future=ahead
+            )
     else:
         from lstmcli.cli.panels import newer_panel
 
-        forecasts = newer_panel(panel, data, series_id, horizon, tuple(levels), method)
+        forecasts = newer_panel(panel, data, series_id, horizon, tuple(levels), method, ahead)
         ids = list(forecasts)
     rows = [{id_col: sid} | row for sid, f in forecasts.items() for row in forecast_rows(f, levels)]
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}

@@ -128,10 +128,11 @@ def train(
         if id_col is not None or global_ is not None or static_features is not None:  # many series
             from lstmcli.cli.panels import panel_for_training
 
-            refuse_known_for_panels(future_features, calendar, holidays)
             series, forecaster = panel_for_training(
-                config, data, model, id_col, global_, target, time_col, features, freq, fill, static_features
-            )
+                config, data, model, id_col, global_, target, time_col, features, freq, fill, static_features,
+                tuple(parse_columns(future_features, "--future-features") or ()),
+                bool(future_features or calendar or holidays),
+            )  # fmt: skip
         else:
             series = load_csv(
                 data,
@@ -228,15 +229,6 @@ def _warn_about(forecaster: Any, summary: dict[str, Any]) -> None:
     ):
         if message is not None:
             warn(message)
-
-
-def refuse_known_for_panels(future_features: str | None, calendar: bool, holidays: str | None) -> None:
-    from lstmcli.errors import ConfigError
-
-    used = [o for o, v in (("--future-features", future_features), ("--calendar", calendar),
-                           ("--holidays", holidays)) if v]  # fmt: skip
-    if used:
-        raise ConfigError(f"{used[0]} is not supported for many series (--id-col) yet")
 
 
 def _known_summary(known: Any) -> dict[str, Any]:

@@ -15,9 +15,12 @@ quarterly                     quarter of year
 yearly                        none: ``--calendar`` is refused
 ============================  =======================================================
 
-``--holidays CC`` adds one column: 1 on the public holidays of country ``CC`` (the ``holidays``
-package, an optional extra), else 0; for data of a day or finer only (a week or a month holds a
-varying number of holidays; give such counts as a ``--future-features`` column instead).
+``--holidays CC`` adds one column from the public holidays of country ``CC`` (the ``holidays``
+package, an optional extra): for data of a day or finer, 1 on a holiday, else 0; for coarser data
+(weekly, monthly, quarterly, yearly) the number of holidays in the period a date stands for
+(``holiday_counts``): the period ENDING on the date for offsets that end a period (weeks ``W-SUN``,
+month ends ``ME``, ``QE``, ``YE``: pandas labels a week by its last day), the period STARTING on it for
+the others (``MS``, ``QS``, ``YS``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ import pandas as pd
 from lstmcli.data.frequency import describe_freq, offset_base, parse_offset
 from lstmcli.errors import ConfigError
 
-__all__ = ["ENCODINGS", "calendar_columns", "calendar_encodings", "holiday_column", "holiday_country"]
+__all__ = [
+    "ENCODINGS",
+    "calendar_columns",
+    "calendar_encodings",
+    "holiday_column",
+    "holiday_counts",
+    "holiday_country",
+    "holiday_period",
+]
 
 # encoding -> (phase in [0, 1) of each date, what it is called)
 ENCODINGS = ("hour_of_day", "day_of_week", "day_of_month", "day_of_year", "month_of_year", "quarter_of_year")
@@ -86,7 +97,7 @@ def calendar_columns(timestamps: np.ndarray, encodings: tuple[str, ...]) -> np.n
 
 
 def holiday_country(country: str, freq: str | None) -> str:
-    """``--holidays`` checked: the package is installed, the country known, the data daily or finer."""
+    """``--holidays`` checked: the package is installed, the country known, the data dated."""
     try:
         import holidays
     except ImportError:
@@ -98,17 +109,23 @@ def holiday_country(country: str, freq: str | None) -> str:
             f"--holidays {country!r} is not a country the holidays package knows; give an ISO 3166 code "
             "such as US, GB, DE, FR or JP"
         )
-    if freq is None or offset_base(parse_offset(freq)) not in (*_SUB_DAILY, *_DAILY):
+    if freq is None:
         raise ConfigError(
-            f"--holidays needs daily or finer data with dates; this series is "
-            f"{describe_freq(freq) if freq else 'without a frequency'} (give holiday counts as a "
-            "--future-features column instead)"
+            "--holidays needs dates on a regular frequency; this series has none (give --freq, or a time column)"
         )
     return code
 
 
-def holiday_column(timestamps: np.ndarray, country: str) -> np.ndarray:
-    """(n,) float64: 1.0 where the date is a public holiday of ``country``, else 0.0."""
+def holiday_period(freq: str | None) -> str | None:
+    """The frequency whose periods ``--holidays`` counts holidays in: None for daily or finer data
+    (a flag per date), else ``freq`` itself."""
+    if freq is None or offset_base(parse_offset(freq)) in (*_SUB_DAILY, *_DAILY):
+        return None
+    return freq
+
+
+def _holiday_days(country: str, first: np.datetime64, last: np.datetime64) -> np.ndarray:
+    """The public holidays of ``country`` from ``first`` to ``last`` (datetime64[D], sorted)."""
     try:
         import holidays
     except ImportError:  # a model trained with --holidays, read where the package is missing
@@ -116,11 +133,39 @@ def holiday_column(timestamps: np.ndarray, country: str) -> np.ndarray:
             f"the model has a holiday input ({country}), which needs the holidays package: "
             "pip install 'lstmcli[holidays]'"
         ) from None
+    years = range(int(str(first)[:4]), int(str(last)[:4]) + 1)
+    calendar = holidays.country_holidays(country, years=years)
+    return np.array(sorted(calendar.keys()), dtype="datetime64[D]")
 
+
+def holiday_counts(timestamps: np.ndarray, country: str, freq: str) -> np.ndarray:
+    """(n,) float64: the number of public holidays of ``country`` in the period of ``freq`` each date
+    stands for (the period ending on it for a week or a period end, else the one starting on it)."""
+    t = pd.DatetimeIndex(np.asarray(timestamps, dtype="datetime64[ns]")).normalize()
+    if not len(t):
+        return np.zeros(0)
+    off = parse_offset(freq)
+    name = type(off).__name__
+    if name == "Week" or name.endswith("End"):  # (t - one step, t]
+        first = (t - off) + pd.Timedelta(days=1)
+        last = t
+    else:  # [t, t + one step)
+        first = t
+        last = (t + off) - pd.Timedelta(days=1)
+    first = np.asarray(first.values, dtype="datetime64[D]")
+    last = np.asarray(last.values, dtype="datetime64[D]")
+    days = _holiday_days(country, first.min(), last.max())
+    return (np.searchsorted(days, last, side="right") - np.searchsorted(days, first, side="left")).astype(
+        np.float64
+    )
+
+
+def holiday_column(timestamps: np.ndarray, country: str, period: str | None = None) -> np.ndarray:
+    """(n,) float64: 1.0 where the date is a public holiday of ``country``, else 0.0; with ``period``
+    (a frequency coarser than a day, ``holiday_period``) the number of holidays in each date's period."""
+    if period is not None:
+        return holiday_counts(timestamps, country, period)
     days = np.asarray(timestamps, dtype="datetime64[D]")
     if not len(days):
         return np.zeros(0)
-    years = range(int(str(days.min())[:4]), int(str(days.max())[:4]) + 1)
-    calendar = holidays.country_holidays(country, years=years)
-    known = np.array(sorted(calendar.keys()), dtype="datetime64[D]")
-    return np.isin(days, known).astype(np.float64)
+    return np.isin(days, _holiday_days(country, days.min(), days.max())).astype(np.float64)

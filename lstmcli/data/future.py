@@ -17,7 +17,7 @@ from lstmcli.data.timecolumn import find_time, sort_rows
 from lstmcli.data.wording import fmt_ts, missing_col_error
 from lstmcli.errors import DataError
 
-__all__ = ["FutureValues", "load_future", "rows_for"]
+__all__ = ["FutureValues", "PanelFuture", "load_future", "load_panel_future", "rows_for"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +50,65 @@ def load_future(path, columns: tuple[str, ...], time_col: str | None = None) -> 
         stamps = np.asarray(time.keys[order], dtype="datetime64[ns]")
     matrix = np.column_stack(values)[order] if values else np.empty((len(order), 0))
     return FutureValues(table.path, tuple(columns), matrix, stamps, table.lines[order])
+
+
+@dataclass(frozen=True, eq=False)
+class PanelFuture:
+    """A panel's ``--future`` file: each series' rows (``series``: id -> its ``FutureValues``, labelled
+    with the file and the series so that an error names both)."""
+
+    path: str
+    id_col: str
+    series: dict[str, FutureValues]
+
+    def of(self, sid: str) -> FutureValues:
+        """Series ``sid``'s rows; a series the file lacks is an error naming it."""
+        if sid not in self.series:
+            raise DataError(
+                f"{self.path}: no rows for series '{sid}' (column '{self.id_col}'); the forecast of every "
+                "series needs its future values"
+            )
+        return self.series[sid]
+
+
+def load_panel_future(path, id_col: str, columns: tuple[str, ...]) -> PanelFuture:
+    """Read a panel's ``--future FILE``: the id column, a time column of dates and the known-future
+    ``columns`` (other columns ignored); a date twice within a series is an error naming its lines."""
+    from lstmcli.data.longformat import series_codes
+    from lstmcli.errors import ConfigError
+
+    table = read_table(path, parquet=True)
+    if id_col not in table.columns:
+        raise missing_col_error(table.path, id_col, table.columns, "id column")
+    time = find_time(table, None)
+    if time is None or time.kind != "dates" or time.name == id_col:
+        raise ConfigError(f"--future {table.path}: give the dates of the forecast period in a time column")
+    values = []
+    for c in columns:
+        if c not in table.columns:
+            raise missing_col_error(table.path, c, table.columns, "known-future column")
+        col = numeric_column(table, c)
+        check_numbers(table, c, col)
+        values.append(col.values)
+    matrix = np.column_stack(values) if values else np.empty((len(table.df), 0))
+    codes, uniques = series_codes(table, id_col)
+    stamps = np.asarray(time.keys, dtype="datetime64[ns]")
+    out = {}
+    order = np.argsort(codes, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    for rows, sid in zip(groups, map(str, uniques), strict=True):
+        rows = rows[np.argsort(stamps[rows], kind="stable")]
+        twice = np.flatnonzero(stamps[rows][1:] == stamps[rows][:-1])
+        if len(twice):
+            a, b = rows[twice[0]], rows[twice[0] + 1]
+            raise DataError(
+                f"{table.path}: series '{sid}' has {fmt_ts(stamps[a])} twice (lines {table.lines[a]} and "
+                f"{table.lines[b]}); each date must appear once per series"
+            )
+        out[sid] = FutureValues(
+            f"{table.path}, series '{sid}'", tuple(columns), matrix[rows], stamps[rows], table.lines[rows]
+        )
+    return PanelFuture(table.path, id_col, out)
 
 
 def rows_for(future: FutureValues, expected: np.ndarray | None, need: int, last: str) -> np.ndarray:

@@ -22,6 +22,7 @@ from lstmcli.data.filling import FILL_METHODS, FILL_WORDS, fill_column
 from lstmcli.data.frequency import describe_freq, parse_offset
 from lstmcli.data.grid import _explicit_offset, _infer_offset, step_grid
 from lstmcli.data.longformat import long_columns, series_codes
+from lstmcli.data.panel_known import forecast_period_note, future_columns, rows_with_target, with_known
 from lstmcli.data.series import Panel, SeriesData
 from lstmcli.data.wording import fmt_lines, fmt_list, missing_col_error, plural, show
 from lstmcli.errors import ConfigError, DataError
@@ -41,6 +42,8 @@ def load_panel(
     freq: str | None = None,
     fill: str = "linear",
     static: tuple[str, ...] = (),
+    future: tuple[str, ...] = (),
+    forecast_rows: bool = False,
 ) -> Panel:
     """Load the series of a long CSV (``id_col``, a time column, ``target``) as a :class:`Panel`.
 
@@ -49,6 +52,10 @@ def load_panel(
     unusable are skipped, not errors, unless none is left. ``static`` names columns constant within
     each series (static features): their value per kept series is ``Panel.static``; a value that
     changes within a series, or a missing one, is a ``DataError`` naming the series and the column.
+    ``future`` names the columns known in advance (``--future-features``), each series' own values per
+    date (``SeriesData.future_features``). Trailing rows of a series whose target is empty are its
+    forecast period (``SeriesData.ahead``) when ``forecast_rows``, else an error naming the first such
+    series and date: the end of a series is never filled.
     """
     if fill not in FILL_METHODS:
         raise ConfigError(f"--fill {fill!r} is not valid; choose one of: {', '.join(FILL_METHODS)}")
@@ -64,6 +71,7 @@ def load_panel(
     target, time, _ = long_columns(table, id_col, target, time_col, None, tuple(static))
     col = numeric_column(table, target)
     check_numbers(table, target, col)
+    known = future_columns(table, future, id_col, target, time.name if time else None, static)
     codes, uniques = series_codes(table, id_col)
     notes: list[str] = []
     if time is None:
@@ -97,7 +105,11 @@ def load_panel(
     kept: list[SeriesData] = []
     skipped: list[tuple[str, str]] = []
     filled_values, filled_series = 0, 0
-    for sid, rows in rows_by_id.items():
+    ahead_series: list[tuple[str, SeriesData]] = []
+    fills: list[tuple[str, int]] = []  # (series, cells of its known-future columns filled)
+    for sid, all_rows in rows_by_id.items():
+        rows = all_rows
+        n_hist = rows_with_target(table, time, col.values, all_rows, sid, target, forecast_rows)
         timestamps, out_freq = None, None
         if time is None:
             pos, G = np.arange(len(rows)), len(rows)
@@ -112,6 +124,13 @@ def load_panel(
             off, (pos, G) = _explicit_offset(alias, time.keys[rows], p, time.name, table.lines[rows])
             out_freq = off.freqstr
             timestamps = _dates(time.keys[rows][0], G, off)
+        if n_hist < 1:
+            skipped.append((sid, "mostly missing"))
+            continue
+        full_pos, full_G, full_ts = pos, G, timestamps
+        rows, pos = all_rows[:n_hist], pos[:n_hist]
+        G = int(pos[-1]) + 1
+        timestamps = None if timestamps is None else timestamps[:G]
         raw = col.values[rows]
         missing = G - len(rows) + int(np.isnan(raw).sum())
         if missing * 2 > G or G - missing < 2:
@@ -125,7 +144,19 @@ def load_panel(
         elif float(np.ptp(y)) == 0.0:
             skipped.append((sid, "constant"))
         else:
-            kept.append(_series(p, target, y, time.name if time else None, timestamps, out_freq))
+            s = _series(p, target, y, time.name if time else None, timestamps, out_freq)
+            if known or n_hist < len(all_rows):
+                s = with_known(s, table, known, all_rows, n_hist, full_pos, full_G, full_ts, fill, sid, fills)
+            if s.ahead is not None:
+                ahead_series.append((sid, s))
+            kept.append(s)
+    if fills:
+        notes.append(
+            f"Filled {plural(sum(n for _, n in fills), 'missing value')} of the known-future columns in "
+            f"{plural(len(fills), 'series', 'series')} ({fmt_list([sid for sid, _ in fills], 3)}) {FILL_WORDS[fill]}."
+        )
+    if ahead_series:
+        notes.append(forecast_period_note(ahead_series, target))
     if filled_values:
         notes.append(
             f"Filled {plural(filled_values, 'missing value')} in {plural(filled_series, 'series', 'series')} "

@@ -339,16 +339,28 @@ def backtest_panel(
         [_series_from_values(y, sid, path) for y, sid in zip(trains, ids, strict=True)],
         ids=ids, id_col="series", on_epoch=on_epoch, threads=threads, static=static, executor=executor,
     )  # fmt: skip
-    fitted = set(model.ids_)
     forecasts = model.predict(h_all, executor=executor)
-    lstm, actual, widths = [], [], {level: [] for level in levels}
+    actual = [np.asarray(s.values, dtype=np.float64)[len(y) :] for s, y in zip(series, trains, strict=True)]
+    result = panel_result(model, forecasts, trains, actual, ids, h_all, season, levels)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def panel_result(
+    model: Any, forecasts: dict[str, Any], trains: list[np.ndarray], actuals: list[np.ndarray], ids: list[str],
+    h_all: int, season: int, levels: Sequence[float],
+) -> BacktestResult:  # fmt: skip
+    """A panel backtest's result: each series' forecast (``forecasts`` by id, of a ``PanelForecaster``
+    ``model`` fitted on ``trains``; Naive2 for a series it left out) next to the baselines, scored on
+    ``actuals``, with intervals from each series' validation residuals."""
+    fitted = set(model.ids_)
+    lstm, actual, widths = [], actuals, {level: [] for level in levels}
     base: dict[str, list[np.ndarray]] = {}
-    for s, y, sid in zip(series, trains, ids, strict=True):
+    for y, sid in zip(trains, ids, strict=True):
         baselines = baseline_forecasts(y, np.array([len(y)]), h_all, season)
         for name, f in baselines.items():
             base.setdefault(name, []).append(f[0])
         lstm.append(forecasts[sid].values if sid in fitted else baselines["Naive2"][0])
-        actual.append(np.asarray(s.values, dtype=np.float64)[len(y) :])
         st = model.forecaster(sid).state_ if sid in fitted else None
         for level in levels:
             widths[level].append(
@@ -360,13 +372,13 @@ def backtest_panel(
         h_all, season, np.stack(actual), {"LSTM": np.stack(lstm)} | {k: np.stack(v) for k, v in base.items()},
         trains, ids,
     )  # fmt: skip
-    if len(fitted) < len(series):
+    if len(fitted) < len(ids):
+        what = "global model" if model.mode == "global" else "local models"
         result.notes.append(
-            f"{len(series) - len(fitted)} of {len(series)} series were left out of the global model (too "
+            f"{len(ids) - len(fitted)} of {len(ids)} series were left out of the {what} (too "
             "short or constant) and are forecast by Naive2 here."
         )
     result.set_intervals(
-        {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(series)}
+        {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(ids)}
     )
-    result.seconds = time.perf_counter() - started
     return result

@@ -30,12 +30,15 @@ class KnownInputs:
     columns: tuple[str, ...] = ()  # columns of the data file
     calendar: tuple[str, ...] = ()  # calendar encodings (lstmcli.data.calendar), a sin and a cos each
     holidays: str | None = None  # country code
+    # the frequency whose periods count the holidays (weekly, monthly, ...); None: a flag per date
+    holiday_period: str | None = None
 
     @property
     def names(self) -> list[str]:
         """One name per channel, in the order of ``matrix``'s columns."""
         cal = [f"{e}_{f}" for e in self.calendar for f in ("sin", "cos")]
-        return [*self.columns, *cal, *([f"holiday_{self.holidays}"] if self.holidays else [])]
+        holiday = f"holidays_{self.holidays}" if self.holiday_period else f"holiday_{self.holidays}"
+        return [*self.columns, *cal, *([holiday] if self.holidays else [])]
 
     @property
     def width(self) -> int:
@@ -60,11 +63,16 @@ class KnownInputs:
             if self.calendar:
                 parts.append(calendar_columns(timestamps, self.calendar))
             if self.holidays:
-                parts.append(holiday_column(timestamps, self.holidays)[:, None])
+                parts.append(holiday_column(timestamps, self.holidays, self.holiday_period)[:, None])
         return np.column_stack(parts) if parts else np.empty((n, 0))
 
     def to_dict(self) -> dict:
-        return {"columns": list(self.columns), "calendar": list(self.calendar), "holidays": self.holidays}
+        out = {"columns": list(self.columns), "calendar": list(self.calendar), "holidays": self.holidays}
+        if self.holiday_period:  # holidays counted per period: under keys of their own, so that a reader
+            # from before them refuses the file (its inputs do not add up) rather than read daily flags;
+            # a daily model's file is as it was
+            out |= {"holidays": None, "holiday_counts": self.holidays, "holiday_period": self.holiday_period}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> KnownInputs:
@@ -74,24 +82,37 @@ class KnownInputs:
         unknown = [e for e in calendar if e not in ENCODINGS]
         if unknown:
             raise ValueError(f"unknown calendar encoding {unknown[0]!r}")
-        holidays = d.get("holidays")
+        holidays, period = d.get("holidays"), d.get("holiday_period")
+        if period is not None:
+            holidays = d.get("holiday_counts")
+            if holidays is None:
+                raise ValueError("holiday_period without holiday_counts")
+        if period is not None:
+            from lstmcli.data.frequency import parse_offset
+
+            try:
+                parse_offset(str(period))
+            except ConfigError:
+                raise ValueError(f"unknown holiday period {period!r}") from None
         return cls(
             tuple(str(c) for c in d.get("columns") or ()),
             calendar,
             None if holidays is None else str(holidays),
+            None if period is None else str(period),
         )
 
 
 def known_inputs_for(calendar: bool, holidays: str | None, data: SeriesData) -> KnownInputs:
     """The known inputs a fit on ``data`` uses: its known-future columns, and the calendar encodings
     and holiday country the options ask for (checked against the data's frequency)."""
-    from lstmcli.data.calendar import calendar_encodings, holiday_country
+    from lstmcli.data.calendar import calendar_encodings, holiday_country, holiday_period
 
     encodings = calendar_encodings(data.freq) if calendar else ()
     country = holiday_country(holidays, data.freq) if holidays else None
     if (calendar or holidays) and data.timestamps is None:
         raise ConfigError("--calendar and --holidays need a series with dates on a regular frequency")
-    return KnownInputs(tuple(data.future_feature_names), encodings, country)
+    period = holiday_period(data.freq) if country else None
+    return KnownInputs(tuple(data.future_feature_names), encodings, country, period)
 
 
 def known_for_forecast(

@@ -43,15 +43,16 @@ from lstmcli.forecasting.ensemble import (
     MemberSet,
     Progress,
     member_forecast,
-    monitor_windows,
     summary_result,
     train_members,
     training_sets,
 )
 from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
-from lstmcli.forecasting.metrics import owa
+from lstmcli.forecasting.known import known_inputs_for
 from lstmcli.forecasting.panel_batch import BATCH_WINDOWS, panel_forecasts, panel_predict, panel_validation
+from lstmcli.forecasting.panel_known import monitor_set, panel_known, pool_scaling
+from lstmcli.forecasting.panel_parts import Ticker, forecast_chunk, mean_table, predict_block, static_values
 from lstmcli.forecasting.planning import (
     LOOKBACK_FACTORS,
     LOOKBACK_MAX,
@@ -66,6 +67,7 @@ from lstmcli.forecasting.static import StaticEncoding
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from lstmcli.data.future import PanelFuture
     from lstmcli.data.series import Panel, SeriesData
     from lstmcli.forecasting.executors import Executor
 
@@ -183,7 +185,7 @@ class PanelForecaster:
             order = sorted(range(len(ids)), key=lambda k: ids[k])  # id order: the row order never matters
             ids, series = [ids[k] for k in order], [series[k] for k in order]
             source = str(series[0].path) if series else "data"
-            static = {c: _static_values(v, len(series), c)[order] for c, v in (static or {}).items()}
+            static = {c: static_values(v, len(series), c)[order] for c, v in (static or {}).items()}
         encoding, vectors = None, {}
         if static:
             if self.mode == "local":
@@ -195,6 +197,8 @@ class PanelForecaster:
             skipped += [(sid, "constant") for sid in ids if sid in constant]
             keep = [k for k, sid in enumerate(ids) if sid not in constant]
             ids, series = [ids[k] for k in keep], [series[k] for k in keep]
+        if series:  # --calendar or --holidays on data that cannot have them: one error, before any work
+            known_inputs_for(cfg.calendar, cfg.holidays, series[0])
         if any(s.features.reshape(len(s.values), -1).shape[1] for s in series):
             raise ConfigError("feature columns are not supported for panels yet; leave out --features")
         if cfg.normalize == "ses" and cfg.monitor == "forecast":
@@ -219,51 +223,56 @@ class PanelForecaster:
             epoch_windows=EPOCH_WINDOWS,
         )  # fmt: skip
         arrays = [_arrays(s) for s in kept]
+        known_inputs, knowns = panel_known(cfg, kept)
         points = [validation_points(p, len(y)) for p, (y, _) in zip(plans, arrays, strict=True)]
 
         # ---- stage 1: each series' preprocessing on its training part; one ensemble on the pooled windows
-        tick = _Ticker(on_series, len(kept))
+        tick = Ticker(on_series, len(kept))
+        ends = [p.split.train_end + p.lag for p in plans]
         preps = [
-            tick(preprocessing_for(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag]))
-            for p, (y, f) in zip(plans, arrays, strict=True)
+            tick(preprocessing_for(cfg, p, y[:e], f[:e], None if k is None else k[:e]))
+            for p, (y, f), k, e in zip(plans, arrays, knowns, ends, strict=True)
         ]
+        pool_scaling(preps, knowns, ends)
         for prep, sid in zip(preps, kept_ids, strict=True):
             prep.static = vectors.get(sid, prep.static)
         sets = _pooled([
-            training_sets(prep, y, f, lookbacks, out, p.split.train_end, starts)
-            for prep, p, (y, f), (starts, _) in zip(preps, plans, arrays, points, strict=True)
+            training_sets(prep, y, f, lookbacks, out, p.split.train_end, starts, k)
+            for prep, p, (y, f), (starts, _), k in zip(preps, plans, arrays, points, knowns, strict=True)
         ], cfg.seed)  # fmt: skip
-        monitor = None
-        if cfg.monitor == "forecast" and any(len(o) for _, o in points):
-            parts = [
-                monitor_windows(prep, y, f, o, max(lookbacks), horizon)
-                for prep, (y, f), (_, o) in zip(preps, arrays, points, strict=True)
-                if len(o)
-            ]
-            monitor = (np.concatenate([w for w, _ in parts]), np.concatenate([t for _, t in parts]))
+        monitor, ahead = None, None
+        if cfg.monitor == "forecast":
+            monitor, ahead = monitor_set(
+                preps, arrays, knowns, [o for _, o in points], max(lookbacks), horizon, strategy
+            )
         kept_members, results, interrupted = run(
             sets, epochs=[cfg.epochs] * len(sets), patience=cfg.patience, monitor=monitor,
             # windows are normalised each by its own level (ses with --monitor forecast is refused above),
             # so one series' preprocessing forecasts every series' monitor windows alike
-            forecast=partial(member_forecast, strategy=strategy, prep=preps[0]),
+            forecast=partial(member_forecast, strategy=strategy, prep=preps[0], ahead=ahead),
         )  # fmt: skip
         ensemble = ensemble_of(kept_members, strategy)
         member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(lookbacks) - len(results))
         forecasts = panel_forecasts(
-            preps, ensemble, [y for y, _ in arrays], [f for _, f in arrays], [o for _, o in points], horizon
-        )
+            preps, ensemble, [y for y, _ in arrays], [f for _, f in arrays], [o for _, o in points], horizon,
+            knowns=knowns,
+        )  # fmt: skip
         checks = panel_validation([y for y, _ in arrays], [o for _, o in points], forecasts, horizon, season,
                                   cfg.combine)  # fmt: skip
 
         # ---- stage 2: every series' preprocessing on all its data, the ensemble trained again
         if refit and not interrupted and any(e > 0 for e in member_epochs):
-            tick = _Ticker(on_series, len(kept))
-            full = [tick(preprocessing_for(cfg, p, y, f)) for p, (y, f) in zip(plans, arrays, strict=True)]
+            tick = Ticker(on_series, len(kept))
+            full = [
+                tick(preprocessing_for(cfg, p, y, f, k))
+                for p, (y, f), k in zip(plans, arrays, knowns, strict=True)
+            ]
+            pool_scaling(full, knowns, [len(y) for y, _ in arrays])
             for prep, sid in zip(full, kept_ids, strict=True):
                 prep.static = vectors.get(sid, prep.static)
             sets = _pooled([
-                training_sets(prep, y, f, lookbacks, out, len(y) - p.lag, np.zeros(0, dtype=int))
-                for prep, p, (y, f) in zip(full, plans, arrays, strict=True)
+                training_sets(prep, y, f, lookbacks, out, len(y) - p.lag, np.zeros(0, dtype=int), k)
+                for prep, p, (y, f), k in zip(full, plans, arrays, knowns, strict=True)
             ], cfg.seed)  # fmt: skip
             again, _, interrupted = run(sets, epochs=member_epochs, patience=0)
             if not interrupted and again:
@@ -272,12 +281,13 @@ class PanelForecaster:
         result = summary_result(results, interrupted, time.perf_counter() - started)
         states = [
             fitted_state(cfg, replace(p, lookbacks=tuple(lookbacks)), s, prep, ensemble, member_epochs, None,
-                         o, table, residuals, result)
-            for p, s, prep, (_, o), (residuals, table) in zip(plans, kept, preps, points, checks, strict=True)
+                         o, table, residuals, result, known_inputs, k)
+            for p, s, prep, (_, o), (residuals, table), k in zip(plans, kept, preps, points, checks, knowns,
+                                                                 strict=True)
         ]  # fmt: skip
         self.state_ = PanelState(
             config=cfg, id_col=id_col, ids=kept_ids, states=states, skipped=skipped,
-            validation=_mean_table([st.validation for st in states]), train_result=result, source=source,
+            validation=mean_table([st.validation for st in states]), train_result=result, source=source,
             static=encoding.to_dict() if encoding is not None else [],
         )  # fmt: skip
         return self
@@ -306,7 +316,7 @@ class PanelForecaster:
         )  # fmt: skip
         self.state_ = PanelState(
             config=self.config, id_col=id_col, ids=kept_ids, states=states, skipped=skipped,
-            validation=_mean_table([st.validation for st in states]), train_result=result, source=source,
+            validation=mean_table([st.validation for st in states]), train_result=result, source=source,
             mode="local",
         )  # fmt: skip
         return self
@@ -357,13 +367,17 @@ class PanelForecaster:
 
     def predict(
         self, horizon: int | None = None, *, ids: Sequence[str] | None = None, levels: tuple[float, ...] = (),
-        method: str = "lstm", executor: Executor | None = None,
+        method: str = "lstm", executor: Executor | None = None, future: PanelFuture | None = None,
     ) -> dict[str, Forecast]:  # fmt: skip
         """Forecasts of every series (or of ``ids``), by id, each continuing its own dates; ``method`` as
         ``Forecaster.predict`` takes it, for every series ("best": each series' own winner); with
-        ``executor`` (a Dask cluster) in chunks of series there, the same numbers."""
+        ``executor`` (a Dask cluster) in chunks of series there, the same numbers. A model with inputs
+        known in advance takes each series' values for its forecast period from ``future``
+        (``data.future.load_panel_future``); a series it lacks is an error naming it."""
         st = self._state()
         wanted = st.ids if ids is None else [str(i) for i in ids]
+        if future is not None or st.first.known.width:  # each series with its own future values
+            return {sid: self._predict_known(sid, horizon, levels, method, future) for sid in wanted}
         batched = st.mode == "global" and method == "lstm" and st.config.combine == "none"
         if executor is None and not batched:
             return {
@@ -376,7 +390,7 @@ class PanelForecaster:
             if executor is None:
                 values = [f for block in blocks for f in panel_predict(block, horizon, levels)]
             else:
-                done = executor.map(_predict_block, [(block, horizon, levels) for block in blocks])
+                done = executor.map(predict_block, [(block, horizon, levels) for block in blocks])
                 values = [f for k in range(len(blocks)) for f in done[k]]
             return dict(zip(wanted, values, strict=True))
         from lstmcli.forecasting.executors import chunk_size, chunks_of
@@ -388,12 +402,30 @@ class PanelForecaster:
             (st.config, part, horizon, levels, method)
             for part in chunks_of(list(zip(wanted, states, strict=True)), size)
         ]
-        done = executor.map(_forecast_chunk, chunks)
+        done = executor.map(forecast_chunk, chunks)
         return {sid: f for k in range(len(chunks)) for sid, f in done[k]}
+
+    def _predict_known(
+        self,
+        sid: str,
+        horizon: int | None,
+        levels: tuple[float, ...],
+        method: str,
+        future: PanelFuture | None,
+    ) -> Forecast:
+        """One series' forecast with its inputs known in advance; without ``future``, a missing one is an
+        error naming the series."""
+        model = self.forecaster(sid)
+        if future is not None:
+            return model.predict(horizon, levels=levels, method=method, future=future.of(sid))
+        try:
+            return model.predict(horizon, levels=levels, method=method)
+        except DataError as e:
+            raise DataError(f"series '{sid}': {e}") from None
 
     def predict_data(
         self, panel: Panel, horizon: int | None = None, *, ids: Sequence[str] | None = None,
-        levels: tuple[int, ...] = (), method: str = "lstm",
+        levels: tuple[int, ...] = (), method: str = "lstm", future: PanelFuture | None = None,
     ) -> tuple[dict[str, Forecast], list[tuple[str, str]]]:  # fmt: skip
         """Forecasts from the end of newer data (``predict --data``): each series of ``panel`` (or of
         ``ids``) that the model knows, from its own last rows and dates, as ``Forecaster.predict(data=)``
@@ -428,7 +460,13 @@ class PanelForecaster:
                     )
                 left_out.append((sid, "too short for the model's lookback"))
                 continue
-            forecasts[sid] = model.predict(horizon, data=series, levels=levels, method=method)
+            ahead = None if future is None else future.of(sid)
+            try:
+                forecasts[sid] = model.predict(
+                    horizon, data=series, levels=levels, method=method, future=ahead
+                )
+            except DataError as e:  # (a --future file's own errors name the series already)
+                raise DataError(str(e) if ahead is not None else f"series '{sid}': {e}") from None
         if not forecasts:
             from lstmcli.data.panel import skipped_note
 
@@ -453,42 +491,6 @@ class PanelForecaster:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _predict_block(task: tuple[list[Any], int | None, tuple[float, ...]], stop: Any) -> list[Forecast]:
-    """A worker's task: the forecasts of a block of a global model's series (``panel_predict``)."""
-    states, horizon, levels = task
-    return panel_predict(states, horizon, levels)
-
-
-def _forecast_chunk(
-    task: tuple[ForecasterConfig, list[tuple[str, Any]], int | None, tuple[int, ...], str], stop: Any
-) -> list[tuple[str, Forecast]]:
-    """A worker's task: the forecasts of a chunk of series, from their states."""
-    cfg, part, horizon, levels, method = task
-    out = []
-    for sid, state in part:
-        model = Forecaster(cfg)
-        model.state_ = state
-        out.append((sid, model.predict(horizon, levels=levels, method=method)))
-    return out
-
-
-class _Ticker:
-    """Counts the series of one pass through ``on_series(done, total)``, every TICK series and at the end."""
-
-    TICK = 256
-
-    def __init__(self, on_series: Callable[[int, int], None] | None, total: int) -> None:
-        self.on_series, self.total, self.done = on_series, total, 0
-        if on_series is not None:
-            on_series(0, total)
-
-    def __call__(self, value: Any) -> Any:
-        self.done += 1
-        if self.on_series is not None and (self.done % self.TICK == 0 or self.done == self.total):
-            self.on_series(self.done, self.total)
-        return value
-
-
 def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: list[int]) -> list[int]:
     """One lookback per member: ``--lookback``, or the single-series defaults (N-BEATS-style factors)
     capped so that a series at the SHORT_QUANTILE of the lengths keeps about half its values for
@@ -502,19 +504,6 @@ def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: l
         round(base * LOOKBACK_FACTORS[k % len(LOOKBACK_FACTORS)]) for k in range(1, cfg.ensemble)
     ]
     return [int(max(2, min(w, cap))) for w in wanted]
-
-
-def _static_values(values: Sequence[Any], n: int, name: str) -> np.ndarray:
-    """One static feature's values for the API's list of series: (n,) float64 numbers or str."""
-    v = np.asarray(values)
-    if v.shape != (n,):
-        raise ConfigError(f"static feature {name!r}: give one value per series ({n}), got shape {v.shape}")
-    if v.dtype.kind in "iuf":
-        v = v.astype(np.float64)
-        if not np.isfinite(v).all():
-            raise ConfigError(f"static feature {name!r}: every value must be a finite number")
-        return v
-    return v.astype(str)
 
 
 def _arrays(s: SeriesData) -> tuple[np.ndarray, np.ndarray]:
@@ -544,20 +533,3 @@ def _pooled(per_series: list[list[MemberSet]], seed: int) -> list[MemberSet]:
         t_val = np.concatenate([s.t_val[-VAL_WINDOWS_PER_SERIES:] for s in vals]) if vals else None
         pooled.append(MemberSet(x, t, x_val, t_val, member[0].lookback))
     return pooled
-
-
-def _mean_table(tables: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """The mean of each method's measures over the series (as M4 scores a group), OWA on the means."""
-    tables = [t for t in tables if t]
-    if not tables:
-        return {}
-    out = {
-        method: {
-            m: float(np.nanmean([t[method][m] for t in tables])) for m in tables[0][method] if m != "OWA"
-        }
-        for method in tables[0]
-    }
-    base = out["Naive2"]
-    for row in out.values():
-        row["OWA"] = owa(row["sMAPE"], row["MASE"], base["sMAPE"], base["MASE"])
-    return out

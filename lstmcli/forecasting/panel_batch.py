@@ -39,15 +39,18 @@ def panel_forecasts(
     origins: list[np.ndarray],
     horizon: int,
     starts: list[int] | None = None,
+    knowns: list[np.ndarray | None] | None = None,
 ) -> list[np.ndarray]:
     """Per series s, its (len(origins[s]), horizon) forecasts in data units from each origin o
     (forecasting ys[s][o], ...): ``Forecaster.forecast_from_origins`` for every series at once.
-    ``starts[s]`` is the position of ``ys[s][0]`` in the series (0 by default)."""
+    ``starts[s]`` is the position of ``ys[s][0]`` in the series (0 by default). ``knowns[s]``: series
+    s's raw inputs known in advance (``known``); with them each series is forecast on its own."""
     starts = starts if starts is not None else [0] * len(ys)
-    if any(p.normalize == "ses" and p.level_alpha < 1.0 for p in preps):
+    knowns = knowns if knowns is not None else [None] * len(ys)
+    if any(p.normalize == "ses" and p.level_alpha < 1.0 for p in preps) or any(k is not None for k in knowns):
         return [
-            forecast_from_origins(p, ensemble, None, y, f, o, horizon, s0)
-            for p, y, f, o, s0 in zip(preps, ys, features, origins, starts, strict=True)
+            forecast_from_origins(p, ensemble, None, y, f, o, horizon, s0, known=k)
+            for p, y, f, o, s0, k in zip(preps, ys, features, origins, starts, knowns, strict=True)
         ]
     L = max(ensemble.lookbacks)
     windows, adjusted = [], []

@@ -136,10 +136,11 @@ class Preprocessing:
 
     def ahead_inputs(self, known: np.ndarray, n: int, n_features: int) -> np.ndarray:
         """Input rows for the steps n .. len(known)-1 after the data (recursive forecasting appends them,
-        its forecasts in the target channel): zeros for the target and past features, and the known
-        inputs' block."""
+        its forecasts in the target channel): zeros for the target and past features, the static
+        features (a global panel's, the same at every step) and the known inputs' block."""
         block = self.known_block(known, len(known))[n:]
-        return np.column_stack([np.zeros((len(block), 1 + n_features)), block])
+        static = np.broadcast_to(self.static, (len(block), len(self.static)))
+        return np.column_stack([np.zeros((len(block), 1 + n_features)), static, block])
 
     def to_data_units(self, zf: np.ndarray, adjusted_history: np.ndarray, start: int) -> np.ndarray:
         """Transformed forecasts ``zf`` (``zf[0]`` at position ``start``) back to data units; the
