@@ -16,7 +16,6 @@ import typer
 
 from lstmcli.cli.common import (
     OutputFormat,
-    first_run_notice,
     plot_path,
     refuse_to_replace_inputs,
     stdout_console,
@@ -103,8 +102,7 @@ def inspect_cmd(
         from lstmcli.forecasting.explain import unit_summary
         from lstmcli.forecasting.verdicts import first_epoch_members
 
-        with first_run_notice("forecast"):
-            forecaster = series_model(model, series_id)  # its first forecast runs the compiled loop
+        forecaster = series_model(model, series_id)  # (its networks run in NumPy: nothing to compile)
         members = len(forecaster.networks_)
         if member > members:
             raise ConfigError(
