@@ -16,6 +16,7 @@ import typer
 
 from lstmcli.cli.common import (
     OutputFormat,
+    first_run_notice,
     plot_path,
     refuse_to_replace_inputs,
     stdout_console,
@@ -102,7 +103,8 @@ def inspect_cmd(
         from lstmcli.forecasting.explain import unit_summary
         from lstmcli.forecasting.verdicts import first_epoch_members
 
-        forecaster = series_model(model, series_id)  # (its networks run in NumPy: nothing to compile)
+        with first_run_notice("forecast"):  # a panel's series runs the compiled loop (one series: NumPy)
+            forecaster = series_model(model, series_id)
         members = len(forecaster.networks_)
         if member > members:
             raise ConfigError(

@@ -353,6 +353,7 @@ class PanelForecaster:
             raise ConfigError(f"no series {series_id!r} in this model; its {st.id_col} values are: {shown}")
         model = Forecaster(st.config)
         model.state_ = st.states[k]
+        model.compiled_forecasts = True  # the networks run as the panel's predict runs them
         return model
 
     def predict(
