@@ -45,9 +45,7 @@ def test_each_series_is_forecast_from_the_end_of_its_own_rows(tmp_path, fitted):
         series = full.series[full.ids.index(sid)]
         y = series.values
         model = fitted.forecaster(sid)
-        expected = model.forecast_from_origins(
-            y, np.zeros((len(y), 0)), np.array([len(y) - drop]), 3, compiled=False
-        )[0]  # as predict runs the networks (NumPy)
+        expected = model.forecast_from_origins(y, np.zeros((len(y), 0)), np.array([len(y) - drop]), 3)[0]
         np.testing.assert_allclose(forecasts[sid].values, expected, rtol=1e-10)
         assert (
             forecasts[sid].timestamps[0] == series.timestamps[len(y) - drop]
