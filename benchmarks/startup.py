@@ -89,9 +89,9 @@ def measure(opts: argparse.Namespace) -> tuple[dict, dict, dict, list[float]]:
                         run([*args, "-m", str(model)], tmp_path / f"cache-{label}", tree)
                     )
         for k in range(opts.cold):
-            for name, args in COMMANDS.items():
+            for i, (name, args) in enumerate(COMMANDS.items()):
                 for label, tree in trees.items():
-                    cache = tmp_path / f"cold-{k}-{label}-{len(name)}"
+                    cache = tmp_path / f"cold-{k}-{label}-{i}"
                     first = run([*args, "-m", str(model)], cache, tree)
                     second = run([*args, "-m", str(model)], cache, tree)
                     cold.setdefault((label, name), []).append((*first, *second))
@@ -145,11 +145,25 @@ def report(
             else:
                 row += " | | |"
             lines.append(row)
-    lines += ["", "Against the targets (this tree; fastest wall time of each command, median ratios):", ""]
+    lines += [
+        "",
+        "Against the targets (this tree; the fastest wall and CPU time of each command, median ratios). "
+        "The targets are wall times on a quiet machine; where the load average was above the 2 cores, "
+        "the CPU time (which a quiet run's wall time is close to, for these one-thread commands) decides, "
+        "and the wall time is not conclusive:",
+        "",
+    ]
+    busy = max(loads) > 2
     for name in COMMANDS:
         best = min(w for w, _ in warm["after", name])
-        verdict = "met" if best <= WARM_TARGET else "not met"
-        text = f"- `{name}` warm: {best:.3f} s, target {WARM_TARGET} s: {verdict}"
+        cpu = min(c for _, c in warm["after", name])
+        if best <= WARM_TARGET:
+            verdict = "met"
+        elif busy and cpu <= WARM_TARGET:
+            verdict = "met in CPU time (wall time not conclusive at this load)"
+        else:
+            verdict = "not met"
+        text = f"- `{name}` warm: wall {best:.3f} s, CPU {cpu:.3f} s, target {WARM_TARGET} s: {verdict}"
         pairs = cold.get(("after", name))
         if pairs:
             ratio = statistics.median(r[1] / r[3] for r in pairs)
