@@ -19,8 +19,8 @@ laid out for speed:
 - Buffers are allocated once per batch shape (``LayerWorkspace``); the network keeps a few shapes.
 
 The forward pass has two implementations over the same buffers: the compiled loop (training, validation,
-panels) and ``numpy_forward_steps``, the same equations one NumPy call per gate block and step, used by
-the forecasts and traces of a single-series model (``LSTMNetwork.predict(compiled=False)``). That pass
+global panels) and ``numpy_forward_steps``, the same equations one NumPy call per gate block and step,
+used by the forecasts and traces of one series' model (``LSTMNetwork.predict(compiled=False)``). That pass
 is small (one window, a few hundred steps in all), so it costs about as much as loading the compiled
 loop would, and it needs neither Numba nor its cache: a first ``predict`` or ``inspect`` compiles
 nothing. The two agree to float32 rounding, not bit for bit (the compiled loop fuses multiply-adds
