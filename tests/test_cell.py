@@ -1,6 +1,6 @@
 """The textbook cell (``engine/cell.py``) against independent references — golden values from PyTorch,
 finite differences, ``torch.nn.LSTMCell`` — and the network's compiled loops against the cell, step by
-step, forward and backward."""
+step, forward and backward; its NumPy forward pass (``predict``/``trace`` with ``compiled=False``) too."""
 
 from __future__ import annotations
 
@@ -133,6 +133,42 @@ def test_the_compiled_network_equals_the_cell_step_by_step(rng, layers):
     assert set(grads) == set(expected_grads)
     for name, value in expected_grads.items():
         np.testing.assert_allclose(grads[name], value, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize(("layers", "batch"), [(1, 1), (2, 1), (3, 4)])
+def test_the_numpy_forward_pass_equals_the_cell_step_by_step(rng, layers, batch):
+    """``compiled=False`` (``layer.numpy_forward_steps``, what a single series' forecast and trace run)
+    computes what the textbook cell computes: outputs, every gate and state, in float64."""
+    config = NetworkConfig(input_size=2, hidden_size=5, num_layers=layers, output_size=3, dtype="float64")
+    net = LSTMNetwork(config, rng=rng)
+    x = rng.normal(size=(batch, 7, 2))
+    expected_y, caches = cell_network_forward(net.params, config, x)
+    np.testing.assert_allclose(net.predict(x, compiled=False), expected_y, rtol=1e-12, atol=1e-12)
+    y, traced = net.trace(x, compiled=False)
+    np.testing.assert_allclose(y, expected_y, rtol=1e-12, atol=1e-12)
+    for layer, steps in enumerate(caches):
+        for name in "ifgo":
+            expected = np.stack([getattr(k, name) for k in steps], axis=1)
+            np.testing.assert_allclose(traced[layer][name], expected, rtol=1e-12, atol=1e-12, err_msg=name)
+        h = np.stack([k.o * k.tanh_c for k in steps], axis=1)
+        np.testing.assert_allclose(traced[layer]["h"], h, rtol=1e-12, atol=1e-12)
+        c = np.stack([k.f * k.c_prev + k.i * k.g for k in steps], axis=1)
+        np.testing.assert_allclose(traced[layer]["c"], c, rtol=1e-12, atol=1e-12)
+
+
+def test_the_numpy_and_compiled_float32_passes_agree_to_float32_rounding(rng):
+    """Not bit for bit (the compiled loop fuses multiply-adds and has its own tanh), but within a few
+    units in the last place of float32, and the same from one call to the next."""
+    net = LSTMNetwork(NetworkConfig(input_size=1, hidden_size=32, num_layers=2, output_size=12), rng=rng)
+    x = rng.normal(size=(1, 48, 1)).astype(np.float32)
+    numpy_y = net.predict(x, compiled=False)
+    np.testing.assert_allclose(numpy_y, net.predict(x), rtol=0, atol=2e-6)
+    assert np.array_equal(numpy_y, net.predict(x, compiled=False))
+    _, traced = net.trace(x[0], compiled=False)
+    _, compiled_trace = net.trace(x[0])
+    for layer, entry in enumerate(traced):
+        for name, values in entry.items():
+            np.testing.assert_allclose(values, compiled_trace[layer][name], rtol=0, atol=2e-6, err_msg=name)
 
 
 def test_the_cell_matches_torch_lstm_cell(rng):

@@ -61,7 +61,7 @@ class LastKnown:
     class config:
         output_size = 3
 
-    def predict(self, x):
+    def predict(self, x, compiled=True):
         return x[:, -1, 1:2]
 
 

@@ -9,7 +9,8 @@ import pytest
 from lstmcli.forecasting.baselines import BASELINES, baseline_forecasts, fit_baselines
 from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.metrics import mape, mase, smape
-from lstmcli.forecasting.theta import HISTORY, _profile, fit_theta, theta, theta_from_origins
+from lstmcli.forecasting.theta import HISTORY, fit_theta, theta, theta_from_origins
+from lstmcli.forecasting.theta_loops import profile
 from tests.test_baselines import _long_format, _values
 
 M3 = [("m3_quarterly_dev.csv", 4), ("m3_yearly_dev.csv", 1)]  # 25 + 25 series
@@ -43,8 +44,8 @@ def test_theta_matches_statsforecast_on_m3_series():
         assert m == 1, sid  # (the quarterly series all agree)
         sf = auto_theta(train, m, model="STM")
         x = train
-        ours_sse = _profile(x, fit.alpha, fit.intercept, fit.slope)[0]
-        theirs_sse = _profile(x, float(sf["par"]["alpha"]), fit.intercept, fit.slope)[0]
+        ours_sse = profile(x, fit.alpha, fit.intercept, fit.slope)[0]
+        theirs_sse = profile(x, float(sf["par"]["alpha"]), fit.intercept, fit.slope)[0]
         assert ours_sse < theirs_sse * (1 - 1e-6), sid
     assert close >= 49  # of 50 (N0127: two minima, statsforecast stops in the worse one)
 

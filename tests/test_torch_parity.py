@@ -63,20 +63,25 @@ def test_outputs_and_gradients_match_torch(rng, layers, inputs, hidden, outputs,
         np.testing.assert_allclose(g, torch_grads[name].numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
 
 
-def test_float32_outputs_match_torch(rng):
+@pytest.mark.parametrize(("compiled", "batch"), [(True, 16), (False, 1), (False, 16)])
+def test_float32_outputs_match_torch(rng, compiled, batch):
     net = LSTMNetwork(NetworkConfig(input_size=1, hidden_size=32, num_layers=2), rng=rng)
     lstm, head = _torch_model(net, torch.float32)
-    x = rng.normal(size=(16, 24, 1)).astype(np.float32)
+    x = rng.normal(size=(batch, 24, 1)).astype(np.float32)
     np.testing.assert_allclose(
-        net.predict(x), _torch_forward(lstm, head, torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+        net.predict(x, compiled=compiled),
+        _torch_forward(lstm, head, torch.tensor(x)).detach().numpy(),
+        rtol=1e-4,
+        atol=1e-5,
     )
 
 
-def test_trace_matches_torch_hidden_states(rng):
+@pytest.mark.parametrize("compiled", [True, False])
+def test_trace_matches_torch_hidden_states(rng, compiled):
     net = LSTMNetwork(NetworkConfig(input_size=2, hidden_size=4, num_layers=2, dtype="float64"), rng=rng)
     lstm, _ = _torch_model(net, torch.float64)
     x = rng.normal(size=(3, 6, 2))
-    _, layers = net.trace(x)
+    _, layers = net.trace(x, compiled=compiled)
     out, (h_n, c_n) = lstm(torch.tensor(x))
     np.testing.assert_allclose(layers[-1]["h"], out.detach().numpy(), rtol=1e-10, atol=1e-12)
     for layer, entry in enumerate(layers):

@@ -165,6 +165,7 @@ def backtest(
     output_kind = output_kind_of(output)
     plot_path(plot)
     with user_errors():
+        from lstmcli.engine import kernels  # noqa: F401  (binds NumPy's BLAS: a NumPy without it fails first)
         from lstmcli.forecasting.backtest import backtest_long, backtest_series
         from lstmcli.forecasting.executors import maybe_connect
 

@@ -103,8 +103,8 @@ def inspect_cmd(
         from lstmcli.forecasting.explain import unit_summary
         from lstmcli.forecasting.verdicts import first_epoch_members
 
-        with first_run_notice("forecast"):
-            forecaster = series_model(model, series_id)  # its first forecast runs the compiled loop
+        with first_run_notice("forecast"):  # a panel's series runs the compiled loop (one series: NumPy)
+            forecaster = series_model(model, series_id)
         members = len(forecaster.networks_)
         if member > members:
             raise ConfigError(

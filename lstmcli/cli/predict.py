@@ -15,7 +15,6 @@ from lstmcli.cli import options as opt
 from lstmcli.cli.common import (
     OutputFormat,
     fail,
-    first_run_notice,
     level_values,
     plot_path,
     refuse_to_replace_inputs,
@@ -202,8 +201,7 @@ def predict(
                 "forecast here"
             )
 
-        with first_run_notice("forecast"):
-            forecaster = Forecaster.load(model)  # its first forecast runs the compiled loop
+        forecaster = Forecaster.load(model)  # (its networks run in NumPy: nothing to compile)
         newer = load_newer_data(forecaster, data) if data is not None else None
         ahead = load_future_file(forecaster, future)
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method, future=ahead)

@@ -122,6 +122,7 @@ def train(
 
         require_dask(scheduler)
         from lstmcli.data.loader import load_csv
+        from lstmcli.engine import kernels  # noqa: F401  (binds NumPy's BLAS: a NumPy without it fails first)
         from lstmcli.forecasting.forecaster import Forecaster
 
         config = forecaster_config(locals())

@@ -253,10 +253,16 @@ class LSTMNetwork:
         return self._forward(x, training, rng, keep=True)
 
     def _forward(
-        self, x: np.ndarray, training: bool, rng: np.random.Generator | None, keep: bool
+        self,
+        x: np.ndarray,
+        training: bool,
+        rng: np.random.Generator | None,
+        keep: bool,
+        compiled: bool = True,
     ) -> tuple[np.ndarray, ForwardCache]:
         """``forward``; with ``keep=False`` the workspaces keep only what the next step needs (no
-        ``backward`` or ``trace`` possible afterwards), which keeps long sequences in cache."""
+        ``backward`` or ``trace`` possible afterwards), which keeps long sequences in cache.
+        ``compiled=False``: the layers' steps in NumPy (``layer.numpy_forward_steps``)."""
         x = np.asarray(x)
         if x.ndim != 3 or x.shape[2] != self.config.input_size:
             raise ValueError(f"expected windows of shape (N, T, {self.config.input_size}), got {x.shape}")
@@ -270,7 +276,7 @@ class LSTMNetwork:
                 np.multiply(workspaces[layer - 1].h, masks[layer], out=ws.x)
             else:
                 ws.x[...] = workspaces[layer - 1].h
-            layer_forward(ws, self._scaled_weights(layer))
+            layer_forward(ws, self._scaled_weights(layer), compiled)
         h_last = workspaces[-1].h[-1].T  # (N, H)
         y = h_last @ self.params["head.weight"].T + self.params["head.bias"]
         return y, ForwardCache(workspaces, masks, h_last)
@@ -290,9 +296,11 @@ class LSTMNetwork:
             masks.append((kept / (1.0 - dropout)).astype(self.dtype))
         return masks
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """(N, T, D) windows -> (N, O) outputs, no dropout."""
-        y, _ = self._forward(x, training=False, rng=None, keep=False)
+    def predict(self, x: np.ndarray, *, compiled: bool = True) -> np.ndarray:
+        """(N, T, D) windows -> (N, O) outputs, no dropout. ``compiled=False`` runs the steps in NumPy
+        (no Numba: for a handful of windows, see ``engine.layer``); the outputs agree with the compiled
+        loop's to float32 rounding, not bit for bit."""
+        y, _ = self._forward(x, training=False, rng=None, keep=False, compiled=compiled)
         return y
 
     # ----------------------------------------------------------------------------- backward
@@ -324,20 +332,23 @@ class LSTMNetwork:
         return grads
 
     # ----------------------------------------------------------------------------- tracing
-    def trace(self, x: np.ndarray) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
+    def trace(
+        self, x: np.ndarray, *, compiled: bool = True
+    ) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
         """Forward pass that also returns every gate and state of every layer and step.
 
         - x: (N, T, D) windows (or (T, D) for one window)
 
         Returns ``(y, layers)``: y (N, O) as ``predict`` gives it, and per layer a dict with keys
         ``i``, ``f``, ``g``, ``o``, ``c``, ``h``, each (N, T, H) (or (T, H) for one window). These are the
-        very values the training forward computes (same code), copied out of the workspace.
+        very values the training forward computes (same code), copied out of the workspace; with
+        ``compiled=False`` those of ``predict(compiled=False)``.
         """
         x = np.asarray(x)
         single = x.ndim == 2
         if single:
             x = x[None]
-        y, cache = self._forward(x, False, None, keep=True)
+        y, cache = self._forward(x, False, None, keep=True, compiled=compiled)
         layers = []
         for ws in cache.workspaces:
             # the workspace is (T, H, N): to (N, T, H)

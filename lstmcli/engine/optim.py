@@ -10,8 +10,6 @@ import math
 
 import numpy as np
 
-from lstmcli.engine import kernels
-
 
 def clip_global_norm(grad: np.ndarray, max_norm: float) -> float:
     """Scale ``grad`` in place so that its L2 norm is at most ``max_norm``; return the norm before.
@@ -70,6 +68,8 @@ class Adam:
             ],
             dtype=param.dtype,
         )
+        from lstmcli.engine import kernels  # here: importing the engine's modules does not import Numba
+
         kernels.adam_update(param, grad, self.m, self.v, scalars)
 
     def state(self) -> dict[str, np.ndarray | int]:

@@ -51,16 +51,22 @@ class Ensemble:
     strategy: str  # recursive | direct
 
     def forecast(
-        self, windows: np.ndarray, horizon: int, prep: Preprocessing, ahead: np.ndarray | None = None
+        self,
+        windows: np.ndarray,
+        horizon: int,
+        prep: Preprocessing,
+        ahead: np.ndarray | None = None,
+        compiled: bool = True,
     ) -> np.ndarray:
         """(N, L, D) windows in transformed space (L at least every member's lookback) -> (N, horizon)
         forecasts in transformed space: the median over the members of each member's forecast.
-        ``ahead`` (N, horizon, D): the input rows after each window (known inputs; recursive only)."""
+        ``ahead`` (N, horizon, D): the input rows after each window (known inputs; recursive only).
+        ``compiled=False``: the networks' steps in NumPy (``LSTMNetwork.predict``)."""
         # A network whose weights blew up overflows here; fit reports it as diverged, so no warnings.
         with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             paths = np.stack(
                 [
-                    member_forecast(net, windows[:, -L:], horizon, self.strategy, prep, ahead)
+                    member_forecast(net, windows[:, -L:], horizon, self.strategy, prep, ahead, compiled)
                     for net, L in zip(self.networks, self.lookbacks, strict=True)
                 ]
             )
@@ -74,6 +80,7 @@ def member_forecast(
     strategy: str,
     prep: Preprocessing,
     ahead: np.ndarray | None = None,
+    compiled: bool = True,
 ) -> np.ndarray:
     """One member's (N, horizon) forecasts from (N, L, D) windows, both in transformed space.
 
@@ -87,7 +94,7 @@ def member_forecast(
             )
         level = prep.levels(windows)
         x, _ = prep.normalize_windows(windows, None)
-        return net.predict(x)[:, :horizon].astype(np.float64) + level[:, None]
+        return net.predict(x, compiled=compiled)[:, :horizon].astype(np.float64) + level[:, None]
     N, L, D = windows.shape
     if ahead is not None:
         rows = np.concatenate([windows, ahead[:, :horizon]], axis=1).astype(np.float64)  # (N, L + horizon, D)
@@ -95,7 +102,7 @@ def member_forecast(
             window = rows[:, k : k + L]
             level = prep.levels(window)
             x, _ = prep.normalize_windows(window, None)
-            rows[:, L + k, 0] = net.predict(x)[:, 0] + level
+            rows[:, L + k, 0] = net.predict(x, compiled=compiled)[:, 0] + level
         return rows[:, L:, 0]
     buf = np.empty((N, L + horizon))
     buf[:, :L] = windows[:, :, 0]
@@ -108,7 +115,7 @@ def member_forecast(
             window = np.concatenate([window, static], axis=2)
         level = prep.levels(window)
         x, _ = prep.normalize_windows(window, None)
-        buf[:, L + k] = net.predict(x)[:, 0] + level
+        buf[:, L + k] = net.predict(x, compiled=compiled)[:, 0] + level
     return buf[:, L:]
 
 

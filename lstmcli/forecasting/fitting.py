@@ -123,10 +123,12 @@ def forecast_from_origins(
     horizon: int,
     start: int = 0,
     known: np.ndarray | None = None,
+    compiled: bool = True,
 ) -> np.ndarray:
     """(n, horizon) forecasts from each origin o in one batch, in data units (``Forecaster.forecast_from_origins``
     with the pieces named: fit uses it before the state exists). ``known`` (len(y) + a, K): the inputs
-    known in advance for the data's steps and the ``a`` after them."""
+    known in advance for the data's steps and the ``a`` after them. ``compiled=False``: the networks'
+    steps in NumPy (``Ensemble.forecast``)."""
     if constant is not None:
         return np.full((len(origins), horizon), constant)
     lag = prep.lag
@@ -137,5 +139,5 @@ def forecast_from_origins(
     if known is not None and prep.n_known and ensemble.strategy == "recursive":
         rows = np.vstack([inputs, prep.ahead_inputs(known, len(y), features.shape[1])])
         ahead = rows_after(rows, np.asarray(origins) - lag, horizon)
-    zf = ensemble.forecast(windows, horizon, prep, ahead)
+    zf = ensemble.forecast(windows, horizon, prep, ahead, compiled)
     return np.stack([prep.to_data_units(zf[k], adjusted[:o], start + o) for k, o in enumerate(origins)])

@@ -110,12 +110,14 @@ class Forecaster:
     adjusted), ``train_result_``, ``validation_`` (errors of the LSTM and the baselines on the validation
     windows), ``residuals_`` (actual - forecast from each validation origin, (n, horizon), NaN where the
     series ended before that step; the basis of the prediction intervals), and the tail of the series
-    that ``predict`` starts from.
+    that ``predict`` starts from. ``predict`` and ``trace`` run the networks in NumPy, without Numba
+    (``engine.layer``), unless ``compiled_forecasts`` (a global panel's series, as the panel runs them).
     """
 
     def __init__(self, config: ForecasterConfig | None = None) -> None:
         self.config = config or ForecasterConfig()
         self.state_: FittedState | None = None
+        self.compiled_forecasts = False
 
     def _state(self) -> FittedState:
         if self.state_ is None:
@@ -284,7 +286,7 @@ class Forecaster:
             known = self._known(data, future, horizon, last_ts, n_obs)
             values = forecast_from_origins(
                 st.preprocessing, st.ensemble, st.constant, y, features, np.array([len(y)]), horizon, start,
-                known,
+                known, self.compiled_forecasts,
             )[0]  # fmt: skip
             if st.config.combine != "none":
                 values = combined(values, self.baseline_forecast("Theta", horizon, data), st.config.combine)
@@ -313,7 +315,7 @@ class Forecaster:
 
     def forecast_from_origins(
         self, y: np.ndarray, features: np.ndarray, origins: np.ndarray, horizon: int, start: int = 0,
-        known: np.ndarray | None = None,
+        known: np.ndarray | None = None, compiled: bool = True,
     ) -> np.ndarray:  # fmt: skip
         """(n, horizon) forecasts from each origin o (forecasting y[o], y[o+1], ...) in one batch.
 
@@ -321,9 +323,9 @@ class Forecaster:
         of the seasonal indices); 0 when ``y`` is the whole series. ``known``: the raw inputs known in
         advance of ``y``'s steps and of the steps after it (``KnownInputs.matrix``). With ``combine``
         "theta", Theta is fitted to ``y[:o]`` for each origin: ``y`` must then be the whole series.
-        """
+        ``compiled=False``: the networks in NumPy, as ``predict``."""
         st = self._state()
-        values = forecast_from_origins(st.preprocessing, st.ensemble, st.constant, y, features, origins, horizon, start, known)  # fmt: skip
+        values = forecast_from_origins(st.preprocessing, st.ensemble, st.constant, y, features, origins, horizon, start, known, compiled)  # fmt: skip
         if st.config.combine == "none":
             return values
         from lstmcli.forecasting.theta import theta_from_origins
@@ -399,7 +401,7 @@ class Forecaster:
         inputs = st.preprocessing.prepare(y, features, start, known).inputs
         window, _ = st.preprocessing.normalize_windows(inputs[None, -lookback:], None)
         with one_blas_thread():
-            output, layers = network.trace(window[0].astype(network.dtype))
+            output, layers = network.trace(window[0].astype(network.dtype), compiled=self.compiled_forecasts)
         timestamps = None
         if last_ts is not None and st.freq:
             from lstmcli.data.stepdates import timestamps_ending_at
@@ -440,9 +442,8 @@ class Forecaster:
             with np.errstate(all="ignore"):
                 if st.known.width:  # the last known inputs stand in for the next step's, unknown here
                     n, known = len(st.tail_values), np.vstack([st.tail_known, st.tail_known[-1:]])
-                    first = model.forecast_from_origins(
-                        st.tail_values, st.tail_features, np.array([n]), 1, st.n_obs - n, known
-                    )
+                    args = (st.tail_values, st.tail_features, np.array([n]), 1, st.n_obs - n, known)
+                    first = model.forecast_from_origins(*args, model.compiled_forecasts)
                 else:
                     first = model.predict(1).values
             if not np.isfinite(first).all():

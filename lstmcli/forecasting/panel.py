@@ -363,6 +363,9 @@ class PanelForecaster:
             raise ConfigError(f"no series {series_id!r} in this model; its {st.id_col} values are: {shown}")
         model = Forecaster(st.config)
         model.state_ = st.states[k]
+        # A global model's shared networks run compiled, as the panel's batched predict runs them; a
+        # local model's series forecasts in NumPy, as the same series' single-series model would
+        model.compiled_forecasts = st.mode == "global"
         return model
 
     def predict(

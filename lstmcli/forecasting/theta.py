@@ -36,9 +36,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from lstmcli.engine import jit_cache
 from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.seasonal import adjustment_indices, prefix_indices, prefix_seasonality
 
@@ -52,12 +50,6 @@ MIN_OBSERVATIONS = 4  # below this (statsforecast refuses them) Theta is the nai
 ALPHA_BOUNDS = (0.1, 0.99)  # statsforecast's bounds
 _GRID = np.linspace(ALPHA_BOUNDS[0], ALPHA_BOUNDS[1], 31)
 _GOLDEN_STEPS = 24  # narrows a grid cell (0.03 wide) to about 3e-7
-_LEVEL_BOUND = 1e10  # statsforecast's bounds on L0
-# (1-alpha)^i below this is taken as 0: its terms are then 1e-150 of the others', and without the cut
-# the loops run into subnormal numbers, which made a fit 15-40 times slower at small alpha
-_NEGLIGIBLE = 1e-150
-
-_CACHE = jit_cache.cache_enabled()
 
 
 def fit_theta(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
@@ -116,9 +108,13 @@ def theta_from_origins(y, origins, horizon: int, m: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- fitting
+# The compiled loops are in ``theta_loops``, imported by a fit only: a forecast from a fitted Theta
+# (``fits.BaselineFit``, as ``predict`` makes it) needs no Numba.
 def _optimise(x: np.ndarray, intercept: float, slope: float) -> tuple[float, float]:
     """(alpha, L0) minimising the one-step squared errors: the best grid point, then golden-section
     search over the grid cells on either side of it."""
+    from lstmcli.forecasting.theta_loops import profile as _profile  # Numba: imported by a fit only
+
     sse = np.array([_profile(x, a, intercept, slope)[0] for a in _GRID])
     best = int(np.argmin(np.where(np.isfinite(sse), sse, np.inf)))
     lo, hi = _GRID[max(best - 1, 0)], _GRID[min(best + 1, _GRID.size - 1)]
@@ -139,48 +135,8 @@ def _optimise(x: np.ndarray, intercept: float, slope: float) -> tuple[float, flo
     return alpha, _profile(x, alpha, intercept, slope)[1]
 
 
-@njit(cache=_CACHE, error_model="numpy")
-def _profile(x, alpha, intercept, slope):  # pragma: no cover - compiled
-    """(SSE, L0) for one alpha: the L0 that minimises the squared one-step errors x_i - xhat_i, i >= 3.
-
-    With S the smoothed level started from 0 (S_{-1} = 0), the level is S_i + (1-alpha)^(i+1) L0, so the
-    error is r_i - L0 w_i with w_i = (1-alpha)^i and r_i = x_i - S_{i-1} - drift_i."""
-    q = 1.0 - alpha
-    s_prev = alpha * x[0]  # S_0
-    w = q  # w_1
-    rw = 0.0
-    ww = 0.0
-    for i in range(1, x.size):
-        drift = 0.5 * (intercept * w + slope * (1.0 - q * w) / alpha)
-        if i >= 3:
-            r = x[i] - s_prev - drift
-            rw += r * w
-            ww += w * w
-        s_prev = alpha * x[i] + q * s_prev
-        w = w * q if w > _NEGLIGIBLE else 0.0
-    level0 = rw / ww if ww > 0.0 else 0.0
-    level0 = min(max(level0, -_LEVEL_BOUND), _LEVEL_BOUND)
-    s_prev = alpha * x[0]
-    w = q
-    sse = 0.0
-    for i in range(1, x.size):
-        drift = 0.5 * (intercept * w + slope * (1.0 - q * w) / alpha)
-        if i >= 3:
-            e = x[i] - s_prev - drift - level0 * w
-            sse += e * e
-        s_prev = alpha * x[i] + q * s_prev
-        w = w * q if w > _NEGLIGIBLE else 0.0
-    return sse, level0
-
-
 def _final_level(x: np.ndarray, alpha: float, level0: float) -> float:
     """The level after the last observation, run as the model runs it (from L0)."""
-    return float(_run_level(x, alpha, level0))
+    from lstmcli.forecasting.theta_loops import run_level
 
-
-@njit(cache=_CACHE, error_model="numpy")
-def _run_level(x, alpha, level0):  # pragma: no cover - compiled
-    level = alpha * x[0] + (1.0 - alpha) * level0
-    for i in range(1, x.size):
-        level = alpha * x[i] + (1.0 - alpha) * level
-    return level
+    return float(run_level(x, alpha, level0))
