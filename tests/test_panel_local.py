@@ -34,7 +34,10 @@ def test_each_series_is_its_own_single_series_model(panel_csv, local):  # noqa: 
     assert len(nets) == 4  # no shared ensemble
     k = panel.ids.index("south")
     single = Forecaster(replace(TINY, season=12, horizon=12)).fit(panel.series[k])
+    alone = single.predict(6).values  # a lone model forecasts in NumPy, a panel's series compiled:
+    single.compiled_forecasts = True  # the same weights give the same bits on the same engine
     np.testing.assert_array_equal(single.predict(6).values, local.predict(6, ids=["south"])["south"].values)
+    np.testing.assert_allclose(alone, single.predict(6).values, rtol=1e-5)
 
 
 def test_model_file_round_trip_keeps_every_series_weights(tmp_path, local):

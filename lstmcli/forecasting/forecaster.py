@@ -111,7 +111,7 @@ class Forecaster:
     windows), ``residuals_`` (actual - forecast from each validation origin, (n, horizon), NaN where the
     series ended before that step; the basis of the prediction intervals), and the tail of the series
     that ``predict`` starts from. ``predict`` and ``trace`` run the networks in NumPy, without Numba
-    (``engine.layer``), unless ``compiled_forecasts`` (a global panel's series, as the panel runs them).
+    (``engine.layer``), unless ``compiled_forecasts`` (a panel's series, as the panel runs them).
     """
 
     def __init__(self, config: ForecasterConfig | None = None) -> None:
