@@ -51,7 +51,7 @@ from lstmcli.forecasting.ensemble import (
 from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.metrics import owa
-from lstmcli.forecasting.panel_batch import BATCH_WINDOWS, panel_forecasts, panel_predict, panel_validation
+from lstmcli.forecasting.panel_batch import panel_forecasts, panel_validation, predict_blocks, worker_executor
 from lstmcli.forecasting.planning import (
     LOOKBACK_FACTORS,
     LOOKBACK_MAX,
@@ -250,8 +250,9 @@ class PanelForecaster:
         ensemble = ensemble_of(kept_members, strategy)
         member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(lookbacks) - len(results))
         forecasts = panel_forecasts(
-            preps, ensemble, [y for y, _ in arrays], [f for _, f in arrays], [o for _, o in points], horizon
-        )
+            preps, ensemble, [y for y, _ in arrays], [f for _, f in arrays], [o for _, o in points], horizon,
+            executor=worker_executor(executor, cores),
+        )  # fmt: skip
         checks = panel_validation([y for y, _ in arrays], [o for _, o in points], forecasts, horizon, season,
                                   cfg.combine)  # fmt: skip
 
@@ -357,11 +358,13 @@ class PanelForecaster:
 
     def predict(
         self, horizon: int | None = None, *, ids: Sequence[str] | None = None, levels: tuple[float, ...] = (),
-        method: str = "lstm", executor: Executor | None = None,
+        method: str = "lstm", executor: Executor | None = None, threads: int = 1,
     ) -> dict[str, Forecast]:  # fmt: skip
         """Forecasts of every series (or of ``ids``), by id, each continuing its own dates; ``method`` as
         ``Forecaster.predict`` takes it, for every series ("best": each series' own winner); with
-        ``executor`` (a Dask cluster) in chunks of series there, the same numbers."""
+        ``executor`` (a Dask cluster) in chunks of series there, the same numbers. A global model's
+        blocks of series go to worker processes when ``threads`` (0: every core) allows more than one
+        and there is more than one block; the same numbers again."""
         st = self._state()
         wanted = st.ids if ids is None else [str(i) for i in ids]
         batched = st.mode == "global" and method == "lstm" and st.config.combine == "none"
@@ -370,14 +373,9 @@ class PanelForecaster:
                 sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted
             }
         states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here, first)
-        if batched:  # every series' last window through the networks together, in blocks of BATCH_WINDOWS
-            # series: on a cluster one block a task, so each block is the same computation (the same bits)
-            blocks = [states[k : k + BATCH_WINDOWS] for k in range(0, len(states), BATCH_WINDOWS)]
-            if executor is None:
-                values = [f for block in blocks for f in panel_predict(block, horizon, levels)]
-            else:
-                done = executor.map(_predict_block, [(block, horizon, levels) for block in blocks])
-                values = [f for k in range(len(blocks)) for f in done[k]]
+        if batched:  # every series' last window through the networks together, in blocks of series
+            cores = available_cores() if int(threads) == 0 else max(1, int(threads))
+            values = predict_blocks(states, horizon, levels, worker_executor(executor, cores))
             return dict(zip(wanted, values, strict=True))
         from lstmcli.forecasting.executors import chunk_size, chunks_of
 
@@ -453,12 +451,6 @@ class PanelForecaster:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _predict_block(task: tuple[list[Any], int | None, tuple[float, ...]], stop: Any) -> list[Forecast]:
-    """A worker's task: the forecasts of a block of a global model's series (``panel_predict``)."""
-    states, horizon, levels = task
-    return panel_predict(states, horizon, levels)
-
-
 def _forecast_chunk(
     task: tuple[ForecasterConfig, list[tuple[str, Any]], int | None, tuple[int, ...], str], stop: Any
 ) -> list[tuple[str, Forecast]]:
