@@ -7,6 +7,7 @@ import pytest
 from lstmcli.data.panel import load_panel
 from lstmcli.forecasting import executors, panel_batch
 from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.members import MIN_SAMPLED_PATIENCE, sampled_patience
 from lstmcli.forecasting.panel import PanelForecaster
 from tests.test_panel import panel_frame
 
@@ -67,3 +68,42 @@ def test_blocks_without_worker_processes_run_here(panel_csv, monkeypatch):
     model = PanelForecaster(CFG, mode="global").fit(data, threads=2)
     for sid, f in model.predict(threads=2).items():
         assert np.array_equal(f.values, here[sid].values)
+
+
+# ---------------------------------------------------------------------------------------------- patience
+@pytest.mark.parametrize(
+    ("patience", "pool", "sample", "want"),
+    [
+        (30, 96_000, 1 << 17, 30),  # the M3 monthly pool: no sampling, unchanged
+        (30, 1 << 17, 1 << 17, 30),  # exactly the sample: unchanged
+        (30, 200_000, 1 << 17, 20),  # 30 * 131072 / 200000 = 19.7, up
+        (30, 800_000, 1 << 17, MIN_SAMPLED_PATIENCE),  # 4.9: the floor
+        (5, 800_000, 1 << 17, 5),  # never more than asked
+        (0, 800_000, 1 << 17, 0),  # off stays off
+        (30, 800_000, 0, 30),  # every window each epoch
+    ],
+)
+def test_sampled_patience(patience, pool, sample, want):
+    assert sampled_patience(patience, pool, sample) == want
+
+
+def _stopped_after(epoch_windows: int) -> int:
+    """Epochs run past the best one by a small network on noise, 400 windows, patience 30."""
+    from lstmcli.forecasting.ensemble import MemberSet, Progress, train_members
+
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(400, 4, 1)), rng.normal(size=(400, 1))
+    xv, tv = rng.normal(size=(40, 4, 1)), rng.normal(size=(40, 1))
+    cfg = ForecasterConfig(epochs=300, hidden=3, ensemble=1, patience=30, lr=0.05)
+    _, results, _ = train_members(
+        cfg, [MemberSet(x, t, xv, tv, 4)], epochs=[300], patience=30, progress=Progress(None, 300, 1),
+        should_stop=None, cores=1, epoch_windows=epoch_windows,
+    )  # fmt: skip
+    (r,) = results
+    assert r.stop_reason == "early_stopping"
+    return r.epochs_run - r.best_epoch
+
+
+def test_sampled_epochs_stop_sooner_and_full_epochs_keep_their_patience():
+    assert _stopped_after(0) == 30  # every window each epoch: the patience asked
+    assert _stopped_after(40) == MIN_SAMPLED_PATIENCE  # 30 * 40 / 400 = 3 -> the floor
