@@ -371,9 +371,7 @@ def predict_panel(
         from lstmcli.forecasting.executors import maybe_connect
 
         with maybe_connect(scheduler) as cluster:  # (after the model is read: a bad file fails first)
-            forecasts = panel.predict(
-                horizon, ids=ids, levels=tuple(levels), method=method, executor=cluster, threads=0
-            )
+            forecasts = panel.predict(horizon, ids=ids, levels=tuple(levels), method=method, executor=cluster)
     else:
         from lstmcli.cli.panels import newer_panel
 
