@@ -26,6 +26,7 @@ from lstmcli.forecasting.members import (
     MemberJob,
     WorkersUnavailable,
     network_from,
+    sampled_patience,
     train_in_processes,
     train_member,
     worth_processes,
@@ -232,7 +233,7 @@ def train_members(
             loss=cfg.loss,
             clip_norm=cfg.clip_norm,
             weight_decay=cfg.weight_decay,
-            patience=0 if monitor is not None else patience,
+            patience=0 if monitor is not None else sampled_patience(patience, len(x), epoch_windows),
             seed=cfg.seed,
             epoch_windows=epoch_windows,
         )

@@ -34,6 +34,21 @@ from lstmcli.errors import TrainingError
 # 0.4 s until the forkserver has imported the engine and loaded its loops, after which 5 members on 2
 # workers take about 0.6 of their one-process time (break-even near 1 s).
 MIN_PARALLEL_SECONDS = 1.0
+# Early stopping when each epoch is a sample of a larger pool (a big panel, ``epoch_windows``): the
+# patience shrinks by sample / pool, no lower than this. A sampled epoch is a fresh draw of a pool up to
+# many times its size, so the model has usually seen what it will learn long before 30 such epochs
+# (20,000 series: best epoch 5, then 30 epochs of no progress); a pool no larger than the sample (every
+# M1/M3-size panel, every single series) keeps its patience as it is.
+MIN_SAMPLED_PATIENCE = 10
+
+
+def sampled_patience(patience: int, pool: int, epoch_windows: int) -> int:
+    """The patience of a member trained on ``pool`` windows, ``epoch_windows`` of them an epoch (0: all):
+    ``patience`` when every window is trained each epoch, else patience * sample / pool rounded up, at
+    least MIN_SAMPLED_PATIENCE (and never more than ``patience``; 0 stays 0, off)."""
+    if not patience or not 0 < epoch_windows < pool:
+        return patience
+    return min(patience, max(MIN_SAMPLED_PATIENCE, -(-patience * epoch_windows // pool)))
 
 
 @dataclass(frozen=True)

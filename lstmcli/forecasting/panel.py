@@ -50,9 +50,9 @@ from lstmcli.forecasting.ensemble import (
 from lstmcli.forecasting.fitting import ensemble_of, fitted_state, preprocessing_for
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.known import known_inputs_for
-from lstmcli.forecasting.panel_batch import BATCH_WINDOWS, panel_forecasts, panel_predict, panel_validation
+from lstmcli.forecasting.panel_batch import panel_forecasts, panel_validation, predict_blocks, worker_executor
 from lstmcli.forecasting.panel_known import monitor_set, panel_known, pool_scaling
-from lstmcli.forecasting.panel_parts import Ticker, forecast_chunk, mean_table, predict_block, static_values
+from lstmcli.forecasting.panel_parts import Ticker, forecast_chunk, mean_table, static_values
 from lstmcli.forecasting.planning import (
     LOOKBACK_FACTORS,
     LOOKBACK_MAX,
@@ -255,7 +255,7 @@ class PanelForecaster:
         member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(lookbacks) - len(results))
         forecasts = panel_forecasts(
             preps, ensemble, [y for y, _ in arrays], [f for _, f in arrays], [o for _, o in points], horizon,
-            knowns=knowns,
+            knowns=knowns, executor=worker_executor(executor, cores),
         )  # fmt: skip
         checks = panel_validation([y for y, _ in arrays], [o for _, o in points], forecasts, horizon, season,
                                   cfg.combine)  # fmt: skip
@@ -370,12 +370,14 @@ class PanelForecaster:
 
     def predict(
         self, horizon: int | None = None, *, ids: Sequence[str] | None = None, levels: tuple[float, ...] = (),
-        method: str = "lstm", executor: Executor | None = None, future: PanelFuture | None = None,
+        method: str = "lstm", executor: Executor | None = None, threads: int = 1, future: PanelFuture | None = None,
     ) -> dict[str, Forecast]:  # fmt: skip
         """Forecasts of every series (or of ``ids``), by id, each continuing its own dates; ``method`` as
         ``Forecaster.predict`` takes it, for every series ("best": each series' own winner); with
-        ``executor`` (a Dask cluster) in chunks of series there, the same numbers. A model with inputs
-        known in advance takes each series' values for its forecast period from ``future``
+        ``executor`` (a Dask cluster) in chunks of series there, the same numbers. A global model's
+        blocks of series go to worker processes when ``threads`` (0: every core) allows more than one
+        and there is more than one block; the same numbers again. A model with inputs known in advance
+        takes each series' values for its forecast period from ``future``
         (``data.future.load_panel_future``); a series it lacks is an error naming it."""
         st = self._state()
         wanted = st.ids if ids is None else [str(i) for i in ids]
@@ -387,14 +389,9 @@ class PanelForecaster:
                 sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted
             }
         states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here, first)
-        if batched:  # every series' last window through the networks together, in blocks of BATCH_WINDOWS
-            # series: on a cluster one block a task, so each block is the same computation (the same bits)
-            blocks = [states[k : k + BATCH_WINDOWS] for k in range(0, len(states), BATCH_WINDOWS)]
-            if executor is None:
-                values = [f for block in blocks for f in panel_predict(block, horizon, levels)]
-            else:
-                done = executor.map(predict_block, [(block, horizon, levels) for block in blocks])
-                values = [f for k in range(len(blocks)) for f in done[k]]
+        if batched:  # every series' last window through the networks together, in blocks of series
+            cores = available_cores() if int(threads) == 0 else max(1, int(threads))
+            values = predict_blocks(states, horizon, levels, worker_executor(executor, cores))
             return dict(zip(wanted, values, strict=True))
         from lstmcli.forecasting.executors import chunk_size, chunks_of
 

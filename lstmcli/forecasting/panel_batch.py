@@ -7,7 +7,10 @@ back into data units by its own preprocessing, only the network passes are share
 levels (a smoothing constant per series) each series is forecast on its own, as before.
 
 Everything here is a pure function of (series, ensemble): a chunk of series can be forecast anywhere
-(another process, another machine) and give the same numbers.
+(another process, another machine) and give the same numbers. The network passes, the bulk of the
+work, are cut into blocks of BATCH_WINDOWS windows in series order, fixed by the data alone; with an
+executor (worker processes, a Dask cluster) each block is one task, so the numbers are the same bits
+whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -22,11 +25,19 @@ from lstmcli.forecasting.fitting import forecast_from_origins
 
 if TYPE_CHECKING:
     from lstmcli.forecasting.ensemble import Ensemble
+    from lstmcli.forecasting.executors import Executor
     from lstmcli.forecasting.forecaster import Forecast
     from lstmcli.forecasting.preprocessing import Preprocessing
     from lstmcli.forecasting.state import FittedState
 
-__all__ = ["BATCH_WINDOWS", "panel_forecasts", "panel_predict"]
+__all__ = [
+    "BATCH_WINDOWS",
+    "network_blocks",
+    "panel_forecasts",
+    "panel_predict",
+    "predict_blocks",
+    "worker_executor",
+]
 
 BATCH_WINDOWS = 8192  # windows per network pass: large enough to amortise the Python of 18 steps
 
@@ -40,11 +51,13 @@ def panel_forecasts(
     horizon: int,
     starts: list[int] | None = None,
     knowns: list[np.ndarray | None] | None = None,
+    executor: Executor | None = None,
 ) -> list[np.ndarray]:
     """Per series s, its (len(origins[s]), horizon) forecasts in data units from each origin o
     (forecasting ys[s][o], ...): ``Forecaster.forecast_from_origins`` for every series at once.
     ``starts[s]`` is the position of ``ys[s][0]`` in the series (0 by default). ``knowns[s]``: series
-    s's raw inputs known in advance (``known``); with them each series is forecast on its own."""
+    s's raw inputs known in advance (``known``); with them each series is forecast on its own. With
+    ``executor`` the blocks of network passes run there (``network_blocks``), the same numbers."""
     starts = starts if starts is not None else [0] * len(ys)
     knowns = knowns if knowns is not None else [None] * len(ys)
     if any(p.normalize == "ses" and p.level_alpha < 1.0 for p in preps) or any(k is not None for k in knowns):
@@ -63,11 +76,7 @@ def panel_forecasts(
     counts = [len(w) for w in windows]
     if not sum(counts):
         return [np.zeros((0, horizon)) for _ in ys]
-    stacked = np.concatenate(windows)
-    zf = np.concatenate([
-        ensemble.forecast(stacked[k : k + BATCH_WINDOWS], horizon, preps[0])
-        for k in range(0, len(stacked), BATCH_WINDOWS)
-    ])  # fmt: skip
+    zf = network_blocks(ensemble, np.concatenate(windows), horizon, preps[0], executor)
     out, first = [], 0
     for prep, adj, o, s0, n in zip(preps, adjusted, origins, starts, counts, strict=True):
         z = zf[first : first + n]
@@ -78,6 +87,71 @@ def panel_forecasts(
             else np.zeros((0, horizon))
         )
     return out
+
+
+def network_blocks(
+    ensemble: Ensemble,
+    stacked: np.ndarray,
+    horizon: int,
+    prep: Preprocessing,
+    executor: Executor | None = None,
+) -> np.ndarray:
+    """``ensemble.forecast`` of (N, L, D) windows, in blocks of BATCH_WINDOWS (the last one shorter):
+    here one after the other, or with ``executor`` one task a block, results put back in block order.
+    A block is the same computation either way (one BLAS thread, ``Ensemble.forecast``), so the bits
+    do not depend on the executor or its number of workers."""
+    blocks = [stacked[k : k + BATCH_WINDOWS] for k in range(0, len(stacked), BATCH_WINDOWS)]
+    if executor is not None and len(blocks) > 1:
+        from lstmcli.forecasting.executors import WorkersUnavailable
+
+        try:
+            done = executor.map(_forecast_block, [(ensemble, b, horizon, prep) for b in blocks])
+            return np.concatenate([done[k] for k in range(len(blocks))])
+        except WorkersUnavailable:
+            pass  # no worker processes on this system: one block after the other, here
+    return np.concatenate([ensemble.forecast(b, horizon, prep) for b in blocks])
+
+
+def _forecast_block(task: tuple[Ensemble, np.ndarray, int, Preprocessing], stop: object) -> np.ndarray:
+    """A worker's task: one block of windows through the networks (``network_blocks``)."""
+    ensemble, windows, horizon, prep = task
+    return ensemble.forecast(windows, horizon, prep)
+
+
+def worker_executor(executor: Executor | None, cores: int) -> Executor | None:
+    """Where blocks of forecasts run: the given executor (a Dask cluster), else worker processes on
+    this machine when there is more than one core to use, else None (here, one after the other)."""
+    if executor is not None or cores <= 1:
+        return executor
+    from lstmcli.forecasting.executors import Processes
+
+    return Processes(cores)
+
+
+def predict_blocks(
+    states: list[FittedState], horizon: int | None, levels: tuple[float, ...], executor: Executor | None
+) -> list[Forecast]:
+    """``panel_predict`` of a global model's series in blocks of BATCH_WINDOWS series (one window
+    each: one network pass a block), here or with ``executor`` one task a block: each block is the
+    same computation either way, so the same bits whatever the number of workers."""
+    blocks = [states[k : k + BATCH_WINDOWS] for k in range(0, len(states), BATCH_WINDOWS)]
+    if executor is not None and len(blocks) > 1:
+        from lstmcli.forecasting.executors import WorkersUnavailable
+
+        try:
+            done = executor.map(_predict_block, [(block, horizon, levels) for block in blocks])
+            return [f for k in range(len(blocks)) for f in done[k]]
+        except WorkersUnavailable:
+            pass  # no worker processes on this system: one block after the other, here
+    return [f for block in blocks for f in panel_predict(block, horizon, levels)]
+
+
+def _predict_block(
+    task: tuple[list[FittedState], int | None, tuple[float, ...]], stop: object
+) -> list[Forecast]:
+    """A worker's task: the forecasts of a block of a global model's series (``panel_predict``)."""
+    states, horizon, levels = task
+    return panel_predict(states, horizon, levels)
 
 
 def panel_predict(
