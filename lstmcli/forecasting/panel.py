@@ -364,7 +364,7 @@ class PanelForecaster:
         ``executor`` (a Dask cluster) in chunks of series there, the same numbers."""
         st = self._state()
         wanted = st.ids if ids is None else [str(i) for i in ids]
-        batched = st.mode == "global" and method == "lstm" and st.config.combine == "none"
+        batched = st.mode == "global" and method == "lstm"
         if executor is None and not batched:
             return {
                 sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted
