@@ -56,9 +56,17 @@ SIZES = {"m3_yearly": 645, "m3_quarterly": 756, "m3_monthly": 1428, "m3_other": 
 SAMPLE_SEED = 20261206  # the fixed random subset of --sample
 
 
+def sample_positions(size: int, sample: int | None) -> list[int] | None:
+    """The positions of ``--sample``'s fixed random subset of a group of ``size`` series (None: all);
+    anchors.py and accuracy_m1m3.py take the same."""
+    if sample is None or sample >= size:
+        return None
+    return [int(k) for k in np.sort(np.random.default_rng(SAMPLE_SEED).choice(size, sample, replace=False))]
+
+
 def _subset(series: list, args: argparse.Namespace) -> list:
-    if args.sample is not None and args.sample < len(series):
-        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(series), args.sample, replace=False))
+    keep = sample_positions(len(series), args.sample)
+    if keep is not None:
         series = [series[k] for k in keep]
     return series[: args.limit]
 
