@@ -72,30 +72,34 @@ def _subset(series: list, args: argparse.Namespace) -> list:
 
 
 @contextmanager
-def _recording_widths(record: list[dict[int, np.ndarray]]):
+def _recording_widths(record: list[dict]):
     """Record each series' interval half-widths as the backtest computes them, by wrapping the two
-    functions ``backtest_long`` and ``backtest_panel`` call per series (the baselines first, then one
-    width per level), so the saved intervals are exactly the ones the product's coverage scores."""
+    functions ``backtest_long`` and ``backtest_panel`` call (the baselines once per series, then the
+    widths of every series once per level), so the saved intervals are exactly the ones the product's
+    coverage scores; with them what they were computed from (each series' validation residuals and
+    Naive2 floor errors), so another interval rule can be scored without refitting."""
     import lstmcli.forecasting.backtest as bt
 
-    base, width = bt.baseline_forecasts, bt.conformal_width
+    base, width = bt.baseline_forecasts, bt._panel_widths
 
     def baselines(*a, **k):
         record.append({})
         return base(*a, **k)
 
-    def widths(residuals, coverage, horizon, floor_errors=None):
-        w = width(residuals, coverage, horizon, floor_errors)
-        record[-1][round(100 * coverage)] = w
-        # what the widths were computed from, so another interval rule can be scored without refitting
-        record[-1]["residuals"], record[-1]["floor"] = residuals, floor_errors
+    def widths(states, level, h):
+        w = width(states, level, h)
+        first = len(record) - len(states)
+        for k, (st, wk) in enumerate(zip(states, w, strict=True)):
+            record[first + k][round(level)] = wk
+            if st is not None:
+                record[first + k]["residuals"], record[first + k]["floor"] = st.residuals, st.naive2_errors
         return w
 
-    bt.baseline_forecasts, bt.conformal_width = baselines, widths
+    bt.baseline_forecasts, bt._panel_widths = baselines, widths
     try:
         yield
     finally:
-        bt.baseline_forecasts, bt.conformal_width = base, width
+        bt.baseline_forecasts, bt._panel_widths = base, width
 
 
 def _numbers(a: np.ndarray) -> list:
