@@ -10,8 +10,8 @@ The residuals are the out-of-sample errors ``actual - forecast`` recorded from e
 - the series of a panel (``panel_widths``, used by ``backtest --id-col`` and a panel model's predict):
   every series' residuals divided by its scale (its mean one-step in-sample Naive2 error) and pooled
   per step over the series, each series weighing the same; a step's conformal quantile times the
-  series' scale. Steps no series validated continue as the pooled Naive2 errors grow. With fewer series
-  than the level needs (19 at 95 %), each series on its own.
+  series' scale. Steps fewer than ``PANEL_MIN`` series validated continue as the pooled Naive2 errors
+  grow. A panel of fewer than ``PANEL_MIN`` series: each series on its own.
 """
 
 from __future__ import annotations
@@ -129,6 +129,9 @@ def series_scale(residuals: np.ndarray, floor_errors: np.ndarray | None) -> floa
     return 1.0
 
 
+PANEL_MIN = 20  # series with validation residuals (at a step) for a panel's errors to be pooled
+
+
 def panel_widths(
     residuals: list[np.ndarray],
     floors: list[np.ndarray | None],
@@ -140,21 +143,22 @@ def panel_widths(
 
     Each series' validation residuals and in-sample Naive2 errors are divided by its ``series_scale``.
     Step j's scaled half-width q_j is the conformal quantile of the pooled validation residuals of that
-    step (each series weighing the same: ``weigh`` "series"; or each residual: "origin"); a step with
-    fewer than ``coverage / (1 - coverage)`` series behind it continues the last such step k as the
-    pooled Naive2 errors grow: q_j = q_k * F_j / F_k, F their quantile at step j. A series' half-width
-    is its scale times q. Widths never shrink with the step; past the floor's steps they widen like a
+    step (each series weighing the same: ``weigh`` "series"; or each residual: "origin") when at least
+    ``PANEL_MIN`` series have one there; a later step with fewer continues the last such step k as the
+    pooled Naive2 errors grow: q_j = q_k * M_j / M_k, M their mean at the step. A series' half-width is
+    its scale times q. Every decision but the quantile is the same at every level, so a higher level
+    never gives a narrower interval. Fewer than ``PANEL_MIN`` series: each series' own
+    ``conformal_width``. Widths never shrink with the step; past the floor's steps they widen like a
     random walk.
     """
     scales = np.array([series_scale(r, f) for r, f in zip(residuals, floors, strict=True)])
-    need = math.ceil(coverage / (1.0 - coverage) - 1e-9)
     h_res = max((r.shape[1] for r in residuals if r.ndim == 2 and r.size), default=0)
     h_floor = max((f.shape[1] for f in floors if f is not None and f.ndim == 2 and f.size), default=0)
     h_cal = max(h_res, h_floor, 1)
     q = np.full(h_cal, np.nan)
-    floor_q = np.full(h_cal, np.nan)
+    growth = np.full(h_cal, np.nan)
     for j in range(h_cal):
-        values, weights, count = [], [], 0
+        values, weights = [], []
         for r, sc in zip(residuals, scales, strict=True):
             if r.ndim == 2 and j < r.shape[1]:
                 v = np.abs(r[:, j])
@@ -162,22 +166,23 @@ def panel_widths(
                 if v.size:
                     values.append(v)
                     weights.append(np.full(v.size, 1.0 / v.size if weigh == "series" else 1.0))
-                    count += 1
-        if count >= need:
-            q[j] = _weighted_quantile(np.concatenate(values), np.concatenate(weights), coverage, count)
-        fl = [np.abs(f[:, j])[np.isfinite(f[:, j])] / sc for f, sc in zip(floors, scales, strict=True)
-              if f is not None and f.ndim == 2 and j < f.shape[1]]  # fmt: skip
-        fl = [v for v in fl if v.size]
-        if len(fl) >= need:
-            w = np.concatenate([np.full(v.size, 1.0 / v.size) for v in fl])
-            floor_q[j] = _weighted_quantile(np.concatenate(fl), w, coverage, len(fl))
+        if len(values) >= PANEL_MIN:
+            q[j] = _weighted_quantile(np.concatenate(values), np.concatenate(weights), coverage, len(values))
+        means = [
+            float(np.mean(np.abs(f[:, j])[np.isfinite(f[:, j])])) / sc
+            for f, sc in zip(floors, scales, strict=True)
+            if f is not None and f.ndim == 2 and j < f.shape[1] and np.isfinite(f[:, j]).any()
+        ]
+        if means:
+            growth[j] = float(np.mean(means))
     known = np.flatnonzero(np.isfinite(q))
-    if known.size == 0:  # too few series for the level: each series on its own
+    if known.size == 0:  # too few series: each series on its own
         return [conformal_width(r, coverage, horizon, f) for r, f in zip(residuals, floors, strict=True)]
+    q[known] = np.maximum.accumulate(q[known])  # uncertainty does not shrink with the horizon
     for j in range(h_cal):
         if not np.isfinite(q[j]):
             k = known[known < j].max() if np.any(known < j) else known.min()
-            ratio = floor_q[j] / floor_q[k] if np.isfinite(floor_q[j]) and floor_q[k] > 0 else 1.0
+            ratio = growth[j] / growth[k] if np.isfinite(growth[j]) and growth[k] > 0 else 1.0
             q[j] = q[k] * ratio
     q = np.maximum.accumulate(q)
     if horizon > h_cal:
