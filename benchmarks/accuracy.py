@@ -109,6 +109,9 @@ for both seeds.
 preprocessing alone -- seasonal indices, transform, last level; measured once on 2026-11-24, not
 regenerated): OWA M4 M 1.000, Q 0.985, Y 1.000, W 1.000; M3 M 1.012, Q 0.993, Y 1.000; single 0.954.
 That is Naive2 or very close to it, so the whole gain below (to 0.678-0.933) comes from the networks.
+Since ``--combine theta`` became the default (issue #21) ``--ablate-network`` measures the default with
+its networks ablated (the mean of that forecast and Theta); add ``--set combine=none`` for the networks
+alone as above. accuracy_m1m3.py shows the same on M1/M3 (the default with Naive2 for its networks).
 """
 
 
