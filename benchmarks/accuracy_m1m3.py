@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from anchors import DEFAULT_CACHE, anchor_forecasts, naive2_check  # noqa: E402
-from panel_accuracy import CATEGORY, GROUPS  # noqa: E402
+from panel_accuracy import CATEGORY, GROUPS, SIZES, sample_positions  # noqa: E402
 
 from lstmcli.data.loader import load_long_csv  # noqa: E402
 from lstmcli.forecasting.baselines import naive2  # noqa: E402
@@ -39,8 +39,11 @@ from lstmcli.forecasting.metrics import mase, mase_scale, owa, smape  # noqa: E4
 LEVELS = (80, 95)
 STRONG = ("Theta", "AutoETS", "AutoARIMA")
 ANCHORS = ("Naive2", "Seasonal naive", "SES", *STRONG)
-# candidate defaults: name -> (members, how); "LSTM" is the product's current default
+# name -> (members, how): "lstmcli" is the product's default forecast with its own intervals (since issue
+# #21 the mean of the networks' forecast and lstmcli's Theta, --combine theta); "LSTM" the networks' own
+# forecast (the default's minus its Theta half; the product's forecast itself for runs with --combine none)
 CANDIDATES = {
+    "lstmcli": (("lstmcli",), "mean"),
     "LSTM": (("LSTM",), "mean"),
     "LSTM+Theta": (("LSTM", "Theta"), "mean"),
     "med(LSTM,Theta,ETS)": (("LSTM", "Theta", "AutoETS"), "median"),
@@ -95,18 +98,55 @@ def _combine(arrays: list[np.ndarray], how: str) -> np.ndarray:
     return np.median(stack, axis=0) if how == "median" else stack.mean(axis=0)
 
 
-def group_scores(group: str, shared: Path, runs: dict, cache_dir: Path, jobs: int) -> dict:
-    """{"methods": {name: score}, "seconds": {name: (cpu, wall) per series}, "check": naive2 diff}."""
+def product_forecasts(entries: list[dict], h: int) -> dict:
+    """The default's forecasts and interval bounds. Where the run kept each series' validation residuals
+    and Naive2 floor errors, the half-widths are computed from them by the product's interval rule as
+    it is now (``intervals.panel_intervals``, what ``backtest --id-col`` calls), so a changed rule is
+    scored without refitting; else the bounds the run saved."""
+    f = [np.asarray(e["f"]) for e in entries]
+    out: dict = {"f": f, "lo": {}, "hi": {}}
+    if all("res" in e for e in entries):
+        from lstmcli.forecasting.intervals import panel_intervals
+
+        res = [_matrix(e["res"], h) for e in entries]
+        floors = [None if e["floor"] is None else _matrix(e["floor"], h) for e in entries]
+        for level in LEVELS:
+            widths = panel_intervals(res, floors, level / 100, h)
+            out["lo"][level] = [x - w for x, w in zip(f, widths, strict=True)]
+            out["hi"][level] = [x + w for x, w in zip(f, widths, strict=True)]
+        return out
+    for level in LEVELS:
+        if all(f"lo{level}" in e for e in entries):
+            out["lo"][level] = [np.asarray(e[f"lo{level}"]) for e in entries]
+            out["hi"][level] = [np.asarray(e[f"hi{level}"]) for e in entries]
+    return out
+
+
+def _matrix(rows: list, h: int) -> np.ndarray:
+    """A saved residual matrix (None where NaN) as an (n, h) array."""
+    return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64).reshape(
+        -1, h
+    )
+
+
+def group_scores(
+    group: str, shared: Path, runs: dict, cache_dir: Path, jobs: int, sample: int | None = None
+) -> dict:
+    """{"methods": {name: score}, "seconds": {name: (cpu, wall) per series}, "check": naive2 diff};
+    ``sample``: panel_accuracy.py's fixed random subset of that many series of the group."""
     file, season = GROUPS[group]
     path = shared / "datasets" / file
     series = load_long_csv(path)
+    keep = sample_positions(len(series), sample)
+    if keep is not None:
+        series = [series[k] for k in keep]
     ids = [str(s.series_id) for s in series]
     actual, insample = [], []
     for s in series:
         y = np.asarray(s.values, dtype=np.float64)
         actual.append(y[len(y) - s.n_test :])
         insample.append(y[: len(y) - s.n_test])
-    a = anchor_forecasts(path, season, cache_dir, jobs)
+    a = anchor_forecasts(path, season, cache_dir, jobs, keep)
     if a["ids"] != ids:
         raise SystemExit(f"{path}: the anchors' cache lists other series; remove it from {cache_dir}")
     fc: dict[str, dict] = {}  # method -> {"f": [...], "lo": {level: [...]}, "hi": {...}}
@@ -142,25 +182,24 @@ def group_scores(group: str, shared: Path, runs: dict, cache_dir: Path, jobs: in
     for (mode, seed), run in runs.items():
         if [e["id"] for e in run["forecasts"]] != ids:
             raise SystemExit(f"{group} {mode} seed {seed}: the checkpoint's series differ from {path}")
-        lstm = {
-            "f": [np.asarray(e["f"]) for e in run["forecasts"]],
-            "lo": {
-                lv: [np.asarray(e[f"lo{lv}"]) for e in run["forecasts"]]
-                for lv in LEVELS
-                if all(f"lo{lv}" in e for e in run["forecasts"])
-            },  # fmt: skip
-        }
-        lstm["hi"] = {lv: [np.asarray(e[f"hi{lv}"]) for e in run["forecasts"]] for lv in lstm["lo"]}
+        lstm = product_forecasts(run["forecasts"], len(actual[0]))
+        networks = {"f": lstm["f"], "lo": {}, "hi": {}}
+        if run.get("settings", {}).get("combine", "none") == "theta":
+            theta = [np.asarray(e["theta"]) for e in run["forecasts"]]
+            networks["f"] = [2.0 * f - t for f, t in zip(lstm["f"], theta, strict=True)]
+            if ("lstmcli", "no LSTM", None) not in scores:  # the default with Naive2 for its networks
+                f = [(x + t) / 2.0 for x, t in zip(lstm_naive2, theta, strict=True)]
+                add("lstmcli", ("lstmcli", "no LSTM", None), {"f": f, "lo": {}, "hi": {}})
         cpu_lstm = run.get("cpu_seconds", float("nan")) / n
         for cand, (members, how) in CANDIDATES.items():
-            parts = [lstm if m == "LSTM" else fc[m] for m in members]
+            parts = [{"lstmcli": lstm, "LSTM": networks}.get(m) or fc[m] for m in members]
             combined = {
                 "f": [_combine([p["f"][k] for p in parts], how) for k in range(n)],
                 "lo": {}, "hi": {},
             }  # fmt: skip
             averaged = {"f": combined["f"], "lo": {}, "hi": {}}
             for level in lstm["lo"]:
-                # the interval: the LSTM's own conformal half-width around the combined point (what
+                # the interval: the default's own conformal half-width around the combined point (what
                 # lstmcli has for any forecast); the members' bounds averaged are scored alongside
                 half = [(lstm["hi"][level][k] - lstm["lo"][level][k]) / 2 for k in range(n)]
                 combined["lo"][level] = [combined["f"][k] - half[k] for k in range(n)]
@@ -171,9 +210,9 @@ def group_scores(group: str, shared: Path, runs: dict, cache_dir: Path, jobs: in
                             _combine([p[side][level][k] for p in parts], how) for k in range(n)
                         ]
             add(cand, (cand, mode, seed), combined)
-            if len(members) > 1:
+            if len(members) > 1 and averaged["lo"]:  # (the networks alone keep no bounds of their own)
                 add(cand, (cand + " [bounds combined]", mode, seed), averaged)
-            others = [m for m in members if m != "LSTM"]
+            others = [m for m in members if m not in ("LSTM", "lstmcli")]
             seconds[f"{cand}|{mode}|{seed}"] = (
                 cpu_lstm + sum(seconds[m][0] for m in others),
                 run["seconds"] / n + sum(seconds[m][1] for m in others),
@@ -182,7 +221,7 @@ def group_scores(group: str, shared: Path, runs: dict, cache_dir: Path, jobs: in
         "n": n,
         "scores": scores,
         "seconds": seconds,
-        "check": naive2_check(path, season, a),
+        "check": naive2_check(path, season, a, keep),
         "failed": failed,
         "statsforecast": a["statsforecast"],
     }
@@ -287,12 +326,16 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
         "M4's definition). Scored as `lstmcli backtest --id-col` scores: sMAPE and MASE averaged over "
         "the series, OWA against Naive2 on those means (below 1 beats Naive2); coverage of the 80 % "
         "and 95 % intervals over all forecast points; MSIS at 95 % as in M4 (mean over the series). "
-        "Combinations are computed from the saved forecasts, step by step: **LSTM+Theta** = mean of the two, **med(LSTM,Theta,ETS)** = median of three, "
-        "**mean(LSTM,Theta,ETS,ARIMA)** = mean of four; a combination's interval is the LSTM's own "
-        "conformal half-width around the combined point (the members' bounds combined the same way as "
+        "**lstmcli** is the product's default forecast and intervals (`--combine theta`: the mean of the "
+        "networks' forecast and lstmcli's own Theta; the half-widths computed by the product's interval rule, "
+        "`intervals.panel_intervals`, from the validation residuals and floor errors the run kept); "
+        "**LSTM** is the networks' own forecast (the default's minus its Theta half). "
+        "Combinations are computed from the saved forecasts, step by step: **LSTM+Theta** = mean of the "
+        "networks' and statsforecast's Theta (the offline stand-in for the default), **med(LSTM,Theta,ETS)** "
+        "= median of three, **mean(LSTM,Theta,ETS,ARIMA)** = mean of four; every candidate's interval is the "
+        "default's conformal half-width around its point (the members' bounds combined the same way as "
         "the points are scored in the *All series* table: statsforecast's intervals cover far less). "
-        "statsforecast's Theta stands in for the Theta "
-        "lstmcli computes itself for `--combine theta`. *Best of 3* is, per row, the lowest OWA of "
+        "*Best of 3* is, per row, the lowest OWA of "
         "Theta, ETS and ARIMA (chosen in hindsight, the issue's yardstick). LSTM columns read "
         f"{seeds_txt}.",
         "",
@@ -324,15 +367,17 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
             + f" | {anchors[best]:.3f} ({SHORT[best]}) | " + " | ".join(cell(c, m, gs, "OWA") for c, m in cand_cols) + " |"
         )  # fmt: skip
     # what the LSTM adds
-    combos = [c for c, (members, _) in CANDIDATES.items() if len(members) > 1]
+    combos = [c for c, (members, _) in CANDIDATES.items() if len(members) > 1 or c == "lstmcli"]
+    combos = [c for c in combos if all((c, "no LSTM", None) in results[g]["scores"] for g in groups)]
     modes = list(seeds_of)
     head = [
         "group",
         *(f"{c} [{m}]" if m != "local" else c for c in combos for m in modes),
-        *(f"{c}, Naive2 for the LSTM" for c in combos),
+        *(f"{c}, Naive2 for the networks" for c in combos),
     ]
     lines += ["", "**What the LSTM adds to each combination** (OWA; the same combination with lstmcli's "
-              "Naive2 in the LSTM's place, the level of `accuracy.py --ablate-network`)", "",
+              "Naive2 in the networks' place, the level of `accuracy.py --ablate-network`; for lstmcli's "
+              "default that is the mean of Naive2 and lstmcli's Theta)", "",
               "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]  # fmt: skip
     for label, gs in rows:
         lines.append(
@@ -419,13 +464,14 @@ TARGETS = [
 ]
 
 
-def load_runs(path: Path) -> dict:
-    """{group: {(mode, seed): run}} of the checkpoint's complete runs that kept their forecasts."""
+def load_runs(path: Path, sample: int | None = None) -> dict:
+    """{group: {(mode, seed): run}} of the checkpoint's complete runs (of every series of the group, or
+    of ``sample`` of them) that kept their forecasts."""
     runs: dict = {}
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            if "forecasts" in r and r["n"] == r.get("of", r["n"]):
+            if "forecasts" in r and "part" not in r and r["n"] == min(r.get("of", r["n"]), sample or r["n"]):
                 runs.setdefault(r["group"], {})[r["mode"], r["seed"]] = r
     return runs
 
@@ -443,8 +489,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "RESULTS.md", help="RESULTS.md to write")
     p.add_argument("--print", action="store_true", help="print the section instead of writing it")
     p.add_argument("--cached-only", action="store_true", help="leave out groups whose anchors are not cached")
+    p.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        help="the runs of panel_accuracy.py --sample N (the same N series)",
+    )
     args = p.parse_args(argv)
-    runs = load_runs(args.checkpoint)
+    runs = load_runs(args.checkpoint, args.sample)
     # the groups the product's default (local, seed 0) finished; other modes and seeds where they did
     pairs = sorted({k for g in runs for k in runs[g]}, key=lambda k: (k[0] != "local", k[1]))
     groups = [g for g in GROUPS if ("local", 0) in runs.get(g, {})]
@@ -452,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         from anchors import _cache_path
 
         groups = [g for g in groups if _cache_path(args.shared / "datasets" / GROUPS[g][0], GROUPS[g][1],
-                                                   args.cache_dir).exists()]  # fmt: skip
+                                                   args.cache_dir, sample_positions(SIZES[g], args.sample)).exists()]  # fmt: skip
     if not groups:
         raise SystemExit(f"{args.checkpoint}: no group finished with --local at seed 0")
     missing = [f"{g} {m} seed {s}" for m, s in pairs for g in GROUPS if (m, s) not in runs.get(g, {})]
@@ -461,18 +513,26 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for g in groups:
         results[g] = group_scores(
-            g, args.shared, {k: v for k, v in runs[g].items() if k in use}, args.cache_dir, args.jobs
-        )
+            g, args.shared, {k: v for k, v in runs[g].items() if k in use}, args.cache_dir, args.jobs,
+            args.sample,
+        )  # fmt: skip
         print(f"{g}: scored", file=sys.stderr)
     from results_file import machine_description, publish
 
     machine = machine_description()
+    sample = "" if args.sample is None else f" --sample {args.sample}"
     command = (
-        "python benchmarks/panel_accuracy.py --group all --seeds 0,1 --modes local --checkpoint CK` "
-        "(then `--modes global`), `python benchmarks/accuracy_m1m3.py --checkpoint CK"
+        f"python benchmarks/panel_accuracy.py --group all --seeds 0,1 --modes local{sample} --checkpoint CK` "
+        f"and `python benchmarks/accuracy_m1m3.py --checkpoint CK{sample}"
     )
 
     text = report(results, use, machine, command)
+    if args.sample is not None:
+        text = text.replace(
+            "Every series of the full M1 and M3 groups",
+            f"A fixed random {args.sample} series of each M1 and M3 group (`--sample {args.sample}`, seeded; "
+            "the same series for every method and seed)",
+        )
     if missing:
         text += (
             "\nNot finished in the time budget (resumable from the checkpoint): " + ", ".join(missing) + ".\n"

@@ -162,24 +162,29 @@ def _init_worker() -> None:
 # --- a dataset file, cached -----------------------------------------------------------------------------
 
 
-def _cache_path(path: Path, season: int, cache_dir: Path) -> Path:
+def _cache_path(path: Path, season: int, cache_dir: Path, keep: list[int] | None = None) -> Path:
     import statsforecast
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return cache_dir / f"{path.stem}-m{season}-{digest}-sf{statsforecast.__version__}-s{SCHEME}.json"
+    part = "" if keep is None else "-k" + hashlib.sha256(json.dumps(keep).encode()).hexdigest()[:8]
+    return cache_dir / f"{path.stem}-m{season}-{digest}{part}-sf{statsforecast.__version__}-s{SCHEME}.json"
 
 
-def anchor_forecasts(path: Path, season: int, cache_dir: Path = DEFAULT_CACHE, jobs: int = 1) -> dict:
+def anchor_forecasts(
+    path: Path, season: int, cache_dir: Path = DEFAULT_CACHE, jobs: int = 1, keep: list[int] | None = None
+) -> dict:
     """{"ids", "statsforecast", "wall_seconds", "methods": {method: [per-series entries]}} for every
-    series of a long-format file (cached)."""
+    series of a long-format file, or for those at the positions ``keep`` (cached)."""
     import statsforecast
 
     from lstmcli.data.loader import load_long_csv
 
-    cache = _cache_path(path, season, cache_dir)
+    cache = _cache_path(path, season, cache_dir, keep)
     if cache.exists():
         return json.loads(cache.read_text())
     series = load_long_csv(path)
+    if keep is not None:
+        series = [series[k] for k in keep]
     items = []
     for s in series:
         y = np.asarray(s.values, dtype=np.float64)
@@ -211,13 +216,17 @@ def anchor_forecasts(path: Path, season: int, cache_dir: Path = DEFAULT_CACHE, j
     return result
 
 
-def naive2_check(path: Path, season: int, anchors: dict) -> float:
-    """Largest relative difference between this Naive2 and lstmcli's on every series of the file."""
+def naive2_check(path: Path, season: int, anchors: dict, keep: list[int] | None = None) -> float:
+    """Largest relative difference between this Naive2 and lstmcli's on every series of the file (or
+    those at the positions ``keep``)."""
     from lstmcli.data.loader import load_long_csv
     from lstmcli.forecasting.baselines import naive2 as lstmcli_naive2
 
     worst = 0.0
-    for s, mine in zip(load_long_csv(path), anchors["methods"]["Naive2"], strict=True):
+    series = load_long_csv(path)
+    if keep is not None:
+        series = [series[k] for k in keep]
+    for s, mine in zip(series, anchors["methods"]["Naive2"], strict=True):
         y = np.asarray(s.values, dtype=np.float64)
         h = int(s.n_test)
         theirs = lstmcli_naive2(y[: len(y) - h], h, season)
@@ -228,7 +237,7 @@ def naive2_check(path: Path, season: int, anchors: dict) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from panel_accuracy import GROUPS
+    from panel_accuracy import GROUPS, SIZES
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -237,17 +246,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--group", default="all", choices=["all", *sorted(GROUPS)])
     p.add_argument("--jobs", type=int, default=2, help="worker processes")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"default {DEFAULT_CACHE}")
+    p.add_argument(
+        "--sample", type=int, default=None, help="panel_accuracy.py's fixed random N of each group"
+    )
     args = p.parse_args(argv)
+    from panel_accuracy import sample_positions
+
     for group in GROUPS if args.group == "all" else [args.group]:
         file, season = GROUPS[group]
         path = args.shared / "datasets" / file
         started = time.perf_counter()
-        a = anchor_forecasts(path, season, args.cache_dir, args.jobs)
+        keep = sample_positions(SIZES[group], args.sample)
+        a = anchor_forecasts(path, season, args.cache_dir, args.jobs, keep)
         failed = {k: sum("failed" in e for e in v) for k, v in a["methods"].items()}
         cpu = {k: sum(e["cpu"] for e in v) / len(v) for k, v in a["methods"].items()}
         print(
             f"{group}: {len(a['ids'])} series in {time.perf_counter() - started:.0f} s; Naive2 vs lstmcli "
-            f"max rel diff {naive2_check(path, season, a):.2e}; failed {failed}; "
+            f"max rel diff {naive2_check(path, season, a, keep):.2e}; failed {failed}; "
             f"cpu s/series {', '.join(f'{k} {v:.4f}' for k, v in cpu.items())}",
             file=sys.stderr,
         )

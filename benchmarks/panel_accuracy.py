@@ -56,44 +56,94 @@ SIZES = {"m3_yearly": 645, "m3_quarterly": 756, "m3_monthly": 1428, "m3_other": 
 SAMPLE_SEED = 20261206  # the fixed random subset of --sample
 
 
+def sample_positions(size: int, sample: int | None) -> list[int] | None:
+    """The positions of ``--sample``'s fixed random subset of a group of ``size`` series (None: all);
+    anchors.py and accuracy_m1m3.py take the same."""
+    if sample is None or sample >= size:
+        return None
+    return [int(k) for k in np.sort(np.random.default_rng(SAMPLE_SEED).choice(size, sample, replace=False))]
+
+
 def _subset(series: list, args: argparse.Namespace) -> list:
-    if args.sample is not None and args.sample < len(series):
-        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(series), args.sample, replace=False))
+    keep = sample_positions(len(series), args.sample)
+    if keep is not None:
         series = [series[k] for k in keep]
     return series[: args.limit]
 
 
 @contextmanager
-def _recording_widths(record: list[dict[int, np.ndarray]]):
+def _recording_widths(record: list[dict]):
     """Record each series' interval half-widths as the backtest computes them, by wrapping the two
-    functions ``backtest_long`` and ``backtest_panel`` call per series (the baselines first, then one
-    width per level), so the saved intervals are exactly the ones the product's coverage scores."""
+    functions ``backtest_long`` and ``backtest_panel`` call (the baselines once per series, then the
+    widths of every series once per level), so the saved intervals are exactly the ones the product's
+    coverage scores; with them what they were computed from (each series' validation residuals and
+    Naive2 floor errors), so another interval rule can be scored without refitting."""
     import lstmcli.forecasting.backtest as bt
 
-    base, width = bt.baseline_forecasts, bt.conformal_width
+    base, width = bt.baseline_forecasts, bt._panel_widths
 
     def baselines(*a, **k):
         record.append({})
         return base(*a, **k)
 
-    def widths(residuals, coverage, *a, **k):
-        w = width(residuals, coverage, *a, **k)
-        record[-1][round(100 * coverage)] = w
+    def widths(states, level, h):
+        w = width(states, level, h)
+        first = len(record) - len(states)
+        for k, (st, wk) in enumerate(zip(states, w, strict=True)):
+            record[first + k][round(level)] = wk
+            if st is not None:
+                record[first + k]["residuals"], record[first + k]["floor"] = st.residuals, st.naive2_errors
         return w
 
-    bt.baseline_forecasts, bt.conformal_width = baselines, widths
+    bt.baseline_forecasts, bt._panel_widths = baselines, widths
     try:
         yield
     finally:
-        bt.baseline_forecasts, bt.conformal_width = base, width
+        bt.baseline_forecasts, bt._panel_widths = base, width
 
 
 def _numbers(a: np.ndarray) -> list:
     return [float(f"{v:.8g}") for v in np.asarray(a, dtype=np.float64)]
 
 
-def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
-    config = replace(ForecasterConfig(), seed=seed)
+def _matrix(a: np.ndarray | None) -> list | None:
+    """A residual matrix for JSON: 8 significant digits, NaN (no value past the series' end) as None."""
+    if a is None:
+        return None
+    return [[None if not np.isfinite(v) else float(f"{v:.8g}") for v in row] for row in np.asarray(a)]
+
+
+def settings_of(pairs: list[str]) -> dict:
+    """``--set KEY=VALUE`` pairs as ForecasterConfig fields, each value parsed as its field's type."""
+    from dataclasses import fields
+
+    types = {f.name: f.type for f in fields(ForecasterConfig)}
+    out: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in types:
+            raise SystemExit(f"--set {pair!r}: expected KEY=VALUE with KEY a ForecasterConfig field")
+        kind = str(types[key])
+        if kind.startswith("bool"):
+            out[key] = value.lower() in ("1", "true", "yes")
+        elif kind.startswith("int"):
+            out[key] = int(value)
+        elif kind.startswith("float"):
+            out[key] = float(value)
+        else:
+            out[key] = value
+    return out
+
+
+def effective(settings: dict | None) -> dict:
+    """The settings a run used (every ForecasterConfig field but the seed): a checkpoint's runs are
+    reused only by a run with the same, so a changed default is not mistaken for the old one."""
+    d = replace(ForecasterConfig(), **(settings or {})).to_dict()
+    return {k: v for k, v in d.items() if k != "seed"}
+
+
+def run(series: list, season: int, mode: str, seed: int, threads: int, settings: dict | None = None) -> dict:
+    config = replace(ForecasterConfig(), seed=seed, **(settings or {}))
     started = time.perf_counter()
     meter = _TreeCPU()
     backtest = backtest_panel if mode == "global" else backtest_long
@@ -112,11 +162,16 @@ def run(series: list, season: int, mode: str, seed: int, threads: int) -> dict:
             if level in record[k]:
                 entry[f"lo{level}"] = _numbers(lstm[k] - record[k][level])
                 entry[f"hi{level}"] = _numbers(lstm[k] + record[k][level])
+        if "residuals" in record[k]:
+            entry["res"], entry["floor"] = _matrix(record[k]["residuals"]), _matrix(record[k]["floor"])
+        # lstmcli's own Theta of the series (the member of --combine theta)
+        entry["theta"] = _numbers(result.forecasts["Theta"][k])
         forecasts.append(entry)
     return {
-        "format": 2,
+        "format": 3,
         "mode": mode,
         "seed": seed,
+        "settings": effective(settings),
         "n": len(series),
         "LSTM": result.overall()["LSTM"],
         "Naive2": result.overall()["Naive2"],
@@ -325,7 +380,13 @@ def main(argv: list[str] | None = None) -> int:
         "--report-only", action="store_true", help="write the report from --checkpoint, run nothing"
     )
     p.add_argument("--out", type=Path, default=None, help="RESULTS.md to write (default: full runs only)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="a setting other than the default (a ForecasterConfig field, e.g. combine=theta); repeatable; "
+        "runs of the checkpoint made with other settings are left alone",
+    )  # fmt: skip
     args = p.parse_args(argv)
+    settings = settings_of(args.set)
     groups = ORDER if args.group == "all" else [args.group]
     seeds = [int(s) for s in args.seeds.split(",")]
     plan = [(g, s) for s in seeds[:1] for g in groups] + [(g, s) for s in seeds[1:] for g in groups]
@@ -334,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in args.checkpoint.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
+                if r.get("settings") != effective(settings):
+                    continue
                 if "part" in r:  # a part of a run still being built
                     parts[r["group"], r["mode"], r["seed"], r["part"]] = r
                 else:
@@ -363,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
                 if count > 1 and (group, mode, seed, k) in parts:
                     pieces.append(parts[group, mode, seed, k])
                     continue
-                r = run(series[k * size : (k + 1) * size], season, mode, seed, args.threads)
+                r = run(series[k * size : (k + 1) * size], season, mode, seed, args.threads, settings)
                 r |= {"group": group, "of": SIZES[group]}
                 if count > 1:
                     keep(r | {"part": k, "parts": count})

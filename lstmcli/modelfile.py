@@ -325,7 +325,9 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
             f"{name}: implausible network size in metadata ({net_config.num_layers} layers of "
             f"{net_config.hidden_size} units)"
         )
-    settings = ForecasterConfig.from_dict(_require(meta, "settings", dict, name))
+    stored = _require(meta, "settings", dict, name)
+    # files written before --combine existed forecast the networks' own: not the later default (theta)
+    settings = ForecasterConfig.from_dict({"combine": "none"} | stored)
     pipeline = Pipeline.from_dict(_require(meta, "transforms", list, name))
     dtype = net_config.dtype
     params = {

@@ -100,8 +100,10 @@ def test_forecast_follows_the_given_future_values(tmp_path, strategy):
     data = tmp_path / "sales.csv"
     promo_csv(data, n=300, function_only=True)
     model = tmp_path / "m.npz"
+    # the networks' own forecast: with the default --combine theta, half of it is Theta's, which sees
+    # the target only, so the promotion's lift is halved (README "Known future inputs")
     r = run("train", data, "--target", "sales", "--future-features", "promo", "-m", model,
-            "--strategy", strategy, "--horizon", "5", *FAST)  # fmt: skip
+            "--strategy", strategy, "--horizon", "5", "--combine", "none", *FAST)  # fmt: skip
     assert r.exit_code == 0, r.output
     start = np.datetime64("2023-01-01") + 300
     forecasts = {}

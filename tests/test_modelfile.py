@@ -283,6 +283,7 @@ def test_format_1_0_files_still_load():
     fixture = Path(__file__).resolve().parent / "fixtures" / "model_v1_0.npz"
     model = Forecaster.load(fixture)
     assert model.format_version_ == "1.0"
+    assert model.config.combine == "none"  # files from before --combine: the networks' own, not the default
     values = model.predict(3).values
     np.testing.assert_allclose(values, [459.90686726, 490.11148397, 517.47575726], rtol=1e-6)
 

@@ -19,6 +19,7 @@ from lstmcli.forecasting import panel as panel_mod
 from lstmcli.forecasting.baselines import compare_with_baselines
 from lstmcli.forecasting.fitting import forecast_from_origins
 from lstmcli.forecasting.forecaster import Forecaster
+from lstmcli.forecasting.intervals import PANEL_MIN
 from lstmcli.forecasting.panel import PanelForecaster
 from lstmcli.forecasting.panel_batch import panel_forecasts, panel_validation
 from tests.test_panel import TINY, TINY_CLI, panel_frame
@@ -107,6 +108,8 @@ def test_batched_forecasts_and_scores_are_each_series_own(fitted, panel_csv):
 
 def test_panel_predict_is_each_series_forecaster(fitted):
     together = fitted.predict(levels=(80,))
+    # fewer series than intervals.PANEL_MIN: each keeps its own intervals (tests/test_intervals.py)
+    assert len(fitted.ids_) < PANEL_MIN
     for sid in fitted.ids_:
         alone = fitted.forecaster(sid).predict(levels=(80,))
         np.testing.assert_allclose(together[sid].values, alone.values, rtol=1e-6)

@@ -18,7 +18,7 @@ from lstmcli.errors import ConfigError
 from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.forecaster import Forecaster
-from lstmcli.forecasting.intervals import conformal_width
+from lstmcli.forecasting.intervals import conformal_width, panel_intervals
 from lstmcli.forecasting.metrics import evaluate, msis, owa
 
 
@@ -207,6 +207,19 @@ def backtest_series(
     return result
 
 
+def _panel_widths(states: list, level: float, h: int) -> list[np.ndarray]:
+    """Each series' interval half-widths by ``panel_intervals`` over the series with validation
+    residuals; NaN for the others (left out of a global model, or validated on nothing)."""
+    have = [k for k, st in enumerate(states) if st is not None and len(st.residuals)]
+    out = [np.full(h, np.nan) for _ in states]
+    got = panel_intervals(
+        [states[k].residuals for k in have], [states[k].naive2_errors for k in have], level / 100, h
+    )
+    for k, w in zip(have, got, strict=True):
+        out[k] = w
+    return out
+
+
 def _origin_labels(data: Any, origins: np.ndarray) -> list[str]:
     if data.timestamps is None:
         return [f"step {int(o) + 1}" for o in origins]
@@ -255,13 +268,9 @@ def backtest_long(
         labels.append(str(s.series_id))
         for name, f in baseline_forecasts(train, np.array([len(train)]), h, season).items():
             base.setdefault(name, []).append(f[0])
-        for level in levels:
-            widths[level].append(
-                conformal_width(model.residuals_, level / 100, h, model.naive2_errors_)
-                if len(model.residuals_)
-                else np.full(h, np.nan)
-            )
     assert h_all is not None
+    for level in levels:  # the series' errors calibrate the intervals together (``panel_intervals``)
+        widths[level] = _panel_widths([m.state_ for m in models], level, h_all)
     forecasts = {"LSTM": np.stack(lstm)} | {name: np.stack(v) for name, v in base.items()}
     result = BacktestResult(h_all, season, np.stack(actual), forecasts, insample, labels)
     result.set_intervals(
@@ -361,13 +370,9 @@ def panel_result(
         for name, f in baselines.items():
             base.setdefault(name, []).append(f[0])
         lstm.append(forecasts[sid].values if sid in fitted else baselines["Naive2"][0])
-        st = model.forecaster(sid).state_ if sid in fitted else None
-        for level in levels:
-            widths[level].append(
-                conformal_width(st.residuals, level / 100, h_all, st.naive2_errors)
-                if st is not None and len(st.residuals)
-                else np.full(h_all, np.nan)
-            )
+    states = [model.forecaster(sid).state_ if sid in fitted else None for sid in ids]
+    for level in levels:
+        widths[level] = _panel_widths(states, level, h_all)
     result = BacktestResult(
         h_all, season, np.stack(actual), {"LSTM": np.stack(lstm)} | {k: np.stack(v) for k, v in base.items()},
         trains, ids,

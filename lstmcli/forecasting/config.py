@@ -64,8 +64,9 @@ class ForecasterConfig:
     seed: int = 0
     dtype: str = "float32"
     # theta: the forecast is the mean of the ensemble's median and the Theta forecast (with two forecasts
-    # their median is their mean; M4's combination benchmark is a plain mean too) | none: the ensemble's
-    combine: str = "none"
+    # their median is their mean; M4's combination benchmark is a plain mean too) | none: the ensemble's.
+    # The default since the full M1/M3 benchmark (issue #21); model files without it are "none"
+    combine: str = "theta"
     # inputs known in advance, derived from the dates (lstmcli.data.calendar): sin/cos of the calendar
     # cycles the frequency can see, and a public-holiday flag of this country (ISO code, e.g. "US")
     calendar: bool = False

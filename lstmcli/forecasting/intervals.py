@@ -1,8 +1,17 @@
-"""Prediction intervals: split-conformal widths from the validation residuals, with a floor.
+"""Prediction intervals: split-conformal widths from the validation residuals.
 
 The residuals are the out-of-sample errors ``actual - forecast`` recorded from every validation origin
-(``Forecaster.fit``); where a horizon step has too few of them for the level, the series' own in-sample
-Naive2 errors (``naive2_errors``) keep the interval from being too narrow.
+(``Forecaster.fit``). The rule (issue #21, chosen on the M1 and M3 groups, benchmarks/RESULTS.md
+"Interval rules"):
+
+- a single series (``conformal_width``): per step the conformal quantile of its own residuals; where a
+  step has too few for the level, the pooled residuals scaled by the step number, floored by the
+  series' own in-sample Naive2 errors (``naive2_errors``);
+- the series of a panel (``panel_widths``, used by ``backtest --id-col`` and a panel model's predict):
+  every series' residuals divided by its scale (its mean one-step in-sample Naive2 error) and pooled
+  per step over the series, each series weighing the same; a step's conformal quantile times the
+  series' scale. Steps fewer than ``PANEL_MIN`` series validated continue as the pooled Naive2 errors
+  grow. A panel of fewer than ``PANEL_MIN`` series: each series on its own.
 """
 
 from __future__ import annotations
@@ -13,7 +22,15 @@ import numpy as np
 
 from lstmcli.errors import ConfigError
 
-__all__ = ["conformal_width", "interval", "naive2_errors"]
+__all__ = [
+    "conformal_width",
+    "interval",
+    "naive2_errors",
+    "panel_intervals",
+    "panel_widths",
+    "recalibrate",
+    "series_scale",
+]
 
 
 def interval(
@@ -95,3 +112,118 @@ def naive2_errors(y: np.ndarray, seasonal: np.ndarray, horizon: int, max_origins
     target = origins[:, None] + steps[None, :]
     forecast = adjusted[origins][:, None] * s[target % s.size]
     return np.abs(y[target] - forecast)
+
+
+def series_scale(residuals: np.ndarray, floor_errors: np.ndarray | None) -> float:
+    """A series' error scale for pooling with others: the mean one-step in-sample Naive2 error (the
+    floor's first column), else the mean absolute validation residual, else 1."""
+    for a in (
+        floor_errors[:, :1] if floor_errors is not None and floor_errors.ndim == 2 else None,
+        residuals,
+    ):
+        if a is not None:
+            v = np.abs(np.asarray(a, dtype=np.float64))
+            v = v[np.isfinite(v)]
+            if v.size and float(v.mean()) > 0:
+                return float(v.mean())
+    return 1.0
+
+
+PANEL_MIN = 20  # series with validation residuals (at a step) for a panel's errors to be pooled
+
+
+def panel_widths(
+    residuals: list[np.ndarray],
+    floors: list[np.ndarray | None],
+    coverage: float,
+    horizon: int,
+    weigh: str = "series",
+) -> list[np.ndarray]:
+    """Half-widths for the series of a panel from their errors pooled over the series.
+
+    Each series' validation residuals and in-sample Naive2 errors are divided by its ``series_scale``.
+    Step j's scaled half-width q_j is the conformal quantile of the pooled validation residuals of that
+    step (each series weighing the same: ``weigh`` "series"; or each residual: "origin") when at least
+    ``PANEL_MIN`` series have one there; a later step with fewer continues the last such step k as the
+    pooled Naive2 errors grow: q_j = q_k * M_j / M_k, M their mean at the step. A series' half-width is
+    its scale times q. Every decision but the quantile is the same at every level, so a higher level
+    never gives a narrower interval. Fewer than ``PANEL_MIN`` series: each series' own
+    ``conformal_width``. Widths never shrink with the step; past the floor's steps they widen like a
+    random walk.
+    """
+    scales = np.array([series_scale(r, f) for r, f in zip(residuals, floors, strict=True)])
+    h_res = max((r.shape[1] for r in residuals if r.ndim == 2 and r.size), default=0)
+    h_floor = max((f.shape[1] for f in floors if f is not None and f.ndim == 2 and f.size), default=0)
+    h_cal = max(h_res, h_floor, 1)
+    q = np.full(h_cal, np.nan)
+    growth = np.full(h_cal, np.nan)
+    for j in range(h_cal):
+        values, weights = [], []
+        for r, sc in zip(residuals, scales, strict=True):
+            if r.ndim == 2 and j < r.shape[1]:
+                v = np.abs(r[:, j])
+                v = v[np.isfinite(v)] / sc
+                if v.size:
+                    values.append(v)
+                    weights.append(np.full(v.size, 1.0 / v.size if weigh == "series" else 1.0))
+        if len(values) >= PANEL_MIN:
+            q[j] = _weighted_quantile(np.concatenate(values), np.concatenate(weights), coverage, len(values))
+        means = [
+            float(np.mean(np.abs(f[:, j])[np.isfinite(f[:, j])])) / sc
+            for f, sc in zip(floors, scales, strict=True)
+            if f is not None and f.ndim == 2 and j < f.shape[1] and np.isfinite(f[:, j]).any()
+        ]
+        if means:
+            growth[j] = float(np.mean(means))
+    known = np.flatnonzero(np.isfinite(q))
+    if known.size == 0:  # too few series: each series on its own
+        return [conformal_width(r, coverage, horizon, f) for r, f in zip(residuals, floors, strict=True)]
+    q[known] = np.maximum.accumulate(q[known])  # uncertainty does not shrink with the horizon
+    for j in range(h_cal):
+        if not np.isfinite(q[j]):
+            k = known[known < j].max() if np.any(known < j) else known.min()
+            ratio = growth[j] / growth[k] if np.isfinite(growth[j]) and growth[k] > 0 else 1.0
+            q[j] = q[k] * ratio
+    q = np.maximum.accumulate(q)
+    if horizon > h_cal:
+        q = np.concatenate([q, q[-1] * np.sqrt(np.arange(h_cal + 1, horizon + 1) / h_cal)])
+    return [sc * q[:horizon] for sc in scales]
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, coverage: float, n: int) -> float:
+    """The smallest value whose weighted share of the pool reaches coverage * (n + 1) / n (the split
+    conformal correction for n exchangeable units), or the largest value."""
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order]
+    share = np.cumsum(w) / w.sum()
+    k = int(np.searchsorted(share, min(1.0, coverage * (n + 1) / n) - 1e-12))
+    return float(v[min(k, v.size - 1)])
+
+
+def panel_intervals(
+    residuals: list[np.ndarray], floors: list[np.ndarray | None], coverage: float, horizon: int
+) -> list[np.ndarray]:
+    """Half-widths for the series of one panel (``backtest --id-col``, ``predict`` of a panel model):
+    the rule of the module's docstring."""
+    return panel_widths(residuals, floors, coverage, horizon)
+
+
+def recalibrate(forecasts: dict, states: dict, levels: tuple[float, ...]) -> dict:
+    """A panel model's forecasts (by id, each with ``values`` and ``intervals``) with the intervals that
+    ``panel_intervals`` gives over every series of the model (``states``, by id), around the same values;
+    a series without validation residuals keeps its own."""
+    if not levels or not forecasts:
+        return forecasts
+    ids = [sid for sid, st in states.items() if len(st.residuals)]
+    horizon = max(len(f.values) for f in forecasts.values())
+    for level in levels:
+        widths = panel_intervals(
+            [states[sid].residuals for sid in ids], [states[sid].naive2_errors for sid in ids],
+            level / 100, horizon,
+        )  # fmt: skip
+        by_id = dict(zip(ids, widths, strict=True))
+        for sid, f in forecasts.items():
+            if sid in by_id and level in f.intervals:
+                w = by_id[sid][: len(f.values)]
+                f.intervals[level] = (f.values - w, f.values + w)
+    return forecasts

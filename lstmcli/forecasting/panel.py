@@ -382,17 +382,19 @@ class PanelForecaster:
         st = self._state()
         wanted = st.ids if ids is None else [str(i) for i in ids]
         if future is not None or st.first.known.width:  # each series with its own future values
-            return {sid: self._predict_known(sid, horizon, levels, method, future) for sid in wanted}
-        batched = st.mode == "global" and method == "lstm" and st.config.combine == "none"
+            forecasts = {sid: self._predict_known(sid, horizon, levels, method, future) for sid in wanted}
+            return self._calibrated(forecasts, levels)
+        batched = st.mode == "global" and method == "lstm"
         if executor is None and not batched:
-            return {
-                sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted
-            }
+            return self._calibrated(
+                {sid: self.forecaster(sid).predict(horizon, levels=levels, method=method) for sid in wanted},
+                levels,
+            )
         states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here, first)
         if batched:  # every series' last window through the networks together, in blocks of series
             cores = available_cores() if int(threads) == 0 else max(1, int(threads))
             values = predict_blocks(states, horizon, levels, worker_executor(executor, cores))
-            return dict(zip(wanted, values, strict=True))
+            return self._calibrated(dict(zip(wanted, values, strict=True)), levels)
         from lstmcli.forecasting.executors import chunk_size, chunks_of
 
         seconds = FORECAST_STEP_SECONDS * (horizon or st.first.horizon) * len(st.first.ensemble.lookbacks)
@@ -403,7 +405,14 @@ class PanelForecaster:
             for part in chunks_of(list(zip(wanted, states, strict=True)), size)
         ]
         done = executor.map(forecast_chunk, chunks)
-        return {sid: f for k in range(len(chunks)) for sid, f in done[k]}
+        return self._calibrated({sid: f for k in range(len(chunks)) for sid, f in done[k]}, levels)
+
+    def _calibrated(self, forecasts: dict[str, Forecast], levels: tuple[float, ...]) -> dict[str, Forecast]:
+        """The intervals calibrated over every series of the model (``intervals.recalibrate``)."""
+        from lstmcli.forecasting.intervals import recalibrate
+
+        st = self._state()
+        return recalibrate(forecasts, dict(zip(st.ids, st.states, strict=True)), levels)
 
     def _predict_known(
         self,
@@ -471,7 +480,7 @@ class PanelForecaster:
             from lstmcli.data.panel import skipped_note
 
             raise DataError(f"{panel.path}: no series to forecast from ({skipped_note(left_out)})")
-        return forecasts, sorted(left_out)
+        return self._calibrated(forecasts, levels), sorted(left_out)
 
     # ------------------------------------------------------------------------------------------ files
     def save(self, path: str) -> None:

@@ -177,12 +177,17 @@ def panel_predict(
         [st.tail_features for st in states], [np.array([len(st.tail_values)]) for st in states], horizon,
         [st.n_obs - len(st.tail_values) for st in states],
     )  # fmt: skip
+    from lstmcli.forecasting.fitting import combined
+
     out = []
     for st, v, timestamps in zip(states, values, dates, strict=True):
-        result = Forecast(values=v[0], timestamps=timestamps, start_step=st.n_obs + 1)
+        f = v[0]
+        if st.config.combine != "none":  # as Forecaster.predict: the mean with the stored Theta's forecast
+            f = combined(f, st.baselines["Theta"].forecast(horizon), st.config.combine)
+        result = Forecast(values=f, timestamps=timestamps, start_step=st.n_obs + 1)
         for level in levels:
-            result.intervals[level] = interval(v[0], level, st.residuals, st.naive2_errors)
-        result.warnings = forecast_warnings(st.tail_values, v[0], st.season)
+            result.intervals[level] = interval(f, level, st.residuals, st.naive2_errors)
+        result.warnings = forecast_warnings(st.tail_values, f, st.season)
         out.append(result)
     return out
 

@@ -11,20 +11,13 @@ import numpy as np
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.metrics import owa
-from lstmcli.forecasting.panel_batch import panel_predict
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from lstmcli.forecasting.config import ForecasterConfig
 
-__all__ = ["Ticker", "forecast_chunk", "mean_table", "predict_block", "static_values"]
-
-
-def predict_block(task: tuple[list[Any], int | None, tuple[float, ...]], stop: Any) -> list[Forecast]:
-    """A worker's task: the forecasts of a block of a global model's series (``panel_predict``)."""
-    states, horizon, levels = task
-    return panel_predict(states, horizon, levels)
+__all__ = ["Ticker", "forecast_chunk", "mean_table", "static_values"]
 
 
 def forecast_chunk(

@@ -1,0 +1,109 @@
+"""Intervals calibrated over the series of a panel (issue #21): ``intervals.panel_widths`` against a
+quantile computed by hand, its fallbacks, and the panel model's predict using it."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lstmcli.forecasting.intervals import PANEL_MIN, conformal_width, panel_widths, series_scale
+
+
+def _nan_after(a: np.ndarray, steps: int) -> np.ndarray:
+    a = a.copy()
+    a[:, steps:] = np.nan
+    return a
+
+
+def test_one_step_width_is_the_pooled_quantile_of_scale_free_errors_times_the_scale():
+    # 40 series, each with 3 validation errors at step 1 only; scale = mean one-step Naive2 error
+    rng = np.random.default_rng(3)
+    scales = rng.uniform(1, 100, 40)
+    residuals = [_nan_after(s * rng.normal(size=(3, 2)), 1) for s in scales]
+    floors = [s * np.abs(rng.normal(size=(50, 2))) for s in scales]
+    widths = panel_widths(residuals, floors, 0.8, 1)
+    # by hand: each series weighs 1/40, each of its 3 errors 1/120; the split conformal level for 40
+    # units is 0.8 * 41 / 40 = 0.82 of the weight: the ceil(0.82 * 120) = 99th smallest scaled error
+    scaled = np.sort(
+        np.concatenate([np.abs(r[:, 0]) / f[:, 0].mean() for r, f in zip(residuals, floors, strict=True)])
+    )
+    q = scaled[math.ceil(0.8 * 41 / 40 * 120) - 1]
+    for w, f in zip(widths, floors, strict=True):
+        assert w[0] == pytest.approx(q * f[:, 0].mean(), rel=1e-12)
+
+
+def test_steps_no_series_validated_grow_as_the_pooled_naive2_errors_do():
+    rng = np.random.default_rng(4)
+    residuals = [_nan_after(rng.normal(size=(3, 4)), 2) for _ in range(30)]  # steps 3-4: no residuals
+    floors = [np.abs(rng.normal(size=(60, 4))) * np.array([1.0, 2.0, 3.0, 4.0]) for _ in range(30)]
+    w = panel_widths(residuals, floors, 0.8, 4)[0]
+    # the Naive2 errors grow 1 : 2 : 3 : 4 (up to sampling); steps 3 and 4 continue step 2 that way
+    assert w[2] / w[1] == pytest.approx(1.5, rel=0.05)
+    assert w[3] / w[1] == pytest.approx(2.0, rel=0.05)
+    assert np.all(np.diff(w) >= 0)
+
+
+def test_a_panel_of_too_few_series_keeps_each_series_own_width():
+    rng = np.random.default_rng(5)
+    residuals = [rng.normal(size=(30, 3)) for _ in range(PANEL_MIN - 1)]
+    floors = [np.abs(rng.normal(size=(40, 3))) for _ in range(PANEL_MIN - 1)]
+    for level in (0.8, 0.95):
+        got = panel_widths(residuals, floors, level, 3)
+        for g, r, f in zip(got, residuals, floors, strict=True):
+            np.testing.assert_array_equal(g, conformal_width(r, level, 3, f))
+
+
+def test_a_higher_level_never_gives_a_narrower_interval():
+    rng = np.random.default_rng(7)
+    residuals = [_nan_after(rng.normal(size=(3, 6)) * rng.uniform(1, 9), 3) for _ in range(25)]
+    floors = [np.abs(rng.normal(size=(20, 6))) * np.arange(1, 7) for _ in range(25)]
+    levels = [panel_widths(residuals, floors, c, 8) for c in (0.5, 0.8, 0.9, 0.95, 0.99)]
+    for lower, higher in zip(levels, levels[1:], strict=False):
+        for a, b in zip(lower, higher, strict=True):
+            assert np.all(b >= a)
+
+
+def test_the_scale_is_the_mean_one_step_naive2_error_else_the_residuals():
+    assert series_scale(np.ones((2, 2)), np.array([[2.0, 9.0], [4.0, 9.0]])) == 3.0
+    assert series_scale(np.array([[1.0, -3.0]]), None) == 2.0
+    assert series_scale(np.zeros((1, 2)), np.zeros((3, 2))) == 1.0
+
+
+def test_many_similar_series_get_intervals_that_cover_new_errors_at_the_level():
+    # independent check of calibration: new errors drawn like the validation ones are covered at ~80 %
+    rng = np.random.default_rng(6)
+    n, h = 400, 3
+    scales = rng.uniform(0.5, 50, n)
+    growth = np.sqrt(np.arange(1, h + 1))
+    residuals = [s * growth * rng.standard_t(5, size=(2, h)) for s in scales]
+    floors = [s * np.abs(rng.normal(size=(30, h))) * 1.25 for s in scales]
+    widths = np.array(panel_widths(residuals, floors, 0.8, h))
+    new = np.array([s * growth * rng.standard_t(5, size=h) for s in scales])
+    assert np.mean(np.abs(new) <= widths) == pytest.approx(0.8, abs=0.04)
+
+
+def test_a_panel_models_forecasts_get_the_pooled_widths_around_their_own_values():
+    from types import SimpleNamespace
+
+    from lstmcli.forecasting.forecaster import Forecast
+    from lstmcli.forecasting.intervals import recalibrate
+
+    rng = np.random.default_rng(8)
+    states = {
+        f"s{k}": SimpleNamespace(
+            residuals=rng.normal(size=(4, 3)), naive2_errors=np.abs(rng.normal(size=(9, 3)))
+        )
+        for k in range(PANEL_MIN + 5)
+    }
+    forecasts = {}
+    for sid in ("s1", "s7"):  # predict --id: a few series, calibrated over all of the model's
+        f = Forecast(values=np.array([10.0, 11.0, 12.0]), timestamps=None, start_step=1)
+        f.intervals[80] = (f.values - 1, f.values + 1)
+        forecasts[sid] = f
+    recalibrate(forecasts, states, (80,))
+    ids = list(states)
+    widths = panel_widths([states[i].residuals for i in ids], [states[i].naive2_errors for i in ids], 0.8, 3)
+    for sid in ("s1", "s7"):
+        w = widths[ids.index(sid)]
+        np.testing.assert_allclose(forecasts[sid].intervals[80][0], forecasts[sid].values - w)
+        np.testing.assert_allclose(forecasts[sid].intervals[80][1], forecasts[sid].values + w)
