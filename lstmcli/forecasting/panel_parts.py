@@ -29,6 +29,7 @@ def forecast_chunk(
     for sid, state in part:
         model = Forecaster(cfg)
         model.state_ = state
+        model.compiled_forecasts = True  # as PanelForecaster.forecaster runs a panel's series
         out.append((sid, model.predict(horizon, levels=levels, method=method)))
     return out
 
