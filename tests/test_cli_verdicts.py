@@ -108,7 +108,7 @@ def test_predict_method_and_combine_on_the_command_line(runner, cwd):
         with_level.exit_code == 1 and "--level" in with_level.stderr and "Traceback" not in with_level.output
     )
     bad = run(runner, "train", ICE_CREAM, *FAST2, "--combine", "ets", "-m", "x.npz")
-    assert bad.exit_code == 1 and "--combine must be one of none, theta" in bad.stderr
+    assert bad.exit_code == 1 and "--combine must be one of auto, none, theta" in bad.stderr
 
 
 def test_msis_by_hand():

@@ -162,7 +162,9 @@ Combine = Annotated[
     str,
     typer.Option(
         help="theta: forecast the mean of the networks' forecast and the Theta forecast (intervals from "
-        "the combination's validation errors); none: the networks' alone.",
+        "the combination's validation errors); none: the networks' alone; auto: theta, or none when "
+        "other inputs (--features, --future-features, --calendar, --holidays, --static-features) move "
+        "the forecast, which Theta cannot see.",
         rich_help_panel=MODEL_PANEL,
     ),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from lstmcli.errors import ConfigError
@@ -12,7 +12,7 @@ STRATEGIES = ("recursive", "direct")
 NORMALIZATIONS = ("window", "ses", "none")
 DESEASONALIZE = ("auto", "none")
 MONITORS = ("forecast", "loss")
-COMBINES = ("none", "theta")
+COMBINES = ("auto", "none", "theta")
 # predict --method: the model's own forecast, or a baseline (by the name the tables give it)
 METHODS = {"lstm": "LSTM", "naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta"}
 
@@ -64,9 +64,10 @@ class ForecasterConfig:
     seed: int = 0
     dtype: str = "float32"
     # theta: the forecast is the mean of the ensemble's median and the Theta forecast (with two forecasts
-    # their median is their mean; M4's combination benchmark is a plain mean too) | none: the ensemble's.
-    # The default since the full M1/M3 benchmark (issue #21); model files without it are "none"
-    combine: str = "theta"
+    # their median is their mean; M4's combination benchmark is a plain mean too) | none: the ensemble's |
+    # auto (the default, since the full M1/M3 benchmark of issue #21): theta for a network that sees the
+    # target alone, none when other inputs move it (``resolve_combine``). Model files without it are "none"
+    combine: str = "auto"
     # inputs known in advance, derived from the dates (lstmcli.data.calendar): sin/cos of the calendar
     # cycles the frequency can see, and a public-holiday flag of this country (ISO code, e.g. "US")
     calendar: bool = False
@@ -128,3 +129,12 @@ class ForecasterConfig:
     def from_dict(cls, d: dict[str, Any]) -> ForecasterConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def resolve_combine(config: ForecasterConfig, has_inputs: bool) -> ForecasterConfig:
+    """``combine`` "auto" as a fit decides it: "theta" when the network sees the target alone, "none" when
+    inputs move it (--features, inputs known in advance, static features): Theta sees none of them, so
+    the mean would halve what they move (a promotion's lift of 30 showed as 15). Other values stay."""
+    if config.combine != "auto":
+        return config
+    return replace(config, combine="none" if has_inputs else "theta")

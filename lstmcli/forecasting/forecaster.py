@@ -43,7 +43,7 @@ from lstmcli.data.windows import Split
 from lstmcli.engine.threads import available_cores, one_blas_thread
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError, ModelFileError
-from lstmcli.forecasting.config import MAX_HORIZON, METHODS, ForecasterConfig
+from lstmcli.forecasting.config import MAX_HORIZON, METHODS, ForecasterConfig, resolve_combine
 from lstmcli.forecasting.ensemble import (
     Progress,
     member_forecast,
@@ -184,9 +184,8 @@ class Forecaster:
         y = np.asarray(data.values, dtype=np.float64)
         features = np.asarray(data.features, dtype=np.float64).reshape(len(y), -1)
         known_inputs = known_inputs_for(cfg.calendar, cfg.holidays, data)
-        known = (
-            known_inputs.matrix(data.future_features, data.timestamps, len(y)) if known_inputs.width else None
-        )
+        known = known_inputs.matrix(data.future_features, data.timestamps, len(y)) if known_inputs.width else None  # fmt: skip
+        cfg = resolve_combine(cfg, bool(features.shape[1] or known_inputs.width))
         # a constant series is forecast as that constant (a network would only add its own noise)
         constant = float(y[0]) if float(np.ptp(y)) == 0.0 else None
         has_val = split.n_val > 0

@@ -38,7 +38,7 @@ import numpy as np
 from lstmcli.engine.threads import available_cores
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError
-from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.config import ForecasterConfig, resolve_combine
 from lstmcli.forecasting.ensemble import (
     MemberSet,
     Progress,
@@ -201,6 +201,8 @@ class PanelForecaster:
             known_inputs_for(cfg.calendar, cfg.holidays, series[0])
         if any(s.features.reshape(len(s.values), -1).shape[1] for s in series):
             raise ConfigError("feature columns are not supported for panels yet; leave out --features")
+        known = bool(cfg.calendar or cfg.holidays) or any(s.future_features is not None for s in series)
+        cfg = resolve_combine(cfg, bool(static) or known)
         if cfg.normalize == "ses" and cfg.monitor == "forecast":
             raise ConfigError("--normalize ses with --monitor forecast is not supported for panels yet")
         if self.mode == "local":
