@@ -71,7 +71,7 @@ from lstmcli.npzfile import open_archive, write_archive
 if TYPE_CHECKING:
     from lstmcli.forecasting.state import FittedState
 
-__all__ = ["FORMAT_VERSION", "load_state", "model_file_errors", "save_state"]
+__all__ = ["FORMAT_VERSION", "json_safe", "load_state", "model_file_errors", "save_state"]
 
 FORMAT = "lstmcli-model"
 FORMAT_VERSION = "1.4"
@@ -147,10 +147,10 @@ def _metadata(state: FittedState) -> dict[str, Any]:
         },
         "validation": {
             "origins": [int(o) for o in state.validation_origins],
-            "metrics": _json_safe(state.validation),
+            "metrics": json_safe(state.validation),
         },
         **(
-            {"baselines": {name: _json_safe(fit.to_dict()) for name, fit in state.baselines.items()}}
+            {"baselines": {name: json_safe(fit.to_dict()) for name, fit in state.baselines.items()}}
             if state.baselines is not None
             else {}
         ),
@@ -159,23 +159,23 @@ def _metadata(state: FittedState) -> dict[str, Any]:
             "stop_reason": result.stop_reason,
             "epochs_run": result.epochs_run,
             "best_epoch": result.best_epoch,
-            "best_loss": _json_safe(result.best_loss),
+            "best_loss": json_safe(result.best_loss),
             "monitored": result.monitored,
-            "history": _json_safe(result.history),
+            "history": json_safe(result.history),
         },
     }
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON has no NaN/inf: write them as null."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.floating):
-        return _json_safe(float(value))
+        return json_safe(float(value))
     if isinstance(value, np.integer):
         return int(value)
     return value

@@ -134,13 +134,13 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
         del meta[key]
     meta.pop("baselines", None)
     del meta["resolved"]["level_alpha"], meta["data"]["n_obs"], meta["data"]["last_timestamp"]
-    from lstmcli.modelfile import _json_safe
+    from lstmcli.modelfile import json_safe
 
     meta["panel"] = {
         "id_col": state.id_col,
         "ids": list(state.ids),
         "skipped": [list(pair) for pair in state.skipped],
-        "validation": _json_safe(state.validation),
+        "validation": json_safe(state.validation),
     }
     meta["panel"] |= _series_arrays(state, arrays, local)
     if local:  # (a global file has no "mode")

@@ -288,7 +288,7 @@ def backtest(
 
     def document(kind: str) -> str:
         if kind == "json":
-            from lstmcli.modelfile import _json_safe  # NaN and inf as null
+            from lstmcli.modelfile import json_safe  # NaN and inf as null
 
             payload: dict[str, Any] = {
                 "data": str(data),
@@ -310,7 +310,7 @@ def backtest(
                 payload["id_col"] = id_col
                 payload["per_series"] = dict(zip(result.labels, per_series, strict=True))
                 payload["cross_validation"] = table
-            return json.dumps(_json_safe(payload), indent=2, default=lambda v: None, allow_nan=False) + "\n"
+            return json.dumps(json_safe(payload), indent=2, default=lambda v: None, allow_nan=False) + "\n"
         if table is not None:
             return rows_to_csv(table)
         return _per_step_csv(result, per_step, overall)

@@ -37,6 +37,17 @@ def load_future(path, columns: tuple[str, ...], time_col: str | None = None) -> 
     """Read ``--future FILE``: a time column and the known-future ``columns`` (other columns ignored)."""
     table = read_table(path)
     time = find_time(table, time_col)
+    values = _known_columns(table, columns)
+    order = np.arange(len(table.df)) if time is None else sort_rows(table, time, [])
+    stamps = None
+    if time is not None and time.kind == "dates":
+        stamps = np.asarray(time.keys[order], dtype="datetime64[ns]")
+    matrix = np.column_stack(values)[order] if values else np.empty((len(order), 0))
+    return FutureValues(table.path, tuple(columns), matrix, stamps, table.lines[order])
+
+
+def _known_columns(table, columns: tuple[str, ...]) -> list[np.ndarray]:
+    """The known-future ``columns`` of ``table`` as numbers, each checked (one line naming a bad cell)."""
     values = []
     for c in columns:
         if c not in table.columns:
@@ -44,12 +55,7 @@ def load_future(path, columns: tuple[str, ...], time_col: str | None = None) -> 
         col = numeric_column(table, c)
         check_numbers(table, c, col)
         values.append(col.values)
-    order = np.arange(len(table.df)) if time is None else sort_rows(table, time, [])
-    stamps = None
-    if time is not None and time.kind == "dates":
-        stamps = np.asarray(time.keys[order], dtype="datetime64[ns]")
-    matrix = np.column_stack(values)[order] if values else np.empty((len(order), 0))
-    return FutureValues(table.path, tuple(columns), matrix, stamps, table.lines[order])
+    return values
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,13 +89,7 @@ def load_panel_future(path, id_col: str, columns: tuple[str, ...]) -> PanelFutur
     time = find_time(table, None)
     if time is None or time.kind != "dates" or time.name == id_col:
         raise ConfigError(f"--future {table.path}: give the dates of the forecast period in a time column")
-    values = []
-    for c in columns:
-        if c not in table.columns:
-            raise missing_col_error(table.path, c, table.columns, "known-future column")
-        col = numeric_column(table, c)
-        check_numbers(table, c, col)
-        values.append(col.values)
+    values = _known_columns(table, columns)
     matrix = np.column_stack(values) if values else np.empty((len(table.df), 0))
     codes, uniques = series_codes(table, id_col)
     stamps = np.asarray(time.keys, dtype="datetime64[ns]")
