@@ -170,9 +170,9 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
             "best_epoch": int(np.median(best)),
         }  # fmt: skip
     if as_json:
-        from lstmcli.modelfile import _json_safe  # NaN and inf as null
+        from lstmcli.modelfile import json_safe  # NaN and inf as null
 
-        sys.stdout.write(json.dumps(_json_safe(summary), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(json_safe(summary), indent=2, allow_nan=False) + "\n")
         return
     from rich.table import Table
 
