@@ -326,7 +326,7 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
             f"{net_config.hidden_size} units)"
         )
     stored = _require(meta, "settings", dict, name)
-    # files written before --combine existed forecast the networks' own: not the later default (theta)
+    # files written before --combine existed forecast the networks' own: not the later default (auto)
     settings = ForecasterConfig.from_dict({"combine": "none"} | stored)
     pipeline = Pipeline.from_dict(_require(meta, "transforms", list, name))
     dtype = net_config.dtype
