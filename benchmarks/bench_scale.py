@@ -39,6 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from proctree import cpu_and_rss, descendants  # noqa: E402
 from synthetic_panel import synthetic_panel  # noqa: E402
 
 HORIZON = 18
@@ -69,36 +70,6 @@ model file is 232 MB. The two member worker processes (each about 0.3 GB residen
 process's count) came on top of the peak, so the whole run peaked near 3.9 GB."""
 
 
-def _descendants(root: int) -> list[int]:
-    """``root`` and every process under it (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
-
-
-def _cpu_and_rss(pid: int) -> tuple[float, float] | None:
-    """A process's own CPU seconds (user + system) and resident MB, from /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return cpu, int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def timed(cmd: list[str], timeout: float) -> dict:
     """Run ``cmd`` under /usr/bin/time -v. ``cpu``: CPU seconds of the command and every process under it
     (its member workers are children of a forkserver, which ``time`` does not count), each process's last
@@ -115,15 +86,15 @@ def timed(cmd: list[str], timeout: float) -> dict:
         reader = ThreadPoolExecutor(1).submit(proc.communicate)
         while proc.poll() is None:
             if time.perf_counter() - started > timeout:
-                for pid in reversed(_descendants(proc.pid)):
+                for pid in reversed(descendants(proc.pid)):
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
                 proc.wait()
                 return {"wall": time.perf_counter() - started, "cpu": None, "mb": None, "rc": None,
                         "load": [load, os.getloadavg()[0]]}  # fmt: skip
             now = 0.0
-            for pid in _descendants(proc.pid)[1:]:  # (not /usr/bin/time itself)
-                got = _cpu_and_rss(pid)
+            for pid in descendants(proc.pid)[1:]:  # (not /usr/bin/time itself)
+                got = cpu_and_rss(pid)
                 if got is not None:
                     last[pid] = got[0]
                     now += got[1]

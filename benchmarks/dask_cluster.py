@@ -26,6 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from proctree import cpu_and_rss, descendants  # noqa: E402
+
 
 def panel_csv(path: Path, series: int, length: int) -> None:
     import numpy as np
@@ -45,33 +47,6 @@ def panel_csv(path: Path, series: int, length: int) -> None:
             f.writelines(f"s{k:04d},{d},{v:.3f}\n" for d, v in zip(months, y, strict=True))
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def timed(args: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of ``python -m lstmcli *args`` and every process under it (its worker
     processes and a LocalCluster's), sampled from /proc every 0.1 s (the last sample of each process)."""
@@ -79,10 +54,10 @@ def timed(args: list[str]) -> tuple[float, float]:
     proc = subprocess.Popen([sys.executable, "-m", "lstmcli", *args], stdout=subprocess.DEVNULL, cwd=REPO)
     last: dict[int, float] = {}
     while proc.poll() is None:
-        for pid in _descendants(proc.pid):
-            cpu = _cpu_seconds(pid)
-            if cpu is not None:
-                last[pid] = cpu
+        for pid in descendants(proc.pid):
+            got = cpu_and_rss(pid)
+            if got is not None:
+                last[pid] = got[0]
         time.sleep(0.1)
     wall = time.perf_counter() - started
     if proc.returncode:
