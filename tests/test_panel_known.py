@@ -11,31 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from lstmcli.cli import app
 from lstmcli.data.calendar import holiday_counts
 from lstmcli.data.panel import load_panel
 from lstmcli.errors import DataError
 from lstmcli.forecasting.forecaster import Forecaster, ForecasterConfig
 from lstmcli.forecasting.panel import PanelForecaster
+from tests.test_covariates import FAST, one_line_error, run  # the single-series part's helpers
 
-runner = CliRunner()
-FAST = ["--epochs", "60", "--ensemble", "1", "--hidden", "16", "--patience", "0", "-q", "--seed", "1"]
 FIXTURES = Path(__file__).parent / "fixtures"
 START = np.datetime64("2023-01-01")
-
-
-def run(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, code=1):
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def panel_csv(path, n=200, trailing=0, ids=("a", "b", "c"), seed=0, exact=False):
