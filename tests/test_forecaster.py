@@ -387,3 +387,13 @@ def test_trace_shows_the_member_asked_for():
     assert not np.allclose(model.trace(member=1).output, first.output)  # another network
     with pytest.raises(ConfigError, match="member 3 out of range"):
         model.trace(member=3)
+
+
+def test_combine_auto_is_theta_unless_other_inputs_move_the_forecast():
+    from lstmcli.forecasting.config import resolve_combine
+
+    assert ForecasterConfig().combine == "auto"
+    assert resolve_combine(ForecasterConfig(), has_inputs=False).combine == "theta"
+    assert resolve_combine(ForecasterConfig(), has_inputs=True).combine == "none"
+    for chosen in ("theta", "none"):  # a value the user gave stays
+        assert resolve_combine(ForecasterConfig(combine=chosen), has_inputs=True).combine == chosen

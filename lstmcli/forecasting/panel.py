@@ -197,12 +197,11 @@ class PanelForecaster:
             skipped += [(sid, "constant") for sid in ids if sid in constant]
             keep = [k for k, sid in enumerate(ids) if sid not in constant]
             ids, series = [ids[k] for k in keep], [series[k] for k in keep]
-        if series:  # --calendar or --holidays on data that cannot have them: one error, before any work
-            known_inputs_for(cfg.calendar, cfg.holidays, series[0])
+        # --calendar or --holidays on data that cannot have them: one error, before any work
+        inputs = known_inputs_for(cfg.calendar, cfg.holidays, series[0]).width if series else 0
         if any(s.features.reshape(len(s.values), -1).shape[1] for s in series):
             raise ConfigError("feature columns are not supported for panels yet; leave out --features")
-        known = bool(cfg.calendar or cfg.holidays) or any(s.future_features is not None for s in series)
-        cfg = resolve_combine(cfg, bool(static) or known)
+        cfg = resolve_combine(cfg, bool(static or inputs))  # as a single series decides it
         if cfg.normalize == "ses" and cfg.monitor == "forecast":
             raise ConfigError("--normalize ses with --monitor forecast is not supported for panels yet")
         if self.mode == "local":
