@@ -29,6 +29,7 @@ import numpy as np
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult, fit
 from lstmcli.errors import TrainingError
+from lstmcli.forecasting.executors import WorkersUnavailable  # (one class: the pools raise it alike)
 
 # Below this much estimated training time, starting worker processes costs more than it saves: about
 # 0.4 s until the forkserver has imported the engine and loaded its loops, after which 5 members on 2
@@ -105,10 +106,6 @@ def train_member(
 
 def worth_processes(jobs: list[MemberJob], workers: int) -> bool:
     return workers > 1 and len(jobs) > 1 and sum(j.estimated_seconds() for j in jobs) >= MIN_PARALLEL_SECONDS
-
-
-class WorkersUnavailable(RuntimeError):
-    """Worker processes cannot be started here (no semaphores in a sandbox, say): train in-process."""
 
 
 def train_in_processes(

@@ -15,7 +15,7 @@ whatever the number of workers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,8 @@ from lstmcli.forecasting.config import MAX_HORIZON
 from lstmcli.forecasting.fitting import forecast_from_origins
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lstmcli.forecasting.ensemble import Ensemble
     from lstmcli.forecasting.executors import Executor
     from lstmcli.forecasting.forecaster import Forecast
@@ -101,15 +103,25 @@ def network_blocks(
     A block is the same computation either way (one BLAS thread, ``Ensemble.forecast``), so the bits
     do not depend on the executor or its number of workers."""
     blocks = [stacked[k : k + BATCH_WINDOWS] for k in range(0, len(stacked), BATCH_WINDOWS)]
+    return np.concatenate(
+        _run_blocks(_forecast_block, [(ensemble, b, horizon, prep) for b in blocks], executor)
+    )
+
+
+def _run_blocks(
+    task: Callable[[Any, object], Any], blocks: list[Any], executor: Executor | None
+) -> list[Any]:
+    """``task`` of every block, in block order: one task a block on ``executor`` when there is more than
+    one block, else (or without worker processes on this system) one after the other, here."""
     if executor is not None and len(blocks) > 1:
         from lstmcli.forecasting.executors import WorkersUnavailable
 
         try:
-            done = executor.map(_forecast_block, [(ensemble, b, horizon, prep) for b in blocks])
-            return np.concatenate([done[k] for k in range(len(blocks))])
+            done = executor.map(task, blocks)
+            return [done[k] for k in range(len(blocks))]
         except WorkersUnavailable:
-            pass  # no worker processes on this system: one block after the other, here
-    return np.concatenate([ensemble.forecast(b, horizon, prep) for b in blocks])
+            pass
+    return [task(block, None) for block in blocks]
 
 
 def _forecast_block(task: tuple[Ensemble, np.ndarray, int, Preprocessing], stop: object) -> np.ndarray:
@@ -135,15 +147,8 @@ def predict_blocks(
     each: one network pass a block), here or with ``executor`` one task a block: each block is the
     same computation either way, so the same bits whatever the number of workers."""
     blocks = [states[k : k + BATCH_WINDOWS] for k in range(0, len(states), BATCH_WINDOWS)]
-    if executor is not None and len(blocks) > 1:
-        from lstmcli.forecasting.executors import WorkersUnavailable
-
-        try:
-            done = executor.map(_predict_block, [(block, horizon, levels) for block in blocks])
-            return [f for k in range(len(blocks)) for f in done[k]]
-        except WorkersUnavailable:
-            pass  # no worker processes on this system: one block after the other, here
-    return [f for block in blocks for f in panel_predict(block, horizon, levels)]
+    done = _run_blocks(_predict_block, [(block, horizon, levels) for block in blocks], executor)
+    return [f for part in done for f in part]
 
 
 def _predict_block(
