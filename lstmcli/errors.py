@@ -23,3 +23,9 @@ class ConfigError(LstmcliError):
 
 class TrainingError(LstmcliError):
     """Training that cannot produce a usable model (e.g. it diverged before the first good epoch)."""
+
+
+class WorkersUnavailable(RuntimeError):
+    """Worker processes cannot be started here (no semaphores in a sandbox, say): the work runs
+    in-process instead. Not a user's error (never shown): the pools of ``members`` and ``executors``
+    raise it alike, and their callers fall back on it."""

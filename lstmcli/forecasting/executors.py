@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from lstmcli.errors import ConfigError, TrainingError
+from lstmcli.errors import ConfigError, TrainingError, WorkersUnavailable
 
 __all__ = ["DaskCluster", "Executor", "InProcess", "Processes", "chunk_size", "connect"]
 
@@ -91,10 +91,6 @@ class InProcess:
 
 
 # ---------------------------------------------------------------------------------------------- processes
-class WorkersUnavailable(RuntimeError):
-    """Worker processes cannot be started here (no semaphores in a sandbox, say): run in-process."""
-
-
 _pool_stop: Any = None  # in a pool's worker: the parent's stop event
 
 

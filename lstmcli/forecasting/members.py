@@ -28,8 +28,7 @@ import numpy as np
 
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult, fit
-from lstmcli.errors import TrainingError
-from lstmcli.forecasting.executors import WorkersUnavailable  # (one class: the pools raise it alike)
+from lstmcli.errors import TrainingError, WorkersUnavailable
 
 # Below this much estimated training time, starting worker processes costs more than it saves: about
 # 0.4 s until the forkserver has imported the engine and loaded its loops, after which 5 members on 2

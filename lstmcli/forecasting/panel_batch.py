@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, WorkersUnavailable
 from lstmcli.forecasting.config import MAX_HORIZON
 from lstmcli.forecasting.fitting import forecast_from_origins
 
@@ -114,8 +114,6 @@ def _run_blocks(
     """``task`` of every block, in block order: one task a block on ``executor`` when there is more than
     one block, else (or without worker processes on this system) one after the other, here."""
     if executor is not None and len(blocks) > 1:
-        from lstmcli.forecasting.executors import WorkersUnavailable
-
         try:
             done = executor.map(task, blocks)
             return [done[k] for k in range(len(blocks))]
