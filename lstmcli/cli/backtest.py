@@ -21,6 +21,7 @@ from lstmcli.cli.common import (
     plot_path,
     print_notes,
     refuse_to_replace_inputs,
+    start_workers,
     stderr_console,
     stdout_console,
     user_errors,
@@ -164,6 +165,7 @@ def backtest(
         require_dask(scheduler)
     output_kind = output_kind_of(output)
     plot_path(plot)
+    start_workers(threads, scheduler)  # gets ready while the data is read
     with user_errors():
         from lstmcli.engine import kernels  # noqa: F401  (binds NumPy's BLAS: a NumPy without it fails first)
         from lstmcli.forecasting.backtest import backtest_long, backtest_series

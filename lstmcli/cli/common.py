@@ -125,13 +125,33 @@ def first_run_notice(kind: str) -> Iterator[None]:
         timer.cancel()
 
 
+def start_workers(threads: int, scheduler: str | None) -> None:
+    """Start the worker processes' server before the data is read, when training may use workers on
+    this machine (``forecasting.early_workers``): it gets ready, and on the first run after an install
+    compiles part of the engine's loops, while this process reads."""
+    if scheduler is not None:
+        return
+    from lstmcli.engine.threads import available_cores
+
+    if (available_cores() if int(threads) == 0 else int(threads)) >= 2:
+        from lstmcli.forecasting import early_workers
+
+        early_workers.start()
+
+
 def warm_engine() -> None:
-    """Load (or, the first time, compile) every loop of the engine before training starts, with the
-    first-run notice, so that a progress bar never sits at 0 % while Numba compiles."""
+    """Load (or, the first time, compile) the engine's loops before training starts, with the first-run
+    notice, so that a progress bar never sits at 0 % while Numba compiles. When the workers' server was
+    started early (``start_workers``), this process takes its share of the loops and the server the rest."""
     with first_run_notice("train"):
         from lstmcli.engine import kernels
+        from lstmcli.forecasting import early_workers
 
-        kernels.warm_up()
+        if early_workers.pending():
+            kernels.warm_up(early_workers.CALLER_LOOPS)
+            early_workers.release_pending()
+        else:
+            kernels.warm_up()
 
 
 def plot_path(path: Path | None) -> Path | None:

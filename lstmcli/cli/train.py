@@ -19,6 +19,7 @@ from lstmcli.cli.common import (
     parse_features,
     print_notes,
     refuse_to_replace_inputs,
+    start_workers,
     stderr_console,
     stdout_console,
     user_errors,
@@ -121,6 +122,7 @@ def train(
         from lstmcli.forecasting.executors import require_dask
 
         require_dask(scheduler)
+        start_workers(threads, scheduler)  # gets ready while the data is read
         from lstmcli.data.loader import load_csv
         from lstmcli.engine import kernels  # noqa: F401  (binds NumPy's BLAS: a NumPy without it fails first)
         from lstmcli.forecasting.forecaster import Forecaster

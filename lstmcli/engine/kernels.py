@@ -285,19 +285,25 @@ def adam_update(param, grad, m, v, scalars):  # noqa: ANN001, ANN201
 jit_cache.quick_cache_loads(tanh_array, forward_steps, backward_steps, adam_update)
 
 
-def warm_up() -> None:
-    """Load (or compile) the float32 loops now rather than at the first pass: a process that forks
+LOOPS = ("forward", "adam", "backward")  # the float32 loops a training run calls, by name
+
+
+def warm_up(loops: tuple[str, ...] = LOOPS) -> None:
+    """Load (or compile) the float32 ``loops`` now rather than at the first pass: a process that forks
     workers (``forecasting.members``) does it once, and every worker starts with the machine code.
     The arrays have the layouts of the engine's calls (each layout is compiled on its own): all
     C-contiguous."""
     T, N, D, H = 2, 2, 1, 2  # not 1: NumPy calls an array with a single element contiguous either way
-    a = np.zeros((4 * H, D + H + 1), np.float32)
-    xh = np.zeros((T + 1, D + H + 1, N), np.float32)
     v = np.zeros((T + 1, 6 * H, N), np.float32)
-    forward_steps(a, xh, v, D, H)
-    flat = np.zeros(4, np.float32)
-    adam_update(flat, flat, flat, flat, np.ones(6, np.float32))
-    weight_hh, dz = np.zeros((4 * H, H), np.float32), np.zeros((T, 4 * H, N), np.float32)
-    for dh_seq in (np.zeros((0, 0, 0), np.float32), np.zeros((H, T, N), np.float32)):  # from above or not
-        plane = np.zeros((H, N), np.float32)
-        backward_steps(weight_hh, v, dz, plane, plane.copy(), dh_seq, H)
+    if "forward" in loops:
+        a = np.zeros((4 * H, D + H + 1), np.float32)
+        xh = np.zeros((T + 1, D + H + 1, N), np.float32)
+        forward_steps(a, xh, v, D, H)
+    if "adam" in loops:
+        flat = np.zeros(4, np.float32)
+        adam_update(flat, flat, flat, flat, np.ones(6, np.float32))
+    if "backward" in loops:
+        weight_hh, dz = np.zeros((4 * H, H), np.float32), np.zeros((T, 4 * H, N), np.float32)
+        for dh_seq in (np.zeros((0, 0, 0), np.float32), np.zeros((H, T, N), np.float32)):  # from above or not
+            plane = np.zeros((H, N), np.float32)
+            backward_steps(weight_hh, v, dz, plane, plane.copy(), dh_seq, H)

@@ -29,6 +29,7 @@ import numpy as np
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.training import EpochReport, TrainConfig, TrainResult, fit
 from lstmcli.errors import TrainingError, WorkersUnavailable
+from lstmcli.forecasting import early_workers
 
 # Below this much estimated training time, starting worker processes costs more than it saves: about
 # 0.4 s until the forkserver has imported the engine and loaded its loops, after which 5 members on 2
@@ -173,7 +174,8 @@ def _context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
-        ctx.set_forkserver_preload(["lstmcli.forecasting._worker_start"])
+        ctx.set_forkserver_preload(early_workers.PRELOAD)
+        early_workers.release_pending()  # a server started early must not wait for this caller any more
     return ctx
 
 

@@ -3,6 +3,7 @@ forecasts, through ``baselines``) does not import Numba: only fitting Theta runs
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from lstmcli.engine import jit_cache
@@ -55,3 +56,10 @@ def run_level(x, alpha, level0):  # pragma: no cover - compiled
     for i in range(1, x.size):
         level = alpha * x[i] + (1.0 - alpha) * level
     return level
+
+
+def warm_up() -> None:
+    """Load (or compile) both loops for what a fit passes them: a float64 series and float scalars."""
+    x = np.arange(1.0, 9.0)
+    profile(x, 0.5, 0.0, 0.0)
+    run_level(x, 0.5, 0.0)

@@ -1,0 +1,98 @@
+"""Starting the workers' forkserver before the data is read, and sharing the first run's compile with it.
+
+Worker processes fork from a forkserver that has imported the engine and loaded its compiled loops
+(``_worker_start``). Started when the first pool is made, it costs about 0.4 s while the caller waits;
+started at the beginning of a command (``start``), it gets ready while the caller reads its data.
+
+On a cold Numba cache (the first run after an install) the loops must also be compiled, once, about
+1.5 CPU-s in one process. Here the two processes share it: the forkserver compiles ``SERVER_LOOPS``
+and Theta's loops (which the caller runs after training) while the caller compiles ``CALLER_LOOPS``,
+on two cores side by side; each finds the other's in the cache afterwards. The forkserver then waits for the caller's share (``Handoff.release``, a file the
+caller creates) before loading the rest, so that neither compiles a loop twice. Every pool that starts
+releases a pending handoff first (``release_pending``), so a server can never wait for a caller that
+wants its workers. The machine code is the same whichever process compiled it: results do not change.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+
+PRELOAD = ["lstmcli.forecasting._worker_start"]  # what the forkserver imports before it forks workers
+HANDOFF_ENV = "LSTMCLI_WORKERS_HANDOFF"  # the forkserver's environment: the file it waits for
+SERVER_LOOPS = ("forward", "adam")  # the forkserver's share of a cold cache (and Theta's loops); the
+CALLER_LOOPS = ("backward",)  # caller's: about half of the compile time each (RESULTS.md "First run")
+POLL_SECONDS = 0.01
+
+_pending: Handoff | None = None
+
+
+class Handoff:
+    """The caller's side: ``release`` once ``CALLER_LOOPS`` are in the cache (or when workers are
+    needed, whichever comes first)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.marker = os.path.join(folder, "caller-loops-ready")
+        self.released = False
+
+    def release(self) -> None:
+        global _pending
+        if not self.released:
+            self.released = True
+            with open(self.marker, "w"):
+                pass
+        if _pending is self:
+            _pending = None
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start() -> Handoff | None:
+    """Start the forkserver now (where there is one); None when it cannot be or one is pending already.
+    The caller compiles ``CALLER_LOOPS`` and calls ``release_pending`` (``cli.common.warm_engine``)."""
+    global _pending
+    if "forkserver" not in multiprocessing.get_all_start_methods() or _pending is not None:
+        return None
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    handoff = Handoff(tempfile.mkdtemp(prefix="lstmcli-"))
+    atexit.register(handoff.remove)
+    # read by the forkserver when it starts, and by no one else: the file to wait for, and who creates it
+    os.environ[HANDOFF_ENV] = f"{os.getpid()}:{handoff.marker}"
+    try:
+        forkserver.ensure_running()
+    except (OSError, ValueError):
+        handoff.remove()
+        return None  # the pool will say so, or train in this process, as without an early start
+    finally:
+        del os.environ[HANDOFF_ENV]
+    _pending = handoff
+    return handoff
+
+
+def pending() -> bool:
+    """Whether a forkserver started early waits for this process's share of the loops."""
+    return _pending is not None
+
+
+def release_pending() -> None:
+    """A pool is about to start: a forkserver still waiting for the caller's share must wait no more."""
+    if _pending is not None:
+        _pending.release()
+
+
+def wait_for_caller(handoff: str) -> None:
+    """In the forkserver, with its ``HANDOFF_ENV``: wait until the caller has released its share; exit
+    when the caller has ended (a bad file, Ctrl-C): no one will fork workers from this server then."""
+    caller, marker = handoff.split(":", 1)
+    while not os.path.exists(marker):
+        if os.getppid() != int(caller):
+            os._exit(0)
+        time.sleep(POLL_SECONDS)
