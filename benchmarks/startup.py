@@ -166,15 +166,25 @@ def report(
         text = f"- `{name}` warm: wall {best:.3f} s, CPU {cpu:.3f} s, target {WARM_TARGET} s: {verdict}"
         pairs = cold.get(("after", name))
         if pairs:
-            ratio = statistics.median(r[1] / r[3] for r in pairs)
-            text += f"; first run / warm run (CPU) {ratio:.2f}, target {COLD_TARGET}: {'met' if ratio <= COLD_TARGET else 'not met'}"
+            text += "; " + _first_run_verdict(pairs, busy)
         lines.append(text)
     pairs = cold.get(("after", "train (defaults)"))
     if pairs:
-        ratio = statistics.median(r[1] / r[3] for r in pairs)
-        lines.append(f"- `train` first run / warm run (CPU) {ratio:.2f}, target {COLD_TARGET}: "
-                     f"{'met' if ratio <= COLD_TARGET else 'not met'}")  # fmt: skip
+        lines.append("- `train` " + _first_run_verdict(pairs, busy))
     return "\n".join(lines) + "\n"
+
+
+def _first_run_verdict(pairs: list, busy: bool) -> str:
+    """First run / warm run, medians of the pairs (cold wall, cold CPU, warm wall, warm CPU): the wall
+    time decides on a quiet machine (what a user waits for; a `train` with worker processes uses more
+    CPU than wall time on two cores), the CPU time on a busy one."""
+    wall = statistics.median(r[0] / r[2] for r in pairs)
+    cpu = statistics.median(r[1] / r[3] for r in pairs)
+    ratio = cpu if busy else wall
+    return (
+        f"first run / warm run {wall:.2f} (wall), {cpu:.2f} (CPU), target {COLD_TARGET} in "
+        f"{'CPU' if busy else 'wall'} time: {'met' if ratio <= COLD_TARGET else 'not met'}"
+    )
 
 
 def main() -> None:

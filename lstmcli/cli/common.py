@@ -96,9 +96,10 @@ def refuse_to_replace_inputs(output: Path | None, option: str, inputs: dict[str,
 
 
 # What compiling the engine's loops costs on a cold cache (the first run after an install), rounded up
-# from benchmarks/RESULTS.md ("First run"): every loop (train, backtest), or the forward loop only (a
-# panel's series in inspect). predict and inspect of one series compile nothing: NumPy runs them.
-COMPILE_SECONDS = {"train": 5, "forecast": 2}
+# from benchmarks/RESULTS.md ("First run"): every loop, shared with the workers' server (train,
+# backtest), or the forward loop only (a panel's series in inspect). predict and inspect of one series
+# compile nothing: NumPy runs them.
+COMPILE_SECONDS = {"train": 2, "forecast": 2}
 NOTICE_AFTER = 1.0  # seconds: a warm cache loads well within this, so the notice means a compile
 
 
