@@ -281,6 +281,47 @@ def test_ctrl_c_saves_the_best_weights_so_far(cwd, threads):
     assert Forecaster.load(cwd / "model.npz").train_result_.stop_reason == "interrupted"
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux: /proc's children lists)."""
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.update(children)
+            todo.extend(children)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_sigterm_abandons_training_and_stops_the_worker_processes(cwd):
+    """A job scheduler's kill (SIGTERM) during training: nothing written, one line, and no worker
+    process left computing (they were: only Ctrl-C told them to stop)."""
+    (cwd / "model.npz").write_bytes(b"previous")
+    proc = _start_training(cwd, "model.npz", threads="2")
+    _wait_for_epochs(proc)
+    workers = _descendants(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)  # a bound on a hang, not a speed check
+    assert proc.returncode == 1, err
+    assert "abandoned: model.npz was not written" in err and "Traceback" not in err
+    assert (cwd / "model.npz").read_bytes() == b"previous"
+    deadline = time.monotonic() + 120
+    while any(_running(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if _running(p)]
+
+
 def test_second_ctrl_c_abandons_without_writing(runner, cwd, monkeypatch):
     """The second Ctrl-C raises KeyboardInterrupt inside training: nothing may be written."""
     from lstmcli.cli.train import _Interrupts
