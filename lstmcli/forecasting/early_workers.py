@@ -7,8 +7,9 @@ started at the beginning of a command (``start``), it gets ready while the calle
 On a cold Numba cache (the first run after an install) the loops must also be compiled, once, about
 1.5 CPU-s in one process. Here the two processes share it: the forkserver compiles ``SERVER_LOOPS``
 and Theta's loops (which the caller runs after training) while the caller compiles ``CALLER_LOOPS``,
-on two cores side by side; each finds the other's in the cache afterwards. The forkserver then waits for the caller's share (``Handoff.release``, a file the
-caller creates) before loading the rest, so that neither compiles a loop twice. Every pool that starts
+on two cores side by side; each finds the other's in the cache afterwards. The forkserver waits for
+the caller's share (``Handoff.release``, a file the caller creates) before loading the rest, so that
+neither compiles a loop twice. Every pool that starts
 releases a pending handoff first (``release_pending``), so a server can never wait for a caller that
 wants its workers. The machine code is the same whichever process compiled it: results do not change.
 """
@@ -62,7 +63,10 @@ def start() -> Handoff | None:
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
-    handoff = Handoff(tempfile.mkdtemp(prefix="lstmcli-"))
+    try:
+        handoff = Handoff(tempfile.mkdtemp(prefix="lstmcli-"))
+    except OSError:
+        return None  # no temporary folder: the forkserver starts with the first pool, as it did
     atexit.register(handoff.remove)
     # read by the forkserver when it starts, and by no one else: the file to wait for, and who creates it
     os.environ[HANDOFF_ENV] = f"{os.getpid()}:{handoff.marker}"
