@@ -330,6 +330,24 @@ def test_predict_of_a_panel_draws_a_grid_or_the_series_id_names(runner, cwd, pan
     assert "no series 'nope'" in result.stderr and not (cwd / "x.png").exists()
 
 
+def test_predict_data_of_a_panel_draws_the_history_of_the_newer_file(runner, cwd, panel_model, monkeypatch):
+    """With --data the picture's history is the newer file's series, the rows the forecast starts from,
+    not the history the model was trained on."""
+    import pandas as pd
+
+    frame = pd.read_csv(LONG)
+    frame.loc[frame["series_id"] == "N0702", "value"] *= 2  # a newer file whose N0702 is twice as high
+    frame.to_csv(cwd / "newer.csv", index=False)
+    figures = captured_figures(monkeypatch, "lstmcli.cli.predict")
+    args = ["predict", "-m", panel_model, "--data", "newer.csv", "--id", "N0702", "--plot", "newer.png"]
+    result = run(runner, *args)
+    assert result.exit_code == 0, result.output
+    (history,) = [line for line in figures[-1].axes[0].lines if line.get_label() == "history"]
+    doubled = frame.loc[frame["series_id"] == "N0702", "value"].to_numpy()
+    shown = np.asarray(history.get_ydata(), dtype=float)
+    np.testing.assert_allclose(shown, doubled[-len(shown) :])
+
+
 def test_inspect_of_a_panel_draws_the_series_id_names(runner, cwd, panel_model):
     result = run(runner, "inspect", "-m", panel_model, "--id", "N0762", "--plot", "gates.png")
     assert result.exit_code == 0, result.output

@@ -329,19 +329,23 @@ def _picture_series(forecaster: Any, forecast: Any, newer: Any, title: str) -> d
     }
 
 
-def _panel_picture(panel: Any, forecasts: dict[str, Any], series_id: str | None, model: Path) -> Any:
-    """``--plot`` of a panel model: the series ``--id`` names, or the first ``GRID_SERIES`` in a grid."""
+def _panel_picture(
+    panel: Any, forecasts: dict[str, Any], series_id: str | None, model: Path, newer: dict[str, Any]
+) -> Any:
+    """``--plot`` of a panel model: the series ``--id`` names, or the first ``GRID_SERIES`` in a grid;
+    each with the history it was forecast from (``newer``: the series of ``--data``, else the model's)."""
     from lstmcli.cli.plots import GRID_SERIES, forecast_figure, forecast_grid_figure
 
     id_col, h = panel.id_col_, len(next(iter(forecasts.values())).values)
     if series_id is not None:
         title = f"{panel.target_} of {id_col} {series_id}: forecast of the next {h} periods ({model.name})"
         return forecast_figure(
-            **_picture_series(panel.forecaster(series_id), forecasts[series_id], None, title)
+            **_picture_series(panel.forecaster(series_id), forecasts[series_id], newer.get(series_id), title)
         )
     shown = list(forecasts)[:GRID_SERIES]
     series = [
-        _picture_series(panel.forecaster(sid), forecasts[sid], None, f"{id_col} {sid}") for sid in shown
+        _picture_series(panel.forecaster(sid), forecasts[sid], newer.get(sid), f"{id_col} {sid}")
+        for sid in shown
     ]
     more = (
         f"the first {len(shown)} of {len(forecasts)} series"
@@ -367,7 +371,7 @@ def predict_panel(
 
     panel = PanelForecaster.load(model)
     id_col = panel.id_col_
-    ahead = None
+    ahead, newer = None, {}
     if future is not None:
         from lstmcli.data.future import load_panel_future
 
@@ -384,7 +388,7 @@ def predict_panel(
     else:
         from lstmcli.cli.panels import newer_panel
 
-        forecasts = newer_panel(panel, data, series_id, horizon, tuple(levels), method, ahead)
+        forecasts, newer = newer_panel(panel, data, series_id, horizon, tuple(levels), method, ahead)
         ids = list(forecasts)
     rows = [{id_col: sid} | row for sid, f in forecasts.items() for row in forecast_rows(f, levels)]
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}
@@ -400,7 +404,7 @@ def predict_panel(
     if output is not None:
         write_text_output(output, _document(output_kind, rows, payload))
     if plot is not None:
-        write_plot(_panel_picture(panel, forecasts, series_id, model), plot)
+        write_plot(_panel_picture(panel, forecasts, series_id, model, newer), plot)
     if len(ids) == 1:
         for warning in warned.get(ids[0], []):
             warn(f"{ids[0]}: {warning}")
