@@ -183,3 +183,38 @@ def test_the_api_takes_static_values_aligned_with_a_list_of_series(static_csv, f
         )
     with pytest.raises(ConfigError, match=r"a Panel brings its own static features"):
         PanelForecaster(TINY, mode="global").fit(panel, static={"size": [1, 2, 3, 4]})
+
+
+def test_cli_backtest_with_static_features(tmp_path):
+    """`backtest --id-col --global --static-features`: the global model reads them (its forecasts differ
+    from the same backtest's without them); the errors are train's."""
+    frame = static_frame()
+    frame = frame[frame.store.isin(["north", "east", "west", "south"])]
+    path = tmp_path / "stores.csv"
+    frame.to_csv(path, index=False)
+    # --combine none: the networks' own forecasts (auto would combine with Theta only without them)
+    common = ["backtest", str(path), "--id-col", "store", "--global", "--horizon", "6", "--combine", "none"]
+    common += [*TINY_CLI, "--format", "json"]
+    with_static = runner.invoke(app, [*common, "--static-features", "region,size"])
+    assert with_static.exit_code == 0, with_static.output
+    without = runner.invoke(app, [*common, "--target", "sales"])  # else 'size' could be the target
+    assert without.exit_code == 0, without.output
+    a, b = json.loads(with_static.stdout), json.loads(without.stdout)
+    assert a["per_series"] != b["per_series"]  # the static features changed the model's forecasts
+    for extra, message in [
+        (
+            ["--static-features", "region"],
+            "--static-features feed one network across the series: add --global",
+        ),
+        (["--global", "--static-features", "nope"], "nope"),
+    ]:
+        r = runner.invoke(
+            app, ["backtest", str(path), "--id-col", "store", "--horizon", "6", *extra, *TINY_CLI]
+        )
+        assert r.exit_code == 1, r.output
+        errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0], r.stderr
+    r = runner.invoke(
+        app, ["backtest", str(path), "--horizon", "6", "--static-features", "region", *TINY_CLI]
+    )
+    assert r.exit_code == 1 and "--static-features is for many series" in r.stderr

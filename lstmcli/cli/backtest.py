@@ -131,6 +131,7 @@ def backtest(
     seed: opt.Seed = D["seed"],
     threads: opt.Threads = 0,
     scheduler: opt.Scheduler = None,
+    static_features: opt.StaticFeatures = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option(
@@ -181,11 +182,18 @@ def backtest(
         def progress(k: int, n: int) -> None:
             bar.update(task, completed=k, total=n, description=f"training model {k + 1}/{n}")
 
-        if global_ is not None and id_col is None:
-            raise ConfigError("--global and --local are for many series: give the id column with --id-col")
+        if (global_ is not None or static_features is not None) and id_col is None:
+            what = "--static-features is" if global_ is None else "--global and --local are"
+            raise ConfigError(f"{what} for many series: give the id column with --id-col")
+        from lstmcli.cli.panels import static_columns
+
+        static = static_columns(static_features, global_)
         mode = None
         if id_col is not None and (future_features or calendar or holidays):  # known inputs per series
             from lstmcli.cli.backtest_known import backtest_known_command
+
+            if static:
+                raise ConfigError("--static-features with inputs known in advance: not in backtest yet")
 
             result, ids, series, mode, what = backtest_known_command(
                 data, config, id_col, target, time_col, freq, fill, future_features, season, horizon, global_,
@@ -197,12 +205,21 @@ def backtest(
             from lstmcli.data.panel import panel_frequency
             from lstmcli.forecasting.backtest import backtest_panel
 
+            by_id = None
+            if static:  # read first: the static columns are never the target
+                from lstmcli.cli.panels import static_values
+
+                target, by_id = static_values(data, id_col, target, time_col, static)
             series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col)
             ids = [str(s.series_id) for s in series]
             if series_id is not None and series_id not in ids:
                 raise ConfigError(
                     f"--id {series_id!r}: no such series in {data.name} (first: {', '.join(ids[:5])})"
                 )
+            if by_id is not None:
+                from lstmcli.cli.panels import aligned_static
+
+                by_id = aligned_static(data, by_id, ids)
             warm_engine()  # after the data is read: a bad file fails before any compiling
             # the season from the dates, when the file has them (a daily panel is weekly-seasonal)
             m = season or season_length(
@@ -219,6 +236,7 @@ def backtest(
                         levels=levels,
                         path=data.name,
                         threads=threads,
+                        static=by_id,
                         executor=cluster,
                     )
                 else:

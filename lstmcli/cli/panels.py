@@ -30,13 +30,7 @@ def panel_for_training(
         raise ConfigError(f"{what} for many series: give the id column with --id-col")
     if features:
         raise ConfigError("--features is not supported with --id-col yet")
-    static = tuple(c.strip() for c in (static_features or "").split(",") if c.strip())
-    if static_features is not None and not static:
-        raise ConfigError("--static-features: give column names, e.g. --static-features region,category")
-    if static and global_ is not True:
-        raise ConfigError("--static-features feed one network across the series: add --global")
-    if len(set(static)) != len(static):
-        raise ConfigError(f"--static-features names a column twice ({static_features})")
+    static = static_columns(static_features, global_)
     from lstmcli.data.panel import load_panel
     from lstmcli.forecasting.panel import PanelForecaster
     from lstmcli.npzfile import check_writable
@@ -47,6 +41,39 @@ def panel_for_training(
     )  # fmt: skip
     check_writable(model)
     return panel, PanelForecaster(config, mode=panel_mode(global_))
+
+
+def static_columns(static_features: str | None, global_: bool | None) -> tuple[str, ...]:
+    """The columns of ``--static-features`` (train, backtest), checked: names given, each once, and
+    ``--global`` (static features feed one network across the series)."""
+    static = tuple(c.strip() for c in (static_features or "").split(",") if c.strip())
+    if static_features is not None and not static:
+        raise ConfigError("--static-features: give column names, e.g. --static-features region,category")
+    if static and global_ is not True:
+        raise ConfigError("--static-features feed one network across the series: add --global")
+    if len(set(static)) != len(static):
+        raise ConfigError(f"--static-features names a column twice ({static_features})")
+    return static
+
+
+def static_values(
+    data: Path, id_col: str, target: str | None, time_col: str | None, static: tuple[str, ...]
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """`backtest --static-features`: the target column (never a static one) and each static column's
+    value by series id (the panel reader checks that a column is constant within each series)."""
+    from lstmcli.data.panel import load_panel
+
+    panel = load_panel(data, id_col=id_col, target=target, time_col=time_col, static=static)
+    return panel.target, {c: dict(zip(panel.ids, panel.static[c], strict=True)) for c in static}
+
+
+def aligned_static(data: Path, by_id: dict[str, dict[str, Any]], ids: list[str]) -> dict[str, list[Any]]:
+    """Static values in the order of ``ids``; a series the panel reader left out is named."""
+    for c, values in by_id.items():
+        lost = [sid for sid in ids if sid not in values]
+        if lost:
+            raise ConfigError(f"{data.name}: series {lost[0]!r} has no static '{c}' value that could be read")
+    return {c: [values[sid] for sid in ids] for c, values in by_id.items()}
 
 
 def panel_mode(global_: bool | None) -> str:
