@@ -16,7 +16,11 @@ Rules (each at 80 and 95 %):
 - *per series, no floor*: the same without the floor;
 - *panel*: ``panel_widths``, the product's rule for the series of a panel since then: scale-free errors
   pooled per step over the series of the group, each series weighing the same;
-- *panel, weigh origins*: the same with each validation residual weighing the same (long series more).
+- *panel, weigh origins*: the same with each validation residual weighing the same (long series more);
+- *panel, step 1 and Naive2's growth*: the panel's step-1 width, later steps grown as the series' pooled
+  in-sample Naive2 errors grow (no validated step but the first: free of the stage-1 models' errors at
+  long steps and of which series validated them, but Naive2's errors grow faster than a trend model's);
+- *panel, geometric mean*: the geometric mean of *panel* and the previous rule, step by step.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from panel_accuracy import GROUPS, sample_positions  # noqa: E402
 
 from lstmcli.data.loader import load_long_csv  # noqa: E402
-from lstmcli.forecasting.intervals import conformal_width, panel_widths  # noqa: E402
+from lstmcli.forecasting.intervals import conformal_width, panel_widths, series_scale  # noqa: E402
 from lstmcli.forecasting.metrics import mase_scale  # noqa: E402
 
 LEVELS = (80, 95)
@@ -67,7 +71,31 @@ def rules(entries: list[dict], scales: np.ndarray, h: int) -> dict[str, dict[int
         out.setdefault("per series, no floor", {})[level] = [conformal_width(r, c, h) for r in res]
         out.setdefault("panel", {})[level] = panel_widths(res, floor, c, h)
         out.setdefault("panel, weigh origins", {})[level] = panel_widths(res, floor, c, h, weigh="origin")
+        grown = _step_one_growth(out["panel"][level], res, floor, h)
+        out.setdefault("panel, step 1 and Naive2's growth", {})[level] = grown
+        out.setdefault("panel, geometric mean", {})[level] = [
+            np.sqrt(a * b) for a, b in zip(out["panel"][level], grown, strict=True)
+        ]
     return out
+
+
+def _step_one_growth(
+    panel: list[np.ndarray], res: list[np.ndarray | None], floor: list[np.ndarray | None], h: int
+) -> list[np.ndarray]:
+    """Each series' *panel* width at step 1, times the growth of the pooled scale-free Naive2 errors
+    from step 1 to each step (never shrinking)."""
+    scales = np.array([series_scale(r, f) for r, f in zip(res, floor, strict=True)])
+    growth = np.ones(h)
+    for j in range(h):
+        means = [
+            float(np.nanmean(np.abs(f[:, j]))) / sc
+            for f, sc in zip(floor, scales, strict=True)
+            if f is not None and f.ndim == 2 and j < f.shape[1] and np.isfinite(f[:, j]).any()
+        ]
+        if means:
+            growth[j] = float(np.mean(means))
+    growth = np.maximum.accumulate(growth / growth[0])
+    return [w[0] * growth for w in panel]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,11 +111,11 @@ def main(argv: list[str] | None = None) -> int:
             if "part" not in r and "res" in r["forecasts"][0]:
                 runs.append(r)
     lines = [
-        "| group | seed | rule | cover 80 | cover 95 | MSIS 95 |",
-        "|---|---:|---|---:|---:|---:|",
+        "| group | mode | seed | rule | cover 80 | cover 95 | MSIS 95 |",
+        "|---|---|---:|---|---:|---:|---:|",
     ]
     matched: set[str] = set()
-    for r in sorted(runs, key=lambda r: (list(GROUPS).index(r["group"]), r["seed"])):
+    for r in sorted(runs, key=lambda r: (list(GROUPS).index(r["group"]), r["mode"] != "local", r["seed"])):
         file, season = GROUPS[r["group"]]
         series = load_long_csv(args.shared / "datasets" / file)
         keep = sample_positions(len(series), r["n"] if r["n"] < len(series) else None)  # --sample runs
@@ -120,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         ]
         print(
-            f"{r['group']} seed {r['seed']}: the run's own widths are those of {same or 'no rule here'}",
+            f"{r['group']} {r['mode']} seed {r['seed']}: the run's own widths are those of {same or 'no rule here'}",
             file=sys.stderr,
         )
         matched.add(", ".join(same) or "no rule here")
@@ -139,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
             lines.append(
-                f"| {r['group']} | {r['seed']} | {rule} | {cov[80]:.1f} | {cov[95]:.1f} | {msis:.2f} |"
+                f"| {r['group']} | {r['mode']} | {r['seed']} | {rule} | {cov[80]:.1f} | {cov[95]:.1f} | {msis:.2f} |"
             )
     text = "\n".join(lines) + "\n"
     if args.out is None:
@@ -151,14 +179,25 @@ def main(argv: list[str] | None = None) -> int:
         sample = "every series" if all(n == of for n, of in sizes) else "a fixed random sample of each group"
         head = (
             f"`python benchmarks/interval_rules.py --checkpoint CK` on {machine_description()}, CK from "
-            "`panel_accuracy.py --group all --seeds 0,1 --modes local` (the default settings, "
-            f"`--combine theta`; {sample}: "
-            + ", ".join(f"{r['group']} {r['n']}" for r in runs if r["seed"] == runs[0]["seed"])
+            "`panel_accuracy.py --group all --seeds 0,1` (the default settings, local and global; "
+            f"{sample}: "
+            + ", ".join(
+                f"{r['group']} {r['n']}"
+                for r in runs
+                if (r["seed"], r["mode"]) == (runs[0]["seed"], runs[0]["mode"])
+            )
             + " series). Coverage (%) over all forecast points of the official test rows, MSIS at 95 % "
             "(M4's), for the same point forecasts under each interval rule (the script's docstring). "
             "Arithmetic only: no model is refitted. The widths each run saved equal those of rule "
             + " / ".join(f"*{m}*" for m in sorted(matched))
-            + " recomputed from what it kept (checked per run, to the 8 digits saved).\n\n"
+            + " recomputed from what it kept (checked per run, to the 8 digits saved)"
+            + (
+                "; *no rule here*: a local run made in parts (`--chunk`) calibrated each part of the group "
+                "on its own, where the rules here calibrate the whole group, as `backtest --id-col` does on "
+                "one file of it.\n\n"
+                if "no rule here" in matched
+                else ".\n\n"
+            )
         )
         publish("## Interval rules on M1 and M3 (issue #21)\n\n" + head + text, args.out)
     return 0
