@@ -279,6 +279,7 @@ def pooled(runs: list[dict]) -> dict:
         "n2_MASE": mean[3],
         "coverage": cov,
         "seconds": sum(r["seconds"] for r in runs),
+        "cpu": sum(r.get("cpu_seconds", float("nan")) for r in runs),
     }
 
 
@@ -289,7 +290,7 @@ def _line(label: str, mode: str, seed: object, p: dict) -> str:
     return (
         f"| {label} | {p['n']} | {mode} | {seed} | {p['sMAPE']:.3f} | {p['MASE']:.3f} | {p['OWA']:.3f} | "
         f"{p['n2_sMAPE']:.3f} | {p['n2_MASE']:.3f} | {c80} | {c95} | {p['seconds']:.0f} | "
-        f"{p['seconds'] / p['n']:.3f} |"
+        f"{p['seconds'] / p['n']:.3f} | {p['cpu'] / p['n']:.3f} |"
     )
 
 
@@ -306,11 +307,14 @@ def report(runs: list[dict], machine: str) -> str:
         "set). *local*: one model per series (`backtest --id-col --local`); *global*: one ensemble across "
         "the series of the group (`backtest --id-col --global`). sMAPE and MASE are means over the series, "
         "OWA against Naive2 on the means (below 1 beats it); coverage of the 80 % and 95 % intervals over "
-        "all forecast points; time is wall-clock for the whole group (fit, forecast, baselines).",
+        "all forecast points, each run's intervals as it computed them (a local run made in parts of "
+        "`--chunk` series calibrates each part on its own; `accuracy_m1m3.py` calibrates every group as one "
+        "file); time is wall-clock for the whole group (fit, forecast, baselines; disturbed by whatever "
+        "else the machine ran), CPU the seconds of every process of the run per series.",
         "",
         "| group | series | mode | seed | sMAPE | MASE | OWA | Naive2 sMAPE | Naive2 MASE | cover 80 % "
-        "| cover 95 % | time (s) | s/series |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| cover 95 % | time (s) | s/series | CPU s/series |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for group in GROUPS:
         for seed in seeds:
@@ -439,11 +443,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{group} {mode} seed {seed}: OWA {r['LSTM']['OWA']:.3f} in {r['seconds']:.0f} s",
                 file=sys.stderr,
             )
-    import platform
+    from results_file import machine_description, publish
 
-    from results_file import publish
-
-    text = report(runs, f"{platform.machine()}, {args.threads} threads")
+    text = report(runs, f"{machine_description()}, {args.threads} worker processes")
     out = args.out if args.out is not None else (None if args.limit else REPO / "benchmarks" / "RESULTS.md")
     publish(text, out)
     return 0
