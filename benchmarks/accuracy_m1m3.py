@@ -184,7 +184,8 @@ def group_scores(
             raise SystemExit(f"{group} {mode} seed {seed}: the checkpoint's series differ from {path}")
         lstm = product_forecasts(run["forecasts"], len(actual[0]))
         networks = {"f": lstm["f"], "lo": {}, "hi": {}}
-        if run.get("settings", {}).get("combine", "none") == "theta":
+        # "auto" (the default since #22) is "theta" for a series of the target alone, as every M1/M3 file
+        if run.get("settings", {}).get("combine", "none") in ("theta", "auto"):
             theta = [np.asarray(e["theta"]) for e in run["forecasts"]]
             networks["f"] = [2.0 * f - t for f, t in zip(lstm["f"], theta, strict=True)]
             if ("lstmcli", "no LSTM", None) not in scores:  # the default with Naive2 for its networks
@@ -317,17 +318,16 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
     lines = [
         "## Accuracy on M1 and M3 (issue #21)",
         "",
-        f"`{command}` on {machine}; the machine was shared with up to five other engineers' runs and "
-        "busy throughout, so times are CPU seconds per series (wall only where it is the LSTM's own "
-        "measure). Every series of the full M1 and M3 groups, the official test rows as the horizon, "
+        f"`{command}` on {machine}; the LSTM runs and the anchors ran side by side (and beside other "
+        "work), so times are CPU seconds per series (wall only where it is the LSTM's own measure). Every series of the full M1 and M3 groups, the official test rows as the horizon, "
         "lstmcli's **default settings** (only the season and the horizon set); the anchors are computed "
         f"in the same run on the same series (`benchmarks/anchors.py`, statsforecast {sf}: Seasonal naive, "
         "SES on the seasonally adjusted series as in M4, Theta, AutoETS, AutoARIMA; Naive2 written from "
         "M4's definition). Scored as `lstmcli backtest --id-col` scores: sMAPE and MASE averaged over "
         "the series, OWA against Naive2 on those means (below 1 beats Naive2); coverage of the 80 % "
         "and 95 % intervals over all forecast points; MSIS at 95 % as in M4 (mean over the series). "
-        "**lstmcli** is the product's default forecast and intervals (`--combine theta`: the mean of the "
-        "networks' forecast and lstmcli's own Theta; the half-widths computed by the product's interval rule, "
+        "**lstmcli** is the product's default forecast and intervals (`--combine auto`, which for a series "
+        "of the target alone is the mean of the networks' forecast and lstmcli's own Theta; the half-widths computed by the product's interval rule, "
         "`intervals.panel_intervals`, from the validation residuals and floor errors the run kept); "
         "**LSTM** is the networks' own forecast (the default's minus its Theta half). "
         "Combinations are computed from the saved forecasts, step by step: **LSTM+Theta** = mean of the "
@@ -521,8 +521,9 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = machine_description()
     sample = "" if args.sample is None else f" --sample {args.sample}"
+    modes = ",".join(m for m in ("local", "global") if any(k[0] == m for k in use))
     command = (
-        f"python benchmarks/panel_accuracy.py --group all --seeds 0,1 --modes local{sample} --checkpoint CK` "
+        f"python benchmarks/panel_accuracy.py --group all --seeds 0,1 --modes {modes}{sample} --checkpoint CK` "
         f"and `python benchmarks/accuracy_m1m3.py --checkpoint CK{sample}"
     )
 
