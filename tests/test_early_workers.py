@@ -31,6 +31,18 @@ def test_the_server_waits_until_the_caller_releases_its_share(tmp_path) -> None:
     assert marker.exists()
 
 
+def test_a_handoff_folder_that_disappears_releases_the_server(tmp_path) -> None:
+    """A temporary-folder cleaner (or a marker that cannot be written) must never leave the server
+    waiting while the command wants its workers."""
+    folder = tmp_path / "handoff"
+    folder.mkdir()
+    threading.Timer(0.2, folder.rmdir).start()
+    early_workers.wait_for_caller(f"{os.getppid()}:{folder / 'ready'}")  # returns: nothing to wait for
+    handoff = early_workers.Handoff(str(tmp_path / "gone"))  # its folder does not exist: release cannot
+    handoff.release()  # write the marker, and says so by the folder's absence, without raising
+    assert handoff.released and not (tmp_path / "gone").exists()
+
+
 def test_a_server_whose_caller_has_ended_exits_instead_of_waiting(tmp_path, monkeypatch) -> None:
     parents = iter([100, 100, 1])  # the caller, then init: the caller has ended
 

@@ -10,8 +10,9 @@ and Theta's loops (which the caller runs after training) while the caller compil
 on two cores side by side; each finds the other's in the cache afterwards. The forkserver waits for
 the caller's share (``Handoff.release``, a file the caller creates) before loading the rest, so that
 neither compiles a loop twice. Every pool that starts
-releases a pending handoff first (``release_pending``), so a server can never wait for a caller that
-wants its workers. The machine code is the same whichever process compiled it: results do not change.
+releases a pending handoff first (``release_pending``), and a handoff folder that disappears (or a
+marker that cannot be written) releases it too, so a server can never wait for a caller that wants
+its workers. The machine code is the same whichever process compiled it: results do not change.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ class Handoff:
         global _pending
         if not self.released:
             self.released = True
-            with open(self.marker, "w"):
-                pass
+            try:
+                with open(self.marker, "w"):
+                    pass
+            except OSError:  # the folder is gone or full: removing it releases the server too
+                self.remove()
         if _pending is self:
             _pending = None
 
@@ -96,7 +100,8 @@ def wait_for_caller(handoff: str) -> None:
     """In the forkserver, with its ``HANDOFF_ENV``: wait until the caller has released its share; exit
     when the caller has ended (a bad file, Ctrl-C): no one will fork workers from this server then."""
     caller, marker = handoff.split(":", 1)
-    while not os.path.exists(marker):
+    folder = os.path.dirname(marker)
+    while not os.path.exists(marker) and os.path.isdir(folder):  # a folder gone releases it as well
         if os.getppid() != int(caller):
             os._exit(0)
         time.sleep(POLL_SECONDS)
