@@ -9,10 +9,9 @@ On a cold Numba cache (the first run after an install) the loops must also be co
 and Theta's loops (which the caller runs after training) while the caller compiles ``CALLER_LOOPS``,
 on two cores side by side; each finds the other's in the cache afterwards. The forkserver waits for
 the caller's share (``Handoff.release``, a file the caller creates) before loading the rest, so that
-neither compiles a loop twice. Every pool that starts
-releases a pending handoff first (``release_pending``), and a handoff folder that disappears (or a
-marker that cannot be written) releases it too, so a server can never wait for a caller that wants
-its workers. The machine code is the same whichever process compiled it: results do not change.
+neither compiles a loop twice. Every pool that starts releases a pending handoff first
+(``release_pending``), and a handoff folder that disappears (or a marker that cannot be written)
+releases it too, so a server can never wait for a caller that wants its workers. The machine code is the same whichever process compiled it: results do not change.
 """
 
 from __future__ import annotations
