@@ -25,25 +25,17 @@ FAST = ["--epochs", "3", "--ensemble", "2", "--hidden", "4", "--format", "json",
 
 
 def test_the_server_waits_until_the_caller_releases_its_share(tmp_path) -> None:
-    marker = tmp_path / "ready"
-    threading.Timer(0.2, marker.touch).start()
-    early_workers.wait_for_caller(f"{os.getppid()}:{marker}")  # as if this were the server
-    assert marker.exists()
+    """The caller releases by removing its folder (nothing is left behind); a temporary-folder cleaner
+    that removes it releases the server the same way, so it never waits while workers are wanted."""
+    handoff = early_workers.Handoff(str(tmp_path / "handoff"))
+    Path(handoff.folder).mkdir()
+    threading.Timer(0.2, handoff.release).start()
+    early_workers.wait_for_caller(f"{os.getppid()}:{handoff.folder}")  # as if this were the server
+    assert not Path(handoff.folder).exists()
+    handoff.release()  # twice (warm_engine, then a pool), or after a cleaner: no error
 
 
-def test_a_handoff_folder_that_disappears_releases_the_server(tmp_path) -> None:
-    """A temporary-folder cleaner (or a marker that cannot be written) must never leave the server
-    waiting while the command wants its workers."""
-    folder = tmp_path / "handoff"
-    folder.mkdir()
-    threading.Timer(0.2, folder.rmdir).start()
-    early_workers.wait_for_caller(f"{os.getppid()}:{folder / 'ready'}")  # returns: nothing to wait for
-    handoff = early_workers.Handoff(str(tmp_path / "gone"))  # its folder does not exist: release cannot
-    handoff.release()  # write the marker, and says so by the folder's absence, without raising
-    assert handoff.released and not (tmp_path / "gone").exists()
-
-
-def test_a_server_whose_caller_has_ended_exits_instead_of_waiting(tmp_path, monkeypatch) -> None:
+def test_a_server_whose_caller_has_ended_removes_the_folder_and_exits(tmp_path, monkeypatch) -> None:
     parents = iter([100, 100, 1])  # the caller, then init: the caller has ended
 
     class Exited(Exception):
@@ -52,21 +44,25 @@ def test_a_server_whose_caller_has_ended_exits_instead_of_waiting(tmp_path, monk
     def exit_(code: int) -> None:
         raise Exited(code)
 
+    folder = tmp_path / "handoff"
+    folder.mkdir()
     monkeypatch.setattr(early_workers.os, "getppid", lambda: next(parents))
     monkeypatch.setattr(early_workers.os, "_exit", exit_)
     monkeypatch.setattr(early_workers, "POLL_SECONDS", 0.0)
     with pytest.raises(Exited):
-        early_workers.wait_for_caller(f"100:{tmp_path / 'never'}")
+        early_workers.wait_for_caller(f"100:{folder}")
+    assert not folder.exists()  # a caller that ended by a signal ran no exit handler: the server tidies
 
 
 def test_a_pool_that_starts_releases_a_pending_handoff(tmp_path, monkeypatch) -> None:
     from lstmcli.forecasting import members
 
-    handoff = early_workers.Handoff(str(tmp_path))
+    handoff = early_workers.Handoff(str(tmp_path / "handoff"))
+    Path(handoff.folder).mkdir()
     monkeypatch.setattr(early_workers, "_pending", handoff)
     assert early_workers.pending()
     members._context()
-    assert Path(handoff.marker).exists() and not early_workers.pending()
+    assert not Path(handoff.folder).exists() and not early_workers.pending()
 
 
 def _train(cwd: Path, cache: Path, model: str) -> subprocess.CompletedProcess:
@@ -135,9 +131,12 @@ def _ended(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_server_started_early_ends_with_a_caller_that_never_released_it(tmp_path) -> None:
+    """Nor is its folder left behind: the caller ran no exit handler, the server removes it."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     out = subprocess.run(
         [sys.executable, "-c", ORPHAN], capture_output=True, text=True, cwd=tmp_path,
-        env=os.environ | {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}, timeout=120,
+        env=os.environ | {"NUMBA_CACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(temporary)}, timeout=120,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     pid = int(out.stdout.split()[0])
@@ -145,6 +144,7 @@ def test_a_server_started_early_ends_with_a_caller_that_never_released_it(tmp_pa
     while not _ended(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _ended(pid)
+    assert not list(temporary.glob("lstmcli-*"))
 
 
 SHARES = """

@@ -8,10 +8,12 @@ On a cold Numba cache (the first run after an install) the loops must also be co
 1.5 CPU-s in one process. Here the two processes share it: the forkserver compiles ``SERVER_LOOPS``
 and Theta's loops (which the caller runs after training) while the caller compiles ``CALLER_LOOPS``,
 on two cores side by side; each finds the other's in the cache afterwards. The forkserver waits for
-the caller's share (``Handoff.release``, a file the caller creates) before loading the rest, so that
+the caller's share (``Handoff.release``: the caller removes a folder) before loading the rest, so that
 neither compiles a loop twice. Every pool that starts releases a pending handoff first
-(``release_pending``), and a handoff folder that disappears (or a marker that cannot be written)
-releases it too, so a server can never wait for a caller that wants its workers. The machine code is the same whichever process compiled it: results do not change.
+(``release_pending``), and a handoff folder that disappears otherwise (a temporary-folder cleaner)
+releases it too, so a server can never wait for a caller that wants its workers; a server whose
+caller ended first removes the folder itself. The machine code is the same whichever process compiled
+it: results do not change.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import tempfile
 import time
 
 PRELOAD = ["lstmcli.forecasting._worker_start"]  # what the forkserver imports before it forks workers
-HANDOFF_ENV = "LSTMCLI_WORKERS_HANDOFF"  # the forkserver's environment: the file it waits for
+HANDOFF_ENV = "LSTMCLI_WORKERS_HANDOFF"  # the forkserver's environment: who releases it, and how
 SERVER_LOOPS = ("forward", "adam")  # the forkserver's share of a cold cache (and Theta's loops); the
 CALLER_LOOPS = ("backward",)  # caller's: about half of the compile time each (RESULTS.md "First run")
 POLL_SECONDS = 0.01
@@ -33,28 +35,18 @@ _pending: Handoff | None = None
 
 
 class Handoff:
-    """The caller's side: ``release`` once ``CALLER_LOOPS`` are in the cache (or when workers are
-    needed, whichever comes first)."""
+    """The caller's side: a private temporary folder that the forkserver waits on while it exists;
+    ``release`` (once ``CALLER_LOOPS`` are in the cache, or when workers are needed) removes it, so
+    nothing is left behind."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
-        self.marker = os.path.join(folder, "caller-loops-ready")
-        self.released = False
 
     def release(self) -> None:
         global _pending
-        if not self.released:
-            self.released = True
-            try:
-                with open(self.marker, "w"):
-                    pass
-            except OSError:  # the folder is gone or full: removing it releases the server too
-                self.remove()
+        shutil.rmtree(self.folder, ignore_errors=True)
         if _pending is self:
             _pending = None
-
-    def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def start() -> Handoff | None:
@@ -70,13 +62,13 @@ def start() -> Handoff | None:
         handoff = Handoff(tempfile.mkdtemp(prefix="lstmcli-"))
     except OSError:
         return None  # no temporary folder: the forkserver starts with the first pool, as it did
-    atexit.register(handoff.remove)
-    # read by the forkserver when it starts, and by no one else: the file to wait for, and who creates it
-    os.environ[HANDOFF_ENV] = f"{os.getpid()}:{handoff.marker}"
+    atexit.register(handoff.release)
+    # read by the forkserver when it starts, and by no one else: the caller's pid and the folder
+    os.environ[HANDOFF_ENV] = f"{os.getpid()}:{handoff.folder}"
     try:
         forkserver.ensure_running()
     except (OSError, ValueError):
-        handoff.remove()
+        handoff.release()
         return None  # the pool will say so, or train in this process, as without an early start
     finally:
         del os.environ[HANDOFF_ENV]
@@ -96,11 +88,12 @@ def release_pending() -> None:
 
 
 def wait_for_caller(handoff: str) -> None:
-    """In the forkserver, with its ``HANDOFF_ENV``: wait until the caller has released its share; exit
-    when the caller has ended (a bad file, Ctrl-C): no one will fork workers from this server then."""
-    caller, marker = handoff.split(":", 1)
-    folder = os.path.dirname(marker)
-    while not os.path.exists(marker) and os.path.isdir(folder):  # a folder gone releases it as well
+    """In the forkserver, with its ``HANDOFF_ENV``: wait while the caller's folder exists (until the
+    caller has released its share). When the caller has ended first (a bad file, Ctrl-C, a signal that
+    ended it at once), remove the folder for it and exit: no one will fork workers from this server."""
+    caller, folder = handoff.split(":", 1)
+    while os.path.isdir(folder):
         if os.getppid() != int(caller):
+            shutil.rmtree(folder, ignore_errors=True)
             os._exit(0)
         time.sleep(POLL_SECONDS)
