@@ -309,7 +309,12 @@ def test_sigterm_abandons_training_and_stops_the_worker_processes(cwd):
     process left computing (they were: only Ctrl-C told them to stop)."""
     (cwd / "model.npz").write_bytes(b"previous")
     proc = _start_training(cwd, "model.npz", threads="2")
-    _wait_for_epochs(proc)
+    deadline = time.monotonic() + 300  # a bound on a hang, not a speed check
+    # training has started once the workers' server has forked a worker (it starts before the data is
+    # read, so waiting for a process two levels down, not a clock, says the members are training)
+    while not any(_descendants(p) for p in _descendants(proc.pid)) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
     workers = _descendants(proc.pid)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)  # a bound on a hang, not a speed check

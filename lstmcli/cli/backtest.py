@@ -182,11 +182,9 @@ def backtest(
         def progress(k: int, n: int) -> None:
             bar.update(task, completed=k, total=n, description=f"training model {k + 1}/{n}")
 
-        if (global_ is not None or static_features is not None) and id_col is None:
-            what = "--static-features is" if global_ is None else "--global and --local are"
-            raise ConfigError(f"{what} for many series: give the id column with --id-col")
-        from lstmcli.cli.panels import static_columns
+        from lstmcli.cli.panels import require_id_col, static_columns
 
+        require_id_col(id_col, global_, static_features)
         static = static_columns(static_features, global_)
         mode = None
         if id_col is not None and (future_features or calendar or holidays):  # known inputs per series

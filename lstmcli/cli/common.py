@@ -132,9 +132,9 @@ def start_workers(threads: int, scheduler: str | None) -> None:
     compiles part of the engine's loops, while this process reads."""
     if scheduler is not None:
         return
-    from lstmcli.engine.threads import available_cores
+    from lstmcli.engine.threads import cores_for
 
-    if (available_cores() if int(threads) == 0 else int(threads)) >= 2:
+    if cores_for(threads) >= 2:
         from lstmcli.forecasting import early_workers
 
         early_workers.start()

@@ -25,9 +25,7 @@ def panel_for_training(
 ) -> tuple[Any, Any]:  # fmt: skip
     """The panel and the unfitted forecaster for `train --id-col` (``--global``/``--local``, else
     DEFAULT_MODE); an option that panels do not support yet is a one-line error, before any work."""
-    if id_col is None:
-        what = "--static-features is" if global_ is None else "--global and --local are"
-        raise ConfigError(f"{what} for many series: give the id column with --id-col")
+    require_id_col(id_col, global_, static_features)
     if features:
         raise ConfigError("--features is not supported with --id-col yet")
     static = static_columns(static_features, global_)
@@ -41,6 +39,13 @@ def panel_for_training(
     )  # fmt: skip
     check_writable(model)
     return panel, PanelForecaster(config, mode=panel_mode(global_))
+
+
+def require_id_col(id_col: str | None, global_: bool | None, static_features: str | None) -> None:
+    """``--global``/``--local`` and ``--static-features`` (train, backtest) are for many series."""
+    if id_col is None and (global_ is not None or static_features is not None):
+        what = "--static-features is" if global_ is None else "--global and --local are"
+        raise ConfigError(f"{what} for many series: give the id column with --id-col")
 
 
 def static_columns(static_features: str | None, global_: bool | None) -> tuple[str, ...]:

@@ -30,6 +30,11 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def cores_for(threads: int) -> int:
+    """The cores a ``--threads`` value asks for: 0 is every core this process may use."""
+    return available_cores() if int(threads) == 0 else max(1, int(threads))
+
+
 def blas_controller() -> ThreadpoolController:
     """threadpoolctl's controller of the BLAS NumPy loaded, built once."""
     global _controller

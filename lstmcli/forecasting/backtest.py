@@ -286,14 +286,14 @@ def _local_models(
 ) -> list[Forecaster]:  # fmt: skip
     """One model per series on its training part: fanned out over the cores (``panel_local``), each
     the same bit for bit as fitted alone; a series that cannot be fitted fails as it would alone."""
-    from lstmcli.engine.threads import available_cores
+    from lstmcli.engine.threads import cores_for
     from lstmcli.forecasting.panel_local import fit_local
 
     trains = [
         _series_from_values(np.asarray(s.values, dtype=np.float64)[: len(s.values) - h], s.series_id, path)
         for s in series
     ]
-    cores = available_cores() if int(threads) == 0 else max(1, int(threads))
+    cores = cores_for(threads)
     report = None if on_fit is None else (lambda done, total: on_fit(min(done, total - 1), total))
     ids = [str(k) for k in range(len(series))]
     kept, states, _, _ = fit_local(

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lstmcli.data.windows import Split
-from lstmcli.engine.threads import available_cores, one_blas_thread
+from lstmcli.engine.threads import cores_for, one_blas_thread
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError, ModelFileError
 from lstmcli.forecasting.config import MAX_HORIZON, METHODS, ForecasterConfig, resolve_combine
@@ -177,7 +177,7 @@ class Forecaster:
         here. Each network runs on one core (``engine.threads``): the model is the same either way.
         ``executor`` (a Dask cluster, ``executors.connect``) trains the members there instead."""
         cfg = self.config
-        cores = available_cores() if int(threads) == 0 else max(1, int(threads))
+        cores = cores_for(threads)
         started = time.perf_counter()
         plan = make_plan(cfg, data)
         split, horizon, lag, planned = plan.split, plan.horizon, plan.lag, list(plan.lookbacks)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstmcli.engine.threads import available_cores
+from lstmcli.engine.threads import cores_for
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.config import ForecasterConfig, resolve_combine
@@ -168,7 +168,7 @@ class PanelForecaster:
         ``on_epoch`` and, to ``on_series``, the series prepared in each pass over them (for training,
         then for the retraining), each pass from 0 to the number of series."""
         cfg = self.config
-        cores = available_cores() if int(threads) == 0 else max(1, int(threads))
+        cores = cores_for(threads)
         started = time.perf_counter()
         if hasattr(panel, "series"):
             if static is not None:
@@ -393,7 +393,7 @@ class PanelForecaster:
             )
         states = [self.forecaster(sid).state_ for sid in wanted]  # (an unknown id fails here, first)
         if batched:  # every series' last window through the networks together, in blocks of series
-            cores = available_cores() if int(threads) == 0 else max(1, int(threads))
+            cores = cores_for(threads)
             values = predict_blocks(states, horizon, levels, worker_executor(executor, cores))
             return self._calibrated(dict(zip(wanted, values, strict=True)), levels)
         from lstmcli.forecasting.executors import chunk_size, chunks_of
