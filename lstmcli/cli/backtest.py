@@ -182,7 +182,7 @@ def backtest(
         def progress(k: int, n: int) -> None:
             bar.update(task, completed=k, total=n, description=f"training model {k + 1}/{n}")
 
-        from lstmcli.cli.panels import require_id_col, static_columns
+        from lstmcli.cli.panels import require_id_col, require_series, static_columns
 
         require_id_col(id_col, global_, static_features)
         static = static_columns(static_features, global_)
@@ -210,10 +210,7 @@ def backtest(
                 target, by_id = static_values(data, id_col, target, time_col, static)
             series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col)
             ids = [str(s.series_id) for s in series]
-            if series_id is not None and series_id not in ids:
-                raise ConfigError(
-                    f"--id {series_id!r}: no such series in {data.name} (first: {', '.join(ids[:5])})"
-                )
+            require_series(data, series_id, ids)
             if by_id is not None:
                 from lstmcli.cli.panels import aligned_static
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from lstmcli.cli.common import parse_columns, print_notes, stderr_console, warm_engine
-from lstmcli.errors import ConfigError
 
 
 def backtest_known_command(
@@ -18,7 +17,7 @@ def backtest_known_command(
 ) -> tuple[Any, list[str], list[Any], str, str]:  # fmt: skip
     """The result, the series ids, the series (as ``LongSeries``, for the cross-validation table), the
     mode and what was backtested, in words."""
-    from lstmcli.cli.panels import panel_mode
+    from lstmcli.cli.panels import panel_mode, require_series
     from lstmcli.data.loader import season_length
     from lstmcli.data.panel import load_panel
     from lstmcli.forecasting.backtest_known import backtest_panel_known
@@ -30,8 +29,7 @@ def backtest_known_command(
     )
     print_notes(stderr_console(), panel.notes)
     ids = list(panel.ids)
-    if series_id is not None and series_id not in ids:
-        raise ConfigError(f"--id {series_id!r}: no such series in {data.name} (first: {', '.join(ids[:5])})")
+    require_series(data, series_id, ids)
     m = season or season_length(panel.freq)
     h = horizon or max(m, 1)
     mode = panel_mode(global_)

@@ -48,6 +48,12 @@ def require_id_col(id_col: str | None, global_: bool | None, static_features: st
         raise ConfigError(f"{what} for many series: give the id column with --id-col")
 
 
+def require_series(data: Path, series_id: str | None, ids: list[str]) -> None:
+    """``backtest --id X`` names a series of the file."""
+    if series_id is not None and series_id not in ids:
+        raise ConfigError(f"--id {series_id!r}: no such series in {data.name} (first: {', '.join(ids[:5])})")
+
+
 def static_columns(static_features: str | None, global_: bool | None) -> tuple[str, ...]:
     """The columns of ``--static-features`` (train, backtest), checked: names given, each once, and
     ``--global`` (static features feed one network across the series)."""
