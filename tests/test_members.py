@@ -122,3 +122,81 @@ def test_without_worker_processes_members_train_in_this_one(monkeypatch):
     assert tried  # the workers were asked for, and the members trained here instead
     for a, b in zip(here.networks_, one.networks_, strict=True):
         np.testing.assert_array_equal(a.flat_params, b.flat_params)
+
+
+ABANDONED_POOL = """
+import os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from lstmcli.forecasting import executors, members
+ctx = members._context()
+stop = ctx.Event()
+if sys.argv[1] == "members":
+    initializer, initargs = members._init_worker, (ctx.SimpleQueue(), stop)
+else:
+    initializer, initargs = executors._init_pool_worker, (stop,)
+pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=initializer, initargs=initargs)
+print(pool.submit(os.getpid).result(), flush=True)
+pool.submit(time.sleep, 3600)  # a long task: it would keep the worker for an hour
+os._exit(0)  # the command ends without shutting its pool down (killed, or interrupted mid-start)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getppid"), reason="POSIX")
+@pytest.mark.parametrize("pool", ["members", "executors"])
+def test_a_worker_never_outlives_its_command(tmp_path, pool):
+    """A worker the pool could not tell to stop (its command gone) ends with the command, not with its
+    task: a command interrupted while its pool started a worker left that worker waiting for ever."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "out.txt"  # a file, not a pipe: a worker left behind holds it, the test goes on
+    with log.open("w") as f:
+        done = subprocess.run(
+            [sys.executable, "-c", ABANDONED_POOL, pool],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            timeout=300,
+        )
+    assert done.returncode == 0, log.read_text()
+    pid = int(log.read_text().split()[0])
+
+    def running() -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+        except OSError:  # no /proc: ask the kernel
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            return True
+
+    deadline = time.monotonic() + 120  # a bound on a hang, not a speed check
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running()
+
+
+def test_signals_wait_while_a_pool_starts_its_workers_then_arrive():
+    """Ctrl-C or SIGTERM while the pool starts a worker arrives after the start, once, to the handler
+    that was there (here a recorder), so the pool knows every worker it has when it is told to stop."""
+    import os
+    import signal
+
+    from lstmcli.forecasting.members import signals_held
+
+    got: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+    try:
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            held = list(got)  # the handler has had every chance to run here
+        assert held == [] and got == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGINT) is not None  # handlers restored
+    finally:
+        signal.signal(signal.SIGTERM, previous)

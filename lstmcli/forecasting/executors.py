@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
 import time
 import uuid
 import warnings
@@ -96,7 +95,9 @@ _pool_stop: Any = None  # in a pool's worker: the parent's stop event
 
 def _init_pool_worker(stop: Any) -> None:
     global _pool_stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which tells us through stop
+    from lstmcli.forecasting.members import worker_started
+
+    worker_started()
     _pool_stop = stop
 
 
@@ -118,7 +119,7 @@ class Processes:
         self.workers = max(1, int(workers))
 
     def map(self, fn, items, *, on_result=None, should_stop=None):  # noqa: ANN001, ANN201
-        from lstmcli.forecasting.members import _context
+        from lstmcli.forecasting.members import _context, signals_held
 
         try:
             ctx = _context()
@@ -132,7 +133,8 @@ class Processes:
         out: dict[int, Any] = {}
         with pool:
             try:
-                pending = {pool.submit(_run_in_pool, fn, item): k for k, item in enumerate(items)}
+                with signals_held():  # submitting starts the workers
+                    pending = {pool.submit(_run_in_pool, fn, item): k for k, item in enumerate(items)}
                 while pending:
                     finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                     for future in finished:

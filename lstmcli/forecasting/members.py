@@ -16,9 +16,13 @@ state. Starting them costs about 0.4 s, so small jobs train in the calling proce
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -141,7 +145,8 @@ def train_in_processes(
             # no worker is left with a long member at the end.
             first, *rest = sorted(jobs, key=lambda job: job.index)
             order = [first, *sorted(rest, key=lambda job: -job.estimated_seconds())]
-            pending = {job.index: pool.submit(_run_job, job, job is not first) for job in order}
+            with signals_held():  # submitting starts the workers
+                pending = {job.index: pool.submit(_run_job, job, job is not first) for job in order}
             while pending:
                 wait(pending.values(), timeout=0.05, return_when=FIRST_COMPLETED)
                 _relay(events, reporters)
@@ -192,9 +197,54 @@ _events: Any = None
 _stop: Any = None
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while a pool starts its workers, then arrive as they would have. A
+    KeyboardInterrupt in the middle of starting one left a worker the pool did not count: the pool's
+    "stop" went to another worker, and the command waited at shutdown for one that waits for work.
+    Only the main thread receives signals; elsewhere, and for handlers set outside Python, nothing is
+    held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        held.append(signum)
+
+    previous = {}
+    for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        if signum is not None and signal.getsignal(signum) is not None:
+            previous[signum] = signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in held:
+            signal.raise_signal(signum)
+
+
+def worker_started() -> None:
+    """What every worker process of a pool does first (this module's, ``executors.Processes``'): Ctrl-C
+    is for the command, which tells the workers through its stop event; and a worker never outlives its
+    command. A command that ends abruptly (killed, or interrupted while the pool was still starting a
+    worker, which then never gets the pool's "stop" and would wait for work forever) leaves its workers
+    to their parent, the forkserver: a thread waits on the command's end and ends the worker then."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    command = multiprocessing.parent_process()  # the process that asked for this worker
+    if command is not None:
+
+        def end_with_the_command() -> None:
+            multiprocessing.connection.wait([command.sentinel])
+            os._exit(1)
+
+        threading.Thread(target=end_with_the_command, name="end-with-the-command", daemon=True).start()
+
+
 def _init_worker(events: Any, stop: Any) -> None:
     global _events, _stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which tells us through stop
+    worker_started()
     _events, _stop = events, stop
 
 
