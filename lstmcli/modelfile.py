@@ -28,8 +28,8 @@ Added in 1.3 (older files still load: ``predict --method`` other than lstm then 
                                 ``predict --method theta`` and ``combine`` need no data file
     metadata "settings.combine" "none" or "theta" (older files: "none")
 
-Added in 1.4, only in a model with inputs known in advance (a model without them is written as 1.3;
-older files load as models without them)::
+Added in 1.4, only in a model with inputs known in advance (before 2.0 a model without them was written
+as 1.3; older files load as models without them)::
 
     data.tail_known (K, C)      the raw known inputs (file columns, calendar, holidays) of the tail's rows
     metadata "known"            which inputs (columns, calendar encodings, holiday country), the steps
@@ -37,6 +37,13 @@ older files load as models without them)::
                                 for weekly or coarser data the country is "holiday_counts" (not
                                 "holidays") and "holiday_period" the frequency alias whose periods the
                                 holiday input counts the holidays of
+
+Added in 2.0 (older files still load; lstmcli reading 1.x refuses a 2.0 file in one line, asking for
+a newer lstmcli: their baselines had to be exactly the first four)::
+
+    metadata "baselines.ES"     the ES baseline (``forecasting.smoothing``), with "trend" and "damping"
+                                (every baseline has them; older files: no trend)
+    metadata "settings.combine" also "theta+es", the default for a model of the target alone
 
 The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
@@ -74,9 +81,8 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "json_safe", "load_state", "model_file_errors", "save_state"]
 
 FORMAT = "lstmcli-model"
-FORMAT_VERSION = "1.4"
-_WITHOUT_KNOWN = "1.3"  # what a model without inputs known in advance is written as (its layout then)
-_READS_MAJOR = 1
+FORMAT_VERSION = "2.0"
+_READS_MAJOR = 2
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -118,7 +124,7 @@ def _metadata(state: FittedState) -> dict[str, Any]:
         }
     return known | {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION if known else _WITHOUT_KNOWN,
+        "format_version": FORMAT_VERSION,
         "lstmcli_version": __version__,
         "network": state.network.config.to_dict(),
         "settings": state.config.to_dict(),
@@ -454,9 +460,19 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
 
         stored = _require(meta, "baselines", dict, name)
         wanted = [v for k, v in METHODS.items() if k != "lstm"]
-        if sorted(stored) != sorted(wanted) or not all(isinstance(v, dict) for v in stored.values()):
+        before_es = [v for v in wanted if v != "ES"]  # files before 2.0
+        if sorted(stored) not in (sorted(wanted), sorted(before_es)) or not all(
+            isinstance(v, dict) for v in stored.values()
+        ):
             raise ModelFileError(f"{name}: metadata field 'baselines' must hold {', '.join(wanted)}")
-        baselines = {key: BaselineFit.from_dict(stored[key]) for key in wanted}
+        baselines = {key: BaselineFit.from_dict(stored[key]) for key in wanted if key in stored}
+    from lstmcli.forecasting.config import COMBINED_BASELINES
+
+    needed = COMBINED_BASELINES.get(settings.combine, ())
+    if needed and (baselines is None or not all(k in baselines for k in needed)):
+        raise ModelFileError(
+            f"{name}: settings.combine {settings.combine!r} needs the fitted {', '.join(needed)}"
+        )
     training = _require(meta, "training", dict, name)
     train_result = TrainResult(
         stop_reason=str(training.get("stop_reason", "")),

@@ -1,4 +1,4 @@
-"""The model file of a panel (format 1.4): one global ensemble (or one per series) and the state of
+"""The model file of a panel (format 2.0): one global ensemble (or one per series) and the state of
 every series, in the same safe ``.npz`` as a single-series model (``modelfile``), which stays exactly as
 it was.
 
@@ -15,9 +15,11 @@ Layout::
     panel.level_alpha (S,)              the SES level constant
     panel.metrics (S, methods, measures)  each series' validation table (NaN: none)
     panel.pool_index (S, F) int64       series s's field f is metadata "panel.pool"[pool_index[s, f]]
-    panel.baselines (S, B, 6)           each series' fitted baselines (Naive, Seasonal naive, Naive2,
-                                        Theta; "panel.baseline_methods" names them): level, alpha,
-                                        intercept, slope, n, additive (``forecasting.fits.BaselineFit``)
+    panel.baselines (S, B, 8)           each series' fitted baselines (Naive, Seasonal naive, Naive2,
+                                        Theta, ES; "panel.baseline_methods" names them): level, alpha,
+                                        intercept, slope, n, additive, trend, damping
+                                        (``forecasting.fits.BaselineFit``; before 2.0: the first six,
+                                        without ES)
     panel.baseline_seasonal (sum)       their seasonal figures, packed (offsets per series and method)
     metadata ()                         JSON: what every series shares (network, settings, season,
                                         horizon, lookbacks, training) as in a single-series file, and
@@ -75,8 +77,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PANEL_FORMAT_VERSION", "load_panel_state", "save_panel"]
 
-PANEL_FORMAT_VERSION = "1.5"
-_WITHOUT_KNOWN = "1.4"  # what a panel without inputs known in advance is written as (its layout then)
+PANEL_FORMAT_VERSION = "2.0"
 _PACKED = ("tail_values", "seasonal_indices", "residuals", "naive2_errors")
 _PANEL_ENTRY = re.compile(r"panel\.[a-z_0-9]+")
 # The metadata string (4 bytes a character). Since format 1.4 it holds per series only the index of its
@@ -127,7 +128,7 @@ def save_panel(state: PanelState, path: str | os.PathLike[str]) -> None:
     if state.static:  # (S, inputs) each series' encoded static features
         arrays["panel.static"] = np.stack([s.preprocessing.static for s in state.states]).astype(np.float64)
     meta = _metadata(first)
-    meta["format_version"] = PANEL_FORMAT_VERSION if first.known.width else _WITHOUT_KNOWN
+    meta["format_version"] = PANEL_FORMAT_VERSION
     if local:
         meta["training"] = meta["training"] | {"history": []}
     for key in ("transforms", "validation"):
@@ -216,7 +217,8 @@ def _series_arrays(state: PanelState, arrays: dict[str, np.ndarray], local: bool
     return out
 
 
-_BASELINE_NUMBERS = ("level", "alpha", "intercept", "slope", "n", "additive")
+_BASELINE_NUMBERS = ("level", "alpha", "intercept", "slope", "n", "additive", "trend", "damping")
+_BASELINE_NUMBERS_BEFORE_1_6 = 6  # (no trend, no damping)
 
 
 def _baseline_arrays(fits: list[dict[str, dict[str, Any]]], arrays: dict[str, np.ndarray]) -> list[str]:
@@ -474,13 +476,17 @@ def _baseline_entries(
         return None
     if not isinstance(methods, list) or not methods or not all(isinstance(m, str) for m in methods):
         raise ModelFileError(f"{name}: metadata field 'panel.baseline_methods' must list method names")
-    numbers = _check_array(
-        arrays, "panel.baselines", (n, len(methods), len(_BASELINE_NUMBERS)), ("float64",), name
-    )
+    numbers = _check_array(arrays, "panel.baselines", None, ("float64",), name)
+    if numbers.shape not in {
+        (n, len(methods), k) for k in (len(_BASELINE_NUMBERS), _BASELINE_NUMBERS_BEFORE_1_6)
+    }:
+        raise ModelFileError(
+            f"{name}: panel.baselines has shape {numbers.shape}, expected {(n, len(methods), len(_BASELINE_NUMBERS))}"
+        )
     seasonal = _unpack(arrays, "baseline_seasonal", n * len(methods), name)
     return [
         {
-            m: dict(zip(_BASELINE_NUMBERS, numbers[k, i].tolist(), strict=True))
+            m: dict(zip(_BASELINE_NUMBERS, numbers[k, i].tolist(), strict=False))
             | {
                 "n": int(numbers[k, i, 4]),
                 "additive": bool(numbers[k, i, 5]),

@@ -101,7 +101,7 @@ def test_predict_method_and_combine_on_the_command_line(runner, cwd):
     bad = run(runner, "predict", "--method", "arima")
     assert (
         bad.exit_code == 1
-        and "--method must be one of lstm, naive, snaive, naive2, theta or best" in bad.stderr
+        and "--method must be one of lstm, naive, snaive, naive2, theta, es or best" in bad.stderr
     )
     with_level = run(runner, "predict", "--method", "naive2", "--level", "80")
     assert (

@@ -294,7 +294,7 @@ def test_model_file_keeps_the_ensemble_and_the_season(tmp_path):
         "calibration.naive2_errors",
     } <= names
     assert "ensemble.0.lstm.weight_ih_l0" not in names and meta["ensemble"]["members"] == 3
-    assert meta["format_version"] == "1.3"
+    assert meta["format_version"] == "2.0"
     again = Forecaster.load(path)
     np.testing.assert_array_equal(again.seasonal_, model.seasonal_)
     np.testing.assert_array_equal(again.naive2_errors_, model.naive2_errors_)
@@ -389,11 +389,11 @@ def test_trace_shows_the_member_asked_for():
         model.trace(member=3)
 
 
-def test_combine_auto_is_theta_unless_other_inputs_move_the_forecast():
+def test_combine_auto_is_theta_and_es_unless_other_inputs_move_the_forecast():
     from lstmcli.forecasting.config import resolve_combine
 
     assert ForecasterConfig().combine == "auto"
-    assert resolve_combine(ForecasterConfig(), has_inputs=False).combine == "theta"
+    assert resolve_combine(ForecasterConfig(), has_inputs=False).combine == "theta+es"
     assert resolve_combine(ForecasterConfig(), has_inputs=True).combine == "none"
-    for chosen in ("theta", "none"):  # a value the user gave stays
+    for chosen in ("theta", "theta+es", "none"):  # a value the user gave stays
         assert resolve_combine(ForecasterConfig(combine=chosen), has_inputs=True).combine == chosen

@@ -33,7 +33,7 @@ def metadata_of(path: Path) -> tuple[dict, int]:
 
 
 @pytest.mark.parametrize("mode", ["global", "local"])
-def test_a_format_1_3_file_loads_and_saves_as_1_4_with_the_same_forecasts(tmp_path, mode):
+def test_a_format_1_3_file_loads_and_saves_as_the_current_format_with_the_same_forecasts(tmp_path, mode):
     old = PanelForecaster.load(FIXTURES / f"panel_v1_3_{mode}.npz")
     assert old.state_.format_version == "1.3" and old.mode == mode
     forecasts = old.predict(3, levels=(80,))
@@ -42,7 +42,7 @@ def test_a_format_1_3_file_loads_and_saves_as_1_4_with_the_same_forecasts(tmp_pa
 
     old.save(tmp_path / "new.npz")
     new = PanelForecaster.load(tmp_path / "new.npz")
-    assert new.state_.format_version == "1.4" and new.ids_ == old.ids_
+    assert new.state_.format_version == "2.0" and new.ids_ == old.ids_
     again = new.predict(3, levels=(80,))
     for k in old.ids_:
         np.testing.assert_array_equal(again[k].values, forecasts[k].values)
@@ -127,3 +127,35 @@ def test_damaged_per_series_arrays_are_one_line(tmp_path, key, change, message):
     with pytest.raises(ModelFileError, match=r"^bad.npz: " + message) as e:
         PanelForecaster.load(tmp_path / "bad.npz")
     assert "\n" not in str(e.value)
+
+
+# forecasts of tests/fixtures/panel_v1_4_theta_global.npz (panel_frame, TINY, global, seed 0), written by
+# commit d9d0de2 (format 1.4: four baselines of six numbers each, the default combining with Theta alone)
+V14_THETA = {
+    "east": [140.1592856992, 140.0895332578, 140.0573855215],
+    "north": [116.8707373808, 122.7142635742, 126.1438759032],
+    "south": [165.8068191206, 165.6453671011, 165.5116835107],
+    "west": [162.9096318733, 165.6018337387, 164.4485788198],
+}
+V14_THETA_METHOD = {
+    "east": [140.4064240081, 140.5297177229, 140.6530114377],
+    "north": [117.1796037363, 123.1450262658, 126.6959313279],
+    "south": [166.041112641, 166.1108295007, 166.1805463605],
+    "west": [162.5730170075, 165.3737249198, 164.3292774735],
+}
+
+
+def test_a_panel_file_with_the_baselines_of_format_1_4_forecasts_as_it_did(tmp_path):
+    old = PanelForecaster.load(FIXTURES / "panel_v1_4_theta_global.npz")
+    assert old.state_.format_version == "1.4" and old.state_.first.config.combine == "theta"
+    assert sorted(old.state_.first.baselines) == ["Naive", "Naive2", "Seasonal naive", "Theta"]
+    for method, expected in (("lstm", V14_THETA), ("theta", V14_THETA_METHOD)):
+        got = old.predict(3, method=method)
+        for k in old.ids_:
+            np.testing.assert_allclose(got[k].values, expected[k], rtol=1e-9)
+    old.save(tmp_path / "new.npz")
+    new = PanelForecaster.load(tmp_path / "new.npz")
+    assert new.state_.format_version == "2.0"
+    assert new.state_.first.baselines["Theta"].to_dict() == old.state_.first.baselines["Theta"].to_dict()
+    for k in old.ids_:
+        np.testing.assert_array_equal(new.predict(3)[k].values, old.predict(3)[k].values)

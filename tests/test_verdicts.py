@@ -1,4 +1,4 @@
-"""Honest verdicts (issue #21): the combination with Theta, ``predict --method``, the validated
+"""Honest verdicts (issue #21): the combinations with Theta and ES, ``predict --method``, the validated
 horizon steps, the first-epoch warning, and the model file keeping all of it."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def pair(tmp_path_factory):
     y = seasonal_series(96)
     folder = tmp_path_factory.mktemp("combine")
     out = {}
-    for combine in ("none", "theta"):
+    for combine in ("none", "theta", "theta+es"):
         model = Forecaster(ForecasterConfig(**{**TINY.to_dict(), "combine": combine})).fit(series(y))
         model.save(folder / f"{combine}.npz")
         out[combine] = (model, Forecaster.load(folder / f"{combine}.npz"), folder / f"{combine}.npz")
@@ -47,22 +47,36 @@ def test_combine_is_the_mean_of_the_networks_and_theta(pair):
     assert "Theta" in plain.validation_ and NETWORKS_ROW not in plain.validation_
 
 
+def test_combine_theta_es_is_the_mean_of_the_networks_theta_and_es(pair):
+    y, out = pair
+    plain, combined = out["none"][0], out["theta+es"][0]
+    members = BASELINES["Theta"](y, 12, 12) + BASELINES["ES"](y, 12, 12)
+    assert combined.predict(12).values == pytest.approx((plain.predict(12).values + members) / 3, rel=1e-12)
+    assert list(combined.validation_)[:2] == ["LSTM", NETWORKS_ROW] and "ES" in combined.validation_
+    assert combined.validation_[NETWORKS_ROW] == pytest.approx(plain.validation_["LSTM"], rel=1e-12)
+    loaded = out["theta+es"][1]
+    assert loaded.config.combine == "theta+es"
+    assert np.array_equal(loaded.predict(12, levels=(80,)).values, combined.predict(12, levels=(80,)).values)
+
+
 def test_combine_round_trips_through_the_model_file(pair):
     _, out = pair
     fitted, loaded, path = out["theta"]
     assert loaded.config.combine == "theta"
     meta = json.loads(str(open_archive(path, lambda k: True, {"metadata": 1 << 24})["metadata"]))
-    assert meta["settings"]["combine"] == "theta" and meta["format_version"] == "1.3"
+    assert meta["settings"]["combine"] == "theta" and meta["format_version"] == "2.0"
     assert sorted(meta["baselines"]) == sorted(BASELINES)
     a, b = fitted.predict(20, levels=(80, 99.5)), loaded.predict(20, levels=(80, 99.5))
     assert np.array_equal(a.values, b.values)
     assert all(np.array_equal(a.intervals[k][j], b.intervals[k][j]) for k in a.intervals for j in (0, 1))
 
 
-@pytest.mark.parametrize("method", ["naive", "snaive", "naive2", "theta"])
+@pytest.mark.parametrize("method", ["naive", "snaive", "naive2", "theta", "es"])
 def test_predict_method_gives_that_baseline_of_the_whole_series(pair, method):
     y, out = pair
-    name = {"naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta"}[method]
+    name = {"naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta", "es": "ES"}[
+        method
+    ]
     _, loaded, _ = out["none"]
     assert np.array_equal(loaded.predict(15, method=method).values, BASELINES[name](y, 15, 12))
     newer = series(y[:80])  # with newer data: fitted to that

@@ -149,7 +149,10 @@ def warm_engine() -> None:
         from lstmcli.forecasting import early_workers
 
         if early_workers.pending():
+            from lstmcli.forecasting import smoothing_loops
+
             kernels.warm_up(early_workers.CALLER_LOOPS)
+            smoothing_loops.warm_up()  # ES, fitted here after training: the server has Theta's share
             early_workers.release_pending()
         else:
             kernels.warm_up()

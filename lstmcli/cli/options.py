@@ -161,10 +161,11 @@ Monitor = Annotated[
 Combine = Annotated[
     str,
     typer.Option(
-        help="theta: forecast the mean of the networks' forecast and the Theta forecast (intervals from "
-        "the combination's validation errors); none: the networks' alone; auto: theta, or none when "
-        "other inputs (--features, --future-features, --calendar, --holidays, --static-features) move "
-        "the forecast, which Theta cannot see.",
+        help="theta+es: forecast the mean of the networks' forecast, the Theta and the ES forecasts "
+        "(intervals from the combination's validation errors); theta: the mean of the networks' and "
+        "Theta's; none: the networks' alone; auto: theta+es, or none when other inputs (--features, "
+        "--future-features, --calendar, --holidays, --static-features) move the forecast, which Theta "
+        "and ES cannot see.",
         rich_help_panel=MODEL_PANEL,
     ),
 ]

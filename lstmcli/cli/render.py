@@ -121,6 +121,16 @@ def verdict(metrics: dict[str, dict[str, float]], model: str | None = None) -> T
     return styled((f"The LSTM beats every baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).", "green"))
 
 
+def combination_line(combine: str) -> str:
+    """What the LSTM row of a combined model is: the mean of which forecasts, under which option."""
+    from lstmcli.forecasting.config import COMBINED_BASELINES
+
+    members = ["the networks' forecast (LSTM networks)"] + [
+        f"{name}'s" for name in COMBINED_BASELINES[combine]
+    ]
+    return f"LSTM: the mean of {', '.join(members[:-1])} and {members[-1]} (--combine {combine})"
+
+
 def validation_title(windows: int, horizon: int, steps: int) -> str:
     """The validation table's title, saying which horizon steps were scored."""
     if steps >= horizon:
@@ -154,9 +164,7 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
         title = validation_title(s["validation_windows"], s["horizon"], s["validated_steps"])
         console.print(comparison_table(s["validation"], title))
         if "LSTM networks" in s["validation"]:
-            console.print(
-                "LSTM: the mean of the networks' forecast (LSTM networks) and Theta's (--combine theta)"
-            )
+            console.print(combination_line(s.get("combine", "theta")))
         console.print(verdict(s["validation"], s["model"]))
     else:
         console.print(

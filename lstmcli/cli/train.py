@@ -288,6 +288,7 @@ def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[
         "monitored": result.monitored,
         "validation_windows": len(forecaster.residuals_),
         "validated_steps": validated_steps(forecaster.residuals_),
+        "combine": forecaster.state_.config.combine,
         "validation": clean(forecaster.validation_),
         "winner": winner(forecaster.validation_),
         "first_epoch_members": [

@@ -1,4 +1,4 @@
-"""Baselines shown next to every lstmcli forecast: Naive, Seasonal naive, M4's Naive2 and Theta.
+"""Baselines shown next to every lstmcli forecast: Naive, Seasonal naive, M4's Naive2, Theta and ES.
 
 They follow statsforecast 2.1.1 (``Naive``, ``SeasonalNaive``) and the M4 competition's R benchmark code
 (Naive2), so lstmcli's numbers can be compared with published anchors. Only the training part ``y`` (the
@@ -10,7 +10,10 @@ multiply the forecasts back by the indices; otherwise it is plain Naive. The tes
 ``seasonal``, shared with the forecaster's own seasonal adjustment.
 
 Theta (``theta``): the standard theta method, SES with drift on the same seasonally adjusted series; the
-strongest of these, the yardstick the M3 and M4 competitions measured methods against.
+yardstick the M3 and M4 competitions measured methods against.
+
+ES (``smoothing``): exponential smoothing with a damped trend or none (chosen by AICc) on the same
+seasonally adjusted series, M4's *SES* and *Damped* benchmarks in one.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from lstmcli.forecasting.seasonal import (
     prefix_seasonality,
     seasonality_test,
 )
+from lstmcli.forecasting.smoothing import es, es_from_origins, fit_es
 from lstmcli.forecasting.theta import fit_theta, theta, theta_from_origins
 
 __all__ = [
@@ -36,6 +40,7 @@ __all__ = [
     "seasonal_indices",
     "naive2",
     "theta",
+    "es",
     "BASELINES",
     "baseline_forecasts",
     "fit_baselines",
@@ -172,6 +177,7 @@ BASELINES: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     "Seasonal naive": seasonal_naive,
     "Naive2": naive2,
     "Theta": theta,
+    "ES": es,
 }
 
 
@@ -192,6 +198,7 @@ def fit_baselines(y, m: int) -> dict[str, BaselineFit]:
         "Seasonal naive": snaive,
         "Naive2": BaselineFit(float(x[-1] / s[(n - 1) % s.size]), n=n, seasonal=s),
         "Theta": fit_theta(x, m),
+        "ES": fit_es(x, m),
     }
 
 
@@ -200,7 +207,7 @@ def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray
 
     For origin ``o`` the forecast is made from ``y[:o]`` only, for positions ``o .. o + h - 1``; row ``i`` of
     each array equals ``BASELINES[name](y[:origins[i]], horizon, m)``, bit for bit. Naive, Seasonal
-    naive and Naive2 are vectorised over origins (Theta is fitted from each origin); Naive2's test and indices of every prefix come from one pass over the
+    naive and Naive2 are vectorised over origins (Theta and ES are fitted from each origin); Naive2's test and indices of every prefix come from one pass over the
     series (``seasonal.prefix_seasonality`` and ``prefix_indices``), so many origins cost O(T m), not
     O(T^2 m).
 
@@ -243,7 +250,8 @@ def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray
     naive2_f = _naive2_from_origins(x, o, h, m)
 
     theta_f = theta_from_origins(x, o, h, m)
-    return {"Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f, "Theta": theta_f}
+    es_f = es_from_origins(x, o, h, m)
+    return {"Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f, "Theta": theta_f, "ES": es_f}
 
 
 def _naive2_from_origins(x: np.ndarray, o: np.ndarray, h: int, m: int) -> np.ndarray:

@@ -12,9 +12,13 @@ STRATEGIES = ("recursive", "direct")
 NORMALIZATIONS = ("window", "ses", "none")
 DESEASONALIZE = ("auto", "none")
 MONITORS = ("forecast", "loss")
-COMBINES = ("auto", "none", "theta")
+COMBINES = ("auto", "none", "theta", "theta+es")
+# the baselines each combination averages with the networks' forecast (fitting.combined)
+COMBINED_BASELINES = {"none": (), "theta": ("Theta",), "theta+es": ("Theta", "ES")}
 # predict --method: the model's own forecast, or a baseline (by the name the tables give it)
-METHODS = {"lstm": "LSTM", "naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta"}
+METHODS = {
+    "lstm": "LSTM", "naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta", "es": "ES",
+}  # fmt: skip
 
 # The largest settings lstmcli trains and reads back, in one place: the command line's options, the
 # checks below and the model-file loader (which refuses a file asking for more) all use these, so a model
@@ -63,9 +67,9 @@ class ForecasterConfig:
     refit: bool = True  # after early stopping chose the epochs, train again on all of the data
     seed: int = 0
     dtype: str = "float32"
-    # theta: the forecast is the mean of the ensemble's median and the Theta forecast (with two forecasts
-    # their median is their mean; M4's combination benchmark is a plain mean too) | none: the ensemble's |
-    # auto (the default, since the full M1/M3 benchmark of issue #21): theta for a network that sees the
+    # theta+es: the forecast is the mean of the ensemble's median, the Theta and the ES forecasts (M4's
+    # combination benchmark is a plain mean too) | theta: of the first two | none: the ensemble's | auto
+    # (the default, from the full M1/M3 benchmark of issue #21): theta+es for a network that sees the
     # target alone, none when other inputs move it (``resolve_combine``). Model files without it are "none"
     combine: str = "auto"
     # inputs known in advance, derived from the dates (lstmcli.data.calendar): sin/cos of the calendar
@@ -132,9 +136,10 @@ class ForecasterConfig:
 
 
 def resolve_combine(config: ForecasterConfig, has_inputs: bool) -> ForecasterConfig:
-    """``combine`` "auto" as a fit decides it: "theta" when the network sees the target alone, "none" when
-    inputs move it (--features, inputs known in advance, static features): Theta sees none of them, so
-    the mean would halve what they move (a promotion's lift of 30 showed as 15). Other values stay."""
+    """``combine`` "auto" as a fit decides it: "theta+es" when the network sees the target alone, "none"
+    when inputs move it (--features, inputs known in advance, static features): Theta and ES see none of
+    them, so the mean would shrink what they move (a promotion's lift of 30 showed as 10). Other values
+    stay."""
     if config.combine != "auto":
         return config
-    return replace(config, combine="none" if has_inputs else "theta")
+    return replace(config, combine="none" if has_inputs else "theta+es")

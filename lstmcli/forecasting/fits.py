@@ -1,6 +1,6 @@
 r"""A baseline fitted to a whole series, kept so that ``predict`` can forecast it later without the data.
 
-Naive, Seasonal naive, Naive2 and Theta all forecast position :math:`k = n + j` (``n`` observations
+Naive, Seasonal naive, Naive2, Theta and ES all forecast position :math:`k = n + j` (``n`` observations
 fitted) as a level path combined with a seasonal figure:
 
 .. math::
@@ -10,8 +10,9 @@ fitted) as a level path combined with a seasonal figure:
     \hat y_{n+j} = (\ell_j + d_{n+j}) \cdot s_{k \bmod m} \quad (\text{or } + s_{k \bmod m})
 
 Theta (``theta``) uses every term; Naive2 has :math:`A = B = 0` and multiplicative indices, Naive also
-no season, and Seasonal naive a zero level and the last season as an additive figure. The model file
-stores these few numbers (``to_dict``) instead of the series.
+no season, and Seasonal naive a zero level and the last season as an additive figure. ES (``smoothing``)
+has :math:`A = B = 0` and adds a damped trend :math:`b` to the level path: :math:`\ell_j + b \sum_{i=1}^{j+1}
+\phi^i`. The model file stores these few numbers (``to_dict``) instead of the series.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class BaselineFit:
     n: int = 1
     seasonal: np.ndarray = field(default_factory=lambda: np.ones(1))
     additive: bool = False
+    trend: float = 0.0  # ES: the trend after the last observation, damped by ``damping`` per step
+    damping: float = 1.0
 
     def forecast(self, horizon: int) -> np.ndarray:
         """(horizon,) forecasts of positions n .. n + horizon - 1."""
@@ -48,6 +51,8 @@ class BaselineFit:
             drift = 0.5 * (self.intercept * w + self.slope * (1.0 - (1.0 - a) * w) / a)
         # f_j = l + d_j, then l <- a f_j + (1 - a) l = l + a d_j, step after step
         level = self.level + a * np.concatenate(([0.0], np.cumsum(drift[:-1])))
+        if self.trend:
+            level = level + self.trend * np.cumsum(self.damping ** np.arange(1, k.size + 1))
         s = self.seasonal[k % self.seasonal.size]
         return level + drift + s if self.additive else (level + drift) * s
 
@@ -60,6 +65,8 @@ class BaselineFit:
             "n": self.n,
             "seasonal": [float(v) for v in self.seasonal],
             "additive": self.additive,
+            "trend": self.trend,
+            "damping": self.damping,
         }
 
     @classmethod
@@ -73,12 +80,16 @@ class BaselineFit:
             n=int(d["n"]),
             seasonal=np.asarray(d["seasonal"], dtype=np.float64).reshape(-1),
             additive=bool(d.get("additive", False)),
+            trend=float(d.get("trend", 0.0)),  # (files before 2.0: no trend)
+            damping=float(d.get("damping", 1.0)),
         )
-        numbers = [fit.level, fit.intercept, fit.slope, *fit.seasonal.tolist()]
+        numbers = [fit.level, fit.intercept, fit.slope, fit.trend, *fit.seasonal.tolist()]
         if not all(math.isfinite(v) for v in numbers):
             raise ValueError("a baseline's fitted values must be finite numbers")
-        if not 0.0 < fit.alpha <= 1.0 or not 1 <= fit.n or fit.seasonal.size < 1:
-            raise ValueError("a baseline's alpha must be in (0, 1], n at least 1 and the figure not empty")
+        if not 0.0 < fit.alpha <= 1.0 or not 1 <= fit.n or fit.seasonal.size < 1 or not 0 <= fit.damping <= 1:
+            raise ValueError(
+                "a baseline's alpha must be in (0, 1], its damping in [0, 1], n at least 1 and the figure not empty"
+            )
         if not fit.additive and np.any(fit.seasonal <= 0):
             raise ValueError("a baseline's seasonal indices must be positive")
         return fit

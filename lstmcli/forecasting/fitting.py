@@ -4,6 +4,7 @@ state that predict continues the series from."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from lstmcli.engine.network import LSTMNetwork
 from lstmcli.engine.training import TrainResult
 from lstmcli.forecasting.baselines import baseline_forecasts, compare_with_baselines, fit_baselines
-from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.config import COMBINED_BASELINES, ForecasterConfig
 from lstmcli.forecasting.ensemble import Ensemble, rows_after
 from lstmcli.forecasting.intervals import naive2_errors
 from lstmcli.forecasting.known import KnownInputs
@@ -22,9 +23,16 @@ from lstmcli.forecasting.state import FittedState
 if TYPE_CHECKING:
     from lstmcli.data.series import SeriesData
 
-__all__ = ["combined", "ensemble_of", "fitted_state", "forecast_from_origins", "validate"]
+__all__ = [
+    "combined",
+    "ensemble_of",
+    "fitted_state",
+    "forecast_from_origins",
+    "members_from_origins",
+    "validate",
+]
 
-NETWORKS_ROW = "LSTM networks"  # with --combine theta: the ensemble's own forecast, next to the combination
+NETWORKS_ROW = "LSTM networks"  # with a --combine: the ensemble's own forecast, next to the combination
 
 
 def preprocessing_for(
@@ -45,7 +53,7 @@ def validate(
     known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, dict[str, float]]]:  # fmt: skip
     """Forecasts from every validation origin: the residuals (actual - forecast, (n, horizon), NaN past
-    the series' end) and the error table next to the baselines. With ``combine`` "theta" the model's
+    the series' end) and the error table next to the baselines. With ``combine`` "theta" or "theta+es" the model's
     forecast ("LSTM") is the combination, the networks' own forecast a row of its own, and the
     residuals (hence the intervals) are the combination's."""
     if not len(origins):
@@ -56,15 +64,36 @@ def validate(
         seen = y[o : o + horizon]
         actual[k, : len(seen)] = seen
     baselines = baseline_forecasts(y, origins, horizon, season)
-    forecast = combined(networks, baselines["Theta"], combine)
+    forecast = combined(networks, baselines, combine)
     extra = {NETWORKS_ROW: networks} if combine != "none" else {}
     table = compare_with_baselines(y, origins, actual, forecast, season, extra=extra, baselines=baselines)
     return actual - forecast, table
 
 
-def combined(networks: np.ndarray, theta: np.ndarray, combine: str) -> np.ndarray:
-    """The model's forecast: the networks' (``combine`` "none") or the mean of theirs and Theta's."""
-    return networks if combine == "none" else (networks + theta) / 2.0
+def members_from_origins(combine: str, y: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> dict:
+    """The forecasts of the baselines ``combine`` averages with the networks', fitted to ``y[:o]`` for each
+    origin ``o`` (name -> (n, horizon))."""
+    from lstmcli.forecasting.smoothing import es_from_origins
+    from lstmcli.forecasting.theta import theta_from_origins
+
+    fitters = {"Theta": theta_from_origins, "ES": es_from_origins}
+    return {name: fitters[name](y, origins, horizon, season) for name in COMBINED_BASELINES[combine]}
+
+
+def combined(
+    networks: np.ndarray, baselines: Mapping[str, np.ndarray] | Callable[[str], np.ndarray], combine: str
+) -> np.ndarray:
+    """The model's forecast: the networks' (``combine`` "none") or the mean of theirs and the forecasts of
+    the baselines ``config.COMBINED_BASELINES[combine]`` names (``baselines``: name -> forecast, or a
+    function giving the forecast of a name, so that only those are made)."""
+    names = COMBINED_BASELINES[combine]
+    if not names:
+        return networks
+    forecast_of = baselines if callable(baselines) else baselines.__getitem__
+    total = networks
+    for name in names:
+        total = total + forecast_of(name)
+    return total / (len(names) + 1.0)
 
 
 def fitted_state(

@@ -59,6 +59,7 @@ from lstmcli.forecasting.fitting import (
     ensemble_of,
     fitted_state,
     forecast_from_origins,
+    members_from_origins,
     preprocessing_for,
     validate,
 )
@@ -253,8 +254,8 @@ class Forecaster:
         """Forecast ``horizon`` steps after the end of the training data (or of ``data``, newer values of the
         same series), with conformal intervals at each of ``levels`` (percent).
 
-        ``method``: "lstm", the model's own forecast (with ``combine`` "theta" the mean of the networks'
-        and Theta's), or a baseline of ``config.METHODS`` (naive, snaive, naive2, theta) fitted to the
+        ``method``: "lstm", the model's own forecast (with a ``combine`` the mean of the networks' and
+        its baselines'), or a baseline of ``config.METHODS`` (naive, snaive, naive2, theta, es) fitted to the
         training series (or to ``data``), or "best", whichever beat the others on validation
         (``verdicts.best_method``). Intervals come from the model's own validation errors, so
         they are for "lstm" only. A model with inputs known in advance takes their values for the
@@ -288,7 +289,9 @@ class Forecaster:
                 known, self.compiled_forecasts,
             )[0]  # fmt: skip
             if st.config.combine != "none":
-                values = combined(values, self.baseline_forecast("Theta", horizon, data), st.config.combine)
+                values = combined(
+                    values, lambda k: self.baseline_forecast(k, horizon, data), st.config.combine
+                )
         else:
             values = self.baseline_forecast(METHODS[method], horizon, data)
         result = Forecast(values=values, timestamps=timestamps, start_step=n_obs + 1)
@@ -305,10 +308,10 @@ class Forecaster:
         st = self._state()
         if data is not None:
             return BASELINES[name](np.asarray(data.values, dtype=np.float64), horizon, st.season)
-        if st.baselines is None:
+        if st.baselines is None or name not in st.baselines:
             raise ConfigError(
-                f"this model file (format {st.format_version}) was written before lstmcli kept the baselines "
-                "in it; retrain the model, or give the series with --data"
+                f"this model file (format {st.format_version}) was written before lstmcli kept the {name} "
+                "baseline in it; retrain the model, or give the series with --data"
             )
         return st.baselines[name].forecast(horizon)
 
@@ -320,16 +323,13 @@ class Forecaster:
 
         ``start`` is the position of ``y[0]`` in the series the model was trained on (it fixes the phase
         of the seasonal indices); 0 when ``y`` is the whole series. ``known``: the raw inputs known in
-        advance of ``y``'s steps and of the steps after it (``KnownInputs.matrix``). With ``combine``
-        "theta", Theta is fitted to ``y[:o]`` for each origin: ``y`` must then be the whole series.
+        advance of ``y``'s steps and of the steps after it (``KnownInputs.matrix``). With a ``combine``,
+        its baselines are fitted to ``y[:o]`` for each origin: ``y`` must then be the whole series.
         ``compiled=False``: the networks in NumPy, as ``predict``."""
         st = self._state()
         values = forecast_from_origins(st.preprocessing, st.ensemble, st.constant, y, features, origins, horizon, start, known, compiled)  # fmt: skip
-        if st.config.combine == "none":
-            return values
-        from lstmcli.forecasting.theta import theta_from_origins
-
-        return combined(values, theta_from_origins(y, origins, horizon, st.season), st.config.combine)
+        members = members_from_origins(st.config.combine, y, origins, horizon, st.season)  # none: {}
+        return combined(values, members, st.config.combine)
 
     def _known(self, data: SeriesData | None, future: FutureValues | None, horizon: int,
                last_ts: np.datetime64 | None, n_obs: int) -> np.ndarray | None:  # fmt: skip

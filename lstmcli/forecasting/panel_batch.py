@@ -185,8 +185,10 @@ def panel_predict(
     out = []
     for st, v, timestamps in zip(states, values, dates, strict=True):
         f = v[0]
-        if st.config.combine != "none":  # as Forecaster.predict: the mean with the stored Theta's forecast
-            f = combined(f, st.baselines["Theta"].forecast(horizon), st.config.combine)
+        if (
+            st.config.combine != "none"
+        ):  # as Forecaster.predict: the mean with the stored baselines' forecasts
+            f = combined(f, {k: fit.forecast(horizon) for k, fit in st.baselines.items()}, st.config.combine)
         result = Forecast(values=f, timestamps=timestamps, start_step=st.n_obs + 1)
         for level in levels:
             result.intervals[level] = interval(f, level, st.residuals, st.naive2_errors)
@@ -201,7 +203,7 @@ def panel_validation(
 ) -> list[tuple[np.ndarray, dict[str, dict[str, float]]]]:  # fmt: skip
     """``fitting.validate`` for every series from its networks' forecasts already made: per series its
     residuals (actual - forecast, NaN past its end) and its error table next to the baselines; with
-    ``combine`` "theta" the forecast is the combination, the networks' own a row of its own.
+    a ``combine`` the forecast is the combination, the networks' own a row of its own.
 
     The same numbers as ``compare_with_baselines`` series by series: each window is scored with the
     same arithmetic (``baselines._window_metrics``, row by row), only the windows of every series with
@@ -224,7 +226,7 @@ def panel_validation(
             continue
         base = baseline_forecasts(y, o, horizon, season)
         extra = {NETWORKS_ROW: f} if combine != "none" else {}
-        methods.append({"LSTM": combined(f, base["Theta"], combine)} | extra | base)
+        methods.append({"LSTM": combined(f, base, combine)} | extra | base)
     A = np.concatenate(actual) if actual else np.zeros((0, horizon))
     names = list(next((m for m in methods if m), {"LSTM": None}))
     F = {name: np.concatenate([m[name] for m in methods if m] or [np.zeros((0, horizon))]) for name in names}

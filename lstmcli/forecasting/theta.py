@@ -40,7 +40,7 @@ import numpy as np
 from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.seasonal import adjustment_indices, prefix_indices, prefix_seasonality
 
-__all__ = ["HISTORY", "fit_theta", "theta", "theta_from_origins"]
+__all__ = ["HISTORY", "fit_theta", "origin_figures", "theta", "theta_from_origins"]
 
 # Theta fits at most the last this many observations: the level forgets older ones within a few hundred
 # steps (alpha >= 0.1), and it bounds the work of a Theta forecast from each of up to 2,000 validation
@@ -90,6 +90,17 @@ def theta_from_origins(y, origins, horizon: int, m: int) -> np.ndarray:
     o = np.asarray(origins, dtype=np.int64)
     if not o.size:
         return np.zeros((0, horizon))
+    figures = origin_figures(x, m, o)
+    return np.stack(
+        [fit_theta(x[: int(end)], m, figures[i]).forecast(int(horizon)) for i, end in enumerate(o)]
+    )
+
+
+def origin_figures(x: np.ndarray, m: int, origins: np.ndarray) -> list[np.ndarray | None]:
+    """``adjustment_indices(x[:o], m)`` for each origin ``o`` fitted from the series' start (within
+    ``HISTORY``), from one pass (``seasonal.prefix_seasonality`` and ``prefix_indices``); None for the
+    others (a fit then computes its own)."""
+    o = origins
     figures: list[np.ndarray | None] = [None] * o.size
     whole = np.flatnonzero((o <= HISTORY) & (o >= MIN_OBSERVATIONS))  # fitted from the series' start
     if int(m) > 1 and whole.size:
@@ -102,9 +113,7 @@ def theta_from_origins(y, origins, horizon: int, m: int) -> np.ndarray:
             figure[np.flatnonzero(test)[usable]] = found[usable]
         for row, i in enumerate(whole):
             figures[i] = figure[row]
-    return np.stack(
-        [fit_theta(x[: int(end)], m, figures[i]).forecast(int(horizon)) for i, end in enumerate(o)]
-    )
+    return figures
 
 
 # ---------------------------------------------------------------------------------------------- fitting
