@@ -23,8 +23,15 @@ GRID_SERIES = 6  # a picture of many series shows the first few in a grid, or th
 HISTORY = "#1f5f99"  # blue, as the terminal chart's history
 FORECAST = "#b0306f"  # magenta, as the terminal chart's forecast
 ACTUAL = "#222222"
-BASELINE_COLOURS = {"Naive": "#9a9a9a", "Seasonal naive": "#d08a1e", "Naive2": "#4f9a56"}
-_BASELINE_DASHES = {"Naive": ":", "Seasonal naive": "-.", "Naive2": "--"}  # overlapping lines stay visible
+BASELINE_COLOURS = {
+    "Naive": "#9a9a9a", "Seasonal naive": "#d08a1e", "Naive2": "#4f9a56", "Theta": "#777777", "ES": "#3f6fb5",
+}  # fmt: skip
+_BASELINE_DASHES = {
+    "Naive": ":",
+    "Seasonal naive": "-.",
+    "Naive2": "--",
+    "ES": (0, (5, 1, 1, 1)),
+}  # stay visible
 ROLE_COLOURS = {"seasonal": "#2a7f62", "medium": "#4a90c2", "short": "#c9a227", "silent": "#b0b0b0"}
 
 _STYLE = {

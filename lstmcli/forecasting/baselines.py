@@ -272,7 +272,7 @@ def compare_with_baselines(
     y: np.ndarray, origins: np.ndarray, actual: np.ndarray, forecasts: np.ndarray, season: int,
     *, extra: dict[str, np.ndarray] | None = None, baselines: dict[str, np.ndarray] | None = None,
 ) -> dict[str, dict[str, float]]:  # fmt: skip
-    """Errors of the LSTM and of Naive, Seasonal naive, Naive2 and Theta on the same windows, with OWA.
+    """Errors of the LSTM and of Naive, Seasonal naive, Naive2, Theta and ES on the same windows, with OWA.
 
     ``actual`` may hold NaN where the series ended before a step; those steps are scored for no method.
     Each origin is scored as ``evaluate(actual, forecast, y[:origin], season)`` would score it, and the
