@@ -12,8 +12,8 @@ and MASE (with the group's season) averaged over the series, OWA against lstmcli
 coverage of the 80 and 95 % intervals over all forecast points; MSIS at 95 % as M4 defines it (below).
 The combinations are computed here from the saved forecasts: point forecasts and interval bounds are each
 combined the same way (mean or median, step by step). statsforecast's Theta stands in for the Theta that
-lstmcli itself computes for ``--combine theta`` (issue #21's product side): the numbers of that setting
-are those of "LSTM+Theta" only as far as the two Thetas agree.
+lstmcli itself computes for ``--combine theta``: the numbers of that setting are those of "LSTM+Theta"
+only as far as the two Thetas agree. The default (``--combine theta+es``) is the "lstmcli" column.
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ from lstmcli.forecasting.metrics import mase, mase_scale, owa, smape  # noqa: E4
 LEVELS = (80, 95)
 STRONG = ("Theta", "AutoETS", "AutoARIMA")
 ANCHORS = ("Naive2", "Seasonal naive", "SES", *STRONG)
-# name -> (members, how): "lstmcli" is the product's default forecast with its own intervals (since issue
-# #21 the mean of the networks' forecast and lstmcli's Theta, --combine theta); "LSTM" the networks' own
-# forecast (the default's minus its Theta half; the product's forecast itself for runs with --combine none)
+# name -> (members, how): "lstmcli" is the product's default forecast with its own intervals (the mean of
+# the networks' forecast and lstmcli's Theta and ES, --combine theta+es; before, with Theta alone); "LSTM"
+# the networks' own forecast (recovered from the default's and its members'; the product's forecast itself
+# for runs with --combine none)
 CANDIDATES = {
     "lstmcli": (("lstmcli",), "mean"),
     "LSTM": (("LSTM",), "mean"),
@@ -184,12 +185,17 @@ def group_scores(
             raise SystemExit(f"{group} {mode} seed {seed}: the checkpoint's series differ from {path}")
         lstm = product_forecasts(run["forecasts"], len(actual[0]))
         networks = {"f": lstm["f"], "lo": {}, "hi": {}}
-        # "auto" (the default since #22) is "theta" for a series of the target alone, as every M1/M3 file
-        if run.get("settings", {}).get("combine", "none") in ("theta", "auto"):
-            theta = [np.asarray(e["theta"]) for e in run["forecasts"]]
-            networks["f"] = [2.0 * f - t for f, t in zip(lstm["f"], theta, strict=True)]
+        # the default "auto" is, for a series of the target alone (every M1/M3 file), "theta+es" since the
+        # runs that keep the ES forecasts ("es"), "theta" before them
+        combine = run.get("settings", {}).get("combine", "none")
+        if combine == "auto":
+            combine = "theta+es" if "es" in run["forecasts"][0] else "theta"
+        if combine != "none":
+            members = [[np.asarray(e[key]) for e in run["forecasts"]] for key in combine.split("+")]
+            k = len(members) + 1.0  # the product's forecast is the mean of the networks' and the members'
+            networks["f"] = [k * f - sum(m[i] for m in members) for i, f in enumerate(lstm["f"])]
             if ("lstmcli", "no LSTM", None) not in scores:  # the default with Naive2 for its networks
-                f = [(x + t) / 2.0 for x, t in zip(lstm_naive2, theta, strict=True)]
+                f = [(x + sum(m[i] for m in members)) / k for i, x in enumerate(lstm_naive2)]
                 add("lstmcli", ("lstmcli", "no LSTM", None), {"f": f, "lo": {}, "hi": {}})
         cpu_lstm = run.get("cpu_seconds", float("nan")) / n
         for cand, (members, how) in CANDIDATES.items():
@@ -327,9 +333,9 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
         "the series, OWA against Naive2 on those means (below 1 beats Naive2); coverage of the 80 % "
         "and 95 % intervals over all forecast points; MSIS at 95 % as in M4 (mean over the series). "
         "**lstmcli** is the product's default forecast and intervals (`--combine auto`, which for a series "
-        "of the target alone is the mean of the networks' forecast and lstmcli's own Theta; the half-widths computed by the product's interval rule, "
+        "of the target alone is the mean of the networks' forecast and lstmcli's own Theta and ES; the half-widths computed by the product's interval rule, "
         "`intervals.panel_intervals`, from the validation residuals and floor errors the run kept); "
-        "**LSTM** is the networks' own forecast (the default's minus its Theta half). "
+        "**LSTM** is the networks' own forecast (recovered from the default's and its Theta's and ES's). "
         "Combinations are computed from the saved forecasts, step by step: **LSTM+Theta** = mean of the "
         "networks' and statsforecast's Theta (the offline stand-in for the default), **med(LSTM,Theta,ETS)** "
         "= median of three, **mean(LSTM,Theta,ETS,ARIMA)** = mean of four; every candidate's interval is the "

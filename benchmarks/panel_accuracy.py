@@ -164,8 +164,10 @@ def run(series: list, season: int, mode: str, seed: int, threads: int, settings:
                 entry[f"hi{level}"] = _numbers(lstm[k] + record[k][level])
         if "residuals" in record[k]:
             entry["res"], entry["floor"] = _matrix(record[k]["residuals"]), _matrix(record[k]["floor"])
-        # lstmcli's own Theta of the series (the member of --combine theta)
+        # lstmcli's own Theta and ES of the series (the members of --combine theta / theta+es)
         entry["theta"] = _numbers(result.forecasts["Theta"][k])
+        if "ES" in result.forecasts:
+            entry["es"] = _numbers(result.forecasts["ES"][k])
         forecasts.append(entry)
     return {
         "format": 3,
