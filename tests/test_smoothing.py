@@ -45,10 +45,15 @@ def _best(x, with_trend):
     return best
 
 
-@pytest.mark.parametrize("name", ["us_accidental_deaths.csv", "airpassengers.csv"])
+def _trending(n: int = 30) -> np.ndarray:
+    """A noisy line: the best fit smooths slowly, so the initial states matter."""
+    return 50.0 + 3.0 * np.arange(n) + np.random.default_rng(5).normal(0, 2, n)
+
+
+@pytest.mark.parametrize("name", ["us_accidental_deaths.csv", "airpassengers.csv", "trending"])
 def test_the_fit_is_the_best_grid_point_of_the_model_aicc_chooses(name):
-    y = _values(name)[:40]
-    m = 12
+    y = _trending() if name == "trending" else _values(name)[:40]
+    m = 1 if name == "trending" else 12
     s = fit_theta(y, m).seasonal  # the same seasonal adjustment as Theta's
     x = y / s[np.arange(y.size) % s.size]
     n = x.size
@@ -62,6 +67,31 @@ def test_the_fit_is_the_best_grid_point_of_the_model_aicc_chooses(name):
     expected = min(fits.values(), key=lambda v: v[0])[1]
     np.testing.assert_allclose(es(y, 12, m), expected, rtol=1e-7)
     np.testing.assert_array_equal(fit_es(y, m).seasonal, s)
+
+
+def test_the_initial_states_are_the_least_squares_ones():
+    """Where the initial states matter (small alpha and beta, a short trending series), each parameter
+    set's level and trend solve the least-squares problem the plain-Python model poses."""
+    from lstmcli.forecasting.smoothing_loops import grid_fits
+
+    rng = np.random.default_rng(3)
+    x = 20.0 + 3.0 * np.arange(20) + rng.normal(0, 2, 20)
+    alphas, betas, phis = np.array([0.02, 0.1, 0.5]), np.array([0.0, 0.01, 0.2]), np.array([0.9, 1.0, 0.8])
+    sse, level0, trend0 = np.empty(3), np.empty(3), np.empty(3)
+    grid_fits(x, alphas, betas, phis, True, sse, level0, trend0)
+    for g in range(3):
+        a, b, p = alphas[g], betas[g], phis[g]
+        c = _errors(x, a, b, p, 0.0, 0.0)[0]
+        design = np.stack(
+            [_errors(np.zeros(20), a, b, p, *unit)[0] for unit in ((1.0, 0.0), (0.0, 1.0))], axis=1
+        )
+        start = np.linalg.lstsq(design, -c, rcond=None)[0]
+        np.testing.assert_allclose([level0[g], trend0[g]], start, rtol=1e-8)
+        e = _errors(x, a, b, p, *start)[0]
+        assert sse[g] == pytest.approx(float(e @ e), rel=1e-9)
+    assert level0[1] + trend0[1] == pytest.approx(20.0, abs=3.0) and trend0[1] == pytest.approx(
+        3.0, abs=0.5
+    )  # Holt
 
 
 def test_a_straight_line_is_continued():

@@ -19,9 +19,9 @@ def grid_fits(x, alphas, betas, phis, trend, sse, level0, trend0):  # pragma: no
     minimising the squared one-step errors, and that sum, written to ``sse[g]``, ``level0[g]``,
     ``trend0[g]``. ``trend`` False: no trend (SES; the betas and phis are not read).
 
-    The errors are linear in the initial states: e_i = c_i + u_i L0 + v_i B0, with c from the data run
-    from zero states and u, v from zero data run from the unit states; the best (L0, B0) solves the
-    2 x 2 normal equations. The sum is then recomputed from a run with those states (not expanded from
+    The forecasts are linear in the initial states: e_i = ec_i - fu_i L0 - fv_i B0, with ec the errors
+    of the data run from zero states and fu, fv the forecasts of zero data run from the unit states;
+    the best (L0, B0) solves the 2 x 2 normal equations. The sum is then recomputed from a run with those states (not expanded from
     the normal equations, which cancels badly when the errors are small next to the values). The
     parameter sets are the inner loop: independent lanes, which the compiler vectorises (five times
     faster than one set after another, the same arithmetic for each)."""
@@ -43,8 +43,8 @@ def grid_fits(x, alphas, betas, phis, trend, sse, level0, trend0):  # pragma: no
             suu[g] += fu * fu
             suv[g] += fu * fv
             svv[g] += fv * fv
-            scu[g] -= ec * fu  # u_i = -fu_i, v_i = -fv_i: minimise sum (c_i + u_i L0 + v_i B0)^2
-            scv[g] -= ec * fv
+            scu[g] += ec * fu  # e_i = ec_i - fu_i L0 - fv_i B0: the normal equations' right-hand side
+            scv[g] += ec * fv
             lc[g] = fc + a[g] * ec
             bc[g] = p[g] * bc[g] + b[g] * ec
             lu[g] = fu - a[g] * fu
