@@ -389,11 +389,13 @@ def test_trace_shows_the_member_asked_for():
         model.trace(member=3)
 
 
-def test_combine_auto_is_theta_and_es_unless_other_inputs_move_the_forecast():
+def test_combine_auto_is_theta_and_es_unless_other_inputs_move_the_forecast_or_the_season_is_long():
     from lstmcli.forecasting.config import resolve_combine
 
     assert ForecasterConfig().combine == "auto"
-    assert resolve_combine(ForecasterConfig(), has_inputs=False).combine == "theta+es"
-    assert resolve_combine(ForecasterConfig(), has_inputs=True).combine == "none"
+    for season in (1, 4, 7, 12):
+        assert resolve_combine(ForecasterConfig(), has_inputs=False, season=season).combine == "theta+es"
+    assert resolve_combine(ForecasterConfig(), has_inputs=True, season=12).combine == "none"
+    assert resolve_combine(ForecasterConfig(), has_inputs=False, season=24).combine == "none"  # hourly
     for chosen in ("theta", "theta+es", "none"):  # a value the user gave stays
-        assert resolve_combine(ForecasterConfig(combine=chosen), has_inputs=True).combine == chosen
+        assert resolve_combine(ForecasterConfig(combine=chosen), has_inputs=True, season=24).combine == chosen

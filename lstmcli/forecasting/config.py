@@ -70,7 +70,8 @@ class ForecasterConfig:
     # theta+es: the forecast is the mean of the ensemble's median, the Theta and the ES forecasts (M4's
     # combination benchmark is a plain mean too) | theta: of the first two | none: the ensemble's | auto
     # (the default, from the full M1/M3 benchmark of issue #21): theta+es for a network that sees the
-    # target alone, none when other inputs move it (``resolve_combine``). Model files without it are "none"
+    # target alone with a season of at most 12, none when other inputs move it or the season is longer
+    # (``resolve_combine``). Model files without it are "none"
     combine: str = "auto"
     # inputs known in advance, derived from the dates (lstmcli.data.calendar): sin/cos of the calendar
     # cycles the frequency can see, and a public-holiday flag of this country (ISO code, e.g. "US")
@@ -135,11 +136,18 @@ class ForecasterConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-def resolve_combine(config: ForecasterConfig, has_inputs: bool) -> ForecasterConfig:
-    """``combine`` "auto" as a fit decides it: "theta+es" when the network sees the target alone, "none"
-    when inputs move it (--features, inputs known in advance, static features): Theta and ES see none of
-    them, so the mean would shrink what they move (a promotion's lift of 30 showed as 10). Other values
-    stay."""
+# "auto" combines for seasons up to monthly data's: the M1/M3 benchmark measured the combination there
+# (m = 1, 4, 12); with longer seasons (hourly data's 24) Theta and ES have one fixed seasonal figure for
+# what is several cycles, and on the M4 hourly subset the combination cost 0.3 OWA (RESULTS.md)
+LONGEST_COMBINED_SEASON = 12
+
+
+def resolve_combine(config: ForecasterConfig, has_inputs: bool, season: int) -> ForecasterConfig:
+    """``combine`` "auto" as a fit decides it: "theta+es" when the network sees the target alone and the
+    season is at most ``LONGEST_COMBINED_SEASON``; "none" when inputs move it (--features, inputs known
+    in advance, static features: Theta and ES see none of them, so the mean would shrink what they move,
+    a promotion's lift of 30 showing as 10) or the season is longer. Other values stay."""
     if config.combine != "auto":
         return config
-    return replace(config, combine="none" if has_inputs else "theta+es")
+    alone = has_inputs or season > LONGEST_COMBINED_SEASON
+    return replace(config, combine="none" if alone else "theta+es")

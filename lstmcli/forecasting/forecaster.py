@@ -186,7 +186,7 @@ class Forecaster:
         features = np.asarray(data.features, dtype=np.float64).reshape(len(y), -1)
         known_inputs = known_inputs_for(cfg.calendar, cfg.holidays, data)
         known = known_inputs.matrix(data.future_features, data.timestamps, len(y)) if known_inputs.width else None  # fmt: skip
-        cfg = resolve_combine(cfg, bool(features.shape[1] or known_inputs.width))
+        cfg = resolve_combine(cfg, bool(features.shape[1] or known_inputs.width), plan.season)
         # a constant series is forecast as that constant (a network would only add its own noise)
         constant = float(y[0]) if float(np.ptp(y)) == 0.0 else None
         has_val = split.n_val > 0

@@ -201,7 +201,8 @@ class PanelForecaster:
         inputs = known_inputs_for(cfg.calendar, cfg.holidays, series[0]).width if series else 0
         if any(s.features.reshape(len(s.values), -1).shape[1] for s in series):
             raise ConfigError("feature columns are not supported for panels yet; leave out --features")
-        cfg = resolve_combine(cfg, bool(static or inputs))  # as a single series decides it
+        season = self._season_horizon(series)[0] if series else 1
+        cfg = resolve_combine(cfg, bool(static or inputs), season)  # as a single series decides it
         if cfg.normalize == "ses" and cfg.monitor == "forecast":
             raise ConfigError("--normalize ses with --monitor forecast is not supported for panels yet")
         if self.mode == "local":
