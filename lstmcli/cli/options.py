@@ -165,7 +165,7 @@ Combine = Annotated[
         "(intervals from the combination's validation errors); theta: the mean of the networks' and "
         "Theta's; none: the networks' alone; auto: theta+es, or none when other inputs (--features, "
         "--future-features, --calendar, --holidays, --static-features) move the forecast, which Theta "
-        "and ES cannot see.",
+        "and ES cannot see, or when the season is longer than 12 (hourly data).",
         rich_help_panel=MODEL_PANEL,
     ),
 ]
