@@ -214,7 +214,7 @@ def _floor_for_another_horizon(a):
         (_inf, "head.bias contains NaN or infinite"),
         (_bad_json, "metadata is not valid JSON"),
         (_no_field, "metadata lacks the field 'resolved.lookback'"),
-        (_newer, "format 2.0 needs a newer lstmcli"),
+        (_newer, "format 3.0 needs a newer lstmcli"),
         (_drop("metadata"), "no metadata"),
         (_metadata_array, "metadata must be a JSON string"),
         (_drop("data.tail_values"), "missing data.tail_values"),
