@@ -337,7 +337,7 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
         "`intervals.panel_intervals`, from the validation residuals and floor errors the run kept); "
         "**LSTM** is the networks' own forecast (recovered from the default's and its Theta's and ES's). "
         "Combinations are computed from the saved forecasts, step by step: **LSTM+Theta** = mean of the "
-        "networks' and statsforecast's Theta (the offline stand-in for the default), **med(LSTM,Theta,ETS)** "
+        "networks' and statsforecast's Theta (the offline stand-in for `--combine theta`, the default before ES), **med(LSTM,Theta,ETS)** "
         "= median of three, **mean(LSTM,Theta,ETS,ARIMA)** = mean of four; every candidate's interval is the "
         "default's conformal half-width around its point (the members' bounds combined the same way as "
         "the points are scored in the *All series* table: statsforecast's intervals cover far less). "
@@ -383,7 +383,7 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
     ]
     lines += ["", "**What the LSTM adds to each combination** (OWA; the same combination with lstmcli's "
               "Naive2 in the networks' place, the level of `accuracy.py --ablate-network`; for lstmcli's "
-              "default that is the mean of Naive2 and lstmcli's Theta)", "",
+              "default that is the mean of Naive2 and lstmcli's Theta and ES)", "",
               "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]  # fmt: skip
     for label, gs in rows:
         lines.append(

@@ -71,9 +71,11 @@ def measure(opts: argparse.Namespace) -> tuple[dict, dict, dict, list[float]]:
     cold: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        model = tmp_path / "ice.npz"
+        # each tree reads a model it wrote (an older tree may not read a newer format: 2.0 since ES)
+        models = {label: tmp_path / f"ice-{label}.npz" for label in trees}
         train = ["train", str(REPO / "sample_data" / "ice_cream.csv"), "-q", "--format", "json"]
-        run([*train, "-m", str(model)], tmp_path / "cache-model")
+        for label, tree in trees.items():
+            run([*train, "-m", str(models[label])], tmp_path / "cache-model", tree)
         for k in range(opts.train):  # a first train (empty cache) and the one after it
             for label, tree in trees.items():
                 cache = tmp_path / f"train-{k}-{label}"
@@ -86,14 +88,14 @@ def measure(opts: argparse.Namespace) -> tuple[dict, dict, dict, list[float]]:
             for name, args in COMMANDS.items():
                 for label, tree in trees.items():
                     warm.setdefault((label, name), []).append(
-                        run([*args, "-m", str(model)], tmp_path / f"cache-{label}", tree)
+                        run([*args, "-m", str(models[label])], tmp_path / f"cache-{label}", tree)
                     )
         for k in range(opts.cold):
             for i, (name, args) in enumerate(COMMANDS.items()):
                 for label, tree in trees.items():
                     cache = tmp_path / f"cold-{k}-{label}-{i}"
-                    first = run([*args, "-m", str(model)], cache, tree)
-                    second = run([*args, "-m", str(model)], cache, tree)
+                    first = run([*args, "-m", str(models[label])], cache, tree)
+                    second = run([*args, "-m", str(models[label])], cache, tree)
                     cold.setdefault((label, name), []).append((*first, *second))
     loads.append(os.getloadavg()[0])
     return trees, warm, cold, loads

@@ -152,10 +152,8 @@ def warm_engine() -> None:
             from lstmcli.forecasting import smoothing_loops
 
             kernels.warm_up(early_workers.CALLER_LOOPS)
+            smoothing_loops.warm_up()  # ES, fitted here after training (the server compiles Theta's)
             early_workers.release_pending()
-            # ES, which this process fits after training (the server compiled Theta's loops): compiled
-            # while the workers start, not before, so that they need not wait for it
-            smoothing_loops.warm_up()
         else:
             kernels.warm_up()
 

@@ -5,11 +5,10 @@ Worker processes fork from a forkserver that has imported the engine and loaded 
 started at the beginning of a command (``start``), it gets ready while the caller reads its data.
 
 On a cold Numba cache (the first run after an install) the loops must also be compiled, once, about
-1.5 CPU-s in one process. Here the two processes share it: the forkserver compiles ``SERVER_LOOPS``
-and Theta's loops (which the caller runs after training) while the caller compiles ``CALLER_LOOPS``,
-on two cores side by side; each finds the other's in the cache afterwards (ES's loops, another 1.5
-CPU-s, the caller compiles after its release, while the workers start). The forkserver waits for
-the caller's share (``Handoff.release``: the caller removes a folder) before loading the rest, so that
+3 CPU-s in one process. Here the two processes share it: the forkserver compiles ``SERVER_LOOPS``
+and Theta's loops (which the caller runs after training) while the caller compiles ``CALLER_LOOPS``
+and ES's loops, on two cores side by side (about 1.5 CPU-s each); each finds the other's in the
+cache afterwards. The forkserver waits for the caller's share (``Handoff.release``: the caller removes a folder) before loading the rest, so that
 neither compiles a loop twice. Every pool that starts releases a pending handoff first
 (``release_pending``), and a handoff folder that disappears otherwise (a temporary-folder cleaner)
 releases it too, so a server can never wait for a caller that wants its workers; a server whose
@@ -29,7 +28,7 @@ import time
 PRELOAD = ["lstmcli.forecasting._worker_start"]  # what the forkserver imports before it forks workers
 HANDOFF_ENV = "LSTMCLI_WORKERS_HANDOFF"  # the forkserver's environment: who releases it, and how
 SERVER_LOOPS = ("forward", "adam")  # the forkserver's share of a cold cache (and Theta's loops); the
-CALLER_LOOPS = ("backward",)  # caller's: about half of the compile time each (RESULTS.md "First run")
+CALLER_LOOPS = ("backward",)  # caller's (and ES's loops): about half of the compile time each
 POLL_SECONDS = 0.01
 
 _pending: Handoff | None = None

@@ -13,7 +13,7 @@ LEVEL_BOUND = 1e10  # the initial states are kept within this (as Theta's L0)
 _CACHE = jit_cache.cache_enabled()
 
 
-@njit(cache=_CACHE, error_model="numpy")
+@njit(cache=_CACHE)  # the default error model: no division here can meet a zero, and it compiles faster
 def grid_fits(x, alphas, betas, phis, trend, sse, level0, trend0):  # pragma: no cover - compiled
     """For every parameter set g (``alphas[g]``, ``betas[g]``, ``phis[g]``): the initial level and trend
     minimising the squared one-step errors, and that sum, written to ``sse[g]``, ``level0[g]``,
@@ -75,7 +75,7 @@ def grid_fits(x, alphas, betas, phis, trend, sse, level0, trend0):  # pragma: no
             bc[g] = p[g] * bc[g] + b[g] * e
 
 
-@njit(cache=_CACHE, error_model="numpy")
+@njit(cache=_CACHE)  # the default error model: no division here can meet a zero, and it compiles faster
 def run(x, alpha, beta, phi, level0, trend0):  # pragma: no cover - compiled
     """(sum of squared one-step errors, level, trend) after running the model over ``x``."""
     level = level0
