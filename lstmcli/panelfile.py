@@ -45,7 +45,8 @@ it with ``modelfile``'s own checks, so a panel file is checked exactly as strict
 ``ModelFileError`` line. Older lstmcli (format 1.2 readers) refuse a panel file in one line, since its
 per-series fields are not where a single-series file has them ("metadata lacks the field
 'transforms'"); a 1.3 reader refuses a 1.4 file in one line ("metadata field 'panel.series' must hold
-one entry per id"); a single-series file is byte for byte what it was.
+one entry per id"); a 1.x reader refuses a 2.0 file in one line (it needs a newer lstmcli: ES among the
+baselines, with their damped trends).
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ def _series_arrays(state: PanelState, arrays: dict[str, np.ndarray], local: bool
 
 
 _BASELINE_NUMBERS = ("level", "alpha", "intercept", "slope", "n", "additive", "trend", "damping")
-_BASELINE_NUMBERS_BEFORE_1_6 = 6  # (no trend, no damping)
+_BASELINE_NUMBERS_BEFORE_2_0 = 6  # (no trend, no damping)
 
 
 def _baseline_arrays(fits: list[dict[str, dict[str, Any]]], arrays: dict[str, np.ndarray]) -> list[str]:
@@ -478,7 +479,7 @@ def _baseline_entries(
         raise ModelFileError(f"{name}: metadata field 'panel.baseline_methods' must list method names")
     numbers = _check_array(arrays, "panel.baselines", None, ("float64",), name)
     if numbers.shape not in {
-        (n, len(methods), k) for k in (len(_BASELINE_NUMBERS), _BASELINE_NUMBERS_BEFORE_1_6)
+        (n, len(methods), k) for k in (len(_BASELINE_NUMBERS), _BASELINE_NUMBERS_BEFORE_2_0)
     }:
         raise ModelFileError(
             f"{name}: panel.baselines has shape {numbers.shape}, expected {(n, len(methods), len(_BASELINE_NUMBERS))}"
