@@ -384,7 +384,7 @@ def worst_series_table(id_col: str, result: Any, per_series: list[dict[str, dict
 
     order = sorted(range(len(per_series)), key=lambda k: (-owa(k), k))[:WORST_SHOWN]
     table = Table(
-        title=f"Worst series by OWA ({WORST_SHOWN} of {len(per_series)}; all: --format csv|json)",
+        title=f"Worst series by OWA ({len(order)} of {len(per_series)}; all: --format csv|json)",
         title_justify="left",
     )
     table.add_column(id_col)
