@@ -77,8 +77,8 @@ def test_the_initial_states_are_the_least_squares_ones():
     rng = np.random.default_rng(3)
     x = 20.0 + 3.0 * np.arange(20) + rng.normal(0, 2, 20)
     alphas, betas, phis = np.array([0.02, 0.1, 0.5]), np.array([0.0, 0.01, 0.2]), np.array([0.9, 1.0, 0.8])
-    sse, level0, trend0 = np.empty(3), np.empty(3), np.empty(3)
-    grid_fits(x, alphas, betas, phis, True, sse, level0, trend0)
+    sse, level0, trend0, level, slope = (np.empty(3) for _ in range(5))
+    grid_fits(x, alphas, betas, phis, True, sse, level0, trend0, level, slope)
     for g in range(3):
         a, b, p = alphas[g], betas[g], phis[g]
         c = _errors(x, a, b, p, 0.0, 0.0)[0]
@@ -87,8 +87,9 @@ def test_the_initial_states_are_the_least_squares_ones():
         )
         start = np.linalg.lstsq(design, -c, rcond=None)[0]
         np.testing.assert_allclose([level0[g], trend0[g]], start, rtol=1e-8)
-        e = _errors(x, a, b, p, *start)[0]
+        e, last_level, last_trend = _errors(x, a, b, p, *start)
         assert sse[g] == pytest.approx(float(e @ e), rel=1e-9)
+        assert (level[g], slope[g]) == pytest.approx((last_level, last_trend), rel=1e-9)
     assert level0[1] + trend0[1] == pytest.approx(20.0, abs=3.0) and trend0[1] == pytest.approx(
         3.0, abs=0.5
     )  # Holt

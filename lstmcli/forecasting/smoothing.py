@@ -57,7 +57,7 @@ _TREND_GRID = (_A.ravel().copy(), (_A * _S).ravel(), _P.ravel().copy())
 def fit_es(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
     """Fit ES to the series ``y`` with seasonal period ``m`` (see the module docstring); ``indices``: the
     ``adjustment_indices`` of ``y``'s last ``theta.HISTORY`` observations when already known."""
-    from lstmcli.forecasting.smoothing_loops import grid_fits, run  # Numba: imported by a fit only
+    from lstmcli.forecasting.smoothing_loops import grid_fits  # Numba: imported by a fit only
 
     x = np.asarray(y, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
@@ -78,17 +78,16 @@ def fit_es(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
     ):
         if k - params - 1 <= 0:
             continue
-        size = grid[0].size
-        sse, level0, trend0 = np.empty(size), np.empty(size), np.empty(size)
-        grid_fits(data, *grid, trend, sse, level0, trend0)
+        sse, level0, trend0, level, slope = (np.empty(grid[0].size) for _ in range(5))
+        grid_fits(data, *grid, trend, sse, level0, trend0, level, slope)
         g = int(np.argmin(np.where(np.isfinite(sse), sse, np.inf)))
-        alpha, beta, phi = (float(v[g]) for v in grid) if trend else (float(grid[0][g]), 0.0, 0.0)
-        score = _aicc(float(sse[g]), k, params)
-        candidates.append((score, trend, alpha, beta, phi, float(level0[g]), float(trend0[g])))
+        alpha, phi = float(grid[0][g]), float(grid[2][g]) if trend else 0.0
+        candidates.append(
+            (_aicc(float(sse[g]), k, params), trend, alpha, phi, float(level[g]), float(slope[g]))
+        )
     if not candidates:
         return BaselineFit(float(x[-1]), n=n)
-    _, trend, alpha, beta, phi, level0, trend0 = min(candidates, key=lambda c: (c[0], c[1]))
-    _, level, slope = run(data, alpha, beta, phi, level0, trend0)
+    _, trend, alpha, phi, level, slope = min(candidates, key=lambda c: (c[0], c[1]))
     if not trend:
         return BaselineFit(float(level) + shift, alpha, n=n, seasonal=s)
     return BaselineFit(float(level) + shift, alpha, n=n, seasonal=s, trend=float(slope), damping=phi)

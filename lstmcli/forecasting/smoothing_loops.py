@@ -14,17 +14,21 @@ _CACHE = jit_cache.cache_enabled()
 
 
 @njit(cache=_CACHE)  # the default error model: no division here can meet a zero, and it compiles faster
-def grid_fits(x, alphas, betas, phis, trend, sse, level0, trend0):  # pragma: no cover - compiled
+def grid_fits(
+    x, alphas, betas, phis, trend, sse, level0, trend0, level, slope
+):  # pragma: no cover - compiled
     """For every parameter set g (``alphas[g]``, ``betas[g]``, ``phis[g]``): the initial level and trend
-    minimising the squared one-step errors, and that sum, written to ``sse[g]``, ``level0[g]``,
-    ``trend0[g]``. ``trend`` False: no trend (SES; the betas and phis are not read).
+    minimising the squared one-step errors, that sum, and the level and trend after the last
+    observation, written to ``sse[g]``, ``level0[g]``, ``trend0[g]``, ``level[g]``, ``slope[g]``.
+    ``trend`` False: no trend (SES; the betas and phis are not read).
 
     The forecasts are linear in the initial states: e_i = ec_i - fu_i L0 - fv_i B0, with ec the errors
     of the data run from zero states and fu, fv the forecasts of zero data run from the unit states;
-    the best (L0, B0) solves the 2 x 2 normal equations. The sum is then recomputed from a run with those states (not expanded from
-    the normal equations, which cancels badly when the errors are small next to the values). The
-    parameter sets are the inner loop: independent lanes, which the compiler vectorises (five times
-    faster than one set after another, the same arithmetic for each)."""
+    the best (L0, B0) solves the 2 x 2 normal equations. The model then runs again from those states
+    for the sum (not expanded from the normal equations, which cancels badly when the errors are small
+    next to the values) and the final states. The parameter sets are the inner loop: independent
+    lanes, which the compiler vectorises (five times faster than one set after another, the same
+    arithmetic for each). One function: each compiled loop costs a first run its compile time."""
     n = x.size
     size = alphas.size
     a = alphas.copy()
@@ -65,7 +69,7 @@ def grid_fits(x, alphas, betas, phis, trend, sse, level0, trend0):  # pragma: no
         lc[g] = level0[g]
         bc[g] = trend0[g]
         sse[g] = 0.0
-    for i in range(n):  # the sums of squares, from the fitted initial states (as ``run``)
+    for i in range(n):  # the sums of squares, run from the fitted initial states
         xi = x[i]
         for g in range(size):
             f = lc[g] + p[g] * bc[g]
@@ -73,28 +77,14 @@ def grid_fits(x, alphas, betas, phis, trend, sse, level0, trend0):  # pragma: no
             sse[g] += e * e
             lc[g] = f + a[g] * e
             bc[g] = p[g] * bc[g] + b[g] * e
-
-
-@njit(cache=_CACHE)  # the default error model: no division here can meet a zero, and it compiles faster
-def run(x, alpha, beta, phi, level0, trend0):  # pragma: no cover - compiled
-    """(sum of squared one-step errors, level, trend) after running the model over ``x``."""
-    level = level0
-    slope = trend0
-    total = 0.0
-    for i in range(x.size):
-        f = level + phi * slope
-        e = x[i] - f
-        total += e * e
-        level = f + alpha * e
-        slope = phi * slope + beta * e
-    return total, level, slope
+    for g in range(size):
+        level[g] = lc[g]
+        slope[g] = bc[g]
 
 
 def warm_up() -> None:
-    """Load (or compile) both loops for what a fit passes them: float64 arrays and float scalars."""
+    """Load (or compile) the loop for what a fit passes it: float64 arrays."""
     x = np.arange(1.0, 9.0)
     grid = np.full(2, 0.5)
-    out = np.zeros(2)
     for trend in (True, False):
-        grid_fits(x, grid, grid, grid, trend, out, out.copy(), out.copy())
-    run(x, 0.5, 0.1, 0.9, 0.0, 0.0)
+        grid_fits(x, grid, grid, grid, trend, *(np.zeros(2) for _ in range(5)))
