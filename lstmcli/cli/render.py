@@ -164,7 +164,7 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
         title = validation_title(s["validation_windows"], s["horizon"], s["validated_steps"])
         console.print(comparison_table(s["validation"], title))
         if "LSTM networks" in s["validation"]:
-            console.print(combination_line(s.get("combine", "theta")))
+            console.print(combination_line(s["combine"]))
         console.print(verdict(s["validation"], s["model"]))
     else:
         console.print(

@@ -40,7 +40,7 @@ import numpy as np
 from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.seasonal import adjustment_indices
 from lstmcli.forecasting.theta import HISTORY as SEASONAL_HISTORY
-from lstmcli.forecasting.theta import MIN_OBSERVATIONS, origin_figures
+from lstmcli.forecasting.theta import MIN_OBSERVATIONS, fitted_forecast, forecasts_from_origins
 
 __all__ = ["HISTORY", "es", "es_from_origins", "fit_es"]
 
@@ -95,21 +95,13 @@ def fit_es(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
 
 def es(y, horizon: int, m: int) -> np.ndarray:
     """ES forecast of ``horizon`` steps after ``y`` (same signature as the other baselines)."""
-    h = int(horizon)
-    if h < 1:
-        raise ValueError(f"horizon must be >= 1, got {horizon}")
-    return fit_es(y, m).forecast(h)
+    return fitted_forecast(fit_es, y, horizon, m)
 
 
 def es_from_origins(y, origins, horizon: int, m: int) -> np.ndarray:
     """(n, horizon): row i is ``es(y[:origins[i]], horizon, m)``, bit for bit (the seasonal figures of
     every origin from one pass, as ``theta.theta_from_origins``)."""
-    x = np.asarray(y, dtype=np.float64)
-    o = np.asarray(origins, dtype=np.int64)
-    if not o.size:
-        return np.zeros((0, horizon))
-    figures = origin_figures(x, m, o)
-    return np.stack([fit_es(x[: int(end)], m, figures[i]).forecast(int(horizon)) for i, end in enumerate(o)])
+    return forecasts_from_origins(fit_es, y, origins, horizon, m)
 
 
 def _aicc(sse: float, n: int, k: int) -> float:

@@ -34,13 +34,16 @@ refuses them) get the naive forecast, and only the last ``HISTORY`` observations
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.seasonal import adjustment_indices, prefix_indices, prefix_seasonality
 
-__all__ = ["HISTORY", "fit_theta", "origin_figures", "theta", "theta_from_origins"]
+__all__ = [
+    "HISTORY", "fit_theta", "fitted_forecast", "forecasts_from_origins", "origin_figures", "theta", "theta_from_origins",
+]  # fmt: skip
 
 # Theta fits at most the last this many observations: the level forgets older ones within a few hundred
 # steps (alpha >= 0.1), and it bounds the work of a Theta forecast from each of up to 2,000 validation
@@ -76,24 +79,33 @@ def fit_theta(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
 
 def theta(y, horizon: int, m: int) -> np.ndarray:
     """Theta forecast of ``horizon`` steps after ``y`` (same signature as the other baselines)."""
+    return fitted_forecast(fit_theta, y, horizon, m)
+
+
+def fitted_forecast(fit: Callable[..., BaselineFit], y, horizon: int, m: int) -> np.ndarray:
+    """``horizon`` steps after ``y`` of ``fit(y, m)`` (Theta's and ES's forecasts)."""
     h = int(horizon)
     if h < 1:
         raise ValueError(f"horizon must be >= 1, got {horizon}")
-    return fit_theta(y, m).forecast(h)
+    return fit(y, m).forecast(h)
 
 
 def theta_from_origins(y, origins, horizon: int, m: int) -> np.ndarray:
     """(n, horizon): row i is ``theta(y[:origins[i]], horizon, m)``, bit for bit. The seasonal test and
     indices of origins within ``HISTORY`` come from one pass (``seasonal.prefix_seasonality`` and
     ``prefix_indices``, the same answers as one by one)."""
+    return forecasts_from_origins(fit_theta, y, origins, horizon, m)
+
+
+def forecasts_from_origins(fit: Callable[..., BaselineFit], y, origins, horizon: int, m: int) -> np.ndarray:
+    """(n, horizon): row i is ``fit(y[:origins[i]], m, figure)``'s forecast, the figure of each origin
+    from ``origin_figures`` (Theta's and ES's fits take it)."""
     x = np.asarray(y, dtype=np.float64)
     o = np.asarray(origins, dtype=np.int64)
     if not o.size:
         return np.zeros((0, horizon))
     figures = origin_figures(x, m, o)
-    return np.stack(
-        [fit_theta(x[: int(end)], m, figures[i]).forecast(int(horizon)) for i, end in enumerate(o)]
-    )
+    return np.stack([fit(x[: int(end)], m, figures[i]).forecast(int(horizon)) for i, end in enumerate(o)])
 
 
 def origin_figures(x: np.ndarray, m: int, origins: np.ndarray) -> list[np.ndarray | None]:
