@@ -149,10 +149,7 @@ def warm_engine() -> None:
         from lstmcli.forecasting import early_workers
 
         if early_workers.pending():
-            from lstmcli.forecasting import smoothing_loops
-
-            kernels.warm_up(early_workers.CALLER_LOOPS)
-            smoothing_loops.warm_up()  # ES, fitted here after training (the server compiles Theta's)
+            early_workers.warm_up(early_workers.CALLER_SHARE)
             early_workers.release_pending()
         else:
             kernels.warm_up()

@@ -15,10 +15,7 @@ from lstmcli.forecasting import early_workers, members  # noqa: E402, F401  (the
 
 _handoff = os.environ.pop(early_workers.HANDOFF_ENV, None)
 if _handoff:
-    kernels.warm_up(early_workers.SERVER_LOOPS)
-    from lstmcli.forecasting import theta_loops  # the caller's Theta, after training: in the cache by then
-
-    theta_loops.warm_up()
+    early_workers.warm_up(early_workers.SERVER_SHARE)
     early_workers.wait_for_caller(_handoff)
 kernels.warm_up()
 signal.signal(signal.SIGINT, signal.default_int_handler)  # the workers forked from here start as usual

@@ -5,11 +5,10 @@ Worker processes fork from a forkserver that has imported the engine and loaded 
 started at the beginning of a command (``start``), it gets ready while the caller reads its data.
 
 On a cold Numba cache (the first run after an install) the loops must also be compiled, once, about
-3 CPU-s in one process. Here the two processes share it: the forkserver compiles ``SERVER_LOOPS``
-and Theta's loops (which the caller runs after training) while the caller compiles ``CALLER_LOOPS``
-and ES's loops, on two cores side by side (about 1.5 CPU-s each); each finds the other's in the
-cache afterwards. The forkserver waits for the caller's share (``Handoff.release``: the caller removes a folder) before loading the rest, so that
-neither compiles a loop twice. Every pool that starts releases a pending handoff first
+3.5 CPU-s in one process. Here the two processes share it: the forkserver compiles ``SERVER_SHARE``
+while the caller compiles ``CALLER_SHARE``, on two cores side by side; each finds the other's in the
+cache afterwards. The forkserver waits for the caller's share (``Handoff.release``: the caller removes
+a folder) before loading the rest, so that neither compiles a loop twice. Every pool that starts releases a pending handoff first
 (``release_pending``), and a handoff folder that disappears otherwise (a temporary-folder cleaner)
 releases it too, so a server can never wait for a caller that wants its workers; a server whose
 caller ended first removes the folder itself. The machine code is the same whichever process compiled
@@ -27,8 +26,11 @@ import time
 
 PRELOAD = ["lstmcli.forecasting._worker_start"]  # what the forkserver imports before it forks workers
 HANDOFF_ENV = "LSTMCLI_WORKERS_HANDOFF"  # the forkserver's environment: who releases it, and how
-SERVER_LOOPS = ("forward", "adam")  # the forkserver's share of a cold cache (and Theta's loops); the
-CALLER_LOOPS = ("backward",)  # caller's (and ES's loops): about half of the compile time each
+# The shares of a cold cache's compile, by loop: the engine's (``kernels.LOOPS``), Theta's and ES's (run
+# by the caller after training). About half the compile time each, the caller's the smaller: it also
+# reads the data meanwhile (RESULTS.md "First run and warm runs").
+SERVER_SHARE = ("forward", "es")
+CALLER_SHARE = ("backward", "adam", "theta")
 POLL_SECONDS = 0.01
 
 _pending: Handoff | None = None
@@ -36,7 +38,7 @@ _pending: Handoff | None = None
 
 class Handoff:
     """The caller's side: a private temporary folder that the forkserver waits on while it exists;
-    ``release`` (once ``CALLER_LOOPS`` are in the cache, or when workers are needed) removes it, so
+    ``release`` (once ``CALLER_SHARE`` is in the cache, or when workers are needed) removes it, so
     nothing is left behind."""
 
     def __init__(self, folder: str) -> None:
@@ -51,7 +53,7 @@ class Handoff:
 
 def start() -> Handoff | None:
     """Start the forkserver now (where there is one); None when it cannot be or one is pending already.
-    The caller compiles ``CALLER_LOOPS`` and calls ``release_pending`` (``cli.common.warm_engine``)."""
+    The caller compiles ``CALLER_SHARE`` and calls ``release_pending`` (``cli.common.warm_engine``)."""
     global _pending
     if "forkserver" not in multiprocessing.get_all_start_methods() or _pending is not None:
         return None
@@ -85,6 +87,21 @@ def release_pending() -> None:
     """A pool is about to start: a forkserver still waiting for the caller's share must wait no more."""
     if _pending is not None:
         _pending.release()
+
+
+def warm_up(share: tuple[str, ...]) -> None:
+    """Load (or, on a cold cache, compile) the loops of a share: the engine's, ``"theta"``, ``"es"``."""
+    from lstmcli.engine import kernels
+
+    kernels.warm_up(tuple(name for name in share if name in kernels.LOOPS))
+    if "theta" in share:
+        from lstmcli.forecasting import theta_loops
+
+        theta_loops.warm_up()
+    if "es" in share:
+        from lstmcli.forecasting import smoothing_loops
+
+        smoothing_loops.warm_up()
 
 
 def wait_for_caller(handoff: str) -> None:
