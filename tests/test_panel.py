@@ -81,6 +81,23 @@ def test_a_given_frequency_is_used_and_said(panel_csv):
         load_panel(panel_csv, id_col="store", freq="W")
 
 
+def test_columns_a_panel_does_not_read_are_named_in_one_note(tmp_path, panel_csv):
+    assert not any(n.startswith("Ignored") for n in load_panel(panel_csv, id_col="store").notes)
+    frame = panel_frame()
+    frame["split"] = "train"  # as the M3/M4 files: the test rows are part of the series all the same
+    frame["promo"] = 0.5
+    path = tmp_path / "extra.csv"
+    frame.to_csv(path, index=False)
+    panel = load_panel(path, id_col="store", target="sales")
+    assert "Ignored columns 'split', 'promo'." in panel.notes
+    assert (
+        "Ignored column 'split'." in load_panel(path, id_col="store", target="sales", static=("promo",)).notes
+    )
+    assert (
+        "Ignored column 'split'." in load_panel(path, id_col="store", target="sales", future=("promo",)).notes
+    )
+
+
 def test_a_repeated_time_within_a_series_is_one_line(tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text("id,date,y\na,2020-01-01,1\na,2020-01-01,2\na,2020-02-01,3\n")

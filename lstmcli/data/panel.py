@@ -79,6 +79,13 @@ def load_panel(
     else:
         notes.extend(n for n in time.notes if not n.startswith("Used column"))
         notes.append(f"Used column '{time.name}' as the time column and '{id_col}' as the series id.")
+    unused = [
+        c
+        for c in table.columns
+        if c not in {id_col, target, *static, *known} and c != getattr(time, "name", None)
+    ]
+    if unused:
+        notes.append(_ignored_note(unused))
 
     # rows of each series, in file order; the series sorted by id
     order = np.argsort(codes, kind="stable")
@@ -168,6 +175,14 @@ def load_panel(
     ids = tuple(sid for sid in rows_by_id if sid not in left_out)
     values = {c: _static_column(table, c, {sid: rows_by_id[sid] for sid in ids}) for c in static}
     return Panel(p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes), values)
+
+
+def _ignored_note(columns: list[str]) -> str:
+    """The note for the columns a panel does not read (say the M3/M4 files' ``split``: every row of a
+    series, whatever it says, is part of the series)."""
+    return (
+        f"Ignored {'column' if len(columns) == 1 else 'columns'} {fmt_list([repr(c) for c in columns], 5)}."
+    )
 
 
 def _static_column(table, name: str, rows_by_id: dict[str, np.ndarray]) -> np.ndarray:
