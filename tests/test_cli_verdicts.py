@@ -39,6 +39,7 @@ def test_the_verdict_names_the_winner_and_the_predict_command():
         "`lstmcli predict --model m.npz --method theta` uses Theta."
     )
     assert "does not beat Naive2, Theta here" in str(verdict(table))  # backtests: no model file to name
+    assert "(`lstmcli predict --method theta` with a model of this data)" in str(verdict(table))  # the best
     assert "beats every baseline" in str(verdict(table | {"LSTM": {"OWA": 0.9}}, "m.npz"))
 
 

@@ -111,10 +111,12 @@ def verdict(metrics: dict[str, dict[str, float]], model: str | None = None) -> T
         if name in BASELINE_NAMES and _finite(row.get("OWA")) and row["OWA"] <= lstm["OWA"]
     ]
     if not_beaten:
+        simplest = min(not_beaten, key=lambda name: metrics[name]["OWA"])
         return styled(
             (
-                f"The LSTM does not beat {', '.join(not_beaten)} here (OWA {fmt(lstm['OWA'])}): "
-                "prefer the simpler forecast, or try another --transform or --lookback.",
+                f"The LSTM does not beat {', '.join(not_beaten)} here (OWA {fmt(lstm['OWA'])}): prefer the "
+                f"simpler forecast (`lstmcli predict --method {method_key(simplest)}` with a model of this "
+                "data), or try another --transform or --lookback.",
                 "yellow",
             )
         )
