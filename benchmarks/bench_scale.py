@@ -223,6 +223,7 @@ def stages(n: int, folder: Path, args: argparse.Namespace) -> dict:
 
     from lstmcli.data.panel import load_panel
     from lstmcli.forecasting import panel as P
+    from lstmcli.forecasting import panel_global as G
     from lstmcli.forecasting.config import ForecasterConfig
     from lstmcli.forecasting.ensemble import Progress, train_members, training_sets
     from lstmcli.forecasting.fitting import ensemble_of, preprocessing_for
@@ -245,15 +246,17 @@ def stages(n: int, folder: Path, args: argparse.Namespace) -> dict:
     lap("read the file")
     cfg = ForecasterConfig(horizon=HORIZON, seed=args.seed)
     model = P.PanelForecaster(cfg, mode="global")
-    plans, lookbacks, _, kept, _ = model._plans(list(panel.series), list(panel.ids))
-    arrays = [P._arrays(s) for s in kept]
+    plans, lookbacks, _, kept, _ = G.plan_series(
+        cfg, list(panel.series), list(panel.ids), *model._season_horizon(list(panel.series))
+    )
+    arrays = [G.series_arrays(s) for s in kept]
     points = [validation_points(p, len(y)) for p, (y, _) in zip(plans, arrays, strict=True)]
     preps = [
         preprocessing_for(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag])
         for p, (y, f) in zip(plans, arrays, strict=True)
     ]
     lap("prepare every series")
-    sets = P._pooled([
+    sets = G.pooled_sets([
         training_sets(prep, y, f, lookbacks, 1, p.split.train_end, starts)
         for prep, p, (y, f), (starts, _) in zip(preps, plans, arrays, points, strict=True)
     ], cfg.seed)  # fmt: skip
@@ -261,7 +264,7 @@ def stages(n: int, folder: Path, args: argparse.Namespace) -> dict:
     lap("cut the windows")
     kept_members, _, _ = train_members(
         cfg, sets, epochs=[1] * len(sets), patience=0, progress=Progress(None, 1, len(sets)),
-        should_stop=None, cores=1, epoch_windows=P.EPOCH_WINDOWS,
+        should_stop=None, cores=1, epoch_windows=G.EPOCH_WINDOWS,
     )  # fmt: skip
     lap("one epoch of every member")
     ensemble = ensemble_of(kept_members, "recursive")
@@ -271,7 +274,7 @@ def stages(n: int, folder: Path, args: argparse.Namespace) -> dict:
     panel_validation(ys, origins, forecasts, HORIZON, plans[0].season)
     lap("validation scores")
     full = [preprocessing_for(cfg, p, y, f) for p, (y, f) in zip(plans, arrays, strict=True)]
-    P._pooled([
+    G.pooled_sets([
         training_sets(prep, y, f, lookbacks, 1, len(y) - p.lag, np.zeros(0, dtype=int))
         for prep, p, (y, f) in zip(full, plans, arrays, strict=True)
     ], cfg.seed)  # fmt: skip

@@ -32,10 +32,10 @@ def main() -> None:
     ap.add_argument("--val-windows", type=int, default=1 << 12)
     a = ap.parse_args()
     from lstmcli.data.panel import load_panel
-    from lstmcli.forecasting import ensemble, panel
+    from lstmcli.forecasting import ensemble, panel, panel_global
     from lstmcli.forecasting.config import ForecasterConfig
 
-    panel.EPOCH_WINDOWS, panel.VAL_WINDOWS = a.epoch_windows, a.val_windows
+    panel_global.EPOCH_WINDOWS, panel_global.VAL_WINDOWS = a.epoch_windows, a.val_windows
     if a.mode == "full":
         ensemble.sampled_patience = lambda patience, pool, sample: patience
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ from lstmcli.data.panel import load_panel
 from lstmcli.data.transforms import guerrero_lambda
 from lstmcli.engine.network import LSTMNetwork, NetworkConfig
 from lstmcli.engine.training import TrainConfig, fit
-from lstmcli.forecasting import panel as panel_mod
+from lstmcli.forecasting import panel_global
 from lstmcli.forecasting.baselines import compare_with_baselines
 from lstmcli.forecasting.fitting import forecast_from_origins
 from lstmcli.forecasting.forecaster import Forecaster
@@ -42,8 +42,8 @@ def fitted(panel_csv):
 @pytest.fixture
 def sampled(monkeypatch):
     """Budgets small enough that the 4-series test panel is sampled as a large panel would be."""
-    monkeypatch.setattr(panel_mod, "EPOCH_WINDOWS", 40)
-    monkeypatch.setattr(panel_mod, "VAL_WINDOWS", 12)
+    monkeypatch.setattr(panel_global, "EPOCH_WINDOWS", 40)
+    monkeypatch.setattr(panel_global, "VAL_WINDOWS", 12)
 
 
 # ---------------------------------------------------------------------------------------------- engine
@@ -133,13 +133,13 @@ def test_sampled_training_is_reproducible_to_the_byte(tmp_path, panel_csv, sampl
 
 def test_sampled_validation_watches_a_seeded_sample_of_series(panel_csv, sampled, monkeypatch):
     watched = []
-    real = panel_mod.train_members
+    real = panel_global.train_members
 
     def spy(cfg, sets, **kwargs):
         watched.append([len(s.x_val) for s in sets if s.x_val is not None])
         return real(cfg, sets, **kwargs)
 
-    monkeypatch.setattr(panel_mod, "train_members", spy)
+    monkeypatch.setattr(panel_global, "train_members", spy)
     PanelForecaster(TINY, mode="global").fit(load_panel(panel_csv, id_col="store"))
     assert watched[0] and all(0 < n <= 12 for n in watched[0])  # some series' windows, within VAL_WINDOWS
 
