@@ -39,7 +39,10 @@ def test_each_series_is_forecast_from_the_end_of_its_own_rows(tmp_path, fitted):
                                             freq="MS").strftime("%Y-%m-%d"), "sales": [1.0, 2.0, 3.0, 5.0]})])  # fmt: skip
     newer.to_csv(tmp_path / "newer.csv", index=False)
     forecasts, left_out = fitted.predict_data(load_panel(tmp_path / "newer.csv", id_col="store"), 3)
-    assert set(forecasts) == {"east", "north"} and left_out == [("mall", "not in the model")]
+    # a series the global model was not trained on is forecast by its network, if long enough
+    assert set(forecasts) == {"east", "north"} and left_out == [
+        ("mall", "too short for the model's lookback")
+    ]
     full = load_panel(panel_csv_path(tmp_path), id_col="store")
     for sid, drop in cut.items():
         series = full.series[full.ids.index(sid)]
@@ -75,6 +78,101 @@ def test_api_errors_name_the_series(tmp_path, fitted):  # noqa: F811
         fitted.predict_data(panel, 3, ids=["east"])
     with pytest.raises(ConfigError, match=r"no series 'mall' in this model"):
         fitted.predict_data(panel, 3, ids=["mall"])
+
+
+def _newcomer_file(tmp_path, frame):
+    """The panel's file with a fifth store, 'mall': north's pattern at another level, 48 months."""
+    north = frame[frame.store.eq("north")].tail(48).copy()
+    mall = north.assign(store="mall", sales=north.sales * 1.5 + 20)
+    path = tmp_path / "with_mall.csv"
+    pd.concat([frame, mall]).to_csv(path, index=False)
+    return path
+
+
+def test_a_global_model_forecasts_a_series_it_was_not_trained_on(tmp_path, fitted):  # noqa: F811
+    path = _newcomer_file(tmp_path, panel_frame())
+    forecasts, left_out = fitted.predict_data(load_panel(path, id_col="store"), 4, levels=(80, 95))
+    assert "mall" not in fitted.ids_ and list(forecasts) == ["east", "mall", "north", "south", "west"]
+    assert "mall" not in dict(left_out)
+    mall = forecasts["mall"]
+    assert np.isfinite(mall.values).all() and str(mall.timestamps[0])[:10] == "2020-01-01"
+    lo80, hi80 = mall.intervals[80]
+    lo95, hi95 = mall.intervals[95]
+    assert np.all(lo95 <= lo80) and np.all(lo80 < mall.values) and np.all(mall.values < hi80)
+    assert np.all(hi80 <= hi95)
+    # the model's own series keep the forecasts and intervals the model gives them
+    alone, _ = fitted.predict_data(load_panel(panel_csv_path(tmp_path), id_col="store"), 4, levels=(80, 95))
+    for sid, f in alone.items():
+        np.testing.assert_array_equal(forecasts[sid].values, f.values)
+        np.testing.assert_array_equal(forecasts[sid].intervals[95][0], f.intervals[95][0])
+    only, _ = fitted.predict_data(load_panel(path, id_col="store"), 4, ids=["mall"])
+    np.testing.assert_array_equal(only["mall"].values, mall.values)
+    frame = panel_frame()
+    stub = frame[frame.store.eq("north")].tail(5).assign(store="kiosk")
+    pd.concat([frame, stub]).to_csv(tmp_path / "kiosk.csv", index=False)
+    with pytest.raises(
+        DataError, match=r"series 'kiosk' cannot be forecast from it: too short for the model's"
+    ):
+        fitted.predict_data(load_panel(tmp_path / "kiosk.csv", id_col="store"), 4, ids=["kiosk"])
+
+
+def test_a_newcomer_with_the_data_trained_on_forecasts_as_the_model_does(panel_csv, fitted):  # noqa: F811
+    """adopt gives a series the plan and final preprocessing that fit gives it: the same forecast."""
+    from lstmcli.forecasting.forecaster import Forecaster
+    from lstmcli.forecasting.panel_global import adopt
+
+    panel = load_panel(panel_csv, id_col="store")
+    ids, states, short = adopt(fitted.state_, list(panel.ids), list(panel.series))
+    assert ids == fitted.ids_ and not short
+    for sid, state in zip(ids, states, strict=True):
+        model = Forecaster(state.config)
+        model.state_, model.compiled_forecasts = state, True
+        np.testing.assert_array_equal(model.predict(6).values, fitted.forecaster(sid).predict(6).values)
+        own = fitted.forecaster(sid).state_
+        assert state.residuals.shape == own.residuals.shape  # validated from the same origins
+    from lstmcli.forecasting.backtest import _series_from_values
+
+    flat, stub = (
+        _series_from_values(np.full(40, 3.0), "sales", "x.csv"),
+        _series_from_values(np.arange(4.0), "sales", "x.csv"),
+    )
+    assert adopt(fitted.state_, ["flat", "stub"], [flat, stub]) == (
+        [],
+        [],
+        [("flat", "constant"), ("stub", "too short for the model's lookback")],
+    )
+
+
+def test_a_local_model_or_one_with_static_features_leaves_newcomers_out(tmp_path, panel_csv):  # noqa: F811
+    from lstmcli.forecasting.config import ForecasterConfig
+    from lstmcli.forecasting.panel import PanelForecaster
+
+    tiny = ForecasterConfig(epochs=2, hidden=4, ensemble=1, patience=0)
+    path = _newcomer_file(tmp_path, panel_frame())
+    local = PanelForecaster(tiny, mode="local").fit(load_panel(panel_csv, id_col="store"))
+    _, left_out = local.predict_data(load_panel(path, id_col="store"), 3)
+    assert ("mall", "not in the model") in left_out
+    frame = panel_frame().assign(region=lambda d: d.store.map({"north": "n", "south": "s"}).fillna("o"))
+    frame.to_csv(tmp_path / "regions.csv", index=False)
+    static = PanelForecaster(tiny, mode="global").fit(load_panel(tmp_path / "regions.csv", id_col="store",
+                                                                 static=("region",)))  # fmt: skip
+    _, left_out = static.predict_data(load_panel(path, id_col="store"), 3)
+    assert ("mall", "not in the model") in left_out
+    with pytest.raises(ConfigError, match=r"no series 'mall' in this model"):
+        static.predict_data(load_panel(path, id_col="store"), 3, ids=["mall"])
+
+
+def test_cli_predict_data_says_which_series_the_model_was_not_trained_on(tmp_path, fitted):  # noqa: F811
+    fitted.save(tmp_path / "m.npz")
+    path = _newcomer_file(tmp_path, panel_frame())
+    r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(path), "--format", "json",
+                            "--horizon", "2", "--level", "80"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rows = [row for row in json.loads(r.stdout)["forecast"] if row["store"] == "mall"]
+    assert [row["date"] for row in rows] == ["2020-01-01", "2020-02-01"]
+    assert "1 series the model was not trained on (mall): forecast by its network" in " ".join(
+        r.stderr.split()
+    )
 
 
 def test_cli_predict_data_summarises_what_it_leaves_out(tmp_path, panel_csv, fitted):  # noqa: F811

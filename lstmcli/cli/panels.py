@@ -301,7 +301,7 @@ def newer_panel(
     the model the file does not hold). Returns the forecasts by id and the newer series by id (what a
     picture draws as their history)."""
     from lstmcli.data.panel import load_panel, skipped_note
-    from lstmcli.data.wording import fmt_list
+    from lstmcli.data.wording import fmt_list, plural
 
     known = panel.forecaster(panel.ids_[0]).state_.known
     newer = load_panel(
@@ -313,6 +313,14 @@ def newer_panel(
         newer, horizon, ids=ids, levels=levels, method=method, future=future
     )
     notes = [skipped_note(left_out)] if left_out else []
+    trained = set(panel.ids_)
+    newcomers = [sid for sid in forecasts if sid not in trained]
+    if newcomers:
+        notes.append(
+            f"{plural(len(newcomers), 'series', 'series')} the model was not trained on "
+            f"({fmt_list(newcomers, 3)}): forecast by its network as it is, each series with its own "
+            "seasonal adjustment and scaling, its intervals from its own validation origins."
+        )
     absent = [sid for sid in panel.ids_ if sid not in newer.ids and sid not in dict(newer.skipped)]
     if absent and series_id is None:
         notes.append(

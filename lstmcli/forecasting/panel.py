@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from lstmcli.data.future import PanelFuture
     from lstmcli.data.series import Panel, SeriesData
     from lstmcli.forecasting.executors import Executor
+    from lstmcli.forecasting.state import FittedState
 
 __all__ = ["PanelForecaster", "PanelState"]
 
@@ -303,27 +304,37 @@ class PanelForecaster:
         levels: tuple[int, ...] = (), method: str = "lstm", future: PanelFuture | None = None,
     ) -> tuple[dict[str, Forecast], list[tuple[str, str]]]:  # fmt: skip
         """Forecasts from the end of newer data (``predict --data``): each series of ``panel`` (or of
-        ``ids``) that the model knows, from its own last rows and dates, as ``Forecaster.predict(data=)``
-        forecasts a single series. Returns the forecasts by id and the (id, reason) of the series of the
-        file left out: not in the model, too short for the lookback, or skipped when read. An id of
-        ``ids`` missing from the model or the file, or a file of which nothing can be forecast, is an
-        error."""
+        ``ids``), from its own last rows and dates, as ``Forecaster.predict(data=)`` forecasts a single
+        series. A series the model was not trained on is forecast by a global model's shared network
+        (``panel_global.adopt``: zero-shot, nothing trained) unless the model reads static features or
+        inputs known in advance; a local model has no network for it. Returns the forecasts by id (in the
+        file's id order) and the (id, reason) of the series of the file left out: not in the model, too
+        short for the lookback, or skipped when read. An id of ``ids`` missing from the model (and, for a
+        global model, from the file), or a file of which nothing can be forecast, is an error."""
+        from lstmcli.forecasting.panel_global import adopt, adoptable
+
         st = self._state()
         given = dict(zip(panel.ids, panel.series, strict=True))
+        known = set(st.ids)
+        newcomers = adoptable(st) is None
         left_out = [(sid, reason) for sid, reason in panel.skipped if ids is None or sid in ids]
         if ids is not None:
             for sid in ids:
-                self.forecaster(sid)  # an id the model does not know: its own error
+                if not (newcomers and sid in given and sid not in known):
+                    self.forecaster(sid)  # an id the model does not know: its own error
                 if sid not in given:
                     why = dict(panel.skipped).get(sid) or f"not in its column '{panel.id_col}'"
                     raise DataError(f"{panel.path}: series {sid!r} cannot be forecast from it: {why}")
-        known = set(st.ids)
         forecasts: dict[str, Forecast] = {}
+        new: dict[str, SeriesData] = {}
         for sid, series in given.items():
             if ids is not None and sid not in ids:
                 continue
             if sid not in known:
-                left_out.append((sid, "not in the model"))
+                if newcomers:
+                    new[sid] = series
+                else:
+                    left_out.append((sid, "not in the model"))
                 continue
             model = self.forecaster(sid)
             need = max(model.state_.ensemble.lookbacks) + model.state_.preprocessing.lag
@@ -342,11 +353,37 @@ class PanelForecaster:
                 )
             except DataError as e:  # (a --future file's own errors name the series already)
                 raise DataError(str(e) if ahead is not None else f"series '{sid}': {e}") from None
+        forecasts = self._calibrated(forecasts, levels)
+        if new:
+            adopted, states, short = adopt(st, list(new), list(new.values()))
+            if ids is not None and short:
+                sid, why = short[0]
+                raise DataError(f"{panel.path}: series {sid!r} cannot be forecast from it: {why}")
+            left_out += short
+            forecasts |= self._newcomer_forecasts(adopted, states, horizon, levels, method)
         if not forecasts:
             from lstmcli.data.panel import skipped_note
 
             raise DataError(f"{panel.path}: no series to forecast from ({skipped_note(left_out)})")
-        return self._calibrated(forecasts, levels), sorted(left_out)
+        return {sid: forecasts[sid] for sid in given if sid in forecasts}, sorted(left_out)
+
+    def _newcomer_forecasts(
+        self, ids: list[str], states: list[FittedState], horizon: int | None, levels: tuple[float, ...],
+        method: str,
+    ) -> dict[str, Forecast]:  # fmt: skip
+        """The forecasts of series the model was not trained on (``panel_global.adopt``), their intervals
+        calibrated over the model's series and theirs together (the model's own series keep theirs)."""
+        from lstmcli.forecasting.intervals import recalibrate
+
+        out = {}
+        for sid, state in zip(ids, states, strict=True):
+            model = Forecaster(state.config)
+            model.state_ = state
+            model.compiled_forecasts = True
+            out[sid] = model.predict(horizon, levels=levels, method=method)
+        st = self._state()
+        pool = dict(zip(st.ids, st.states, strict=True)) | dict(zip(ids, states, strict=True))
+        return recalibrate(out, pool, levels)
 
     # ------------------------------------------------------------------------------------------ files
     def save(self, path: str) -> None:

@@ -63,9 +63,9 @@ if TYPE_CHECKING:
     from lstmcli.engine.training import EpochReport, TrainResult
     from lstmcli.forecasting.config import ForecasterConfig
     from lstmcli.forecasting.executors import Executor
-    from lstmcli.forecasting.state import FittedState
+    from lstmcli.forecasting.state import FittedState, PanelState
 
-__all__ = ["fit_global", "panel_lookbacks", "plan_series"]
+__all__ = ["adopt", "adoptable", "fit_global", "panel_lookbacks", "plan_series"]
 
 WINDOWS_PER_SERIES = 200  # training windows a series gives to the pool: its most recent ones
 VAL_WINDOWS_PER_SERIES = 64  # validation windows a series gives to early stopping: its last ones
@@ -183,6 +183,64 @@ def fit_global(
                                                              strict=True)
     ]  # fmt: skip
     return states, result
+
+
+def adoptable(state: PanelState) -> str | None:
+    """Why the global model of ``state`` cannot forecast a series it was not trained on, or None: one
+    that reads static features or inputs known in advance needs the series' own, which it never saw."""
+    if state.mode != "global":
+        return "a local model has no network for it"
+    if state.static:
+        return "the model reads static features"
+    if state.first.known.width or state.first.feature_names:
+        return "the model reads inputs known in advance"
+    return None
+
+
+def adopt(
+    state: PanelState, ids: list[str], series: list[SeriesData]
+) -> tuple[list[str], list[FittedState], list[tuple[str, str]]]:
+    """Series the global model of ``state`` was not trained on, as series of it (zero-shot: nothing is
+    trained): each gets its own plan and preprocessing as ``fit_global`` gives a series of the panel,
+    the shared ensemble, and a validation from its own origins by that ensemble (which never saw the
+    series, so its residuals are honest out-of-sample errors). The ids and states kept, and the (id,
+    reason) of the series left out (too short for the model's lookbacks, constant). With its data as trained on, a series
+    of the model forecasts as the model forecasts it, bit for bit (its final preprocessing is the same)."""
+    if (why := adoptable(state)) is not None:
+        raise ConfigError(f"this model cannot forecast series it was not trained on: {why}")
+    first, cfg = state.first, state.config
+    lookbacks = list(first.ensemble.lookbacks)
+    shared = replace(cfg, season=first.season, horizon=first.horizon, lookback=max(lookbacks), ensemble=1)
+    plans, kept_ids, kept, short = [], [], [], []
+    for sid, s in zip(ids, series, strict=True):
+        if float(np.ptp(s.values)) == 0.0:  # (load_panel leaves them out already) as fit does
+            short.append((sid, "constant"))
+            continue
+        try:
+            plans.append(make_plan(shared, s))
+        except ConfigError:
+            short.append((sid, "too short for the model's lookback"))
+            continue
+        kept_ids.append(sid)
+        kept.append(s)
+    if not kept:
+        return [], [], short
+    arrays = [series_arrays(s) for s in kept]
+    points = [validation_points(p, len(y)) for p, (y, _) in zip(plans, arrays, strict=True)]
+    ensemble, horizon = first.ensemble, first.horizon
+    validating = [  # fitted on each series' training part, as a series of the panel is validated
+        preprocessing_for(cfg, p, y[: p.split.train_end + p.lag], f[: p.split.train_end + p.lag])
+        for p, (y, f) in zip(plans, arrays, strict=True)
+    ]
+    ys, origins = [y for y, _ in arrays], [o for _, o in points]
+    forecasts = panel_forecasts(validating, ensemble, ys, [f for _, f in arrays], origins, horizon)
+    checks = panel_validation(ys, origins, forecasts, horizon, first.season, cfg.combine)
+    states = [
+        fitted_state(cfg, replace(p, lookbacks=tuple(lookbacks)), s, preprocessing_for(cfg, p, y, f), ensemble,
+                     list(first.member_epochs), None, o, table, residuals, state.train_result, first.known)
+        for p, s, (y, f), o, (residuals, table) in zip(plans, kept, arrays, origins, checks, strict=True)
+    ]  # fmt: skip
+    return kept_ids, states, short
 
 
 # ---------------------------------------------------------------------------------------------- helpers
