@@ -8,11 +8,11 @@ On a cold Numba cache (the first run after an install) the loops must also be co
 3.5 CPU-s in one process. Here the two processes share it: the forkserver compiles ``SERVER_SHARE``
 while the caller compiles ``CALLER_SHARE``, on two cores side by side; each finds the other's in the
 cache afterwards. The forkserver waits for the caller's share (``Handoff.release``: the caller removes
-a folder) before loading the rest, so that neither compiles a loop twice. Every pool that starts releases a pending handoff first
-(``release_pending``), and a handoff folder that disappears otherwise (a temporary-folder cleaner)
-releases it too, so a server can never wait for a caller that wants its workers; a server whose
-caller ended first removes the folder itself. The machine code is the same whichever process compiled
-it: results do not change.
+a folder) before loading the rest, so that neither compiles a loop twice. Every pool that starts
+releases a pending handoff first (``release_pending``), and a handoff folder that disappears otherwise
+(a temporary-folder cleaner) releases it too, so a server can never wait for a caller that wants its
+workers; a server whose caller ended first removes the folder itself. The machine code is the same
+whichever process compiled it: results do not change.
 """
 
 from __future__ import annotations
