@@ -23,6 +23,9 @@ ones; an epoch trains on at most ``EPOCH_WINDOWS`` of the pool, drawn afresh wit
 stopping watches a seeded sample of the series past ``VAL_WINDOWS``, so the training stops growing with
 the panel; preparing, validating and forecasting the series (``panel_batch``) grow linearly. The series
 are pooled in id order, so the order of the rows in the file never changes the model.
+
+A series the model was not trained on gets the same per-series pieces around the shared ensemble
+(``adopt``, zero-shot: nothing is trained), so ``predict --data`` forecasts it too.
 """
 
 from __future__ import annotations
