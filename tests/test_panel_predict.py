@@ -175,6 +175,18 @@ def test_cli_predict_data_says_which_series_the_model_was_not_trained_on(tmp_pat
     )
 
 
+def test_cli_plot_of_a_series_the_model_was_not_trained_on(tmp_path, fitted):  # noqa: F811
+    pytest.importorskip("matplotlib")
+    fitted.save(tmp_path / "m.npz")
+    path = _newcomer_file(tmp_path, panel_frame())
+    for extra in (["--id", "mall"], []):  # the one series, and the grid that holds it
+        png = tmp_path / f"mall{len(extra)}.png"
+        r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(path), "--horizon", "3",
+                                "--plot", str(png), *extra])  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
 def test_cli_predict_data_summarises_what_it_leaves_out(tmp_path, panel_csv, fitted):  # noqa: F811
     fitted.save(tmp_path / "m.npz")
     frame = panel_frame(seed=1)

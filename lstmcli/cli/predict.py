@@ -337,15 +337,20 @@ def _panel_picture(
     from lstmcli.cli.plots import GRID_SERIES, forecast_figure, forecast_grid_figure
 
     id_col, h = panel.id_col_, len(next(iter(forecasts.values())).values)
+    trained = set(panel.ids_)
+
+    def forecaster(sid: str) -> Any:  # a series the model was not trained on comes from --data, whose
+        # rows are its history; the season and target it needs besides are the panel's
+        return panel.forecaster(sid if sid in trained else panel.ids_[0])
+
     if series_id is not None:
         title = f"{panel.target_} of {id_col} {series_id}: forecast of the next {h} periods ({model.name})"
         return forecast_figure(
-            **_picture_series(panel.forecaster(series_id), forecasts[series_id], newer.get(series_id), title)
+            **_picture_series(forecaster(series_id), forecasts[series_id], newer.get(series_id), title)
         )
     shown = list(forecasts)[:GRID_SERIES]
     series = [
-        _picture_series(panel.forecaster(sid), forecasts[sid], newer.get(sid), f"{id_col} {sid}")
-        for sid in shown
+        _picture_series(forecaster(sid), forecasts[sid], newer.get(sid), f"{id_col} {sid}") for sid in shown
     ]
     more = (
         f"the first {len(shown)} of {len(forecasts)} series"
