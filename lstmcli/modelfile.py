@@ -45,6 +45,12 @@ a newer lstmcli: their baselines had to be exactly the first four)::
                                 (every baseline has them; older files: no trend)
     metadata "settings.combine" also "theta+es", the default for a model of the target alone
 
+Added in 3.0 (older files still load; lstmcli reading 2.x refuses a 3.0 file in one line: it would
+read the logarithms as values)::
+
+    metadata "baselines.ES.log" true when ES was fitted to the logarithms (seasonal data: Holt-Winters
+                                with its seasonal states as the additive figure); every baseline has it
+
 The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
 plain numeric or unicode and the file opens with ``np.load(path, allow_pickle=False)``.
@@ -81,8 +87,8 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "json_safe", "load_state", "model_file_errors", "save_state"]
 
 FORMAT = "lstmcli-model"
-FORMAT_VERSION = "2.0"
-_READS_MAJOR = 2
+FORMAT_VERSION = "3.0"
+_READS_MAJOR = 3
 
 
 # ---------------------------------------------------------------------------------------------- writing

@@ -1,4 +1,4 @@
-"""The model file of a panel (format 2.0): one global ensemble (or one per series) and the state of
+"""The model file of a panel (format 3.0): one global ensemble (or one per series) and the state of
 every series, in the same safe ``.npz`` as a single-series model (``modelfile``), which stays exactly as
 it was.
 
@@ -15,11 +15,11 @@ Layout::
     panel.level_alpha (S,)              the SES level constant
     panel.metrics (S, methods, measures)  each series' validation table (NaN: none)
     panel.pool_index (S, F) int64       series s's field f is metadata "panel.pool"[pool_index[s, f]]
-    panel.baselines (S, B, 8)           each series' fitted baselines (Naive, Seasonal naive, Naive2,
+    panel.baselines (S, B, 9)           each series' fitted baselines (Naive, Seasonal naive, Naive2,
                                         Theta, ES; "panel.baseline_methods" names them): level, alpha,
-                                        intercept, slope, n, additive, trend, damping
-                                        (``forecasting.fits.BaselineFit``; before 2.0: the first six,
-                                        without ES)
+                                        intercept, slope, n, additive, trend, damping, log
+                                        (``forecasting.fits.BaselineFit``; before 3.0: the first eight,
+                                        before 2.0: the first six, without ES)
     panel.baseline_seasonal (sum)       their seasonal figures, packed (offsets per series and method)
     metadata ()                         JSON: what every series shares (network, settings, season,
                                         horizon, lookbacks, training) as in a single-series file, and
@@ -46,7 +46,7 @@ it with ``modelfile``'s own checks, so a panel file is checked exactly as strict
 per-series fields are not where a single-series file has them ("metadata lacks the field
 'transforms'"); a 1.3 reader refuses a 1.4 file in one line ("metadata field 'panel.series' must hold
 one entry per id"); a 1.x reader refuses a 2.0 file in one line (it needs a newer lstmcli: ES among the
-baselines, with their damped trends).
+baselines, with their damped trends), and a 2.x reader a 3.0 file (ES may be fitted on the log scale).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PANEL_FORMAT_VERSION", "load_panel_state", "save_panel"]
 
-PANEL_FORMAT_VERSION = "2.0"
+PANEL_FORMAT_VERSION = "3.0"
 _PACKED = ("tail_values", "seasonal_indices", "residuals", "naive2_errors")
 _PANEL_ENTRY = re.compile(r"panel\.[a-z_0-9]+")
 # The metadata string (4 bytes a character). Since format 1.4 it holds per series only the index of its
@@ -218,8 +218,8 @@ def _series_arrays(state: PanelState, arrays: dict[str, np.ndarray], local: bool
     return out
 
 
-_BASELINE_NUMBERS = ("level", "alpha", "intercept", "slope", "n", "additive", "trend", "damping")
-_BASELINE_NUMBERS_BEFORE_2_0 = 6  # (no trend, no damping)
+_BASELINE_NUMBERS = ("level", "alpha", "intercept", "slope", "n", "additive", "trend", "damping", "log")
+_BASELINE_NUMBERS_BEFORE = (6, 8)  # before 2.0: no trend, no damping; before 3.0: no log
 
 
 def _baseline_arrays(fits: list[dict[str, dict[str, Any]]], arrays: dict[str, np.ndarray]) -> list[str]:
@@ -479,7 +479,7 @@ def _baseline_entries(
         raise ModelFileError(f"{name}: metadata field 'panel.baseline_methods' must list method names")
     numbers = _check_array(arrays, "panel.baselines", None, ("float64",), name)
     if numbers.shape not in {
-        (n, len(methods), k) for k in (len(_BASELINE_NUMBERS), _BASELINE_NUMBERS_BEFORE_2_0)
+        (n, len(methods), k) for k in (len(_BASELINE_NUMBERS), *_BASELINE_NUMBERS_BEFORE)
     }:
         raise ModelFileError(
             f"{name}: panel.baselines has shape {numbers.shape}, expected {(n, len(methods), len(_BASELINE_NUMBERS))}"
@@ -491,6 +491,7 @@ def _baseline_entries(
             | {
                 "n": int(numbers[k, i, 4]),
                 "additive": bool(numbers[k, i, 5]),
+                "log": bool(numbers.shape[2] > 8 and numbers[k, i, 8]),
                 "seasonal": seasonal[k * len(methods) + i].tolist(),
             }
             for i, m in enumerate(methods)

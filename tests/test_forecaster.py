@@ -294,7 +294,7 @@ def test_model_file_keeps_the_ensemble_and_the_season(tmp_path):
         "calibration.naive2_errors",
     } <= names
     assert "ensemble.0.lstm.weight_ih_l0" not in names and meta["ensemble"]["members"] == 3
-    assert meta["format_version"] == "2.0"
+    assert meta["format_version"] == "3.0"
     again = Forecaster.load(path)
     np.testing.assert_array_equal(again.seasonal_, model.seasonal_)
     np.testing.assert_array_equal(again.naive2_errors_, model.naive2_errors_)

@@ -42,7 +42,7 @@ def test_a_format_1_3_file_loads_and_saves_as_the_current_format_with_the_same_f
 
     old.save(tmp_path / "new.npz")
     new = PanelForecaster.load(tmp_path / "new.npz")
-    assert new.state_.format_version == "2.0" and new.ids_ == old.ids_
+    assert new.state_.format_version == "3.0" and new.ids_ == old.ids_
     again = new.predict(3, levels=(80,))
     for k in old.ids_:
         np.testing.assert_array_equal(again[k].values, forecasts[k].values)
@@ -155,7 +155,41 @@ def test_a_panel_file_with_the_baselines_of_format_1_4_forecasts_as_it_did(tmp_p
             np.testing.assert_allclose(got[k].values, expected[k], rtol=1e-9)
     old.save(tmp_path / "new.npz")
     new = PanelForecaster.load(tmp_path / "new.npz")
-    assert new.state_.format_version == "2.0"
+    assert new.state_.format_version == "3.0"
     assert new.state_.first.baselines["Theta"].to_dict() == old.state_.first.baselines["Theta"].to_dict()
     for k in old.ids_:
+        np.testing.assert_array_equal(new.predict(3)[k].values, old.predict(3)[k].values)
+
+
+# forecasts of tests/fixtures/panel_v2_0_global.npz (sample_data/monthly_panel.csv, --global --epochs 3
+# --hidden 4 --ensemble 1 --seed 0), written by commit cf83edf (format 2.0: ES on the adjusted series)
+V20 = {
+    "air_passengers": [441.5428578806, 424.9037784628, 486.8771838059],
+    "ice_cream": [130.6804730758, 134.6437582634, 136.484891407],
+    "us_accidental_deaths": [8321.2491436739, 7550.1148103089, 8364.2756658862],
+    "us_electricity_gas": [118.0544275011, 110.1242732139, 98.7051401917],
+}
+V20_ES = {
+    "air_passengers": [442.587809979, 431.8699427007, 494.8772372679],
+    "ice_cream": [131.3765350368, 136.1461875383, 139.71341079],
+    "us_accidental_deaths": [8276.175887134, 7518.7283833992, 8338.3481651674],
+    "us_electricity_gas": [117.9571432127, 110.2226556955, 99.1605718604],
+}
+
+
+def test_a_panel_file_of_format_2_0_forecasts_as_it_did(tmp_path):
+    old = PanelForecaster.load(FIXTURES / "panel_v2_0_global.npz")
+    assert old.state_.format_version == "2.0" and old.state_.first.config.combine == "theta+es"
+    assert not old.state_.first.baselines["ES"].log
+    for method, expected in (("lstm", V20), ("es", V20_ES)):
+        got = old.predict(3, method=method)
+        for k in old.ids_:
+            np.testing.assert_allclose(got[k].values, expected[k], rtol=1e-9)
+    old.save(tmp_path / "new.npz")
+    new = PanelForecaster.load(tmp_path / "new.npz")
+    assert new.state_.format_version == "3.0"
+    for k in old.ids_:
+        np.testing.assert_array_equal(
+            new.predict(3, method="es")[k].values, old.predict(3, method="es")[k].values
+        )
         np.testing.assert_array_equal(new.predict(3)[k].values, old.predict(3)[k].values)

@@ -64,7 +64,7 @@ def test_combine_round_trips_through_the_model_file(pair):
     fitted, loaded, path = out["theta"]
     assert loaded.config.combine == "theta"
     meta = json.loads(str(open_archive(path, lambda k: True, {"metadata": 1 << 24})["metadata"]))
-    assert meta["settings"]["combine"] == "theta" and meta["format_version"] == "2.0"
+    assert meta["settings"]["combine"] == "theta" and meta["format_version"] == "3.0"
     assert sorted(meta["baselines"]) == sorted(BASELINES)
     a, b = fitted.predict(20, levels=(80, 99.5)), loaded.predict(20, levels=(80, 99.5))
     assert np.array_equal(a.values, b.values)

@@ -29,7 +29,7 @@ HANDOFF_ENV = "LSTMCLI_WORKERS_HANDOFF"  # the forkserver's environment: who rel
 # The shares of a cold cache's compile, by loop: the engine's (``kernels.LOOPS``), Theta's and ES's (run
 # by the caller after training). About half the compile time each, the caller's the smaller: it also
 # reads the data meanwhile (RESULTS.md "First run and warm runs").
-SERVER_SHARE = ("forward", "es")
+SERVER_SHARE = ("forward", "hw")
 CALLER_SHARE = ("backward", "adam", "theta")
 POLL_SECONDS = 0.01
 
@@ -90,7 +90,8 @@ def release_pending() -> None:
 
 
 def warm_up(share: tuple[str, ...]) -> None:
-    """Load (or, on a cold cache, compile) the loops of a share: the engine's, ``"theta"``, ``"es"``."""
+    """Load (or, on a cold cache, compile) the loops of a share: the engine's, ``"theta"``, ``"es"`` and
+    ``"hw"`` (ES without a season and Holt-Winters)."""
     from lstmcli.engine import kernels
 
     kernels.warm_up(tuple(name for name in share if name in kernels.LOOPS))
@@ -98,10 +99,10 @@ def warm_up(share: tuple[str, ...]) -> None:
         from lstmcli.forecasting import theta_loops
 
         theta_loops.warm_up()
-    if "es" in share:
+    if "es" in share or "hw" in share:
         from lstmcli.forecasting import smoothing_loops
 
-        smoothing_loops.warm_up()
+        smoothing_loops.warm_up(tuple(name for name in ("es", "hw") if name in share))
 
 
 def wait_for_caller(handoff: str) -> None:

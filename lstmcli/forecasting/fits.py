@@ -12,7 +12,8 @@ fitted) as a level path combined with a seasonal figure:
 Theta (``theta``) uses every term; Naive2 has :math:`A = B = 0` and multiplicative indices, Naive also
 no season, and Seasonal naive a zero level and the last season as an additive figure. ES (``smoothing``)
 has :math:`A = B = 0` and adds a damped trend :math:`b` to the level path: :math:`\ell_j + b \sum_{i=1}^{j+1}
-\phi^i`. The model file stores these few numbers (``to_dict``) instead of the series.
+\phi^i`; on seasonal data it is fitted to the logarithms (``log``: the forecast is :math:`\exp(\ell_j + \dots
++ s_{k \bmod m})`). The model file stores these few numbers (``to_dict``) instead of the series.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class BaselineFit:
     additive: bool = False
     trend: float = 0.0  # ES: the trend after the last observation, damped by ``damping`` per step
     damping: float = 1.0
+    log: bool = False  # ES on seasonal data: the level path and the additive figure are logarithms
 
     def forecast(self, horizon: int) -> np.ndarray:
         """(horizon,) forecasts of positions n .. n + horizon - 1."""
@@ -54,6 +56,9 @@ class BaselineFit:
         if self.trend:
             level = level + self.trend * np.cumsum(self.damping ** np.arange(1, k.size + 1))
         s = self.seasonal[k % self.seasonal.size]
+        if self.log:
+            with np.errstate(over="ignore"):
+                return np.exp(level + drift + s)
         return level + drift + s if self.additive else (level + drift) * s
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,6 +72,7 @@ class BaselineFit:
             "additive": self.additive,
             "trend": self.trend,
             "damping": self.damping,
+            "log": self.log,
         }
 
     @classmethod
@@ -82,6 +88,7 @@ class BaselineFit:
             additive=bool(d.get("additive", False)),
             trend=float(d.get("trend", 0.0)),  # (files before 2.0: no trend)
             damping=float(d.get("damping", 1.0)),
+            log=bool(d.get("log", False)),  # (files before 3.0: none)
         )
         numbers = [fit.level, fit.intercept, fit.slope, fit.trend, *fit.seasonal.tolist()]
         if not all(math.isfinite(v) for v in numbers):
@@ -90,6 +97,8 @@ class BaselineFit:
             raise ValueError(
                 "a baseline's alpha must be in (0, 1], its damping in [0, 1], n at least 1 and the figure not empty"
             )
+        if fit.log and not fit.additive:
+            raise ValueError("a baseline fitted on the log scale must have an additive figure")
         if not fit.additive and np.any(fit.seasonal <= 0):
             raise ValueError("a baseline's seasonal indices must be positive")
         return fit
