@@ -103,7 +103,7 @@ def test_a_first_train_shares_the_compile_and_trains_the_model_a_warm_run_trains
     report = json.loads(probe.stdout)
     if not report["cached"]:
         pytest.skip("Numba has no cache folder here: every run compiles")
-    assert report["misses"] == 0  # both shares (the engine's, Theta's and Holt-Winters's loops) reached the cache
+    assert report["misses"] == 0  # both shares (the engine's, Theta's, Holt-Winters's loops) are cached
     warm = _train(tmp_path, cache, "warm.npz")
     assert warm.returncode == 0, warm.stderr
     with np.load(tmp_path / "first.npz") as a, np.load(tmp_path / "warm.npz") as b:

@@ -12,8 +12,9 @@ multiply the forecasts back by the indices; otherwise it is plain Naive. The tes
 Theta (``theta``): the standard theta method, SES with drift on the same seasonally adjusted series; the
 yardstick the M3 and M4 competitions measured methods against.
 
-ES (``smoothing``): exponential smoothing with a damped trend or none (chosen by AICc) on the same
-seasonally adjusted series, M4's *SES* and *Damped* benchmarks in one.
+ES (``smoothing``): exponential smoothing with a damped trend or none (chosen by AICc): Holt-Winters on
+the logarithms of a positive series with a season of 12 or more, otherwise on the same seasonally
+adjusted series (M4's *SES* and *Damped* benchmarks in one).
 """
 
 from __future__ import annotations

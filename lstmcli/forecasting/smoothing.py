@@ -31,9 +31,10 @@ fixed classical pattern).
 
 In both, each model's parameters minimise the squared one-step errors :math:`\sum_i e_i^2`. The errors
 are linear in the initial level and trend, so for given parameters the best initial states solve a
-least-squares problem (``smoothing_loops.grid_fits``, ``seasonal_grid_fits``); the parameters are searched on a fixed grid
-(``ALPHAS``, ``BETA_SHARES`` of alpha, ``PHIS``, with :math:`\phi = 1`, Holt's linear trend, among them;
-the ``SEASONAL_*`` grids for Holt-Winters). No iterative optimiser: the fit is the same on every machine.
+least-squares problem (``smoothing_loops.grid_fits``, ``seasonal_grid_fits``); the parameters are
+searched on a fixed grid (``ALPHAS``, ``BETA_SHARES`` of alpha, ``PHIS``, with :math:`\phi = 1`, Holt's
+linear trend, among them; the ``SEASONAL_*`` grids for Holt-Winters). No iterative optimiser: the fit is
+the same on every machine.
 The model with the smaller AICc, :math:`n \log(\mathrm{SSE}/n) + 2k + 2k(k+1)/(n-k-1)` with ``k`` the
 smoothing parameters and initial states, is the forecast (the trend needs AICc to be defined).
 
@@ -76,7 +77,10 @@ SEASONAL_ALPHAS = np.linspace(0.02, 0.98, 13)
 GAMMA_SHARES = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.35])  # gamma = share * (1 - alpha), as ETS bounds it
 SEASONAL_BETA_SHARES = np.array([0.0, 0.05, 0.1, 0.2, 0.5])
 SEASONAL_PHIS = np.array([0.9, 0.98, 1.0])
-SEASONAL_TREND_PARAMETERS, SEASONAL_LEVEL_PARAMETERS = 6, 3  # and gamma | alpha, gamma, l0
+SEASONAL_TREND_PARAMETERS, SEASONAL_LEVEL_PARAMETERS = (
+    6,
+    3,
+)  # alpha, beta, phi, gamma, l0, b0 | alpha, gamma, l0
 
 
 def _seasonal_grids() -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
@@ -106,7 +110,7 @@ def fit_es(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
         return BaselineFit(float(x[-1]), n=n)  # naive
     s = adjustment_indices(x, m) if indices is None else indices
     if int(m) >= SEASONAL_MIN_PERIOD and float(x.min()) > 0.0:
-        fit = _fit_seasonal(x, s)
+        fit = _fit_seasonal(x, s, int(m))
     else:
         fit = _fit_adjusted(x, s)
     return fit if fit is not None else BaselineFit(float(x[-1]), n=n)
@@ -129,14 +133,13 @@ def _fit_adjusted(x: np.ndarray, s: np.ndarray) -> BaselineFit | None:
     return BaselineFit(level + shift, alpha, n=n, seasonal=s, trend=slope, damping=phi)
 
 
-def _fit_seasonal(x: np.ndarray, s: np.ndarray) -> BaselineFit | None:
-    """Holt-Winters on log(x): additive seasonal states started at log(s), evolving with gamma, with a
-    damped trend or none (None: too short)."""
+def _fit_seasonal(x: np.ndarray, s: np.ndarray, m: int) -> BaselineFit | None:
+    """Holt-Winters on log(x): ``m`` additive seasonal states started at log(s), evolving with gamma,
+    with a damped trend or none (None: too short)."""
     n = x.size
     logs = np.log(x)[-HISTORY:]
     offset = n - logs.size  # the fitted part's first position: its phase in ``s``
-    m = s.size
-    start = np.log(s)[(offset + np.arange(m)) % m]  # state j: the fitted part's positions j, j + m, ...
+    start = np.log(s)[(offset + np.arange(m)) % s.size]  # state j: the fitted part's positions j, j + m, ...
     shift = float(logs[0])
     best = _best_of(logs - shift, start, (
         (False, _SEASONAL_LEVEL_GRID, SEASONAL_LEVEL_PARAMETERS),
