@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--group", default="all", choices=["all", *sorted(GROUPS)])
     p.add_argument("--seeds", default="0,1", help="comma list of seeds")
-    p.add_argument("--modes", default="local,global", help="local, global or both")
+    p.add_argument("--modes", default="local,global", help="comma list of local and global")
     p.add_argument("--limit", type=int, default=None, help="first N series only (quick runs; not written)")
     p.add_argument(
         "--sample", type=int, default=None, help="a fixed random N series of each group (seeded; stated)"
@@ -392,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         "runs of the checkpoint made with other settings are left alone",
     )  # fmt: skip
     args = p.parse_args(argv)
+    unknown = sorted(set(args.modes.split(",")) - {"local", "global"})
+    if unknown:  # ("both" ran local models under a mode of its own name)
+        p.error(f"--modes: {', '.join(unknown)} is not local or global")
     settings = settings_of(args.set)
     groups = ORDER if args.group == "all" else [args.group]
     seeds = [int(s) for s in args.seeds.split(",")]
