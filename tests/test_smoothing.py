@@ -85,8 +85,9 @@ def test_the_fit_is_the_best_grid_point_of_the_model_aicc_chooses(name):
 
 @pytest.mark.parametrize("name", ["airpassengers.csv", "us_accidental_deaths.csv"])
 def test_seasonal_data_get_holt_winters_on_the_logarithms(name):
-    """Positive data with a season of 12 or more: the additive seasonal model on log(y), its seasonal states starting at
-    the logarithms of Theta's indices, the grid point and family AICc chooses, the forecast exp(...)."""
+    """Positive data with a season of 12 or more: the additive seasonal model on log(y), its seasonal
+    states starting at the logarithms of Theta's indices, the grid point and family AICc chooses, the
+    forecast exp(...)."""
     y = _values(name)[:30]
     m, n = 12, 30
     s = fit_theta(y, m).seasonal

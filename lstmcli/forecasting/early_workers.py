@@ -26,9 +26,10 @@ import time
 
 PRELOAD = ["lstmcli.forecasting._worker_start"]  # what the forkserver imports before it forks workers
 HANDOFF_ENV = "LSTMCLI_WORKERS_HANDOFF"  # the forkserver's environment: who releases it, and how
-# The shares of a cold cache's compile, by loop: the engine's (``kernels.LOOPS``), Theta's and ES's (run
-# by the caller after training). About half the compile time each, the caller's the smaller: it also
-# reads the data meanwhile (RESULTS.md "First run and warm runs").
+# The shares of a cold cache's compile, by loop: the engine's (``kernels.LOOPS``), Theta's and ES's
+# Holt-Winters ("hw"; both run by the caller after training). About half the compile time each, the
+# caller's the smaller: it also reads the data meanwhile (RESULTS.md "First run and warm runs"). ES's
+# loop without a season ("es") compiles on first use: a seasonal first run never needs it.
 SERVER_SHARE = ("forward", "hw")
 CALLER_SHARE = ("backward", "adam", "theta")
 POLL_SECONDS = 0.01
