@@ -1,5 +1,6 @@
-"""Large panels (issue #20), continued: the blocks of forecasts spread over worker processes (the same
-bits with one worker or two), and early stopping's patience when epochs are samples of a larger pool."""
+"""Large panels (issue #20), continued: the blocks of forecasts and of the baselines' validation spread
+over worker processes (the same bits with one worker or two), and early stopping's patience when
+epochs are samples of a larger pool."""
 
 import numpy as np
 import pytest
@@ -23,10 +24,11 @@ def panel_csv(tmp_path_factory):
 
 # ---------------------------------------------------------------------------------------------- blocks
 def test_one_worker_or_two_give_the_same_model_and_forecasts(tmp_path, panel_csv, monkeypatch):
-    """Blocks of a few windows (a 20,000-series panel's 8,192 in small), fixed by the data: the model
-    file and the forecasts are the same bytes whether the blocks ran here or in two worker processes,
-    and with two they did run there."""
+    """Blocks of a few windows (a 20,000-series panel's 8,192 in small) and of a few series for the
+    baselines' validation forecasts, fixed by the data: the model file and the forecasts are the same
+    bytes whether the blocks ran here or in two worker processes, and with two they did run there."""
     monkeypatch.setattr(panel_batch, "BATCH_WINDOWS", 3)
+    monkeypatch.setattr(panel_batch, "BASELINE_SERIES", 3)
     sent = []
     real_map = executors.Processes.map
 
@@ -47,6 +49,7 @@ def test_one_worker_or_two_give_the_same_model_and_forecasts(tmp_path, panel_csv
             again.predict(levels=(80,), threads=threads),
         )
     assert any(name == "_forecast_block" and k > 1 for name, k in sent)  # validation, in blocks
+    assert any(name == "_baseline_block" and k > 1 for name, k in sent)  # its baselines: 4 series, 3 a block
     assert any(name == "_predict_block" and k > 1 for name, k in sent)  # predict: 4 series, blocks of 3
     assert out[1][0] == out[2][0]
     for sid, one in out[1][1].items():
@@ -58,6 +61,7 @@ def test_one_worker_or_two_give_the_same_model_and_forecasts(tmp_path, panel_csv
 def test_blocks_without_worker_processes_run_here(panel_csv, monkeypatch):
     """Where no process can be started (a sandbox), the blocks run in the calling process."""
     monkeypatch.setattr(panel_batch, "BATCH_WINDOWS", 3)
+    monkeypatch.setattr(panel_batch, "BASELINE_SERIES", 3)
 
     def refuse(self, fn, items, **kwargs):
         raise executors.WorkersUnavailable("no semaphores")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from lstmcli.forecasting.state import FittedState
 
 __all__ = [
+    "BASELINE_SERIES",
     "BATCH_WINDOWS",
     "network_blocks",
     "panel_forecasts",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 BATCH_WINDOWS = 8192  # windows per network pass: large enough to amortise the Python of 18 steps
+BASELINE_SERIES = 512  # series per task of the validation's baselines (Theta and ES at every origin)
 
 
 def panel_forecasts(
@@ -128,6 +130,17 @@ def _forecast_block(task: tuple[Ensemble, np.ndarray, int, Preprocessing], stop:
     return ensemble.forecast(windows, horizon, prep)
 
 
+def _baseline_block(
+    task: tuple[list[tuple[np.ndarray, np.ndarray]], int, int], stop: object
+) -> list[dict[str, np.ndarray]]:
+    """A worker's task: the baselines' forecasts from every origin of a block of series ({} for a series
+    without origins)."""
+    from lstmcli.forecasting.baselines import baseline_forecasts
+
+    pairs, horizon, season = task
+    return [baseline_forecasts(y, o, horizon, season) if len(o) else {} for y, o in pairs]
+
+
 def worker_executor(executor: Executor | None, cores: int) -> Executor | None:
     """Where blocks of forecasts run: the given executor (a Dask cluster), else worker processes on
     this machine when there is more than one core to use, else None (here, one after the other)."""
@@ -199,18 +212,20 @@ def panel_predict(
 
 def panel_validation(
     ys: list[np.ndarray], origins: list[np.ndarray], forecasts: list[np.ndarray], horizon: int, season: int,
-    combine: str = "none",
+    combine: str = "none", executor: Executor | None = None,
 ) -> list[tuple[np.ndarray, dict[str, dict[str, float]]]]:  # fmt: skip
     """``fitting.validate`` for every series from its networks' forecasts already made: per series its
     residuals (actual - forecast, NaN past its end) and its error table next to the baselines; with
-    a ``combine`` the forecast is the combination, the networks' own a row of its own.
+    a ``combine`` the forecast is the combination, the networks' own a row of its own. The baselines'
+    forecasts from every origin (Theta and ES fitted at each) run in blocks of BASELINE_SERIES series,
+    one task a block on ``executor``: the same numbers wherever a block runs.
 
     The same numbers as ``compare_with_baselines`` series by series: each window is scored with the
     same arithmetic (``baselines._window_metrics``, row by row), only the windows of every series with
     the same number of steps inside their series are scored in one call (a validation window of a
     short series ends past it: one call per step count rather than one per window, method and series).
     """
-    from lstmcli.forecasting.baselines import _window_metrics, baseline_forecasts
+    from lstmcli.forecasting.baselines import _window_metrics
     from lstmcli.forecasting.fitting import NETWORKS_ROW, combined
     from lstmcli.forecasting.metrics import evaluate, mase_scale, owa
 
@@ -219,12 +234,16 @@ def panel_validation(
         for k, start in enumerate(o):
             seen = y[start : start + horizon]
             a[k, : len(seen)] = seen
+    pairs = list(zip(ys, origins, strict=True))
+    blocks = [
+        (pairs[k : k + BASELINE_SERIES], horizon, season) for k in range(0, len(pairs), BASELINE_SERIES)
+    ]
+    bases = [base for block in _run_blocks(_baseline_block, blocks, executor) for base in block]
     methods: list[dict[str, np.ndarray]] = []
-    for y, o, f in zip(ys, origins, forecasts, strict=True):
+    for o, f, base in zip(origins, forecasts, bases, strict=True):
         if not len(o):
             methods.append({})
             continue
-        base = baseline_forecasts(y, o, horizon, season)
         extra = {NETWORKS_ROW: f} if combine != "none" else {}
         methods.append({"LSTM": combined(f, base, combine)} | extra | base)
     A = np.concatenate(actual) if actual else np.zeros((0, horizon))

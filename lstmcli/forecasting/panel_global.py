@@ -153,12 +153,13 @@ def fit_global(
     )  # fmt: skip
     ensemble = ensemble_of(kept_members, strategy)
     member_epochs = [int(r.best_epoch) for r in results] + [0] * (len(lookbacks) - len(results))
+    workers = worker_executor(executor, cores)
     forecasts = panel_forecasts(
         preps, ensemble, [y for y, _ in arrays], [f for _, f in arrays], [o for _, o in points], horizon,
-        knowns=knowns, executor=worker_executor(executor, cores),
+        knowns=knowns, executor=workers,
     )  # fmt: skip
     checks = panel_validation([y for y, _ in arrays], [o for _, o in points], forecasts, horizon, season,
-                              cfg.combine)  # fmt: skip
+                              cfg.combine, workers)  # fmt: skip
 
     # ---- stage 2: every series' preprocessing on all its data, the ensemble trained again
     if refit and not interrupted and any(e > 0 for e in member_epochs):
