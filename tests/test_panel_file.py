@@ -145,20 +145,37 @@ V14_THETA_METHOD = {
 }
 
 
-def test_a_panel_file_with_the_baselines_of_format_1_4_forecasts_as_it_did(tmp_path):
-    old = PanelForecaster.load(FIXTURES / "panel_v1_4_theta_global.npz")
-    assert old.state_.format_version == "1.4" and old.state_.first.config.combine == "theta"
-    assert sorted(old.state_.first.baselines) == ["Naive", "Naive2", "Seasonal naive", "Theta"]
-    for method, expected in (("lstm", V14_THETA), ("theta", V14_THETA_METHOD)):
+def _an_older_panel_forecasts_as_it_did(tmp_path, name, version, combine, expected):
+    """The fixture ``name`` loads as ``version`` with ``combine``, forecasts 3 steps by each method as
+    ``expected`` ({method: {id: values}}) says it did, and saved again is a current file that forecasts
+    the same by each."""
+    old = PanelForecaster.load(FIXTURES / name)
+    assert old.state_.format_version == version and old.state_.first.config.combine == combine
+    for method, by_id in expected.items():
         got = old.predict(3, method=method)
         for k in old.ids_:
-            np.testing.assert_allclose(got[k].values, expected[k], rtol=1e-9)
+            np.testing.assert_allclose(got[k].values, by_id[k], rtol=1e-9)
     old.save(tmp_path / "new.npz")
     new = PanelForecaster.load(tmp_path / "new.npz")
     assert new.state_.format_version == "3.0"
+    for method in expected:
+        for k in old.ids_:
+            np.testing.assert_array_equal(
+                new.predict(3, method=method)[k].values, old.predict(3, method=method)[k].values
+            )
+    return old, new
+
+
+def test_a_panel_file_with_the_baselines_of_format_1_4_forecasts_as_it_did(tmp_path):
+    old, new = _an_older_panel_forecasts_as_it_did(
+        tmp_path,
+        "panel_v1_4_theta_global.npz",
+        "1.4",
+        "theta",
+        {"lstm": V14_THETA, "theta": V14_THETA_METHOD},
+    )
+    assert sorted(old.state_.first.baselines) == ["Naive", "Naive2", "Seasonal naive", "Theta"]
     assert new.state_.first.baselines["Theta"].to_dict() == old.state_.first.baselines["Theta"].to_dict()
-    for k in old.ids_:
-        np.testing.assert_array_equal(new.predict(3)[k].values, old.predict(3)[k].values)
 
 
 # forecasts of tests/fixtures/panel_v2_0_global.npz (sample_data/monthly_panel.csv, --global --epochs 3
@@ -178,18 +195,7 @@ V20_ES = {
 
 
 def test_a_panel_file_of_format_2_0_forecasts_as_it_did(tmp_path):
-    old = PanelForecaster.load(FIXTURES / "panel_v2_0_global.npz")
-    assert old.state_.format_version == "2.0" and old.state_.first.config.combine == "theta+es"
-    assert not old.state_.first.baselines["ES"].log
-    for method, expected in (("lstm", V20), ("es", V20_ES)):
-        got = old.predict(3, method=method)
-        for k in old.ids_:
-            np.testing.assert_allclose(got[k].values, expected[k], rtol=1e-9)
-    old.save(tmp_path / "new.npz")
-    new = PanelForecaster.load(tmp_path / "new.npz")
-    assert new.state_.format_version == "3.0"
-    for k in old.ids_:
-        np.testing.assert_array_equal(
-            new.predict(3, method="es")[k].values, old.predict(3, method="es")[k].values
-        )
-        np.testing.assert_array_equal(new.predict(3)[k].values, old.predict(3)[k].values)
+    old, new = _an_older_panel_forecasts_as_it_did(
+        tmp_path, "panel_v2_0_global.npz", "2.0", "theta+es", {"lstm": V20, "es": V20_ES}
+    )
+    assert not old.state_.first.baselines["ES"].log and not new.state_.first.baselines["ES"].log

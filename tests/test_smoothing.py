@@ -248,56 +248,56 @@ def test_es_beats_naive2_on_m3_yearly_series():
     assert np.mean(ours) < np.mean(naive)
 
 
+def _an_older_file_forecasts_as_it_did(tmp_path, name, version, combine, values, lower_80):
+    """The fixture ``name`` loads as ``version`` with ``combine``, forecasts 6 steps with the 80 %
+    interval it gave when written, and saved again is a current file that forecasts the same."""
+    from pathlib import Path
+
+    from lstmcli.forecasting.forecaster import Forecaster
+    from lstmcli.modelfile import FORMAT_VERSION
+
+    model = Forecaster.load(Path(__file__).resolve().parent / "fixtures" / name)
+    assert model.format_version_ == version and model.config.combine == combine
+    f = model.predict(6, levels=(80,))
+    np.testing.assert_allclose(f.values, values, rtol=1e-12)
+    np.testing.assert_allclose(f.intervals[80][0], lower_80, rtol=1e-12)
+    model.save(tmp_path / "again.npz")
+    again = Forecaster.load(tmp_path / "again.npz")
+    assert again.format_version_ == FORMAT_VERSION == "3.0"
+    np.testing.assert_array_equal(again.predict(6).values, f.values)
+    return model, again
+
+
 def test_a_format_1_3_file_without_es_forecasts_as_it_did(tmp_path):
     """tests/fixtures/model_v1_3_theta.npz was written by commit d9d0de2 (before ES; the default then
     combined the networks with Theta alone), with the forecasts below."""
-    from pathlib import Path
-
     from lstmcli.errors import ConfigError
-    from lstmcli.forecasting.forecaster import Forecaster
 
-    fixture = Path(__file__).resolve().parent / "fixtures" / "model_v1_3_theta.npz"
-    model = Forecaster.load(fixture)
-    assert model.format_version_ == "1.3" and model.config.combine == "theta"
+    model, _ = _an_older_file_forecasts_as_it_did(
+        tmp_path, "model_v1_3_theta.npz", "1.3", "theta",
+        [286.7171811173734, 307.60237700479524, 309.56850766920206, 302.39354537978204, 307.118510402503,
+         317.62604511189187],
+        [278.02558091085973, 295.3879749326838, 296.5293714558707, 288.8739117717406, 290.3503645573626,
+         300.8578992667515],
+    )  # fmt: skip
     assert "ES" not in model.state_.baselines
-    f = model.predict(6, levels=(80,))
-    np.testing.assert_allclose(
-        f.values, [286.7171811173734, 307.60237700479524, 309.56850766920206, 302.39354537978204,
-                   307.118510402503, 317.62604511189187], rtol=1e-12)  # fmt: skip
-    np.testing.assert_allclose(
-        f.intervals[80][0], [278.02558091085973, 295.3879749326838, 296.5293714558707, 288.8739117717406,
-                             290.3503645573626, 300.8578992667515], rtol=1e-12)  # fmt: skip
     with pytest.raises(ConfigError, match="before lstmcli kept the ES baseline"):
         model.predict(6, method="es")
-    model.save(tmp_path / "again.npz")
-    again = Forecaster.load(tmp_path / "again.npz")
-    assert again.format_version_ == "3.0"
-    np.testing.assert_array_equal(again.predict(6).values, model.predict(6).values)
 
 
 def test_a_format_2_0_file_forecasts_as_it_did(tmp_path):
     """tests/fixtures/model_v2_0.npz was written by commit cf83edf (ES on the adjusted series for every
     season: ``train sample_data/air_passengers.csv --epochs 3 --hidden 4 --ensemble 1 --seed 0``), with
     the forecasts below; saved again it is a 3.0 file that forecasts the same."""
-    from pathlib import Path
-
-    from lstmcli.forecasting.forecaster import Forecaster
-
-    model = Forecaster.load(Path(__file__).resolve().parent / "fixtures" / "model_v2_0.npz")
-    assert model.format_version_ == "2.0" and model.config.combine == "theta+es"
-    assert not model.state_.baselines["ES"].log
-    f = model.predict(6, levels=(80,))
-    np.testing.assert_allclose(
-        f.values, [443.20227554554526, 427.8897331863954, 491.7435608381683, 481.98000363227555,
-                   489.71315753247035, 561.006123035169], rtol=1e-12)  # fmt: skip
-    np.testing.assert_allclose(
-        f.intervals[80][0], [417.2410190602717, 395.69656536132266, 456.65481889342647, 431.3073813236935,
-                             439.0405352238883, 510.333500726587], rtol=1e-12)  # fmt: skip
+    model, again = _an_older_file_forecasts_as_it_did(
+        tmp_path, "model_v2_0.npz", "2.0", "theta+es",
+        [443.20227554554526, 427.8897331863954, 491.7435608381683, 481.98000363227555, 489.71315753247035,
+         561.006123035169],
+        [417.2410190602717, 395.69656536132266, 456.65481889342647, 431.3073813236935, 439.0405352238883,
+         510.333500726587],
+    )  # fmt: skip
+    assert not model.state_.baselines["ES"].log and not again.state_.baselines["ES"].log
     np.testing.assert_allclose(
         model.predict(6, method="es").values, [442.5878099790125, 431.8699427007407, 494.8772372679003,
                                                481.87229124550265, 487.0381231994476, 555.0420175525577],
         rtol=1e-12)  # fmt: skip
-    model.save(tmp_path / "again.npz")
-    again = Forecaster.load(tmp_path / "again.npz")
-    assert again.format_version_ == "3.0" and not again.state_.baselines["ES"].log
-    np.testing.assert_array_equal(again.predict(6).values, f.values)

@@ -77,10 +77,8 @@ SEASONAL_ALPHAS = np.linspace(0.02, 0.98, 13)
 GAMMA_SHARES = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.35])  # gamma = share * (1 - alpha), as ETS bounds it
 SEASONAL_BETA_SHARES = np.array([0.0, 0.05, 0.1, 0.2, 0.5])
 SEASONAL_PHIS = np.array([0.9, 0.98, 1.0])
-SEASONAL_TREND_PARAMETERS, SEASONAL_LEVEL_PARAMETERS = (
-    6,
-    3,
-)  # alpha, beta, phi, gamma, l0, b0 | alpha, gamma, l0
+# AICc's k: alpha, beta, phi, gamma, l0, b0 | alpha, gamma, l0
+SEASONAL_TREND_PARAMETERS, SEASONAL_LEVEL_PARAMETERS = 6, 3
 
 
 def _seasonal_grids() -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
@@ -128,9 +126,7 @@ def _fit_adjusted(x: np.ndarray, s: np.ndarray) -> BaselineFit | None:
     if best is None:
         return None
     trend, alpha, phi, level, slope, _ = best
-    if not trend:
-        return BaselineFit(level + shift, alpha, n=n, seasonal=s)
-    return BaselineFit(level + shift, alpha, n=n, seasonal=s, trend=slope, damping=phi)
+    return BaselineFit(level + shift, alpha, n=n, seasonal=s, **_damped(trend, slope, phi))
 
 
 def _fit_seasonal(x: np.ndarray, s: np.ndarray, m: int) -> BaselineFit | None:
@@ -149,11 +145,14 @@ def _fit_seasonal(x: np.ndarray, s: np.ndarray, m: int) -> BaselineFit | None:
         return None
     trend, alpha, phi, level, slope, states = best
     figure = np.roll(states, offset % m)  # by position in x, as a BaselineFit reads it
-    if not trend:
-        return BaselineFit(level + shift, alpha, n=n, seasonal=figure, additive=True, log=True)
     return BaselineFit(
-        level + shift, alpha, n=n, seasonal=figure, additive=True, log=True, trend=slope, damping=phi
+        level + shift, alpha, n=n, seasonal=figure, additive=True, log=True, **_damped(trend, slope, phi)
     )
+
+
+def _damped(trend: bool, slope: float, phi: float) -> dict[str, float]:
+    """A fit's damped trend, or nothing without one (the defaults: no trend, damping 1)."""
+    return {"trend": slope, "damping": phi} if trend else {}
 
 
 def _best_of(data: np.ndarray, season0: np.ndarray | None, families) -> tuple | None:
