@@ -185,11 +185,15 @@ def group_scores(
             raise SystemExit(f"{group} {mode} seed {seed}: the checkpoint's series differ from {path}")
         lstm = product_forecasts(run["forecasts"], len(actual[0]))
         networks = {"f": lstm["f"], "lo": {}, "hi": {}}
-        # the default "auto" is, for a series of the target alone (every M1/M3 file), "theta+es" since the
-        # runs that keep the ES forecasts ("es"), "theta" before them
+        # the default "auto" is, for a series of the target alone (every M1/M3 file), "theta+es+arima"
+        # without a season in the runs that keep the ARIMA forecasts ("arima"), "theta+es" since the runs
+        # that keep the ES forecasts ("es"), "theta" before them
         combine = run.get("settings", {}).get("combine", "none")
         if combine == "auto":
-            combine = "theta+es" if "es" in run["forecasts"][0] else "theta"
+            kept = run["forecasts"][0]
+            combine = "theta+es" if "es" in kept else "theta"
+            if season <= 1 and "arima" in kept:
+                combine += "+arima"
         if combine != "none":
             members = [[np.asarray(e[key]) for e in run["forecasts"]] for key in combine.split("+")]
             k = len(members) + 1.0  # the product's forecast is the mean of the networks' and the members'

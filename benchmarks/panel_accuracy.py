@@ -164,10 +164,12 @@ def run(series: list, season: int, mode: str, seed: int, threads: int, settings:
                 entry[f"hi{level}"] = _numbers(lstm[k] + record[k][level])
         if "residuals" in record[k]:
             entry["res"], entry["floor"] = _matrix(record[k]["residuals"]), _matrix(record[k]["floor"])
-        # lstmcli's own Theta and ES of the series (the members of --combine theta / theta+es)
+        # lstmcli's own Theta, ES and ARIMA of the series (the members of --combine theta / theta+es /
+        # theta+es+arima)
         entry["theta"] = _numbers(result.forecasts["Theta"][k])
-        if "ES" in result.forecasts:
-            entry["es"] = _numbers(result.forecasts["ES"][k])
+        for name, key in (("ES", "es"), ("ARIMA", "arima")):
+            if name in result.forecasts:
+                entry[key] = _numbers(result.forecasts[name][k])
         forecasts.append(entry)
     return {
         "format": 3,

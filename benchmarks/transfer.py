@@ -9,7 +9,8 @@ each target series gets its own preprocessing and validation, the source's netwo
 on the TARGET's official test rows as `backtest --id-col` scores (sMAPE and MASE means, OWA against
 Naive2 on the means). Beside it, in the same run: the model trained on TARGET itself (the *global*
 numbers of RESULTS.md "Panels: local vs global"), lstmcli's Theta and ES, and the networks' forecast of
-each model recovered from the default combination (the mean of the networks', Theta's and ES's). Both
+each model recovered from the default combination (the mean of the networks', Theta's and ES's, and
+ARIMA's for series without a season). Both
 groups are development data (the full M1 and M3 files, issue #21); the blind data is not read.
 """
 
@@ -32,6 +33,7 @@ from results_file import machine_description  # noqa: E402
 
 from lstmcli.data.loader import load_long_csv  # noqa: E402
 from lstmcli.data.series import Panel  # noqa: E402
+from lstmcli.forecasting.arima import arima  # noqa: E402
 from lstmcli.forecasting.backtest import _series_from_values  # noqa: E402
 from lstmcli.forecasting.baselines import naive2  # noqa: E402
 from lstmcli.forecasting.config import ForecasterConfig  # noqa: E402
@@ -100,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         s_ids, s_trains, _ = training_parts(source, args.shared, 0)  # every row of the source: never scored
         th = [theta(y, h, season) for y in t_trains]
         sm = [es(y, h, season) for y in t_trains]
+        # the default combination's other members: ARIMA joins them for series without a season
+        ar = [arima(y, h, season) if season <= 1 else np.zeros(h) for y in t_trains]
+        members = 4 if season <= 1 else 3
         for seed in seeds:
             row = []
             for ids, trains in ((s_ids, s_trains), (t_ids, t_trains)):
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                     got[sid].values if sid in got else naive2(y, h, season)
                     for sid, y in zip(t_ids, t_trains, strict=True)
                 ]
-                nets = [3 * x - a - b for x, a, b in zip(f, th, sm, strict=True)]
+                nets = [members * x - a - b - c for x, a, b, c in zip(f, th, sm, ar, strict=True)]
                 row += [owa_of(f, actual, t_trains, season), owa_of(nets, actual, t_trains, season)]
                 if ids is s_ids:
                     zero_seconds = seconds

@@ -51,6 +51,13 @@ read the logarithms as values)::
     metadata "baselines.ES.log" true when ES was fitted to the logarithms (seasonal data: Holt-Winters
                                 with its seasonal states as the additive figure); every baseline has it
 
+Added in 4.0 (older files still load, without ARIMA: ``predict --method arima`` then needs ``--data``;
+lstmcli reading 3.x refuses a 4.0 file in one line: its baselines had to be exactly the first five)::
+
+    metadata "baselines.ARIMA"  the ARIMA baseline (``forecasting.arima``): its drift as "slope" (alpha 1),
+                                its autoregressive part as "trend" and "damping"
+    metadata "settings.combine" also "theta+es+arima", the default for a model of a series without a season
+
 The weight names and shapes are PyTorch's ``state_dict`` for ``nn.LSTM(batch_first=True)`` and
 ``nn.Linear``, under the prefixes ``lstm.`` and ``head.``. No entry is a pickled object: every array is
 plain numeric or unicode and the file opens with ``np.load(path, allow_pickle=False)``.
@@ -87,8 +94,8 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT_VERSION", "json_safe", "load_state", "model_file_errors", "save_state"]
 
 FORMAT = "lstmcli-model"
-FORMAT_VERSION = "3.0"
-_READS_MAJOR = 3
+FORMAT_VERSION = "4.0"
+_READS_MAJOR = 4
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -466,8 +473,9 @@ def _build_state(meta: dict[str, Any], arrays: dict[str, np.ndarray], name: str)
 
         stored = _require(meta, "baselines", dict, name)
         wanted = [v for k, v in METHODS.items() if k != "lstm"]
-        before_es = [v for v in wanted if v != "ES"]  # files before 2.0
-        if sorted(stored) not in (sorted(wanted), sorted(before_es)) or not all(
+        before_arima = [v for v in wanted if v != "ARIMA"]  # files before 4.0
+        before_es = [v for v in before_arima if v != "ES"]  # files before 2.0
+        if sorted(stored) not in (sorted(wanted), sorted(before_arima), sorted(before_es)) or not all(
             isinstance(v, dict) for v in stored.values()
         ):
             raise ModelFileError(f"{name}: metadata field 'baselines' must hold {', '.join(wanted)}")

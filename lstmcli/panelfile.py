@@ -16,10 +16,10 @@ Layout::
     panel.metrics (S, methods, measures)  each series' validation table (NaN: none)
     panel.pool_index (S, F) int64       series s's field f is metadata "panel.pool"[pool_index[s, f]]
     panel.baselines (S, B, 9)           each series' fitted baselines (Naive, Seasonal naive, Naive2,
-                                        Theta, ES; "panel.baseline_methods" names them): level, alpha,
-                                        intercept, slope, n, additive, trend, damping, log
-                                        (``forecasting.fits.BaselineFit``; before 3.0: the first eight,
-                                        before 2.0: the first six, without ES)
+                                        Theta, ES, ARIMA; "panel.baseline_methods" names them): level,
+                                        alpha, intercept, slope, n, additive, trend, damping, log
+                                        (``forecasting.fits.BaselineFit``; before 4.0 without ARIMA,
+                                        before 3.0: the first eight, before 2.0: the first six, without ES)
     panel.baseline_seasonal (sum)       their seasonal figures, packed (offsets per series and method)
     metadata ()                         JSON: what every series shares (network, settings, season,
                                         horizon, lookbacks, training) as in a single-series file, and
@@ -46,7 +46,8 @@ it with ``modelfile``'s own checks, so a panel file is checked exactly as strict
 per-series fields are not where a single-series file has them ("metadata lacks the field
 'transforms'"); a 1.3 reader refuses a 1.4 file in one line ("metadata field 'panel.series' must hold
 one entry per id"); a 1.x reader refuses a 2.0 file in one line (it needs a newer lstmcli: ES among the
-baselines, with their damped trends), and a 2.x reader a 3.0 file (ES may be fitted on the log scale).
+baselines, with their damped trends), a 2.x reader a 3.0 file (ES may be fitted on the log scale), and
+a 3.x reader a 4.0 file (ARIMA among the baselines).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PANEL_FORMAT_VERSION", "load_panel_state", "save_panel"]
 
-PANEL_FORMAT_VERSION = "3.0"
+PANEL_FORMAT_VERSION = "4.0"
 _PACKED = ("tail_values", "seasonal_indices", "residuals", "naive2_errors")
 _PANEL_ENTRY = re.compile(r"panel\.[a-z_0-9]+")
 # The metadata string (4 bytes a character). Since format 1.4 it holds per series only the index of its

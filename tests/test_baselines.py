@@ -241,7 +241,7 @@ def test_input_errors():
 
 
 def test_baselines_registry():
-    assert list(BASELINES) == ["Naive", "Seasonal naive", "Naive2", "Theta", "ES"]
+    assert list(BASELINES) == ["Naive", "Seasonal naive", "Naive2", "Theta", "ES", "ARIMA"]
     y = _values("us_accidental_deaths.csv")
     for fc in BASELINES.values():
         out = fc(y, 7, 12)

@@ -116,7 +116,7 @@ def test_backtest_shows_baselines(runner, cwd):
     result = run(runner, "backtest", AIR, *FAST, "--horizon", "6", "--windows", "3", "--format", "json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert set(payload["overall"]) == {"LSTM", "Naive", "Seasonal naive", "Naive2", "Theta", "ES"}
+    assert set(payload["overall"]) == {"LSTM", "Naive", "Seasonal naive", "Naive2", "Theta", "ES", "ARIMA"}
     assert len(payload["per_step"]) == 6 and len(payload["origins"]) == 3
     assert payload["overall"]["Naive2"]["OWA"] == pytest.approx(1.0)
 

@@ -99,10 +99,10 @@ def test_predict_method_and_combine_on_the_command_line(runner, cwd):
     assert json.loads(theta.stdout)["method"] == "theta" and "method" not in json.loads(plain.stdout)
     best = run(runner, "predict", "--method", "best", "--format", "csv")
     assert best.exit_code == 0, best.output
-    bad = run(runner, "predict", "--method", "arima")
+    bad = run(runner, "predict", "--method", "sarima")
     assert (
         bad.exit_code == 1
-        and "--method must be one of lstm, naive, snaive, naive2, theta, es or best" in bad.stderr
+        and "--method must be one of lstm, naive, snaive, naive2, theta, es, arima or best" in bad.stderr
     )
     with_level = run(runner, "predict", "--method", "naive2", "--level", "80")
     assert (

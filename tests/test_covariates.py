@@ -187,7 +187,7 @@ def test_model_file_round_trip_and_old_files_unchanged(tmp_path):
     path = tmp_path / "m.npz"
     model.save(path)
     back = Forecaster.load(path)
-    assert back.format_version_ == "3.0"
+    assert back.format_version_ == "4.0"
     assert back.state_.known == model.state_.known
     assert back.state_.known.names[:3] == ["promo", "day_of_week_sin", "day_of_week_cos"]
     np.testing.assert_array_equal(back.state_.tail_known, model.state_.tail_known)
@@ -206,7 +206,7 @@ def test_a_model_without_known_inputs_keeps_no_known_entries(tmp_path):
     path = tmp_path / "m.npz"
     Forecaster(ForecasterConfig(epochs=2, ensemble=1, hidden=4)).fit(series).save(path)
     back = Forecaster.load(path)
-    assert back.format_version_ == "3.0" and back.state_.known.width == 0
+    assert back.format_version_ == "4.0" and back.state_.known.width == 0
     meta = json.loads(str(np.load(path)["metadata"]))
     assert "known" not in meta and "calendar" not in meta["settings"]
 
@@ -304,7 +304,7 @@ def test_a_format_1_2_file_written_before_known_inputs_predicts_the_same(tmp_pat
     )
     model.save(tmp_path / "again.npz")
     again = Forecaster.load(tmp_path / "again.npz")
-    assert again.format_version_ == "3.0" and again.state_.baselines is None
+    assert again.format_version_ == "4.0" and again.state_.baselines is None
     np.testing.assert_array_equal(again.predict(3).values, f.values)
 
 

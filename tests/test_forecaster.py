@@ -294,7 +294,7 @@ def test_model_file_keeps_the_ensemble_and_the_season(tmp_path):
         "calibration.naive2_errors",
     } <= names
     assert "ensemble.0.lstm.weight_ih_l0" not in names and meta["ensemble"]["members"] == 3
-    assert meta["format_version"] == "3.0"
+    assert meta["format_version"] == "4.0"
     again = Forecaster.load(path)
     np.testing.assert_array_equal(again.seasonal_, model.seasonal_)
     np.testing.assert_array_equal(again.naive2_errors_, model.naive2_errors_)
@@ -393,9 +393,12 @@ def test_combine_auto_is_theta_and_es_unless_other_inputs_move_the_forecast_or_t
     from lstmcli.forecasting.config import resolve_combine
 
     assert ForecasterConfig().combine == "auto"
-    for season in (1, 4, 7, 12):
+    for season in (2, 4, 7, 12):
         assert resolve_combine(ForecasterConfig(), has_inputs=False, season=season).combine == "theta+es"
+    # without a season ARIMA joins the mean
+    assert resolve_combine(ForecasterConfig(), has_inputs=False, season=1).combine == "theta+es+arima"
+    assert resolve_combine(ForecasterConfig(), has_inputs=True, season=1).combine == "none"
     assert resolve_combine(ForecasterConfig(), has_inputs=True, season=12).combine == "none"
     assert resolve_combine(ForecasterConfig(), has_inputs=False, season=24).combine == "none"  # hourly
-    for chosen in ("theta", "theta+es", "none"):  # a value the user gave stays
+    for chosen in ("theta", "theta+es", "theta+es+arima", "none"):  # a value the user gave stays
         assert resolve_combine(ForecasterConfig(combine=chosen), has_inputs=True, season=24).combine == chosen

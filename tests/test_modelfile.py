@@ -51,7 +51,7 @@ def test_file_opens_without_pickle_and_has_pytorch_names(trained_model: Path):
     assert arrays["head.weight"].shape == (1, 4) and arrays["head.bias"].shape == (1,)
     assert all(a.dtype != object for a in arrays.values())
     meta = _meta(arrays)
-    assert meta["format_version"] == "3.0"
+    assert meta["format_version"] == "4.0"
     assert meta["data"]["freq"] == "MS" and meta["resolved"]["season"] == 12
     assert {"network", "settings", "transforms", "validation", "training"} <= set(meta)
     assert meta["settings"]["seed"] == 0 and meta["training"]["history"]
@@ -108,7 +108,7 @@ def test_a_fitted_state_round_trips_through_the_model_file(tmp_path: Path):
     expected = dataclasses.replace(
         state,
         train_result=dataclasses.replace(state.train_result, seconds=math.nan),
-        format_version="3.0",
+        format_version="4.0",
     )
     np.testing.assert_equal(_plain(loaded), _plain(expected))
     save_state(loaded, tmp_path / "again.npz")
@@ -188,7 +188,7 @@ def _no_field(a):
 
 def _newer(a):
     meta = _meta(a)
-    meta["format_version"] = "4.0"
+    meta["format_version"] = "5.0"
     _set_meta(a, meta)
 
 
@@ -214,7 +214,7 @@ def _floor_for_another_horizon(a):
         (_inf, "head.bias contains NaN or infinite"),
         (_bad_json, "metadata is not valid JSON"),
         (_no_field, "metadata lacks the field 'resolved.lookback'"),
-        (_newer, "format 4.0 needs a newer lstmcli"),
+        (_newer, "format 5.0 needs a newer lstmcli"),
         (_drop("metadata"), "no metadata"),
         (_metadata_array, "metadata must be a JSON string"),
         (_drop("data.tail_values"), "missing data.tail_values"),

@@ -133,7 +133,7 @@ def test_the_order_of_the_rows_never_changes_the_model(tmp_path, fitted):
 def test_model_file_round_trip_gives_the_same_forecasts_and_bytes(tmp_path, fitted):
     fitted.save(tmp_path / "m.npz")
     loaded = PanelForecaster.load(tmp_path / "m.npz")
-    assert loaded.ids_ == fitted.ids_ and loaded.state_.format_version == "3.0"
+    assert loaded.ids_ == fitted.ids_ and loaded.state_.format_version == "4.0"
     a, b = fitted.predict(5, levels=(80,)), loaded.predict(5, levels=(80,))
     for k in a:
         np.testing.assert_array_equal(a[k].values, b[k].values)

@@ -48,7 +48,7 @@ def test_the_cross_validation_table_has_a_row_per_series_and_step(long_csv, back
     rows = out["cross_validation"]
     assert out["id_col"] == "store" and len(rows) == 4 * H
     assert list(rows[0]) == [
-        "store", "cutoff", "date", "actual", "forecast", "Naive", "Seasonal naive", "Naive2", "Theta", "ES", "lower_80",
+        "store", "cutoff", "date", "actual", "forecast", "Naive", "Seasonal naive", "Naive2", "Theta", "ES", "ARIMA", "lower_80",
         "upper_80",
     ]  # fmt: skip
     for sid, _, _ in SERIES:

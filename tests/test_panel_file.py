@@ -42,7 +42,7 @@ def test_a_format_1_3_file_loads_and_saves_as_the_current_format_with_the_same_f
 
     old.save(tmp_path / "new.npz")
     new = PanelForecaster.load(tmp_path / "new.npz")
-    assert new.state_.format_version == "3.0" and new.ids_ == old.ids_
+    assert new.state_.format_version == "4.0" and new.ids_ == old.ids_
     again = new.predict(3, levels=(80,))
     for k in old.ids_:
         np.testing.assert_array_equal(again[k].values, forecasts[k].values)
@@ -157,7 +157,7 @@ def _an_older_panel_forecasts_as_it_did(tmp_path, name, version, combine, expect
             np.testing.assert_allclose(got[k].values, by_id[k], rtol=1e-9)
     old.save(tmp_path / "new.npz")
     new = PanelForecaster.load(tmp_path / "new.npz")
-    assert new.state_.format_version == "3.0"
+    assert new.state_.format_version == "4.0"
     for method in expected:
         for k in old.ids_:
             np.testing.assert_array_equal(

@@ -249,7 +249,7 @@ def test_panel_file_with_known_inputs_round_trips(tmp_path, mode):
     model = PanelForecaster(cfg, mode=mode).fit(panel)
     model.save(tmp_path / "m.npz")
     again = PanelForecaster.load(tmp_path / "m.npz")
-    assert again.state_.format_version == "3.0"
+    assert again.state_.format_version == "4.0"
     future = tmp_path / "f.csv"
     future_csv(future, promos, START + 100, 3, value=1)
     from lstmcli.data.future import load_panel_future
@@ -281,7 +281,7 @@ def test_a_format_1_4_panel_file_loads_and_saves_with_the_same_forecasts(tmp_pat
     assert model.state_.first.baselines is None  # (these fixtures kept none)
     model.save(tmp_path / "m.npz")
     again = PanelForecaster.load(tmp_path / "m.npz")
-    assert again.state_.format_version == "3.0"
+    assert again.state_.format_version == "4.0"
     np.testing.assert_array_equal(
         [v.values for v in again.predict(3).values()], [v.values for v in got.values()]
     )

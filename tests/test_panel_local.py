@@ -43,7 +43,7 @@ def test_each_series_is_its_own_single_series_model(panel_csv, local):  # noqa: 
 def test_model_file_round_trip_keeps_every_series_weights(tmp_path, local):
     local.save(tmp_path / "m.npz")
     loaded = PanelForecaster.load(tmp_path / "m.npz")
-    assert loaded.mode == "local" and loaded.ids_ == local.ids_ and loaded.state_.format_version == "3.0"
+    assert loaded.mode == "local" and loaded.ids_ == local.ids_ and loaded.state_.format_version == "4.0"
     a, b = local.predict(5, levels=(80,)), loaded.predict(5, levels=(80,))
     for k in a:
         np.testing.assert_array_equal(a[k].values, b[k].values)

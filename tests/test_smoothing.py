@@ -263,7 +263,7 @@ def _an_older_file_forecasts_as_it_did(tmp_path, name, version, combine, values,
     np.testing.assert_allclose(f.intervals[80][0], lower_80, rtol=1e-12)
     model.save(tmp_path / "again.npz")
     again = Forecaster.load(tmp_path / "again.npz")
-    assert again.format_version_ == FORMAT_VERSION == "3.0"
+    assert again.format_version_ == FORMAT_VERSION == "4.0"
     np.testing.assert_array_equal(again.predict(6).values, f.values)
     return model, again
 

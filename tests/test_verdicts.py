@@ -64,19 +64,19 @@ def test_combine_round_trips_through_the_model_file(pair):
     fitted, loaded, path = out["theta"]
     assert loaded.config.combine == "theta"
     meta = json.loads(str(open_archive(path, lambda k: True, {"metadata": 1 << 24})["metadata"]))
-    assert meta["settings"]["combine"] == "theta" and meta["format_version"] == "3.0"
+    assert meta["settings"]["combine"] == "theta" and meta["format_version"] == "4.0"
     assert sorted(meta["baselines"]) == sorted(BASELINES)
     a, b = fitted.predict(20, levels=(80, 99.5)), loaded.predict(20, levels=(80, 99.5))
     assert np.array_equal(a.values, b.values)
     assert all(np.array_equal(a.intervals[k][j], b.intervals[k][j]) for k in a.intervals for j in (0, 1))
 
 
-@pytest.mark.parametrize("method", ["naive", "snaive", "naive2", "theta", "es"])
+@pytest.mark.parametrize("method", ["naive", "snaive", "naive2", "theta", "es", "arima"])
 def test_predict_method_gives_that_baseline_of_the_whole_series(pair, method):
     y, out = pair
-    name = {"naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta", "es": "ES"}[
-        method
-    ]
+    name = {
+        "naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta", "es": "ES", "arima": "ARIMA",
+    }[method]  # fmt: skip
     _, loaded, _ = out["none"]
     assert np.array_equal(loaded.predict(15, method=method).values, BASELINES[name](y, 15, 12))
     newer = series(y[:80])  # with newer data: fitted to that

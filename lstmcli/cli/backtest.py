@@ -150,7 +150,7 @@ def backtest(
         ),
     ] = None,
 ) -> None:
-    """Measure forecast errors on past data: the LSTM next to Naive, Seasonal naive, Naive2, Theta and ES.
+    """Measure forecast errors on past data: the LSTM next to Naive, Seasonal naive, Naive2, Theta, ES and ARIMA.
 
     Single series: the last --windows origins, --step apart, each forecasting --horizon steps.
     Many series (--id-col): one origin per series, as in the M3/M4 competitions.

@@ -162,10 +162,11 @@ Combine = Annotated[
     str,
     typer.Option(
         help="theta+es: forecast the mean of the networks' forecast, the Theta and the ES forecasts "
-        "(intervals from the combination's validation errors); theta: the mean of the networks' and "
-        "Theta's; none: the networks' alone; auto: theta+es, or none when other inputs (--features, "
-        "--future-features, --calendar, --holidays, --static-features) move the forecast, which Theta "
-        "and ES cannot see, or when the season is longer than 12 (hourly data).",
+        "(intervals from the combination's validation errors); theta+es+arima: and the ARIMA forecast; "
+        "theta: the mean of the networks' and Theta's; none: the networks' alone; auto: theta+es+arima "
+        "for a series without a season (--season 1, yearly data), theta+es with one, or none when other "
+        "inputs (--features, --future-features, --calendar, --holidays, --static-features) move the "
+        "forecast, which the classical members cannot see, or when the season is longer than 12 (hourly data).",
         rich_help_panel=MODEL_PANEL,
     ),
 ]

@@ -25,9 +25,12 @@ FORECAST = "#b0306f"  # magenta, as the terminal chart's forecast
 ACTUAL = "#222222"
 BASELINE_COLOURS = {
     "Naive": "#9a9a9a", "Seasonal naive": "#d08a1e", "Naive2": "#4f9a56", "Theta": "#777777", "ES": "#3f6fb5",
+    "ARIMA": "#8a5a9e",
 }  # fmt: skip
 # overlapping lines stay visible (Theta's is the default, dashed)
-_BASELINE_DASHES = {"Naive": ":", "Seasonal naive": "-.", "Naive2": "--", "ES": (0, (5, 1, 1, 1))}
+_BASELINE_DASHES = {
+    "Naive": ":", "Seasonal naive": "-.", "Naive2": "--", "ES": (0, (5, 1, 1, 1)), "ARIMA": (0, (3, 1, 1, 1, 1, 1)),
+}  # fmt: skip
 ROLE_COLOURS = {"seasonal": "#2a7f62", "medium": "#4a90c2", "short": "#c9a227", "silent": "#b0b0b0"}
 
 _STYLE = {

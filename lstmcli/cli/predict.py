@@ -51,7 +51,7 @@ Method = Annotated[
     str,
     typer.Option(
         "--method",
-        help="lstm: the model's own forecast; naive, snaive, naive2, theta or es: that baseline, fitted to the "
+        help="lstm: the model's own forecast; naive, snaive, naive2, theta, es or arima: that baseline, fitted to the "
         "training series (or to --data), for when it beat the LSTM on validation (no intervals); best: "
         "whichever won on validation (per series for a model of many series).",
     ),

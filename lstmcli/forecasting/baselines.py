@@ -1,4 +1,4 @@
-"""Baselines shown next to every lstmcli forecast: Naive, Seasonal naive, M4's Naive2, Theta and ES.
+"""Baselines shown next to every lstmcli forecast: Naive, Seasonal naive, M4's Naive2, Theta, ES and ARIMA.
 
 They follow statsforecast 2.1.1 (``Naive``, ``SeasonalNaive``) and the M4 competition's R benchmark code
 (Naive2), so lstmcli's numbers can be compared with published anchors. Only the training part ``y`` (the
@@ -15,6 +15,9 @@ yardstick the M3 and M4 competitions measured methods against.
 ES (``smoothing``): exponential smoothing with a damped trend or none (chosen by AICc): Holt-Winters on
 the logarithms of a positive series with a season of 12 or more, otherwise on the same seasonally
 adjusted series (M4's *SES* and *Damped* benchmarks in one).
+
+ARIMA (``arima``): ARIMA(p, 1, 0) with p <= 1, with or without drift (chosen by AICc), on the logarithms
+of the same seasonally adjusted series.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from lstmcli.forecasting.arima import arima, arima_from_origins, fit_arima
 from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.metrics import evaluate, mase_scale, owa
 from lstmcli.forecasting.seasonal import (
@@ -42,6 +46,7 @@ __all__ = [
     "naive2",
     "theta",
     "es",
+    "arima",
     "BASELINES",
     "baseline_forecasts",
     "fit_baselines",
@@ -179,6 +184,7 @@ BASELINES: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     "Naive2": naive2,
     "Theta": theta,
     "ES": es,
+    "ARIMA": arima,
 }
 
 
@@ -200,6 +206,7 @@ def fit_baselines(y, m: int) -> dict[str, BaselineFit]:
         "Naive2": BaselineFit(float(x[-1] / s[(n - 1) % s.size]), n=n, seasonal=s),
         "Theta": fit_theta(x, m),
         "ES": fit_es(x, m),
+        "ARIMA": fit_arima(x, m),
     }
 
 
@@ -208,7 +215,7 @@ def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray
 
     For origin ``o`` the forecast is made from ``y[:o]`` only, for positions ``o .. o + h - 1``; row ``i`` of
     each array equals ``BASELINES[name](y[:origins[i]], horizon, m)``, bit for bit. Naive, Seasonal
-    naive and Naive2 are vectorised over origins (Theta and ES are fitted from each origin); Naive2's test and indices of every prefix come from one pass over the
+    naive and Naive2 are vectorised over origins (Theta, ES and ARIMA are fitted from each origin); Naive2's test and indices of every prefix come from one pass over the
     series (``seasonal.prefix_seasonality`` and ``prefix_indices``), so many origins cost O(T m), not
     O(T^2 m).
 
@@ -252,7 +259,10 @@ def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray
 
     theta_f = theta_from_origins(x, o, h, m)
     es_f = es_from_origins(x, o, h, m)
-    return {"Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f, "Theta": theta_f, "ES": es_f}
+    arima_f = arima_from_origins(x, o, h, m)
+    return {
+        "Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f, "Theta": theta_f, "ES": es_f, "ARIMA": arima_f,
+    }  # fmt: skip
 
 
 def _naive2_from_origins(x: np.ndarray, o: np.ndarray, h: int, m: int) -> np.ndarray:
@@ -273,7 +283,7 @@ def compare_with_baselines(
     y: np.ndarray, origins: np.ndarray, actual: np.ndarray, forecasts: np.ndarray, season: int,
     *, extra: dict[str, np.ndarray] | None = None, baselines: dict[str, np.ndarray] | None = None,
 ) -> dict[str, dict[str, float]]:  # fmt: skip
-    """Errors of the LSTM and of Naive, Seasonal naive, Naive2, Theta and ES on the same windows, with OWA.
+    """Errors of the LSTM and of Naive, Seasonal naive, Naive2, Theta, ES and ARIMA on the same windows, with OWA.
 
     ``actual`` may hold NaN where the series ended before a step; those steps are scored for no method.
     Each origin is scored as ``evaluate(actual, forecast, y[:origin], season)`` would score it, and the

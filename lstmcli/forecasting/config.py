@@ -12,12 +12,15 @@ STRATEGIES = ("recursive", "direct")
 NORMALIZATIONS = ("window", "ses", "none")
 DESEASONALIZE = ("auto", "none")
 MONITORS = ("forecast", "loss")
-COMBINES = ("auto", "none", "theta", "theta+es")
+COMBINES = ("auto", "none", "theta", "theta+es", "theta+es+arima")
 # the baselines each combination averages with the networks' forecast (fitting.combined)
-COMBINED_BASELINES = {"none": (), "theta": ("Theta",), "theta+es": ("Theta", "ES")}
+COMBINED_BASELINES = {
+    "none": (), "theta": ("Theta",), "theta+es": ("Theta", "ES"), "theta+es+arima": ("Theta", "ES", "ARIMA"),
+}  # fmt: skip
 # predict --method: the model's own forecast, or a baseline (by the name the tables give it)
 METHODS = {
     "lstm": "LSTM", "naive": "Naive", "snaive": "Seasonal naive", "naive2": "Naive2", "theta": "Theta", "es": "ES",
+    "arima": "ARIMA",
 }  # fmt: skip
 
 # The largest settings lstmcli trains and reads back, in one place: the command line's options, the
@@ -68,10 +71,11 @@ class ForecasterConfig:
     seed: int = 0
     dtype: str = "float32"
     # theta+es: the forecast is the mean of the ensemble's median, the Theta and the ES forecasts (M4's
-    # combination benchmark is a plain mean too) | theta: of the first two | none: the ensemble's | auto
-    # (the default, from the full M1/M3 benchmark of issue #21): theta+es for a network that sees the
-    # target alone with a season of at most 12, none when other inputs move it or the season is longer
-    # (``resolve_combine``). Model files without it are "none"
+    # combination benchmark is a plain mean too) | theta+es+arima: and the ARIMA forecast | theta: of the
+    # first two | none: the ensemble's | auto (the default, from the full M1/M3 benchmark of issue #21):
+    # for a network that sees the target alone, theta+es+arima without a season, theta+es with a season of
+    # at most 12; none when other inputs move it or the season is longer (``resolve_combine``). Model
+    # files without it are "none"
     combine: str = "auto"
     # inputs known in advance, derived from the dates (lstmcli.data.calendar): sin/cos of the calendar
     # cycles the frequency can see, and a public-holiday flag of this country (ISO code, e.g. "US")
@@ -143,11 +147,16 @@ LONGEST_COMBINED_SEASON = 12
 
 
 def resolve_combine(config: ForecasterConfig, has_inputs: bool, season: int) -> ForecasterConfig:
-    """``combine`` "auto" as a fit decides it: "theta+es" when the network sees the target alone and the
-    season is at most ``LONGEST_COMBINED_SEASON``; "none" when inputs move it (--features, inputs known
-    in advance, static features: Theta and ES see none of them, so the mean would shrink what they move,
-    a promotion's lift of 30 showing as 10) or the season is longer. Other values stay."""
+    """``combine`` "auto" as a fit decides it: when the network sees the target alone, "theta+es+arima"
+    for a series without a season (``season`` 1) and "theta+es" for a season of at most
+    ``LONGEST_COMBINED_SEASON``; "none" when inputs move it (--features, inputs known in advance, static
+    features: the classical members see none of them, so the mean would shrink what they move, a
+    promotion's lift of 30 showing as 10) or the season is longer. Other values stay.
+
+    ARIMA joins only without a season: on M1 and M3 it helped the yearly series and cost the monthly and
+    quarterly ones (RESULTS.md "Accuracy on M1 and M3")."""
     if config.combine != "auto":
         return config
-    alone = has_inputs or season > LONGEST_COMBINED_SEASON
-    return replace(config, combine="none" if alone else "theta+es")
+    if has_inputs or season > LONGEST_COMBINED_SEASON:
+        return replace(config, combine="none")
+    return replace(config, combine="theta+es+arima" if season <= 1 else "theta+es")

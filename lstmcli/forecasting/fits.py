@@ -1,6 +1,6 @@
 r"""A baseline fitted to a whole series, kept so that ``predict`` can forecast it later without the data.
 
-Naive, Seasonal naive, Naive2, Theta and ES all forecast position :math:`k = n + j` (``n`` observations
+Naive, Seasonal naive, Naive2, Theta, ES and ARIMA all forecast position :math:`k = n + j` (``n`` observations
 fitted) as a level path combined with a seasonal figure:
 
 .. math::
@@ -13,7 +13,9 @@ Theta (``theta``) uses every term; Naive2 has :math:`A = B = 0` and multiplicati
 no season, and Seasonal naive a zero level and the last season as an additive figure. ES (``smoothing``)
 has :math:`A = B = 0` and adds a damped trend :math:`b` to the level path: :math:`\ell_j + b \sum_{i=1}^{j+1}
 \phi^i`; on seasonal data it is fitted to the logarithms (``log``: the forecast is :math:`\exp(\ell_j + \dots
-+ s_{k \bmod m})`). The model file stores these few numbers (``to_dict``) instead of the series.
++ s_{k \bmod m})`). ARIMA (``arima``) is :math:`\alpha = 1` with the drift :math:`\mu` as :math:`B = 2\mu`
+(so :math:`d_k = \mu`), its autoregressive part as the damped trend, on the log scale when the series is
+positive. The model file stores these few numbers (``to_dict``) instead of the series.
 """
 
 from __future__ import annotations

@@ -73,10 +73,11 @@ def validate(
 def members_from_origins(combine: str, y: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> dict:
     """The forecasts of the baselines ``combine`` averages with the networks', fitted to ``y[:o]`` for each
     origin ``o`` (name -> (n, horizon))."""
+    from lstmcli.forecasting.arima import arima_from_origins
     from lstmcli.forecasting.smoothing import es_from_origins
     from lstmcli.forecasting.theta import theta_from_origins
 
-    fitters = {"Theta": theta_from_origins, "ES": es_from_origins}
+    fitters = {"Theta": theta_from_origins, "ES": es_from_origins, "ARIMA": arima_from_origins}
     return {name: fitters[name](y, origins, horizon, season) for name in COMBINED_BASELINES[combine]}
 
 

@@ -255,7 +255,7 @@ class Forecaster:
         same series), with conformal intervals at each of ``levels`` (percent).
 
         ``method``: "lstm", the model's own forecast (with a ``combine`` the mean of the networks' and
-        its baselines'), or a baseline of ``config.METHODS`` (naive, snaive, naive2, theta, es) fitted to the
+        its baselines'), or a baseline of ``config.METHODS`` (naive, snaive, naive2, theta, es, arima) fitted to the
         training series (or to ``data``), or "best", whichever beat the others on validation
         (``verdicts.best_method``). Intervals come from the model's own validation errors, so
         they are for "lstm" only. A model with inputs known in advance takes their values for the

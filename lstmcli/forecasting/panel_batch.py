@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 BATCH_WINDOWS = 8192  # windows per network pass: large enough to amortise the Python of 18 steps
-BASELINE_SERIES = 512  # series per task of the validation's baselines (Theta and ES at every origin)
+BASELINE_SERIES = 512  # series per task of the validation's baselines (Theta, ES, ARIMA at every origin)
 
 
 def panel_forecasts(
@@ -217,7 +217,7 @@ def panel_validation(
     """``fitting.validate`` for every series from its networks' forecasts already made: per series its
     residuals (actual - forecast, NaN past its end) and its error table next to the baselines; with
     a ``combine`` the forecast is the combination, the networks' own a row of its own. The baselines'
-    forecasts from every origin (Theta and ES fitted at each) run in blocks of BASELINE_SERIES series,
+    forecasts from every origin (Theta, ES and ARIMA fitted at each) run in blocks of BASELINE_SERIES series,
     one task a block on ``executor``: the same numbers wherever a block runs.
 
     The same numbers as ``compare_with_baselines`` series by series: each window is scored with the
