@@ -121,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
                     got[sid].values if sid in got else naive2(y, h, season)
                     for sid, y in zip(t_ids, t_trains, strict=True)
                 ]
-                nets = [members * x - a - b - c for x, a, b, c in zip(f, th, sm, ar, strict=True)]
+                nets = [  # (a series left out is Naive2's in both)
+                    members * x - a - b - c if sid in got else x
+                    for x, a, b, c, sid in zip(f, th, sm, ar, t_ids, strict=True)
+                ]
                 row += [owa_of(f, actual, t_trains, season), owa_of(nets, actual, t_trains, season)]
                 if ids is s_ids:
                     zero_seconds = seconds

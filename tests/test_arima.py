@@ -144,3 +144,17 @@ def test_a_series_without_a_season_forecasts_the_mean_of_networks_theta_es_and_a
     assert back.state_.config.combine == "theta+es+arima"
     assert np.array_equal(back.predict(6).values, model.predict(6).values)
     assert np.array_equal(back.predict(6, method="arima").values, arima(y, 6, 1))
+
+
+def test_an_older_file_has_no_arima_and_says_so_in_one_line():
+    from pathlib import Path
+
+    from lstmcli.errors import ConfigError
+
+    old = Forecaster.load(Path(__file__).parent / "fixtures" / "model_v2_0.npz")
+    with pytest.raises(
+        ConfigError, match=r"format 2\.0\) was written before lstmcli kept the ARIMA baseline"
+    ):
+        old.predict(3, method="arima")
+    y = _values("airpassengers.csv")  # with the data given, it is fitted to that
+    assert np.array_equal(old.predict(3, data=series(y), method="arima").values, arima(y, 3, 12))

@@ -116,3 +116,20 @@ def test_diverging_training_says_what_to_try(runner):
         assert Forecaster.load("model.npz").train_result_.stop_reason == "diverged"
     else:
         _one_line_error(result, "diverged")
+
+
+def test_a_forecast_that_grows_past_the_float_range_is_refused_naming_the_step(runner, tmp_path):
+    """A series growing 30 % a step: ARIMA on the logarithms compounds it (a member of the default mean
+    for a series without a season); after some 2,600 steps the forecast passes 1.8e308. inf would be no
+    forecast (and not JSON): one line, nothing written."""
+    data = tmp_path / "growth.csv"
+    data.write_text("value\n" + "".join(f"{100 * 1.3**k}\n" for k in range(40)))
+    trained = runner.invoke(app, ["train", str(data), "--season", "1", "--epochs", "2", "--ensemble", "1"])
+    assert trained.exit_code == 0, trained.output
+    out = tmp_path / "forecast.json"
+    for extra in (["--method", "arima"], ["--format", "json"], ["--level", "80"], ["--output", str(out)]):
+        result = runner.invoke(app, ["predict", "--horizon", "3000", *extra])
+        _one_line_error(result, "--horizon 3000", "at step 2649", "at most 2648 steps")
+    assert not out.exists()
+    fine = runner.invoke(app, ["predict", "--horizon", "2000", "--format", "json"])
+    assert fine.exit_code == 0 and np.isfinite(json.loads(fine.stdout)["forecast"][-1]["forecast"])

@@ -124,6 +124,24 @@ def forecast_rows(forecast: Any, levels: list[float]) -> list[dict[str, Any]]:
     return rows
 
 
+def _refuse_overflow(forecast: Any, series: str | None = None) -> None:
+    """A forecast that grew past the largest float (a growth on the log scale, ES's or ARIMA's, compounded
+    over a very long horizon) is refused in one line naming the step, before anything is written: inf
+    would be no forecast, and JSON has no way to write it."""
+    import numpy as np
+
+    finite = np.isfinite(forecast.values)
+    for lo, hi in forecast.intervals.values():
+        finite &= np.isfinite(lo) & np.isfinite(hi)
+    if not finite.all():
+        step = int(np.argmin(finite)) + 1
+        where = f"series '{series}': " if series is not None else ""
+        raise ConfigError(
+            f"{where}--horizon {len(finite)}: the forecast passes the largest number a float holds at step "
+            f"{step} (a growth compounded over the horizon); forecast at most {step - 1} steps"
+        )
+
+
 def _date_text(ts: Any) -> str:
     import numpy as np
 
@@ -205,6 +223,7 @@ def predict(
         newer = load_newer_data(forecaster, data) if data is not None else None
         ahead = load_future_file(forecaster, future)
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method, future=ahead)
+        _refuse_overflow(forecast)
         rows = forecast_rows(forecast, levels)
         payload = {
             "model": str(model),
@@ -395,6 +414,8 @@ def predict_panel(
 
         forecasts, newer = newer_panel(panel, data, series_id, horizon, tuple(levels), method, ahead)
         ids = list(forecasts)
+    for sid, f in forecasts.items():
+        _refuse_overflow(f, sid)
     rows = [{id_col: sid} | row for sid, f in forecasts.items() for row in forecast_rows(f, levels)]
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}
     payload = {
