@@ -67,7 +67,9 @@ forecast one step and are fed back (recursive). Early stopping on the one-step l
 the series, then every network is retrained on all data for the epochs chosen. The forecast is the mean
 of that median, lstmcli's Theta and lstmcli's ES (`--combine theta+es`, the default since issue #21's
 fourth part; from its second part to then the mean with Theta alone, and before it no statistical
-forecast was blended in and the seasonal indices were the only classical component).
+forecast was blended in and the seasonal indices were the only classical component), and for a series
+without a season (the yearly and weekly groups here, run with season 1) lstmcli's ARIMA too
+(`theta+es+arima`, since its seventh part).
 
 **How the defaults were chosen.** Configurations were compared on the **M4 dev groups** (tuning data),
 then checked on the **M3 dev groups**: a change that helped M4 but lost clearly on M3 was not adopted
@@ -112,7 +114,8 @@ preprocessing alone -- seasonal indices, transform, last level; measured once on
 regenerated): OWA M4 M 1.000, Q 0.985, Y 1.000, W 1.000; M3 M 1.012, Q 0.993, Y 1.000; single 0.954.
 That is Naive2 or very close to it, so the whole gain below (to 0.678-0.933) comes from the networks.
 Since a combination became the default (issue #21) ``--ablate-network`` measures the default with
-its networks ablated (the mean of that forecast, Theta and ES); add ``--set combine=none`` for the networks
+its networks ablated (the mean of that forecast, Theta and ES, and ARIMA without a season); add
+``--set combine=none`` for the networks
 alone as above. accuracy_m1m3.py shows the same on M1/M3 (the default with Naive2 for its networks).
 """
 

@@ -40,7 +40,8 @@ LEVELS = (80, 95)
 STRONG = ("Theta", "AutoETS", "AutoARIMA")
 ANCHORS = ("Naive2", "Seasonal naive", "SES", *STRONG)
 # name -> (members, how): "lstmcli" is the product's default forecast with its own intervals (the mean of
-# the networks' forecast and lstmcli's Theta and ES, --combine theta+es; before, with Theta alone); "LSTM"
+# the networks' forecast and lstmcli's Theta and ES, --combine theta+es, and ARIMA without a season;
+# before, with Theta alone); "LSTM"
 # the networks' own forecast (recovered from the default's and its members'; the product's forecast itself
 # for runs with --combine none)
 CANDIDATES = {
@@ -337,9 +338,9 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
         "the series, OWA against Naive2 on those means (below 1 beats Naive2); coverage of the 80 % "
         "and 95 % intervals over all forecast points; MSIS at 95 % as in M4 (mean over the series). "
         "**lstmcli** is the product's default forecast and intervals (`--combine auto`, which for a series "
-        "of the target alone is the mean of the networks' forecast and lstmcli's own Theta and ES; the half-widths computed by the product's interval rule, "
+        "of the target alone is the mean of the networks' forecast and lstmcli's own Theta and ES, and its ARIMA for the groups without a season (yearly, other); the half-widths computed by the product's interval rule, "
         "`intervals.panel_intervals`, from the validation residuals and floor errors the run kept); "
-        "**LSTM** is the networks' own forecast (recovered from the default's and its Theta's and ES's). "
+        "**LSTM** is the networks' own forecast (recovered from the default's and its members'). "
         "Combinations are computed from the saved forecasts, step by step: **LSTM+Theta** = mean of the "
         "networks' and statsforecast's Theta (the offline stand-in for `--combine theta`, the default before ES), **med(LSTM,Theta,ETS)** "
         "= median of three, **mean(LSTM,Theta,ETS,ARIMA)** = mean of four; every candidate's interval is the "
@@ -387,7 +388,7 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
     ]
     lines += ["", "**What the LSTM adds to each combination** (OWA; the same combination with lstmcli's "
               "Naive2 in the networks' place, the level of `accuracy.py --ablate-network`; for lstmcli's "
-              "default that is the mean of Naive2 and lstmcli's Theta and ES)", "",
+              "default that is the mean of Naive2 and lstmcli's Theta and ES, and ARIMA without a season)", "",
               "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]  # fmt: skip
     for label, gs in rows:
         lines.append(

@@ -84,11 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     print(
-        print(
-            f"`python benchmarks/transfer.py --pairs {args.pairs} --seeds {args.seeds}` on {machine_description()}, "
-            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; OWA (below 1 beats Naive2):\n"
-        )  # fmt: skip
-    )
+        f"`python benchmarks/transfer.py --pairs {args.pairs} --seeds {args.seeds}` on {machine_description()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; OWA (below 1 beats Naive2):\n"
+    )  # fmt: skip
     print(
         "| source -> target | seed | series | zero-shot | its networks | trained on the target | its networks | Theta | ES | zero-shot s/series |"
     )
