@@ -288,12 +288,12 @@ def run_group(shared: Path, group: str, anchors: dict, overrides: dict, limit: i
 
 def _attach_anchors(shared: Path, group: str, results: list[dict], cache_dir: Path) -> None:
     """Each result gets the forecasts of Theta, AutoETS and AutoARIMA on its own training part
-    (``anchors.py``: a group's file is fitted once and cached; a single series is fitted here)."""
-    from anchors import anchor_forecasts, forecast_series
+    (``anchors.py``: a group's file is fitted once and cached, a single series too)."""
+    from anchors import anchor_forecasts, series_forecasts
 
     if group == "single":
         for r in results:
-            fc = forecast_series(np.asarray(r["train"]), r["h"], r["m"])
+            fc = series_forecasts(np.asarray(r["train"]), r["h"], r["m"], cache_dir)
             r["anchors"] = {name: fc[name]["f"] for name in STRONG}
         return
     file, m, _ = GROUPS[group]

@@ -8,7 +8,8 @@ gives them and the CPU time per series of each method.
 Library use: ``anchor_forecasts(path, season, cache_dir=..., jobs=...)``. Each series' training part is
 the rows before its test rows (``split`` = test), the horizon its test rows. The result of one dataset
 file is cached under ``cache_dir`` by the file's content hash, the statsforecast version and this
-script's ``SCHEME`` (a JSON file), so the scoring scripts can be rerun without refitting.
+script's ``SCHEME`` (a JSON file), so the scoring scripts can be rerun without refitting; one series
+(``series_forecasts``, accuracy.py's single series) by its values, horizon and season.
 
 The methods, as M4's benchmarks define them where they do:
 - *Naive2*: written here from M4's definition (the 90 % autocorrelation test at lag m, classical
@@ -113,6 +114,27 @@ def _models(m: int) -> dict:
 
 def _numbers(a) -> list:
     return [float(f"{v:.8g}") for v in np.asarray(a, dtype=np.float64)]
+
+
+def series_forecasts(train: np.ndarray, h: int, m: int, cache_dir: Path | None = DEFAULT_CACHE) -> dict:
+    """``forecast_series`` of one series, cached under ``cache_dir`` by its values, horizon, season, the
+    statsforecast version and ``SCHEME`` (None: not cached). AutoARIMA on the hourly single series takes
+    minutes; a rerun of the benchmark need not pay them again."""
+    import statsforecast
+
+    if cache_dir is None:
+        return forecast_series(train, h, m)
+    values = np.ascontiguousarray(train, dtype=np.float64)
+    digest = hashlib.sha256(values.tobytes() + f"|{h}|{m}".encode()).hexdigest()[:16]
+    cache = cache_dir / f"series-{digest}-sf{statsforecast.__version__}-s{SCHEME}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    out = forecast_series(values, h, m)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".tmp")
+    partial.write_text(json.dumps(out))
+    os.replace(partial, cache)  # a run stopped while writing leaves no half file behind
+    return out
 
 
 def forecast_series(train: np.ndarray, h: int, m: int) -> dict:
