@@ -158,3 +158,27 @@ def test_an_older_file_has_no_arima_and_says_so_in_one_line():
         old.predict(3, method="arima")
     y = _values("airpassengers.csv")  # with the data given, it is fitted to that
     assert np.array_equal(old.predict(3, data=series(y), method="arima").values, arima(y, 3, 12))
+
+
+@pytest.mark.parametrize("mode", ["global", "local"])
+def test_a_panel_of_yearly_series_keeps_arima_in_its_file_and_its_mean(tmp_path, mode):
+    import pandas as pd
+
+    from lstmcli.forecasting.panel import PanelForecaster
+
+    rows, values = [], {}
+    for k, sid in enumerate(["a", "b", "c"]):
+        y = _noisy_growth(30, seed=k)
+        values[sid] = y
+        rows += [(sid, f"{1990 + t}-01-01", v) for t, v in enumerate(y)]
+    frame = pd.DataFrame(rows, columns=["id", "date", "value"])
+    tiny = ForecasterConfig(hidden=6, epochs=3, patience=0, ensemble=2, horizon=4)
+    model = PanelForecaster(tiny, mode=mode).fit_frame(frame, id_col="id", time_col="date", target="value")
+    assert all(model.forecaster(sid).state_.config.combine == "theta+es+arima" for sid in values)
+    model.save(tmp_path / "panel.npz")
+    back = PanelForecaster.load(tmp_path / "panel.npz")
+    assert back.state_.format_version == "4.0"
+    a, b = model.predict(6), back.predict(6)
+    for sid, y in values.items():
+        assert np.array_equal(a[sid].values, b[sid].values)
+        assert np.array_equal(back.predict(6, method="arima")[sid].values, arima(y, 6, 1))
