@@ -285,10 +285,34 @@ def test_a_format_1_3_file_without_es_forecasts_as_it_did(tmp_path):
         model.predict(6, method="es")
 
 
+def test_a_format_3_0_file_with_holt_winters_forecasts_as_it_did(tmp_path):
+    """tests/fixtures/model_v3_0.npz was written by commit 7dac1f8 (ES's Holt-Winters on the logarithms,
+    before ARIMA: ``train sample_data/air_passengers.csv --epochs 3 --hidden 4 --ensemble 1 --seed 0``),
+    with the forecasts below; saved again it is a 4.0 file that forecasts the same, and has no ARIMA to
+    forecast with unless given the data."""
+    from lstmcli.errors import ConfigError
+
+    model, again = _an_older_file_forecasts_as_it_did(
+        tmp_path, "model_v3_0.npz", "3.0", "theta+es",
+        [444.0521320211394, 429.345520944743, 494.1371782905992, 485.0244439844721, 493.5190670644888,
+         566.1825658290117],
+        [418.93871373376567, 396.6882761085334, 460.58682671762335, 435.33481318380524, 443.82943626382195,
+         516.4929350283448],
+    )  # fmt: skip
+    assert model.state_.baselines["ES"].log and again.state_.baselines["ES"].log
+    np.testing.assert_allclose(
+        again.predict(6, method="es").values, [445.137379405795, 436.2373059757836, 502.05808962519285,
+                                               491.0056123020925, 498.45585179550307, 570.5713459340853],
+        rtol=1e-12)  # fmt: skip
+    assert "ARIMA" not in again.state_.baselines
+    with pytest.raises(ConfigError, match="before lstmcli kept the ARIMA baseline"):
+        again.predict(6, method="arima")
+
+
 def test_a_format_2_0_file_forecasts_as_it_did(tmp_path):
     """tests/fixtures/model_v2_0.npz was written by commit cf83edf (ES on the adjusted series for every
     season: ``train sample_data/air_passengers.csv --epochs 3 --hidden 4 --ensemble 1 --seed 0``), with
-    the forecasts below; saved again it is a 3.0 file that forecasts the same."""
+    the forecasts below; saved again it is a current file that forecasts the same."""
     model, again = _an_older_file_forecasts_as_it_did(
         tmp_path, "model_v2_0.npz", "2.0", "theta+es",
         [443.20227554554526, 427.8897331863954, 491.7435608381683, 481.98000363227555, 489.71315753247035,
