@@ -194,6 +194,30 @@ V20_ES = {
 }
 
 
+# forecasts of tests/fixtures/panel_v3_0_global.npz (the same command), written by commit 7dac1f8 (format
+# 3.0: ES's Holt-Winters on the logarithms, before ARIMA)
+V30 = {
+    "air_passengers": [442.3927143562, 426.3595662211, 489.2708012583],
+    "ice_cream": [129.4388817776, 132.6907132976, 133.3457108998],
+    "us_accidental_deaths": [8315.6324477058, 7545.0121624227, 8358.6167761817],
+    "us_electricity_gas": [118.1454852747, 110.2093603001, 98.7816878314],
+}
+V30_ES = {
+    "air_passengers": [445.1373794058, 436.2373059758, 502.0580896252],
+    "ice_cream": [127.6517611421, 130.287052641, 130.2958692685],
+    "us_accidental_deaths": [8259.3257992296, 7503.4204397406, 8321.371496054],
+    "us_electricity_gas": [118.2303165333, 110.4779169543, 99.3902147795],
+}
+
+
+def test_a_panel_file_of_format_3_0_forecasts_as_it_did(tmp_path):
+    old, new = _an_older_panel_forecasts_as_it_did(
+        tmp_path, "panel_v3_0_global.npz", "3.0", "theta+es", {"lstm": V30, "es": V30_ES}
+    )
+    assert old.state_.first.baselines["ES"].log and new.state_.first.baselines["ES"].log
+    assert "ARIMA" not in new.state_.first.baselines
+
+
 def test_a_panel_file_of_format_2_0_forecasts_as_it_did(tmp_path):
     old, new = _an_older_panel_forecasts_as_it_did(
         tmp_path, "panel_v2_0_global.npz", "2.0", "theta+es", {"lstm": V20, "es": V20_ES}
