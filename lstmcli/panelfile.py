@@ -1,4 +1,4 @@
-"""The model file of a panel (format 3.0): one global ensemble (or one per series) and the state of
+"""The model file of a panel (format 4.0): one global ensemble (or one per series) and the state of
 every series, in the same safe ``.npz`` as a single-series model (``modelfile``), which stays exactly as
 it was.
 
