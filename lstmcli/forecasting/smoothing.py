@@ -33,7 +33,8 @@ In both, each model's parameters minimise the squared one-step errors :math:`\su
 are linear in the initial level and trend, so for given parameters the best initial states solve a
 least-squares problem (``smoothing_loops.grid_fits``, ``seasonal_grid_fits``); the parameters are
 searched on a fixed grid (``ALPHAS``, ``BETA_SHARES`` of alpha, ``PHIS``, with :math:`\phi = 1`, Holt's
-linear trend, among them; the ``SEASONAL_*`` grids for Holt-Winters). No iterative optimiser: the fit is
+linear trend, among them; the ``SEASONAL_*`` grids for Holt-Winters, whose dampings stop at 0.98 as ETS's
+do). No iterative optimiser: the fit is
 the same on every machine.
 The model with the smaller AICc, :math:`n \log(\mathrm{SSE}/n) + 2k + 2k(k+1)/(n-k-1)` with ``k`` the
 smoothing parameters and initial states, is the forecast (the trend needs AICc to be defined).
@@ -76,7 +77,9 @@ SEASONAL_MIN_PERIOD = 12
 SEASONAL_ALPHAS = np.linspace(0.02, 0.98, 13)
 GAMMA_SHARES = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.35])  # gamma = share * (1 - alpha), as ETS bounds it
 SEASONAL_BETA_SHARES = np.array([0.0, 0.05, 0.1, 0.2, 0.5])
-SEASONAL_PHIS = np.array([0.9, 0.98, 1.0])
+# no Holt's linear trend (1) for Holt-Winters, as ETS bounds phi: on M1 and M3 monthly it extrapolated a
+# trend over the 18 steps too far (RESULTS.md)
+SEASONAL_PHIS = np.array([0.8, 0.9, 0.98])
 # AICc's k: alpha, beta, phi, gamma, l0, b0 | alpha, gamma, l0
 SEASONAL_TREND_PARAMETERS, SEASONAL_LEVEL_PARAMETERS = 6, 3
 
