@@ -115,7 +115,8 @@ ablated, measured on 2026-11-24 (with ``--set combine=none``): OWA M4 M 1.000, Q
 1.000; M3 M 1.012, Q 0.993, Y 1.000; single 0.954, Naive2 or very close to it. The default ablated (the
 mean of that forecast with Theta and ES, and ARIMA without a season; 2026-12-07, hand-copied): M4 M
 0.944, Q 0.865, Y 0.773, H 1.000, W 0.821; M3 M 0.816, Q 0.897, Y 0.802; single 0.965, against the
-default's 0.905, 0.824, 0.731, 0.514, 0.757, 0.744, 0.845, 0.773 and 0.909: the networks take 0.03-0.07
+default's of that day (before the damped Holt-Winters) 0.905, 0.824, 0.731, 0.514, 0.757, 0.744, 0.845,
+0.773 and 0.909: the networks take 0.03-0.07
 off every group (0.49 on hourly, where they are the whole forecast). accuracy_m1m3.py shows the same on
 M1/M3 (the default with Naive2 for its networks).
 """
