@@ -38,8 +38,7 @@ import math
 import numpy as np
 
 from lstmcli.forecasting.fits import BaselineFit
-from lstmcli.forecasting.seasonal import adjustment_indices
-from lstmcli.forecasting.theta import HISTORY, MIN_OBSERVATIONS, fitted_forecast, forecasts_from_origins
+from lstmcli.forecasting.theta import fitted_forecast, fitted_part, forecasts_from_origins
 
 __all__ = ["MAX_PHI", "arima", "arima_from_origins", "fit_arima"]
 
@@ -49,14 +48,10 @@ MAX_PHI = 0.98  # ETS's largest damping: a change that fades, however slowly
 def fit_arima(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
     """Fit the ARIMA of the module docstring to the series ``y`` with seasonal period ``m``; ``indices``:
     ``adjustment_indices`` of the fitted part (its last ``theta.HISTORY`` values) when already known."""
-    x = np.asarray(y, dtype=np.float64)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"expected a non-empty 1-D series, got shape {x.shape}")
-    x = x[-HISTORY:]  # the part Theta adjusts: the same seasonal figure and phase
+    x, s = fitted_part(y, m, indices)  # the part Theta adjusts: the same seasonal figure and phase
     n = x.size
-    if n < MIN_OBSERVATIONS or float(np.ptp(x)) == 0.0:
+    if s is None:
         return BaselineFit(float(x[-1]), n=n)  # naive
-    s = adjustment_indices(x, m) if indices is None else indices
     adjusted = x / s[np.arange(n) % s.size]
     log = bool(np.all(adjusted > 0.0))
     data = np.log(adjusted) if log else adjusted

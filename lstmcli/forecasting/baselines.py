@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lstmcli.forecasting.arima import arima, arima_from_origins, fit_arima
+from lstmcli.forecasting.arima import arima, fit_arima
 from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.metrics import evaluate, mase_scale, owa
 from lstmcli.forecasting.seasonal import (
@@ -35,8 +35,8 @@ from lstmcli.forecasting.seasonal import (
     prefix_seasonality,
     seasonality_test,
 )
-from lstmcli.forecasting.smoothing import es, es_from_origins, fit_es
-from lstmcli.forecasting.theta import fit_theta, theta, theta_from_origins
+from lstmcli.forecasting.smoothing import es, fit_es
+from lstmcli.forecasting.theta import HISTORY, fit_theta, forecasts_from_origins, origin_figures, theta
 
 __all__ = [
     "naive",
@@ -200,13 +200,14 @@ def fit_baselines(y, m: int) -> dict[str, BaselineFit]:
     else:
         snaive = BaselineFit(float(x[-1]), n=n)
     s = seasonal_indices(x, m)
+    figure = s if n <= HISTORY else None  # the indices Theta, ES and ARIMA adjust by: those of their part
     return {
         "Naive": BaselineFit(float(x[-1]), n=n),
         "Seasonal naive": snaive,
         "Naive2": BaselineFit(float(x[-1] / s[(n - 1) % s.size]), n=n, seasonal=s),
-        "Theta": fit_theta(x, m),
-        "ES": fit_es(x, m),
-        "ARIMA": fit_arima(x, m),
+        "Theta": fit_theta(x, m, figure),
+        "ES": fit_es(x, m, figure),
+        "ARIMA": fit_arima(x, m, figure),
     }
 
 
@@ -257,9 +258,10 @@ def baseline_forecasts(y, origins, horizon: int, m: int) -> dict[str, np.ndarray
 
     naive2_f = _naive2_from_origins(x, o, h, m)
 
-    theta_f = theta_from_origins(x, o, h, m)
-    es_f = es_from_origins(x, o, h, m)
-    arima_f = arima_from_origins(x, o, h, m)
+    figures = origin_figures(x, m, o)  # each origin's seasonal indices, for Theta, ES and ARIMA alike
+    theta_f, es_f, arima_f = (
+        forecasts_from_origins(fit, x, o, h, m, figures) for fit in (fit_theta, fit_es, fit_arima)
+    )
     return {
         "Naive": naive_f, "Seasonal naive": snaive_f, "Naive2": naive2_f, "Theta": theta_f, "ES": es_f, "ARIMA": arima_f,
     }  # fmt: skip

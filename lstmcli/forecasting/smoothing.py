@@ -55,9 +55,7 @@ import math
 import numpy as np
 
 from lstmcli.forecasting.fits import BaselineFit
-from lstmcli.forecasting.seasonal import adjustment_indices
-from lstmcli.forecasting.theta import HISTORY as SEASONAL_HISTORY
-from lstmcli.forecasting.theta import MIN_OBSERVATIONS, fitted_forecast, forecasts_from_origins
+from lstmcli.forecasting.theta import fitted_forecast, fitted_part, forecasts_from_origins
 
 __all__ = ["HISTORY", "es", "es_from_origins", "fit_es"]
 
@@ -102,14 +100,10 @@ _SEASONAL_LEVEL_GRID, _SEASONAL_TREND_GRID = _seasonal_grids()
 def fit_es(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
     """Fit ES to the series ``y`` with seasonal period ``m`` (see the module docstring); ``indices``: the
     ``adjustment_indices`` of ``y``'s last ``theta.HISTORY`` observations when already known."""
-    x = np.asarray(y, dtype=np.float64)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"expected a non-empty 1-D series, got shape {x.shape}")
-    x = x[-SEASONAL_HISTORY:]  # the part Theta adjusts: the same seasonal figure and phase
+    x, s = fitted_part(y, m, indices)  # the part Theta adjusts: the same seasonal figure and phase
     n = x.size
-    if n < MIN_OBSERVATIONS or float(np.ptp(x)) == 0.0:
+    if s is None:
         return BaselineFit(float(x[-1]), n=n)  # naive
-    s = adjustment_indices(x, m) if indices is None else indices
     if int(m) >= SEASONAL_MIN_PERIOD and float(x.min()) > 0.0:
         fit = _fit_seasonal(x, s, int(m))
     else:

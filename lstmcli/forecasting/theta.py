@@ -42,7 +42,8 @@ from lstmcli.forecasting.fits import BaselineFit
 from lstmcli.forecasting.seasonal import adjustment_indices, prefix_indices, prefix_seasonality
 
 __all__ = [
-    "HISTORY", "fit_theta", "fitted_forecast", "forecasts_from_origins", "origin_figures", "theta", "theta_from_origins",
+    "HISTORY", "fit_theta", "fitted_forecast", "fitted_part", "forecasts_from_origins", "origin_figures", "theta",
+    "theta_from_origins",
 ]  # fmt: skip
 
 # Theta fits at most the last this many observations: the level forgets older ones within a few hundred
@@ -55,17 +56,26 @@ _GRID = np.linspace(ALPHA_BOUNDS[0], ALPHA_BOUNDS[1], 31)
 _GOLDEN_STEPS = 24  # narrows a grid cell (0.03 wide) to about 3e-7
 
 
-def fit_theta(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
-    """Fit the theta method to the series ``y`` with seasonal period ``m`` (see the module docstring);
-    ``indices``: ``adjustment_indices`` of the fitted part when already known."""
+def fitted_part(y, m: int, indices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """What Theta, ES and ARIMA fit of the series ``y``: its last ``HISTORY`` values (float64) and their
+    ``adjustment_indices`` (``indices`` when already known); no indices when that part is shorter than
+    ``MIN_OBSERVATIONS`` or constant, which those baselines forecast as naive."""
     x = np.asarray(y, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"expected a non-empty 1-D series, got shape {x.shape}")
     x = x[-HISTORY:]
+    if x.size < MIN_OBSERVATIONS or float(np.ptp(x)) == 0.0:
+        return x, None
+    return x, adjustment_indices(x, m) if indices is None else indices
+
+
+def fit_theta(y, m: int, indices: np.ndarray | None = None) -> BaselineFit:
+    """Fit the theta method to the series ``y`` with seasonal period ``m`` (see the module docstring);
+    ``indices``: ``adjustment_indices`` of the fitted part when already known."""
+    x, s = fitted_part(y, m, indices)
     n = x.size
-    if n < MIN_OBSERVATIONS or float(np.ptp(x)) == 0.0:
+    if s is None:
         return BaselineFit(float(x[-1]), n=n)  # naive: alpha 1 and no drift keep the last value
-    s = adjustment_indices(x, m) if indices is None else indices
     adjusted = x / s[np.arange(n) % s.size]
     t = np.arange(1, n + 1, dtype=np.float64)
     mean = float(adjusted.mean())
@@ -97,14 +107,17 @@ def theta_from_origins(y, origins, horizon: int, m: int) -> np.ndarray:
     return forecasts_from_origins(fit_theta, y, origins, horizon, m)
 
 
-def forecasts_from_origins(fit: Callable[..., BaselineFit], y, origins, horizon: int, m: int) -> np.ndarray:
+def forecasts_from_origins(
+    fit: Callable[..., BaselineFit], y, origins, horizon: int, m: int, figures: list | None = None
+) -> np.ndarray:
     """(n, horizon): row i is ``fit(y[:origins[i]], m, figure)``'s forecast, the figure of each origin
-    from ``origin_figures`` (Theta's and ES's fits take it)."""
+    from ``origin_figures`` (Theta's, ES's and ARIMA's fits take it; ``figures`` when already made)."""
     x = np.asarray(y, dtype=np.float64)
     o = np.asarray(origins, dtype=np.int64)
     if not o.size:
         return np.zeros((0, horizon))
-    figures = origin_figures(x, m, o)
+    if figures is None:
+        figures = origin_figures(x, m, o)
     return np.stack([fit(x[: int(end)], m, figures[i]).forecast(int(horizon)) for i, end in enumerate(o)])
 
 
