@@ -178,7 +178,7 @@ class _ClusterStop:
         return self.answer
 
 
-def _run_on_cluster(fn: Callable[[Any, Stop], Any], item: Any, stop_name: str) -> Any:
+def _run_on_cluster(item: Any, fn: Callable[[Any, Stop], Any], stop_name: str) -> Any:
     from lstmcli.engine.threads import one_blas_thread
 
     with one_blas_thread():  # as in a local worker process: the same bits whatever the machine
@@ -214,10 +214,17 @@ class DaskCluster:
             # a chunk's data travels inside its task on purpose (not scattered: data held by one worker
             # would be lost with it, and the task could not run again elsewhere)
             warnings.filterwarnings("ignore", message="Sending large graph")
-            futures = {
-                self.client.submit(_run_on_cluster, fn, item, stop_name, key=f"lstmcli-{run}-{k}"): k
-                for k, item in enumerate(items)
-            }
+            items = list(items)
+            # one graph for the whole run, not a submit per item: the scheduler builds a graph in a
+            # thread, so a later item's graph could arrive after a cancel (or a finished first item)
+            submitted = self.client.map(
+                _run_on_cluster,
+                items,
+                fn=fn,
+                stop_name=stop_name,
+                key=[f"lstmcli-{run}-{k}" for k in range(len(items))],
+            )
+            futures = {future: k for k, future in enumerate(submitted)}
         out: dict[int, Any] = {}
         pending = set(futures)
         try:
