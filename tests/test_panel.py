@@ -247,3 +247,20 @@ def test_cli_errors_are_one_line(tmp_path, panel_csv, fitted, args, message):
     assert r.exit_code == 1, r.output
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], r.stderr
+
+
+def test_shared_lookbacks_are_capped_as_the_short_series_would_cap_its_own():
+    """The global network's lookbacks: the single-series defaults (8, 4, 6, 12, 16 quarters), capped at
+    the panel's 10th percentile of lengths (13 values here) as the single-series planner caps a series
+    of 13 (recursive: the horizon is not inside a training window), not by the horizon as well."""
+    from lstmcli.forecasting.backtest import _series_from_values
+    from lstmcli.forecasting.panel_global import panel_lookbacks
+    from lstmcli.forecasting.planning import make_plan
+
+    cfg = ForecasterConfig(season=4, horizon=8)
+    lengths = [13] * 30 + [40] * 170
+    alone = make_plan(cfg, _series_from_values(np.arange(1.0, 14.0), "short", "panel.csv"))
+    assert panel_lookbacks(cfg, 4, 8, lengths) == list(alone.lookbacks) == [4, 4, 4, 4, 4]
+    assert panel_lookbacks(cfg, 4, 8, [40] * 200) == [8, 4, 6, 12, 16]  # long series: not capped
+    # direct forecasts hold the horizon inside each window: the short series keeps half its values
+    assert panel_lookbacks(cfg, 4, 8, lengths, direct=True) == [2, 2, 2, 2, 2]

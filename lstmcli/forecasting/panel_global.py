@@ -14,8 +14,8 @@ ES-RNN won with per-series normalisation and shared weights):
   traces and checks it as it does a single series.
 
 Shared settings: the season, horizon and strategy of the panel, and the members' lookbacks (a network
-reads one window length): the single-series defaults, capped so that the shorter series of the panel
-(its 10th percentile) still train; a series too short for the longest lookback is skipped.
+reads one window length): the single-series defaults, capped as the series at the panel's 10th
+percentile of lengths would cap its own; a series too short for the longest lookback is skipped.
 
 Cost: each series gives at most ``WINDOWS_PER_SERIES`` training windows (its most recent) and
 ``VAL_WINDOWS_PER_SERIES`` validation windows to the pool, so a long series does not drown the short
@@ -56,7 +56,9 @@ from lstmcli.forecasting.planning import (
     Plan,
     default_lookback,
     make_plan,
+    recursive_lookback_cap,
     validation_points,
+    validation_steps,
 )
 
 if TYPE_CHECKING:
@@ -88,7 +90,9 @@ def plan_series(
 ) -> tuple[list[Plan], list[int], list[str], list[SeriesData], list[tuple[str, str]]]:
     """Each series' plan with the panel's ``season``, ``horizon`` and lookbacks (``panel_lookbacks``), the
     lookbacks, and the ids and series kept; the series too short for them are left out, with a reason."""
-    lookbacks = panel_lookbacks(cfg, season, horizon, [len(s.values) for s in series])
+    # inputs known in advance make every series direct (make_plan)
+    direct = cfg.strategy == "direct" or any(np.asarray(s.features).size for s in series)
+    lookbacks = panel_lookbacks(cfg, season, horizon, [len(s.values) for s in series], direct=direct)
     shared = replace(cfg, season=season, horizon=horizon, lookback=max(lookbacks), ensemble=1)
     plans, kept_ids, kept, short = [], [], [], []
     for sid, s in zip(ids, series, strict=True):
@@ -248,14 +252,22 @@ def adopt(
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def panel_lookbacks(cfg: ForecasterConfig, season: int, horizon: int, lengths: list[int]) -> list[int]:
+def panel_lookbacks(
+    cfg: ForecasterConfig, season: int, horizon: int, lengths: list[int], *, direct: bool = False
+) -> list[int]:
     """One lookback per member: ``--lookback``, or the single-series defaults (N-BEATS-style factors)
-    capped so that a series at the SHORT_QUANTILE of the lengths keeps about half its values for
-    training windows and validation."""
+    capped as a series at the SHORT_QUANTILE of the lengths would cap its own: under the recursive
+    strategy as the single-series planner does (``recursive_lookback_cap``: the horizon is not inside a
+    training window), under the direct one (``direct``) so that it keeps about half its values for
+    windows of lookback plus horizon."""
     if cfg.lookback is not None:
         return [int(cfg.lookback)] * cfg.ensemble
     short = int(np.quantile(np.asarray(lengths), SHORT_QUANTILE)) if lengths else 0
-    cap = max(2, min(LOOKBACK_MAX, (short - horizon) // 2, short // 2))
+    if direct:
+        cap = min((short - horizon) // 2, short // 2)
+    else:
+        cap = recursive_lookback_cap(short, validation_steps(cfg.val_size, short))
+    cap = max(2, min(LOOKBACK_MAX, cap))
     base = default_lookback(season)
     wanted = [base] + [
         round(base * LOOKBACK_FACTORS[k % len(LOOKBACK_FACTORS)]) for k in range(1, cfg.ensemble)

@@ -137,21 +137,30 @@ def _member_lookbacks(
             first_val = split.val.start + lookback if split.n_val else n_z
             cap = min(first_val, split.train_end - horizon - 2)
         else:
-            v = split.n_val
-            cap = min(n_z - v - MIN_TRAIN_WINDOWS, (n_z - v) // 2)
+            cap = recursive_lookback_cap(n_z, split.n_val)
         out.append(int(max(2, min(wanted, cap, LOOKBACK_MAX))))
     return out
+
+
+def validation_steps(val_size: float, n_z: int) -> int:
+    """The validation steps ``--val-size`` asks of a recursive series of ``n_z`` usable values: a count
+    when at least 1, else that share of them (at least one)."""
+    if val_size >= 1:
+        return int(val_size)
+    return max(1, int(round(val_size * n_z))) if val_size > 0 else 0
+
+
+def recursive_lookback_cap(n_z: int, v: int) -> int:
+    """The longest lookback a recursive series of ``n_z`` usable values with ``v`` validation steps
+    takes: at most half of what validation leaves, and MIN_TRAIN_WINDOWS training windows left (the
+    caller keeps it at 2 or more)."""
+    return min(n_z - v - MIN_TRAIN_WINDOWS, (n_z - v) // 2)
 
 
 def _plan_recursive(
     cfg: ForecasterConfig, n_z: int, season: int, horizon: int, label: str
 ) -> tuple[Split, int]:
-    if cfg.val_size >= 1:
-        v = int(cfg.val_size)
-    elif cfg.val_size > 0:
-        v = max(1, int(round(cfg.val_size * n_z)))
-    else:
-        v = 0
+    v = validation_steps(cfg.val_size, n_z)
     if cfg.lookback is not None:
         L = cfg.lookback
         if n_z - v - L < 1:
@@ -162,7 +171,7 @@ def _plan_recursive(
     else:
         L = default_lookback(season)
         # short series: give up lookback first (down to 2), then validation, to keep training windows
-        L = max(2, min(L, n_z - v - MIN_TRAIN_WINDOWS, (n_z - v) // 2))
+        L = max(2, min(L, recursive_lookback_cap(n_z, v)))
         while v > 0 and n_z - v - L < 3:
             v -= 1
         need = max(horizon, L + v + 3)
