@@ -197,6 +197,9 @@ def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
     )
     assert r.exit_code == 0, r.output
     assert "Skipped 3 series" in r.output and "one model across the series" in r.output
+    # the shared lookbacks, capped for the shortest series (36 months) from the defaults, say so
+    said = " ".join(r.output.replace("│", " ").split())
+    assert "lookbacks 15, 12 (not 24, 12: capped for the shorter series; --lookback sets them)" in said
 
     r = runner.invoke(
         app, ["predict", "-m", str(model), "--format", "csv", "--level", "80", "--horizon", "3"]

@@ -237,6 +237,13 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         stop = "interrupted" if result.stop_reason == "interrupted" else "per series"
         table.add_row("epochs", f"median {summary['epochs_run']} (best {summary['best_epoch']}), {stop}")
     else:
+        from lstmcli.forecasting.panel_global import wanted_lookbacks
+
+        wanted = wanted_lookbacks(st.config, summary["season"])
+        if st.config.lookback is None and summary["lookbacks"] != wanted:  # the shorter series capped them
+            lookbacks += (
+                f" (not {', '.join(map(str, wanted))}: capped for the shorter series; --lookback sets them)"
+            )
         table.add_row("model", f"lookbacks {lookbacks}, horizon {summary['horizon']}, {summary['strategy']}")
         if st.static:
             shown = summary["static_features"]

@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from lstmcli.forecasting.executors import Executor
     from lstmcli.forecasting.state import FittedState, PanelState
 
-__all__ = ["adopt", "adoptable", "fit_global", "panel_lookbacks", "plan_series"]
+__all__ = ["adopt", "adoptable", "fit_global", "panel_lookbacks", "plan_series", "wanted_lookbacks"]
 
 WINDOWS_PER_SERIES = 200  # training windows a series gives to the pool: its most recent ones
 VAL_WINDOWS_PER_SERIES = 64  # validation windows a series gives to early stopping: its last ones
@@ -268,11 +268,15 @@ def panel_lookbacks(
     else:
         cap = recursive_lookback_cap(short, validation_steps(cfg.val_size, short))
     cap = max(2, min(LOOKBACK_MAX, cap))
+    return [int(max(2, min(w, cap))) for w in wanted_lookbacks(cfg, season)]
+
+
+def wanted_lookbacks(cfg: ForecasterConfig, season: int) -> list[int]:
+    """The members' lookbacks before any cap: the single-series default times LOOKBACK_FACTORS."""
     base = default_lookback(season)
-    wanted = [base] + [
+    return [base] + [
         round(base * LOOKBACK_FACTORS[k % len(LOOKBACK_FACTORS)]) for k in range(1, cfg.ensemble)
     ]
-    return [int(max(2, min(w, cap))) for w in wanted]
 
 
 def series_arrays(s: SeriesData) -> tuple[np.ndarray, np.ndarray]:
