@@ -90,9 +90,8 @@ def plan_series(
 ) -> tuple[list[Plan], list[int], list[str], list[SeriesData], list[tuple[str, str]]]:
     """Each series' plan with the panel's ``season``, ``horizon`` and lookbacks (``panel_lookbacks``), the
     lookbacks, and the ids and series kept; the series too short for them are left out, with a reason."""
-    # inputs known in advance make every series direct (make_plan)
-    direct = cfg.strategy == "direct" or any(np.asarray(s.features).size for s in series)
-    lookbacks = panel_lookbacks(cfg, season, horizon, [len(s.values) for s in series], direct=direct)
+    lengths = [len(s.values) for s in series]
+    lookbacks = panel_lookbacks(cfg, season, horizon, lengths, direct=cfg.strategy == "direct")
     shared = replace(cfg, season=season, horizon=horizon, lookback=max(lookbacks), ensemble=1)
     plans, kept_ids, kept, short = [], [], [], []
     for sid, s in zip(ids, series, strict=True):
