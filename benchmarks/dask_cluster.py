@@ -100,8 +100,10 @@ def main() -> None:
         "",
         f"`benchmarks/dask_cluster.py`: `train --id-col` on a synthetic panel of {args.series} monthly series of "
         f"{args.length} points ({' '.join(settings[:-1])}), on {platform.machine()} with {os.cpu_count()} cores "
-        f"(load average {load:.1f} at the end: the machine was shared and busy, so the times say little "
-        "beyond the order of magnitude; the CPU time counts the command and every process under it, sampled from /proc every 0.1 s).",
+        f"(load average {load:.1f} at the end"
+        + (": the machine was shared and busy, so the times say little beyond the order of magnitude"
+           if load > (os.cpu_count() or 1) else "")
+        + "; the CPU time counts the command and every process under it, sampled from /proc every 0.1 s).",
         "",
         "| mode | where | wall s | CPU s | model file sha256 |",
         "|---|---|---:|---:|---|",
