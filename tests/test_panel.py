@@ -200,6 +200,11 @@ def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
     # the shared lookbacks, capped for the shortest series (36 months) from the defaults, say so
     said = " ".join(r.output.replace("│", " ").split())
     assert "lookbacks 15, 12 (not 24, 12: capped for the shorter series; --lookback sets them)" in said
+    r = runner.invoke(app, ["train", str(panel_csv), "--id-col", "store", "--global", "-m",
+                            str(tmp_path / "j.npz"), *TINY_CLI, "-q", "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["lookbacks"] == [15, 12] and summary["lookbacks_default"] == [24, 12]
 
     r = runner.invoke(
         app, ["predict", "-m", str(model), "--format", "csv", "--level", "80", "--horizon", "3"]

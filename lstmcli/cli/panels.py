@@ -196,6 +196,12 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
 
         summary["static_features"] = StaticEncoding(tuple(st.static)).names
     local = st.mode == "local"
+    if not local and st.config.lookback is None:
+        from lstmcli.forecasting.panel_global import wanted_lookbacks
+
+        wanted = wanted_lookbacks(st.config, forecaster.season_)
+        if summary["lookbacks"] != wanted:  # the shorter series capped the shared lookbacks
+            summary["lookbacks_default"] = wanted
     if local:  # each series has its own ensemble: its lookbacks and epochs, not the first series'
         import numpy as np
 
@@ -237,13 +243,9 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         stop = "interrupted" if result.stop_reason == "interrupted" else "per series"
         table.add_row("epochs", f"median {summary['epochs_run']} (best {summary['best_epoch']}), {stop}")
     else:
-        from lstmcli.forecasting.panel_global import wanted_lookbacks
-
-        wanted = wanted_lookbacks(st.config, summary["season"])
-        if st.config.lookback is None and summary["lookbacks"] != wanted:  # the shorter series capped them
-            lookbacks += (
-                f" (not {', '.join(map(str, wanted))}: capped for the shorter series; --lookback sets them)"
-            )
+        if "lookbacks_default" in summary:
+            wanted = ", ".join(map(str, summary["lookbacks_default"]))
+            lookbacks += f" (not {wanted}: capped for the shorter series; --lookback sets them)"
         table.add_row("model", f"lookbacks {lookbacks}, horizon {summary['horizon']}, {summary['strategy']}")
         if st.static:
             shown = summary["static_features"]
