@@ -197,7 +197,7 @@ def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
     )
     assert r.exit_code == 0, r.output
     assert "Skipped 3 series" in r.output and "one model across the series" in r.output
-    # the shared lookbacks, capped for the shortest series (36 months) from the defaults, say so
+    # the shared lookbacks, capped for the shorter series (10th percentile of 36-60 months: 37), say so
     said = " ".join(r.output.replace("│", " ").split())
     assert "lookbacks 15, 12 (not 24, 12: capped for the shorter series; --lookback sets them)" in said
     r = runner.invoke(app, ["train", str(panel_csv), "--id-col", "store", "--global", "-m",
