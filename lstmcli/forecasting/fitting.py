@@ -73,12 +73,17 @@ def validate(
 def members_from_origins(combine: str, y: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> dict:
     """The forecasts of the baselines ``combine`` averages with the networks', fitted to ``y[:o]`` for each
     origin ``o`` (name -> (n, horizon))."""
-    from lstmcli.forecasting.arima import arima_from_origins
-    from lstmcli.forecasting.smoothing import es_from_origins
-    from lstmcli.forecasting.theta import theta_from_origins
+    from lstmcli.forecasting.arima import fit_arima
+    from lstmcli.forecasting.smoothing import fit_es
+    from lstmcli.forecasting.theta import fit_theta, forecasts_from_origins, origin_figures
 
-    fitters = {"Theta": theta_from_origins, "ES": es_from_origins, "ARIMA": arima_from_origins}
-    return {name: fitters[name](y, origins, horizon, season) for name in COMBINED_BASELINES[combine]}
+    names = COMBINED_BASELINES[combine]
+    if not names:
+        return {}
+    x, o = np.asarray(y, dtype=np.float64), np.asarray(origins, dtype=np.int64)
+    figures = origin_figures(x, season, o)  # each origin's seasonal indices, shared by the members
+    fits = {"Theta": fit_theta, "ES": fit_es, "ARIMA": fit_arima}
+    return {name: forecasts_from_origins(fits[name], x, o, horizon, season, figures) for name in names}
 
 
 def combined(
