@@ -402,3 +402,20 @@ def test_combine_auto_is_theta_and_es_unless_other_inputs_move_the_forecast_or_t
     assert resolve_combine(ForecasterConfig(), has_inputs=False, season=24).combine == "none"  # hourly
     for chosen in ("theta", "theta+es", "theta+es+arima", "none"):  # a value the user gave stays
         assert resolve_combine(ForecasterConfig(combine=chosen), has_inputs=True, season=24).combine == chosen
+
+
+def test_a_combinations_forecast_is_the_mean_of_its_members_and_its_intervals_hold_them():
+    y = seasonal_series(72)
+    model = Forecaster(replace(FAST, combine="theta+es")).fit(series(y))
+    f = model.predict(12, levels=(80, 95))
+    assert f.members.shape == (3, 12)  # the networks', Theta's, ES's
+    np.testing.assert_allclose(f.members.mean(axis=0), f.values, rtol=1e-12)
+    np.testing.assert_allclose(f.members[1], model.baseline_forecast("Theta", 12), rtol=0)
+    width = conformal_width(model.residuals_, 0.8, 12, model.naive2_errors_)
+    lo, hi = f.intervals[80]
+    assert np.all(lo <= f.members.min(axis=0)) and np.all(hi >= f.members.max(axis=0))
+    np.testing.assert_allclose(np.minimum(f.values - width, f.members.min(axis=0)), lo, rtol=1e-12)
+    np.testing.assert_allclose(np.maximum(f.values + width, f.members.max(axis=0)), hi, rtol=1e-12)
+    assert model.predict(12, method="theta").members is None
+    alone = Forecaster(replace(FAST, combine="none")).fit(series(y)).predict(12, levels=(80,))
+    assert alone.members is None

@@ -107,3 +107,58 @@ def test_a_panel_models_forecasts_get_the_pooled_widths_around_their_own_values(
         w = widths[ids.index(sid)]
         np.testing.assert_allclose(forecasts[sid].intervals[80][0], forecasts[sid].values - w)
         np.testing.assert_allclose(forecasts[sid].intervals[80][1], forecasts[sid].values + w)
+
+
+# ------------------------------------------------------------------------------ holding the members
+def test_an_interval_stretches_only_where_a_member_of_the_combination_lies_beyond_it():
+    from lstmcli.forecasting.intervals import holding_members
+
+    lower, upper = np.array([9.0, 8.0, 7.0]), np.array([11.0, 12.0, 13.0])
+    members = np.array([[10.0, 12.5, 6.0], [10.5, 11.0, 7.5], [9.5, 11.5, 8.0]])  # networks, Theta, ES
+    lo, hi = holding_members(lower, upper, members)
+    np.testing.assert_array_equal(lo, [9.0, 8.0, 6.0])
+    np.testing.assert_array_equal(hi, [11.0, 12.5, 13.0])
+    same = holding_members(lower, upper, None)  # the networks' forecast alone: nothing to hold
+    assert same[0] is lower and same[1] is upper
+
+
+def test_a_recalibrated_panel_interval_still_holds_its_members():
+    from types import SimpleNamespace
+
+    from lstmcli.forecasting.forecaster import Forecast
+    from lstmcli.forecasting.intervals import recalibrate
+
+    rng = np.random.default_rng(9)
+    states = {
+        f"s{k}": SimpleNamespace(
+            residuals=rng.normal(size=(4, 3)), naive2_errors=np.abs(rng.normal(size=(9, 3)))
+        )
+        for k in range(PANEL_MIN + 2)
+    }
+    values = np.array([10.0, 11.0, 12.0])
+    far = np.array([[10.0, 11.0, 40.0], values, values])  # the networks far above at step 3
+    f = Forecast(values=values, timestamps=None, start_step=1, members=far)
+    f.intervals[80] = (values - 1, values + 1)
+    recalibrate({"s0": f}, states, (80,))
+    ids = list(states)
+    w = panel_widths([states[i].residuals for i in ids], [states[i].naive2_errors for i in ids], 0.8, 3)[0]
+    assert w[2] < 30  # so that the member is beyond the calibrated width
+    np.testing.assert_allclose(f.intervals[80][0], values - w)
+    np.testing.assert_allclose(f.intervals[80][1], [10.0 + w[0], 11.0 + w[1], 40.0])
+
+
+def test_a_backtest_counts_a_value_inside_the_members_range_as_covered():
+    from lstmcli.forecasting.backtest import BacktestResult
+
+    actual = np.array([[10.0, 14.0], [10.0, 14.0]])
+    f = np.array([[10.0, 10.0], [10.0, 10.0]])
+    result = BacktestResult(
+        2, 1, actual, {"LSTM": f, "Naive2": f}, [np.array([1.0, 2.0, 4.0])] * 2, ["a", "b"]
+    )
+    members = [np.array([[10.0, 15.0], [10.0, 5.0]]), None]  # row a's networks said 15 at step 2
+    result.set_intervals({80.0: np.ones((2, 2))}, members)
+    lo, hi = result.intervals[80.0]
+    np.testing.assert_array_equal(lo, [[9.0, 5.0], [9.0, 9.0]])
+    np.testing.assert_array_equal(hi, [[11.0, 15.0], [11.0, 11.0]])
+    assert result.coverage[80.0] == pytest.approx(3 / 4)  # 14 is inside row a's stretched interval only
+    assert [r[80.0]["coverage"] for r in result.interval_rows()] == [1.0, 0.5]

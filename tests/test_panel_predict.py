@@ -208,3 +208,12 @@ def test_cli_predict_data_summarises_what_it_leaves_out(tmp_path, panel_csv, fit
     assert r.exit_code == 1
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "series 'south' cannot be forecast from it" in errors[0]
+
+
+def test_a_global_models_intervals_hold_each_series_combination_members(fitted):  # noqa: F811
+    forecasts = fitted.predict(5, levels=(80,))
+    for f in forecasts.values():
+        assert f.members.shape == (3, 5)  # combine auto, monthly: the networks', Theta's and ES's
+        np.testing.assert_allclose(f.members.mean(axis=0), f.values, rtol=1e-12)
+        lo, hi = f.intervals[80]
+        assert np.all(lo <= f.members.min(axis=0)) and np.all(hi >= f.members.max(axis=0))

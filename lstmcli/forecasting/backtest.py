@@ -18,7 +18,7 @@ from lstmcli.errors import ConfigError
 from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.forecaster import Forecaster
-from lstmcli.forecasting.intervals import conformal_width, panel_intervals
+from lstmcli.forecasting.intervals import conformal_width, holding_members, panel_intervals
 from lstmcli.forecasting.metrics import evaluate, msis, owa
 
 
@@ -87,16 +87,22 @@ class BacktestResult:
         # rows without an interval (NaN bounds) are left out, as the coverage leaves them out
         return {level: float(np.nanmean([r[level]["MSIS"] for r in rows])) for level in self.intervals}
 
-    def set_intervals(self, widths: dict[float, np.ndarray]) -> None:
-        """Intervals of half-widths ``widths[level]`` ((n, horizon)) around the LSTM's forecasts; a row
-        without validation residuals has NaN widths (no interval), and the coverage is then left out."""
+    def set_intervals(
+        self, widths: dict[float, np.ndarray], members: Sequence[np.ndarray | None] = ()
+    ) -> None:
+        """Intervals of half-widths ``widths[level]`` ((n, horizon)) around the LSTM's forecasts, each
+        row holding its combination's ``members`` ((k, horizon), None for none: ``holding_members``); a
+        row without validation residuals has NaN widths (no interval), and the coverage is then left out."""
         f = self.forecasts["LSTM"]
+        rows = list(members) or [None] * len(f)
         for level, width in widths.items():
             if width.shape != f.shape:
                 continue
-            self.intervals[level] = (f - width, f + width)
+            bounds = [holding_members(f[k] - width[k], f[k] + width[k], rows[k]) for k in range(len(f))]
+            lo, hi = np.stack([b[0] for b in bounds]), np.stack([b[1] for b in bounds])
+            self.intervals[level] = (lo, hi)
             if not np.isnan(width).any():
-                self.coverage[level] = float((np.abs(self.actual - f) <= width).mean())
+                self.coverage[level] = float(((lo <= self.actual) & (self.actual <= hi)).mean())
 
     def per_step(self) -> list[dict[str, dict[str, float]]]:
         """For each horizon step, the measures of every method over all rows."""
@@ -178,6 +184,7 @@ def backtest_series(
     origins = rolling_origins(len(y), horizon, windows, step)
     config = replace(config, horizon=horizon)
     rows: list[np.ndarray] = []
+    members: list[np.ndarray | None] = []
     widths: dict[int, list[np.ndarray]] = {level: [] for level in levels}
     groups = [[o] for o in origins] if refit else [list(origins)]
     for k, group in enumerate(groups):
@@ -187,7 +194,11 @@ def backtest_series(
         known = model.state_.known
         # the known inputs of every step of the data: a backtest's forecast periods lie inside it
         matrix = known.matrix(data.future_features, data.timestamps, len(y)) if known.width else None
-        rows.append(model.forecast_from_origins(y, features, np.asarray(group), horizon, known=matrix))
+        forecasts, averaged = model.forecast_and_members_from_origins(
+            y, features, np.asarray(group), horizon, known=matrix
+        )
+        rows.append(forecasts)
+        members += [None] * len(group) if averaged is None else list(averaged)
         for level in levels:
             if len(model.residuals_):
                 widths[level].append(
@@ -202,7 +213,7 @@ def backtest_series(
     actual = np.stack([y[o : o + horizon] for o in origins])
     labels = _origin_labels(data, origins)
     result = BacktestResult(horizon, season, actual, forecasts, [y[:o] for o in origins], labels)
-    result.set_intervals({level: np.concatenate(parts) for level, parts in widths.items() if parts})
+    result.set_intervals({level: np.concatenate(parts) for level, parts in widths.items() if parts}, members)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -245,7 +256,7 @@ def backtest_long(
 
     started = time.perf_counter()
     config = replace(config, season=season)
-    actual, lstm, insample, labels = [], [], [], []
+    actual, lstm, members, insample, labels = [], [], [], [], []
     base: dict[str, list[np.ndarray]] = {}
     widths: dict[int, list[np.ndarray]] = {level: [] for level in levels}
     h_all = None
@@ -261,8 +272,9 @@ def backtest_long(
         h = h_all
         y = np.asarray(s.values, dtype=np.float64)
         train = y[: len(y) - h]
-        forecast = model.predict(h).values
-        lstm.append(forecast)
+        forecast = model.predict(h)
+        lstm.append(forecast.values)
+        members.append(forecast.members)
         actual.append(y[len(y) - h :])
         insample.append(train)
         labels.append(str(s.series_id))
@@ -274,7 +286,7 @@ def backtest_long(
     forecasts = {"LSTM": np.stack(lstm)} | {name: np.stack(v) for name, v in base.items()}
     result = BacktestResult(h_all, season, np.stack(actual), forecasts, insample, labels)
     result.set_intervals(
-        {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(series)}
+        {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(series)}, members
     )
     result.seconds = time.perf_counter() - started
     return result
@@ -363,13 +375,14 @@ def panel_result(
     ``model`` fitted on ``trains``; Naive2 for a series it left out) next to the baselines, scored on
     ``actuals``, with intervals from each series' validation residuals."""
     fitted = set(model.ids_)
-    lstm, actual, widths = [], actuals, {level: [] for level in levels}
+    lstm, members, actual, widths = [], [], actuals, {level: [] for level in levels}
     base: dict[str, list[np.ndarray]] = {}
     for y, sid in zip(trains, ids, strict=True):
         baselines = baseline_forecasts(y, np.array([len(y)]), h_all, season)
         for name, f in baselines.items():
             base.setdefault(name, []).append(f[0])
         lstm.append(forecasts[sid].values if sid in fitted else baselines["Naive2"][0])
+        members.append(forecasts[sid].members if sid in fitted else None)
     states = [model.forecaster(sid).state_ if sid in fitted else None for sid in ids]
     for level in levels:
         widths[level] = _panel_widths(states, level, h_all)
@@ -384,6 +397,6 @@ def panel_result(
             "short or constant) and are forecast by Naive2 here."
         )
     result.set_intervals(
-        {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(ids)}
+        {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(ids)}, members
     )
     return result

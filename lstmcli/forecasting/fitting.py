@@ -102,6 +102,17 @@ def combined(
     return total / (len(names) + 1.0)
 
 
+def member_forecasts(
+    networks: np.ndarray, baselines: Mapping[str, np.ndarray], combine: str
+) -> np.ndarray | None:
+    """The forecasts ``combined`` averages, the networks' first, stacked on a new first axis (None when
+    ``combine`` is "none": the networks' forecast is the model's, no combination)."""
+    names = COMBINED_BASELINES[combine]
+    if not names:
+        return None
+    return np.stack([networks, *(baselines[name] for name in names)], axis=-2)
+
+
 def fitted_state(
     cfg: ForecasterConfig, plan: Plan, data: SeriesData, prep: Preprocessing, ensemble: Ensemble,
     member_epochs: list[int], constant: float | None, origins: np.ndarray,

@@ -17,8 +17,10 @@ The Forecaster composes pieces that each have their own module under ``lstmcli.f
 - ``preprocessing``: seasonal adjustment, transforms and window levels (what happens to the data);
 - ``ensemble`` (and ``members``, its worker side): training the networks, side by side in worker
   processes when that pays, and their median forecast;
-- ``intervals``: conformal prediction intervals with an in-sample Naive2 floor;
-- ``state``: the fitted state, which ``modelfile`` writes and reads.
+- ``intervals``: conformal prediction intervals with an in-sample Naive2 floor, holding every member
+  of a combination;
+- ``state``: the fitted state, which ``modelfile`` writes and reads;
+- ``outputs``: what ``predict`` and ``trace`` return (``Forecast``, ``Trace``).
 
 Fitting: the last part of the series (``val_size``) is held out: early stopping chooses each network's
 epoch count, the held-out forecasts from every origin in it give the error table next to the naive
@@ -32,7 +34,6 @@ The defaults were chosen with ``benchmarks/accuracy.py`` (see benchmarks/RESULTS
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +44,13 @@ from lstmcli.data.windows import Split
 from lstmcli.engine.threads import cores_for, one_blas_thread
 from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError, ModelFileError
-from lstmcli.forecasting.config import MAX_HORIZON, METHODS, ForecasterConfig, resolve_combine
+from lstmcli.forecasting.config import (
+    COMBINED_BASELINES,
+    MAX_HORIZON,
+    METHODS,
+    ForecasterConfig,
+    resolve_combine,
+)
 from lstmcli.forecasting.ensemble import (
     Progress,
     member_forecast,
@@ -59,12 +66,14 @@ from lstmcli.forecasting.fitting import (
     ensemble_of,
     fitted_state,
     forecast_from_origins,
+    member_forecasts,
     members_from_origins,
     preprocessing_for,
     validate,
 )
 from lstmcli.forecasting.intervals import conformal_width, interval
 from lstmcli.forecasting.known import known_for_forecast, known_inputs_for
+from lstmcli.forecasting.outputs import Forecast, Trace
 from lstmcli.forecasting.planning import check_magnitude, data_name, make_plan, validation_points
 from lstmcli.forecasting.state import FittedState
 from lstmcli.forecasting.verdicts import forecast_warnings
@@ -78,28 +87,6 @@ if TYPE_CHECKING:
     from lstmcli.forecasting.executors import Executor
 
 __all__ = ["Forecast", "Forecaster", "ForecasterConfig", "Trace", "conformal_width", "forecast_warnings"]
-
-
-@dataclass
-class Forecast:
-    """A forecast in the data's units; ``timestamps`` continue the series' dates when it has them."""
-
-    values: np.ndarray  # (horizon,)
-    timestamps: np.ndarray | None  # (horizon,) datetime64[ns], or None for a series without dates
-    start_step: int  # 1-based step number of the first forecast (for series without dates)
-    intervals: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level -> (lo, hi)
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Trace:
-    """Every gate and state of every layer for the window behind the latest forecast (``inspect``)."""
-
-    inputs: np.ndarray  # (T, D) the window exactly as fed to the network, after transforms
-    layers: list[dict[str, np.ndarray]]  # per layer: i, f, g, o, c, h, each (T, H)
-    output: np.ndarray  # (O,) the network's raw output for that window, before inverse transforms
-    timestamps: np.ndarray | None  # (T,) dates of the window's steps, or None
-    input_names: list[str] = field(default_factory=list)  # (D,) what each input channel is
 
 
 class Forecaster:
@@ -282,21 +269,23 @@ class Forecaster:
             from lstmcli.data.stepdates import future_timestamps
 
             timestamps = future_timestamps(last_ts, st.freq, horizon)
+        members = None
         if method == "lstm":
             known = self._known(data, future, horizon, last_ts, n_obs)
-            values = forecast_from_origins(
+            networks = forecast_from_origins(
                 st.preprocessing, st.ensemble, st.constant, y, features, np.array([len(y)]), horizon, start,
                 known, self.compiled_forecasts,
             )[0]  # fmt: skip
-            if st.config.combine != "none":
-                values = combined(
-                    values, lambda k: self.baseline_forecast(k, horizon, data), st.config.combine
-                )
+            baselines = {
+                k: self.baseline_forecast(k, horizon, data) for k in COMBINED_BASELINES[st.config.combine]
+            }
+            values = combined(networks, baselines, st.config.combine)
+            members = member_forecasts(networks, baselines, st.config.combine)
         else:
             values = self.baseline_forecast(METHODS[method], horizon, data)
-        result = Forecast(values=values, timestamps=timestamps, start_step=n_obs + 1)
+        result = Forecast(values=values, timestamps=timestamps, start_step=n_obs + 1, members=members)
         for level in levels:
-            result.intervals[level] = interval(values, level, st.residuals, st.naive2_errors)
+            result.intervals[level] = interval(values, level, st.residuals, st.naive2_errors, members)
         if method == "lstm":
             result.warnings = forecast_warnings(y, values, st.season)
         return result
@@ -326,10 +315,22 @@ class Forecaster:
         advance of ``y``'s steps and of the steps after it (``KnownInputs.matrix``). With a ``combine``,
         its baselines are fitted to ``y[:o]`` for each origin: ``y`` must then be the whole series.
         ``compiled=False``: the networks in NumPy, as ``predict``."""
+        forecasts, _ = self.forecast_and_members_from_origins(
+            y, features, origins, horizon, start, known, compiled
+        )
+        return forecasts
+
+    def forecast_and_members_from_origins(
+        self, y: np.ndarray, features: np.ndarray, origins: np.ndarray, horizon: int, start: int = 0,
+        known: np.ndarray | None = None, compiled: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
+        """``forecast_from_origins`` and, for a combination, the forecasts it averaged: (n, k, horizon),
+        the networks' first (None without a combination; ``Forecast.members`` of each origin)."""
         st = self._state()
         values = forecast_from_origins(st.preprocessing, st.ensemble, st.constant, y, features, origins, horizon, start, known, compiled)  # fmt: skip
-        members = members_from_origins(st.config.combine, y, origins, horizon, st.season)  # none: {}
-        return combined(values, members, st.config.combine)
+        combine = st.config.combine
+        baselines = members_from_origins(combine, y, origins, horizon, st.season)  # none: {}
+        return combined(values, baselines, combine), member_forecasts(values, baselines, combine)
 
     def _known(self, data: SeriesData | None, future: FutureValues | None, horizon: int,
                last_ts: np.datetime64 | None, n_obs: int) -> np.ndarray | None:  # fmt: skip

@@ -11,7 +11,11 @@ The residuals are the out-of-sample errors ``actual - forecast`` recorded from e
   every series' residuals divided by its scale (its mean one-step in-sample Naive2 error) and pooled
   per step over the series, each series weighing the same; a step's conformal quantile times the
   series' scale. Steps fewer than ``PANEL_MIN`` series validated continue as the pooled Naive2 errors
-  grow. A panel of fewer than ``PANEL_MIN`` series: each series on its own.
+  grow. A panel of fewer than ``PANEL_MIN`` series: each series on its own;
+- either way, a combination's interval then stretches, where it does not already, to hold every
+  member's forecast (``holding_members``): where the networks, Theta, ES and ARIMA disagree, the mean is
+  less sure than its validation errors alone say. On M1 and M3 this lowered MSIS in every group (16.9 to
+  15.7 over all series) and moved coverage up a little (RESULTS.md "Interval rules").
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from lstmcli.errors import ConfigError
 
 __all__ = [
     "conformal_width",
+    "holding_members",
     "interval",
     "naive2_errors",
     "panel_intervals",
@@ -34,15 +39,33 @@ __all__ = [
 
 
 def interval(
-    values: np.ndarray, level: int, residuals: np.ndarray, floor_errors: np.ndarray | None
+    values: np.ndarray,
+    level: float,
+    residuals: np.ndarray,
+    floor_errors: np.ndarray | None,
+    members: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) around ``values`` at ``level`` percent: ``values`` -+ ``conformal_width``."""
+    """(lower, upper) around ``values`` at ``level`` percent: ``values`` -+ ``conformal_width``, holding
+    the combination's ``members`` (``holding_members``)."""
     if not 0 < level < 100:
         raise ConfigError(f"--level must be between 0 and 100, got {level}")
     if len(residuals) == 0:
         raise ConfigError("this model has no validation residuals for intervals; retrain with --val-size > 0")
     width = conformal_width(residuals, level / 100.0, len(values), floor_errors)
-    return values - width, values + width
+    return holding_members(values - width, values + width, members)
+
+
+def holding_members(
+    lower: np.ndarray, upper: np.ndarray, members: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(lower, upper)`` stretched, step by step where they do not already, to hold every forecast a
+    combination averaged (``members``, (k, horizon): the networks' and its baselines'; None: a forecast of
+    the networks alone, unchanged). The calibrated width stays the least; the interval is no longer
+    symmetric where a member lies beyond it."""
+    if members is None:
+        return lower, upper
+    m = np.asarray(members, dtype=np.float64)[:, : len(lower)]
+    return np.minimum(lower, m.min(axis=0)), np.maximum(upper, m.max(axis=0))
 
 
 def conformal_width(
@@ -209,9 +232,9 @@ def panel_intervals(
 
 
 def recalibrate(forecasts: dict, states: dict, levels: tuple[float, ...]) -> dict:
-    """A panel model's forecasts (by id, each with ``values`` and ``intervals``) with the intervals that
-    ``panel_intervals`` gives over every series of the model (``states``, by id), around the same values;
-    a series without validation residuals keeps its own."""
+    """A panel model's forecasts (by id, each with ``values``, ``members`` and ``intervals``) with the
+    intervals that ``panel_intervals`` gives over every series of the model (``states``, by id), around
+    the same values and holding the same members; a series without validation residuals keeps its own."""
     if not levels or not forecasts:
         return forecasts
     ids = [sid for sid, st in states.items() if len(st.residuals)]
@@ -225,5 +248,5 @@ def recalibrate(forecasts: dict, states: dict, levels: tuple[float, ...]) -> dic
         for sid, f in forecasts.items():
             if sid in by_id and level in f.intervals:
                 w = by_id[sid][: len(f.values)]
-                f.intervals[level] = (f.values - w, f.values + w)
+                f.intervals[level] = holding_members(f.values - w, f.values + w, f.members)
     return forecasts

@@ -193,18 +193,18 @@ def panel_predict(
         [st.tail_features for st in states], [np.array([len(st.tail_values)]) for st in states], horizon,
         [st.n_obs - len(st.tail_values) for st in states],
     )  # fmt: skip
-    from lstmcli.forecasting.fitting import combined
+    from lstmcli.forecasting.config import COMBINED_BASELINES
+    from lstmcli.forecasting.fitting import combined, member_forecasts
 
     out = []
     for st, v, timestamps in zip(states, values, dates, strict=True):
-        f = v[0]
-        if (
-            st.config.combine != "none"
-        ):  # as Forecaster.predict: the mean with the stored baselines' forecasts
-            f = combined(f, {k: fit.forecast(horizon) for k, fit in st.baselines.items()}, st.config.combine)
-        result = Forecast(values=f, timestamps=timestamps, start_step=st.n_obs + 1)
+        # as Forecaster.predict: the mean with the stored baselines' forecasts
+        baselines = {k: st.baselines[k].forecast(horizon) for k in COMBINED_BASELINES[st.config.combine]}
+        f = combined(v[0], baselines, st.config.combine)
+        members = member_forecasts(v[0], baselines, st.config.combine)
+        result = Forecast(values=f, timestamps=timestamps, start_step=st.n_obs + 1, members=members)
         for level in levels:
-            result.intervals[level] = interval(f, level, st.residuals, st.naive2_errors)
+            result.intervals[level] = interval(f, level, st.residuals, st.naive2_errors, members)
         result.warnings = forecast_warnings(st.tail_values, f, st.season)
         out.append(result)
     return out
