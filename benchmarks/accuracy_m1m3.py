@@ -34,6 +34,7 @@ from panel_accuracy import CATEGORY, GROUPS, SIZES, sample_positions  # noqa: E4
 
 from lstmcli.data.loader import load_long_csv  # noqa: E402
 from lstmcli.forecasting.baselines import naive2  # noqa: E402
+from lstmcli.forecasting.intervals import holding_members  # noqa: E402
 from lstmcli.forecasting.metrics import mase, mase_scale, owa, smape  # noqa: E402
 
 LEVELS = (80, 95)
@@ -103,8 +104,9 @@ def _combine(arrays: list[np.ndarray], how: str) -> np.ndarray:
 def product_forecasts(entries: list[dict], h: int) -> dict:
     """The default's forecasts and interval bounds. Where the run kept each series' validation residuals
     and Naive2 floor errors, the half-widths are computed from them by the product's interval rule as
-    it is now (``intervals.panel_intervals``, what ``backtest --id-col`` calls), so a changed rule is
-    scored without refitting; else the bounds the run saved."""
+    it is now (``intervals.panel_intervals``, what ``backtest --id-col`` calls; ``group_scores`` then
+    stretches them to hold the combination's members), so a changed rule is scored without refitting;
+    else the bounds the run saved."""
     f = [np.asarray(e["f"]) for e in entries]
     out: dict = {"f": f, "lo": {}, "hi": {}}
     if all("res" in e for e in entries):
@@ -186,6 +188,11 @@ def group_scores(
             raise SystemExit(f"{group} {mode} seed {seed}: the checkpoint's series differ from {path}")
         lstm = product_forecasts(run["forecasts"], len(actual[0]))
         networks = {"f": lstm["f"], "lo": {}, "hi": {}}
+        # each candidate's interval: the default's conformal half-width (before it holds the members)
+        halves = {
+            lv: [(hi - lo) / 2 for lo, hi in zip(lstm["lo"][lv], lstm["hi"][lv], strict=True)]
+            for lv in lstm["lo"]
+        }
         # the default "auto" is, for a series of the target alone (every M1/M3 file), "theta+es+arima"
         # without a season in the runs that keep the ARIMA forecasts ("arima"), "theta+es" since the runs
         # that keep the ES forecasts ("es"), "theta" before them
@@ -199,6 +206,11 @@ def group_scores(
             members = [[np.asarray(e[key]) for e in run["forecasts"]] for key in combine.split("+")]
             k = len(members) + 1.0  # the product's forecast is the mean of the networks' and the members'
             networks["f"] = [k * f - sum(m[i] for m in members) for i, f in enumerate(lstm["f"])]
+            for level in lstm["lo"]:  # the product's interval holds every member (``holding_members``)
+                for i in range(n):
+                    held = np.vstack([networks["f"][i], *(m[i] for m in members)])
+                    bounds = holding_members(lstm["lo"][level][i], lstm["hi"][level][i], held)
+                    lstm["lo"][level][i], lstm["hi"][level][i] = bounds
             if ("lstmcli", "no LSTM", None) not in scores:  # the default with Naive2 for its networks
                 f = [(x + sum(m[i] for m in members)) / k for i, x in enumerate(lstm_naive2)]
                 add("lstmcli", ("lstmcli", "no LSTM", None), {"f": f, "lo": {}, "hi": {}})
@@ -211,11 +223,15 @@ def group_scores(
             }  # fmt: skip
             averaged = {"f": combined["f"], "lo": {}, "hi": {}}
             for level in lstm["lo"]:
-                # the interval: the default's own conformal half-width around the combined point (what
-                # lstmcli has for any forecast); the members' bounds averaged are scored alongside
-                half = [(lstm["hi"][level][k] - lstm["lo"][level][k]) / 2 for k in range(n)]
-                combined["lo"][level] = [combined["f"][k] - half[k] for k in range(n)]
-                combined["hi"][level] = [combined["f"][k] + half[k] for k in range(n)]
+                # the interval: the default's own (holding its members), else the default's conformal
+                # half-width around the combined point (what lstmcli has for any forecast); the members'
+                # bounds averaged are scored alongside
+                half = halves[level]
+                if cand == "lstmcli":
+                    combined["lo"][level], combined["hi"][level] = lstm["lo"][level], lstm["hi"][level]
+                else:
+                    combined["lo"][level] = [combined["f"][k] - half[k] for k in range(n)]
+                    combined["hi"][level] = [combined["f"][k] + half[k] for k in range(n)]
                 if all(level in p["lo"] for p in parts):
                     for side in ("lo", "hi"):
                         averaged[side][level] = [
@@ -339,7 +355,9 @@ def report(results: dict, modes_seeds: list[tuple[str, int]], machine: str, comm
         "and 95 % intervals over all forecast points; MSIS at 95 % as in M4 (mean over the series). "
         "**lstmcli** is the product's default forecast and intervals (`--combine auto`, which for a series "
         "of the target alone is the mean of the networks' forecast and lstmcli's own Theta and ES, and its ARIMA for the groups without a season (yearly, other); the half-widths computed by the product's interval rule, "
-        "`intervals.panel_intervals`, from the validation residuals and floor errors the run kept); "
+        "`intervals.panel_intervals`, from the validation residuals and floor errors the run kept, "
+        "stretched where they do not already hold every member of the combination: "
+        "`intervals.holding_members`); "
         "**LSTM** is the networks' own forecast (recovered from the default's and its members'). "
         "Combinations are computed from the saved forecasts, step by step: **LSTM+Theta** = mean of the "
         "networks' and statsforecast's Theta (the offline stand-in for `--combine theta`, the default before ES), **med(LSTM,Theta,ETS)** "

@@ -159,9 +159,9 @@ def run(series: list, season: int, mode: str, seed: int, threads: int, settings:
     for k, s in enumerate(series):
         entry = {"id": str(s.series_id), "f": _numbers(lstm[k])}
         for level in LEVELS:
-            if level in record[k]:
-                entry[f"lo{level}"] = _numbers(lstm[k] - record[k][level])
-                entry[f"hi{level}"] = _numbers(lstm[k] + record[k][level])
+            if level in record[k]:  # the product's bounds (around the forecast, holding its members)
+                entry[f"lo{level}"] = _numbers(result.intervals[level][0][k])
+                entry[f"hi{level}"] = _numbers(result.intervals[level][1][k])
         if "residuals" in record[k]:
             entry["res"], entry["floor"] = _matrix(record[k]["residuals"]), _matrix(record[k]["floor"])
         # lstmcli's own Theta, ES and ARIMA of the series (the members of --combine theta / theta+es /
