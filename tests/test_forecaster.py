@@ -419,3 +419,14 @@ def test_a_combinations_forecast_is_the_mean_of_its_members_and_its_intervals_ho
     assert model.predict(12, method="theta").members is None
     alone = Forecaster(replace(FAST, combine="none")).fit(series(y)).predict(12, levels=(80,))
     assert alone.members is None
+
+
+def test_a_forecast_beyond_the_steps_validation_scored_says_so():
+    model = Forecaster(replace(FAST, horizon=6)).fit(series(seasonal_series(96)))
+    assert np.isfinite(model.residuals_).any(axis=0).sum() == 6
+    assert not [w for w in model.predict(6, levels=(80,)).warnings if "go beyond" in w]
+    (beyond,) = [w for w in model.predict(9, levels=(80,)).warnings if "go beyond" in w]
+    assert (
+        beyond.startswith("steps 7-9 go beyond the 6 the model's validation scored")
+        and "--horizon 9" in beyond
+    )

@@ -162,3 +162,20 @@ def test_a_backtest_counts_a_value_inside_the_members_range_as_covered():
     np.testing.assert_array_equal(hi, [[11.0, 15.0], [11.0, 11.0]])
     assert result.coverage[80.0] == pytest.approx(3 / 4)  # 14 is inside row a's stretched interval only
     assert [r[80.0]["coverage"] for r in result.interval_rows()] == [1.0, 0.5]
+
+
+def test_a_level_beyond_what_the_errors_can_calibrate_is_named():
+    from lstmcli.forecasting.intervals import level_warning
+
+    residuals = np.where(np.arange(3) < 2, 1.0, np.nan) * np.ones((10, 3))  # 20 errors: step 3 unreached
+    floor = np.ones((50, 3))
+    assert level_warning(95, residuals, floor) is None  # 19 needed
+    assert level_warning(98, residuals, floor) is None  # 49 needed: the floor's 50 do
+    message = level_warning(99.5, residuals, floor)  # 199 needed
+    assert message == (
+        "--level 99.5 needs 199 errors to calibrate, this model has 50: its bounds are the largest errors "
+        "it saw, likely too narrow"
+    )
+    assert level_warning(99.5, residuals, None).endswith(
+        "this model has 20: its bounds are the largest errors it saw, likely too narrow"
+    )

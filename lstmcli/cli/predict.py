@@ -224,6 +224,10 @@ def predict(
         ahead = load_future_file(forecaster, future)
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method, future=ahead)
         _refuse_overflow(forecast)
+        from lstmcli.forecasting.intervals import level_warning
+
+        warned = (level_warning(lv, forecaster.residuals_, forecaster.naive2_errors_) for lv in levels)
+        forecast.warnings += [w for w in warned if w]
         rows = forecast_rows(forecast, levels)
         payload = {
             "model": str(model),

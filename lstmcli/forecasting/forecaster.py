@@ -287,7 +287,7 @@ class Forecaster:
         for level in levels:
             result.intervals[level] = interval(values, level, st.residuals, st.naive2_errors, members)
         if method == "lstm":
-            result.warnings = forecast_warnings(y, values, st.season)
+            result.warnings = forecast_warnings(y, values, st.season, st.residuals)
         return result
 
     def baseline_forecast(self, name: str, horizon: int, data: SeriesData | None = None) -> np.ndarray:

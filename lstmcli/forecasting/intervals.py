@@ -30,6 +30,7 @@ __all__ = [
     "conformal_width",
     "holding_members",
     "interval",
+    "level_warning",
     "naive2_errors",
     "panel_intervals",
     "panel_widths",
@@ -53,6 +54,22 @@ def interval(
         raise ConfigError("this model has no validation residuals for intervals; retrain with --val-size > 0")
     width = conformal_width(residuals, level / 100.0, len(values), floor_errors)
     return holding_members(values - width, values + width, members)
+
+
+def level_warning(level: float, residuals: np.ndarray, floor_errors: np.ndarray | None) -> str | None:
+    """One line when ``level`` asks for more errors than a single series' model has to calibrate it (a
+    split-conformal quantile at 99.99 % needs 9,999): its bounds are then the largest errors it saw."""
+    need = math.ceil(level / (100.0 - level) - 1e-9)
+    res = np.asarray(residuals, dtype=np.float64)
+    have = int(np.isfinite(res).sum()) if res.size else 0
+    if floor_errors is not None and np.size(floor_errors):
+        have = max(have, int(np.isfinite(np.asarray(floor_errors)[:, 0]).sum()))
+    if not have or have >= need:
+        return None
+    return (
+        f"--level {level:g} needs {need:,} errors to calibrate, this model has {have:,}: its bounds are "
+        "the largest errors it saw, likely too narrow"
+    )
 
 
 def holding_members(

@@ -205,7 +205,7 @@ def panel_predict(
         result = Forecast(values=f, timestamps=timestamps, start_step=st.n_obs + 1, members=members)
         for level in levels:
             result.intervals[level] = interval(f, level, st.residuals, st.naive2_errors, members)
-        result.warnings = forecast_warnings(st.tail_values, f, st.season)
+        result.warnings = forecast_warnings(st.tail_values, f, st.season, st.residuals)
         out.append(result)
     return out
 

@@ -92,10 +92,22 @@ def horizon_message(horizon: int, steps: int) -> str | None:
     )
 
 
-def forecast_warnings(history: np.ndarray, values: np.ndarray, season: int = 1) -> list[str]:
-    """Plain-language warnings for forecasts that are probably not worth much: a flat line, or the last
-    observations (or the last season) repeated."""
+def forecast_warnings(
+    history: np.ndarray, values: np.ndarray, season: int = 1, residuals: np.ndarray | None = None
+) -> list[str]:
+    """Plain-language warnings for forecasts that are probably not worth much: a flat line, the last
+    observations (or the last season) repeated, or steps beyond those the model's validation scored
+    (``residuals``, its validation errors: (n, steps), NaN where a step was not reached)."""
     out = []
+    validated = (
+        0 if residuals is None or not np.size(residuals) else int(np.isfinite(residuals).any(axis=0).sum())
+    )
+    if 0 < validated < len(values):
+        out.append(
+            f"steps {validated + 1}-{len(values)} go beyond the {validated} the model's validation scored: "
+            "never checked against held-out data, their intervals extrapolated; forecast a shorter "
+            f"--horizon, or train with --horizon {len(values)}"
+        )
     history = np.asarray(history, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     h = len(values)
