@@ -216,8 +216,8 @@ def open_archive(
     ``limits`` (key -> bytes), and a ``.npy`` header that disagrees with the size of its entry (which
     would otherwise ask for any amount of memory before a byte of data is read)."""
     name = path.name
-    if not path.exists():
-        raise ModelFileError(f"{name}: no such model file; train one with `lstmcli train DATA.csv`")
+    if not path.exists():  # the whole path: a wrong folder is as likely as a wrong name
+        raise ModelFileError(f"{path}: no such model file; train one with `lstmcli train DATA.csv`")
     if path.is_dir():
         raise ModelFileError(f"{name}: is a directory, not a model file")
     try:

@@ -150,6 +150,7 @@ def test_python_dash_m_and_help_does_not_import_pandas_or_numpy():
         (["train", AIR, "--lookback", "500"], "lookback"),
         (["predict"], "model.npz: no such model file"),
         (["inspect", "--model", "missing.npz"], "missing.npz: no such model file"),
+        (["predict", "-m", "nowhere/model.npz"], "nowhere/model.npz: no such model file"),
     ],
 )
 def test_user_errors_are_one_line_exit_1(runner, cwd, args, message):
@@ -188,6 +189,45 @@ def test_usage_errors_exit_2(runner, cwd):
     assert result.exit_code == 2
     result = run(runner, "train", AIR, "--epochs", "many")
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "listed"),
+    [
+        (["train", AIR, "--fill", "mean"], "'linear', 'ffill', 'zero'"),
+        (["train", AIR, "--strategy", "mimo"], "'recursive', 'direct'"),
+        (["train", AIR, "--normalize", "minmax"], "'window', 'ses', 'none'"),
+        (["train", AIR, "--deseasonalize", "stl"], "'auto', 'none'"),
+        (["backtest", AIR, "--monitor", "val"], "'forecast', 'loss'"),
+        (["backtest", AIR, "--combine", "ets"], "'theta+es+arima'"),
+        (["train", AIR, "--loss", "mape"], "'mse', 'mae', 'huber'"),
+        (["predict", "--method", "sarima"], "'naive2', 'theta', 'es', 'arima', 'best'"),
+    ],
+)
+def test_an_option_with_fixed_values_refuses_another_as_a_usage_error_that_lists_them(
+    runner, cwd, args, listed
+):
+    result = run(runner, *args)
+    shown = " ".join(result.stderr.replace("│", " ").split())  # the message as words, out of its box
+    assert result.exit_code == 2 and listed in shown, result.output
+    assert not (cwd / "model.npz").exists() and "Traceback" not in result.output
+
+
+def test_the_fixed_values_the_command_line_offers_are_those_the_code_takes():
+    from lstmcli.cli.options import FILLS
+    from lstmcli.data.filling import FILL_METHODS
+    from lstmcli.engine.losses import LOSSES
+    from lstmcli.forecasting.config import LOSSES as LOSS_NAMES
+
+    assert FILLS == FILL_METHODS and LOSS_NAMES == tuple(LOSSES)
+
+
+def test_help_keeps_the_extras_in_its_install_hints(runner):
+    """Typer reads help as Rich markup: an unescaped [dask] vanished, leaving pip install "lstmcli"."""
+    for command, extras in (("train", ("holidays", "dask")), ("predict", ("dask",)), ("backtest", ("dask",))):
+        shown = " ".join(run(runner, command, "--help").stdout.split())
+        for extra in extras:
+            assert f"lstmcli[{extra}]" in shown, (command, extra)
 
 
 def test_errors_in_predict_and_inspect_options(runner, cwd):
@@ -373,6 +413,13 @@ def test_backtest_long_format_scores_every_series(runner, cwd):
     assert payload["overall"]["Naive2"]["OWA"] == pytest.approx(1.0)
     table = run(runner, "backtest", long_csv, "--id-col", "series_id", "--season", "4", *FAST)
     assert table.exit_code == 0 and "OWA" in table.stdout and "The LSTM" in table.stdout
+    assert "no season" not in table.stderr
+    # the file numbers its steps: without --season, no season, and a note says so and how to give one
+    unseasonal = run(runner, "backtest", long_csv, "--id-col", "series_id", *FAST, "--format", "json")
+    assert unseasonal.exit_code == 0 and json.loads(unseasonal.stdout)["season"] == 1
+    note = " ".join(unseasonal.stderr.split())
+    assert "m3_quarterly_first3.csv has no dates with a regular frequency, so no season" in note
+    assert "give --season (12 for monthly data, 4 for quarterly)" in note
 
 
 def test_every_option_is_documented_in_the_readme():

@@ -99,17 +99,16 @@ def test_predict_method_and_combine_on_the_command_line(runner, cwd):
     assert json.loads(theta.stdout)["method"] == "theta" and "method" not in json.loads(plain.stdout)
     best = run(runner, "predict", "--method", "best", "--format", "csv")
     assert best.exit_code == 0, best.output
-    bad = run(runner, "predict", "--method", "sarima")
-    assert (
-        bad.exit_code == 1
-        and "--method must be one of lstm, naive, snaive, naive2, theta, es, arima or best" in bad.stderr
-    )
+    bad = run(runner, "predict", "--method", "sarima")  # a usage error: exit code 2, the values listed
+    shown = " ".join(bad.stderr.replace("│", " ").split())  # the message as words, out of its box
+    assert bad.exit_code == 2 and "'sarima' is not one of 'lstm', 'naive', 'snaive', 'naive2'" in shown
     with_level = run(runner, "predict", "--method", "naive2", "--level", "80")
     assert (
         with_level.exit_code == 1 and "--level" in with_level.stderr and "Traceback" not in with_level.output
     )
     bad = run(runner, "train", ICE_CREAM, *FAST2, "--combine", "ets", "-m", "x.npz")
-    assert bad.exit_code == 1 and "--combine must be one of auto, none, theta" in bad.stderr
+    shown = " ".join(bad.stderr.replace("│", " ").split())
+    assert bad.exit_code == 2 and "'ets' is not one of 'auto', 'none', 'theta'" in shown
 
 
 def test_msis_by_hand():
@@ -166,3 +165,13 @@ def test_backtest_shows_theta_and_msis_in_every_format(runner, cwd):
     lstm_all = next(r for r in rows if r[:2] == ["all", "LSTM"])
     assert float(lstm_all[-3]) == pytest.approx(doc["msis"]["95"])
     assert next(r for r in rows if r[:2] == ["all", "Theta"])[-4:] == [""] * 4
+
+
+def test_a_backtest_too_long_for_the_series_says_how_many_observations_it_needs():
+    from lstmcli.errors import ConfigError
+    from lstmcli.forecasting.backtest import rolling_origins
+
+    # 5 windows of 12 steps, 12 apart: the first origin is 48 + 12 = 60 steps before the end, after 2
+    np.testing.assert_array_equal(rolling_origins(62, 12, 5, 12), [2, 14, 26, 38, 50])
+    with pytest.raises(ConfigError, match="need at least 62 observations, the series has 61"):
+        rolling_origins(61, 12, 5, 12)

@@ -217,9 +217,12 @@ def backtest(
                 by_id = aligned_static(data, by_id, ids)
             warm_engine()  # after the data is read: a bad file fails before any compiling
             # the season from the dates, when the file has them (a daily panel is weekly-seasonal)
-            m = season or season_length(
-                freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
-            )
+            found = freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
+            m = season or season_length(found)
+            if season is None and found is None:  # (M3/M4's files number their steps: no dates)
+                print_notes(err, [f"{data.name} has no dates with a regular frequency, so no season: the "
+                                  "models and baselines are not seasonal; give --season (12 for monthly "
+                                  "data, 4 for quarterly) if the series have one."])  # fmt: skip
             mode = panel_mode(global_)
             with maybe_connect(scheduler) as cluster, bar:
                 if mode == "global":

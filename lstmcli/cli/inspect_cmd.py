@@ -29,7 +29,6 @@ from lstmcli.cli.predict import (
     ModelIn,
     NewData,
     PlotFile,
-    SeriesId,
     _date_text,
     load_future_file,
     load_newer_data,
@@ -82,8 +81,8 @@ def inspect_cmd(
         int,
         typer.Option(
             min=1,
-            help="Which network of the ensemble to show (1 = the first, as --layer counts); the forecast "
-            "is the median of them all.",
+            help="Which network of the ensemble to show (1 = the first, as --layer counts); the networks' "
+            "forecast is the median of them all.",
         ),
     ] = 1,
     output_format: Annotated[
@@ -91,7 +90,14 @@ def inspect_cmd(
         typer.Option("--format", help="table (coloured, with a summary), csv (long format) or json."),
     ] = OutputFormat.table,
     plot: PlotFile = None,
-    series_id: SeriesId = None,
+    series_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="For a model of many series (train --id-col): the series whose window to show (one at a "
+            "time; a model of one series needs none).",
+        ),
+    ] = None,
     future: FutureFile = None,
 ) -> None:
     """Show the gate values at every step: what the network remembers and forgets."""
@@ -221,7 +227,9 @@ def inspect_cmd(
 
     console.print(
         Text(
-            f"Showing {which}; the forecast is the median of all {members}."
+            f"Showing {which}; the networks' forecast is the median of all {members}"
+            + _combined_with(forecaster.state_.config.combine)
+            + "."
             + (" --member K shows another." if members > 1 else "")
         )
     )
@@ -272,3 +280,14 @@ def _units_that_fit(width: int, labels: list[str], tables: list[np.ndarray]) -> 
             break
         used, fit = used + w, fit + 1
     return max(1, fit)
+
+
+def _combined_with(combine: str) -> str:
+    """How the model's forecast comes from the networks' (``--combine``), as a clause."""
+    from lstmcli.forecasting.config import COMBINED_BASELINES
+
+    names = COMBINED_BASELINES.get(combine, ())
+    if not names:
+        return ""
+    others = ", ".join(f"{n}'s" for n in names[:-1]) + (" and " if len(names) > 1 else "") + f"{names[-1]}'s"
+    return f", and the model's forecast the mean of it and {others}"

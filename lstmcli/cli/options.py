@@ -4,15 +4,34 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from lstmcli.forecasting.config import MAX_ENSEMBLE, MAX_HIDDEN, MAX_HORIZON, MAX_LAYERS, ForecasterConfig
+from lstmcli.forecasting.config import (
+    COMBINES,
+    DESEASONALIZE,
+    LOSSES,
+    MAX_ENSEMBLE,
+    MAX_HIDDEN,
+    MAX_HORIZON,
+    MAX_LAYERS,
+    MONITORS,
+    NORMALIZATIONS,
+    STRATEGIES,
+    ForecasterConfig,
+)
+
+# Options with a fixed set of values are typed Literal[...]: Typer refuses any other value as a usage
+# error (exit code 2) that lists them. The loader's --fill values (``data.filling.FILL_METHODS``; that module brings pandas, which start-up
+# leaves out: tests/test_cli.py holds the two equal).
+FILLS = ("linear", "ffill", "zero")
+
 
 DATA_PANEL = "Data"
 MODEL_PANEL = "Model"
 TRAIN_PANEL = "Training"
+CLUSTER_PANEL = "Cluster"
 
 DataArg = Annotated[
     Path,
@@ -62,7 +81,7 @@ Holidays = Annotated[
         "--holidays",
         help="Add a public-holiday input for a country (ISO code: US, GB, DE, ...): a flag per day for daily "
         "or finer data, the number of holidays per week, month, ... for coarser data; needs the holidays "
-        "extra: pip install 'lstmcli[holidays]'.",
+        "extra: pip install 'lstmcli\\[holidays]'.",  # \[: the help is Rich markup
         rich_help_panel=DATA_PANEL,
     ),
 ]
@@ -74,9 +93,10 @@ Freq = Annotated[
     ),
 ]
 Fill = Annotated[
-    str,
+    Literal[FILLS],  # any other value: a usage error (exit code 2) that lists these
     typer.Option(
-        help="How to fill missing values and gaps: linear, ffill or zero.", rich_help_panel=DATA_PANEL
+        help="How to fill missing values and gaps: linear, ffill or zero.",
+        rich_help_panel=DATA_PANEL,
     ),
 ]
 Lookback = Annotated[
@@ -105,7 +125,7 @@ Season = Annotated[
     ),
 ]
 Strategy = Annotated[
-    str,
+    Literal[STRATEGIES],  # any other value: a usage error (exit code 2) that lists these
     typer.Option(
         help="recursive (one step ahead, fed back) or direct (all horizon steps at once).",
         rich_help_panel=MODEL_PANEL,
@@ -119,7 +139,7 @@ Transform = Annotated[
     ),
 ]
 Normalize = Annotated[
-    str,
+    Literal[NORMALIZATIONS],  # any other value: a usage error (exit code 2) that lists these
     typer.Option(
         help="window: subtract each window's last value (learn changes, not levels); ses: subtract an "
         "exponentially smoothed level; none.",
@@ -127,7 +147,7 @@ Normalize = Annotated[
     ),
 ]
 Deseasonalize = Annotated[
-    str,
+    Literal[DESEASONALIZE],  # any other value: a usage error (exit code 2) that lists these
     typer.Option(
         help="auto: divide by classical multiplicative seasonal indices when the M4 seasonality test passes "
         "(positive series); none.",
@@ -139,7 +159,7 @@ Ensemble = Annotated[
     typer.Option(
         min=1,
         max=MAX_ENSEMBLE,
-        help="Networks trained with different seeds; the forecast is their median.",
+        help="Networks trained with different seeds; the networks' forecast is their median (--combine may average it with classical forecasts).",
         rich_help_panel=MODEL_PANEL,
     ),
 ]
@@ -152,14 +172,14 @@ Retrain = Annotated[
     ),
 ]
 Monitor = Annotated[
-    str,
+    Literal[MONITORS],  # any other value: a usage error (exit code 2) that lists these
     typer.Option(
         help="What early stopping watches: forecast (multi-step error from the validation origins) or loss.",
         rich_help_panel=TRAIN_PANEL,
     ),
 ]
 Combine = Annotated[
-    str,
+    Literal[COMBINES],  # any other value: a usage error (exit code 2) that lists these
     typer.Option(
         help="theta+es: forecast the mean of the networks' forecast, the Theta and the ES forecasts "
         "(intervals from the combination's validation errors); theta+es+arima: and the ARIMA forecast; "
@@ -189,7 +209,10 @@ BatchSize = Annotated[
     int, typer.Option("--batch-size", min=1, help="Windows per gradient step.", rich_help_panel=TRAIN_PANEL)
 ]
 Lr = Annotated[float, typer.Option(min=1e-12, help="Adam learning rate.", rich_help_panel=TRAIN_PANEL)]
-Loss = Annotated[str, typer.Option(help="Training loss: mse, mae or huber.", rich_help_panel=TRAIN_PANEL)]
+Loss = Annotated[
+    Literal[LOSSES],  # any other value: a usage error (exit code 2) that lists these
+    typer.Option(help="Training loss: mse, mae or huber.", rich_help_panel=TRAIN_PANEL),
+]
 
 
 def _val_size(value: float) -> float:
@@ -242,10 +265,10 @@ Scheduler = Annotated[
     typer.Option(
         "--scheduler",
         help="Run the work on a Dask cluster: its scheduler's address (tcp://host:8786), or 'local' for a "
-        'cluster of this machine\'s cores. Needs pip install "lstmcli[dask]" here and on the workers; '
+        'cluster of this machine\'s cores. Needs pip install "lstmcli\\[dask]" here and on the workers; '
         "the results are the same as without it.",
         show_default=False,
-        rich_help_panel=TRAIN_PANEL,
+        rich_help_panel=CLUSTER_PANEL,
     ),
 ]
 

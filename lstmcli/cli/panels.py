@@ -261,14 +261,15 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
     console.print(table)
     if st.validation:
         console.print(comparison_table(st.validation, "Validation: the mean over the series, data units"))
-        console.print(verdict(st.validation))
+        console.print(verdict(st.validation, where="over the series together"))
     winners = summary["winners"]
     if winners:
         counts = Counter(winners.values()).most_common()
         console.print(
             styled(
                 (
-                    f"The LSTM lost to a baseline on validation in {len(winners)} of {len(st.ids)} series ("
+                    f"Series by series, the LSTM lost to a baseline on validation in {len(winners)} of "
+                    f"{len(st.ids)} ("
                     + ", ".join(f"{name} {n}" for name, n in counts)
                     + f"): `lstmcli predict --model {model} --method best` forecasts each series with "
                     "its winner.",

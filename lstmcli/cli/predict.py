@@ -7,7 +7,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -25,7 +25,7 @@ from lstmcli.cli.common import (
     write_text_output,
 )
 from lstmcli.errors import ConfigError
-from lstmcli.forecasting.config import MAX_HORIZON
+from lstmcli.forecasting.config import MAX_HORIZON, METHODS
 
 ModelIn = Annotated[Path, typer.Option("--model", "-m", help="The model file written by `lstmcli train`.")]
 PlotFile = Annotated[
@@ -48,7 +48,7 @@ NewData = Annotated[
 
 
 Method = Annotated[
-    str,
+    Literal[(*METHODS, "best")],  # any other value: a usage error (exit code 2) that lists these
     typer.Option(
         "--method",
         help="lstm: the model's own forecast; naive, snaive, naive2, theta, es or arima: that baseline, fitted to the "

@@ -85,10 +85,12 @@ def comparison_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
     return table
 
 
-def verdict(metrics: dict[str, dict[str, float]], model: str | None = None) -> Text | str:
+def verdict(
+    metrics: dict[str, dict[str, float]], model: str | None = None, where: str = "here"
+) -> Text | str:
     """One plain sentence: does the LSTM beat the baselines on these windows (by OWA, M4's combined
     sMAPE and MASE score)? With ``model`` (after training) a loss also says how to forecast with the
-    winner instead."""
+    winner instead. ``where`` says what was scored ("here"; a panel: its series together)."""
     from lstmcli.forecasting.verdicts import BASELINE_NAMES, method_key, winner
 
     lstm = metrics.get("LSTM")
@@ -114,13 +116,13 @@ def verdict(metrics: dict[str, dict[str, float]], model: str | None = None) -> T
         simplest = min(not_beaten, key=lambda name: metrics[name]["OWA"])
         return styled(
             (
-                f"The LSTM does not beat {', '.join(not_beaten)} here (OWA {fmt(lstm['OWA'])}): prefer the "
+                f"The LSTM does not beat {', '.join(not_beaten)} {where} (OWA {fmt(lstm['OWA'])}): prefer the "
                 f"simpler forecast (`lstmcli predict --method {method_key(simplest)}` with a model of this "
                 "data), or try another --transform or --lookback.",
                 "yellow",
             )
         )
-    return styled((f"The LSTM beats every baseline here (OWA {fmt(lstm['OWA'])} vs Naive2's 1).", "green"))
+    return styled((f"The LSTM beats every baseline {where} (OWA {fmt(lstm['OWA'])} vs Naive2's 1).", "green"))
 
 
 def combination_line(combine: str) -> str:

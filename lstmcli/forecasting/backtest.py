@@ -153,10 +153,11 @@ def rolling_origins(n: int, horizon: int, windows: int, step: int) -> np.ndarray
         raise ConfigError("--windows, --step and --horizon must be at least 1")
     last = n - horizon
     origins = last - step * np.arange(windows - 1, -1, -1)
-    if origins[0] < 2:
+    if origins[0] < 2:  # the first origin needs two observations before it
+        need = horizon + step * (windows - 1) + 2
         raise ConfigError(
-            f"{windows} windows of {horizon} steps, {step} apart, need more than {n} observations; "
-            "use fewer --windows or a smaller --step"
+            f"{windows} windows of {horizon} steps, {step} apart, need at least {need} observations, the "
+            f"series has {n}; use fewer --windows, a smaller --step or a shorter --horizon"
         )
     return origins
 

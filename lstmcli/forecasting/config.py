@@ -12,6 +12,7 @@ STRATEGIES = ("recursive", "direct")
 NORMALIZATIONS = ("window", "ses", "none")
 DESEASONALIZE = ("auto", "none")
 MONITORS = ("forecast", "loss")
+LOSSES = ("mse", "mae", "huber")  # engine.losses.LOSSES by name
 COMBINES = ("auto", "none", "theta", "theta+es", "theta+es+arima")
 # the baselines each combination averages with the networks' forecast (fitting.combined)
 COMBINED_BASELINES = {
@@ -121,7 +122,7 @@ class ForecasterConfig:
             raise ConfigError(
                 f"--val-size must be a fraction in [0, 1) or a whole count, got {self.val_size}"
             )
-        if self.loss not in ("mse", "mae", "huber"):
+        if self.loss not in LOSSES:
             raise ConfigError(f"--loss must be one of mse, mae, huber, got {self.loss!r}")
         if self.dtype not in ("float32", "float64"):
             raise ConfigError(f"--dtype must be float32 or float64, got {self.dtype!r}")
