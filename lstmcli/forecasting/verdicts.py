@@ -99,9 +99,7 @@ def forecast_warnings(
     observations (or the last season) repeated, or steps beyond those the model's validation scored
     (``residuals``, its validation errors: (n, steps), NaN where a step was not reached)."""
     out = []
-    validated = (
-        0 if residuals is None or not np.size(residuals) else int(np.isfinite(residuals).any(axis=0).sum())
-    )
+    validated = 0 if residuals is None else validated_steps(residuals)
     if 0 < validated < len(values):
         out.append(
             f"steps {validated + 1}-{len(values)} go beyond the {validated} the model's validation scored: "
