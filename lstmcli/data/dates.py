@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcli.data.frequency import NS_MAX, NS_MIN
+from lstmcli.data.grid import _infer_offset
 from lstmcli.data.wording import show
 
 _QUARTER_RE = re.compile(r"^(\d{4})\s*[-/ ]?\s*[Qq]([1-4])$|^[Qq]([1-4])\s*[-/ ]?\s*(\d{4})$")
@@ -23,6 +24,10 @@ _TIME_ONLY_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 # A clock time followed by a UTC offset or zone: the cells that are time-zone aware.
 AWARE_RE = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
 MIXED_OFFSETS_NOTE = "The dates have different UTC offsets; they were converted to UTC."
+# Numeric dates written year first (2020-01-05, 2020/01/05, 2020.01.05), a clock time may follow.
+_YEAR_FIRST_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+# What the error for a cell that is not a date says was expected, unless the column says better.
+EXPECTED_DATE = "e.g. 2024-01-31"
 
 
 def to_datetime(s: pd.Series, **kw) -> tuple[np.ndarray, str | None]:
@@ -74,6 +79,7 @@ class Dates:
     ok: np.ndarray  # bool
     out_of_range: np.ndarray  # bool: parsed, but outside what datetime64[ns] can hold
     notes: list[str]
+    expected: str = EXPECTED_DATE  # what a bad cell's error says was expected, after "(expected "
 
 
 def _regular(ts: np.ndarray) -> bool:
@@ -89,6 +95,35 @@ def _regular(ts: np.ndarray) -> bool:
             return False
 
 
+def _on_a_grid(ts: np.ndarray) -> bool:
+    """Whether timestamps (at least 3 distinct) lie on a regular grid, gaps allowed, as the loader
+    will look for one."""
+    u = np.unique(ts[~np.isnat(ts)])
+    if len(u) < 3:
+        return False
+    try:
+        return _infer_offset(u)[0] is not None
+    except Exception:  # a grid that pandas cannot build (overflow, out of bounds) is no grid
+        return False
+
+
+def _year_day_month(s: pd.Series, arr: np.ndarray) -> np.ndarray:
+    """The cells written year first that `arr` reads year-day-month (2020-01-05 as 1 May 2020)."""
+    out = np.zeros(len(s), dtype=bool)
+    read = np.flatnonzero(~np.isnat(arr))
+    if not read.size:
+        return out
+    m = s.iloc[read].str.extract(_YEAR_FIRST_RE)
+    yf = m[0].notna().to_numpy()
+    if not yf.any():
+        return out
+    a = m[1].to_numpy()[yf].astype(int)
+    b = m[2].to_numpy()[yf].astype(int)
+    idx = pd.DatetimeIndex(arr[read[yf]])
+    out[read[yf]] = (a != b) & (idx.month.to_numpy() == b) & (idx.day.to_numpy() == a)
+    return out
+
+
 def parse_dates(s: pd.Series) -> Dates:
     """Parse stripped, non-missing strings as dates, trying ISO first, then common formats.
 
@@ -99,7 +134,7 @@ def parse_dates(s: pd.Series) -> Dates:
     plausible = s.str.contains(r"\d", regex=True).to_numpy() & ~s.str.match(_TIME_ONLY_RE).to_numpy()
     notes: list[str] = []
 
-    def finish(arr: np.ndarray, extra: list[str]) -> Dates:
+    def finish(arr: np.ndarray, extra: list[str], expected: str = EXPECTED_DATE) -> Dates:
         arr = np.asarray(arr)
         if arr.dtype.kind != "M":
             arr = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -109,7 +144,7 @@ def parse_dates(s: pd.Series) -> Dates:
         ok = parsed & ~oor
         out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         out[ok] = arr[ok].astype("datetime64[ns]")
-        return Dates(out, ok, oor, notes + extra)
+        return Dates(out, ok, oor, notes + extra, expected)
 
     q = _quarters(s) if n else None
     if q is not None:
@@ -118,6 +153,12 @@ def parse_dates(s: pd.Series) -> Dates:
     attempts: list[tuple[str, np.ndarray, list[str]]] = []
     for label, kw in (("iso", {"format": "ISO8601"}), ("mdy", {}), ("dmy", {"dayfirst": True})):
         arr, tz = to_datetime(s, **kw)
+        if label == "dmy":
+            # dayfirst=True reads year-first cells year-day-month (2020-01-05 as 1 May), a convention
+            # no one writes: with it, one impossible ISO date (1955-13-01) turned a whole ISO column
+            # day-first.  Year-first cells are read year-month-day or not at all.
+            arr = np.array(arr, copy=True)
+            arr[_year_day_month(s, arr)] = np.datetime64("NaT")
         attempts.append((label, arr, [tz] if tz else []))
         if label == "iso" and (~np.isnat(arr) | ~plausible).all():
             return finish(arr, attempts[0][2])
@@ -153,5 +194,24 @@ def parse_dates(s: pd.Series) -> Dates:
                 ],
             )
     elif best[0] == "dmy" and score(dmy) > score(mdy):
+        # Day-first reads more cells than month-first.  That settles it when many cells have a day
+        # after the 12th (13/01/1955, 31.12.2020: real day-first dates, about 19 days in 31).  But when
+        # month-first reads all the cells but a few (at most 1 in 20: 1 cell needs 20 dates), puts
+        # them on a regular grid, and day-first would move some of them, those few are typos in a
+        # month-first column (13/01/2020 among 01/01/2020, 02/01/2020, ...): reading the whole column
+        # day-first for their sake would silently move every other date, so they are reported.  A
+        # short column holds too little evidence either way and stays day-first, with its note; so
+        # does one where the readings agree on every other cell (day-first moves nothing there).
+        alt = max(attempts[:2], key=lambda a: score(a[1]))
+        read_alt = plausible & ~np.isnat(alt[1])
+        only_dmy = int((plausible & ~np.isnat(dmy) & ~read_alt).sum())
+        differ = read_alt & ~np.isnat(dmy) & (alt[1] != dmy)  # cells that show month-first's order
+        if 20 * only_dmy <= int(plausible.sum()) and differ.any() and _on_a_grid(alt[1][read_alt]):
+            k = int(np.argmax(differ))
+            expected = (
+                f"month/day/year like the other dates of the column, e.g. {show(s.iloc[k])}; "
+                "if they are day/month/year, write them year first: YYYY-MM-DD"
+            )
+            return finish(alt[1], alt[2], expected)
         best = (best[0], best[1], best[2] + ["The dates were read as day/month/year."])
     return finish(best[1], best[2])

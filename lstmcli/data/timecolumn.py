@@ -112,7 +112,7 @@ def _date_time(table: Table, name: str, dates: Dates) -> Time:
         tail = f" (and {plural(more, 'more bad cell')})" if more else ""
         raise DataError(
             f"{table.path} line {table.lines[k]}, column '{name}': {show(s.iloc[k])} is not a date "
-            f"(expected e.g. 2024-01-31){tail}"
+            f"(expected {dates.expected}){tail}"
         )
     if MIXED_OFFSETS_NOTE in dates.notes:  # only then can naive and aware cells be mixed: no cost otherwise
         aware = s.str.contains(AWARE_RE).to_numpy()
