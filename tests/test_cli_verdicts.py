@@ -97,8 +97,16 @@ def test_predict_method_and_combine_on_the_command_line(runner, cwd):
     values = [row["forecast"] for row in json.loads(theta.stdout)["forecast"]]
     assert values == pytest.approx(BASELINES["Theta"](y, 12, 12), rel=1e-12)
     assert json.loads(theta.stdout)["method"] == "theta" and "method" not in json.loads(plain.stdout)
-    best = run(runner, "predict", "--method", "best", "--format", "csv")
+    best = run(runner, "predict", "--method", "best", "--format", "json")
     assert best.exit_code == 0, best.output
+    # the validation's winner, named in the document and in a note
+    from lstmcli.forecasting.config import METHODS
+    from lstmcli.forecasting.forecaster import Forecaster
+    from lstmcli.forecasting.verdicts import best_method
+
+    chosen = best_method(Forecaster.load(cwd / "model.npz").validation_)
+    assert json.loads(best.stdout)["method"] == chosen
+    assert f"so this is the {METHODS[chosen]} forecast." in " ".join(best.stderr.split())
     bad = run(runner, "predict", "--method", "sarima")  # a usage error: exit code 2, the values listed
     shown = " ".join(bad.stderr.replace("│", " ").split())  # the message as words, out of its box
     assert bad.exit_code == 2 and "'sarima' is not one of 'lstm', 'naive', 'snaive', 'naive2'" in shown

@@ -14,7 +14,7 @@ from lstmcli.cli import app
 from lstmcli.data.loader import load_csv
 from lstmcli.data.panel import load_panel, skipped_note
 from lstmcli.errors import ConfigError, DataError, ModelFileError
-from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.config import METHODS, ForecasterConfig
 from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.panel import PanelForecaster
 from lstmcli.npzfile import npz_bytes
@@ -213,6 +213,16 @@ def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
     lines = r.stdout.splitlines()
     assert lines[0] == "store,date,forecast,lower_80,upper_80" and len(lines) == 1 + 4 * 3
     assert lines[1].startswith("east,2020-07-01,")
+    # --method best: each row names the method that made it, and a note counts them
+    r = runner.invoke(
+        app, ["predict", "-m", str(model), "--format", "csv", "--method", "best", "--horizon", "2"]
+    )
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    methods = [line.split(",")[1] for line in lines[1:]]
+    assert lines[0] == "store,method,date,forecast" and len(methods) == 8 and set(methods) <= set(METHODS)
+    note = " ".join(r.stderr.split())
+    assert note.startswith("note: --method best: each series' validation winner (")
 
     r = runner.invoke(app, ["predict", "-m", str(model), "--format", "json", "--id", "north"])
     assert r.exit_code == 0, r.output

@@ -140,3 +140,4 @@ def test_panel_predict_method_per_series(tmp_path):
             st = loaded.forecaster(sid).state_
             expected = loaded.forecaster(sid).predict(3, method=best_method(st.validation)).values
             assert np.array_equal(forecast.values, expected)
+            assert forecast.method == best_method(st.validation)  # what made it, for the user to see

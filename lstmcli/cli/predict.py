@@ -17,7 +17,9 @@ from lstmcli.cli.common import (
     fail,
     level_values,
     plot_path,
+    print_notes,
     refuse_to_replace_inputs,
+    stderr_console,
     stdout_console,
     user_errors,
     warn,
@@ -238,7 +240,9 @@ def predict(
             "warnings": forecast.warnings,
         }
         if method != "lstm":  # (the model's own forecast keeps the document it always had)
-            payload["method"] = method
+            payload["method"] = forecast.method  # ("best": the validation's winner)
+        if method == "best":
+            print_notes(stderr_console(), [best_note({"": forecast.method}, forecaster.validation_)])
         if output is not None:
             write_text_output(output, _document(output_kind, rows, payload))
     if plot is not None:
@@ -420,7 +424,13 @@ def predict_panel(
         ids = list(forecasts)
     for sid, f in forecasts.items():
         _refuse_overflow(f, sid)
-    rows = [{id_col: sid} | row for sid, f in forecasts.items() for row in forecast_rows(f, levels)]
+    rows = [
+        {id_col: sid} | ({"method": f.method} if method == "best" else {}) | row
+        for sid, f in forecasts.items()
+        for row in forecast_rows(f, levels)
+    ]
+    if method == "best":
+        print_notes(stderr_console(), [best_note({sid: f.method for sid, f in forecasts.items()})])
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}
     payload = {
         "model": str(model),
@@ -474,3 +484,18 @@ def predict_panel(
 def _document(kind: str, rows: list[dict], payload: dict) -> str:
     """The forecast as ``kind`` ("csv" or "json") says, for --output and for stdout alike."""
     return json.dumps(payload, indent=2) + "\n" if kind == "json" else rows_to_csv(rows)
+
+
+def best_note(methods: dict[str, str], validation: dict | None = None) -> str:
+    """What ``--method best`` chose: one series' method, or how many series each method forecasts."""
+    from collections import Counter
+
+    if len(methods) == 1:
+        (chosen,) = methods.values()
+        if chosen == "lstm" and validation is not None and not validation:
+            return "--method best: the model kept no validation (trained with --val-size 0): the LSTM's forecast."
+        name = METHODS[chosen]
+        won = "no baseline beat the LSTM" if chosen == "lstm" else f"{name} beat the LSTM"
+        return f"--method best: {won} on validation, so this is the {name} forecast."
+    counts = ", ".join(f"{METHODS[key]} {n}" for key, n in Counter(methods.values()).most_common())
+    return f"--method best: each series' validation winner ({counts}); --format csv or json names each row's."

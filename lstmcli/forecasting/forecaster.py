@@ -283,7 +283,7 @@ class Forecaster:
             members = member_forecasts(networks, baselines, st.config.combine)
         else:
             values = self.baseline_forecast(METHODS[method], horizon, data)
-        result = Forecast(values=values, timestamps=timestamps, start_step=n_obs + 1, members=members)
+        result = Forecast(values, timestamps, n_obs + 1, members=members, method=method)
         for level in levels:
             result.intervals[level] = interval(values, level, st.residuals, st.naive2_errors, members)
         if method == "lstm":

@@ -21,6 +21,7 @@ class Forecast:
     warnings: list[str] = field(default_factory=list)
     # (k, horizon): the forecasts a combination averaged, the networks' first (None: no combination)
     members: np.ndarray | None = None
+    method: str = "lstm"  # what made it: "lstm" (the model's own) or a baseline's --method key
 
 
 @dataclass

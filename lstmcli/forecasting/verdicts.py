@@ -112,7 +112,9 @@ def forecast_warnings(
     recent = history[-max(h, 2) * 2 :]
     scale = float(np.std(recent)) or float(np.abs(history).mean()) or 1.0
     if h > 1 and float(np.ptp(values)) < 1e-3 * scale:
+        # (a flat forecast of a flat history also "repeats" it: one warning says it all)
         out.append("the forecast is flat: the network found no pattern beyond the current level")
+        return out
     if h > 1 and len(history) >= h:
         shifted = history[-h:]
         if float(np.max(np.abs(values - shifted))) < 0.02 * scale:
