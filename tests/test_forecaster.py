@@ -264,6 +264,10 @@ def test_intervals_cover_a_noisy_random_walk_reasonably():
 def test_warnings_for_flat_and_shifted_forecasts():
     history = np.sin(np.arange(48) * 2 * np.pi / 12) * 10 + 50
     assert any("flat" in w for w in forecast_warnings(history, np.full(12, 50.0)))
+    flat = np.full(48, 7.0)  # a flat forecast of a flat series also repeats it: one warning, not three
+    assert forecast_warnings(flat, np.full(12, 7.0), season=12) == [
+        "the forecast is flat: the network found no pattern beyond the current level"
+    ]
     assert any("repeats the last" in w for w in forecast_warnings(history, history[-12:] + 1e-3))
     assert forecast_warnings(history, history[-12:] * 1.2) == []
     # a 24-step forecast that is the last season twice: warned with the season, not without it
