@@ -62,6 +62,18 @@ def fitted(panel_csv) -> PanelForecaster:
 
 
 # ---------------------------------------------------------------------------------------------- reading
+def test_the_values_column_taken_by_its_name_among_other_numbers_is_said(tmp_path):
+    frame = panel_frame()
+    frame["x"] = np.arange(len(frame), dtype=float)  # another numeric column: the choice was by name
+    path = tmp_path / "p.csv"
+    frame.rename(columns={"sales": "value"}).to_csv(path, index=False)
+    notes = load_panel(path, id_col="store").notes
+    assert (
+        "Forecasting column 'value' (by its name); --target picks another ('x' also holds numbers)." in notes
+    )
+    assert not [n for n in load_panel(path, id_col="store", target="value").notes if "Forecasting" in n]
+
+
 def test_panel_keeps_each_series_dates_sorted_by_id_and_skips_the_unusable_in_one_note(panel_csv):
     panel = load_panel(panel_csv, id_col="store")
     assert panel.ids == ("east", "north", "south", "west")

@@ -68,6 +68,7 @@ def load_panel(
             raise missing_col_error(p, name, table.columns, "static feature column")
         if name in (id_col, target, time_col):
             raise ConfigError(f"--static-features '{name}' is also the id, target or time column")
+    chosen = target is None
     target, time, _ = long_columns(table, id_col, target, time_col, None, tuple(static))
     col = numeric_column(table, target)
     check_numbers(table, target, col)
@@ -84,6 +85,12 @@ def load_panel(
         for c in table.columns
         if c not in {id_col, target, *static, *known} and c != getattr(time, "name", None)
     ]
+    numeric = [c for c in unused if looks_numeric(table, c)]
+    if chosen and numeric:  # the values column was taken by its name, 'value', among other numbers
+        notes.append(
+            f"Forecasting column '{target}' (by its name); --target picks another "
+            f"({fmt_list([repr(c) for c in numeric], 3)} also {'holds' if len(numeric) == 1 else 'hold'} numbers)."
+        )
     if unused:
         notes.append(_ignored_note(unused))
 
