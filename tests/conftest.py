@@ -1,4 +1,5 @@
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,13 @@ from hypothesis import settings
 settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+# A suite started in the background (`nohup`, `cmd &` in a script) inherits SIGINT and SIGHUP ignored,
+# and so would every command the tests start, while the tests send them what a terminal's Ctrl-C and a
+# hang-up send: the commands get these signals as a terminal leaves them, whatever started the suite.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+if hasattr(signal, "SIGHUP"):
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture
