@@ -82,19 +82,24 @@ def test_many_similar_series_get_intervals_that_cover_new_errors_at_the_level():
     assert np.mean(np.abs(new) <= widths) == pytest.approx(0.8, abs=0.04)
 
 
-def test_a_panel_models_forecasts_get_the_pooled_widths_around_their_own_values():
+def _panel_states(seed: int, n: int) -> dict:
+    """Fitted states of ``n`` series as ``recalibrate`` reads them: validation residuals and Naive2 errors."""
     from types import SimpleNamespace
 
-    from lstmcli.forecasting.forecaster import Forecast
-    from lstmcli.forecasting.intervals import recalibrate
-
-    rng = np.random.default_rng(8)
-    states = {
+    rng = np.random.default_rng(seed)
+    return {
         f"s{k}": SimpleNamespace(
             residuals=rng.normal(size=(4, 3)), naive2_errors=np.abs(rng.normal(size=(9, 3)))
         )
-        for k in range(PANEL_MIN + 5)
+        for k in range(n)
     }
+
+
+def test_a_panel_models_forecasts_get_the_pooled_widths_around_their_own_values():
+    from lstmcli.forecasting.forecaster import Forecast
+    from lstmcli.forecasting.intervals import recalibrate
+
+    states = _panel_states(8, PANEL_MIN + 5)
     forecasts = {}
     for sid in ("s1", "s7"):  # predict --id: a few series, calibrated over all of the model's
         f = Forecast(values=np.array([10.0, 11.0, 12.0]), timestamps=None, start_step=1)
@@ -123,18 +128,10 @@ def test_an_interval_stretches_only_where_a_member_of_the_combination_lies_beyon
 
 
 def test_a_recalibrated_panel_interval_still_holds_its_members():
-    from types import SimpleNamespace
-
     from lstmcli.forecasting.forecaster import Forecast
     from lstmcli.forecasting.intervals import recalibrate
 
-    rng = np.random.default_rng(9)
-    states = {
-        f"s{k}": SimpleNamespace(
-            residuals=rng.normal(size=(4, 3)), naive2_errors=np.abs(rng.normal(size=(9, 3)))
-        )
-        for k in range(PANEL_MIN + 2)
-    }
+    states = _panel_states(9, PANEL_MIN + 2)
     values = np.array([10.0, 11.0, 12.0])
     far = np.array([[10.0, 11.0, 40.0], values, values])  # the networks far above at step 3
     f = Forecast(values=values, timestamps=None, start_step=1, members=far)
