@@ -450,3 +450,14 @@ def test_training_progress_line_fits_80_columns():
     line = buf.getvalue().splitlines()[-1]
     assert "…" not in line and len(line) <= 80
     assert "train 0.3409 val 0.2854 best 0.2854 at ep 27 eta" in line
+
+
+def test_backtest_leaves_no_empty_line_on_stderr(runner, cwd):
+    """Its transient progress bar, off a terminal, left an empty line before an error and after a run."""
+    (cwd / "tiny.csv").write_text("date,value\n" + "".join(f"2020-{m:02d}-01,{m}\n" for m in range(1, 5)))
+    failed = run(runner, "backtest", "tiny.csv")
+    assert failed.exit_code == 1 and failed.stderr.splitlines()[-1].startswith("error: 5 windows of 12 steps")
+    done = run(runner, "backtest", AIR, "--windows", "2", *FAST)
+    assert done.exit_code == 0, done.output
+    for result in (failed, done):
+        assert "" not in result.stderr.splitlines(), result.stderr

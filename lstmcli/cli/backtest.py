@@ -176,7 +176,9 @@ def backtest(
         err = stderr_console()
         from rich.progress import Progress
 
-        bar = Progress(console=err, transient=True, disable=output_format is not OutputFormat.table)
+        # (transient: on a terminal it vanishes when done; elsewhere it would leave only an empty line)
+        shown = output_format is OutputFormat.table and err.is_terminal
+        bar = Progress(console=err, transient=True, disable=not shown)
         task = bar.add_task("training", total=None)
 
         def progress(k: int, n: int) -> None:
