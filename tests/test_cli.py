@@ -450,6 +450,11 @@ def test_training_progress_line_fits_80_columns():
     line = buf.getvalue().splitlines()[-1]
     assert "…" not in line and len(line) <= 80
     assert "train 0.3409 val 0.2854 best 0.2854 at ep 27 eta" in line
+    # the retraining on all the data has no validation loss: no "best" beside the summary's
+    buf = io.StringIO()
+    with TrainingProgress(Console(file=buf, width=80, color_system=None), 300) as progress:
+        progress.update(EpochReport(5, 300, 0.4083, None, 1, 0.4083, 1.0))
+    assert "train 0.4083 val – best – eta" in buf.getvalue().splitlines()[-1]
 
 
 def test_backtest_leaves_no_empty_line_on_stderr(runner, cwd):

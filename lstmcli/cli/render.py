@@ -63,7 +63,9 @@ class TrainingProgress:
             completed=report.epoch,
             train=fmt(report.train_loss),
             val=fmt(report.val_loss),
-            best=f"{fmt(report.best_loss)} at ep {report.best_epoch}",
+            # the best validation loss; a run without validation (the retraining on all the data) has
+            # none, and its best training loss beside the summary's validation loss read as a contradiction
+            best="–" if report.val_loss is None else f"{fmt(report.best_loss)} at ep {report.best_epoch}",
         )
 
 
