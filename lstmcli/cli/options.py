@@ -23,8 +23,8 @@ from lstmcli.forecasting.config import (
 )
 
 # Options with a fixed set of values are typed Literal[...]: Typer refuses any other value as a usage
-# error (exit code 2) that lists them. The loader's --fill values (``data.filling.FILL_METHODS``; that module brings pandas, which start-up
-# leaves out: tests/test_cli.py holds the two equal).
+# error (exit code 2) that lists them. FILLS are the loader's ``data.filling.FILL_METHODS``, written out
+# because that module brings pandas, which start-up leaves out (tests/test_cli.py holds the two equal).
 FILLS = ("linear", "ffill", "zero")
 
 
@@ -159,7 +159,8 @@ Ensemble = Annotated[
     typer.Option(
         min=1,
         max=MAX_ENSEMBLE,
-        help="Networks trained with different seeds; the networks' forecast is their median (--combine may average it with classical forecasts).",
+        help="Networks trained with different seeds; the networks' forecast is their median (--combine "
+        "may average it with classical forecasts).",
         rich_help_panel=MODEL_PANEL,
     ),
 ]

@@ -493,7 +493,10 @@ def best_note(methods: dict[str, str], validation: dict | None = None) -> str:
     if len(methods) == 1:
         (chosen,) = methods.values()
         if chosen == "lstm" and validation is not None and not validation:
-            return "--method best: the model kept no validation (trained with --val-size 0): the LSTM's forecast."
+            return (
+                "--method best: the model kept no validation (trained with --val-size 0): "
+                "the LSTM's forecast."
+            )
         name = METHODS[chosen]
         won = "no baseline beat the LSTM" if chosen == "lstm" else f"{name} beat the LSTM"
         return f"--method best: {won} on validation, so this is the {name} forecast."

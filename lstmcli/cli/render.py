@@ -118,9 +118,9 @@ def verdict(
         simplest = min(not_beaten, key=lambda name: metrics[name]["OWA"])
         return styled(
             (
-                f"The LSTM does not beat {', '.join(not_beaten)} {where} (OWA {fmt(lstm['OWA'])}): prefer the "
-                f"simpler forecast (`lstmcli predict --method {method_key(simplest)}` with a model of this "
-                "data), or try another --transform or --lookback.",
+                f"The LSTM does not beat {', '.join(not_beaten)} {where} (OWA {fmt(lstm['OWA'])}): prefer "
+                f"the simpler forecast (`lstmcli predict --method {method_key(simplest)}` with a model of "
+                "this data), or try another --transform or --lookback.",
                 "yellow",
             )
         )

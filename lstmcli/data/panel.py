@@ -87,9 +87,10 @@ def load_panel(
     ]
     numeric = [c for c in unused if looks_numeric(table, c)]
     if chosen and numeric:  # the values column was taken by its name, 'value', among other numbers
+        verb = "holds" if len(numeric) == 1 else "hold"
         notes.append(
             f"Forecasting column '{target}' (by its name); --target picks another "
-            f"({fmt_list([repr(c) for c in numeric], 3)} also {'holds' if len(numeric) == 1 else 'hold'} numbers)."
+            f"({fmt_list([repr(c) for c in numeric], 3)} also {verb} numbers)."
         )
     if unused:
         notes.append(_ignored_note(unused))
