@@ -105,8 +105,8 @@ def combined(
 def member_forecasts(
     networks: np.ndarray, baselines: Mapping[str, np.ndarray], combine: str
 ) -> np.ndarray | None:
-    """The forecasts ``combined`` averages, the networks' first, stacked on a new first axis (None when
-    ``combine`` is "none": the networks' forecast is the model's, no combination)."""
+    """The forecasts ``combined`` averages, the networks' first, stacked on a new axis before the steps'
+    ((k, horizon); from origins (n, k, horizon)); None when ``combine`` is "none" (no combination)."""
     names = COMBINED_BASELINES[combine]
     if not names:
         return None
