@@ -466,3 +466,17 @@ def test_backtest_leaves_no_empty_line_on_stderr(runner, cwd):
     assert done.exit_code == 0, done.output
     for result in (failed, done):
         assert "" not in result.stderr.splitlines(), result.stderr
+
+
+def test_predict_and_inspect_data_say_what_reading_the_newer_file_decided(runner, cwd):
+    """They filled gaps and left out columns without a note, where train says both."""
+    assert run(runner, "train", AIR, *FAST).exit_code == 0
+    lines = AIR.read_text().splitlines()
+    gap = [line + ",x" for line in lines[1:] if not line.startswith(("1957-03", "1957-04"))]
+    (cwd / "newer.csv").write_text("date,value,label\n" + "\n".join(gap) + "\n")
+    for args in (["predict", "--horizon", "2", "--format", "csv"], ["inspect", "--format", "json"]):
+        result = run(runner, *args, "--data", "newer.csv")
+        assert result.exit_code == 0, result.output
+        said = " ".join(result.stderr.split())
+        assert "Added 2 missing time steps" in said and "1957-03-01, 1957-04-01" in said, said
+        assert "Ignored text column 'label'" in said, said

@@ -217,3 +217,30 @@ def test_a_global_models_intervals_hold_each_series_combination_members(fitted):
         np.testing.assert_allclose(f.members.mean(axis=0), f.values, rtol=1e-12)
         lo, hi = f.intervals[80]
         assert np.all(lo <= f.members.min(axis=0)) and np.all(hi >= f.members.max(axis=0))
+
+
+def test_cli_inspect_data_reads_a_panel_file_and_shows_the_series_asked_for(tmp_path, fitted):  # noqa: F811
+    """It read a panel file as one series: with series that do not overlap in time it showed the rows of
+    another series under the name asked for, without a word."""
+    fitted.save(tmp_path / "m.npz")
+    frame = panel_frame()
+    newer = frame[frame.store.isin(["north", "south"])]  # north: 2015-2019, south: 2017-2019 ...
+    newer = newer[~((newer.store == "north") & (newer.date == "2018-06-01"))]  # ... with a month missing
+    newer.to_csv(tmp_path / "newer.csv", index=False)
+    last = {sid: rows.date.iloc[-1] for sid, rows in newer.groupby("store")}
+    args = [
+        "inspect",
+        "-m",
+        str(tmp_path / "m.npz"),
+        "--data",
+        str(tmp_path / "newer.csv"),
+        "--format",
+        "json",
+    ]
+    for sid in ("north", "south"):
+        r = runner.invoke(app, [*args, "--id", sid])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["steps"][-1] == last[sid]  # the window ends where that series' rows do
+    assert "Filled 1 missing value in 1 series" in " ".join(r.stderr.split())  # the reading is said
+    gone = runner.invoke(app, [*args, "--id", "east"])
+    assert gone.exit_code == 1 and "newer.csv: series 'east' is not in the file" in gone.stderr

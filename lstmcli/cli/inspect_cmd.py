@@ -116,7 +116,12 @@ def inspect_cmd(
             raise ConfigError(
                 f"--member {member} out of range: the model has {members} member(s), 1..{members}"
             )
-        newer = load_newer_data(forecaster, data) if data is not None else None
+        if data is not None and series_id is not None:  # a panel's model: --data is a panel file too
+            from lstmcli.cli.panels import newer_series
+
+            newer = newer_series(model, forecaster, data, series_id)
+        else:
+            newer = load_newer_data(forecaster, data) if data is not None else None
         ahead = load_future_file(forecaster, future, check_only=series_id is not None)
         if future is not None and series_id is not None:  # a panel's file: the id column, each series' rows
             from lstmcli.cli.panels import panel_id_col

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmcli.cli.common import print_notes, stderr_console, stdout_console
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, DataError
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -322,7 +322,7 @@ def newer_panel(
     forecasts, left_out = panel.predict_data(
         newer, horizon, ids=ids, levels=levels, method=method, future=future
     )
-    notes = [skipped_note(left_out)] if left_out else []
+    notes = [*newer.notes, *([skipped_note(left_out)] if left_out else [])]
     trained = set(panel.ids_)
     newcomers = [sid for sid in forecasts if sid not in trained]
     if newcomers:
@@ -339,6 +339,27 @@ def newer_panel(
         )
     print_notes(stderr_console(), notes)
     return forecasts, dict(zip(newer.ids, newer.series, strict=True))
+
+
+def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> Any:
+    """`inspect --id X --data NEWER` on a panel model: series X of the newer long file, read with the
+    model's id column, target and frequency (the reading's notes said), as `predict --data` reads it."""
+    from lstmcli.data.panel import load_panel
+
+    known = forecaster.state_.known
+    newer = load_panel(
+        data, id_col=panel_id_col(model), target=forecaster.target_, freq=forecaster.freq_,
+        future=known.columns, forecast_rows=bool(known.width),
+    )  # fmt: skip
+    print_notes(stderr_console(), newer.notes)
+    if series_id not in newer.ids:
+        why = dict(newer.skipped).get(series_id)
+        shown = ", ".join(newer.ids[:5]) + (", …" if len(newer.ids) > 5 else "")
+        raise DataError(
+            f"{data.name}: series '{series_id}' "
+            + (f"was left out ({why})" if why else f"is not in the file (it holds {shown})")
+        )
+    return newer.series[newer.ids.index(series_id)]
 
 
 def panel_id_col(model: Path) -> str:

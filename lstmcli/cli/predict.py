@@ -81,14 +81,17 @@ FutureFile = Annotated[
 
 def load_newer_data(model: Any, path: Path) -> Any:
     """Read newer observations with the same columns and frequency the model was trained on; with inputs
-    known in advance, trailing rows whose target is empty are the forecast period."""
+    known in advance, trailing rows whose target is empty are the forecast period. What the reading
+    decided (gaps filled, columns left out, ...) is said in notes, as `train` says it."""
     from lstmcli.data.loader import load_csv
 
     known = model.state_.known
-    return load_csv(
+    newer = load_csv(
         path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_,
         future_features=list(known.columns) or None, forecast_rows=bool(known.width),
     )  # fmt: skip
+    print_notes(stderr_console(), newer.notes)
+    return newer
 
 
 def load_future_file(model: Any, path: Path | None, check_only: bool = False) -> Any:
