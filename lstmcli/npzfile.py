@@ -206,6 +206,19 @@ def npz_bytes(
     return buf.getvalue()
 
 
+def check_model_target(path: str | os.PathLike[str]) -> Path:
+    """``check_writable`` for a model file, refusing also to replace an existing file that is not a
+    model file (`train -m forecast.csv` replaced a forecast with a model, without a word): a model file
+    is a zip archive, so any other file is someone's data."""
+    target = check_writable(path)
+    if target.is_file() and target.stat().st_size and not zipfile.is_zipfile(target):
+        raise LstmcliError(
+            f"{path}: exists and is not a model file; train writes models only over models: give another "
+            "--model path"
+        )
+    return target
+
+
 # ---------------------------------------------------------------------------------------------- reading
 def open_archive(
     path: Path, wanted: Callable[[str], bool] = lambda key: True, limits: dict[str, int] | None = None

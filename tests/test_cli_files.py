@@ -277,3 +277,18 @@ def test_ctrl_c_while_the_command_starts_is_quiet_exit_130(tmp_path):
     )
     proc = _python(tmp_path, code, timeout=60)
     assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "")
+
+
+def test_train_does_not_replace_a_file_that_is_not_a_model(runner, tmp_path, monkeypatch):
+    """`train -m forecast.csv` replaced a forecast with a model, without a word; models only over models."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "forecast.csv").write_text("date,forecast\n2024-01-01,1.0\n")
+    for args in (["-m", "forecast.csv"], ["--id-col", "series", "-m", "forecast.csv"]):
+        data = REPO / "sample_data" / ("monthly_panel.csv" if "--id-col" in args else "air_passengers.csv")
+        result = runner.invoke(app, ["train", str(data), *args, *FAST])
+        _one_line_error(result, "forecast.csv: exists and is not a model file")
+        assert (tmp_path / "forecast.csv").read_text() == "date,forecast\n2024-01-01,1.0\n"
+    assert runner.invoke(app, ["train", str(AIR), "-m", "model.npz", *FAST]).exit_code == 0
+    assert (
+        runner.invoke(app, ["train", str(AIR), "-m", "model.npz", *FAST]).exit_code == 0
+    )  # a model: replaced

@@ -31,13 +31,13 @@ def panel_for_training(
     static = static_columns(static_features, global_)
     from lstmcli.data.panel import load_panel
     from lstmcli.forecasting.panel import PanelForecaster
-    from lstmcli.npzfile import check_writable
+    from lstmcli.npzfile import check_model_target
 
     panel = load_panel(
         data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill, static=static,
         future=future, forecast_rows=forecast_rows,
     )  # fmt: skip
-    check_writable(model)
+    check_model_target(model)
     return panel, PanelForecaster(config, mode=panel_mode(global_))
 
 

@@ -147,9 +147,9 @@ def train(
                 future_features=parse_columns(future_features, "--future-features"),
                 forecast_rows=bool(future_features or calendar or holidays),
             )
-            from lstmcli.npzfile import check_writable
+            from lstmcli.npzfile import check_model_target
 
-            check_writable(model)
+            check_model_target(model)
             forecaster = Forecaster(config)
             forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()
