@@ -107,6 +107,10 @@ def test_predict_method_and_combine_on_the_command_line(runner, cwd):
     chosen = best_method(Forecaster.load(cwd / "model.npz").validation_)
     assert json.loads(best.stdout)["method"] == chosen
     assert f"so this is the {METHODS[chosen]} forecast." in " ".join(best.stderr.split())
+    if chosen != "lstm":  # a baseline won: no intervals, and the error names what was asked and chosen
+        refused = run(runner, "predict", "--method", "best", "--level", "80")
+        assert refused.exit_code == 1
+        assert f"--method best (here {METHODS[chosen]}, the validation's winner) has none" in refused.stderr
     bad = run(runner, "predict", "--method", "sarima")  # a usage error: exit code 2, the values listed
     shown = " ".join(bad.stderr.replace("│", " ").split())  # the message as words, out of its box
     assert bad.exit_code == 2 and "'sarima' is not one of 'lstm', 'naive', 'snaive', 'naive2'" in shown

@@ -76,7 +76,7 @@ from lstmcli.forecasting.known import known_for_forecast, known_inputs_for
 from lstmcli.forecasting.outputs import Forecast, Trace
 from lstmcli.forecasting.planning import check_magnitude, data_name, make_plan, validation_points
 from lstmcli.forecasting.state import FittedState
-from lstmcli.forecasting.verdicts import forecast_warnings
+from lstmcli.forecasting.verdicts import best_method, forecast_warnings
 from lstmcli.modelfile import load_state, model_file_errors, save_state
 
 if TYPE_CHECKING:
@@ -254,13 +254,13 @@ class Forecaster:
             raise ConfigError(f"--horizon must be from 1 to {MAX_HORIZON}, got {horizon}")
         if method not in (*METHODS, "best"):
             raise ConfigError(f"--method must be one of {', '.join(METHODS)} or best, got {method!r}")
+        asked = method
         if method == "best":  # the validation's winner (``verdicts``)
-            from lstmcli.forecasting.verdicts import best_method
-
             method = best_method(st.validation)
         if method != "lstm" and levels:
+            chose = f" (here {METHODS[method]}, the validation's winner)" if asked == "best" else ""
             raise ConfigError(
-                f"--level: the intervals come from the model's own validation errors; --method {method} "
+                f"--level: the intervals come from the model's own validation errors; --method {asked}{chose} "
                 "has none (leave out --level, or use --method lstm)"
             )
         y, features, last_ts, n_obs, start = self._history(data)

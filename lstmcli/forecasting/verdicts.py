@@ -101,10 +101,13 @@ def forecast_warnings(
     out = []
     validated = 0 if residuals is None else validated_steps(residuals)
     if 0 < validated < len(values):
+        # a model trained for this horizon whose validation stopped short: its windows were too few
+        trained_for = np.shape(residuals)[-1] >= len(values)
+        fix = "a larger --val-size" if trained_for else f"--horizon {len(values)}"
         out.append(
             f"steps {validated + 1}-{len(values)} go beyond the {validated} the model's validation scored: "
-            "never checked against held-out data, their intervals extrapolated; forecast a shorter "
-            f"--horizon, or train with --horizon {len(values)}"
+            f"never checked against held-out data, their intervals extrapolated; forecast a shorter "
+            f"--horizon, or train with {fix}"
         )
     history = np.asarray(history, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
