@@ -18,7 +18,9 @@ from lstmcli.cli.common import (
     OutputFormat,
     first_run_notice,
     plot_path,
+    print_notes,
     refuse_to_replace_inputs,
+    stderr_console,
     stdout_console,
     user_errors,
     warn,
@@ -29,7 +31,6 @@ from lstmcli.cli.predict import (
     ModelIn,
     NewData,
     PlotFile,
-    _date_text,
     load_future_file,
     load_newer_data,
 )
@@ -116,12 +117,16 @@ def inspect_cmd(
             raise ConfigError(
                 f"--member {member} out of range: the model has {members} member(s), 1..{members}"
             )
+        notes: tuple[str, ...] = ()
         if data is not None and series_id is not None:  # a panel's model: --data is a panel file too
             from lstmcli.cli.panels import newer_series
 
-            newer = newer_series(model, forecaster, data, series_id)
+            newer, notes = newer_series(model, forecaster, data, series_id)
+        elif data is not None:
+            newer = load_newer_data(forecaster, data)
+            notes = newer.notes
         else:
-            newer = load_newer_data(forecaster, data) if data is not None else None
+            newer = None
         ahead = load_future_file(forecaster, future, check_only=series_id is not None)
         if future is not None and series_id is not None:  # a panel's file: the id column, each series' rows
             from lstmcli.cli.panels import panel_id_col
@@ -131,6 +136,7 @@ def inspect_cmd(
                 series_id
             )
         trace = forecaster.trace(newer, member=member - 1, future=ahead)
+        print_notes(stderr_console(), notes)  # what reading --data decided, once the trace is made
         epochs = forecaster.member_epochs_
         if len(epochs) == members and first_epoch_members(epochs, forecaster.config.epochs).count(
             member - 1
@@ -148,8 +154,10 @@ def inspect_cmd(
         unit_list = _parse_units(units, hidden)
         T = trace.inputs.shape[0]
         first = T - min(steps or T, T)
+        from lstmcli.data.stepdates import dates_text
+
         labels = (
-            [_date_text(t) for t in trace.timestamps]
+            dates_text(trace.timestamps)
             if trace.timestamps is not None
             else [f"t-{T - 1 - k}" if k < T - 1 else "t" for k in range(T)]
         )

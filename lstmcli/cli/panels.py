@@ -343,7 +343,7 @@ def newer_panel(
 
 def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> Any:
     """`inspect --id X --data NEWER` on a panel model: series X of the newer long file, read with the
-    model's id column, target and frequency (the reading's notes said), as `predict --data` reads it."""
+    model's id column, target and frequency as `predict --data` reads it, and the reading's notes."""
     from lstmcli.data.panel import load_panel
 
     known = forecaster.state_.known
@@ -351,7 +351,6 @@ def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> An
         data, id_col=panel_id_col(model), target=forecaster.target_, freq=forecaster.freq_,
         future=known.columns, forecast_rows=bool(known.width),
     )  # fmt: skip
-    print_notes(stderr_console(), newer.notes)
     if series_id not in newer.ids:
         why = dict(newer.skipped).get(series_id)
         shown = ", ".join(newer.ids[:5]) + (", …" if len(newer.ids) > 5 else "")
@@ -359,7 +358,7 @@ def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> An
             f"{data.name}: series '{series_id}' "
             + (f"was left out ({why})" if why else f"is not in the file (it holds {shown})")
         )
-    return newer.series[newer.ids.index(series_id)]
+    return newer.series[newer.ids.index(series_id)], newer.notes
 
 
 def panel_id_col(model: Path) -> str:

@@ -82,16 +82,15 @@ FutureFile = Annotated[
 def load_newer_data(model: Any, path: Path) -> Any:
     """Read newer observations with the same columns and frequency the model was trained on; with inputs
     known in advance, trailing rows whose target is empty are the forecast period. What the reading
-    decided (gaps filled, columns left out, ...) is said in notes, as `train` says it."""
+    decided (gaps filled, columns left out, ...) is in its ``notes``, for the command to print once its
+    work has succeeded, as `train` does (an error stays the one line)."""
     from lstmcli.data.loader import load_csv
 
     known = model.state_.known
-    newer = load_csv(
+    return load_csv(
         path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_,
         future_features=list(known.columns) or None, forecast_rows=bool(known.width),
     )  # fmt: skip
-    print_notes(stderr_console(), newer.notes)
-    return newer
 
 
 def load_future_file(model: Any, path: Path | None, check_only: bool = False) -> Any:
@@ -113,11 +112,14 @@ def load_future_file(model: Any, path: Path | None, check_only: bool = False) ->
 
 
 def forecast_rows(forecast: Any, levels: list[float]) -> list[dict[str, Any]]:
+    from lstmcli.data.stepdates import dates_text
+
     rows = []
+    dates = None if forecast.timestamps is None else dates_text(forecast.timestamps)
     for k, value in enumerate(forecast.values):
         row: dict[str, Any] = {}
-        if forecast.timestamps is not None:
-            row["date"] = _date_text(forecast.timestamps[k])
+        if dates is not None:
+            row["date"] = dates[k]
         else:
             row["step"] = forecast.start_step + k
         row["forecast"] = float(value)
@@ -145,13 +147,6 @@ def _refuse_overflow(forecast: Any, series: str | None = None) -> None:
             f"{where}--horizon {len(finite)}: the forecast passes the largest number a float holds at step "
             f"{step} (a growth compounded over the horizon); forecast at most {step - 1} steps"
         )
-
-
-def _date_text(ts: Any) -> str:
-    import numpy as np
-
-    text = str(np.datetime64(ts, "s")).replace("T", " ")
-    return text[:10] if text.endswith("00:00:00") else text
 
 
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:
@@ -229,6 +224,8 @@ def predict(
         ahead = load_future_file(forecaster, future)
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method, future=ahead)
         _refuse_overflow(forecast)
+        if newer is not None:
+            print_notes(stderr_console(), newer.notes)
         from lstmcli.forecasting.intervals import level_warning
 
         warned = (level_warning(lv, forecaster.residuals_, forecaster.naive2_errors_) for lv in levels)
@@ -299,7 +296,9 @@ def _chart_labels(forecaster: Any, forecast: Any, newer: Any, n_history: int) ->
         from lstmcli.data.stepdates import timestamps_ending_at
 
         past = timestamps_ending_at(forecaster.last_timestamp_, forecaster.freq_, n_history)
-    return [_date_text(t) for t in [*past, *forecast.timestamps]]
+    from lstmcli.data.stepdates import dates_text
+
+    return dates_text([*past, *forecast.timestamps])
 
 
 OUTPUT_KINDS = {"": "csv", ".csv": "csv", ".json": "json"}
