@@ -23,6 +23,21 @@ AIR = REPO / "sample_data" / "air_passengers.csv"
 FAST = ["--epochs", "4", "--hidden", "8"]
 
 
+def _zip_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("previous.npy", b"previous")
+    return buf.getvalue()
+
+
+PREVIOUS = (
+    _zip_bytes()
+)  # an earlier model's bytes: a zip archive, as model files are (train replaces only those)
+
+
 def run(runner: CliRunner, *args: str):
     return runner.invoke(app, [str(a) for a in args])
 
@@ -347,7 +362,7 @@ def _running(pid: int) -> bool:
 def test_sigterm_abandons_training_and_stops_the_worker_processes(cwd):
     """A job scheduler's kill (SIGTERM) during training: nothing written, one line, and no worker
     process left computing (they were: only Ctrl-C told them to stop)."""
-    (cwd / "model.npz").write_bytes(b"previous")
+    (cwd / "model.npz").write_bytes(PREVIOUS)
     proc = _start_training(cwd, "model.npz", threads="2")
     deadline = time.monotonic() + 300  # a bound on a hang, not a speed check
     # training has started once the workers' server has forked a worker (it starts before the data is
@@ -360,7 +375,7 @@ def test_sigterm_abandons_training_and_stops_the_worker_processes(cwd):
     out, err = proc.communicate(timeout=120)  # a bound on a hang, not a speed check
     assert proc.returncode == -signal.SIGTERM, err  # ends by the signal, as a job scheduler expects
     assert "abandoned: model.npz was not written" in err and "Traceback" not in err
-    assert (cwd / "model.npz").read_bytes() == b"previous"
+    assert (cwd / "model.npz").read_bytes() == PREVIOUS
     deadline = time.monotonic() + 120
     while any(_running(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -378,7 +393,7 @@ def test_second_ctrl_c_abandons_without_writing(runner, cwd, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         interrupts._handle(signal.SIGINT, None)  # second: abandon
 
-    (cwd / "model.npz").write_bytes(b"previous")
+    (cwd / "model.npz").write_bytes(PREVIOUS)
 
     def second_ctrl_c(self, data, **kw):
         raise KeyboardInterrupt
@@ -387,7 +402,7 @@ def test_second_ctrl_c_abandons_without_writing(runner, cwd, monkeypatch):
     result = run(runner, "train", AIR, *FAST)
     assert result.exit_code == 1
     assert "abandoned: model.npz was not written" in result.stderr
-    assert (cwd / "model.npz").read_bytes() == b"previous"
+    assert (cwd / "model.npz").read_bytes() == PREVIOUS
     assert sorted(os.listdir(cwd)) == ["model.npz"]
 
 
@@ -480,3 +495,18 @@ def test_predict_and_inspect_data_say_what_reading_the_newer_file_decided(runner
         said = " ".join(result.stderr.split())
         assert "Added 2 missing time steps" in said and "1957-03-01, 1957-04-01" in said, said
         assert "Ignored text column 'label'" in said, said
+
+
+def test_an_hourly_forecast_writes_every_time_with_its_clock(runner, cwd):
+    stamps = np.arange("2020-01-01T00", "2020-01-15T00", dtype="datetime64[h]")
+    values = 100 + 10 * np.sin(np.arange(stamps.size) * 2 * np.pi / 24)
+    (cwd / "hourly.csv").write_text(
+        "time,load\n"
+        + "".join(f"{str(t).replace('T', ' ')}:00:00,{v:.3f}\n" for t, v in zip(stamps, values, strict=True))
+    )
+    assert run(runner, "train", "hourly.csv", *FAST).exit_code == 0
+    result = run(runner, "predict", "--horizon", "26", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    dates = [line.split(",")[0] for line in result.stdout.splitlines()[1:]]
+    assert dates[0] == "2020-01-15 00:00:00" and dates[24] == "2020-01-16 00:00:00" and len(dates) == 26
+    assert all(len(d) == 19 for d in dates)
