@@ -98,3 +98,20 @@ def test_the_numpy_path_does_not_import_pandas() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_time_stamps_are_written_alike_within_a_column():
+    """An hourly series' midnight was written as a date alone among times (2012-05-30 beside
+    2012-05-30 01:00:00): one column, two formats, for whatever reads it next."""
+    from lstmcli.data.stepdates import dates_text
+
+    hourly = np.arange("2012-05-29T22", "2012-05-30T02", dtype="datetime64[h]")
+    assert dates_text(hourly) == [
+        "2012-05-29 22:00:00", "2012-05-29 23:00:00", "2012-05-30 00:00:00", "2012-05-30 01:00:00"
+    ]  # fmt: skip
+    assert dates_text(np.array(["2012-05-30T00", "2012-05-30T01"], dtype="datetime64[h]"))[0].endswith(
+        "00:00:00"
+    )
+    monthly = np.array(["2020-01-01", "2020-02-01", "2020-03-01"], dtype="datetime64[D]")
+    assert dates_text(monthly) == ["2020-01-01", "2020-02-01", "2020-03-01"]
+    assert dates_text(np.array(["2020-01-01T12:30"], dtype="datetime64[m]")) == ["2020-01-01 12:30:00"]

@@ -115,3 +115,15 @@ def _steps(last, freq: str, count: int, first: int) -> np.ndarray | None:
     if not (_LOW_DAY <= out[0] and out[-1] <= _HIGH_DAY):  # in days: nanoseconds could wrap around
         return None
     return out.astype("datetime64[ns]")
+
+
+def dates_text(timestamps) -> list[str]:
+    """Time stamps as text, all written alike: the date alone when every stamp is at midnight a day or
+    more apart, else each with its clock (an hourly series' midnight reads 2012-05-30 00:00:00 beside
+    2012-05-30 01:00:00, not 2012-05-30: a column of one format for whatever reads it next)."""
+    t = np.asarray(timestamps).astype("datetime64[s]")
+    text = [str(x).replace("T", " ") for x in t]
+    sub_daily = t.size > 1 and bool((np.diff(t) < np.timedelta64(1, "D")).any())
+    if sub_daily or not all(s.endswith("00:00:00") for s in text):
+        return text
+    return [s[:10] for s in text]

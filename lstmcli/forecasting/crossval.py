@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from lstmcli.data.stepdates import dates_text
 from lstmcli.errors import ConfigError
 
 __all__ = ["cross_validation_rows", "series_times"]
@@ -26,15 +27,10 @@ def series_times(times: np.ndarray | None, n: int, horizon: int) -> tuple[str, A
     if times is None:
         return "step", n - horizon, list(range(n - horizon + 1, n + 1))
     if np.issubdtype(times.dtype, np.datetime64):
-        text = [_date_text(t) for t in times[n - horizon - 1 :]]
+        text = dates_text(times)[n - horizon - 1 :]  # (written alike over the whole series)
         return "date", text[0], text[1:]
     steps = [int(t) if float(t).is_integer() else float(t) for t in times[n - horizon - 1 :]]
     return "step", steps[0], steps[1:]
-
-
-def _date_text(ts: np.datetime64) -> str:
-    text = str(np.datetime64(ts, "s")).replace("T", " ")
-    return text[:10] if text.endswith("00:00:00") else text
 
 
 def cross_validation_rows(
