@@ -321,3 +321,10 @@ def test_a_missing_step_in_the_forecast_period_is_not_filled_nor_noted_as_filled
         DataError, match=r"column 'promo' has no value for 2023-04-13 \(a missing time step\)"
     ):
         model.predict(5, data=series)
+
+
+def test_a_forecast_period_of_one_step_is_counted_as_one():
+    """'give their values for the 1 steps after ...' (a second walk-through's inspect of a one-step need)."""
+    from lstmcli.forecasting.known import _steps
+
+    assert f"for the {_steps(1)} after" == "for the step after" and _steps(7) == "7 steps"

@@ -14,7 +14,7 @@ import numpy as np
 from lstmcli.data.cells import check_numbers, numeric_column
 from lstmcli.data.csvfile import read_table
 from lstmcli.data.timecolumn import find_time, sort_rows
-from lstmcli.data.wording import fmt_ts, missing_col_error
+from lstmcli.data.wording import fmt_ts, missing_col_error, plural
 from lstmcli.errors import DataError
 
 __all__ = ["FutureValues", "PanelFuture", "load_future", "load_panel_future", "rows_for"]
@@ -118,7 +118,7 @@ def rows_for(future: FutureValues, expected: np.ndarray | None, need: int, last:
     if expected is None or future.stamps is None:
         if len(future.values) < need:
             raise DataError(
-                f"{label}: the forecast needs '{names[0]}' for {need} steps after {last}; the file has "
+                f"{label}: the forecast needs '{names[0]}' for {plural(need, 'step')} after {last}; the file has "
                 f"{len(future.values)} rows"
             )
         at = np.arange(need)
@@ -137,7 +137,7 @@ def rows_for(future: FutureValues, expected: np.ndarray | None, need: int, last:
         if len(missing):
             raise DataError(
                 f"{label}: no row for {fmt_ts(expected[missing[0]])}; the forecast needs '{names[0]}' for "
-                f"{need} steps after {last} (to {fmt_ts(expected[-1])})"
+                f"{plural(need, 'step')} after {last} (to {fmt_ts(expected[-1])})"
             )
         at = early[np.argsort(at)]
     rows = np.asarray(future.values[at], dtype=np.float64)

@@ -153,7 +153,7 @@ def known_for_forecast(
         if future is None:
             raise DataError(
                 f"the model takes inputs known in advance ({', '.join(known.columns)}): give their values "
-                f"for the {need} steps after {last} with --future FILE, or as trailing rows of --data whose "
+                f"for the {_steps(need)} after {last} with --future FILE, or as trailing rows of --data whose "
                 "target is empty"
             )
         columns = rows_for(future, expected, need, last)
@@ -162,3 +162,8 @@ def known_for_forecast(
             "the model's calendar or holiday inputs need the series' dates, and these data have none"
         )
     return np.vstack([history, known.matrix(columns, expected, need)])
+
+
+def _steps(n: int) -> str:
+    """ "step" or "N steps", as a message counts the steps of a forecast period."""
+    return "step" if n == 1 else f"{n} steps"
