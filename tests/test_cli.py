@@ -435,6 +435,10 @@ def test_backtest_long_format_scores_every_series(runner, cwd):
     note = " ".join(unseasonal.stderr.split())
     assert "m3_quarterly_first3.csv has no dates with a regular frequency, so no season" in note
     assert "give --season (12 for monthly data, 4 for quarterly)" in note
+    trained = run(runner, "train", long_csv, "--id-col", "series_id", *FAST, "--format", "json")
+    assert trained.exit_code == 0 and json.loads(trained.stdout)["horizon"] == 1
+    said = " ".join(trained.stderr.split())  # train's default horizon is one season: 1 step here
+    assert "not seasonal, and the horizon 1 step; give --season" in said and "and --horizon." in said
 
 
 def test_every_option_is_documented_in_the_readme():

@@ -222,9 +222,9 @@ def backtest(
             found = freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
             m = season or season_length(found)
             if season is None and found is None:  # (M3/M4's files number their steps: no dates)
-                print_notes(err, [f"{data.name} has no dates with a regular frequency, so no season: the "
-                                  "models and baselines are not seasonal; give --season (12 for monthly "
-                                  "data, 4 for quarterly) if the series have one."])  # fmt: skip
+                from lstmcli.cli.panels import no_season_note
+
+                print_notes(err, [no_season_note(data.name)])
             mode = panel_mode(global_)
             with maybe_connect(scheduler) as cluster, bar:
                 if mode == "global":

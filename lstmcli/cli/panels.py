@@ -41,6 +41,17 @@ def panel_for_training(
     return panel, PanelForecaster(config, mode=panel_mode(global_))
 
 
+def no_season_note(name: str, horizon_too: bool = False) -> str:
+    """The note for a long file without dates on a regular grid (M3/M4's number their steps): no
+    season was found, and without --horizon none (one season) for the horizon either."""
+    what = "not seasonal, and the horizon 1 step" if horizon_too else "not seasonal"
+    return (
+        f"{name} has no dates with a regular frequency, so no season: the models and baselines are {what}; "
+        "give --season (12 for monthly data, 4 for quarterly) if the series have one"
+        + (", and --horizon." if horizon_too else ".")
+    )
+
+
 def require_id_col(id_col: str | None, global_: bool | None, static_features: str | None) -> None:
     """``--global``/``--local`` and ``--static-features`` (train, backtest) are for many series."""
     if id_col is None and (global_ is not None or static_features is not None):

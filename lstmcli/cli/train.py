@@ -154,6 +154,10 @@ def train(
             forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()
         print_notes(err, series.notes)
+        if hasattr(series, "ids") and season is None and series.freq is None:  # a panel without dates
+            from lstmcli.cli.panels import no_season_note
+
+            print_notes(err, [no_season_note(data.name, horizon_too=horizon is None)])
         warm_engine()
         started = time.perf_counter()
         show_progress = output_format is TrainFormat.table and not quiet
