@@ -435,6 +435,15 @@ def test_backtest_long_format_scores_every_series(runner, cwd):
     note = " ".join(unseasonal.stderr.split())
     assert "m3_quarterly_first3.csv has no dates with a regular frequency, so no season" in note
     assert "give --season (12 for monthly data, 4 for quarterly)" in note
+    # options a panel's backtest does not use are said to be unused, not silently dropped
+    odd = run(runner, "backtest", long_csv, "--id-col", "series_id", "--season", "4", "--windows", "3",
+              "--horizon", "6", *FAST, "--format", "json")  # fmt: skip
+    assert odd.exit_code == 0 and json.loads(odd.stdout)["horizon"] == 8, odd.output
+    said = " ".join(odd.stderr.split())
+    assert "--windows, --step and --refit are for a single series" in said
+    assert (
+        "--horizon 6 is not used: m3_quarterly_first3.csv's split column marks 8 test rows per series" in said
+    )
     trained = run(runner, "train", long_csv, "--id-col", "series_id", *FAST, "--format", "json")
     assert trained.exit_code == 0 and json.loads(trained.stdout)["horizon"] == 1
     said = " ".join(trained.stderr.split())  # train's default horizon is one season: 1 step here

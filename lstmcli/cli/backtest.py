@@ -67,16 +67,24 @@ def interval_steps(result: Any) -> list[dict[float, tuple[float, float]]]:
     return out
 
 
+WINDOWS = 5  # --windows by default (a single series' rolling origins)
+
+
 def backtest(
     data: opt.DataArg,
     horizon: opt.Horizon = None,
-    windows: Annotated[int, typer.Option(min=1, help="How many forecast origins (rolling windows).")] = 5,
+    windows: Annotated[
+        int, typer.Option(min=1, help="How many forecast origins (rolling windows; a single series).")
+    ] = WINDOWS,
     step: Annotated[
-        int | None, typer.Option(min=1, help="Steps between origins (default: the horizon).")
+        int | None, typer.Option(min=1, help="Steps between origins (default: the horizon; a single series).")
     ] = None,
     refit: Annotated[
         bool,
-        typer.Option("--refit/--no-refit", help="Train a model per origin, or one model for all origins."),
+        typer.Option(
+            "--refit/--no-refit",
+            help="Train a model per origin, or one model for all origins (a single series).",
+        ),
     ] = False,
     id_col: Annotated[
         str | None,
@@ -188,6 +196,10 @@ def backtest(
 
         require_id_col(id_col, global_, static_features)
         static = static_columns(static_features, global_)
+        if id_col is not None and (windows != WINDOWS or step is not None or refit):
+            print_notes(err, ["--windows, --step and --refit are for a single series: with --id-col each "
+                              "series is scored once, on its last --horizon rows (its test rows, with a "
+                              "split column)."])  # fmt: skip
         mode = None
         if id_col is not None and (future_features or calendar or holidays):  # known inputs per series
             from lstmcli.cli.backtest_known import backtest_known_command
@@ -211,6 +223,10 @@ def backtest(
 
                 target, by_id = static_values(data, id_col, target, time_col, static)
             series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col)
+            marked = sorted({s.n_test for s in series if s.n_test})
+            if horizon is not None and marked and marked != [horizon]:
+                print_notes(err, [f"--horizon {horizon} is not used: {data.name}'s split column marks "
+                                  f"{marked[0]} test rows per series, and those are scored."])  # fmt: skip
             ids = [str(s.series_id) for s in series]
             require_series(data, series_id, ids)
             if by_id is not None:
