@@ -523,3 +523,25 @@ def test_an_hourly_forecast_writes_every_time_with_its_clock(runner, cwd):
     dates = [line.split(",")[0] for line in result.stdout.splitlines()[1:]]
     assert dates[0] == "2020-01-15 00:00:00" and dates[24] == "2020-01-16 00:00:00" and len(dates) == 26
     assert all(len(d) == 19 for d in dates)
+
+
+def test_a_panel_backtest_names_the_series_too_short_to_fit(runner, cwd):
+    panel = (REPO / "sample_data" / "monthly_panel.csv").read_text()
+    tiny = "".join(f"tiny,2020-0{m}-01,{m}.0\n" for m in (1, 2, 3))
+    (cwd / "panel.csv").write_text(panel + tiny)
+    result = run(runner, "backtest", "panel.csv", "--id-col", "series", "--horizon", "2", *FAST)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: panel.csv, series 'tiny': 1 usable rows")
+
+
+def test_a_panel_backtest_says_which_series_are_constant(runner, cwd):
+    lines = (REPO / "sample_data" / "monthly_panel.csv").read_text().splitlines()
+    flat = [
+        line.rsplit(",", 1)[0] + ",5.0" if line.startswith("us_accidental_deaths,") else line
+        for line in lines
+    ]
+    (cwd / "panel.csv").write_text("\n".join(flat) + "\n")
+    result = run(runner, "backtest", "panel.csv", "--id-col", "series", "--horizon", "2", *FAST)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "1 of 4 series are constant over their training rows (us_accidental_deaths)" in said

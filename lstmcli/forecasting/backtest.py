@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, LstmcliError
 from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.forecaster import Forecaster
@@ -289,6 +289,13 @@ def backtest_long(
     result.set_intervals(
         {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(series)}, members
     )
+    constant = [label for label, m in zip(labels, models, strict=True) if m.state_.constant is not None]
+    if constant:  # (train leaves them out of a panel model; scored here, they read as perfect forecasts)
+        shown = ", ".join(constant[:3]) + (", …" if len(constant) > 3 else "")
+        result.notes.append(
+            f"{len(constant)} of {len(labels)} series are constant over their training rows ({shown}): "
+            "forecast as that constant, no network, and scored with the rest."
+        )
     result.seconds = time.perf_counter() - started
     return result
 
@@ -319,7 +326,12 @@ def _local_models(
         if str(k) in fitted:
             model.state_ = fitted[str(k)]
         else:
-            model.fit(data, threads=1)  # raises what a series too short for the settings raises
+            try:
+                model.fit(data, threads=1)  # raises what a series too short for the settings raises
+            except LstmcliError as e:  # ... naming the series (the file holds many)
+                text, sid = str(e), series[k].series_id
+                named = text.replace(f"{path}:", f"{path}, series '{sid}':", 1)
+                raise type(e)(named if named != text else f"{text} (series '{sid}')") from None
         models.append(model)
     return models
 
