@@ -218,3 +218,11 @@ def test_cli_backtest_with_static_features(tmp_path):
         app, ["backtest", str(path), "--horizon", "6", "--static-features", "region", *TINY_CLI]
     )
     assert r.exit_code == 1 and "--static-features is for many series" in r.stderr
+
+
+def test_inspect_names_the_static_inputs_beside_their_values(fitted):
+    """The window's input rows held the static columns, but their names were left out (6 values, 1 name)."""
+    trace = fitted.forecaster("north").trace()
+    names = StaticEncoding(tuple(fitted.state_.static)).names
+    assert trace.input_names == ["sales (transformed)", *names]
+    assert trace.inputs.shape[1] == len(trace.input_names)

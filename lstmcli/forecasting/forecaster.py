@@ -106,6 +106,7 @@ class Forecaster:
         self.config = config or ForecasterConfig()
         self.state_: FittedState | None = None
         self.compiled_forecasts = False
+        self.static_names: list[str] = []  # a global panel's static inputs by name (PanelForecaster's)
 
     def _state(self) -> FittedState:
         if self.state_ is None:
@@ -411,12 +412,11 @@ class Forecaster:
                      input_names=self.input_names())  # fmt: skip
 
     def input_names(self) -> list[str]:
-        """A name for each input channel: the target, the past features, then each known input of each
-        step ahead ("promo@t+1": the value of the step after the one the row is for)."""
+        """A name for each input channel: the target, the past features, a panel's static ones, then each
+        known input of each step ahead ("promo@t+1": the value of the step after the one the row is for)."""
         st = self._state()
-        lead = st.preprocessing.known_lead
-        known = [f"{n}@t+{k}" for k in range(1, lead + 1) for n in st.known.names]
-        return [st.target + " (transformed)", *st.feature_names, *known]
+        known = [f"{n}@t+{k}" for k in range(1, st.preprocessing.known_lead + 1) for n in st.known.names]
+        return [st.target + " (transformed)", *st.feature_names, *self.static_names, *known]
 
     # ------------------------------------------------------------------------------------------ files
     def save(self, path: str) -> None:

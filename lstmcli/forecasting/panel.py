@@ -233,6 +233,7 @@ class PanelForecaster:
         # Compiled, as the panel's own predict runs them: many series' forecasts are where the compiled
         # loop pays (NumPy's pass costs ~8x a step; a lone single-series predict runs NumPy to skip Numba)
         model.compiled_forecasts = True
+        model.static_names = StaticEncoding(tuple(st.static)).names
         return model
 
     def predict(
