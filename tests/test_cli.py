@@ -545,3 +545,28 @@ def test_a_panel_backtest_says_which_series_are_constant(runner, cwd):
     assert result.exit_code == 0, result.output
     said = " ".join(result.stderr.split())
     assert "1 of 4 series are constant over their training rows (us_accidental_deaths)" in said
+
+
+def test_a_panel_backtest_says_which_series_miss_dates(runner, cwd):
+    """Its loader takes a series' rows as consecutive steps: a missing month shifted what followed, unsaid."""
+    lines = (REPO / "sample_data" / "monthly_panel.csv").read_text().splitlines()
+    gone = ("air_passengers,1955-03-01", "air_passengers,1955-04-01")
+    (cwd / "panel.csv").write_text("\n".join(line for line in lines if not line.startswith(gone)) + "\n")
+    result = run(runner, "backtest", "panel.csv", "--id-col", "series", "--horizon", "2", *FAST)
+    assert result.exit_code == 0, result.output
+    assert "1 of 4 series miss dates of the MS grid (air_passengers)" in " ".join(result.stderr.split())
+    whole = run(runner, "backtest", REPO / "sample_data" / "monthly_panel.csv", "--id-col", "series",
+                "--horizon", "2", *FAST)  # fmt: skip
+    assert whole.exit_code == 0 and "miss dates" not in whole.stderr
+
+
+def test_gapped_series_counts_the_steps_a_grid_expects():
+    from types import SimpleNamespace
+
+    from lstmcli.data.panel import gapped_series
+
+    daily = np.array(["2020-01-01", "2020-01-02", "2020-01-04"], dtype="datetime64[ns]")
+    monthly = np.array(["2020-01-01", "2020-02-01", "2020-03-01"], dtype="datetime64[ns]")
+    series = [SimpleNamespace(series_id="d", times=daily), SimpleNamespace(series_id="m", times=monthly)]
+    assert gapped_series(series, "D") == ["d", "m"]  # (monthly dates on a daily grid miss days)
+    assert gapped_series(series[1:], "MS") == [] and gapped_series(series[:1], "D") == ["d"]

@@ -214,7 +214,7 @@ def backtest(
         elif id_col is not None:
             from lstmcli.cli.panels import panel_mode
             from lstmcli.data.loader import load_long_csv, season_length
-            from lstmcli.data.panel import panel_frequency
+            from lstmcli.data.panel import gapped_series, panel_frequency
             from lstmcli.forecasting.backtest import backtest_panel
 
             by_id = None
@@ -241,6 +241,13 @@ def backtest(
                 from lstmcli.cli.panels import no_season_note
 
                 print_notes(err, [no_season_note(data.name)])
+            gapped = gapped_series(series, found) if found else []
+            if gapped:  # said, not filled: the scored test rows stay the file's own
+                shown = ", ".join(gapped[:3]) + (", …" if len(gapped) > 3 else "")
+                print_notes(err, [f"{len(gapped)} of {len(series)} series miss dates of the {found} grid "
+                                  f"({shown}): backtest --id-col takes each series' rows as consecutive "
+                                  "steps; fill the gaps in the file (train and predict fill them by "
+                                  "--fill)."])  # fmt: skip
             mode = panel_mode(global_)
             with maybe_connect(scheduler) as cluster, bar:
                 if mode == "global":

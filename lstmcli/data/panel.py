@@ -27,7 +27,7 @@ from lstmcli.data.series import Panel, SeriesData
 from lstmcli.data.wording import fmt_lines, fmt_list, missing_col_error, plural, show
 from lstmcli.errors import ConfigError, DataError
 
-__all__ = ["load_panel", "panel_frequency", "skipped_note"]
+__all__ = ["gapped_series", "load_panel", "panel_frequency", "skipped_note"]
 
 MIN_LENGTH = 3  # a series needs this many values to be read at all (the forecaster asks for more)
 FREQ_SAMPLE = 20  # the panel's frequency is the one most of its longest series show
@@ -235,6 +235,27 @@ def panel_frequency(
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     return _panel_freq([np.sort(time.keys[rows]) for rows in np.split(order, bounds)])
+
+
+def gapped_series(series, alias: str) -> list[str]:
+    """The ids of ``load_long_csv``'s series whose dates miss steps of the frequency ``alias``: their rows,
+    taken as consecutive steps, would shift what follows a gap (``load_panel`` fills gaps instead)."""
+    import pandas as pd
+
+    off = parse_offset(alias)
+    tick = isinstance(off, pd.offsets.Tick)
+    out = []
+    for s in series:
+        t = s.times
+        if t is None or len(t) < 2 or not np.issubdtype(t.dtype, np.datetime64):
+            continue
+        if tick:  # evenly spaced: arithmetic
+            expected = int((t[-1] - t[0]) // np.timedelta64(pd.Timedelta(off).value, "ns")) + 1
+        else:
+            expected = len(pd.date_range(pd.Timestamp(t[0]), pd.Timestamp(t[-1]), freq=off))
+        if expected > len(t):
+            out.append(s.series_id)
+    return out
 
 
 def skipped_note(skipped) -> str:
