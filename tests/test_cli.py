@@ -570,3 +570,11 @@ def test_gapped_series_counts_the_steps_a_grid_expects():
     series = [SimpleNamespace(series_id="d", times=daily), SimpleNamespace(series_id="m", times=monthly)]
     assert gapped_series(series, "D") == ["d", "m"]  # (monthly dates on a daily grid miss days)
     assert gapped_series(series[1:], "MS") == [] and gapped_series(series[:1], "D") == ["d"]
+
+
+def test_predict_data_of_many_series_on_a_one_series_model_gives_advice_it_can_take(runner, cwd):
+    """The loader's hint was 'did you mean --id-col series?', an option predict does not have."""
+    assert run(runner, "train", AIR, *FAST).exit_code == 0
+    result = run(runner, "predict", "--data", REPO / "sample_data" / "monthly_panel.csv")
+    assert result.exit_code == 1 and "did you mean" not in result.stderr
+    assert "this model holds one series: train with --id-col series for a model of each)" in result.stderr

@@ -84,13 +84,25 @@ def load_newer_data(model: Any, path: Path) -> Any:
     known in advance, trailing rows whose target is empty are the forecast period. What the reading
     decided (gaps filled, columns left out, ...) is in its ``notes``, for the command to print once its
     work has succeeded, as `train` does (an error stays the one line)."""
+    import re
+
     from lstmcli.data.loader import load_csv
+    from lstmcli.errors import DataError
 
     known = model.state_.known
-    return load_csv(
-        path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_,
-        future_features=list(known.columns) or None, forecast_rows=bool(known.width),
-    )  # fmt: skip
+    try:
+        return load_csv(
+            path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_,
+            future_features=list(known.columns) or None, forecast_rows=bool(known.width),
+        )  # fmt: skip
+    except DataError as e:  # the loader's hint names train's option, which predict and inspect lack
+        hint = re.search(r" \(several series in long format\? did you mean --id-col (.+)\?\)$", str(e))
+        if hint is None:
+            raise
+        raise DataError(
+            str(e)[: hint.start()] + f" (several series in long format, by '{hint.group(1)}'? this model "
+            f"holds one series: train with --id-col {hint.group(1)} for a model of each)"
+        ) from None
 
 
 def load_future_file(model: Any, path: Path | None, check_only: bool = False) -> Any:
