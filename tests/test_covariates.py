@@ -328,3 +328,25 @@ def test_a_forecast_period_of_one_step_is_counted_as_one():
     from lstmcli.forecasting.known import _steps
 
     assert f"for the {_steps(1)} after" == "for the step after" and _steps(7) == "7 steps"
+
+
+def test_a_backtest_leaves_out_the_forecast_rows_of_a_file_made_for_predict(tmp_path):
+    """promo_sales.csv ends with 14 days of promo plans and no sales: backtest --future-features refused it
+    ('train with --future-features ... to make them the forecast period', which was given)."""
+    from pathlib import Path
+
+    promo = Path(__file__).resolve().parent.parent / "sample_data" / "promo_sales.csv"
+    quick = ["--epochs", "2", "--ensemble", "1", "--hidden", "4"]
+    r = run("backtest", promo, "--target", "sales", "--future-features", "promo", "--horizon", "7",
+            "--windows", "2", "--format", "json", *quick)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["origins"][-1] == "2022-12-25"  # the last 7 days with sales: 12-25 .. 12-31
+    assert "have no 'sales' value: they are the forecast period" in " ".join(r.stderr.split())
+    rows = ["store,date,sales,promo"] + [
+        f"{s},{line}" for s in "ab" for line in promo.read_text().splitlines()[1:]
+    ]
+    (tmp_path / "stores.csv").write_text("\n".join(rows) + "\n")
+    r = run("backtest", tmp_path / "stores.csv", "--id-col", "store", "--target", "sales", "--future-features",
+            "promo", "--horizon", "7", "--format", "csv", *quick)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[-1].startswith("b,2022-12-24,2022-12-31,")

@@ -281,6 +281,9 @@ def backtest(
                 freq=freq,
                 fill=fill,
                 future_features=parse_columns(future_features, "--future-features"),
+                # trailing rows without a target (the forecast period of a file made for predict) are
+                # read apart, as train reads them, and left out: a backtest scores rows with values
+                forecast_rows=bool(future_features or calendar or holidays),
             )
             print_notes(err, series_data.notes)
             m = season or season_length(series_data.freq)

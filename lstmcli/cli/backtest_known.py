@@ -24,9 +24,10 @@ def backtest_known_command(
     from lstmcli.forecasting.executors import maybe_connect
 
     columns = tuple(parse_columns(future_features, "--future-features") or ())
-    panel = load_panel(
-        data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill, future=columns
-    )
+    panel = load_panel(  # trailing rows without a target (a file made for predict): read apart, left out
+        data, id_col=id_col, target=target, time_col=time_col, freq=freq, fill=fill, future=columns,
+        forecast_rows=True,
+    )  # fmt: skip
     print_notes(stderr_console(), panel.notes)
     ids = list(panel.ids)
     require_series(data, series_id, ids)
