@@ -247,6 +247,10 @@ def test_an_unreachable_scheduler_is_one_line_naming_it(tmp_path, monkeypatch):
     assert r.exit_code == 1 and time.monotonic() - started < 30
     assert r.stderr.startswith(f"error: --scheduler {address}: no Dask scheduler answered within 1 s")
     assert r.stderr.count("\n") == 1
+    bad = runner.invoke(app, ["backtest", str(PANEL), "--id-col", "series", "--scheduler", "bogus", *TINY])
+    assert bad.exit_code == 1  # an address Dask cannot parse is said to be one, at once (no wait)
+    assert bad.stderr.startswith("error: --scheduler bogus: not a scheduler address (")
+    assert bad.stderr.rstrip().endswith("expected tcp://host:port, or 'local'")
 
 
 def test_predict_on_one_series_refuses_the_scheduler(trained_model):

@@ -244,3 +244,13 @@ def test_cli_inspect_data_reads_a_panel_file_and_shows_the_series_asked_for(tmp_
     assert "Filled 1 missing value in 1 series" in " ".join(r.stderr.split())  # the reading is said
     gone = runner.invoke(app, [*args, "--id", "east"])
     assert gone.exit_code == 1 and "newer.csv: series 'east' is not in the file" in gone.stderr
+
+
+def test_a_series_left_out_at_training_is_said_to_be(fitted):  # noqa: F811
+    """'no series flat in this model' read as a typo; the series was in the file, left out as constant."""
+    with pytest.raises(
+        ConfigError, match=r"^series 'flat' was left out of this model when it was trained \(constant\)$"
+    ):
+        fitted.forecaster("flat")
+    with pytest.raises(ConfigError, match=r"^no series 'mall' in this model"):
+        fitted.forecaster("mall")

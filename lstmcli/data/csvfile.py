@@ -59,7 +59,7 @@ _MAGIC = (
     (b"PK\x03\x04", "it looks like a zip or Excel .xlsx file; export it as CSV"),
     (b"\xd0\xcf\x11\xe0", "it looks like an old Excel .xls file; export it as CSV"),
     (b"\x1f\x8b", "it looks gzip-compressed; decompress it first"),
-    (b"PAR1", "it looks like a Parquet file"),
+    (b"PAR1", "it looks like a Parquet file, which lstmcli reads as a file of many series, with --id-col"),
     (b"%PDF", "it looks like a PDF file"),
     (b"\x89PNG", "it looks like a PNG image"),
 )

@@ -308,7 +308,12 @@ def connect(address: str) -> Iterator[DaskCluster]:
     else:
         try:
             client = distributed.Client(address, timeout=CONNECT_SECONDS)
-        except (OSError, TimeoutError, ValueError) as e:
+        except ValueError as e:  # an address Dask cannot parse: nothing was asked of the network
+            raise ConfigError(
+                f"--scheduler {address}: not a scheduler address ({' '.join(str(e).split())}); expected "
+                "tcp://host:port, or 'local'"
+            ) from None
+        except (OSError, TimeoutError) as e:
             raise ConfigError(
                 f"--scheduler {address}: no Dask scheduler answered within {CONNECT_SECONDS} s "
                 f"({' '.join(str(e).split()) or type(e).__name__})"

@@ -226,6 +226,11 @@ class PanelForecaster:
             self._index = (st, {sid: k for k, sid in enumerate(st.ids)})
         k = self._index[1].get(str(series_id))
         if k is None:
+            why = dict(st.skipped).get(str(series_id))
+            if why is not None:  # in the training file, but left out of the model
+                raise ConfigError(
+                    f"series {series_id!r} was left out of this model when it was trained ({why})"
+                )
             shown = ", ".join(st.ids[:5]) + (f", … ({len(st.ids) - 5} more)" if len(st.ids) > 5 else "")
             raise ConfigError(f"no series {series_id!r} in this model; its {st.id_col} values are: {shown}")
         model = Forecaster(st.config)
