@@ -194,6 +194,7 @@ def inspect_cmd(
             "gate_order": ["i", "f", "g", "o"],
             "steps": labels[first:],
             "units": unit_list,
+            "hidden": hidden,  # units per layer: "units" lists those shown (--units; by default up to 12)
             "inputs": trace.inputs[first:].tolist(),
             "input_names": trace.input_names,
             "layers": [
