@@ -186,7 +186,8 @@ def test_inspect_json_honours_steps_units_and_layer(runner, cwd, trained_model):
     assert picked["units"] == [1, 3] and np.shape(picked["layers"][0]["h"])[1] == 2
     from lstmcli.forecasting.forecaster import Forecaster
 
-    assert picked["hidden"] == Forecaster.load(trained_model).network_.config.hidden_size  # how many there are
+    hidden = Forecaster.load(trained_model).network_.config.hidden_size
+    assert picked["hidden"] == hidden  # how many units the layer has, beside those shown
 
 
 # ------------------------------------------------------------------------------------------ terminal
