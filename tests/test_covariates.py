@@ -126,6 +126,7 @@ def test_trailing_rows_of_data_are_the_forecast_period(tmp_path):
     r = run("train", data, "--future-features", "promo", "--target", "sales", "-m", model, *FAST)
     assert r.exit_code == 0, r.output
     assert "The last 7 rows (from 2023-07-20) have no 'sales' value" in r.stderr
+    assert "known ahead" in r.stdout and "promo" in r.stdout.split("known ahead")[1].splitlines()[0]
     r = run("predict", "-m", model, "--data", data, "--format", "json")
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["forecast"]

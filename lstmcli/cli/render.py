@@ -156,6 +156,8 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
         "data",
         f"{s['data']} → target '{s['target']}'" + (f", features {s['features']}" if s["features"] else ""),
     )
+    if s.get("known_inputs"):  # --future-features, --calendar, --holidays: what the network reads ahead
+        table.add_row("known ahead", ", ".join(s["known_inputs"]))
     table.add_row(
         "series",
         f"{s['observations']} observations, frequency {s['frequency'] or 'none (steps)'}, season {s['season']}",
