@@ -241,7 +241,7 @@ def test_cli_inspect_data_reads_a_panel_file_and_shows_the_series_asked_for(tmp_
         r = runner.invoke(app, [*args, "--id", sid])
         assert r.exit_code == 0, r.output
         assert json.loads(r.stdout)["steps"][-1] == last[sid]  # the window ends where that series' rows do
-    assert "Filled 1 missing value in 1 series" in " ".join(r.stderr.split())  # the reading is said
+    assert "Filled 1 missing value in 1 series (north)" in " ".join(r.stderr.split())  # the reading is said
     gone = runner.invoke(app, [*args, "--id", "east"])
     assert gone.exit_code == 1 and "newer.csv: series 'east' is not in the file" in gone.stderr
 

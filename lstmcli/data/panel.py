@@ -119,7 +119,7 @@ def load_panel(
         shared = _SharedGrid.build(alias, time.keys, rows_by_id, p, time.name, table.lines)
     kept: list[SeriesData] = []
     skipped: list[tuple[str, str]] = []
-    filled_values, filled_series = 0, 0
+    filled_values, filled_series = 0, []  # (the series ids, for the note)
     ahead_series: list[tuple[str, SeriesData]] = []
     fills: list[tuple[str, int]] = []  # (series, cells of its known-future columns filled)
     for sid, all_rows in rows_by_id.items():
@@ -153,7 +153,8 @@ def load_panel(
             continue
         y = fill_column(target, raw, pos, G, fill, table.lines[rows], [], p)
         if missing:
-            filled_values, filled_series = filled_values + missing, filled_series + 1
+            filled_values += missing
+            filled_series.append(sid)
         if G < MIN_LENGTH:
             skipped.append((sid, "too short"))
         elif float(np.ptp(y)) == 0.0:
@@ -174,8 +175,8 @@ def load_panel(
         notes.append(forecast_period_note(ahead_series, target))
     if filled_values:
         notes.append(
-            f"Filled {plural(filled_values, 'missing value')} in {plural(filled_series, 'series', 'series')} "
-            f"{FILL_WORDS[fill]}."
+            f"Filled {plural(filled_values, 'missing value')} in {plural(len(filled_series), 'series', 'series')} "
+            f"({fmt_list(filled_series, 3)}) {FILL_WORDS[fill]}."
         )
     if not kept:
         raise DataError(f"{p}: no series left to learn from ({skipped_note(skipped)})")
