@@ -578,3 +578,14 @@ def test_predict_data_of_many_series_on_a_one_series_model_gives_advice_it_can_t
     result = run(runner, "predict", "--data", REPO / "sample_data" / "monthly_panel.csv")
     assert result.exit_code == 1 and "did you mean" not in result.stderr
     assert "this model holds one series: train with --id-col series for a model of each)" in result.stderr
+
+
+def test_inspect_numbers_the_steps_of_a_series_without_dates_as_predict_does(runner, cwd):
+    values = 50 + 10 * np.sin(np.arange(40) * 2 * np.pi / 12)
+    (cwd / "steps.csv").write_text("value\n" + "".join(f"{v:.3f}\n" for v in values))
+    assert run(runner, "train", "steps.csv", *FAST).exit_code == 0
+    inspected = run(runner, "inspect", "--format", "json", "--steps", "3")
+    assert inspected.exit_code == 0, inspected.output
+    assert json.loads(inspected.stdout)["steps"] == ["38", "39", "40"]  # (they were t-2, t-1, t)
+    predicted = run(runner, "predict", "--format", "csv", "--horizon", "1")
+    assert predicted.stdout.splitlines()[1].startswith("41,")

@@ -156,10 +156,12 @@ def inspect_cmd(
         first = T - min(steps or T, T)
         from lstmcli.data.stepdates import dates_text
 
+        # without dates, the steps' numbers as predict counts them (its first forecast is step n + 1)
+        n = len(newer.values) if newer is not None else forecaster.n_obs_
         labels = (
             dates_text(trace.timestamps)
             if trace.timestamps is not None
-            else [f"t-{T - 1 - k}" if k < T - 1 else "t" for k in range(T)]
+            else [str(n - T + 1 + k) for k in range(T)]
         )
         console = stdout_console()
         if units is None and output_format is OutputFormat.table:
