@@ -187,3 +187,12 @@ def test_a_backtest_too_long_for_the_series_says_how_many_observations_it_needs(
     np.testing.assert_array_equal(rolling_origins(62, 12, 5, 12), [2, 14, 26, 38, 50])
     with pytest.raises(ConfigError, match="need at least 62 observations, the series has 61"):
         rolling_origins(61, 12, 5, 12)
+
+
+def test_a_mape_left_empty_says_why():
+    from lstmcli.cli.render import comparison_table
+
+    row = {"MAE": 1.0, "RMSE": 1.0, "MAPE": float("nan"), "sMAPE": 10.0, "MASE": 1.0, "OWA": 1.0}
+    table = comparison_table({"LSTM": row, "Naive2": row}, "Validation")
+    assert table.caption == "MAPE –: an actual value is 0, where a percentage error has no value"
+    assert comparison_table({"LSTM": row | {"MAPE": 5.0}}, "Validation").caption is None

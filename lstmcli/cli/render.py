@@ -84,6 +84,9 @@ def comparison_table(metrics: dict[str, dict[str, float]], title: str) -> Table:
                 styled((text, "bold green")) if best[m] is not None and row.get(m) == best[m] else text
             )
         table.add_row(styled((name, "bold")) if name == "LSTM" else name, *cells)
+    if any("MAPE" in row and not _finite(row["MAPE"]) for row in metrics.values()):
+        table.caption = "MAPE –: an actual value is 0, where a percentage error has no value"
+        table.caption_justify = "left"
     return table
 
 
