@@ -508,6 +508,7 @@ def test_predict_and_inspect_data_say_what_reading_the_newer_file_decided(runner
         said = " ".join(result.stderr.split())
         assert "Added 2 missing time steps" in said and "1957-03-01, 1957-04-01" in said, said
         assert "Ignored text column 'label'" in said, said
+        assert "Frequency MS (monthly, month start), the model's." in said and "--freq" not in said
 
 
 def test_an_hourly_forecast_writes_every_time_with_its_clock(runner, cwd):

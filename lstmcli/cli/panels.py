@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lstmcli.cli.common import print_notes, stderr_console, stdout_console
+from lstmcli.cli.common import newer_data_notes, print_notes, stderr_console, stdout_console
 from lstmcli.errors import ConfigError, DataError
 
 
@@ -333,7 +333,7 @@ def newer_panel(
     forecasts, left_out = panel.predict_data(
         newer, horizon, ids=ids, levels=levels, method=method, future=future
     )
-    notes = [*newer.notes, *([skipped_note(left_out)] if left_out else [])]
+    notes = [*newer_data_notes(newer.notes), *([skipped_note(left_out)] if left_out else [])]
     trained = set(panel.ids_)
     newcomers = [sid for sid in forecasts if sid not in trained]
     if newcomers:

@@ -16,6 +16,7 @@ from lstmcli.cli.common import (
     OutputFormat,
     fail,
     level_values,
+    newer_data_notes,
     plot_path,
     print_notes,
     refuse_to_replace_inputs,
@@ -237,7 +238,7 @@ def predict(
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method, future=ahead)
         _refuse_overflow(forecast)
         if newer is not None:
-            print_notes(stderr_console(), newer.notes)
+            print_notes(stderr_console(), newer_data_notes(newer.notes))
         from lstmcli.forecasting.intervals import level_warning
 
         warned = (level_warning(lv, forecaster.residuals_, forecaster.naive2_errors_) for lv in levels)
