@@ -590,3 +590,11 @@ def test_inspect_numbers_the_steps_of_a_series_without_dates_as_predict_does(run
     assert json.loads(inspected.stdout)["steps"] == ["38", "39", "40"]  # (they were t-2, t-1, t)
     predicted = run(runner, "predict", "--format", "csv", "--horizon", "1")
     assert predicted.stdout.splitlines()[1].startswith("41,")
+
+
+def test_a_panel_backtest_without_test_rows_scores_the_last_season_by_default(runner, cwd):
+    """--horizon says 'default: one season'; a panel file without a split column asked for it instead."""
+    panel = REPO / "sample_data" / "monthly_panel.csv"
+    result = run(runner, "backtest", panel, "--id-col", "series", *FAST, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["horizon"] == 12

@@ -127,6 +127,8 @@ def test_trailing_rows_of_data_are_the_forecast_period(tmp_path):
     assert r.exit_code == 0, r.output
     assert "The last 7 rows (from 2023-07-20) have no 'sales' value" in r.stderr
     assert "known ahead" in r.stdout and "promo" in r.stdout.split("known ahead")[1].splitlines()[0]
+    nxt = " ".join(r.stdout.split("Next: ")[1].split())  # inspect needs the inputs known ahead too
+    assert nxt.endswith(f"lstmcli inspect --model {model} --future FUTURE.csv")
     r = run("predict", "-m", model, "--data", data, "--format", "json")
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["forecast"]

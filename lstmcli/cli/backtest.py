@@ -237,6 +237,8 @@ def backtest(
             # the season from the dates, when the file has them (a daily panel is weekly-seasonal)
             found = freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
             m = season or season_length(found)
+            if horizon is None and not marked:  # no split column: the last season, --horizon's default
+                horizon = max(m, 1)
             if season is None and found is None:  # (M3/M4's files number their steps: no dates)
                 from lstmcli.cli.panels import no_season_note
 

@@ -190,7 +190,11 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
                 "bold",
             ),
             " or ",
-            (f"lstmcli inspect --model {s['model']}", "bold"),
+            (
+                f"lstmcli inspect --model {s['model']}"
+                + (" --future FUTURE.csv" if s.get("future_features") else ""),
+                "bold",
+            ),
         )
     )
 
