@@ -349,7 +349,7 @@ def test_a_backtest_leaves_out_the_forecast_rows_of_a_file_made_for_predict(tmp_
         f"{s},{line}" for s in "ab" for line in promo.read_text().splitlines()[1:]
     ]
     (tmp_path / "stores.csv").write_text("\n".join(rows) + "\n")
-    r = run("backtest", tmp_path / "stores.csv", "--id-col", "store", "--target", "sales", "--future-features",
-            "promo", "--horizon", "7", "--format", "csv", *quick)  # fmt: skip
+    r = run("backtest", tmp_path / "stores.csv", "--id-col", "store", "--target", "sales",
+            "--future-features", "promo", "--horizon", "7", "--format", "csv", *quick)  # fmt: skip
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[-1].startswith("b,2022-12-24,2022-12-31,")

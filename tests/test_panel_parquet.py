@@ -79,6 +79,7 @@ def test_a_single_series_still_refuses_parquet(tmp_path):
     (tmp_path / "p.parquet").write_bytes(b"PAR1" + b"\x00" * 40 + b"PAR1")
     with pytest.raises(
         DataError,
-        match=r"is not a text CSV \(it looks like a Parquet file, which lstmcli reads as a file of many series, with --id-col\)",
+        match=r"is not a text CSV \(it looks like a Parquet file, which lstmcli reads as a file of many "
+        r"series, with --id-col\)",
     ):
         load_csv(tmp_path / "p.parquet")

@@ -118,8 +118,8 @@ def rows_for(future: FutureValues, expected: np.ndarray | None, need: int, last:
     if expected is None or future.stamps is None:
         if len(future.values) < need:
             raise DataError(
-                f"{label}: the forecast needs '{names[0]}' for {plural(need, 'step')} after {last}; the file has "
-                f"{len(future.values)} rows"
+                f"{label}: the forecast needs '{names[0]}' for {plural(need, 'step')} after {last}; the file "
+                f"has {len(future.values)} rows"
             )
         at = np.arange(need)
     else:

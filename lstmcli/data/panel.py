@@ -174,10 +174,8 @@ def load_panel(
     if ahead_series:
         notes.append(forecast_period_note(ahead_series, target))
     if filled_values:
-        notes.append(
-            f"Filled {plural(filled_values, 'missing value')} in {plural(len(filled_series), 'series', 'series')} "
-            f"({fmt_list(filled_series, 3)}) {FILL_WORDS[fill]}."
-        )
+        where = f"{plural(len(filled_series), 'series', 'series')} ({fmt_list(filled_series, 3)})"
+        notes.append(f"Filled {plural(filled_values, 'missing value')} in {where} {FILL_WORDS[fill]}.")
     if not kept:
         raise DataError(f"{p}: no series left to learn from ({skipped_note(skipped)})")
     left_out = dict(skipped)

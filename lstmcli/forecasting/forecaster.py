@@ -261,8 +261,8 @@ class Forecaster:
         if method != "lstm" and levels:
             chose = f" (here {METHODS[method]}, the validation's winner)" if asked == "best" else ""
             raise ConfigError(
-                f"--level: the intervals come from the model's own validation errors; --method {asked}{chose} "
-                "has none (leave out --level, or use --method lstm)"
+                "--level: the intervals come from the model's own validation errors; "
+                f"--method {asked}{chose} has none (leave out --level, or use --method lstm)"
             )
         y, features, last_ts, n_obs, start = self._history(data)
         timestamps = None

@@ -153,8 +153,8 @@ def known_for_forecast(
         if future is None:
             raise DataError(
                 f"the model takes inputs known in advance ({', '.join(known.columns)}): give their values "
-                f"for the {_steps(need)} after {last} with --future FILE, or as trailing rows of --data whose "
-                "target is empty"
+                f"for the {_steps(need)} after {last} with --future FILE, or as trailing rows of --data "
+                "whose target is empty"
             )
         columns = rows_for(future, expected, need, last)
     if known.from_dates and expected is None:
