@@ -237,12 +237,13 @@ def backtest(
             # the season from the dates, when the file has them (a daily panel is weekly-seasonal)
             found = freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
             m = season or season_length(found)
-            if horizon is None and not marked:  # no split column: the last season, --horizon's default
+            defaulted = horizon is None and not marked
+            if defaulted:  # no split column: the last season, --horizon's default
                 horizon = max(m, 1)
             if season is None and found is None:  # (M3/M4's files number their steps: no dates)
                 from lstmcli.cli.panels import no_season_note
 
-                print_notes(err, [no_season_note(data.name)])
+                print_notes(err, [no_season_note(data.name, horizon_too=defaulted)])
             gapped = gapped_series(series, found) if found else []
             if gapped:  # said, not filled: the scored test rows stay the file's own
                 shown = ", ".join(gapped[:3]) + (", …" if len(gapped) > 3 else "")

@@ -352,7 +352,7 @@ def newer_panel(
     return forecasts, dict(zip(newer.ids, newer.series, strict=True))
 
 
-def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> Any:
+def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> tuple[Any, tuple[str, ...]]:
     """`inspect --id X --data NEWER` on a panel model: series X of the newer long file, read with the
     model's id column, target and frequency as `predict --data` reads it, and the reading's notes."""
     from lstmcli.data.panel import load_panel
