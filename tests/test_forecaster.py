@@ -440,3 +440,26 @@ def test_a_forecast_beyond_the_steps_validation_scored_says_so():
     (fell_short,) = forecast_warnings(seasonal_series(48), np.arange(18.0), 12, short)
     assert fell_short.startswith("steps 11-18 go beyond the 10")
     assert fell_short.endswith("train with a larger --val-size")
+
+
+def test_settings_a_user_got_wrong_fail_at_once_in_one_line():
+    for bad in (float("nan"), float("inf")):  # a traceback at save (nan), an OverflowError (inf)
+        with pytest.raises(ConfigError, match="--val-size must be a fraction"):
+            ForecasterConfig(val_size=bad)
+    model = Forecaster(replace(FAST, epochs=2, ensemble=1)).fit(series(seasonal_series(72)))
+    with pytest.raises(ConfigError, match="--horizon must be from 1"):
+        model.predict(0)  # (it gave the default horizon)
+
+
+def test_a_validation_count_beyond_the_series_is_cut_at_once():
+    """It was cut one step at a time: --val-size 1e20 planned for hours."""
+    plan = Forecaster(replace(FAST, val_size=1e6)).plan(series(seasonal_series(72)))
+    assert plan.n_val == Forecaster(replace(FAST, val_size=1000)).plan(series(seasonal_series(72))).n_val > 0
+
+
+def test_a_forecast_far_beyond_the_data_says_training_may_have_diverged():
+    history = 400 + 100 * np.sin(np.arange(48) * 2 * np.pi / 12)
+    (far,) = forecast_warnings(history, np.array([500.0, 5.6e12, 450.0]), 12)
+    assert far.startswith("the forecast leaves the data's range by far (up to 5.6e+12;")
+    assert far.endswith("training may have diverged; try a smaller --lr")
+    assert forecast_warnings(history, history[-12:] * 1.3, 12) == []  # growth is not divergence

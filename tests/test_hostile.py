@@ -266,6 +266,8 @@ def test_newer_data_at_the_edges_says_so_too(runner, model):
     ("args", "option"),
     [
         (["train", ICE_CREAM, "--val-size", "1.5"], "--val-size"),
+        (["train", ICE_CREAM, "--val-size", "nan"], "--val-size"),
+        (["backtest", ICE_CREAM, "--val-size", "inf"], "--val-size"),
         (["train", ICE_CREAM, "--seed", "-1"], "--seed"),
         (["backtest", ICE_CREAM, "--seed", "-1"], "--seed"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Literal
@@ -218,7 +219,7 @@ Loss = Annotated[
 
 def _val_size(value: float) -> float:
     """A fraction below 1 or a whole count: 1.5 is neither (it used to become 1 without a word)."""
-    if value >= 1 and value != int(value):
+    if not math.isfinite(value) or (value >= 1 and value != int(value)):
         raise typer.BadParameter(f"{value:g} is neither a fraction below 1 nor a whole count of windows")
     return value
 

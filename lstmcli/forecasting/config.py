@@ -118,7 +118,11 @@ class ForecasterConfig:
             raise ConfigError(f"--lr must be a positive number, got {self.lr}")
         if self.patience < 0:
             raise ConfigError(f"--patience must be 0 (off) or more, got {self.patience}")
-        if self.val_size < 0 or (self.val_size >= 1 and self.val_size != int(self.val_size)):
+        if (
+            not math.isfinite(self.val_size)
+            or self.val_size < 0
+            or (self.val_size >= 1 and self.val_size != int(self.val_size))
+        ):
             raise ConfigError(
                 f"--val-size must be a fraction in [0, 1) or a whole count, got {self.val_size}"
             )

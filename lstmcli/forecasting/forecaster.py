@@ -250,7 +250,7 @@ class Forecaster:
         forecast period from ``future`` (``--future``) or from ``data``'s trailing rows whose target is
         empty; calendar and holiday inputs are rebuilt from the dates."""
         st = self._state()
-        horizon = horizon or st.horizon
+        horizon = st.horizon if horizon is None else horizon  # (0 is an error, not the default)
         if not 1 <= horizon <= MAX_HORIZON:
             raise ConfigError(f"--horizon must be from 1 to {MAX_HORIZON}, got {horizon}")
         if method not in (*METHODS, "best"):

@@ -172,8 +172,7 @@ def _plan_recursive(
         L = default_lookback(season)
         # short series: give up lookback first (down to 2), then validation, to keep training windows
         L = max(2, min(L, recursive_lookback_cap(n_z, v)))
-        while v > 0 and n_z - v - L < 3:
-            v -= 1
+        v = max(0, min(v, n_z - L - 3))  # (a count beyond the series: as many as leave 3 windows)
         need = max(horizon, L + v + 3)
         if n_z < need:
             raise ConfigError(

@@ -92,6 +92,9 @@ def horizon_message(horizon: int, steps: int) -> str | None:
     )
 
 
+FAR_OUT = 10  # a forecast this many times the data's range (or size) beyond it is no forecast
+
+
 def forecast_warnings(
     history: np.ndarray, values: np.ndarray, season: int = 1, residuals: np.ndarray | None = None
 ) -> list[str]:
@@ -112,6 +115,13 @@ def forecast_warnings(
     history = np.asarray(history, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     h = len(values)
+    lo, hi = float(np.min(history)), float(np.max(history))
+    far = float(np.max(np.maximum(values - hi, lo - values)))
+    if far > FAR_OUT * max(hi - lo, abs(hi), 1e-12):  # a huge --lr, say: nothing a series' own range explains
+        out.append(
+            f"the forecast leaves the data's range by far (up to {float(values[np.argmax(np.abs(values))]):.4g}; "
+            f"the data lie in {lo:.4g} .. {hi:.4g}): training may have diverged; try a smaller --lr"
+        )
     recent = history[-max(h, 2) * 2 :]
     scale = float(np.std(recent)) or float(np.abs(history).mean()) or 1.0
     if h > 1 and float(np.ptp(values)) < 1e-3 * scale:
