@@ -598,3 +598,12 @@ def test_a_panel_backtest_without_test_rows_scores_the_last_season_by_default(ru
     result = run(runner, "backtest", panel, "--id-col", "series", *FAST, "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["horizon"] == 12
+
+
+def test_no_validation_says_why_without_blaming_an_option_not_given(runner, cwd):
+    """It said '(--val-size 0)' when the series was merely too short for validation beside the horizon."""
+    result = run(runner, "train", AIR, *FAST, "--horizon", "100", "--strategy", "direct")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "No validation windows (the series is too short for them beside lookback" in said
+    assert "--val-size 0" not in said

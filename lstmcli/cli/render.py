@@ -178,9 +178,12 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
             console.print(combination_line(s["combine"]))
         console.print(verdict(s["validation"], s["model"]))
     else:
-        console.print(
-            "No validation windows (--val-size 0): no error estimate and no intervals.", style="yellow"
+        why = (
+            "--val-size 0"
+            if not s.get("val_size")
+            else f"the series is too short for them beside lookback {s['lookback']} and horizon {s['horizon']}"
         )
+        console.print(f"No validation windows ({why}): no error estimate and no intervals.", style="yellow")
     console.print(
         styled(
             "Next: ",

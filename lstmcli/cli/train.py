@@ -284,6 +284,7 @@ def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[
         "lookback": forecaster.lookback_,
         "horizon": forecaster.horizon_,
         "strategy": forecaster.strategy_,
+        "val_size": forecaster.config.val_size,
         "stop_reason": result.stop_reason,
         "stopped": stop,
         "epochs_run": result.epochs_run,
