@@ -242,17 +242,26 @@ def gapped_series(series, alias: str) -> list[str]:
     import pandas as pd
 
     off = parse_offset(alias)
-    tick = isinstance(off, pd.offsets.Tick)
+    dated = [s for s in series if s.times is not None and len(s.times) > 1 and s.times.dtype.kind == "M"]
+    if not dated:
+        return []
+    if isinstance(off, pd.offsets.Tick):  # evenly spaced: arithmetic
+        step = np.timedelta64(pd.Timedelta(off).value, "ns")
+        return [s.series_id for s in dated if int((s.times[-1] - s.times[0]) // step) + 1 > len(s.times)]
+    # one calendar grid for the panel (as load_panel builds one): a series' expected count is the span
+    # of its first and last dates on it; a series off the grid counts its own
+    lo = min(s.times[0] for s in dated)
+    grid = pd.date_range(off.rollback(pd.Timestamp(lo)), max(s.times[-1] for s in dated), freq=off)
+    grid = grid.to_numpy().astype("datetime64[ns]")
     out = []
-    for s in series:
-        t = s.times
-        if t is None or len(t) < 2 or not np.issubdtype(t.dtype, np.datetime64):
-            continue
-        if tick:  # evenly spaced: arithmetic
-            expected = int((t[-1] - t[0]) // np.timedelta64(pd.Timedelta(off).value, "ns")) + 1
+    for s in dated:
+        ends = np.searchsorted(grid, s.times[[0, -1]].astype("datetime64[ns]"))
+        on_grid = ends[1] < len(grid) and (grid[ends] == s.times[[0, -1]]).all()
+        if on_grid:
+            expected = int(ends[1] - ends[0]) + 1
         else:
-            expected = len(pd.date_range(pd.Timestamp(t[0]), pd.Timestamp(t[-1]), freq=off))
-        if expected > len(t):
+            expected = len(pd.date_range(pd.Timestamp(s.times[0]), pd.Timestamp(s.times[-1]), freq=off))
+        if expected > len(s.times):
             out.append(s.series_id)
     return out
 
