@@ -51,12 +51,6 @@ def print_notes(console: Console, notes: Sequence[str]) -> None:
         console.print(text.styled(("note:", "dim"), " " + text.printable(note)))
 
 
-def newer_data_notes(notes: Sequence[str]) -> list[str]:
-    """The notes of reading ``--data`` with the model's frequency: the loader says "as given by --freq",
-    which the user did not give; the frequency is the model's."""
-    return [n.replace(", as given by --freq.", ", the model's.") for n in notes]
-
-
 def warn(message: str) -> None:
     """Print ``warning: message`` as one line on stderr."""
     sys.stderr.write(f"warning: {text.printable(message)}\n")

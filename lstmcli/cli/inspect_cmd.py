@@ -17,7 +17,6 @@ import typer
 from lstmcli.cli.common import (
     OutputFormat,
     first_run_notice,
-    newer_data_notes,
     plot_path,
     print_notes,
     refuse_to_replace_inputs,
@@ -137,7 +136,7 @@ def inspect_cmd(
                 series_id
             )
         trace = forecaster.trace(newer, member=member - 1, future=ahead)
-        print_notes(stderr_console(), newer_data_notes(notes))  # what reading --data decided
+        print_notes(stderr_console(), notes)  # what reading --data decided, once the trace is made
         epochs = forecaster.member_epochs_
         if len(epochs) == members and first_epoch_members(epochs, forecaster.config.epochs).count(
             member - 1

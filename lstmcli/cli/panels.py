@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lstmcli.cli.common import newer_data_notes, print_notes, stderr_console, stdout_console
+from lstmcli.cli.common import print_notes, stderr_console, stdout_console
 from lstmcli.errors import ConfigError, DataError
 
 
@@ -327,13 +327,13 @@ def newer_panel(
     known = panel.forecaster(panel.ids_[0]).state_.known
     newer = load_panel(
         data, id_col=panel.id_col_, target=panel.target_, freq=panel.freq_, future=known.columns,
-        forecast_rows=bool(known.width),
+        forecast_rows=bool(known.width), freq_given="the model's",
     )  # fmt: skip
     ids = None if series_id is None else [series_id]
     forecasts, left_out = panel.predict_data(
         newer, horizon, ids=ids, levels=levels, method=method, future=future
     )
-    notes = [*newer_data_notes(newer.notes), *([skipped_note(left_out)] if left_out else [])]
+    notes = [*newer.notes, *([skipped_note(left_out)] if left_out else [])]
     trained = set(panel.ids_)
     newcomers = [sid for sid in forecasts if sid not in trained]
     if newcomers:
@@ -360,7 +360,7 @@ def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> tu
     known = forecaster.state_.known
     newer = load_panel(
         data, id_col=panel_id_col(model), target=forecaster.target_, freq=forecaster.freq_,
-        future=known.columns, forecast_rows=bool(known.width),
+        future=known.columns, forecast_rows=bool(known.width), freq_given="the model's",
     )  # fmt: skip
     if series_id not in newer.ids:
         why = dict(newer.skipped).get(series_id)

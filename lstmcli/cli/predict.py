@@ -16,7 +16,6 @@ from lstmcli.cli.common import (
     OutputFormat,
     fail,
     level_values,
-    newer_data_notes,
     plot_path,
     print_notes,
     refuse_to_replace_inputs,
@@ -95,6 +94,7 @@ def load_newer_data(model: Any, path: Path) -> Any:
         return load_csv(
             path, target=model.target_, features=model.feature_names_ or None, freq=model.freq_,
             future_features=list(known.columns) or None, forecast_rows=bool(known.width),
+            freq_given="the model's",
         )  # fmt: skip
     except DataError as e:  # the loader's hint names train's option, which predict and inspect lack
         hint = re.search(r" \(several series in long format\? did you mean --id-col (.+)\?\)$", str(e))
@@ -238,7 +238,7 @@ def predict(
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method, future=ahead)
         _refuse_overflow(forecast)
         if newer is not None:
-            print_notes(stderr_console(), newer_data_notes(newer.notes))
+            print_notes(stderr_console(), newer.notes)
         from lstmcli.forecasting.intervals import level_warning
 
         warned = (level_warning(lv, forecaster.residuals_, forecaster.naive2_errors_) for lv in levels)

@@ -173,12 +173,13 @@ def _explicit_offset(freq: str, ts: np.ndarray, path: str, time_name: str, lines
     )
 
 
-def date_grid(p, time, ts, lines, freq, fill, target_nan, target, notes):
-    """Frequency and grid positions of sorted dates; returns (pos, G, timestamps, freq alias)."""
+def date_grid(p, time, ts, lines, freq, fill, target_nan, target, notes, freq_given="as given by --freq"):
+    """Frequency and grid positions of sorted dates; returns (pos, G, timestamps, freq alias).
+    ``freq_given`` says where a given ``freq`` came from, in its note ("the model's" for newer data)."""
     n = len(ts)
     if freq is not None:
         off, (pos, G) = _explicit_offset(freq, ts, p, time.name, lines)
-        notes.append(f"Frequency {describe_freq(off.freqstr)}, as given by --freq.")
+        notes.append(f"Frequency {describe_freq(off.freqstr)}, {freq_given}.")
     else:
         off, why = _infer_offset(ts)
         if off is None:

@@ -111,6 +111,7 @@ def load_csv(
     fill: str = "linear",
     future_features: Sequence[str] | None = None,
     forecast_rows: bool = False,
+    freq_given: str = "as given by --freq",
 ) -> SeriesData:
     """Load one time series (plus optional feature columns) from a wide CSV file.
 
@@ -197,7 +198,7 @@ def load_csv(
         keys = time.keys[order]
         h = slice(0, n_hist)
         pos, G, timestamps, out_freq = date_grid(
-            p, time, keys[h], lines[h], freq, fill, target_nan, target, notes
+            p, time, keys[h], lines[h], freq, fill, target_nan, target, notes, freq_given
         )
         if n_hist < n and out_freq is not None:
             pos, G, timestamps, _ = date_grid(p, time, keys, lines, out_freq, fill, 0, target, [])

@@ -44,6 +44,7 @@ def load_panel(
     static: tuple[str, ...] = (),
     future: tuple[str, ...] = (),
     forecast_rows: bool = False,
+    freq_given: str = "as given by --freq",
 ) -> Panel:
     """Load the series of a long CSV (``id_col``, a time column, ``target``) as a :class:`Panel`.
 
@@ -111,7 +112,7 @@ def load_panel(
                 "steps and forecasts cannot be dated; pass --freq to set one."
             )
         else:
-            how = "as given by --freq" if freq is not None else "inferred from the dates"
+            how = freq_given if freq is not None else "inferred from the dates"
             notes.append(f"Frequency {describe_freq(parse_offset(alias).freqstr)}, {how}.")
 
     shared = None
