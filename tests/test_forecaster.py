@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -440,6 +441,23 @@ def test_a_forecast_beyond_the_steps_validation_scored_says_so():
     (fell_short,) = forecast_warnings(seasonal_series(48), np.arange(18.0), 12, short)
     assert fell_short.startswith("steps 11-18 go beyond the 10")
     assert fell_short.endswith("train with a larger --val-size")
+
+
+def test_python_api_settings_of_the_wrong_type_fail_in_one_line():
+    wrong = {
+        "hidden": "32", "lr": None, "epochs": 2.5, "seed": 1.5, "patience": float("nan"), "refit": "no",
+        "holidays": 1, "lookback": True, "strategy": 3,
+    }  # fmt: skip
+    for name, value in wrong.items():
+        with pytest.raises(ConfigError, match=f"--{name} must be .*got {re.escape(repr(value))}"):
+            ForecasterConfig(**{name: value})
+    for name in ("clip_norm", "weight_decay"):
+        with pytest.raises(ConfigError, match=f"{name} must be 0 \\(off\\) or a positive number"):
+            ForecasterConfig(**{name: -1.0})
+    # NumPy's numbers are taken, as Python's (the model file's JSON holds those); a count stays a count
+    config = ForecasterConfig(hidden=np.int64(8), lr=np.float32(0.5), val_size=10)
+    assert (type(config.hidden), type(config.lr), config.val_size) == (int, float, 10)
+    assert json.loads(json.dumps(config.to_dict()))["hidden"] == 8
 
 
 def test_settings_a_user_got_wrong_fail_at_once_in_one_line():

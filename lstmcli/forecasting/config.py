@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -84,6 +85,7 @@ class ForecasterConfig:
     holidays: str | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if self.normalize not in NORMALIZATIONS:
@@ -130,6 +132,36 @@ class ForecasterConfig:
             raise ConfigError(f"--loss must be one of mse, mae, huber, got {self.loss!r}")
         if self.dtype not in ("float32", "float64"):
             raise ConfigError(f"--dtype must be float32 or float64, got {self.dtype!r}")
+        for name in ("clip_norm", "weight_decay"):
+            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
+                raise ConfigError(f"{name} must be 0 (off) or a positive number, got {getattr(self, name)}")
+
+    def _check_types(self) -> None:
+        """One line for a setting of the wrong type (the Python API's users pass them unchecked: "32" for
+        hidden, 2.5 epochs); NumPy numbers become Python's, which the model file's JSON can hold."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind, _, optional = str(f.type).partition(" | ")
+            if value is None and optional == "None":
+                continue
+            if kind == "int" and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, int(value))
+            elif kind == "float" and isinstance(value, numbers.Real) and not isinstance(value, bool):
+                if type(value) is not int:  # a count of windows (val_size 10) stays one
+                    object.__setattr__(self, f.name, float(value))
+            elif kind == "str" and isinstance(value, str) or kind == "bool" and isinstance(value, bool):
+                pass
+            else:
+                wanted = {
+                    "int": "a whole number",
+                    "float": "a number",
+                    "str": "a string",
+                    "bool": "True or False",
+                }
+                raise ConfigError(
+                    f"--{f.name.replace('_', '-')} must be {wanted[kind]}"
+                    f"{' or None' if optional else ''}, got {value!r} ({type(value).__name__})"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
