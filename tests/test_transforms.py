@@ -74,7 +74,7 @@ def test_difference_inverse_of_true_future_reproduces_it(y, lag, data):
 
 spec_strategy = st.lists(
     st.sampled_from(["standard", "dstandard", "minmax", "log", "diff", "sdiff"]), min_size=1, max_size=4
-)
+).filter(lambda names: names.count("log") <= 1)  # (a second log is refused)
 
 
 @settings(max_examples=80, deadline=None)
@@ -280,6 +280,14 @@ def test_make_pipeline_unknown_name_lists_valid_names():
 def test_make_pipeline_none_mixed_with_others():
     with pytest.raises(ConfigError, match="'none' cannot be combined"):
         make_pipeline("none,standard", 1)
+
+
+def test_make_pipeline_auto_in_a_list_and_a_name_twice_say_so():
+    with pytest.raises(ConfigError, match="'auto' stands alone"):  # (it said "unknown transform 'auto'")
+        make_pipeline("auto,log", 12)
+    with pytest.raises(ConfigError, match="'log' is given twice"):
+        make_pipeline("log, LOG,standard", 12)
+    assert len(make_pipeline("diff,diff", 1)) == 2  # the second difference is a transform of its own
 
 
 def test_pipeline_fits_each_step_on_previous_output():

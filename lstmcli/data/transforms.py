@@ -539,13 +539,24 @@ def make_pipeline(spec: str, season: int) -> Pipeline:
     Raises
     ------
     ConfigError
-        Unknown name (the message lists the valid ones), "none" mixed with others, or a bad season.
+        Unknown name (the message lists the valid ones), "none" or "auto" mixed with others, log or
+        power given twice, or a bad season.
     """
     if not isinstance(spec, str):
         raise ConfigError(f"--transform must be a comma list of names, got {spec!r}")
     names = [n.strip().lower() for n in spec.split(",")]
     if all(n == "" for n in names):
         names = ["none"]
+    if "auto" in names:  # (alone, the forecaster resolves it before it gets here)
+        raise ConfigError(
+            f"--transform {spec!r}: 'auto' stands alone (it chooses power,dstandard or dstandard); give "
+            "either 'auto' or a list of names"
+        )
+    # a second log or power transform takes the logarithm of logarithms (of values that may be negative by
+    # then); other names may repeat: "diff,diff" is the second difference, a second scaling a no-op
+    repeated = sorted({n for n in names if n in ("log", "power") and names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"--transform {spec!r}: '{repeated[0]}' is given twice; give each transform once")
     for n in names:
         if n not in TRANSFORM_NAMES:
             shown = n if n else "(empty)"
