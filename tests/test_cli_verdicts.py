@@ -88,6 +88,33 @@ def test_first_epoch_networks_are_named_in_train_and_inspect(runner, cwd, capsys
     assert run(runner, "inspect", "--member", "2", "--steps", "2").stderr == ""
 
 
+def test_settings_that_do_nothing_are_named_before_training(runner, cwd):
+    from lstmcli.forecasting.config import ForecasterConfig
+    from lstmcli.forecasting.verdicts import setting_warnings
+
+    assert setting_warnings(ForecasterConfig()) == []
+    assert setting_warnings(ForecasterConfig(dropout=0.2, layers=2, lookback=1, normalize="ses")) == []
+    result = run(runner, "train", ICE_CREAM, *FAST2, "--dropout", "0.2", "--lookback", "1")
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning: --")]
+    assert [line.split(" has ")[0].split(" with ")[0] for line in warned] == [
+        "warning: --dropout 0.2",
+        "warning: --lookback 1",
+    ]
+    result = run(runner, "backtest", ICE_CREAM, *FAST2, "--normalize", "none", "--transform", "None",
+                  "--windows", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "--normalize none with --transform none feeds the network the raw values" in result.stderr
+
+
+def test_an_epoch_chosen_by_the_forecasts_is_not_called_the_best_loss(runner, cwd):
+    result = run(runner, "train", ICE_CREAM, *FAST2, "--monitor", "forecast", "--patience", "0")
+    assert result.exit_code == 0, result.output
+    assert "by the validation forecasts' error (validation loss " in result.stdout
+    assert "best validation loss" not in result.stdout
+    assert "best validation loss" in run(runner, "train", ICE_CREAM, *FAST2, "-m", "l.npz").stdout
+
+
 def test_predict_method_and_combine_on_the_command_line(runner, cwd):
     y = _ice_cream()
     assert run(runner, "train", ICE_CREAM, *FAST2, "--combine", "theta").exit_code == 0

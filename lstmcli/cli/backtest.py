@@ -32,7 +32,7 @@ from lstmcli.cli.common import (
 from lstmcli.cli.plots import GRID_SERIES
 from lstmcli.cli.predict import PlotFile, rows_to_csv
 from lstmcli.cli.predict import _output_kind as output_kind_of
-from lstmcli.cli.train import forecaster_config
+from lstmcli.cli.train import forecaster_config, warn_settings
 from lstmcli.errors import ConfigError
 
 D = opt.DEFAULTS
@@ -233,6 +233,7 @@ def backtest(
                 from lstmcli.cli.panels import aligned_static
 
                 by_id = aligned_static(data, by_id, ids)
+            warn_settings(config)
             warm_engine()  # after the data is read: a bad file fails before any compiling
             # the season from the dates, when the file has them (a daily panel is weekly-seasonal)
             found = freq or panel_frequency(data, id_col=id_col, target=target, time_col=time_col)
@@ -289,6 +290,7 @@ def backtest(
                 forecast_rows=bool(future_features or calendar or holidays),
             )
             print_notes(err, series_data.notes)
+            warn_settings(config)
             m = season or season_length(series_data.freq)
             h = horizon or max(m, 1)
             warm_engine()  # after the data is read: a bad file fails before any compiling

@@ -167,7 +167,13 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
     )
     table.add_row("model", f"lookback {s['lookback']}, horizon {s['horizon']}, {s['strategy']}")
     table.add_row("epochs", f"{s['epochs_run']} — {s['stopped']}")
-    table.add_row(f"best {s['monitored']} loss", f"{fmt(s['best_loss'])} at epoch {s['best_epoch']}")
+    if s.get("monitor") == "forecast" and s["monitored"] == "validation":  # the epoch was not the loss's
+        table.add_row(
+            "best epoch",
+            f"{s['best_epoch']}, by the validation forecasts' error (validation loss {fmt(s['best_loss'])})",
+        )
+    else:
+        table.add_row(f"best {s['monitored']} loss", f"{fmt(s['best_loss'])} at epoch {s['best_epoch']}")
     table.add_row("time", f"{s['seconds']:.1f} s")
     table.add_row("written", s["model"])
     console.print(table)

@@ -154,6 +154,7 @@ def train(
             forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()
         print_notes(err, series.notes)
+        warn_settings(config)
         if hasattr(series, "ids") and season is None and series.freq is None:  # a panel without dates
             from lstmcli.cli.panels import no_season_note
 
@@ -224,6 +225,14 @@ def train(
     render_training_summary(stdout_console(), summary)
 
 
+def warn_settings(config: Any) -> None:
+    """The settings that do nothing or starve the network, one warning each, before training."""
+    from lstmcli.forecasting.verdicts import setting_warnings
+
+    for message in setting_warnings(config):
+        warn(message)
+
+
 def _warn_about(forecaster: Any, summary: dict[str, Any]) -> None:
     """One line each on stderr: networks that stopped at their first epoch, a horizon beyond the steps
     validation scored."""
@@ -291,6 +300,7 @@ def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[
         "best_epoch": result.best_epoch,
         "best_loss": clean(result.best_loss),
         "monitored": result.monitored,
+        "monitor": forecaster.config.monitor,
         "validation_windows": len(forecaster.residuals_),
         "validated_steps": validated_steps(forecaster.residuals_),
         "combine": forecaster.state_.config.combine,

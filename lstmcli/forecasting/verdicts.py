@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from lstmcli.forecasting.config import METHODS
+from lstmcli.forecasting.config import METHODS, ForecasterConfig
 
 __all__ = [
     "best_method",
@@ -16,6 +16,7 @@ __all__ = [
     "first_epoch_message",
     "horizon_message",
     "method_key",
+    "setting_warnings",
     "validated_steps",
     "winner",
 ]
@@ -90,6 +91,28 @@ def horizon_message(horizon: int, steps: int) -> str | None:
         "against held-out data and their intervals are extrapolated; use a larger --val-size or a shorter "
         "--horizon"
     )
+
+
+def setting_warnings(config: ForecasterConfig) -> list[str]:
+    """One line for each setting that does nothing or starves the network, as given (before training):
+    what PyTorch warns of for dropout, and what the pipeline makes of a lookback of 1 or of raw values."""
+    out = []
+    if config.dropout > 0 and config.layers == 1:
+        out.append(
+            f"--dropout {config.dropout:g} has no effect with one layer: it acts between stacked layers "
+            "(--layers 2 or more)"
+        )
+    if config.lookback == 1 and config.normalize == "window":
+        out.append(
+            "--lookback 1 with --normalize window shows the network only its window minus its last value, "
+            "always 0: it sees no past of the target; use --lookback 2 or more, or --normalize ses"
+        )
+    if config.normalize == "none" and config.transform.replace(" ", "").lower() in ("", "none"):
+        out.append(
+            "--normalize none with --transform none feeds the network the raw values: unless they lie "
+            "near -1..1 its gates saturate and it learns little; keep the default --transform auto"
+        )
+    return out
 
 
 FAR_OUT = 10  # a forecast this many times the data's range (or size) beyond it is no forecast
