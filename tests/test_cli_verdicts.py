@@ -107,6 +107,23 @@ def test_settings_that_do_nothing_are_named_before_training(runner, cwd):
     assert "--normalize none with --transform none feeds the network the raw values" in result.stderr
 
 
+def test_the_summary_shows_every_lookback_and_why_one_was_shortened(runner, cwd):
+    from lstmcli.cli.render import lookback_text
+
+    assert lookback_text({"lookback": 24, "lookbacks": [24, 12, 24], "default_lookback": 24}) == (
+        "lookbacks 12, 24 (one per network)"
+    )
+    assert lookback_text({"lookback": 8, "lookbacks": [8, 8], "default_lookback": None}) == "lookback 8"
+    short = cwd / "short.csv"
+    short.write_text("\n".join(ICE_CREAM.read_text().splitlines()[:30]) + "\n")
+    result = run(runner, "train", short, *FAST2, "--format", "json")
+    summary = json.loads(result.stdout)
+    assert summary["default_lookback"] == 24 and max(summary["lookbacks"]) < 24
+    assert lookback_text(summary).endswith("shortened from 24 to leave training windows in a short series")
+    result = run(runner, "train", short, *FAST2, "--lookback", "4", "--horizon", "40", "-m", "h.npz")
+    assert result.exit_code == 1 and "forecasting 40 steps needs at least 40" in result.stderr
+
+
 def test_an_epoch_chosen_by_the_forecasts_is_not_called_the_best_loss(runner, cwd):
     result = run(runner, "train", ICE_CREAM, *FAST2, "--monitor", "forecast", "--patience", "0")
     assert result.exit_code == 0, result.output

@@ -151,6 +151,20 @@ def _finite(v: Any) -> bool:
     return isinstance(v, int | float) and math.isfinite(v)
 
 
+def lookback_text(s: dict[str, Any]) -> str:
+    """The networks' lookbacks, and why the default was shortened when a short series made it so."""
+    lookbacks = s.get("lookbacks") or [s["lookback"]]
+    text = (
+        f"lookback {lookbacks[0]}"
+        if len(set(lookbacks)) == 1
+        else f"lookbacks {', '.join(map(str, sorted(set(lookbacks))))} (one per network)"
+    )
+    default = s.get("default_lookback")
+    if default and max(lookbacks) < default:
+        text += f", shortened from {default} to leave training windows in a short series"
+    return text
+
+
 def render_training_summary(console: Console, s: dict[str, Any]) -> None:
     table = Table(title="Training summary", title_justify="left", show_header=False)
     table.add_column(style="bold")
@@ -165,7 +179,7 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
         "series",
         f"{s['observations']} observations, frequency {s['frequency'] or 'none (steps)'}, season {s['season']}",
     )
-    table.add_row("model", f"lookback {s['lookback']}, horizon {s['horizon']}, {s['strategy']}")
+    table.add_row("model", f"{lookback_text(s)}, horizon {s['horizon']}, {s['strategy']}")
     table.add_row("epochs", f"{s['epochs_run']} — {s['stopped']}")
     if s.get("monitor") == "forecast" and s["monitored"] == "validation":  # the epoch was not the loss's
         table.add_row(

@@ -262,6 +262,7 @@ def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[
     """Everything the end-of-training summary shows, as plain data (also the JSON output)."""
     import math
 
+    from lstmcli.forecasting.planning import default_lookback
     from lstmcli.forecasting.verdicts import first_epoch_members, validated_steps, winner
 
     result = forecaster.train_result_
@@ -291,6 +292,10 @@ def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[
         "observations": forecaster.n_obs_,
         "season": forecaster.season_,
         "lookback": forecaster.lookback_,
+        "lookbacks": [int(k) for k in forecaster.lookbacks_],
+        "default_lookback": None
+        if forecaster.config.lookback is not None
+        else default_lookback(forecaster.season_),
         "horizon": forecaster.horizon_,
         "strategy": forecaster.strategy_,
         "val_size": forecaster.config.val_size,

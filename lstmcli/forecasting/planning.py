@@ -168,6 +168,11 @@ def _plan_recursive(
                 f"{label}: {n_z} usable rows, but lookback {L} + {v} validation steps leave no training "
                 "window; use a shorter --lookback or --val-size"
             )
+        if n_z < horizon:  # (as with the default lookback below)
+            raise ConfigError(
+                f"{label}: {n_z} usable rows, but forecasting {horizon} steps needs at least {horizon}; "
+                "use a shorter --horizon or more data"
+            )
     else:
         L = default_lookback(season)
         # short series: give up lookback first (down to 2), then validation, to keep training windows
