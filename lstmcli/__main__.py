@@ -28,8 +28,20 @@ def main() -> None:
         sys.exit(130)
     finally:
         if _terminated:
+            _release_process_resources()
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.raise_signal(signal.SIGTERM)
+
+
+def _release_process_resources() -> None:
+    """What the interpreter's exit would do for multiprocessing (its at-exit hook: the finalizers that
+    unlink the semaphores of the workers' queues and stop events, and the children's end), which a
+    process ended by a signal skips: its resource tracker then warned of "leaked semaphore objects"."""
+    if "multiprocessing.util" in sys.modules:
+        try:
+            sys.modules["multiprocessing.util"]._exit_function()
+        except Exception:  # (a private hook: a Python without it leaves the warning, nothing worse)
+            pass
 
 
 if __name__ == "__main__":  # not when a worker process imports the main module (forecasting.members)
