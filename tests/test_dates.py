@@ -148,3 +148,29 @@ def test_day_first_file_with_a_bad_cell_names_it_without_a_month_first_hint(tmp_
     p.write_text("\n".join(lines) + "\n")
     msg = error(load_csv, p)
     assert "line 31, column 'date': '32/01/1955' is not a date (expected e.g. 2024-01-31)" in msg
+
+
+@pytest.mark.parametrize("fmt", ["%b-%y", "%d/%m/%y", "%m/%d/%y"])
+def test_two_digit_years_are_read_as_excel_reads_them_and_said(tmp_path, fmt):
+    # 1975-1984 as "Jan-75": dateutil's window (in 2026: 1976-2075) put 1975 in 2075 and the sort that
+    # followed moved those rows to the end, silently
+    dates = pd.date_range("1975-01-01", periods=120, freq="MS")
+    path = tmp_path / "yy.csv"
+    pd.DataFrame({"Month": dates.strftime(fmt), "v": np.arange(120.0)}).to_csv(path, index=False)
+    s = load_csv(path)
+    assert s.freq == "MS" and np.array_equal(s.values, np.arange(120.0))
+    assert pd.Timestamp(s.timestamps[0]) == dates[0] and pd.Timestamp(s.timestamps[-1]) == dates[-1]
+    (note,) = [n for n in s.notes if n.startswith("Two-digit years")]
+    assert "were read as 1975-1984, as Excel reads them (00-29 as 20xx, 30-99 as 19xx)" in note
+
+
+def test_the_excel_pivot_month_names_and_four_digit_years():
+    got = parse_dates(pd.Series(["Nov-29", "Dec-29", "Jan-30", "Feb-30"]))  # (pandas read none of them)
+    assert [str(t)[:7] for t in got.values] == ["2029-11", "2029-12", "1930-01", "1930-02"]
+    assert any("Two-digit years such as 'Nov-29' were read as 1930-2029" in n for n in got.notes)
+    spelled = parse_dates(pd.Series(["Sept 2021", "October 2021", "Nov'21", "dec. 21"]))
+    assert [str(t)[:10] for t in spelled.values] == ["2021-09-01", "2021-10-01", "2021-11-01", "2021-12-01"]
+    assert np.isnat(parse_dates(pd.Series(["Jan-15", "Foo-15"])).values).all()  # not a month: not dates
+    four = parse_dates(pd.Series(["Jan-1975", "1975-02-01", "03/01/1975"]))
+    assert [pd.Timestamp(t).year for t in four.values] == [1975] * 3
+    assert not any("Two-digit" in n for n in four.notes)

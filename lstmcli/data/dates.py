@@ -124,6 +124,79 @@ def _year_day_month(s: pd.Series, arr: np.ndarray) -> np.ndarray:
     return out
 
 
+_FOUR_DIGITS_RE = re.compile(r"\d{4}")
+_TWO_DIGITS_RE = re.compile(r"(?<!\d)\d{2}(?!\d)")
+# Two-digit years as Excel reads them (the program most such files come from): 00-29 in the 2000s,
+# 30-99 in the 1900s. dateutil's window moves with today's date (in 2026, "75" was 2075 and "76" 1976),
+# which split a column of 1975-1984 across two centuries and sorted it out of order.
+EXCEL_PIVOT = 30
+
+
+def _two_digit_years(s: pd.Series, arr: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """``arr`` with the cells whose year is written in two digits ("Jan-75", "3/1/75") put in Excel's
+    century, and a note saying how they were read (none when no cell has a two-digit year)."""
+    parsed = np.flatnonzero(~np.isnat(arr))
+    if not parsed.size:
+        return arr, []
+    cells = s.iloc[parsed]
+    years = pd.DatetimeIndex(arr[parsed]).year.to_numpy()
+    short = ~cells.str.contains(_FOUR_DIGITS_RE).to_numpy() & np.array(
+        [f"{y % 100:02d}" in _TWO_DIGITS_RE.findall(c) for c, y in zip(cells, years, strict=True)], dtype=bool
+    )
+    if not short.any():
+        return arr, []
+    wanted = np.where(years % 100 < EXCEL_PIVOT, 2000, 1900) + years % 100
+    out = np.array(arr, copy=True)
+    for shift in (-100, 100):
+        move = parsed[short & (wanted - years == shift)]
+        if move.size:
+            moved = pd.DatetimeIndex(out[move]) + pd.DateOffset(years=shift)
+            out[move] = moved.to_numpy().astype(out.dtype)
+    k = int(parsed[np.argmax(short)])
+    return out, [_century_note(s.iloc[k], wanted[short])]
+
+
+def _century_note(example: str, years: np.ndarray) -> str:
+    first, last = int(years.min()), int(years.max())
+    span = f"{first}" if first == last else f"{first}-{last}"
+    return (
+        f"Two-digit years such as {show(example)} were read as {span}, as Excel reads them "
+        f"(00-{EXCEL_PIVOT - 1} as 20xx, {EXCEL_PIVOT}-99 as 19xx); write four-digit years to say otherwise."
+    )
+
+
+# A month's name and a year, as spreadsheets write months: "Jan-15", "Sep 2021", "March'98"
+_MONTH_YEAR_RE = re.compile(r"^([A-Za-z]{3,9})\.?\s*[-/ .']?\s*(\d{2}|\d{4})$")
+_MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december",
+)  # fmt: skip
+_MONTHS = {name[:3]: k + 1 for k, name in enumerate(_MONTH_NAMES)}
+
+
+def _month_name(token: str) -> bool:
+    """ "jan", "Janu", "January", "Sept": a month's name or its start (three letters at least)."""
+    t = token.lower()
+    return t[:3] in _MONTHS and (_MONTH_NAMES[_MONTHS[t[:3]] - 1].startswith(t) or t == "sept")
+
+
+def _month_years(s: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """Cells that are all a month's name and a year, as their months' first days; None otherwise.
+    pandas reads "Jan-15" as 15 January of this year, or nothing at all."""
+    m = s.str.extract(_MONTH_YEAR_RE)
+    if m.isna().any(axis=None) or not m[0].map(_month_name).all():
+        return None
+    names = m[0].str.lower()
+    month = names.str[:3].map(_MONTHS).to_numpy(dtype=int)
+    year = m[1].astype(int).to_numpy()
+    short = m[1].str.len().to_numpy() == 2
+    year = np.where(short, np.where(year < EXCEL_PIVOT, 2000, 1900) + year % 100, year)
+    out = np.array(
+        [f"{y:04d}-{mm:02d}-01" for y, mm in zip(year, month, strict=True)], dtype="datetime64[ns]"
+    )
+    return out, [_century_note(s.iloc[int(np.argmax(short))], year[short])] if short.any() else []
+
+
 def parse_dates(s: pd.Series) -> Dates:
     """Parse stripped, non-missing strings as dates, trying ISO first, then common formats.
 
@@ -149,6 +222,9 @@ def parse_dates(s: pd.Series) -> Dates:
     q = _quarters(s) if n else None
     if q is not None:
         return finish(q, ["The time column uses quarters like '2020Q1'; each was read as its first day."])
+    months = _month_years(s) if n else None
+    if months is not None:
+        return finish(*months)
 
     attempts: list[tuple[str, np.ndarray, list[str]]] = []
     for label, kw in (("iso", {"format": "ISO8601"}), ("mdy", {}), ("dmy", {"dayfirst": True})):
@@ -159,7 +235,8 @@ def parse_dates(s: pd.Series) -> Dates:
             # day-first.  Year-first cells are read year-month-day or not at all.
             arr = np.array(arr, copy=True)
             arr[_year_day_month(s, arr)] = np.datetime64("NaT")
-        attempts.append((label, arr, [tz] if tz else []))
+        arr, century = _two_digit_years(s, arr)  # (before the readings are compared for regularity)
+        attempts.append((label, arr, ([tz] if tz else []) + century))
         if label == "iso" and (~np.isnat(arr) | ~plausible).all():
             return finish(arr, attempts[0][2])
 
@@ -174,7 +251,8 @@ def parse_dates(s: pd.Series) -> Dates:
         if score(arr_s) >= 0.9 * len(sample):
             arr, tz = to_datetime(s, format="mixed")
             if score(arr) > score(best[1]):
-                best = ("mixed", arr, [tz] if tz else [])
+                arr, century = _two_digit_years(s, arr)
+                best = ("mixed", arr, ([tz] if tz else []) + century)
 
     mdy, dmy = attempts[1][1], attempts[2][1]
     if best[0] in ("mdy", "dmy") and score(mdy) == score(dmy) == n:
