@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -438,6 +439,22 @@ def test_mixed_utc_offsets_are_converted_to_utc(csv):
     # The same instant written with two offsets is a duplicate.
     text = "date,value\n2020-01-01T00:00+01:00,1\n2020-01-01T01:00+02:00,2\n2020-01-01T01:00+01:00,3\n"
     assert "2019-12-31 23:00:00 appears on lines 2, 3" in error(DataError, load_csv, csv(text))
+
+
+def test_daily_data_at_local_midnight_across_daylight_saving_time_keeps_its_local_dates(csv):
+    # in UTC the days fell an hour apart twice a year: no daily grid, undated forecasts, and --freq D
+    # quoted a time the file does not hold
+    days = pd.date_range("2021-03-20", periods=20, freq="D", tz="Europe/Berlin")
+    text = "date,value\n" + "".join(f"{t.isoformat()},{k}\n" for k, t in enumerate(days))
+    d = load_csv(csv(text))
+    assert d.freq == "D" and d.timestamps[0] == dt("2021-03-20") and d.timestamps[-1] == dt("2021-04-08")
+    assert any(
+        "daylight saving time) but one local clock time; their local dates were used" in n for n in d.notes
+    )
+    # hourly data across the change stays in UTC, where it is regular
+    hours = pd.date_range("2021-03-27 20:00", periods=12, freq="h", tz="Europe/Berlin")
+    d = load_csv(csv("date,value\n" + "".join(f"{t.isoformat()},{k}\n" for k, t in enumerate(hours))))
+    assert d.freq == "h" and d.timestamps[0] == dt("2021-03-27T19:00")
 
 
 def test_dates_in_mixed_formats_beyond_50_rows(csv):

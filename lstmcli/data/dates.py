@@ -24,6 +24,13 @@ _TIME_ONLY_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 # A clock time followed by a UTC offset or zone: the cells that are time-zone aware.
 AWARE_RE = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
 MIXED_OFFSETS_NOTE = "The dates have different UTC offsets; they were converted to UTC."
+LOCAL_DATES_NOTE = (
+    "The dates have different UTC offsets (daylight saving time) but one local clock time; their local "
+    "dates were used."
+)
+_OFFSET_AFTER_TIME_RE = re.compile(
+    r"(\d:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE
+)
 # Numeric dates written year first (2020-01-05, 2020/01/05, 2020.01.05), a clock time may follow.
 _YEAR_FIRST_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 # What the error for a cell that is not a date says was expected, unless the column says better.
@@ -44,6 +51,9 @@ def to_datetime(s: pd.Series, **kw) -> tuple[np.ndarray, str | None]:
                 r = pd.to_datetime(s, errors="coerce", utc=True, **kw)
             except Exception:
                 return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]"), None
+            local = _one_local_clock_time(s, kw)
+            if local is not None and local.notna().sum() == r.notna().sum():
+                return local.to_numpy(), LOCAL_DATES_NOTE
             tz_note = MIXED_OFFSETS_NOTE
         except Exception:  # OverflowError, OutOfBounds..., whatever a weird cell triggers
             return np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]"), None
@@ -57,6 +67,28 @@ def to_datetime(s: pd.Series, **kw) -> tuple[np.ndarray, str | None]:
             else:
                 r = r.dt.tz_convert(None)
     return r.to_numpy(), tz_note
+
+
+def _one_local_clock_time(s: pd.Series, kw: dict) -> pd.Series | None:
+    """The cells' local times, their offsets dropped, when every one shows the same clock time (daily or
+    coarser data stamped at local midnight, across daylight saving time: in UTC they fall an hour apart
+    twice a year and no daily grid holds them); else None: hourly data across daylight saving time is
+    regular in UTC only."""
+    try:
+        local = pd.Series(
+            pd.to_datetime(s.str.replace(_OFFSET_AFTER_TIME_RE, r"\1", regex=True), errors="coerce", **kw)
+        )
+    except Exception:
+        return None
+    seen = local.notna()
+    if (
+        not pd.api.types.is_datetime64_any_dtype(local.dtype)
+        or getattr(local.dt, "tz", None)
+        or not seen.any()
+    ):
+        return None
+    clock = local[seen] - local[seen].dt.normalize()
+    return local if clock.nunique() == 1 else None
 
 
 def _quarters(s: pd.Series) -> np.ndarray | None:

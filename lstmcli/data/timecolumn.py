@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcli.data.cells import Table, integer_column, looks_numeric, missing_mask, to_numbers
-from lstmcli.data.dates import AWARE_RE, MIXED_OFFSETS_NOTE, Dates, parse_dates, to_datetime
+from lstmcli.data.dates import AWARE_RE, LOCAL_DATES_NOTE, MIXED_OFFSETS_NOTE, Dates, parse_dates, to_datetime
 from lstmcli.data.wording import fmt_lines, fmt_ts, missing_col_error, plural, show
 from lstmcli.errors import ConfigError, DataError
 
@@ -114,7 +114,7 @@ def _date_time(table: Table, name: str, dates: Dates) -> Time:
             f"{table.path} line {table.lines[k]}, column '{name}': {show(s.iloc[k])} is not a date "
             f"(expected {dates.expected}){tail}"
         )
-    if MIXED_OFFSETS_NOTE in dates.notes:  # only then can naive and aware cells be mixed: no cost otherwise
+    if MIXED_OFFSETS_NOTE in dates.notes or LOCAL_DATES_NOTE in dates.notes:  # (else no mix: no cost)
         aware = s.str.contains(AWARE_RE).to_numpy()
         if aware.any() and not aware.all():
             a, b = int(np.argmax(aware)), int(np.argmax(~aware))
