@@ -14,8 +14,13 @@ Rules (each at 80 and 95 %):
 - *per series*: ``conformal_width`` on each series' own residuals, with its Naive2 floor (the product's
   rule before issue #21's second part; still a single series' rule);
 - *per series, no floor*: the same without the floor;
-- *panel*: ``panel_widths``, the product's rule for the series of a panel since then: scale-free errors
-  pooled per step over the series of the group, each series weighing the same;
+- *panel*: ``panel_widths(own_errors=False)``, the product's rule for the series of a panel from then to
+  issue #21's eleventh part: errors divided by each series' mean one-step in-sample Naive2 error (its
+  scale), pooled per step over the series of the group, each series weighing the same;
+- *panel, own errors*: ``panel_widths``, the same with each series' scale the geometric mean of that
+  Naive2 error and its own mean one-step validation error, each origin calibrated with the scale left
+  without its own error (``intervals.series_scales``);
+- the variants below change *panel*:
 - *panel, weigh origins*: the same with each validation residual weighing the same (long series more);
 - *panel, step 1 and Naive2's growth*: the panel's step-1 width, later steps grown as the series' pooled
   in-sample Naive2 errors grow (no validated step but the first: free of the stage-1 models' errors at
@@ -28,10 +33,11 @@ Rules (each at 80 and 95 %):
 - *panel, holding the members*: *panel*'s bounds stretched, where they do not already, to hold every
   member of the default combination (the networks', Theta's, ES's and, without a season, ARIMA's
   forecasts; ``intervals.holding_members``): where the members disagree, the forecast is less sure
-  (asymmetric then). The product's rule since issue #21's tenth part; *per series, holding the
-  members* is a single series' rule.
+  (asymmetric then). The product's rule in issue #21's tenth part; *per series, holding the
+  members* is a single series' rule; *panel, own errors, holding the members* the product's rule
+  since its eleventh part.
 
-Below the table, the *panel* rule's coverage with a 90 % band from resampling whole series (2,000 draws,
+Below the table, the product's rule's coverage with a 90 % band from resampling whole series (2,000 draws,
 errors of one series stay together): how far a group's coverage could move with other series like them.
 """
 
@@ -96,18 +102,23 @@ def rules(
             conformal_width(r, c, h, f) for r, f in zip(res, floor, strict=True)
         ]
         half.setdefault("per series, no floor", {})[level] = [conformal_width(r, c, h) for r in res]
-        panel = panel_widths(res, floor, c, h)
+        panel = panel_widths(res, floor, c, h, own_errors=False)
         half.setdefault("panel", {})[level] = panel
-        half.setdefault("panel, weigh origins", {})[level] = panel_widths(res, floor, c, h, weigh="origin")
+        half.setdefault("panel, own errors", {})[level] = panel_widths(res, floor, c, h)
+        half.setdefault("panel, weigh origins", {})[level] = panel_widths(
+            res, floor, c, h, weigh="origin", own_errors=False
+        )
         grown = _step_one_growth(panel, _naive2_growth(res, floor, h))
         half.setdefault("panel, step 1 and Naive2's growth", {})[level] = grown
         half.setdefault("panel, geometric mean", {})[level] = [
             np.sqrt(a * b) for a, b in zip(panel, grown, strict=True)
         ]
         half.setdefault("panel, step 1 and Theta's growth", {})[level] = _step_one_growth(panel, theta_growth)
-        half.setdefault("panel, recent Naive2 errors", {})[level] = panel_widths(res, recent, c, h)
+        half.setdefault("panel, recent Naive2 errors", {})[level] = panel_widths(
+            res, recent, c, h, own_errors=False
+        )
     out = {rule: {lv: [(w, w) for w in ws] for lv, ws in by.items()} for rule, by in half.items()}
-    for rule in ("per series", "panel"):
+    for rule in ("per series", "panel", "panel, own errors"):
         out[f"{rule}, holding the members"] = {level: [] for level in LEVELS}
         for level in LEVELS:
             for w, f, m in zip(half[rule][level], forecasts, members, strict=True):
@@ -116,6 +127,7 @@ def rules(
     return out
 
 
+PRODUCT = "panel, own errors, holding the members"  # what backtest --id-col and a panel's predict give
 RECENT_ORIGINS = 12  # *panel, recent Naive2 errors*
 THETA_ORIGINS = 20  # *panel, step 1 and Theta's growth*
 
@@ -256,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
             table.setdefault((r["group"], r["mode"], rule), {})[r["seed"]] = (cover[80], cover[95], msis)
-            if rule == "panel":
+            if rule == PRODUCT:
                 bands.setdefault((r["group"], r["mode"]), {})[r["seed"]] = " | ".join(
                     "{:.1f} ({:.1f}-{:.1f})".format(cover[level], *_band(inside[level], points))
                     for level in LEVELS
@@ -277,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {group} | {mode} | {rule} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "**The product's rule (*panel*) with a 90 % band from resampling whole series** (coverage %, band in "
+        f"**The product's rule (*{PRODUCT}*) with a 90 % band from resampling whole series** (coverage %, band in "
         "brackets; a group's errors are not independent points: one series' errors move together)",
         "",
         "| group | mode | seed | cover 80 | cover 95 |",

@@ -8,10 +8,12 @@ The residuals are the out-of-sample errors ``actual - forecast`` recorded from e
   step has too few for the level, the pooled residuals scaled by the step number, floored by the
   series' own in-sample Naive2 errors (``naive2_errors``);
 - the series of a panel (``panel_widths``, used by ``backtest --id-col`` and a panel model's predict):
-  every series' residuals divided by its scale (its mean one-step in-sample Naive2 error) and pooled
-  per step over the series, each series weighing the same; a step's conformal quantile times the
-  series' scale. Steps fewer than ``PANEL_MIN`` series validated continue as the pooled Naive2 errors
-  grow. A panel of fewer than ``PANEL_MIN`` series: each series on its own;
+  every series' residuals divided by its scale and pooled per step over the series, each series
+  weighing the same; a step's conformal quantile times the series' scale. The scale is the geometric
+  mean of the series' mean one-step in-sample Naive2 error and its mean one-step validation error
+  (``series_scales``): a series the models forecast better than Naive2 gets a narrower interval than one
+  they forecast worse. Steps fewer than ``PANEL_MIN`` series validated continue as the pooled Naive2
+  errors grow. A panel of fewer than ``PANEL_MIN`` series: each series on its own;
 - either way, a combination's interval then stretches, where it does not already, to hold every
   member's forecast (``holding_members``): where the networks, Theta, ES and ARIMA disagree, the mean is
   less sure than its validation errors alone say (chosen for a lower MSIS in every group of M1 and M3:
@@ -36,6 +38,7 @@ __all__ = [
     "panel_widths",
     "recalibrate",
     "series_scale",
+    "series_scales",
 ]
 
 
@@ -170,6 +173,37 @@ def series_scale(residuals: np.ndarray, floor_errors: np.ndarray | None) -> floa
 
 
 PANEL_MIN = 20  # series with validation residuals (at a step) for a panel's errors to be pooled
+OWN_MIN = 2  # one-step validation errors a series needs for its own errors to enter its scale
+
+
+def series_scales(residuals: np.ndarray, floor_errors: np.ndarray | None) -> tuple[float, np.ndarray]:
+    """A series' scale in a panel, and the scale each of its validation origins is calibrated with.
+
+    The scale is the geometric mean of ``series_scale`` (the in-sample Naive2 errors: plentiful, but blind
+    to how well the models do) and the series' own mean absolute one-step validation error (the models'
+    own, from few origins), when it has ``OWN_MIN`` of those; else ``series_scale`` alone. Dividing a
+    series' residuals by a mean of themselves would shrink them (a series of two errors a and b scales to
+    a / mean(a, b), at most 2) and the pooled quantile with them: each origin's residuals are divided by the
+    scale computed without that origin (leave one out), as a new error is divided by a scale that never
+    saw it. (Chosen on M1 and M3 for MSIS: RESULTS.md "Interval rules".)"""
+    base = series_scale(residuals, floor_errors)
+    res = np.asarray(residuals, dtype=np.float64)
+    rows = res.shape[0] if res.ndim == 2 else 0
+    loo = np.full(rows, base)
+    if rows == 0 or res.shape[1] == 0:
+        return base, loo
+    one_step = np.abs(res[:, 0])
+    seen = np.isfinite(one_step)
+    n = int(seen.sum())
+    total = float(one_step[seen].sum())
+    if n < OWN_MIN or total <= 0:
+        return base, loo
+    scale = math.sqrt(base * total / n)
+    loo[:] = scale  # (an origin without a one-step error did not enter it)
+    for k in np.flatnonzero(seen):
+        rest = (total - one_step[k]) / (n - 1)
+        loo[k] = math.sqrt(base * rest) if rest > 0 else base
+    return scale, loo
 
 
 def panel_widths(
@@ -178,10 +212,13 @@ def panel_widths(
     coverage: float,
     horizon: int,
     weigh: str = "series",
+    own_errors: bool = True,
 ) -> list[np.ndarray]:
     """Half-widths for the series of a panel from their errors pooled over the series.
 
-    Each series' validation residuals and in-sample Naive2 errors are divided by its ``series_scale``.
+    Each series' validation residuals are divided by its scale (``series_scales``, each origin's without
+    that origin's own error; ``own_errors`` False: its ``series_scale``, the rule before issue #21's
+    eleventh part), its in-sample Naive2 errors by its ``series_scale``.
     Step j's scaled half-width q_j is the conformal quantile of the pooled validation residuals of that
     step (each series weighing the same: ``weigh`` "series"; or each residual: "origin") when at least
     ``PANEL_MIN`` series have one there; a later step with fewer continues the last such step k as the
@@ -192,6 +229,10 @@ def panel_widths(
     random walk.
     """
     scales = np.array([series_scale(r, f) for r, f in zip(residuals, floors, strict=True)])
+    own = [
+        series_scales(r, f) if own_errors else (sc, np.full(r.shape[0] if r.ndim == 2 else 0, sc))
+        for r, f, sc in zip(residuals, floors, scales, strict=True)
+    ]
     h_res = max((r.shape[1] for r in residuals if r.ndim == 2 and r.size), default=0)
     h_floor = max((f.shape[1] for f in floors if f is not None and f.ndim == 2 and f.size), default=0)
     h_cal = max(h_res, h_floor, 1)
@@ -199,10 +240,11 @@ def panel_widths(
     growth = np.full(h_cal, np.nan)
     for j in range(h_cal):
         values, weights = [], []
-        for r, sc in zip(residuals, scales, strict=True):
+        for r, (_, by_origin) in zip(residuals, own, strict=True):
             if r.ndim == 2 and j < r.shape[1]:
                 v = np.abs(r[:, j])
-                v = v[np.isfinite(v)] / sc
+                seen = np.isfinite(v)
+                v = v[seen] / by_origin[seen]
                 if v.size:
                     values.append(v)
                     weights.append(np.full(v.size, 1.0 / v.size if weigh == "series" else 1.0))
@@ -227,7 +269,7 @@ def panel_widths(
     q = np.maximum.accumulate(q)
     if horizon > h_cal:
         q = np.concatenate([q, q[-1] * np.sqrt(np.arange(h_cal + 1, horizon + 1) / h_cal)])
-    return [sc * q[:horizon] for sc in scales]
+    return [scale * q[:horizon] for scale, _ in own]
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, coverage: float, n: int) -> float:
