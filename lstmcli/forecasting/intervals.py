@@ -102,8 +102,9 @@ def conformal_width(
     get the conformal quantile of that pool times the step number, or, when it is larger, the conformal
     quantile of ``floor_errors`` at that step: the series' own in-sample Naive2 errors (``naive2_errors``),
     plentiful and model-free (on the M3 yearly series this lifted 80 % / 95 % coverage from 65 % / 68 %
-    to 83 % / 89 %; benchmarks/README.md). Widths never shrink with the step, and steps
-    beyond the validated horizon widen like a random walk: the last width times
+    to 83 % / 89 %; benchmarks/README.md), and never less than the step's largest residual (what any
+    lower level the step has enough residuals for gets at most: a higher level is never narrower).
+    Widths never shrink with the step, and steps beyond the validated horizon widen like a random walk: the last width times
     sqrt(step / validated steps).
     """
     res = np.abs(np.asarray(residuals, dtype=np.float64))
@@ -121,10 +122,13 @@ def conformal_width(
         col = res[:, j][np.isfinite(res[:, j])]
         if col.size >= need:
             width[j] = _conformal_quantile(np.sort(col), coverage)
-        elif floor_errors is not None and floor_errors.ndim == 2 and j < floor_errors.shape[1]:
+            continue
+        if floor_errors is not None and floor_errors.ndim == 2 and j < floor_errors.shape[1]:
             floor = floor_errors[:, j][np.isfinite(floor_errors[:, j])]
             if floor.size:
                 width[j] = max(width[j], _conformal_quantile(np.sort(floor), coverage))
+        if col.size:  # a lower level's quantile of this step is at most its largest error: levels nest
+            width[j] = max(width[j], float(col.max()))
     width = np.maximum.accumulate(width)  # uncertainty does not shrink with the horizon
     if horizon <= h_cal:
         return width[:horizon]
