@@ -6,6 +6,7 @@ import io
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -127,3 +128,22 @@ def test_every_baseline_given_is_a_column_and_missing_bounds_are_empty():
     }  # fmt: skip
     with pytest.raises(ConfigError, match=r"the id column 'Theta' has the name of a column"):
         cross_validation_rows("Theta", ["a", "b"], times, actual, actual, {"Theta": actual})
+
+
+@pytest.mark.parametrize("mode", [[], ["--global"]])
+def test_series_too_short_to_score_or_to_train_are_named_not_a_traceback(tmp_path, long_csv, mode):
+    # a series of 1 row (nothing before its test rows) crashed both modes; one of 6 rows (2 to train on,
+    # too few for a model) was an error in local mode: now Naive2 forecasts it, as the global mode does
+    _, frame = long_csv
+    short = [("tiny", "2020-01-01", 1.0), *[("brief", f"2020-0{k + 1}-01", 5.0 + k % 3) for k in range(6)]]
+    path = tmp_path / "short.csv"
+    pd.concat([frame, pd.DataFrame(short, columns=["store", "date", "sales"])]).to_csv(path, index=False)
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--horizon", str(H), "--level", "80",
+                            *TINY_CLI, *mode, "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert f"1 of 6 series have fewer than 2 rows before their last {H} (tiny): not scored." in " ".join(
+        r.stderr.split()
+    )
+    assert "(brief)" in r.stderr or "left out of the global model" in r.stderr
+    scored = set(json.loads(r.stdout)["per_series"])
+    assert scored == {sid for sid, _, _ in SERIES} | {"brief"}

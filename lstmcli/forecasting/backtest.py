@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmcli.errors import ConfigError, LstmcliError
+from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.forecaster import Forecaster
@@ -238,6 +238,28 @@ def _origin_labels(data: Any, origins: np.ndarray) -> list[str]:
     return [str(np.datetime64(data.timestamps[o], "D")) for o in origins]
 
 
+MIN_TRAINING_ROWS = 2  # rows before the test rows a series needs to be scored (Naive2, MASE's scale)
+
+
+def _scorable(series: Sequence[Any], h: int, path: str) -> tuple[list[Any], list[str]]:
+    """The series with at least ``MIN_TRAINING_ROWS`` rows before their ``h`` test rows, and a note
+    naming the others (train leaves such series out of a panel model as well)."""
+    kept = [s for s in series if len(s.values) - h >= MIN_TRAINING_ROWS]
+    if len(kept) == len(series):
+        return kept, []
+    short = [str(s.series_id) for s in series if len(s.values) - h < MIN_TRAINING_ROWS]
+    if not kept:
+        raise DataError(
+            f"{path}: no series has {MIN_TRAINING_ROWS} rows before its last {h} to train on; use a shorter "
+            "--horizon"
+        )
+    shown = ", ".join(short[:3]) + (", …" if len(short) > 3 else "")
+    return kept, [
+        f"{len(short)} of {len(series)} series have fewer than {MIN_TRAINING_ROWS} rows before their last "
+        f"{h} ({shown}): not scored."
+    ]
+
+
 def backtest_long(
     series: Sequence[Any],
     config: ForecasterConfig,
@@ -268,28 +290,41 @@ def backtest_long(
         if h_all is not None and h != h_all:
             raise ConfigError(f"{path}: series {s.series_id} has {h} test rows, others have {h_all}")
         h_all = h
+    assert h_all is not None
+    series, notes = _scorable(series, h_all, path)
     models = _local_models(series, replace(config, horizon=h_all), h_all, path, on_fit, threads, executor)
     for s, model in zip(series, models, strict=True):
         h = h_all
         y = np.asarray(s.values, dtype=np.float64)
         train = y[: len(y) - h]
-        forecast = model.predict(h)
-        lstm.append(forecast.values)
-        members.append(forecast.members)
+        baselines = baseline_forecasts(train, np.array([len(train)]), h, season)
+        forecast = model.predict(h) if model is not None else None
+        lstm.append(forecast.values if forecast is not None else baselines["Naive2"][0])
+        members.append(forecast.members if forecast is not None else None)
         actual.append(y[len(y) - h :])
         insample.append(train)
         labels.append(str(s.series_id))
-        for name, f in baseline_forecasts(train, np.array([len(train)]), h, season).items():
+        for name, f in baselines.items():
             base.setdefault(name, []).append(f[0])
-    assert h_all is not None
+    unfitted = [label for label, m in zip(labels, models, strict=True) if m is None]
+    if unfitted:
+        shown = ", ".join(unfitted[:3]) + (", …" if len(unfitted) > 3 else "")
+        notes.append(
+            f"{len(unfitted)} of {len(labels)} series are too short for a model of these settings "
+            f"({shown}) and are forecast by Naive2 here."
+        )
+    states = [m.state_ if m is not None else None for m in models]
     for level in levels:  # the series' errors calibrate the intervals together (``panel_intervals``)
-        widths[level] = _panel_widths([m.state_ for m in models], level, h_all)
+        widths[level] = _panel_widths(states, level, h_all)
     forecasts = {"LSTM": np.stack(lstm)} | {name: np.stack(v) for name, v in base.items()}
     result = BacktestResult(h_all, season, np.stack(actual), forecasts, insample, labels)
     result.set_intervals(
         {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(series)}, members
     )
-    constant = [label for label, m in zip(labels, models, strict=True) if m.state_.constant is not None]
+    result.notes.extend(notes)
+    constant = [
+        label for label, st in zip(labels, states, strict=True) if st is not None and st.constant is not None
+    ]
     if constant:  # (train leaves them out of a panel model; scored here, they read as perfect forecasts)
         shown = ", ".join(constant[:3]) + (", …" if len(constant) > 3 else "")
         result.notes.append(
@@ -303,9 +338,10 @@ def backtest_long(
 def _local_models(
     series: Sequence[Any], config: ForecasterConfig, h: int, path: str,
     on_fit: Callable[[int, int], None] | None, threads: int, executor: Any = None,
-) -> list[Forecaster]:  # fmt: skip
+) -> list[Forecaster | None]:  # fmt: skip
     """One model per series on its training part: fanned out over the cores (``panel_local``), each
-    the same bit for bit as fitted alone; a series that cannot be fitted fails as it would alone."""
+    the same bit for bit as fitted alone; None for a series too short for one (too short for the
+    settings' lookback and horizon: ``panel_local`` says so without raising)."""
     from lstmcli.engine.threads import cores_for
     from lstmcli.forecasting.panel_local import fit_local
 
@@ -320,18 +356,11 @@ def _local_models(
         config, ids, trains, cores=cores, on_series=report, keep_untrained=True, executor=executor
     )
     fitted = dict(zip(kept, states, strict=True))
-    models = []
-    for k, data in enumerate(trains):
-        model = Forecaster(config)
-        if str(k) in fitted:
+    models: list[Forecaster | None] = []
+    for k in range(len(trains)):
+        model = Forecaster(config) if str(k) in fitted else None
+        if model is not None:
             model.state_ = fitted[str(k)]
-        else:
-            try:
-                model.fit(data, threads=1)  # raises what a series too short for the settings raises
-            except LstmcliError as e:  # ... naming the series (the file holds many)
-                text, sid = str(e), series[k].series_id
-                named = text.replace(f"{path}:", f"{path}, series '{sid}':", 1)
-                raise type(e)(named if named != text else f"{text} (series '{sid}')") from None
         models.append(model)
     return models
 
@@ -358,6 +387,7 @@ def backtest_panel(
     from lstmcli.forecasting.panel import PanelForecaster
 
     started = time.perf_counter()
+    all_ids = [str(s.series_id) for s in series]
     h_all = None
     for s in series:
         h = s.n_test if s.n_test else horizon
@@ -367,6 +397,12 @@ def backtest_panel(
             raise ConfigError(f"{path}: series {s.series_id} has {h} test rows, others have {h_all}")
         h_all = h
     assert h_all is not None
+    series, notes = _scorable(series, h_all, path)
+    if static is not None:  # (one value per series, in the series' order)
+        kept = {str(s.series_id) for s in series}
+        static = {
+            c: [v for v, sid in zip(vals, all_ids, strict=True) if sid in kept] for c, vals in static.items()
+        }
     trains = [np.asarray(s.values, dtype=np.float64)[: len(s.values) - h_all] for s in series]
     ids = [str(s.series_id) for s in series]
     model = PanelForecaster(replace(config, horizon=h_all, season=season), mode="global").fit(
@@ -376,6 +412,7 @@ def backtest_panel(
     forecasts = model.predict(h_all, executor=executor)
     actual = [np.asarray(s.values, dtype=np.float64)[len(y) :] for s, y in zip(series, trains, strict=True)]
     result = panel_result(model, forecasts, trains, actual, ids, h_all, season, levels)
+    result.notes[:0] = notes
     result.seconds = time.perf_counter() - started
     return result
 
