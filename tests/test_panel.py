@@ -86,6 +86,23 @@ def test_panel_keeps_each_series_dates_sorted_by_id_and_skips_the_unusable_in_on
     assert not any("flat" in n or "gappy" in n for n in panel.notes)  # no note per series
 
 
+def test_ids_that_differ_only_by_spaces_at_their_ends_are_an_error_not_one_series(tmp_path):
+    # stripped, "air " and "air" were one series: two series' rows merged, the gap between them filled
+    rows = [("air", f"2020-{m:02d}-01", m) for m in range(1, 13)]
+    rows += [("air ", f"2022-{m:02d}-01", 100 + m) for m in range(1, 13)]
+    path = tmp_path / "ids.csv"
+    pd.DataFrame(rows, columns=["store", "date", "sales"]).to_csv(path, index=False)
+    with pytest.raises(
+        DataError, match=r"the ids 'air' \(line 2\) and 'air ' \(line 14\) differ only by spaces"
+    ):
+        load_panel(path, id_col="store")
+    # a file padded alike everywhere is read as it is written, stripped
+    pd.DataFrame([(f" {s} ", d, v) for s, d, v in rows[:12]], columns=["store", "date", "sales"]).to_csv(
+        path, index=False
+    )
+    assert load_panel(path, id_col="store").ids == ("air",)
+
+
 def test_a_given_frequency_is_used_and_said(panel_csv):
     panel = load_panel(panel_csv, id_col="store", freq="MS")
     assert "Frequency MS (monthly, month start), as given by --freq." in panel.notes

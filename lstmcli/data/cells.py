@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,9 @@ class Table:
     lines: np.ndarray  # (n,) line number (header = line 1) where each data row starts
     sep: str
     notes: list[str]
+    # the cells of a column as written, for the columns where stripping changed some cell (none, mostly):
+    # ids that differ only by spaces at their ends would otherwise become one series
+    unstripped: dict[str, pd.Series] = field(default_factory=dict)
 
 
 def missing_mask(s: pd.Series) -> np.ndarray:

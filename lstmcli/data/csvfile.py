@@ -195,16 +195,18 @@ def read_table(path, *, parquet: bool = False) -> Table:
             "the first line must name the columns, e.g. date,value"
         )
 
-    df = raw_df.iloc[1:].reset_index(drop=True)
-    df.columns = names
-    df = df.apply(lambda s: s.astype(str).str.strip())
+    raw = raw_df.iloc[1:].reset_index(drop=True).astype(str)
+    raw.columns = names
+    df = raw.apply(lambda s: s.str.strip())
+    unstripped = {c: raw[c] for c in names if not df[c].equals(raw[c])}
     lines = starts[1:]
     if len(df):
         empty = (df == "").all(axis=1).to_numpy()
         if empty.any():
             notes.append(f"Ignored {plural(int(empty.sum()), 'empty line')} ({fmt_lines(lines[empty], 3)}).")
             df = df.loc[~empty].reset_index(drop=True)
+            unstripped = {c: v.loc[~empty].reset_index(drop=True) for c, v in unstripped.items()}
             lines = lines[~empty]
     if len(df) == 0:
         raise DataError(f"{shown}: has a header ({', '.join(names)}) but no data rows")
-    return Table(shown, names, df, np.asarray(lines, dtype=np.int64), sep, notes)
+    return Table(shown, names, df, np.asarray(lines, dtype=np.int64), sep, notes, unstripped)

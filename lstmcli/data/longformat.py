@@ -89,7 +89,19 @@ def series_codes(table: Table, id_col: str) -> tuple[np.ndarray, pd.Index]:
     if id_missing.any():
         k = int(np.argmax(id_missing))
         raise DataError(f"{table.path} line {table.lines[k]}, column '{id_col}': the series id is empty")
-    return pd.factorize(ids, sort=False)  # codes follow first appearance
+    codes, uniques = pd.factorize(ids, sort=False)  # codes follow first appearance
+    if id_col in table.unstripped:  # two ids written apart that read as one once stripped
+        written = table.unstripped[id_col]
+        first = pd.Series(np.arange(len(ids))).groupby(codes).first().to_numpy()  # (row of each id's start)
+        other = np.flatnonzero(written.to_numpy() != written.to_numpy()[first[codes]])
+        if other.size:
+            k, a = int(other[0]), int(first[codes[other[0]]])
+            raise DataError(
+                f"{table.path} column '{id_col}': the ids {show(written.iloc[a])} (line {table.lines[a]}) and "
+                f"{show(written.iloc[k])} (line {table.lines[k]}) differ only by spaces at their ends, "
+                "which lstmcli does not read; write them alike, or as two different ids"
+            )
+    return codes, uniques
 
 
 def rows_marked_test(table: Table, split_col: str | None) -> np.ndarray:
