@@ -407,6 +407,39 @@ def test_second_ctrl_c_abandons_without_writing(runner, cwd, monkeypatch):
     assert sorted(os.listdir(cwd)) == ["model.npz"]
 
 
+def test_ctrl_c_in_a_panel_of_local_models_never_replaces_a_model_with_some_series_of_it(
+    runner, cwd, monkeypatch
+):
+    """A first Ctrl-C after one series of four: a new file holds that series (exit 130, said); an
+    existing model is left as it was (it replaced it with a model of 1 series, exit 0)."""
+    from lstmcli.cli import train as train_cmd
+
+    class AfterOneSeries(train_cmd._Interrupts):
+        asked = 0
+
+        @property
+        def requested(self):  # asked before each series' task: True once the first has run
+            AfterOneSeries.asked += 1
+            return AfterOneSeries.asked > 2
+
+        @requested.setter
+        def requested(self, value):
+            pass
+
+    monkeypatch.setattr(train_cmd, "_Interrupts", AfterOneSeries)
+    panel = REPO / "sample_data" / "monthly_panel.csv"
+    args = ["train", panel, "--id-col", "series", *FAST, "--ensemble", "1", "--threads", "1"]
+    result = run(runner, *args, "-m", "new.npz")
+    assert result.exit_code == 130, result.output
+    assert "new.npz holds the 1 of 4 series trained so far" in " ".join(result.stderr.split())
+    (cwd / "model.npz").write_bytes(PREVIOUS)
+    AfterOneSeries.asked = 0
+    result = run(runner, *args)
+    assert result.exit_code == 130, result.output
+    assert "interrupted after 1 of 4 series: model.npz was left as it was" in " ".join(result.stderr.split())
+    assert (cwd / "model.npz").read_bytes() == PREVIOUS
+
+
 def test_two_trainings_writing_one_path_never_mix(cwd):
     procs = [_start_training(cwd, "model.npz", epochs=40) for _ in range(2)]
     for p in procs:

@@ -204,6 +204,13 @@ def train(
                         "nothing written. Try a lower --lr or --transform log,standard"
                     )
                 raise fail(f"interrupted before the first epoch finished: {model} was not written")
+            partial = _untrained_series(forecaster)
+            if partial and model.exists():  # a model of some series only never replaces a file
+                fail(
+                    f"interrupted after {partial[0]:,} of {partial[1]:,} series: {model} was left as it was "
+                    f"(it would hold only those); write them elsewhere with -m, or train again"
+                )
+                raise typer.Exit(code=130)
             try:
                 forecaster.save(model)
             except KeyboardInterrupt:
@@ -214,6 +221,12 @@ def train(
         from lstmcli.cli.panels import report_panel_training
 
         report_panel_training(forecaster, model, seconds, output_format is TrainFormat.json)
+        if partial:
+            warn(
+                f"interrupted: {model} holds the {partial[0]:,} of {partial[1]:,} series trained so far; train "
+                "again for all of them"
+            )
+            raise typer.Exit(code=130)
         return
     summary = training_summary(forecaster, model, seconds)
     _warn_about(forecaster, summary)
@@ -223,6 +236,17 @@ def train(
     from lstmcli.cli.render import render_training_summary
 
     render_training_summary(stdout_console(), summary)
+
+
+def _untrained_series(forecaster: Any) -> tuple[int, int] | None:
+    """(series trained, series to train) of a panel of local models that Ctrl-C stopped before every
+    series was trained; None for any other model (one network or a global one stops between epochs:
+    every series has its model)."""
+    if getattr(forecaster, "mode", None) != "local" or forecaster.train_result_.stop_reason != "interrupted":
+        return None
+    st = forecaster.state_
+    left = sum(1 for _, reason in st.skipped if reason.startswith("not trained"))
+    return len(st.ids), len(st.ids) + left
 
 
 def warn_settings(config: Any) -> None:
