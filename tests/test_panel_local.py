@@ -162,3 +162,26 @@ def test_cli_train_local_predict_inspect_backtest(tmp_path, panel_csv):  # noqa:
                             "--format", "json"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "LSTM" in json.loads(r.stdout)["overall"]
+
+
+@pytest.mark.parametrize("member", [1, 2])
+def test_inspect_names_the_weights_of_the_series_it_shows_and_pytorch_reads_them(tmp_path, local, member):
+    # it named lstm.*, which a panel of local models does not hold: series K's are series.K.lstm.*
+    path = tmp_path / "local.npz"
+    local.save(path)
+    r = runner.invoke(app, ["inspect", "-m", str(path), "--id", "west", "--member", str(member), "--format", "json",
+                            "--units", str(TINY.hidden)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    k = local.ids_.index("west")
+    assert out["id"] == "west"
+    assert out["weights"] == (f"series.{k}.lstm" if member == 1 else f"series.{k}.ensemble.1.lstm")
+    torch = pytest.importorskip("torch")  # the README's snippet, with the name inspect gave
+    weights = out["weights"]
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["metadata"]))["network"]
+        lstm = torch.nn.LSTM(meta["input_size"], meta["hidden_size"], meta["num_layers"], batch_first=True)
+        lstm.load_state_dict({key[len(weights) + 1 :]: torch.tensor(z[key]) for key in z.files
+                              if key.startswith(weights + ".")})  # fmt: skip
+    h, _ = lstm(torch.tensor(np.asarray(out["inputs"], dtype=np.float32))[None])
+    np.testing.assert_allclose(h[0].detach().numpy(), out["layers"][-1]["h"], atol=1e-5)

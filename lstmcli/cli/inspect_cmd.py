@@ -111,12 +111,14 @@ def inspect_cmd(
         from lstmcli.forecasting.verdicts import first_epoch_members
 
         with first_run_notice("forecast"):  # a panel's series runs the compiled loop (one series: NumPy)
-            forecaster = series_model(model, series_id)
+            forecaster, weights_root = series_model(model, series_id)
         members = len(forecaster.networks_)
         if member > members:
             raise ConfigError(
                 f"--member {member} out of range: the model has {members} member(s), 1..{members}"
             )
+        # this member's LSTM in the model file (PyTorch's names behind it: modelfile, panelfile)
+        weights = weights_root + ("lstm" if member == 1 else f"ensemble.{member - 1}.lstm")
         notes: tuple[str, ...] = ()
         if data is not None and series_id is not None:  # a panel's model: --data is a panel file too
             from lstmcli.cli.panels import newer_series
@@ -191,6 +193,8 @@ def inspect_cmd(
         # --steps, --units and --layer cut the json as they cut the tables
         payload: dict[str, Any] = {
             "model": str(model),
+            **({"id": str(series_id)} if series_id is not None else {}),
+            "weights": weights,  # the file's entries of this member's LSTM: WEIGHTS.weight_ih_l0, ...
             "member": member,
             "members": members,
             "gate_order": ["i", "f", "g", "o"],
@@ -263,8 +267,7 @@ def inspect_cmd(
     if len(trace.input_names) > 1:  # covariates: what the window's steps carry
         console.print(inputs_table(trace.inputs[first:], trace.input_names, labels[first:]))
     for k in chosen:
-        prefix = "lstm" if member == 1 else f"ensemble.{member - 1}.lstm"  # the model file's names
-        console.rule(f"layer {k + 1} of {n_layers} (weights {prefix}.*_l{k})")
+        console.rule(f"layer {k + 1} of {n_layers} (weights {weights}.*_l{k})")
         for name in ORDER:
             console.print(gate_table(name, trace.layers[k][name][first:], labels[first:], unit_list))
         console.print(unit_summary_table([summaries[k][u] for u in unit_list], forecaster.season_))

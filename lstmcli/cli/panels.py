@@ -379,14 +379,16 @@ def panel_id_col(model: Path) -> str:
     return PanelForecaster.load(model).id_col_
 
 
-def series_model(model: Path, series_id: str | None) -> Any:
-    """The ``Forecaster`` that `inspect` traces: the model's own, or one series' of a panel (``--id``)."""
+def series_model(model: Path, series_id: str | None) -> tuple[Any, str]:
+    """The ``Forecaster`` that `inspect` traces -- the model's own, or one series' of a panel (``--id``)
+    -- and where its networks' weights are in the file: "" (a model of one series, a global model's
+    shared networks) or "series.K." (series K of a panel of local models; panelfile)."""
     from lstmcli.forecasting.forecaster import Forecaster
 
     if not is_panel_model(model):
         if series_id is not None:
             raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
-        return Forecaster.load(model)
+        return Forecaster.load(model), ""
     from lstmcli.forecasting.panel import PanelForecaster
 
     panel = PanelForecaster.load(model)
@@ -394,7 +396,9 @@ def series_model(model: Path, series_id: str | None) -> Any:
         ids = panel.ids_
         shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
         raise ConfigError(f"{model.name} holds {len(ids)} series; choose one with --id ({shown})")
-    return panel.forecaster(series_id)
+    forecaster = panel.forecaster(series_id)
+    root = f"series.{panel.ids_.index(str(series_id))}." if panel.mode == "local" else ""
+    return forecaster, root
 
 
 # ---------------------------------------------------------------------------------------------- backtest
