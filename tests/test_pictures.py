@@ -377,3 +377,29 @@ def test_backtest_plot_shows_each_origins_intervals_with_level(runner, cwd, monk
     assert result.exit_code == 0, result.output
     for ax in figures[-1].axes[:3]:  # the grid of series, each with its band
         assert [c.get_label() for c in ax.collections] == ["90% interval"]
+
+
+def test_a_panel_backtest_picture_is_dated_and_says_the_error_is_over_every_series(runner, cwd, monkeypatch):
+    # the grid's x axes read row numbers (96 ... 144) where the file has dates
+    import matplotlib.dates as mdates
+
+    figures = captured_figures(monkeypatch, "lstmcli.cli.backtest")
+    panel = REPO / "sample_data" / "monthly_panel.csv"
+    result = run(
+        runner, "backtest", panel, "--id-col", "series", *FAST, "--plot", "p.png", "--id", "ice_cream"
+    )
+    assert result.exit_code == 0, result.output
+    series_ax, error_ax = figures[-1].axes
+    assert series_ax.get_title(loc="left") == "series ice_cream"
+    assert isinstance(
+        series_ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter | mdates.AutoDateFormatter
+    )
+    first, last = (mdates.num2date(x).year for x in series_ax.get_xlim())
+    assert 2018 <= first <= last <= 2024  # (its last 3 years and its test year, 2022-2023)
+    assert (
+        error_ax.get_title(loc="left")
+        == "Error by horizon step, the mean over all 4 series (lower is better)"
+    )
+    result = run(runner, "backtest", LONG, "--id-col", "series_id", "--season", "4", *FAST, "--plot", "q.png")
+    assert result.exit_code == 0, result.output  # (M3's files number their steps: steps, as before)
+    assert figures[-1].axes[0].get_xlabel() in ("", "step")

@@ -304,17 +304,24 @@ def backtest(
             from lstmcli.cli.plots import backtest_figure
 
             if id_col is not None:
+                scored = list(result.labels)  # (a series too short to score is not among them)
+                if series_id is not None and series_id not in scored:
+                    raise ConfigError(f"--id {series_id!r}: that series has too few rows to be scored")
                 rows = (
-                    [ids.index(series_id)]
+                    [scored.index(series_id)]
                     if series_id is not None
-                    else list(range(min(GRID_SERIES, len(ids))))
+                    else list(range(min(GRID_SERIES, len(scored))))
                 )
+                times = {
+                    str(s.series_id): getattr(s, "times", getattr(s, "timestamps", None)) for s in series
+                }
                 fig = backtest_figure(
                     result,
-                    title=f"Backtest of {data.name}: {len(ids)} series, {result.horizon} steps"
-                    + (f" (series {series_id})" if series_id is not None else _shown(len(rows), len(ids))),
+                    title=f"Backtest of {data.name}: {len(scored)} series, {result.horizon} steps"
+                    + (f" (series {series_id})" if series_id is not None else _shown(len(rows), len(scored))),
                     ylabel=target or "value",
                     series_index=rows,
+                    series_times=[times.get(label) for label in scored],
                 )
             else:
                 fig = backtest_figure(

@@ -252,12 +252,14 @@ def backtest_figure(
     ylabel: str,
     timestamps: np.ndarray | None = None,
     series_index: list[int] | None = None,
+    series_times: list[np.ndarray | None] | None = None,
 ) -> Figure:
     """Top: each origin's LSTM forecast against the actual values. Bottom: the error (sMAPE) by horizon
-    step, the LSTM next to the baselines.
+    step, the LSTM next to the baselines (over every series of a long file).
 
     A single series (``series_index`` None) is drawn once, its origins along it; many series (a long
-    file) as a grid, one panel per series index in ``series_index``.
+    file) as a grid, one panel per series index in ``series_index``, dated by ``series_times`` (each
+    series' dates, training then test rows; None: steps).
     """
     with _style():
         if series_index is None:
@@ -274,8 +276,9 @@ def backtest_figure(
             top = outer[0].subgridspec(rows, cols)
             for k, row in enumerate(series_index):
                 ax = fig.add_subplot(top[k // cols, k % cols])
-                _series_panel(ax, result, row, legend=k == 0)
-            _per_step_panel(fig.add_subplot(outer[1]), result)
+                times = series_times[row] if series_times is not None else None
+                _series_panel(ax, result, row, legend=k == 0, timestamps=times)
+            _per_step_panel(fig.add_subplot(outer[1]), result, over=len(result.labels))
         fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
     return fig
 
@@ -325,15 +328,18 @@ def _origins_panel(ax: Any, result: Any, timestamps: np.ndarray | None, ylabel: 
     ax.margins(x=0.01, y=0.16)
 
 
-def _series_panel(ax: Any, result: Any, row: int, legend: bool) -> None:
-    """One series of a long file: its last values, the actual test values and the forecasts."""
+def _series_panel(ax: Any, result: Any, row: int, legend: bool, timestamps: np.ndarray | None = None) -> None:
+    """One series of a long file: its last values, the actual test values and the forecasts, along its
+    dates when it has them (``timestamps``, one per row), else its steps."""
     import numpy as np
 
     h = result.horizon
     past = result.insample[row][-max(3 * h, 2 * result.season, 12) :]
     n0 = len(result.insample[row])
-    px = np.arange(n0 - len(past) + 1, n0 + 1)
-    fx = np.arange(n0, n0 + h + 1)
+    dated = timestamps is not None and np.asarray(timestamps).dtype.kind == "M" and len(timestamps) == n0 + h
+    x = np.asarray(timestamps) if dated else np.arange(1, n0 + h + 1)
+    px = x[n0 - len(past) : n0]
+    fx = x[n0 - 1 : n0 + h]
     levels = sorted(result.intervals, reverse=True)
     lstm = result.forecasts["LSTM"][row]
     for j, level in enumerate(levels):
@@ -366,15 +372,19 @@ def _series_panel(ax: Any, result: Any, row: int, legend: bool) -> None:
             label="Naive2",
         )
     ax.set_title(f"series {result.labels[row]}", loc="left", fontsize=10)
-    _step_axis(ax)
+    if dated:
+        _date_axis(ax)
+    else:
+        _step_axis(ax)
     ax.tick_params(labelsize=8)
     ax.margins(y=0.2)
     if legend:
         ax.legend(loc="upper left", fontsize=8, ncols=4 + len(levels))
 
 
-def _per_step_panel(ax: Any, result: Any) -> None:
-    """sMAPE by horizon step: the LSTM (bold) next to each baseline."""
+def _per_step_panel(ax: Any, result: Any, over: int | None = None) -> None:
+    """sMAPE by horizon step: the LSTM (bold) next to each baseline (the mean ``over`` that many series
+    of a long file, said in the title)."""
     import numpy as np
 
     per_step = result.per_step()
@@ -393,7 +403,8 @@ def _per_step_panel(ax: Any, result: Any) -> None:
             label=name,
             zorder=3 if lstm else 2,
         )
-    ax.set_title("Error by horizon step (lower is better)", loc="left")
+    every = f", the mean over all {over} series" if over and over > 1 else ""
+    ax.set_title(f"Error by horizon step{every} (lower is better)", loc="left")
     ax.set_xlabel("horizon step")
     ax.set_ylabel("sMAPE (%)")
     ax.set_xticks(steps if len(steps) <= 24 else steps[:: -(-len(steps) // 24)])
