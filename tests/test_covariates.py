@@ -181,6 +181,24 @@ def test_errors_are_one_line(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- model file
+def test_a_future_file_of_ambiguous_day_first_dates_is_read_the_way_that_continues_the_series(tmp_path):
+    # 01/01/2024 ... 07/01/2024 read month/day (1 January ... 1 July, monthly and regular) gave
+    # "no row for 2024-01-02" although line 3 says 02/01/2024
+    data = tmp_path / "sales.csv"
+    dates, promo = promo_csv(data, n=365)
+    model = tmp_path / "m.npz"
+    r = run("train", data, "--target", "sales", "--future-features", "promo", "-m", model, *FAST)
+    assert r.exit_code == 0, r.output
+    future = tmp_path / "future.csv"
+    steps = [np.datetime64("2024-01-01") + k for k in range(7)]
+    future.write_text("date,promo\n" + "".join(f"{d.item():%d/%m/%Y},{k % 2}\n" for k, d in enumerate(steps)))
+    day_first = run("predict", "-m", model, "--future", future, "--format", "json")
+    assert day_first.exit_code == 0, day_first.output
+    future.write_text("date,promo\n" + "".join(f"{d},{k % 2}\n" for k, d in enumerate(steps)))
+    iso = run("predict", "-m", model, "--future", future, "--format", "json")
+    assert json.loads(day_first.stdout) == json.loads(iso.stdout)
+
+
 def test_model_file_round_trip_and_old_files_unchanged(tmp_path):
     data = tmp_path / "sales.csv"
     promo_csv(data, n=150, trailing=7)

@@ -7,12 +7,13 @@ order, and a missing row or cell is a one-line error naming the date (or step) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from lstmcli.data.cells import check_numbers, numeric_column
 from lstmcli.data.csvfile import read_table
+from lstmcli.data.dates import to_datetime
 from lstmcli.data.timecolumn import find_time, sort_rows
 from lstmcli.data.wording import fmt_ts, missing_col_error, plural
 from lstmcli.errors import DataError
@@ -31,6 +32,9 @@ class FutureValues:
     values: np.ndarray
     stamps: np.ndarray | None
     lines: np.ndarray
+    # the same file with its dates read the other way, when every date could be month/day or day/month
+    # (01/02/2023): ``rows_for`` takes the reading whose dates continue the series
+    other: FutureValues | None = None
 
 
 def load_future(path, columns: tuple[str, ...], time_col: str | None = None) -> FutureValues:
@@ -38,6 +42,19 @@ def load_future(path, columns: tuple[str, ...], time_col: str | None = None) -> 
     table = read_table(path)
     time = find_time(table, time_col)
     values = _known_columns(table, columns)
+    future = _rows(table, time, values, columns)
+    if time is not None and any("could be month/day or day/month" in n for n in time.notes):
+        day_first = any("they were read as day/month" in n for n in time.notes)
+        keys, _ = to_datetime(table.df[time.name], dayfirst=not day_first)
+        if not np.isnat(keys).any():
+            other = _rows(
+                table, replace(time, keys=np.asarray(keys, dtype="datetime64[ns]")), values, columns
+            )
+            future = replace(future, other=other)
+    return future
+
+
+def _rows(table, time, values: list[np.ndarray], columns: tuple[str, ...]) -> FutureValues:
     order = np.arange(len(table.df)) if time is None else sort_rows(table, time, [])
     stamps = None
     if time is not None and time.kind == "dates":
@@ -113,7 +130,21 @@ def load_panel_future(path, id_col: str, columns: tuple[str, ...]) -> PanelFutur
 
 def rows_for(future: FutureValues, expected: np.ndarray | None, need: int, last: str) -> np.ndarray:
     """(need, K) values for the ``need`` steps after the last observation (``last``, as text), whose
-    dates are ``expected`` (None for a series without dates: the first ``need`` rows, in order)."""
+    dates are ``expected`` (None for a series without dates: the first ``need`` rows, in order). Dates
+    that could be month/day or day/month are read the way that continues the series."""
+    try:
+        return _rows_for(future, expected, need, last)
+    except DataError:
+        if future.other is None or expected is None:
+            raise
+        try:
+            return _rows_for(future.other, expected, need, last)
+        except DataError:
+            pass
+        raise
+
+
+def _rows_for(future: FutureValues, expected: np.ndarray | None, need: int, last: str) -> np.ndarray:
     label, names = future.label, future.names
     if expected is None or future.stamps is None:
         if len(future.values) < need:
