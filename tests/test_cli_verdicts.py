@@ -119,7 +119,10 @@ def test_the_summary_shows_every_lookback_and_why_one_was_shortened(runner, cwd)
     result = run(runner, "train", short, *FAST2, "--format", "json")
     summary = json.loads(result.stdout)
     assert summary["default_lookback"] == 24 and max(summary["lookbacks"]) < 24
-    assert lookback_text(summary).endswith("shortened from 24 to leave training windows in a short series")
+    assert lookback_text(summary).endswith("shortened from 24 to leave training windows")
+    result = run(runner, "train", ICE_CREAM, *FAST2, "--val-size", "612", "-m", "v.npz")  # of 614 rows
+    assert result.exit_code == 0, result.output
+    assert "--val-size 612: the series leaves room for " in " ".join(result.stderr.split())  # (quietly fewer)
     result = run(runner, "train", short, *FAST2, "--lookback", "4", "--horizon", "40", "-m", "h.npz")
     assert result.exit_code == 1 and "forecasting 40 steps needs at least 40" in result.stderr
 

@@ -161,7 +161,7 @@ def lookback_text(s: dict[str, Any]) -> str:
     )
     default = s.get("default_lookback")
     if default and max(lookbacks) < default:
-        text += f", shortened from {default} to leave training windows in a short series"
+        text += f", shortened from {default} to leave training windows"
     return text
 
 

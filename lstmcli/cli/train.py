@@ -151,10 +151,15 @@ def train(
 
             check_model_target(model)
             forecaster = Forecaster(config)
-            forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
+            split = forecaster.plan(series)  # settings that cannot work fail here, before anything is printed
         err = stderr_console()
         print_notes(err, series.notes)
         warn_settings(config)
+        if id_col is None and val_size >= 1 and split.n_val < int(val_size):
+            warn(
+                f"--val-size {int(val_size)}: the series leaves room for {split.n_val} validation windows "
+                "beside its training windows; those are used"
+            )
         if hasattr(series, "ids") and season is None and series.freq is None:  # a panel without dates
             from lstmcli.cli.panels import no_season_note
 
