@@ -103,6 +103,20 @@ def test_ids_that_differ_only_by_spaces_at_their_ends_are_an_error_not_one_serie
     assert load_panel(path, id_col="store").ids == ("air",)
 
 
+def test_a_series_off_the_panels_frequency_is_named_without_blaming_an_option_not_given(tmp_path):
+    # it read "1973-01-31 is not on the MS grid that starts at 1973-01-31; check --freq MS"
+    rows = [(sid, f"{y}-{m:02d}-01", m) for sid in ("a", "b") for y in (2020, 2021) for m in range(1, 13)]
+    rows += [("c", str(d.date()), 1.0) for d in pd.date_range("2020-01-31", periods=24, freq="ME")]
+    path = tmp_path / "ends.csv"
+    pd.DataFrame(rows, columns=["store", "date", "sales"]).to_csv(path, index=False)
+    with pytest.raises(DataError) as e:
+        load_panel(path, id_col="store")
+    assert str(e.value) == (
+        f"{path} line 50, column 'date': 2020-01-31 is not on the MS (monthly, month start) grid; "
+        "series 'c' does not follow the frequency of the other series"
+    )
+
+
 def test_a_given_frequency_is_used_and_said(panel_csv):
     panel = load_panel(panel_csv, id_col="store", freq="MS")
     assert "Frequency MS (monthly, month start), as given by --freq." in panel.notes

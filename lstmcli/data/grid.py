@@ -129,8 +129,11 @@ def _infer_offset(ts: np.ndarray):
     return off, "gaps"
 
 
-def _explicit_offset(freq: str, ts: np.ndarray, path: str, time_name: str, lines_sorted: np.ndarray):
-    """The user's --freq, adapted to the data where the alias allows (legacy "M", unanchored "QS")."""
+def _explicit_offset(
+    freq: str, ts: np.ndarray, path: str, time_name: str, lines_sorted: np.ndarray, hint: str | None = None
+):
+    """The user's --freq, adapted to the data where the alias allows (legacy "M", unanchored "QS"); a
+    date off it is an error ending with ``hint`` (default: check --freq)."""
     text = freq.strip()
     off = parse_offset(text)
     m = re.fullmatch(r"(\d*)\s*([A-Za-z]+)", text)
@@ -167,9 +170,10 @@ def _explicit_offset(freq: str, ts: np.ndarray, path: str, time_name: str, lines
             if not v.is_on_offset(pd.Timestamp(t)):
                 bad_k = k
                 break
+    grid = f"{describe_freq(v.freqstr)} grid" + (f" that starts at {fmt_ts(ts[0])}" if bad_k else "")
     raise DataError(
-        f"{path} line {lines_sorted[bad_k]}, column '{time_name}': {fmt_ts(ts[bad_k])} is not on the "
-        f"{describe_freq(v.freqstr)} grid that starts at {fmt_ts(ts[0])}; check --freq {freq}"
+        f"{path} line {lines_sorted[bad_k]}, column '{time_name}': {fmt_ts(ts[bad_k])} is not on the {grid}; "
+        + (hint or f"check --freq {freq}")
     )
 
 

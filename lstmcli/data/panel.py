@@ -137,7 +137,12 @@ def load_panel(
             pos, G, timestamps = on
             out_freq = shared.freqstr
         else:
-            off, (pos, G) = _explicit_offset(alias, time.keys[rows], p, time.name, table.lines[rows])
+            hint = (
+                None
+                if freq is not None
+                else f"series {sid!r} does not follow the frequency of the other series"
+            )
+            off, (pos, G) = _explicit_offset(alias, time.keys[rows], p, time.name, table.lines[rows], hint)
             out_freq = off.freqstr
             timestamps = _dates(time.keys[rows][0], G, off)
         if n_hist < 1:
