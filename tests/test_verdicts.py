@@ -141,3 +141,33 @@ def test_panel_predict_method_per_series(tmp_path):
             expected = loaded.forecaster(sid).predict(3, method=best_method(st.validation)).values
             assert np.array_equal(forecast.values, expected)
             assert forecast.method == best_method(st.validation)  # what made it, for the user to see
+
+
+def test_the_unit_summary_and_its_words_say_what_the_half_life_is_computed_from():
+    import math
+    from types import SimpleNamespace
+
+    from lstmcli.cli.render import explain_gates
+    from lstmcli.data.transforms import make_pipeline
+    from lstmcli.forecasting.explain import input_description, unit_summary
+
+    f = np.array([[0.9], [0.5], [0.9], [0.5]])  # arithmetic mean 0.7, geometric 0.671
+    layer = {k: np.full((4, 1), 0.5) for k in "igoch"} | {"f": f}
+    (row,) = unit_summary(layer, season=12)
+    assert row["mean_forget"] == pytest.approx(math.sqrt(0.45))  # (it showed 0.70 beside this half-life)
+    assert row["half_life"] == pytest.approx(math.log(0.5) / math.log(row["mean_forget"]))
+    assert "reaches a season" not in explain_gates(1).plain  # (it read "a season (1 steps)")
+    assert "reaches a season (12 steps)" in explain_gates(12).plain
+    assert "reaches a season" not in explain_gates(12, adjusted=True).plain
+    prep = SimpleNamespace(
+        seasonal=np.array([0.9, 1.1]),
+        pipeline=make_pipeline("log,dstandard", 2).fit(np.arange(1.0, 9.0)),
+        normalize="window",
+    )
+    assert input_description(prep) == (
+        "The network sees the series divided by its seasonal indices (the season is taken out before the "
+        "network and put back after, so no unit needs to carry it), then its logarithm, then scaled by its "
+        "typical one-step change; each window minus its last value, so an output of 0 forecasts no change."
+    )
+    plain = SimpleNamespace(seasonal=np.ones(1), pipeline=make_pipeline("none", 1), normalize="none")
+    assert input_description(plain) == "The network sees the series as it is."

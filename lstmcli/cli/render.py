@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -318,14 +319,21 @@ def short_role(role: str) -> str:
     }.get(role, role)
 
 
-def explain_gates(season: int) -> Text:
+def explain_gates(season: int, sees: str = "", adjusted: bool = False) -> Text:
+    """How to read the gate tables; ``sees``: what the network is shown (``explain.input_description``);
+    ``adjusted``: the season was taken out before the network (no unit needs to carry it)."""
+    seasonal = (
+        f"; units whose half-life reaches a season ({season} steps) can carry the seasonal pattern"
+        if season > 1 and not adjusted
+        else ""
+    )
     return Text.from_markup(
         "How to read this: each step the [bold]forget gate[/] f decides how much of the cell state c (the "
         "long-term memory) to keep, the [bold]input gate[/] i how much of the candidate g to add, and the "
         "[bold]output gate[/] o how much of tanh(c) becomes the hidden state h. A unit with mean f near 1 keeps "
-        "its memory for many steps: its half-life (steps until half of a memory is left, ln 0.5 / ln f) "
-        f"tells how far back it looks; units whose half-life reaches a season ({season} steps) can carry "
-        "the seasonal pattern. A gate below 0.05 or above 0.95 is saturated: fully closed or open.\n"
+        "its memory for many steps: its half-life (steps until half of a memory is left, ln 0.5 / ln f, f "
+        f"the geometric mean shown) tells how far back it looks{seasonal}. A gate below 0.05 or above 0.95 "
+        "is saturated: fully closed or open." + (f" {escape(sees)}" if sees else "") + "\n"
     )
 
 

@@ -42,7 +42,8 @@ def unit_summary(layer: dict[str, np.ndarray], season: int) -> list[dict[str, An
         rows.append(
             {
                 "unit": u,
-                "mean_forget": float(np.mean(f)),
+                # the geometric mean f̄, which memory decays by and the half-life is computed from
+                "mean_forget": float(np.exp(np.mean(np.log(np.clip(f, 1e-12, 1.0))))),
                 "half_life": half,
                 "mean_input": float(np.mean(layer["i"][:, u])),
                 "mean_output": float(np.mean(layer["o"][:, u])),
@@ -51,3 +52,37 @@ def unit_summary(layer: dict[str, np.ndarray], season: int) -> list[dict[str, An
             }
         )
     return rows
+
+
+_STEP_WORDS = {
+    "log": "its logarithm",
+    "dstandard": "scaled by its typical one-step change",
+    "standard": "standardised",
+    "minmax": "scaled to 0..1",
+    "diff": "differenced",
+    "sdiff": "differenced by a season",
+}
+
+
+def input_description(preprocessing: Any) -> str:
+    """What the network is shown of the series, in words: the seasonal adjustment, the transforms and
+    the window normalisation (``forecasting.preprocessing``), which the forecast undoes in reverse."""
+    seasonal = np.asarray(preprocessing.seasonal)
+    parts = []
+    if seasonal.size > 1 and not np.allclose(seasonal, 1.0):
+        parts.append(
+            "divided by its seasonal indices (the season is taken out before the network and put back after, "
+            "so no unit needs to carry it)"
+        )
+    for step in preprocessing.pipeline.to_dict():
+        name = step.get("name")
+        if name == "power":
+            parts.append(f"Box-Cox transformed (lambda {float(step.get('lam', 1.0)):g})")
+        elif name in _STEP_WORDS:
+            parts.append(_STEP_WORDS[name])
+    window = {
+        "window": "each window minus its last value, so an output of 0 forecasts no change",
+        "ses": "each window minus its smoothed level",
+    }.get(preprocessing.normalize)
+    seen = "the series " + (", then ".join(parts) if parts else "as it is")
+    return f"The network sees {seen}" + (f"; {window}" if window else "") + "."
