@@ -221,13 +221,18 @@ def check_model_target(path: str | os.PathLike[str]) -> Path:
 
 # ---------------------------------------------------------------------------------------------- reading
 def open_archive(
-    path: Path, wanted: Callable[[str], bool] = lambda key: True, limits: dict[str, int] | None = None
+    path: Path,
+    wanted: Callable[[str], bool] = lambda key: True,
+    limits: dict[str, int] | None = None,
+    probe: bool = False,
 ) -> dict[str, np.ndarray]:
     """The entries of the archive that ``wanted`` names (key without ``.npy``), as arrays; the others are
-    never decompressed. Refuses anything that is not a plain .npz, entries whose uncompressed sizes add
-    up to more than the file can honestly hold (``_EXPANSION``), an entry larger than its own limit in
-    ``limits`` (key -> bytes), and a ``.npy`` header that disagrees with the size of its entry (which
-    would otherwise ask for any amount of memory before a byte of data is read)."""
+    never decompressed, but their headers are read: a pickled (object) array anywhere refuses the file
+    (``probe``: a look at one entry, which leaves the others unread). Refuses anything that is not a
+    plain .npz, entries whose uncompressed sizes add up to more than the file can honestly hold
+    (``_EXPANSION``), an entry larger than its own limit in ``limits`` (key -> bytes), and a ``.npy``
+    header that disagrees with the size of its entry (which would otherwise ask for any amount of memory
+    before a byte of data is read)."""
     name = path.name
     if not path.exists():  # the whole path: a wrong folder is as likely as a wrong name
         raise ModelFileError(f"{path}: no such model file; train one with `lstmcli train DATA.csv`")
@@ -240,11 +245,11 @@ def open_archive(
     except OSError as e:
         raise ModelFileError(f"{name}: cannot be read ({e.strerror or e})") from None
     with f:
-        return _read_entries(f, name, wanted, limits or {})
+        return _read_entries(f, name, wanted, limits or {}, probe)
 
 
 def _read_entries(
-    f: BinaryIO, name: str, wanted: Callable[[str], bool], limits: dict[str, int]
+    f: BinaryIO, name: str, wanted: Callable[[str], bool], limits: dict[str, int], probe: bool = False
 ) -> dict[str, np.ndarray]:
     head = f.read(4)
     if head != b"PK\x03\x04":
@@ -272,6 +277,13 @@ def _read_entries(
                     _check_header(entry, info, name)
                 with zf.open(info) as entry:
                     arrays[key] = np.lib.format.read_array(entry, allow_pickle=False)
+            for info in [] if probe else zf.infolist():  # the entries not read: their headers only
+                if info.filename.endswith(".npy") and not wanted(info.filename[:-4]):
+                    with zf.open(info) as entry:
+                        if _header_dtype(entry).hasobject:
+                            raise ModelFileError(
+                                f"{name}: entry {info.filename} is a pickled object array; refusing to load it"
+                            )
     except ModelFileError:
         raise
     except ValueError as e:
@@ -281,6 +293,15 @@ def _read_entries(
     except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as e:
         raise ModelFileError(f"{name}: damaged or truncated archive ({e})") from None
     return arrays
+
+
+def _header_dtype(entry: IO[bytes]) -> np.dtype:
+    """The dtype a ``.npy`` entry's header declares (its data is not read)."""
+    fmt = np.lib.format
+    version = fmt.read_magic(entry)
+    if version == (1, 0):
+        return fmt.read_array_header_1_0(entry, max_header_size=1 << 20)[2]
+    return fmt.read_array_header_2_0(entry, max_header_size=1 << 20)[2]
 
 
 def _check_header(entry: IO[bytes], info: zipfile.ZipInfo, name: str) -> None:

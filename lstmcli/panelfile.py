@@ -523,4 +523,4 @@ def _unpack(
 
 def is_panel_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a panel model file (reads only the smallest panel entry's header)."""
-    return bool(open_archive(Path(path), lambda key: key == "panel.tail_values_offsets", {}))
+    return bool(open_archive(Path(path), lambda key: key == "panel.tail_values_offsets", {}, probe=True))

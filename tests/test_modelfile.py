@@ -156,6 +156,22 @@ def test_unusable_files_are_refused(trained_model: Path, tmp_path: Path, make, m
     assert not Path("/tmp/lstmcli-pwned").exists()
 
 
+def test_an_entry_lstmcli_does_not_read_may_not_be_pickled_either(trained_model: Path, tmp_path: Path):
+    # the README says the loader refuses any archive holding one; an extra entry loaded unread
+    bad = tmp_path / "extra.npz"
+    with zipfile.ZipFile(bad, "w") as out, zipfile.ZipFile(trained_model) as good:
+        for info in good.infolist():
+            out.writestr(info, good.read(info))
+        entry = io.BytesIO()
+        array = np.empty(1, dtype=object)
+        array[0] = _Exploit()
+        np.lib.format.write_array(entry, array, allow_pickle=True)
+        out.writestr("extra.npy", entry.getvalue())
+    with pytest.raises(ModelFileError, match="^extra.npz: entry extra.npy is a pickled object array"):
+        Forecaster.load(bad)
+    assert not Path("/tmp/lstmcli-pwned").exists()
+
+
 def _drop(key):
     return lambda a: a.pop(key)
 
