@@ -144,6 +144,8 @@ def test_predict_method_and_combine_on_the_command_line(runner, cwd):
     values = [row["forecast"] for row in json.loads(theta.stdout)["forecast"]]
     assert values == pytest.approx(BASELINES["Theta"](y, 12, 12), rel=1e-12)
     assert json.loads(theta.stdout)["method"] == "theta" and "method" not in json.loads(plain.stdout)
+    table = run(runner, "predict", "--method", "snaive")  # (a table said "Forecast" whatever made it)
+    assert table.exit_code == 0 and "Forecast by Seasonal naive\n" in table.stdout, table.output
     best = run(runner, "predict", "--method", "best", "--format", "json")
     assert best.exit_code == 0, best.output
     # the validation's winner, named in the document and in a note

@@ -284,7 +284,7 @@ def predict(
             level=levels[-1] if levels else None,
         )
     )
-    console.print(forecast_table(rows, levels))
+    console.print(forecast_table(rows, levels, forecast.method))
     source = (
         f"{data}" if data is not None else f"the {forecaster.n_obs_} observations of {forecaster.source_}"
     )
@@ -334,7 +334,11 @@ def _forecast_picture(forecaster: Any, forecast: Any, newer: Any, levels: list[f
     from lstmcli.cli.plots import forecast_figure
 
     source = data.name if data is not None else forecaster.source_
-    title = f"{forecaster.target_}: forecast of the next {len(forecast.values)} periods ({source})"
+    n = len(forecast.values)
+    by = "" if forecast.method == "lstm" else f" by {METHODS[forecast.method]}"
+    title = (
+        f"{forecaster.target_}: forecast{by} of the next {n} {'period' if n == 1 else 'periods'} ({source})"
+    )
     return forecast_figure(**_picture_series(forecaster, forecast, newer, title))
 
 
@@ -477,11 +481,11 @@ def predict_panel(
     first_rows = forecast_rows(forecasts[first_id], levels)
     h = len(first_rows)
     if len(ids) == 1:
-        console.print(forecast_table(first_rows, levels))
+        console.print(forecast_table(first_rows, levels, forecasts[first_id].method))
         after = f"the last row of {data.name}" if data is not None else "its last observation"
         console.print(f"{panel.target_} of {id_col} {first_id}, {h} periods after {after}", style="dim")
     else:
-        console.print(forecast_table(first_rows[:SHOWN_ROWS], levels))
+        console.print(forecast_table(first_rows[:SHOWN_ROWS], levels, forecasts[first_id].method))
         more = f" (first {SHOWN_ROWS} of {h} periods)" if h > SHOWN_ROWS else ""
         console.print(f"{panel.target_} of {id_col} {first_id}{more}", style="dim")
         console.print(

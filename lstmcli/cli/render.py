@@ -224,8 +224,12 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------------ forecast
-def forecast_table(rows: list[dict[str, Any]], levels: list[int]) -> Table:
-    table = Table(title="Forecast", title_justify="left")
+def forecast_table(rows: list[dict[str, Any]], levels: list[int], method: str = "lstm") -> Table:
+    """The forecast's rows; a forecast by a baseline (``predict --method``) says whose it is."""
+    from lstmcli.forecasting.config import METHODS
+
+    title = "Forecast" if method == "lstm" else f"Forecast by {METHODS.get(method, method)}"
+    table = Table(title=title, title_justify="left", min_width=len(title))  # (a title never wraps)
     key = "date" if rows and "date" in rows[0] else "step"
     table.add_column(key)
     table.add_column("forecast", justify="right", style="bold")
