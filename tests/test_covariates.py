@@ -199,6 +199,26 @@ def test_a_future_file_of_ambiguous_day_first_dates_is_read_the_way_that_continu
     assert json.loads(day_first.stdout) == json.loads(iso.stdout)
 
 
+def test_errors_name_the_option_the_user_gave(tmp_path):
+    # they named --features for --future-features, --horizon for a --season it defaulted to, and
+    # --freq for new data that predict has no --freq for
+    data = tmp_path / "sales.csv"
+    promo_csv(data, n=60)
+    for column, what in (("sales", "is the target"), ("date", "is the time column")):
+        msg = one_line_error(run("train", data, "--target", "sales", "--future-features", column, *FAST))
+        assert msg.startswith(f"error: --future-features: column '{column}' {what}")
+    msg = one_line_error(run("train", data, "--target", "sales", "--season", "100", *FAST))
+    assert "give a --horizon shorter than the 100 steps it defaults to (one --season)" in msg
+    model = tmp_path / "m.npz"
+    assert run("train", data, "--target", "sales", "-m", model, *FAST).exit_code == 0
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "date,sales\n" + "".join(f"2023-03-{d:02d}T{6 * (d % 2):02d}:00,{d}\n" for d in range(1, 20))
+    )
+    msg = one_line_error(run("predict", "-m", model, "--data", later))
+    assert msg.endswith("new data must follow the frequency of the model (D)") and "--freq" not in msg
+
+
 def test_model_file_round_trip_and_old_files_unchanged(tmp_path):
     data = tmp_path / "sales.csv"
     promo_csv(data, n=150, trailing=7)

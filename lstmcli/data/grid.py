@@ -182,7 +182,8 @@ def date_grid(p, time, ts, lines, freq, fill, target_nan, target, notes, freq_gi
     ``freq_given`` says where a given ``freq`` came from, in its note ("the model's" for newer data)."""
     n = len(ts)
     if freq is not None:
-        off, (pos, G) = _explicit_offset(freq, ts, p, time.name, lines)
+        hint = None if "--freq" in freq_given else f"new data must follow the frequency of the model ({freq})"
+        off, (pos, G) = _explicit_offset(freq, ts, p, time.name, lines, hint)
         notes.append(f"Frequency {describe_freq(off.freqstr)}, {freq_given}.")
     else:
         off, why = _infer_offset(ts)

@@ -282,17 +282,17 @@ def _input_columns(table, time_name, target, features, known, notes) -> tuple[st
                 "(known in advance); give it once"
             )
         everything = [*listed, *known]
+
+    def check_known(target: str | None) -> None:
+        for f in known:
+            check_input_column(
+                table, f, target, time_name, "--future-features", "known-future column",
+                ", not an input known in advance",
+            )  # fmt: skip
+
+    check_known(target)  # first: choose_columns takes them for features, and would name --features
     target, names = choose_columns(table, time_name, target, everything, notes)
-    for f in known:
-        check_input_column(
-            table,
-            f,
-            target,
-            time_name,
-            "--future-features",
-            "known-future column",
-            ", not an input known in advance",
-        )
+    check_known(target)  # (a target chosen from the file)
     return target, [c for c in names if c not in known], list(dict.fromkeys(known))
 
 

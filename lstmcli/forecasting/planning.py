@@ -157,6 +157,13 @@ def recursive_lookback_cap(n_z: int, v: int) -> int:
     return min(n_z - v - MIN_TRAIN_WINDOWS, (n_z - v) // 2)
 
 
+def _shorter_horizon(cfg: ForecasterConfig) -> str:
+    """What to shorten: the horizon given, or the season it defaulted to."""
+    if cfg.horizon is None and cfg.season is not None:
+        return f"give a --horizon shorter than the {cfg.season} steps it defaults to (one --season)"
+    return "use a shorter --horizon"
+
+
 def _plan_recursive(
     cfg: ForecasterConfig, n_z: int, season: int, horizon: int, label: str
 ) -> tuple[Split, int]:
@@ -171,7 +178,7 @@ def _plan_recursive(
         if n_z < horizon:  # (as with the default lookback below)
             raise ConfigError(
                 f"{label}: {n_z} usable rows, but forecasting {horizon} steps needs at least {horizon}; "
-                "use a shorter --horizon or more data"
+                f"{_shorter_horizon(cfg)} or more data"
             )
     else:
         L = default_lookback(season)
@@ -182,7 +189,7 @@ def _plan_recursive(
         if n_z < need:
             raise ConfigError(
                 f"{label}: {n_z} usable rows, but forecasting {horizon} steps needs at least {need}; "
-                "use a shorter --horizon or more data"
+                f"{_shorter_horizon(cfg)} or more data"
             )
     n_windows = n_z - L
     n_train = n_windows - v
