@@ -210,3 +210,18 @@ def test_a_level_beyond_what_the_errors_can_calibrate_is_named():
     assert level_warning(99.5, residuals, None).endswith(
         "this model has 20: its bounds are the largest errors it saw, likely too narrow"
     )
+
+
+def test_a_panels_level_beyond_what_its_series_can_calibrate_is_named():
+    from lstmcli.forecasting.intervals import panel_level_warning
+
+    rng = np.random.default_rng(9)
+    many = [rng.normal(size=(5, 2)) for _ in range(30)]  # calibrated together over 30 series
+    assert panel_level_warning(95, many, [None] * 30) is None  # (19 series needed)
+    assert panel_level_warning(99.9, many, [None] * 30) == (
+        "--level 99.9 needs 999 series to calibrate over, this model has 30: its bounds are the largest "
+        "scaled errors it saw, likely too narrow"
+    )
+    few = many[:3]  # each series on its own: 5 errors each
+    assert panel_level_warning(80, few, [None] * 3) is None
+    assert panel_level_warning(95, few, [None] * 3).startswith("--level 95 needs 19 errors to calibrate")

@@ -386,9 +386,10 @@ def series_model(model: Path, series_id: str | None) -> tuple[Any, str]:
     from lstmcli.forecasting.forecaster import Forecaster
 
     if not is_panel_model(model):
+        forecaster = Forecaster.load(model)  # first: a missing or damaged file says so
         if series_id is not None:
             raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
-        return Forecaster.load(model), ""
+        return forecaster, ""
     from lstmcli.forecasting.panel import PanelForecaster
 
     panel = PanelForecaster.load(model)

@@ -224,6 +224,8 @@ def predict(
             predict_panel(model, series_id, horizon, levels, output, output_kind, output_format, data,
                           plot, method, scheduler, future)  # fmt: skip
             return
+        forecaster = Forecaster.load(model)  # (its networks run in NumPy: nothing to compile)
+        # (after the load: a missing or damaged file says so, not that it "holds one series")
         if series_id is not None:
             raise ConfigError(f"--id is for models of many series; {model.name} holds one series")
         if scheduler is not None:
@@ -232,7 +234,6 @@ def predict(
                 "forecast here"
             )
 
-        forecaster = Forecaster.load(model)  # (its networks run in NumPy: nothing to compile)
         newer = load_newer_data(forecaster, data) if data is not None else None
         ahead = load_future_file(forecaster, future)
         forecast = forecaster.predict(horizon, data=newer, levels=tuple(levels), method=method, future=ahead)
@@ -451,6 +452,16 @@ def predict_panel(
     if method == "best":
         print_notes(stderr_console(), [best_note({sid: f.method for sid, f in forecasts.items()})])
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}
+    if levels:  # (calibrated over every series of the model: one warning for all)
+        from lstmcli.forecasting.intervals import panel_level_warning
+
+        states = panel.state_.states
+        for level in levels:
+            short = panel_level_warning(
+                level, [st.residuals for st in states], [st.naive2_errors for st in states]
+            )
+            if short:
+                warn(short)
     payload = {
         "model": str(model),
         "target": panel.target_,

@@ -35,6 +35,7 @@ __all__ = [
     "level_warning",
     "naive2_errors",
     "panel_intervals",
+    "panel_level_warning",
     "panel_widths",
     "recalibrate",
     "series_scale",
@@ -72,6 +73,26 @@ def level_warning(level: float, residuals: np.ndarray, floor_errors: np.ndarray 
     return (
         f"--level {level:g} needs {need:,} errors to calibrate, this model has {have:,}: its bounds are "
         "the largest errors it saw, likely too narrow"
+    )
+
+
+def panel_level_warning(
+    level: float, residuals: list[np.ndarray], floors: list[np.ndarray | None]
+) -> str | None:
+    """``level_warning`` for the series of a panel: calibrated together (``PANEL_MIN`` series with
+    validation errors, or more), a level needs as many series as a single series needs errors (99.9 %:
+    999); fewer, each series on its own, as ``level_warning`` says of the first that falls short."""
+    have = sum(1 for r in residuals if np.size(r))
+    if have >= PANEL_MIN:
+        need = math.ceil(level / (100.0 - level) - 1e-9)
+        if have >= need:
+            return None
+        return (
+            f"--level {level:g} needs {need:,} series to calibrate over, this model has {have:,}: its bounds "
+            "are the largest scaled errors it saw, likely too narrow"
+        )
+    return next(
+        (w for r, f in zip(residuals, floors, strict=True) if (w := level_warning(level, r, f))), None
     )
 
 
