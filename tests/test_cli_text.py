@@ -130,3 +130,26 @@ def test_styled_text_and_plain_strings_are_never_markup():
     out.print("[bold red]x[/b] \x1b[2J :smile:")
     out.print(styled(("[/]", "bold"), " \x07"))
     assert out.file.getvalue() == "[bold red]x[/b] \\x1b[2J :smile:\n[/] \\x07\n"
+
+
+def test_the_inputs_of_a_window_fit_the_terminal_in_as_many_tables_as_it_takes():
+    # at 80 columns a calendar's inputs cut dates and numbers to "2022-…" and "-0.5…"
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from lstmcli.cli.render import inputs_tables
+
+    names = ["sales (transformed)", "promo@t+1", *[f"day_of_{p}_{f}@t+1" for p in ("week", "month", "year")
+                                                    for f in ("sin", "cos")]]  # fmt: skip
+    values = np.linspace(-1.5, 1.5, 3 * len(names)).reshape(3, len(names))
+    labels = ["2022-12-29", "2022-12-30", "2022-12-31"]
+    out = io.StringIO()
+    console = Console(file=out, width=80)
+    tables = inputs_tables(values, names, labels, console.width)
+    for table in tables:
+        console.print(table)
+    text = out.getvalue()
+    assert len(tables) > 1 and "…" not in text and max(map(len, text.splitlines())) <= 80
+    assert all(name in text for name in names) and all(f"{v:.3f}" in text for v in values.ravel())

@@ -233,7 +233,7 @@ def inspect_cmd(
         sys.stdout.write(buf.getvalue())
         return
 
-    from lstmcli.cli.render import explain_gates, gate_table, inputs_table, unit_summary_table
+    from lstmcli.cli.render import explain_gates, gate_table, inputs_tables, unit_summary_table
 
     raw_output = trace.output.astype(float).round(4).tolist()  # float64 first: float32 prints 17 digits
     console.print(
@@ -269,7 +269,8 @@ def inspect_cmd(
     adjusted = len(prep.seasonal) > 1 and bool((abs(prep.seasonal - 1.0) > 1e-12).any())
     console.print(explain_gates(forecaster.season_, input_description(prep), adjusted))
     if len(trace.input_names) > 1:  # covariates: what the window's steps carry
-        console.print(inputs_table(trace.inputs[first:], trace.input_names, labels[first:]))
+        for table in inputs_tables(trace.inputs[first:], trace.input_names, labels[first:], console.width):
+            console.print(table)
     for k in chosen:
         console.rule(f"layer {k + 1} of {n_layers} (weights {weights}.*_l{k})")
         for name in ORDER:

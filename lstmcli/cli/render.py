@@ -276,16 +276,32 @@ def gate_table(name: str, values: np.ndarray, labels: list[str], units: list[int
     return PlainTable(GATE_TITLES[name], headers, ["left"] + ["right"] * len(units), rows)
 
 
-def inputs_table(inputs: np.ndarray, names: list[str], labels: list[str]) -> Table:
+def inputs_tables(inputs: np.ndarray, names: list[str], labels: list[str], width: int) -> list[Table]:
     """The window's inputs as the network sees them (after transforms and scaling): rows = steps,
-    columns = the target and each covariate."""
-    table = Table(title="Inputs of the window (transformed and scaled)", title_justify="left")
-    table.add_column("step")
-    for name in names:
-        table.add_column(name, justify="right")
-    for label, row in zip(labels, inputs, strict=True):
-        table.add_row(label, *[f"{v:.3f}" for v in row])
-    return table
+    columns = the target and each covariate, in as many tables as it takes for each to fit ``width``
+    columns (at 80 columns a calendar's inputs cut dates and numbers to '2022-…' and '-0.5…')."""
+    cells = [[f"{v:.3f}" for v in row] for row in inputs]
+    step_width = max([4, *map(len, labels)]) + 3
+    groups: list[list[int]] = [[]]
+    used = step_width + 1
+    for c, name in enumerate(names):
+        need = max([len(name), *(len(row[c]) for row in cells)]) + 3
+        if groups[-1] and used + need > width:
+            groups.append([])
+            used = step_width + 1
+        groups[-1].append(c)
+        used += need
+    tables = []
+    for k, group in enumerate(groups):
+        more = f" ({k + 1} of {len(groups)})" if len(groups) > 1 else ""
+        table = Table(title=f"Inputs of the window (transformed and scaled){more}", title_justify="left")
+        table.add_column("step", no_wrap=True)
+        for c in group:
+            table.add_column(names[c], justify="right", no_wrap=True)
+        for label, row in zip(labels, cells, strict=True):
+            table.add_row(label, *[row[c] for c in group])
+        tables.append(table)
+    return tables
 
 
 def unit_summary_table(summary: list[dict[str, Any]], season: int) -> Table:
