@@ -257,6 +257,14 @@ def test_all_aware_times_with_different_offsets_still_load(runner, tmp_path):
     (tmp_path / "dst.csv").write_text("date,value\n" + "\n".join(rows) + "\n")
     result = runner.invoke(app, ["train", "dst.csv", *FAST])
     assert result.exit_code == 0, result.output
+    # (daily at local midnight: the local dates, which a daily grid holds; in UTC it would not)
+    assert "different UTC offsets (daylight saving time) but one local clock time" in " ".join(
+        result.stderr.split()
+    )
+    hourly = [f"2020-03-29T{h:02d}:00:00{'+01:00' if h < 2 else '+02:00'},{h}" for h in (0, 1, *range(3, 24))]
+    (tmp_path / "dst.csv").write_text("date,value\n" + "\n".join(hourly) + "\n")
+    result = runner.invoke(app, ["train", "dst.csv", *FAST, "--horizon", "2"])
+    assert result.exit_code == 0, result.output
     assert "different UTC offsets; they were converted to UTC" in result.stderr
 
 
