@@ -117,6 +117,19 @@ def test_a_series_off_the_panels_frequency_is_named_without_blaming_an_option_no
     )
 
 
+def test_a_series_of_one_row_is_too_short_and_train_json_names_what_it_left_out(tmp_path, panel_csv):
+    # a series of one value was skipped as "mostly missing"; --format json gave only a count
+    one = tmp_path / "one.csv"
+    one.write_text(Path(panel_csv).read_text() + "single,2019-05-01,4.0\n")
+    assert dict(load_panel(one, id_col="store").skipped)["single"] == "too short"
+    r = runner.invoke(app, ["train", str(one), "--id-col", "store", *TINY_CLI, "--format", "json",
+                            "-m", str(tmp_path / "m.npz")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["skipped_series"]["single"] == "too short"
+    assert summary["skipped"] == len(summary["skipped_series"])
+
+
 def test_a_given_frequency_is_used_and_said(panel_csv):
     panel = load_panel(panel_csv, id_col="store", freq="MS")
     assert "Frequency MS (monthly, month start), as given by --freq." in panel.notes

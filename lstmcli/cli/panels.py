@@ -186,6 +186,7 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         "target": forecaster.target_,
         "series": len(st.ids),
         "skipped": len(st.skipped),
+        "skipped_series": dict(st.skipped),  # id -> why it was left out
         "frequency": forecaster.freq_,
         "season": forecaster.season_,
         "lookbacks": list(forecaster.lookbacks_),

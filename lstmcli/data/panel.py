@@ -154,8 +154,8 @@ def load_panel(
         timestamps = None if timestamps is None else timestamps[:G]
         raw = col.values[rows]
         missing = G - len(rows) + int(np.isnan(raw).sum())
-        if missing * 2 > G or G - missing < 2:
-            skipped.append((sid, "mostly missing"))
+        if missing * 2 > G or G - missing < 2:  # (a series of one value is short, not missing)
+            skipped.append((sid, "mostly missing" if missing * 2 > G else "too short"))
             continue
         y = fill_column(target, raw, pos, G, fill, table.lines[rows], [], p)
         if missing:
