@@ -153,3 +153,12 @@ def test_the_inputs_of_a_window_fit_the_terminal_in_as_many_tables_as_it_takes()
     text = out.getvalue()
     assert len(tables) > 1 and "…" not in text and max(map(len, text.splitlines())) <= 80
     assert all(name in text for name in names) and all(f"{v:.3f}" in text for v in values.ravel())
+
+
+def test_commands_to_copy_quote_what_a_shell_would_split():
+    # "Next: lstmcli inspect --model my model.npz --id São Paulo 🚀" broke when pasted into a shell
+    from lstmcli.cli.text import shell
+
+    assert shell("model.npz") == "model.npz" and shell("N0762") == "N0762"
+    assert shell("my model.npz") == "'my model.npz'" and shell("São Paulo 🚀") == "'São Paulo 🚀'"
+    assert shell("it's") == "'it'\"'\"'s'"

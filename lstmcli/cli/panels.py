@@ -233,7 +233,7 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
     from rich.table import Table
 
     from lstmcli.cli.render import comparison_table, verdict
-    from lstmcli.cli.text import styled
+    from lstmcli.cli.text import shell, styled
 
     console = stdout_console()
     what = "one model per series" if local else "one model across the series"
@@ -283,7 +283,7 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
                     f"Series by series, the LSTM lost to a baseline on validation in {len(winners)} of "
                     f"{len(st.ids)} ("
                     + ", ".join(f"{name} {n}" for name, n in counts)
-                    + f"): `lstmcli predict --model {model} --method best` forecasts each series with "
+                    + f"): `lstmcli predict --model {shell(model)} --method best` forecasts each series with "
                     "its winner.",
                     "yellow",
                 )
@@ -291,8 +291,8 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
         )
     console.print(
         styled(
-            "Next: ", (f"lstmcli predict --model {model}", "bold"), " (every series) or ",
-            (f"lstmcli inspect --model {model} --id {st.ids[0]}", "bold"),
+            "Next: ", (f"lstmcli predict --model {shell(model)}", "bold"), " (every series) or ",
+            (f"lstmcli inspect --model {shell(model)} --id {shell(st.ids[0])}", "bold"),
         )
     )  # fmt: skip
 

@@ -26,6 +26,7 @@ from lstmcli.cli.common import (
     write_plot,
     write_text_output,
 )
+from lstmcli.cli.text import shell
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.config import MAX_HORIZON, METHODS
 
@@ -501,7 +502,7 @@ def predict_panel(
         console.print(f"{panel.target_} of {id_col} {first_id}{more}", style="dim")
         console.print(
             f"Forecasts of {len(ids)} series, {h} periods each ({len(rows)} rows). All of them: --format csv "
-            f"or --output forecasts.csv; one series: --id {first_id}"
+            f"or --output forecasts.csv; one series: --id {shell(first_id)}"
         )
     if output is not None:
         console.print(f"written to {output}", style="dim")

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from lstmcli.cli.text import styled
+from lstmcli.cli.text import shell, styled
 
 if TYPE_CHECKING:
     from lstmcli.cli.plaintable import PlainTable
@@ -108,7 +108,7 @@ def verdict(
         return styled(
             (
                 f"The LSTM lost to {best} on validation (OWA {fmt(lstm['OWA'])} vs {fmt(row['OWA'])}, sMAPE "
-                f"{fmt(lstm.get('sMAPE'))} vs {fmt(row.get('sMAPE'))}): `lstmcli predict --model {model} "
+                f"{fmt(lstm.get('sMAPE'))} vs {fmt(row.get('sMAPE'))}): `lstmcli predict --model {shell(model)} "
                 f"--method {method_key(best)}` uses {best}.",
                 "yellow",
             )
@@ -209,13 +209,13 @@ def render_training_summary(console: Console, s: dict[str, Any]) -> None:
         styled(
             "Next: ",
             (
-                f"lstmcli predict --model {s['model']}"
+                f"lstmcli predict --model {shell(s['model'])}"
                 + (" --future FUTURE.csv" if s.get("future_features") else ""),
                 "bold",
             ),
             " or ",
             (
-                f"lstmcli inspect --model {s['model']}"
+                f"lstmcli inspect --model {shell(s['model'])}"
                 + (" --future FUTURE.csv" if s.get("future_features") else ""),
                 "bold",
             ),

@@ -38,6 +38,14 @@ def printable(text: object, *, keep_newlines: bool = False) -> str:
     return pattern.sub(_escape, str(text))
 
 
+def shell(word: object) -> str:
+    """A path or a series id as a command line to copy takes it: quoted when a shell would split or
+    expand it ('São Paulo 🚀', a path with spaces), as it is otherwise."""
+    import shlex
+
+    return shlex.quote(str(word))
+
+
 def styled(*parts: str | tuple[str, str]) -> Text:
     """A ``Text`` from plain parts and ``(text, style)`` pairs, each shown as text (escaped, no markup)."""
     from rich.text import Text
