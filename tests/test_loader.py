@@ -1120,3 +1120,13 @@ def test_any_long_csv_loads_or_raises_lstmcli_error(fuzz_dir, content, opts):
         loader._CATCH_UNEXPECTED = old
     for s in out:
         assert np.all(np.isfinite(s.values)) and 0 <= s.n_test < len(s.values)
+
+
+def test_a_dash_or_a_dot_is_a_missing_value_not_a_bad_number(csv):
+    # "-" stopped the file ("'-' is not a number") where NA, n/a and null were filled with a note
+    cells = ["1", "-", "3", "—", "5", ".", "7", "-8", "9", "n.a.", "11", "12", "13"]
+    text = "date,value\n" + "".join(f"2020-{k + 1:02d}-01,{c}\n" if k < 12 else f"2021-01-01,{c}\n"
+                                    for k, c in enumerate(cells))  # fmt: skip
+    d = load_csv(csv(text))
+    np.testing.assert_allclose(d.values, [1, 2, 3, 4, 5, 6, 7, -8, 9, 10, 11, 12, 13])
+    assert any(n.startswith("Filled 4 empty cells of column 'value' (lines 3, 5, 7") for n in d.notes)

@@ -39,6 +39,14 @@ _NA_STRINGS = frozenset(
         "n/a",
         "nan",
         "null",
+        # beyond pandas' list: what spreadsheets and statistics programs write for "no value" (a dash,
+        # SAS's '.'), none of which can be a number
+        "-",
+        "--",
+        "–",
+        "—",
+        ".",
+        "n.a.",
     )
 )
 
