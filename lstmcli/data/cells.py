@@ -59,6 +59,15 @@ _THOUSANDS_RES = {
 }
 
 
+# Every cell of a column written one locale's way: groups of three digits (or none) before the decimal
+# point, which is '.' (',' groups) or ',' ('.' groups). A column read so must show a group somewhere
+# (a cell the plain reading refuses), and every other cell must fit the same form.
+_GROUPED_COLUMN_RES = {
+    ",": re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"),
+    ".": re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"),
+}
+
+
 @dataclass
 class Table:
     """One CSV file as text cells, with the file line of each row for messages."""
@@ -126,8 +135,33 @@ def numeric_column(table: Table, name: str) -> NumericColumn:
             fixed[missing] = np.nan
             vals, bad = fixed, ~missing & np.isnan(fixed)
             note = f"Read ',' as the decimal point in column '{name}'."
+    if bad.any():
+        vals, bad, note = _grouped(s, name, missing, vals, bad, note)
     inf = np.isinf(vals)
     return NumericColumn(vals, missing, bad, inf, note)
+
+
+def _grouped(
+    s: pd.Series, name: str, missing: np.ndarray, vals: np.ndarray, bad: np.ndarray, note: str | None
+):
+    """A column of numbers with thousands separators ('9,007.50', '9.007,50', '1,234,567'), read as such
+    when every cell fits one locale's form (``_GROUPED_COLUMN_RES``) and some cell needs it; else as it
+    was. A lone '9,007' in a column of such numbers is 9007: it is the form that column uses."""
+    present = s[~missing]
+    for group, decimal in ((",", "."), (".", ",")):
+        if not (
+            present.str.match(_GROUPED_COLUMN_RES[group]).all()
+            and s[bad].str.contains(group, regex=False).any()
+        ):
+            continue
+        plain = s.str.replace(group, "", regex=False).str.replace(decimal, ".", regex=False)
+        fixed = to_numbers(plain)
+        fixed[missing] = np.nan
+        k = int(np.argmax(bad))
+        said = f"Read {show(s.iloc[k])} as {fixed[k]:g} in column '{name}': '{group}' separates thousands"
+        said += f" and '{decimal}' is the decimal point." if decimal == "," else "."
+        return fixed, ~missing & np.isnan(fixed), said
+    return vals, bad, note
 
 
 def check_numbers(table: Table, name: str, col: NumericColumn) -> None:
@@ -144,7 +178,7 @@ def check_numbers(table: Table, name: str, col: NumericColumn) -> None:
         raise DataError(f"{where}: {show(cell)} is infinite; expected a finite number{tail}")
     hint = ""
     if has_thousands_separator(cell, table.sep):
-        hint = "; thousands separators are not supported"
+        hint = "; thousands separators are read only when every cell of the column is written alike"
     elif _DECIMAL_COMMA_RE.match(cell):
         hint = "; use '.' as the decimal point"
     raise DataError(f"{where}: {show(cell)} is not a number{hint}{tail}")
