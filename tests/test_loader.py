@@ -538,7 +538,10 @@ def test_text_columns_are_ignored_with_a_note(csv):
 
 def test_no_numeric_column(csv):
     msg = error(DataError, load_csv, csv("date,city\n2020-01-01,Paris\n2020-01-02,Rome\n"))
-    assert "no numeric column" in msg and "date (time)" in msg and "city (text)" in msg
+    assert "no numeric column" in msg and "date (time)" in msg and "city (text, e.g. 'Paris')" in msg
+    # a column of percentages is text: the message shows what it holds (it said only "value (text)")
+    msg = error(DataError, load_csv, csv("date,value\n2020-01-01,45.0%\n2020-01-02,46.5%\n"))
+    assert msg.endswith("columns are: date (time), value (text, e.g. '45.0%')")
 
 
 def test_features_all_and_names(csv):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lstmcli.data.cells import Table, has_thousands_separator, integer_column, missing_mask, numeric_column
-from lstmcli.data.wording import missing_col_error
+from lstmcli.data.wording import missing_col_error, show
 from lstmcli.errors import ConfigError, DataError
 
 
@@ -40,7 +40,7 @@ def choose_columns(
             kinds = [
                 f"{c} (time)"
                 if c == time_name
-                else f"{c} (text)"
+                else f"{c} (text, e.g. {show(_first_cell(table, c))})"
                 if c in text_cols
                 else f"{c} (empty)"
                 if c in empty_cols
@@ -106,6 +106,13 @@ def _classify(
                 continue
         numeric_cols.append(c)
     return numeric_cols, text_cols, empty_cols
+
+
+def _first_cell(table: Table, name: str) -> str:
+    """The column's first cell with a value: what a text column holds ('45.0%', '$9,007'), for a message."""
+    s = table.df[name]
+    present = s[~missing_mask(s)]
+    return str(present.iloc[0]) if len(present) else ""
 
 
 def _resolve_features(table, features, target, time_name, numeric_cols) -> list[str]:
