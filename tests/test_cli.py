@@ -250,11 +250,15 @@ def test_errors_in_predict_and_inspect_options(runner, cwd):
     for args, message in [
         (["inspect", "--layer", "3"], "--layer 3 out of range"),
         (["inspect", "--units", "0,99"], "out of range"),
+        (["inspect", "--units", "40"], "--units 40: the layer has 8 units; give at most 8"),  # (cut to 8)
+        (["inspect", "--units", "0"], "(unit 0 alone: --units 0,)"),
         (["predict", "--data", "missing.csv"], "missing.csv"),
     ]:
         result = run(runner, *args)
         assert result.exit_code == 1, result.output
         assert message in result.stderr
+    twice = json.loads(run(runner, "inspect", "--units", "3,3,1", "--format", "json").stdout)
+    assert twice["units"] == [3, 1]  # (unit 3 was shown twice)
 
 
 def test_failed_train_keeps_the_existing_model(runner, cwd):

@@ -54,12 +54,16 @@ def _parse_units(spec: str | None, hidden: int) -> list[int]:
         raise ConfigError(f"--units must be a count like 8 or a list like 0,3,5, got {spec!r}") from None
     if len(parts) == 1 and "," not in spec:
         if parts[0] < 1:
-            raise ConfigError(f"--units must be at least 1, got {parts[0]}")
-        return list(range(min(hidden, parts[0])))
+            raise ConfigError(
+                f"--units must be a count of at least 1 (unit 0 alone: --units 0,), got {parts[0]}"
+            )
+        if parts[0] > hidden:
+            raise ConfigError(f"--units {parts[0]}: the layer has {hidden} units; give at most {hidden}")
+        return list(range(parts[0]))
     bad = [u for u in parts if not 0 <= u < hidden]
     if bad:
         raise ConfigError(f"--units {bad} out of range: the layer has units 0..{hidden - 1}")
-    return parts
+    return list(dict.fromkeys(parts))  # (a unit named twice is shown once)
 
 
 def inspect_cmd(
@@ -74,8 +78,8 @@ def inspect_cmd(
     units: Annotated[
         str | None,
         typer.Option(
-            help="Units to show: a count (8 = the first 8) or a list (0,3,5). Default: the first 12, or as "
-            "many as fit the terminal's width in the tables."
+            help="Units to show: a count (8 = the first 8) or a list (0,3,5; one unit: 5,). Default: the "
+            "first 12, or as many as fit the terminal's width in the tables."
         ),
     ] = None,
     member: Annotated[
