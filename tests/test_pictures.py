@@ -73,6 +73,7 @@ def test_backtest_and_inspect_draw(runner, cwd, trained_model):
     result = run(runner, "inspect", "-m", trained_model, "--member", "2", "--steps", "5", "--plot", "g.png")
     assert result.exit_code == 0, result.output
     check_picture(cwd / "g.png")
+    assert result.stdout.rstrip().endswith("picture written to g.png")  # (as predict and backtest say)
 
 
 @pytest.mark.parametrize(

@@ -280,6 +280,8 @@ def inspect_cmd(
         for name in ORDER:
             console.print(gate_table(name, trace.layers[k][name][first:], labels[first:], unit_list))
         console.print(unit_summary_table([summaries[k][u] for u in unit_list], forecaster.season_))
+    if plot is not None:  # (as predict and backtest end)
+        console.print(Text(f"picture written to {plot}", style="dim"))
 
 
 def _member_text(forecaster: Any, member: int) -> str:
