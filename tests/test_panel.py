@@ -212,6 +212,17 @@ def test_one_series_is_a_forecaster_and_an_unknown_id_names_a_few(fitted):
         fitted.forecaster("nowhere")
 
 
+def test_an_id_typed_in_another_unicode_form_finds_its_series():
+    # 'école' typed composed did not find the id stored decomposed, and the error listed it, looking alike
+    import unicodedata
+
+    from lstmcli.forecasting.panel import _unicode_match
+
+    stored = {unicodedata.normalize("NFD", "école"): 0, "north": 1}
+    assert _unicode_match(unicodedata.normalize("NFC", "école"), stored) == 0
+    assert _unicode_match("nowhere", stored) is None
+
+
 def test_panel_and_single_files_are_each_refused_by_the_other_loader(tmp_path, fitted):
     fitted.save(tmp_path / "panel.npz")
     with pytest.raises(ModelFileError, match=r"^panel.npz: holds a model of many series"):

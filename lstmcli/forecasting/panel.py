@@ -225,6 +225,8 @@ class PanelForecaster:
         if self._index[0] is not st:  # (ids.index would make a panel's predict quadratic)
             self._index = (st, {sid: k for k, sid in enumerate(st.ids)})
         k = self._index[1].get(str(series_id))
+        if k is None:  # 'école' typed composed, stored decomposed (or the other way): the same id
+            k = _unicode_match(str(series_id), self._index[1])
         if k is None:
             why = dict(st.skipped).get(str(series_id))
             if why is not None:  # in the training file, but left out of the model
@@ -406,3 +408,13 @@ class PanelForecaster:
         model.state_ = state
         Forecaster.check_first_forecast(model.forecaster(state.ids[0]), path)
         return model
+
+
+def _unicode_match(series_id: str, index: dict[str, int]) -> int | None:
+    """The position of the one id that reads as ``series_id`` once both are in Unicode's composed form
+    (NFC), or None."""
+    import unicodedata
+
+    wanted = unicodedata.normalize("NFC", series_id)
+    found = [k for sid, k in index.items() if unicodedata.normalize("NFC", sid) == wanted]
+    return found[0] if len(found) == 1 else None
