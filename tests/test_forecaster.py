@@ -13,7 +13,7 @@ import pytest
 
 from lstmcli.data.series import SeriesData
 from lstmcli.engine.training import EpochReport
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.baselines import seasonal_naive
 from lstmcli.forecasting.config import ForecasterConfig
 from lstmcli.forecasting.forecaster import Forecaster
@@ -458,6 +458,21 @@ def test_python_api_settings_of_the_wrong_type_fail_in_one_line():
     config = ForecasterConfig(hidden=np.int64(8), lr=np.float32(0.5), val_size=10)
     assert (type(config.hidden), type(config.lr), config.val_size) == (int, float, 10)
     assert json.loads(json.dumps(config.to_dict()))["hidden"] == 8
+
+
+def test_data_built_by_hand_with_a_missing_value_is_an_error_not_nan_forecasts():
+    # the CSV loader fills or refuses them; a SeriesData with a NaN trained ("diverged") and forecast NaN
+    y = seasonal_series(48)
+    y[20] = np.nan
+    with pytest.raises(
+        DataError, match=r"column 'value' has nan at row 21 \(of 48\); the values must be finite"
+    ):
+        Forecaster(FAST).fit(series(y))
+    model = Forecaster(replace(FAST, epochs=2, ensemble=1)).fit(series(seasonal_series(48)))
+    newer = seasonal_series(48)
+    newer[-1] = np.inf
+    with pytest.raises(DataError, match="has inf at row 48"):
+        model.predict(3, data=series(newer))
 
 
 def test_settings_a_user_got_wrong_fail_at_once_in_one_line():

@@ -212,6 +212,20 @@ def test_one_series_is_a_forecaster_and_an_unknown_id_names_a_few(fitted):
         fitted.forecaster("nowhere")
 
 
+@pytest.mark.parametrize("mode", ["global", "local"])
+def test_a_series_built_by_hand_with_a_missing_value_is_named(panel_csv, mode):
+    # global: the shared network diverged for every series; local: the series was dropped as "diverged"
+    from dataclasses import replace
+
+    panel = load_panel(panel_csv, id_col="store")
+    series = list(panel.series)
+    values = series[1].values.copy()
+    values[5] = np.nan
+    series[1] = replace(series[1], values=values)
+    with pytest.raises(DataError, match=rf"series '{panel.ids[1]}' has nan at row 6; fill or drop it first"):
+        PanelForecaster(TINY, mode=mode).fit(series, ids=list(panel.ids), id_col="store")
+
+
 def test_an_id_typed_in_another_unicode_form_finds_its_series():
     # 'école' typed composed did not find the id stored decomposed, and the error listed it, looking alike
     import unicodedata

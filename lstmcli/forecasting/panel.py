@@ -144,6 +144,12 @@ class PanelForecaster:
                 raise ConfigError("static features are for one model across the series: add --global")
             encoding = StaticEncoding.fit(static)
             vectors = dict(zip(ids, encoding.encode(static), strict=True))
+        for sid, s in zip(ids, series, strict=True):  # (a panel file's are filled; built by hand, maybe not)
+            if not np.isfinite(s.values).all():
+                k = int(np.argmax(~np.isfinite(s.values)))
+                raise DataError(
+                    f"{source}: series {sid!r} has {s.values[k]} at row {k + 1}; fill or drop it first"
+                )
         constant = {sid for sid, s in zip(ids, series, strict=True) if float(np.ptp(s.values)) == 0.0}
         if constant:  # (load_panel leaves them out already) a constant is forecast as itself, not learned
             skipped += [(sid, "constant") for sid in ids if sid in constant]

@@ -77,8 +77,17 @@ MAGNITUDES = (1e-100, 1e100)
 
 
 def check_magnitude(values: np.ndarray, column: str, name: str) -> None:
-    """A one-line DataError for a column whose values are too large or too small (but not all zero) for
-    lstmcli's arithmetic, saying so, instead of forecasts that silently lose their scale or diverge."""
+    """A one-line DataError for a column with a missing or infinite value (the CSV loaders fill or refuse
+    them; data built by hand may hold them: every forecast was NaN), or whose values are too large or too
+    small (but not all zero) for lstmcli's arithmetic, saying so, instead of forecasts that silently lose
+    their scale or diverge."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise DataError(
+            f"{name}: column '{column}' has {values[k]} at row {k + 1} (of {len(values)}); the values must be "
+            "finite numbers: fill or drop the missing ones first (reading a CSV does, with a note)"
+        )
     with np.errstate(all="ignore"):
         largest = float(np.max(np.abs(values))) if len(values) else 0.0
     if largest > MAGNITUDES[1]:
