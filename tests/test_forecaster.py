@@ -475,12 +475,39 @@ def test_data_built_by_hand_with_a_missing_value_is_an_error_not_nan_forecasts()
         model.predict(3, data=series(newer))
 
 
+def test_predict_arguments_of_the_python_api_are_checked_and_a_fraction_level_explained():
+    # predict("12") and threads=None were raw TypeErrors; threads=-1 and levels=[0.8] (a 0.8 % interval,
+    # where darts and sktime mean 80 %) were taken
+    from lstmcli.forecasting.backtest import backtest_series
+
+    model = Forecaster(replace(FAST, epochs=2, ensemble=1)).fit(series(seasonal_series(48)))
+    with pytest.raises(ConfigError, match="--horizon must be a whole number from 1 to 100000, got '12'"):
+        model.predict("12")
+    with pytest.raises(
+        ConfigError, match=r"--level must be a percentage from 1 to below 100 \(80 for a 80 % "
+    ):
+        model.predict(3, levels=[0.8])
+    assert list(model.predict(3, levels=80).intervals) == [80]  # one level, not in a list
+    for threads in (None, -1, 1.5):
+        with pytest.raises(ConfigError, match="--threads must be a whole number, 0 for every core"):
+            Forecaster(replace(FAST, epochs=1, ensemble=1)).fit(series(seasonal_series(48)), threads=threads)
+    with pytest.raises(ConfigError, match="got 150"):
+        backtest_series(
+            series(seasonal_series(48)),
+            replace(FAST, epochs=1, ensemble=1),
+            horizon=3,
+            windows=1,
+            step=3,
+            levels=(150,),
+        )
+
+
 def test_settings_a_user_got_wrong_fail_at_once_in_one_line():
     for bad in (float("nan"), float("inf")):  # a traceback at save (nan), an OverflowError (inf)
         with pytest.raises(ConfigError, match="--val-size must be a fraction"):
             ForecasterConfig(val_size=bad)
     model = Forecaster(replace(FAST, epochs=2, ensemble=1)).fit(series(seasonal_series(72)))
-    with pytest.raises(ConfigError, match="--horizon must be from 1"):
+    with pytest.raises(ConfigError, match="--horizon must be a whole number from 1"):
         model.predict(0)  # (it gave the default horizon)
 
 

@@ -181,12 +181,15 @@ def write_plot(fig: object, path: Path) -> None:
 
 
 def level_values(values: list[float] | None) -> list[float]:
-    """``--level`` values, sorted and unique, each strictly between 0 and 100; whole numbers as ints, so
+    """``--level`` values, sorted and unique, each from 1 to below 100; whole numbers as ints, so
     that ``--level 80`` still names the column ``lower_80`` and ``--level 99.5`` names ``lower_99.5``."""
     out: set[float] = set()
     for v in values or []:
-        if not 0 < v < 100:
-            raise typer.BadParameter(f"{v:g} is not between 0 and 100 (a percentage such as 80 or 99.5)")
+        if not 1 <= v < 100:
+            hint = f"; for a {100 * v:g} % interval give {100 * v:g}" if 0 < v < 1 else ""
+            raise typer.BadParameter(
+                f"{v:g} is not a percentage from 1 to below 100 (such as 80 or 99.5){hint}"
+            )
         out.add(int(v) if float(v).is_integer() else float(v))
     return sorted(out)
 

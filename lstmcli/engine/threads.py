@@ -13,11 +13,14 @@ its controller is built once (inspecting the loaded libraries costs about 100 µ
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
+
+from lstmcli.errors import ConfigError
 
 _controller: ThreadpoolController | None = None
 
@@ -31,8 +34,11 @@ def available_cores() -> int:
 
 
 def cores_for(threads: int) -> int:
-    """The cores a ``--threads`` value asks for: 0 is every core this process may use."""
-    return available_cores() if int(threads) == 0 else max(1, int(threads))
+    """The cores a ``--threads`` value asks for: 0 is every core this process may use. Anything but a
+    whole number from 0 is a ConfigError naming it (the Python API's callers pass it unchecked)."""
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 0:
+        raise ConfigError(f"--threads must be a whole number, 0 for every core, got {threads!r}")
+    return available_cores() if int(threads) == 0 else int(threads)
 
 
 def blas_controller() -> ThreadpoolController:

@@ -16,7 +16,7 @@ import numpy as np
 
 from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.baselines import baseline_forecasts
-from lstmcli.forecasting.config import ForecasterConfig
+from lstmcli.forecasting.config import ForecasterConfig, checked_levels
 from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.intervals import conformal_width, holding_members, panel_intervals
 from lstmcli.forecasting.metrics import evaluate, msis, owa
@@ -177,6 +177,7 @@ def backtest_series(
 ) -> BacktestResult:
     """Rolling-origin backtest of one series (a ``SeriesData``); ``threads`` and ``executor`` as in
     ``Forecaster.fit``."""
+    levels = checked_levels(levels)
     import time
 
     started = time.perf_counter()
@@ -275,6 +276,7 @@ def backtest_long(
     """One origin per series of a long-format file: the test rows (``split`` = test) are the horizon;
     without a split column the last ``horizon`` rows are. ``executor`` (a Dask cluster) fits the
     series' models there, in chunks."""
+    levels = checked_levels(levels)
     import time
 
     started = time.perf_counter()
@@ -382,6 +384,7 @@ def backtest_panel(
     every series at once, then each series forecast from its own origin and scored as there. A series
     the global model leaves out (too short, constant) is forecast by Naive2, and the result says so.
     ``static``: static features, column -> one value per series (``PanelForecaster.fit``)."""
+    levels = checked_levels(levels)
     import time
 
     from lstmcli.forecasting.panel import PanelForecaster

@@ -35,6 +35,30 @@ MAX_ENSEMBLE = 1000
 MAX_HORIZON = 100_000  # steps forecast at once (train, backtest, predict and a model file's own)
 
 
+def forecast_request(horizon: Any, levels: Any) -> tuple[int, tuple[float, ...]]:
+    """A forecast's horizon and interval levels as ``predict`` takes them, checked (the Python API's
+    callers pass them unchecked): a whole number of steps, and ``checked_levels``."""
+    if (
+        isinstance(horizon, bool)
+        or not isinstance(horizon, numbers.Integral)
+        or not 1 <= horizon <= MAX_HORIZON
+    ):
+        raise ConfigError(f"--horizon must be a whole number from 1 to {MAX_HORIZON}, got {horizon!r}")
+    return int(horizon), checked_levels(levels)
+
+
+def checked_levels(levels: Any) -> tuple[float, ...]:
+    """Interval levels, one or a sequence, each a percentage from 1 to below 100 (darts' and sktime's 0.8
+    for 80 % would ask for a 0.8 % interval: the error says so)."""
+    asked = (levels,) if isinstance(levels, numbers.Real) else tuple(levels)
+    for level in asked:
+        if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 1 <= level < 100:
+            fraction = isinstance(level, float) and 0 < level < 1
+            hint = f" ({100 * level:g} for a {100 * level:g} % interval)" if fraction else ""
+            raise ConfigError(f"--level must be a percentage from 1 to below 100{hint}, got {level!r}")
+    return asked
+
+
 @dataclass(frozen=True)
 class ForecasterConfig:
     """Every setting of a forecaster; ``None`` means "choose from the data" (recorded once chosen)."""

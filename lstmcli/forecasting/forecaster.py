@@ -46,9 +46,9 @@ from lstmcli.engine.training import EpochReport
 from lstmcli.errors import ConfigError, DataError, ModelFileError
 from lstmcli.forecasting.config import (
     COMBINED_BASELINES,
-    MAX_HORIZON,
     METHODS,
     ForecasterConfig,
+    forecast_request,
     resolve_combine,
 )
 from lstmcli.forecasting.ensemble import (
@@ -250,9 +250,9 @@ class Forecaster:
         forecast period from ``future`` (``--future``) or from ``data``'s trailing rows whose target is
         empty; calendar and holiday inputs are rebuilt from the dates."""
         st = self._state()
-        horizon = st.horizon if horizon is None else horizon  # (0 is an error, not the default)
-        if not 1 <= horizon <= MAX_HORIZON:
-            raise ConfigError(f"--horizon must be from 1 to {MAX_HORIZON}, got {horizon}")
+        horizon, levels = forecast_request(
+            st.horizon if horizon is None else horizon, levels
+        )  # (0: an error)
         if method not in (*METHODS, "best"):
             raise ConfigError(f"--method must be one of {', '.join(METHODS)} or best, got {method!r}")
         asked = method

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstmcli.errors import ConfigError, WorkersUnavailable
-from lstmcli.forecasting.config import MAX_HORIZON
+from lstmcli.errors import WorkersUnavailable
+from lstmcli.forecasting.config import forecast_request
 from lstmcli.forecasting.fitting import forecast_from_origins
 
 if TYPE_CHECKING:
@@ -179,9 +179,7 @@ def panel_predict(
     from lstmcli.forecasting.intervals import interval
     from lstmcli.forecasting.verdicts import forecast_warnings
 
-    horizon = horizon or states[0].horizon
-    if not 1 <= horizon <= MAX_HORIZON:
-        raise ConfigError(f"--horizon must be from 1 to {MAX_HORIZON}, got {horizon}")
+    horizon, levels = forecast_request(states[0].horizon if horizon is None else horizon, levels)
     dates = [None] * len(states)
     for k, st in enumerate(states):  # first: dates that cannot be written fail before computing
         if st.last_timestamp is not None and st.freq:
