@@ -475,6 +475,18 @@ def test_data_built_by_hand_with_a_missing_value_is_an_error_not_nan_forecasts()
         model.predict(3, data=series(newer))
 
 
+def test_newer_data_of_another_frequency_or_target_is_refused_by_the_python_api_too():
+    # a daily series given to a monthly model got monthly dates and the monthly season, without a word
+    model = Forecaster(replace(FAST, epochs=2, ensemble=1)).fit(series(seasonal_series(48)))
+    with pytest.raises(
+        DataError, match="the data's frequency is D, the model's MS; newer data must continue"
+    ):
+        model.predict(3, data=series(seasonal_series(48), freq="D"))
+    with pytest.raises(DataError, match="the model forecasts 'value', this data's target is 'y'"):
+        model.predict(3, data=replace(series(seasonal_series(48)), target="y"))
+    assert len(model.predict(3, data=series(seasonal_series(60))).values) == 3
+
+
 def test_predict_arguments_of_the_python_api_are_checked_and_a_fraction_level_explained():
     # predict("12") and threads=None were raw TypeErrors; threads=-1 and levels=[0.8] (a 0.8 % interval,
     # where darts and sktime mean 80 %) were taken

@@ -74,7 +74,7 @@ from lstmcli.forecasting.fitting import (
 from lstmcli.forecasting.intervals import conformal_width, interval
 from lstmcli.forecasting.known import known_for_forecast, known_inputs_for
 from lstmcli.forecasting.outputs import Forecast, Trace
-from lstmcli.forecasting.planning import check_magnitude, data_name, make_plan, validation_points
+from lstmcli.forecasting.planning import check_magnitude, check_newer, data_name, make_plan, validation_points
 from lstmcli.forecasting.state import FittedState
 from lstmcli.forecasting.verdicts import best_method, forecast_warnings
 from lstmcli.modelfile import load_state, model_file_errors, save_state
@@ -348,11 +348,7 @@ class Forecaster:
         if data is None:
             start = st.n_obs - len(st.tail_values)
             return st.tail_values, st.tail_features, st.last_timestamp, st.n_obs, start
-        if list(data.feature_names) != st.feature_names:
-            raise DataError(
-                f"{data_name(data)}: the model was trained with features {st.feature_names or 'none'}, "
-                f"this data has {list(data.feature_names) or 'none'}"
-            )
+        check_newer(st, data)  # the same target, features and frequency as the training data
         need = max(st.ensemble.lookbacks) + st.preprocessing.lag
         if len(data.values) < need:
             raise DataError(

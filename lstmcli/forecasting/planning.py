@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -69,6 +69,36 @@ def resolve_transform(spec: str, y: np.ndarray, season: int = 1) -> str:
 def data_name(data: SeriesData) -> str:
     """The data file's name, as error messages start."""
     return Path(str(data.path)).name
+
+
+def check_newer(state: Any, data: SeriesData) -> None:
+    """Newer data for a fitted model (``state``) continues the series it learned: the same target,
+    features and frequency (the command line reads it so; data built in Python may not: a daily series
+    given to a monthly model got monthly dates and the monthly season)."""
+    name = data_name(data)
+    if list(data.feature_names) != list(state.feature_names):
+        raise DataError(
+            f"{name}: the model was trained with features {state.feature_names or 'none'}, "
+            f"this data has {list(data.feature_names) or 'none'}"
+        )
+    if data.target != state.target:
+        raise DataError(
+            f"{name}: the model forecasts '{state.target}', this data's target is '{data.target}'"
+        )
+    if data.freq and state.freq and not _same_frequency(data.freq, state.freq):
+        raise DataError(
+            f"{name}: the data's frequency is {data.freq}, the model's {state.freq}; newer data must continue "
+            "the series the model learned"
+        )
+
+
+def _same_frequency(a: str, b: str) -> bool:
+    from pandas.tseries.frequencies import to_offset
+
+    try:
+        return a == b or to_offset(a) == to_offset(b)
+    except ValueError:
+        return False
 
 
 # Sizes the float64 statistics of a series handle: beyond them squares and sums of squares (a standard
