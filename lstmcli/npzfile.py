@@ -58,6 +58,8 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
         raise LstmcliError(
             f"{path}: is {kind_of(mode)}; lstmcli writes only regular files (it replaces the whole file)"
         )
+    if mode is not None:
+        _refuse_own_stream(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
@@ -66,6 +68,22 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
         why = "read-only file system" if _read_only(folder) else "permission denied"
         raise LstmcliError(f"{path}: cannot write in folder {folder} ({why})")
     return target
+
+
+def _refuse_own_stream(path: Path) -> None:
+    """A file this process's standard output or error is redirected to (``-o /dev/stdout > log``, or
+    the log's own name) is refused: replacing it would throw away what the shell wrote there before
+    and what the command writes after."""
+    target = os.stat(path)
+    for fd, stream in ((1, "standard output"), (2, "standard error")):
+        try:
+            if os.path.samestat(target, os.fstat(fd)):
+                raise LstmcliError(
+                    f"{path}: is where this command's {stream} goes; replacing it would lose what is written "
+                    "there; leave out the output file and use --format csv or json"
+                )
+        except OSError:
+            continue
 
 
 def _read_only(folder: Path) -> bool:

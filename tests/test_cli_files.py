@@ -192,6 +192,25 @@ def test_a_link_to_standard_output_is_not_replaced(tmp_path, trained_model):
     assert proc.stdout == "" and os.readlink(tmp_path / "stdout.csv") == "/proc/self/fd/1"
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/stderr"), reason="needs /dev/stderr")
+def test_the_file_a_stream_is_redirected_to_is_not_replaced(tmp_path, trained_model):
+    # `-o /dev/stderr 2>>run.log` replaced run.log with the forecast: the log's earlier lines were lost
+    _model_in(tmp_path, trained_model)
+    log = tmp_path / "run.log"
+    log.write_text("earlier log line\n")
+    with open(log, "a") as err:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lstmcli", "predict", "-m", "model.npz", "-o", "/dev/stderr", "--format", "csv"],
+            cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert log.read_text().splitlines() == [
+        "earlier log line",
+        "error: /dev/stderr: is where this command's standard error goes; replacing it would lose what is "
+        "written there; leave out the output file and use --format csv or json",
+    ]
+
+
 # ------------------------------------------------------------------------------ item 10: smaller ones
 def _python(cwd: Path, code: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
