@@ -130,6 +130,19 @@ def test_a_series_of_one_row_is_too_short_and_train_json_names_what_it_left_out(
     assert summary["skipped"] == len(summary["skipped_series"])
 
 
+def test_a_panel_train_warns_of_horizon_steps_validation_did_not_score(tmp_path, panel_csv):
+    # a single series' train warned; a panel's said nothing, and predict then flagged every series
+    r = runner.invoke(app, ["train", str(panel_csv), "--id-col", "store", *TINY_CLI, "--horizon", "20",
+                            "-m", str(tmp_path / "m.npz")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert "warning: validation scored fewer than the 20 horizon steps for " in said
+    assert "their later steps were never checked against held-out data" in said
+    r = runner.invoke(app, ["train", str(panel_csv), "--id-col", "store", *TINY_CLI, "--horizon", "3",
+                            "-m", str(tmp_path / "m3.npz")])  # fmt: skip
+    assert r.exit_code == 0 and "horizon steps" not in r.stderr, r.output
+
+
 def test_a_given_frequency_is_used_and_said(panel_csv):
     panel = load_panel(panel_csv, id_col="store", freq="MS")
     assert "Frequency MS (monthly, month start), as given by --freq." in panel.notes

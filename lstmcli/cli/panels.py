@@ -168,6 +168,25 @@ class GlobalProgress:
         )  # fmt: skip
 
 
+def panel_horizon_message(st: Any) -> str | None:
+    """As a single series' train warns (``verdicts.horizon_message``): the series whose validation
+    scored fewer horizon steps than the model forecasts, counted, with the fewest steps scored."""
+    from lstmcli.forecasting.verdicts import validated_steps
+
+    scored = {sid: validated_steps(s.residuals) for sid, s in zip(st.ids, st.states, strict=True)}
+    horizon = st.states[0].horizon if st.states else 0
+    short = {sid: k for sid, k in scored.items() if 0 < k < horizon}
+    if not short:
+        return None
+    fewest = min(short.values())
+    shown = ", ".join(list(short)[:3]) + (", …" if len(short) > 3 else "")
+    return (
+        f"validation scored fewer than the {horizon} horizon steps for {len(short)} of {len(scored)} series "
+        f"({shown}; as few as steps 1-{fewest}): their later steps were never checked against held-out data "
+        "and their intervals are extrapolated; use a larger --val-size or a shorter --horizon"
+    )
+
+
 def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json: bool) -> None:
     """The skipped series in one note, then the summary: as JSON, or a short table."""
     from collections import Counter
@@ -178,6 +197,11 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
     if forecaster.skipped_:
         print_notes(stderr_console(), [skipped_note(forecaster.skipped_)])
     st = forecaster.state_
+    short = panel_horizon_message(st)
+    if short:
+        from lstmcli.cli.common import warn
+
+        warn(short)
     result = st.train_result
     summary = {
         "model": str(model),
