@@ -127,6 +127,17 @@ def test_the_summary_shows_every_lookback_and_why_one_was_shortened(runner, cwd)
     assert result.exit_code == 1 and "forecasting 40 steps needs at least 40" in result.stderr
 
 
+def test_an_interrupted_ensemble_says_how_many_networks_it_kept():
+    # it said "interrupted by Ctrl-C after 300 epochs" at 23 % of the training, with 3 of 5 networks kept
+    kept = train_cmd._networks_kept
+    assert kept(SimpleNamespace(networks_=[1, 2, 3], config=SimpleNamespace(ensemble=5))) == (
+        "3 of the 5 networks trained, the others had not finished"
+    )
+    assert (
+        kept(SimpleNamespace(networks_=[1] * 5, config=SimpleNamespace(ensemble=5))) == "all 5 networks kept"
+    )
+
+
 def test_an_epoch_chosen_by_the_forecasts_is_not_called_the_best_loss(runner, cwd):
     result = run(runner, "train", ICE_CREAM, *FAST2, "--monitor", "forecast", "--patience", "0")
     assert result.exit_code == 0, result.output

@@ -200,7 +200,8 @@ def train(
                 else:
                     forecaster.fit(series, should_stop=lambda: interrupts.requested, **run)
             except KeyboardInterrupt:
-                raise fail(f"abandoned: {model} was not written") from None
+                fail(f"abandoned: {model} was not written")
+                raise typer.Exit(code=130) from None  # (interrupted, as Ctrl-C ends every command)
             result = forecaster.train_result_
             if result.best_epoch == 0:
                 if result.stop_reason == "diverged":
@@ -219,7 +220,8 @@ def train(
             try:
                 forecaster.save(model)
             except KeyboardInterrupt:
-                raise fail(f"abandoned while saving: {model} is unchanged") from None
+                fail(f"abandoned while saving: {model} is unchanged")
+                raise typer.Exit(code=130) from None
         seconds = time.perf_counter() - started
 
     if id_col is not None:
@@ -241,6 +243,15 @@ def train(
     from lstmcli.cli.render import render_training_summary
 
     render_training_summary(stdout_console(), summary)
+
+
+def _networks_kept(forecaster: Any) -> str:
+    """What an interrupted ensemble holds: its networks are trained one after another (or side by side),
+    and those that had not started are not in the model."""
+    kept, planned = len(forecaster.networks_), forecaster.config.ensemble
+    if kept < planned:
+        return f"{kept} of the {planned} networks trained, the others had not finished"
+    return f"all {planned} networks kept"
 
 
 def _untrained_series(forecaster: Any) -> tuple[int, int] | None:
@@ -299,7 +310,7 @@ def training_summary(forecaster: Any, model_path: Path, seconds: float) -> dict[
         "completed": f"ran all {result.epochs_run} epochs",
         "early_stopping": f"early stopping after {result.epochs_run} epochs (no improvement for "
         f"{forecaster.config.patience})",
-        "interrupted": f"interrupted by Ctrl-C after {result.epochs_run} epochs; the best weights so far were saved",
+        "interrupted": f"interrupted by Ctrl-C: {_networks_kept(forecaster)}; the best weights so far were saved",
         "diverged": f"stopped at epoch {result.epochs_run + 1}: the loss became NaN or infinite; kept the best "
         "weights seen. Try a lower --lr or --transform log,standard",
     }[result.stop_reason]
