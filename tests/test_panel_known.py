@@ -101,6 +101,7 @@ def test_panel_forecasts_follow_each_series_future_values(tmp_path, mode, strate
     r = run("train", data, "--id-col", "store", "--target", "sales", "--future-features", "promo", f"--{mode}",
             "--strategy", strategy, "--horizon", "5", "-m", model, *FAST)  # fmt: skip
     assert r.exit_code == 0, r.output
+    assert f"lstmcli predict --model {model} --future FUTURE.csv" in " ".join(r.stdout.split())  # (left out)
     start = START + 240
     got = {}
     for flag in (0, 1):

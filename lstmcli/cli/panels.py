@@ -313,9 +313,11 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
                 )
             )
         )
+    # a model with inputs known in advance needs their values for the forecast period (as one series' hint)
+    ahead = " --future FUTURE.csv" if st.states and st.states[0].known.columns else ""
     console.print(
         styled(
-            "Next: ", (f"lstmcli predict --model {shell(model)}", "bold"), " (every series) or ",
+            "Next: ", (f"lstmcli predict --model {shell(model)}{ahead}", "bold"), " (every series) or ",
             (f"lstmcli inspect --model {shell(model)} --id {shell(st.ids[0])}", "bold"),
         )
     )  # fmt: skip
