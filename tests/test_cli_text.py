@@ -162,3 +162,13 @@ def test_commands_to_copy_quote_what_a_shell_would_split():
     assert shell("model.npz") == "model.npz" and shell("N0762") == "N0762"
     assert shell("my model.npz") == "'my model.npz'" and shell("São Paulo 🚀") == "'São Paulo 🚀'"
     assert shell("it's") == "'it'\"'\"'s'"
+
+
+def test_numbers_of_one_table_column_are_written_alike():
+    # 8177 and 1.002e+04 stood in one forecast column
+    from lstmcli.cli.render import fmt
+
+    assert [fmt(v) for v in (8177.3, 10020.4, 123456.7, 999.5, 12.34567, 0.5)] == [
+        "8177", "10020", "123457", "999.5", "12.3457", "0.5"
+    ]  # fmt: skip
+    assert fmt(2.5e6) == "2.500e+06" and fmt(float("nan")) == "–"

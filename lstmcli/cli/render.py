@@ -27,7 +27,8 @@ def fmt(value: Any, digits: int = 4) -> str:
         v = float(value)
         if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
             return f"{v:.{digits - 1}e}"
-        return f"{v:.{digits}g}" if abs(v) >= 1000 else f"{v:.{digits}f}".rstrip("0").rstrip(".") or "0"
+        # (1000 up: whole numbers; "g" wrote 10020 as 1.002e+04 beside 8177 in one column)
+        return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.{digits}f}".rstrip("0").rstrip(".") or "0"
     return str(value)
 
 
