@@ -299,12 +299,16 @@ def connect(address: str) -> Iterator[DaskCluster]:
         logging.getLogger(name).setLevel(logging.ERROR)  # the commands speak for themselves
     cluster = None
     if address == "local":
+        import warnings
+
         from lstmcli.engine.threads import available_cores
 
-        cluster = distributed.LocalCluster(
-            n_workers=available_cores(), threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
+        with warnings.catch_warnings():  # (Dask's own, e.g. "port 8787 is already in use": not the user's)
+            warnings.simplefilter("ignore", UserWarning)
+            cluster = distributed.LocalCluster(
+                n_workers=available_cores(), threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = distributed.Client(cluster)
     else:
         try:
             client = distributed.Client(address, timeout=CONNECT_SECONDS)
