@@ -229,9 +229,10 @@ def step_grid(time, ks, fill, notes):
         pos = np.round(rel).astype(np.int64)
         G = int(pos[-1]) + 1
         if G > n:
+            added = np.setdiff1d(np.arange(G), pos) * step + ks[0]
             notes.append(
-                f"Added {plural(G - n, 'missing step')} in column '{time.name}' (step {step:g}); "
-                f"values filled {FILL_WORDS[fill]}."
+                f"Added {plural(G - n, 'missing step')} in column '{time.name}' (spaced {step:g}): "
+                f"{fmt_list([f'{v:g}' for v in added], 3)}; values filled {FILL_WORDS[fill]}."
             )
         return pos, G
     notes.append(f"Column '{time.name}' is not evenly spaced; rows are used as consecutive steps.")

@@ -71,9 +71,7 @@ def _numeric_time(table: Table, name: str, explicit: bool) -> Time | None:
     if explicit or lname == "step":
         _require_numeric_time(table, name)
         keys = to_numbers(table.df[name])
-        return Time(
-            name, "steps", keys, [f"Column '{name}' is a number, not a date; it only orders the rows."]
-        )
+        return Time(name, "steps", keys, [f"Column '{name}' is a number, not a date; it numbers the steps."])
     return None
 
 
