@@ -1138,3 +1138,18 @@ def test_a_dash_or_a_dot_is_a_missing_value_not_a_bad_number(csv):
     d = load_csv(csv(text))
     np.testing.assert_allclose(d.values, [1, 2, 3, 4, 5, 6, 7, -8, 9, 10, 11, 12, 13])
     assert any(n.startswith("Filled 4 empty cells of column 'value' (lines 3, 5, 7") for n in d.notes)
+
+
+def test_a_value_far_beyond_the_others_is_named_and_kept(csv):
+    # 1e12 among values near 100: Theta followed it to 1e9 and the combined forecast to 3.5e8, no word
+    values = [str(100 + k % 7) for k in range(30)]
+    values[12] = "1e12"
+    d = load_csv(csv(monthly(30, values=values)))
+    assert d.values[12] == 1e12  # kept as written
+    (note,) = [n for n in d.notes if "a typo?" in n]
+    assert (
+        note.startswith("Column 'value' holds 1e+12 at 2021-01-01, ")
+        and "times further from the median" in note
+    )
+    values[12] = "150"  # a spike well within what data does: no note
+    assert not [n for n in load_csv(csv(monthly(30, values=values))).notes if "a typo?" in n]

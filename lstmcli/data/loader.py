@@ -100,6 +100,28 @@ def _safe(fn):
     return wrapper
 
 
+FAR_OUTLIER = 1000  # times the typical distance from the median: a value this far is likely a typo
+
+
+def far_outlier_note(values: np.ndarray, target: str, timestamps: np.ndarray | None) -> str | None:
+    """A note naming the value furthest from the median when it is ``FAR_OUTLIER`` times further than
+    the values typically are (their median absolute deviation): 1e12 among values near 100 (a typo,
+    a unit slip) is kept as written, but every forecast of the combination follows it."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 5:
+        return None
+    middle = float(np.median(v))
+    spread = float(np.median(np.abs(v - middle)))
+    k = int(np.argmax(np.abs(v - middle)))
+    if spread <= 0 or abs(v[k] - middle) <= FAR_OUTLIER * spread:
+        return None
+    when = fmt_ts(timestamps[k]) if timestamps is not None else f"step {k + 1}"
+    return (
+        f"Column '{target}' holds {v[k]:g} at {when}, {abs(v[k] - middle) / spread:,.0f} times further from "
+        f"the median ({middle:g}) than its values typically are: a typo? It was kept as written."
+    )
+
+
 @_safe
 def load_csv(
     path,
@@ -247,6 +269,9 @@ def load_csv(
         )
     if timestamps is not None:
         timestamps = timestamps[:G_hist]
+    far = far_outlier_note(values, target, timestamps)
+    if far:
+        notes.append(far)
     return SeriesData(
         path=p,
         target=target,
