@@ -187,7 +187,9 @@ def write_archive(
     """``npz_bytes`` then ``atomic_write_bytes``, refusing (nothing written, the old file intact) an
     archive that ``open_archive`` would refuse to read back: an entry over its limit in ``limits``
     (key -> bytes, as ``open_archive`` takes them) or a file over ``MAX_INPUT_BYTES``. ``hint`` ends
-    the message (what to do instead)."""
+    the message (what to do instead). Only a model (or a new file) is replaced (``check_model_target``:
+    ``save`` from Python too)."""
+    check_model_target(path)
     payload = npz_bytes(arrays, limits, f"{path}: not written: ", hint)
     if len(payload) > MAX_INPUT_BYTES:
         raise LstmcliError(
@@ -231,7 +233,7 @@ def check_model_target(path: str | os.PathLike[str]) -> Path:
     target = check_writable(path)
     if target.is_file() and target.stat().st_size and not zipfile.is_zipfile(target):
         raise LstmcliError(
-            f"{path}: exists and is not a model file; train writes models only over models: give another "
+            f"{path}: exists and is not a model file; lstmcli writes models only over models: give another "
             "--model path"
         )
     return target

@@ -172,6 +172,17 @@ def test_an_entry_lstmcli_does_not_read_may_not_be_pickled_either(trained_model:
     assert not Path("/tmp/lstmcli-pwned").exists()
 
 
+def test_save_from_python_never_replaces_a_file_that_is_not_a_model(trained_model: Path, tmp_path: Path):
+    # the command line refused train -m forecast.csv; Forecaster.save replaced the CSV
+    forecast = tmp_path / "forecast.csv"
+    forecast.write_text("date,forecast\n2020-01-01,1\n")
+    with pytest.raises(LstmcliError, match="exists and is not a model file"):
+        Forecaster.load(trained_model).save(forecast)
+    assert forecast.read_text() == "date,forecast\n2020-01-01,1\n"
+    Forecaster.load(trained_model).save(tmp_path / "again.npz")  # a new file, and over a model:
+    Forecaster.load(trained_model).save(tmp_path / "again.npz")
+
+
 def _drop(key):
     return lambda a: a.pop(key)
 
