@@ -61,3 +61,23 @@ def trained_model(tmp_path_factory, air_passengers_csv) -> Path:
     config = ForecasterConfig(hidden=4, epochs=3, seed=0)
     Forecaster(config).fit(load_csv(air_passengers_csv)).save(path)
     return path
+
+
+def ctrl_c_after(polls: int) -> type:
+    """train's Ctrl-C handler (``cli.train._Interrupts``) as if Ctrl-C were pressed once, after training
+    asked whether to stop ``polls`` times (before each batch, or each series' task): no timing."""
+    from lstmcli.cli import train as train_cmd
+
+    class Pressed(train_cmd._Interrupts):
+        asked = 0
+
+        @property
+        def requested(self):
+            Pressed.asked += 1
+            return Pressed.asked > polls
+
+        @requested.setter
+        def requested(self, value):
+            pass
+
+    return Pressed

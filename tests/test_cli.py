@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from lstmcli import __version__
 from lstmcli.cli import app
+from tests.conftest import ctrl_c_after
 
 REPO = Path(__file__).resolve().parent.parent
 ICE_CREAM = REPO / "sample_data" / "ice_cream.csv"
@@ -418,18 +419,7 @@ def test_ctrl_c_in_a_panel_of_local_models_never_replaces_a_model_with_some_seri
     existing model is left as it was (it replaced it with a model of 1 series, exit 0)."""
     from lstmcli.cli import train as train_cmd
 
-    class AfterOneSeries(train_cmd._Interrupts):
-        asked = 0
-
-        @property
-        def requested(self):  # asked before each series' task: True once the first has run
-            AfterOneSeries.asked += 1
-            return AfterOneSeries.asked > 2
-
-        @requested.setter
-        def requested(self, value):
-            pass
-
+    AfterOneSeries = ctrl_c_after(2)  # (asked before each series' task: pressed once the first has run)
     monkeypatch.setattr(train_cmd, "_Interrupts", AfterOneSeries)
     panel = REPO / "sample_data" / "monthly_panel.csv"
     args = ["train", panel, "--id-col", "series", *FAST, "--ensemble", "1", "--threads", "1"]

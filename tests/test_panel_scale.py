@@ -22,6 +22,7 @@ from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.intervals import PANEL_MIN
 from lstmcli.forecasting.panel import PanelForecaster
 from lstmcli.forecasting.panel_batch import panel_forecasts, panel_validation
+from tests.conftest import ctrl_c_after
 from tests.test_panel import TINY, TINY_CLI, panel_frame
 
 runner = CliRunner()
@@ -171,18 +172,7 @@ def test_a_stop_keeps_the_best_weights_so_far_and_the_model_is_whole(tmp_path, p
 def test_cli_ctrl_c_during_a_global_panel_saves_the_best_weights_atomically(tmp_path, panel_csv, monkeypatch):
     from lstmcli.cli import train as train_cmd
 
-    class Pressed(train_cmd._Interrupts):
-        polls = 0
-
-        @property
-        def requested(self):  # Ctrl-C pressed once, some batches into the training
-            Pressed.polls += 1
-            return Pressed.polls > 12
-
-        @requested.setter
-        def requested(self, value):
-            pass
-
+    Pressed = ctrl_c_after(12)  # pressed once, some batches into the training
     monkeypatch.setattr(train_cmd, "_Interrupts", Pressed)
     model = tmp_path / "m.npz"
     r = runner.invoke(
