@@ -125,8 +125,8 @@ def conformal_width(
     plentiful and model-free (on the M3 yearly series this lifted 80 % / 95 % coverage from 65 % / 68 %
     to 83 % / 89 %; benchmarks/README.md), and never less than the step's largest residual (what any
     lower level the step has enough residuals for gets at most: a higher level is never narrower).
-    Widths never shrink with the step, and steps beyond the validated horizon widen like a random walk: the last width times
-    sqrt(step / validated steps).
+    Widths never shrink with the step, and steps beyond the validated horizon widen like a random
+    walk: the last width times sqrt(step / validated steps).
     """
     res = np.abs(np.asarray(residuals, dtype=np.float64))
     if res.ndim != 2 or res.shape[0] == 0:
