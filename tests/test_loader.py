@@ -1153,3 +1153,24 @@ def test_a_value_far_beyond_the_others_is_named_and_kept(csv):
     )
     values[12] = "150"  # a spike well within what data does: no note
     assert not [n for n in load_csv(csv(monthly(30, values=values))).notes if "a typo?" in n]
+
+
+def test_a_series_held_in_pandas_is_read_by_the_csv_rules():
+    # there was no documented way to fit data held in memory: a pandas Series gave a raw AttributeError
+    import pandas as pd
+
+    from lstmcli.data.loader import load_frame
+
+    dates = pd.date_range("2020-01-01", periods=24, freq="MS")
+    values = np.arange(24.0) + 100
+    values[5] = np.nan
+    d = load_frame(pd.Series(values, index=dates, name="sales"))
+    assert (d.path, d.target, d.freq) == ("DataFrame", "sales", "MS")
+    assert d.values[5] == 105 and any("Filled 1 empty cell of column 'sales'" in n for n in d.notes)
+    frame = pd.DataFrame({"ds": dates.astype(str), "y": [*values[:-1].astype(str), "x"]})
+    with pytest.raises(
+        DataError, match=r"^the DataFrame \(as CSV\) line 25, column 'y': 'x' is not a number"
+    ):
+        load_frame(frame, time_col="ds", target="y")
+    with pytest.raises(DataError, match="load_frame takes a pandas DataFrame or Series, got list"):
+        load_frame([1.0, 2.0])

@@ -68,6 +68,7 @@ __all__ = [
     "SeriesData",
     "future_timestamps",
     "load_csv",
+    "load_frame",
     "load_long_csv",
     "season_length",
     "timestamps_ending_at",
@@ -98,6 +99,34 @@ def _safe(fn):
     wrapper.__doc__ = fn.__doc__
     wrapper.__wrapped__ = fn
     return wrapper
+
+
+def load_frame(frame, *, time_col: str | None = None, target: str | None = None, **kwargs) -> SeriesData:
+    """One series held in pandas -- a DataFrame with a time column, or a Series whose index holds the
+    times -- read by ``load_csv``'s rules exactly (written to a temporary CSV): the same notes in
+    ``.notes``, the same one-line errors, naming "the DataFrame (as CSV)" and its CSV line (the header is
+    line 1). Other keyword arguments are ``load_csv``'s."""
+    import os
+    import tempfile
+    from dataclasses import replace
+
+    import pandas as pd
+
+    if isinstance(frame, pd.Series):
+        name = "value" if frame.name is None else str(frame.name)
+        index = "date" if frame.index.name is None else str(frame.index.name)
+        frame = frame.rename(name).rename_axis(index).reset_index()
+        time_col, target = time_col or index, target or name
+    elif not isinstance(frame, pd.DataFrame):
+        raise DataError(f"load_frame takes a pandas DataFrame or Series, got {type(frame).__name__}")
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "frame.csv")
+        frame.to_csv(path, index=False)
+        try:
+            data = load_csv(path, time_col=time_col, target=target, **kwargs)
+        except LstmcliError as e:
+            raise type(e)(str(e).replace(path, "the DataFrame (as CSV)")) from None
+    return replace(data, path="DataFrame")
 
 
 FAR_OUTLIER = 1000  # times the typical distance from the median: a value this far is likely a typo
