@@ -281,6 +281,12 @@ def test_fit_a_long_dataframe_with_the_callers_column_names():
     df = panel_frame().rename(columns={"store": "shop", "date": "ds", "sales": "y"})
     model = PanelForecaster(TINY, mode="global").fit_frame(df, id_col="shop")
     assert model.ids_ == ["east", "north", "south", "west"] and model.id_col_ == "shop"
+    # what reading decided is kept (it was thrown away), and an error names the DataFrame, not a temporary file
+    assert "Frequency MS (monthly, month start), inferred from the dates." in model.read_notes_
+    df["y"] = df["y"].astype(object)
+    df.loc[3, "y"] = "x"
+    with pytest.raises(DataError, match=r"^the DataFrame \(as CSV\) line 5, column 'y': 'x' is not a number"):
+        PanelForecaster(TINY, mode="global").fit_frame(df, id_col="shop")
 
 
 # ---------------------------------------------------------------------------------------------- commands

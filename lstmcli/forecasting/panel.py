@@ -16,7 +16,7 @@ import numpy as np
 
 from lstmcli.engine.threads import cores_for
 from lstmcli.engine.training import EpochReport
-from lstmcli.errors import ConfigError, DataError
+from lstmcli.errors import ConfigError, DataError, LstmcliError
 from lstmcli.forecasting.config import ForecasterConfig, resolve_combine
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.known import known_inputs_for
@@ -81,7 +81,9 @@ class PanelForecaster:
         self, df: Any, *, id_col: str = "unique_id", time_col: str = "ds", target: str = "y", **kwargs: Any
     ) -> PanelForecaster:
         """Fit on a long pandas DataFrame (one row per series and time): the columns are named by the
-        caller, statsforecast's by default. Other keyword arguments go to ``fit``."""
+        caller, statsforecast's by default. Other keyword arguments go to ``fit``. Read by the panel
+        file's rules (a temporary CSV): what reading decided is in ``read_notes_``, an error names "the
+        DataFrame (as CSV)" and its line."""
         import os
         import tempfile
 
@@ -95,7 +97,11 @@ class PanelForecaster:
         with tempfile.TemporaryDirectory() as folder:  # the loader's rules, exactly as for a file
             path = os.path.join(folder, "data.csv")
             df[[id_col, time_col, target]].to_csv(path, index=False)
-            panel = load_panel(path, id_col=id_col, time_col=time_col, target=target)
+            try:
+                panel = load_panel(path, id_col=id_col, time_col=time_col, target=target)
+            except LstmcliError as e:
+                raise type(e)(str(e).replace(path, "the DataFrame (as CSV)")) from None
+        self.read_notes_ = tuple(panel.notes)  # (the loader's notes: filled values, skipped series)
         return self.fit(panel, **kwargs)
 
     def fit(
