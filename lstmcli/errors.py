@@ -1,7 +1,8 @@
 """The errors lstmcli raises for problems a user can fix.
 
 Core code raises these with a one-line message that names the file, column, row or option and says
-what was expected; the CLI prints ``str(error)`` to stderr and exits 1. Anything else escaping is a bug.
+what was expected; the CLI prints ``str(error)`` to stderr and exits 1 (2 for an ``OptionError``). Anything
+else escaping is a bug.
 """
 
 
@@ -19,6 +20,12 @@ class ModelFileError(LstmcliError):
 
 class ConfigError(LstmcliError):
     """Settings that contradict each other or the data (e.g. a lookback longer than the series)."""
+
+
+class OptionError(ConfigError):
+    """An option's value that no data could make right (an unknown transform, frequency alias or
+    country, a setting of the wrong type or out of its range): a usage error, exit code 2 on the command
+    line, as Typer's own checks of the options give."""
 
 
 class TrainingError(LstmcliError):

@@ -162,7 +162,6 @@ def test_python_dash_m_and_help_does_not_import_pandas_or_numpy():
     [
         (["train", "missing.csv"], "missing.csv"),
         (["train", AIR, "--target", "nope"], "nope"),
-        (["train", AIR, "--transform", "wavelet"], "wavelet"),
         (["train", AIR, "--lookback", "500"], "lookback"),
         (["predict"], "model.npz: no such model file"),
         (["inspect", "--model", "missing.npz"], "missing.npz: no such model file"),
@@ -176,6 +175,22 @@ def test_user_errors_are_one_line_exit_1(runner, cwd, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", AIR, "--transform", "wavelet"], "unknown transform 'wavelet'"),
+        (["train", AIR, "--freq", "XYZ"], "--freq 'XYZ' is not a pandas frequency alias"),
+        (["backtest", AIR, "--transform", "auto,log"], "'auto' stands alone"),
+    ],
+)
+def test_a_bad_option_value_lstmcli_checks_is_a_usage_error_exit_2_in_one_line(runner, cwd, args, message):
+    # (they exited 1, where Typer's own checks of an option, --epochs abc, exit 2: both usage errors)
+    result = run(runner, *args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
 
 
 def test_a_numpy_whose_blas_the_engine_cannot_call_is_one_line_exit_1(tmp_path):

@@ -315,7 +315,7 @@ def test_holiday_errors(tmp_path, monkeypatch):
     steps.write_text("v\n" + "".join(f"{m}\n" for m in range(1, 13)))
     msg = one_line_error(run("train", steps, "--holidays", "US", "-m", tmp_path / "m.npz"))
     assert "--holidays needs dates on a regular frequency" in msg
-    msg = one_line_error(run("train", data, "--holidays", "XX", "-m", tmp_path / "m.npz"))
+    msg = one_line_error(run("train", data, "--holidays", "XX", "-m", tmp_path / "m.npz"), code=2)  # (usage)
     assert "--holidays 'XX' is not a country" in msg
     import sys
 

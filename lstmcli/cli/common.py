@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from lstmcli.cli import text
-from lstmcli.errors import LstmcliError
+from lstmcli.errors import LstmcliError, OptionError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,7 +58,8 @@ def warn(message: str) -> None:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn lstmcli's own errors into one line on stderr and exit code 1 (never a traceback).
+    """Turn lstmcli's own errors into one line on stderr and exit code 1, 2 for a bad option's value
+    (never a traceback).
 
     NumPy's floating-point warnings are silenced here: overflow in a diverging training run is detected
     and reported by lstmcli itself, in words, and a raw RuntimeWarning would only add noise.
@@ -68,6 +69,9 @@ def user_errors() -> Iterator[None]:
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             yield
+    except OptionError as e:  # a bad option's value: a usage error, as Typer's own checks exit
+        fail(str(e))
+        raise typer.Exit(code=2) from None
     except LstmcliError as e:
         raise fail(str(e)) from None
     except MemoryError:

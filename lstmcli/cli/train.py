@@ -64,9 +64,14 @@ def forecaster_config(options: dict[str, Any]) -> Any:
         k: v for k, v in options.items() if k in ForecasterConfig.__dataclass_fields__ and k != "refit"
     }
     val_size = settings.pop("val_size")
-    return ForecasterConfig(
+    config = ForecasterConfig(
         **settings, refit=options["retrain"], val_size=int(val_size) if val_size >= 1 else val_size
     )
+    if config.transform.strip().lower() != "auto":  # a wrong name: one line, before the data is read
+        from lstmcli.data.transforms import transform_names
+
+        transform_names(config.transform)
+    return config
 
 
 def train(

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcli.data.frequency import describe_freq, offset_base, parse_offset
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, OptionError
 
 __all__ = [
     "ENCODINGS",
@@ -105,7 +105,7 @@ def holiday_country(country: str, freq: str | None) -> str:
     code = str(country).strip().upper()
     supported = holidays.list_supported_countries()
     if code not in supported:
-        raise ConfigError(
+        raise OptionError(
             f"--holidays {country!r} is not a country the holidays package knows; give an ISO 3166 code "
             "such as US, GB, DE, FR or JP"
         )

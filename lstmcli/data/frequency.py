@@ -14,7 +14,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from lstmcli.data.wording import fmt_ts
-from lstmcli.errors import ConfigError, DataError
+from lstmcli.errors import ConfigError, DataError, OptionError
 
 # datetime64[ns] can only hold these instants; pandas itself parses a wider range at coarser units.
 NS_MIN = np.datetime64("1677-09-22", "ns")
@@ -81,7 +81,9 @@ _FREQ_EXAMPLES = "e.g. D, B, h, W-SUN, MS, ME, QS-JAN, QE-DEC, YS-JAN"
 def parse_offset(freq: str, what: str = "--freq"):
     """Return the pandas offset for an alias, or raise ConfigError naming the option."""
     if not isinstance(freq, str) or not freq.strip():
-        raise ConfigError(f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES})")
+        raise (OptionError if what.startswith("--") else ConfigError)(
+            f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES})"
+        )
     text = freq.strip()
     m = re.fullmatch(r"(\d*)\s*([A-Za-z]+)(-[A-Za-z]+)?", text)
     if m and m.group(2) in LEGACY_ALIASES:
@@ -93,11 +95,13 @@ def parse_offset(freq: str, what: str = "--freq"):
     except (ValueError, TypeError, KeyError) as exc:
         hint = re.search(r"Did you mean (\S+?)\??['\")]*$", str(exc))
         extra = f"; did you mean {hint.group(1)}?" if hint else ""
-        raise ConfigError(
+        raise (OptionError if what.startswith("--") else ConfigError)(
             f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES}){extra}"
         ) from None
     if off is None or off.n <= 0:
-        raise ConfigError(f"{what} {freq!r} must step forward in time ({_FREQ_EXAMPLES})")
+        raise (OptionError if what.startswith("--") else ConfigError)(
+            f"{what} {freq!r} must step forward in time ({_FREQ_EXAMPLES})"
+        )
     return off
 
 

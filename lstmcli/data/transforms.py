@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from lstmcli.errors import ConfigError, DataError, ModelFileError
+from lstmcli.errors import ConfigError, DataError, ModelFileError, OptionError
 
 __all__ = [
     "TRANSFORM_NAMES",
@@ -525,6 +525,36 @@ class Pipeline:
         return f"Pipeline({self.steps!r})"
 
 
+def transform_names(spec: str) -> list[str]:
+    """``--transform``'s names, checked (``make_pipeline`` builds them; the command line checks them
+    before it reads the data, so that a wrong name is one line): ["none"] for none or an empty spec.
+    Raises OptionError for an unknown name, "none" or "auto" in a list, or log or power given twice."""
+    if not isinstance(spec, str):
+        raise OptionError(f"--transform must be a comma list of names, got {spec!r}")
+    names = [n.strip().lower() for n in spec.split(",")]
+    if all(n == "" for n in names):
+        names = ["none"]
+    if "auto" in names:  # (alone, the forecaster resolves it before it gets here)
+        raise OptionError(
+            f"--transform {spec!r}: 'auto' stands alone (it chooses power,dstandard or dstandard); give "
+            "either 'auto' or a list of names"
+        )
+    # a second log or power transform takes the logarithm of logarithms (of values that may be negative by
+    # then); other names may repeat: "diff,diff" is the second difference, a second scaling a no-op
+    repeated = sorted({n for n in names if n in ("log", "power") and names.count(n) > 1})
+    if repeated:
+        raise OptionError(f"--transform {spec!r}: '{repeated[0]}' is given twice; give each transform once")
+    for n in names:
+        if n not in TRANSFORM_NAMES:
+            shown = n if n else "(empty)"
+            raise OptionError(
+                f"--transform {spec!r}: unknown transform '{shown}'; valid names: {', '.join(TRANSFORM_NAMES)}"
+            )
+    if "none" in names and len(names) > 1:
+        raise OptionError(f"--transform {spec!r}: 'none' cannot be combined with other transforms")
+    return names
+
+
 def make_pipeline(spec: str, season: int) -> Pipeline:
     """Build an unfitted pipeline from a comma list such as ``"log,sdiff,standard"``.
 
@@ -542,30 +572,8 @@ def make_pipeline(spec: str, season: int) -> Pipeline:
         Unknown name (the message lists the valid ones), "none" or "auto" mixed with others, log or
         power given twice, or a bad season.
     """
-    if not isinstance(spec, str):
-        raise ConfigError(f"--transform must be a comma list of names, got {spec!r}")
-    names = [n.strip().lower() for n in spec.split(",")]
-    if all(n == "" for n in names):
-        names = ["none"]
-    if "auto" in names:  # (alone, the forecaster resolves it before it gets here)
-        raise ConfigError(
-            f"--transform {spec!r}: 'auto' stands alone (it chooses power,dstandard or dstandard); give "
-            "either 'auto' or a list of names"
-        )
-    # a second log or power transform takes the logarithm of logarithms (of values that may be negative by
-    # then); other names may repeat: "diff,diff" is the second difference, a second scaling a no-op
-    repeated = sorted({n for n in names if n in ("log", "power") and names.count(n) > 1})
-    if repeated:
-        raise ConfigError(f"--transform {spec!r}: '{repeated[0]}' is given twice; give each transform once")
-    for n in names:
-        if n not in TRANSFORM_NAMES:
-            shown = n if n else "(empty)"
-            raise ConfigError(
-                f"--transform {spec!r}: unknown transform '{shown}'; valid names: {', '.join(TRANSFORM_NAMES)}"
-            )
-    if "none" in names:
-        if len(names) > 1:
-            raise ConfigError(f"--transform {spec!r}: 'none' cannot be combined with other transforms")
+    names = transform_names(spec)
+    if names == ["none"]:
         return Pipeline([])
     steps: list[Transform] = []
     for n in names:

@@ -7,7 +7,7 @@ import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, OptionError
 
 STRATEGIES = ("recursive", "direct")
 NORMALIZATIONS = ("window", "ses", "none")
@@ -111,54 +111,54 @@ class ForecasterConfig:
     def __post_init__(self) -> None:
         self._check_types()
         if self.strategy not in STRATEGIES:
-            raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+            raise OptionError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if self.normalize not in NORMALIZATIONS:
-            raise ConfigError(
+            raise OptionError(
                 f"--normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}"
             )
         for name in ("lookback", "horizon", "season"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ConfigError(f"--{name} must be at least 1, got {value}")
+                raise OptionError(f"--{name} must be at least 1, got {value}")
         if self.monitor not in MONITORS:
-            raise ConfigError(f"--monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
+            raise OptionError(f"--monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
         if self.combine not in COMBINES:
-            raise ConfigError(f"--combine must be one of {', '.join(COMBINES)}, got {self.combine!r}")
+            raise OptionError(f"--combine must be one of {', '.join(COMBINES)}, got {self.combine!r}")
         if self.deseasonalize not in DESEASONALIZE:
-            raise ConfigError(
+            raise OptionError(
                 f"--deseasonalize must be one of {', '.join(DESEASONALIZE)}, got {self.deseasonalize!r}"
             )
         for name in ("hidden", "layers", "epochs", "batch_size", "ensemble"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+                raise OptionError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         for name, most in (("layers", MAX_LAYERS), ("hidden", MAX_HIDDEN), ("ensemble", MAX_ENSEMBLE)):
             if getattr(self, name) > most:
-                raise ConfigError(f"--{name} must be at most {most}, got {getattr(self, name)}")
+                raise OptionError(f"--{name} must be at most {most}, got {getattr(self, name)}")
         if self.horizon is not None and self.horizon > MAX_HORIZON:
-            raise ConfigError(f"--horizon must be at most {MAX_HORIZON}, got {self.horizon}")
+            raise OptionError(f"--horizon must be at most {MAX_HORIZON}, got {self.horizon}")
         if self.seed < 0:
-            raise ConfigError(f"--seed must be 0 or more, got {self.seed}")
+            raise OptionError(f"--seed must be 0 or more, got {self.seed}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
+            raise OptionError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"--lr must be a positive number, got {self.lr}")
+            raise OptionError(f"--lr must be a positive number, got {self.lr}")
         if self.patience < 0:
-            raise ConfigError(f"--patience must be 0 (off) or more, got {self.patience}")
+            raise OptionError(f"--patience must be 0 (off) or more, got {self.patience}")
         if (
             not math.isfinite(self.val_size)
             or self.val_size < 0
             or (self.val_size >= 1 and self.val_size != int(self.val_size))
         ):
-            raise ConfigError(
+            raise OptionError(
                 f"--val-size must be a fraction in [0, 1) or a whole count, got {self.val_size}"
             )
         if self.loss not in LOSSES:
-            raise ConfigError(f"--loss must be one of mse, mae, huber, got {self.loss!r}")
+            raise OptionError(f"--loss must be one of mse, mae, huber, got {self.loss!r}")
         if self.dtype not in ("float32", "float64"):
-            raise ConfigError(f"--dtype must be float32 or float64, got {self.dtype!r}")
+            raise OptionError(f"--dtype must be float32 or float64, got {self.dtype!r}")
         for name in ("clip_norm", "weight_decay"):
             if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
-                raise ConfigError(f"{name} must be 0 (off) or a positive number, got {getattr(self, name)}")
+                raise OptionError(f"{name} must be 0 (off) or a positive number, got {getattr(self, name)}")
 
     def _check_types(self) -> None:
         """One line for a setting of the wrong type (the Python API's users pass them unchecked: "32" for
@@ -182,7 +182,7 @@ class ForecasterConfig:
                     "str": "a string",
                     "bool": "True or False",
                 }
-                raise ConfigError(
+                raise OptionError(
                     f"--{f.name.replace('_', '-')} must be {wanted[kind]}"
                     f"{' or None' if optional else ''}, got {value!r} ({type(value).__name__})"
                 )
