@@ -438,7 +438,7 @@ def test_a_forecast_beyond_the_steps_validation_scored_says_so():
     # a model trained for the horizon whose validation fell short (short series): more validation, not
     # the horizon it already has
     short = np.where(np.arange(18) < 10, 1.0, np.nan) * np.ones((3, 18))
-    (fell_short,) = forecast_warnings(seasonal_series(48), np.arange(18.0), 12, short)
+    (fell_short,) = forecast_warnings(seasonal_series(48), np.arange(1.0, 19.0), 12, short)
     assert fell_short.startswith("steps 11-18 go beyond the 10")
     assert fell_short.endswith("train with a larger --val-size")
 

@@ -171,3 +171,15 @@ def test_the_unit_summary_and_its_words_say_what_the_half_life_is_computed_from(
     )
     plain = SimpleNamespace(seasonal=np.ones(1), pipeline=make_pipeline("none", 1), normalize="none")
     assert input_description(plain) == "The network sees the series as it is."
+
+
+def test_a_forecast_of_a_positive_series_that_reaches_zero_says_so():
+    # a 3,000-step forecast of a Box-Cox model was exactly 0 from step 566 on, with no warning
+    from lstmcli.forecasting.verdicts import forecast_warnings
+
+    history = 50 + 10 * np.sin(np.arange(48) / 3)
+    falling = np.maximum(60 - np.arange(30.0) * 3, 0.0)
+    (said,) = [w for w in forecast_warnings(history, falling) if "ran down to zero" in w]
+    assert said.startswith("from step 21 the forecast is 0 or less although every observed value is positive")
+    assert not [w for w in forecast_warnings(history, 60 - np.arange(10.0)) if "ran down to zero" in w]
+    assert not [w for w in forecast_warnings(history - 55, falling - 30) if "ran down to zero" in w]

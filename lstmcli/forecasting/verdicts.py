@@ -145,6 +145,12 @@ def forecast_warnings(
             f"the forecast leaves the data's range by far (up to {float(values[np.argmax(np.abs(values))]):.4g}; "
             f"the data lie in {lo:.4g} .. {hi:.4g}): training may have diverged; try a smaller --lr"
         )
+    if lo > 0 and float(np.min(values)) <= 0:  # (a Box-Cox inverse stops at 0: 2,434 steps of exactly 0)
+        k = int(np.argmax(values <= 0))
+        out.append(
+            f"from step {k + 1} the forecast is {float(values[k]):.4g} or less although every observed value is "
+            "positive: it ran down to zero or past it; forecast a shorter --horizon"
+        )
     recent = history[-max(h, 2) * 2 :]
     scale = float(np.std(recent)) or float(np.abs(history).mean()) or 1.0
     if h > 1 and float(np.ptp(values)) < 1e-3 * scale:
