@@ -185,3 +185,21 @@ def test_inspect_names_the_weights_of_the_series_it_shows_and_pytorch_reads_them
                               if key.startswith(weights + ".")})  # fmt: skip
     h, _ = lstm(torch.tensor(np.asarray(out["inputs"], dtype=np.float32))[None])
     np.testing.assert_allclose(h[0].detach().numpy(), out["layers"][-1]["h"], atol=1e-5)
+
+
+def test_inspect_of_an_id_typed_in_another_unicode_form_names_its_weights(tmp_path, panel_csv):  # noqa: F811
+    # the series was found, but its weights' place was looked up by the id as typed: a ValueError
+    import unicodedata
+
+    import pandas as pd
+
+    from lstmcli.cli.panels import series_model
+
+    frame = pd.read_csv(panel_csv)
+    frame["store"] = frame["store"].replace("west", unicodedata.normalize("NFD", "wést"))
+    data = tmp_path / "accents.csv"
+    frame.to_csv(data, index=False)
+    model = PanelForecaster(TINY, mode="local").fit(load_panel(data, id_col="store"), threads=1)
+    model.save(tmp_path / "m.npz")
+    _, root = series_model(tmp_path / "m.npz", unicodedata.normalize("NFC", "wést"))
+    assert root == f"series.{model.ids_.index(unicodedata.normalize('NFD', 'wést'))}."

@@ -424,9 +424,8 @@ def series_model(model: Path, series_id: str | None) -> tuple[Any, str]:
         ids = panel.ids_
         shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
         raise ConfigError(f"{model.name} holds {len(ids)} series; choose one with --id ({shown})")
-    forecaster = panel.forecaster(series_id)
-    root = f"series.{panel.ids_.index(str(series_id))}." if panel.mode == "local" else ""
-    return forecaster, root
+    root = f"series.{panel.position(series_id)}." if panel.mode == "local" else ""
+    return panel.forecaster(series_id), root
 
 
 # ---------------------------------------------------------------------------------------------- backtest

@@ -230,9 +230,10 @@ class PanelForecaster:
         return season, cfg.horizon or max(season, 1)
 
     # ------------------------------------------------------------------------------------------ forecast
-    def forecaster(self, series_id: str) -> Forecaster:
-        """The ``Forecaster`` of one series (its own state, the shared ensemble); an unknown id is a
-        ``ConfigError`` naming a few valid ones."""
+    def position(self, series_id: str) -> int:
+        """Where series ``series_id`` is among ``ids_`` (and its entries in a file of local models:
+        ``series.K.``); the id may be typed in another Unicode form. An unknown id is a ``ConfigError``
+        naming a few valid ones."""
         st = self._state()
         if self._index[0] is not st:  # (ids.index would make a panel's predict quadratic)
             self._index = (st, {sid: k for k, sid in enumerate(st.ids)})
@@ -247,6 +248,13 @@ class PanelForecaster:
                 )
             shown = ", ".join(st.ids[:5]) + (f", … ({len(st.ids) - 5} more)" if len(st.ids) > 5 else "")
             raise ConfigError(f"no series {series_id!r} in this model; its {st.id_col} values are: {shown}")
+        return k
+
+    def forecaster(self, series_id: str) -> Forecaster:
+        """The ``Forecaster`` of one series (its own state, the shared ensemble); an unknown id is a
+        ``ConfigError`` naming a few valid ones."""
+        st = self._state()
+        k = self.position(series_id)
         model = Forecaster(st.config)
         model.state_ = st.states[k]
         # Compiled, as the panel's own predict runs them: many series' forecasts are where the compiled
