@@ -112,6 +112,9 @@ class Dates:
     out_of_range: np.ndarray  # bool: parsed, but outside what datetime64[ns] can hold
     notes: list[str]
     expected: str = EXPECTED_DATE  # what a bad cell's error says was expected, after "(expected "
+    # a column whose every date could be month/day or day/month: the values read the other way (a file
+    # of the forecast period takes the reading that continues the series: ``data.future``)
+    other_reading: np.ndarray | None = None
 
 
 def _regular(ts: np.ndarray) -> bool:
@@ -239,7 +242,9 @@ def parse_dates(s: pd.Series) -> Dates:
     plausible = s.str.contains(r"\d", regex=True).to_numpy() & ~s.str.match(_TIME_ONLY_RE).to_numpy()
     notes: list[str] = []
 
-    def finish(arr: np.ndarray, extra: list[str], expected: str = EXPECTED_DATE) -> Dates:
+    def finish(
+        arr: np.ndarray, extra: list[str], expected: str = EXPECTED_DATE, other: np.ndarray | None = None
+    ) -> Dates:
         arr = np.asarray(arr)
         if arr.dtype.kind != "M":
             arr = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -249,7 +254,8 @@ def parse_dates(s: pd.Series) -> Dates:
         ok = parsed & ~oor
         out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         out[ok] = arr[ok].astype("datetime64[ns]")
-        return Dates(out, ok, oor, notes + extra, expected)
+        other = None if other is None else np.asarray(other, dtype="datetime64[ns]")
+        return Dates(out, ok, oor, notes + extra, expected, other)
 
     q = _quarters(s) if n else None
     if q is not None:
@@ -287,12 +293,14 @@ def parse_dates(s: pd.Series) -> Dates:
                 best = ("mixed", arr, ([tz] if tz else []) + century)
 
     mdy, dmy = attempts[1][1], attempts[2][1]
+    other = None
     if best[0] in ("mdy", "dmy") and score(mdy) == score(dmy) == n:
         same = np.array_equal(mdy, dmy)
         if not same:
             # Both readings work (every day <= 12): prefer the one with regular spacing.
             if best[0] == "mdy" and not _regular(mdy) and _regular(dmy):
                 best = attempts[2]
+            other = mdy if best[0] == "dmy" else dmy
             k = int(np.argmax(mdy != dmy))
             order = "day/month" if best[0] == "dmy" else "month/day"
             best = (
@@ -324,4 +332,4 @@ def parse_dates(s: pd.Series) -> Dates:
             )
             return finish(alt[1], alt[2], expected)
         best = (best[0], best[1], best[2] + ["The dates were read as day/month/year."])
-    return finish(best[1], best[2])
+    return finish(best[1], best[2], other=other)

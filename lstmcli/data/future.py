@@ -13,7 +13,6 @@ import numpy as np
 
 from lstmcli.data.cells import check_numbers, numeric_column
 from lstmcli.data.csvfile import read_table
-from lstmcli.data.dates import to_datetime
 from lstmcli.data.timecolumn import find_time, sort_rows
 from lstmcli.data.wording import fmt_ts, missing_col_error, plural
 from lstmcli.errors import DataError
@@ -43,14 +42,8 @@ def load_future(path, columns: tuple[str, ...], time_col: str | None = None) -> 
     time = find_time(table, time_col)
     values = _known_columns(table, columns)
     future = _rows(table, time, values, columns)
-    if time is not None and any("could be month/day or day/month" in n for n in time.notes):
-        day_first = any("they were read as day/month" in n for n in time.notes)
-        keys, _ = to_datetime(table.df[time.name], dayfirst=not day_first)
-        if not np.isnat(keys).any():
-            other = _rows(
-                table, replace(time, keys=np.asarray(keys, dtype="datetime64[ns]")), values, columns
-            )
-            future = replace(future, other=other)
+    if time is not None and time.other_keys is not None:  # every date could be day/month or month/day
+        future = replace(future, other=_rows(table, replace(time, keys=time.other_keys), values, columns))
     return future
 
 

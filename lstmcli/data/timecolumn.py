@@ -46,6 +46,7 @@ class Time:
     kind: str  # "dates" or "steps"
     keys: np.ndarray  # datetime64[ns] (kind dates) or float64 (kind steps), one per row
     notes: list[str]
+    other_keys: np.ndarray | None = None  # dates that could be day/month or month/day, read the other way
 
 
 def _numeric_time(table: Table, name: str, explicit: bool) -> Time | None:
@@ -121,7 +122,7 @@ def _date_time(table: Table, name: str, dates: Dates) -> Time:
                 f"{show(s.iloc[a])}) and times without one (line {table.lines[b]}: {show(s.iloc[b])}); "
                 "give every time an offset, or none"
             )
-    return Time(name, "dates", dates.values, list(dates.notes))
+    return Time(name, "dates", dates.values, list(dates.notes), dates.other_reading)
 
 
 def find_time(table: Table, time_col: str | None) -> Time | None:
