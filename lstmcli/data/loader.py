@@ -70,6 +70,7 @@ __all__ = [
     "load_csv",
     "load_frame",
     "load_long_csv",
+    "read_frame",
     "season_length",
     "timestamps_ending_at",
 ]
@@ -101,13 +102,26 @@ def _safe(fn):
     return wrapper
 
 
-def load_frame(frame, *, time_col: str | None = None, target: str | None = None, **kwargs) -> SeriesData:
-    """One series held in pandas -- a DataFrame with a time column, or a Series whose index holds the
-    times -- read by ``load_csv``'s rules exactly (written to a temporary CSV): the same notes in
-    ``.notes``, the same one-line errors, naming "the DataFrame (as CSV)" and its CSV line (the header is
-    line 1). Other keyword arguments are ``load_csv``'s."""
+def read_frame(frame, read):
+    """``read(path)`` of a pandas DataFrame written to a temporary CSV: pandas data goes through the
+    file rules exactly, and an error names "the DataFrame (as CSV)" and its line (the header is line 1),
+    not the temporary file. (``load_frame``; ``PanelForecaster.fit_frame``.)"""
     import os
     import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "frame.csv")
+        frame.to_csv(path, index=False)
+        try:
+            return read(path)
+        except LstmcliError as e:
+            raise type(e)(str(e).replace(path, "the DataFrame (as CSV)")) from None
+
+
+def load_frame(frame, *, time_col: str | None = None, target: str | None = None, **kwargs) -> SeriesData:
+    """One series held in pandas -- a DataFrame with a time column, or a Series whose index holds the
+    times -- read by ``load_csv``'s rules exactly (``read_frame``): the same notes in ``.notes``, the
+    same one-line errors. Other keyword arguments are ``load_csv``'s."""
     from dataclasses import replace
 
     import pandas as pd
@@ -119,13 +133,7 @@ def load_frame(frame, *, time_col: str | None = None, target: str | None = None,
         time_col, target = time_col or index, target or name
     elif not isinstance(frame, pd.DataFrame):
         raise DataError(f"load_frame takes a pandas DataFrame or Series, got {type(frame).__name__}")
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "frame.csv")
-        frame.to_csv(path, index=False)
-        try:
-            data = load_csv(path, time_col=time_col, target=target, **kwargs)
-        except LstmcliError as e:
-            raise type(e)(str(e).replace(path, "the DataFrame (as CSV)")) from None
+    data = read_frame(frame, lambda path: load_csv(path, time_col=time_col, target=target, **kwargs))
     return replace(data, path="DataFrame")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from lstmcli.engine.threads import cores_for
 from lstmcli.engine.training import EpochReport
-from lstmcli.errors import ConfigError, DataError, LstmcliError
+from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.config import ForecasterConfig, resolve_combine
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.known import known_inputs_for
@@ -84,9 +84,7 @@ class PanelForecaster:
         caller, statsforecast's by default. Other keyword arguments go to ``fit``. Read by the panel
         file's rules (a temporary CSV): what reading decided is in ``read_notes_``, an error names "the
         DataFrame (as CSV)" and its line."""
-        import os
-        import tempfile
-
+        from lstmcli.data.loader import read_frame
         from lstmcli.data.panel import load_panel
 
         missing = [c for c in (id_col, time_col, target) if c not in df.columns]
@@ -94,13 +92,10 @@ class PanelForecaster:
             raise DataError(
                 f"the DataFrame has no column {missing[0]!r}; columns are: {', '.join(map(str, df.columns))}"
             )
-        with tempfile.TemporaryDirectory() as folder:  # the loader's rules, exactly as for a file
-            path = os.path.join(folder, "data.csv")
-            df[[id_col, time_col, target]].to_csv(path, index=False)
-            try:
-                panel = load_panel(path, id_col=id_col, time_col=time_col, target=target)
-            except LstmcliError as e:
-                raise type(e)(str(e).replace(path, "the DataFrame (as CSV)")) from None
+        panel = read_frame(  # the loader's rules, exactly as for a file
+            df[[id_col, time_col, target]],
+            lambda path: load_panel(path, id_col=id_col, time_col=time_col, target=target),
+        )
         self.read_notes_ = tuple(panel.notes)  # (the loader's notes: filled values, skipped series)
         return self.fit(panel, **kwargs)
 
