@@ -279,7 +279,9 @@ def _read_entries(
     try:
         budget = max(_MIN_TOTAL_BYTES, _EXPANSION * os.fstat(f.fileno()).st_size)
         with zipfile.ZipFile(f) as zf:
-            infos = [i for i in zf.infolist() if i.filename.endswith(".npy") and wanted(i.filename[:-4])]
+            entries = [i for i in zf.infolist() if i.filename.endswith(".npy")]
+            infos = [i for i in entries if wanted(i.filename[:-4])]
+            unread = [] if probe else [i for i in entries if not wanted(i.filename[:-4])]
             for info in infos:
                 if info.file_size > min(_MAX_ENTRY_BYTES, limits.get(info.filename[:-4], _MAX_ENTRY_BYTES)):
                     raise ModelFileError(
@@ -297,13 +299,12 @@ def _read_entries(
                     _check_header(entry, info, name)
                 with zf.open(info) as entry:
                     arrays[key] = np.lib.format.read_array(entry, allow_pickle=False)
-            for info in [] if probe else zf.infolist():  # the entries not read: their headers only
-                if info.filename.endswith(".npy") and not wanted(info.filename[:-4]):
-                    with zf.open(info) as entry:
-                        if _header_dtype(entry).hasobject:
-                            raise ModelFileError(
-                                f"{name}: entry {info.filename} is a pickled object array; refusing to load it"
-                            )
+            for info in unread:  # their headers only: none may be a pickled (object) array
+                with zf.open(info) as entry:
+                    if _npy_header(entry)[1].hasobject:
+                        raise ModelFileError(
+                            f"{name}: entry {info.filename} is a pickled object array; refusing to load it"
+                        )
     except ModelFileError:
         raise
     except ValueError as e:
@@ -315,26 +316,24 @@ def _read_entries(
     return arrays
 
 
-def _header_dtype(entry: IO[bytes]) -> np.dtype:
-    """The dtype a ``.npy`` entry's header declares (its data is not read)."""
+def _npy_header(entry: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype a ``.npy`` entry's header declares (its data is not read); a ValueError for
+    a header that is not one."""
     fmt = np.lib.format
     version = fmt.read_magic(entry)
     if version == (1, 0):
-        return fmt.read_array_header_1_0(entry, max_header_size=1 << 20)[2]
-    return fmt.read_array_header_2_0(entry, max_header_size=1 << 20)[2]
+        shape, _, dtype = fmt.read_array_header_1_0(entry)
+    elif version in ((2, 0), (3, 0)):
+        shape, _, dtype = fmt.read_array_header_2_0(entry)
+    else:
+        raise ValueError(f"unknown .npy version {version}")
+    return shape, dtype
 
 
 def _check_header(entry: IO[bytes], info: zipfile.ZipInfo, name: str) -> None:
     """The ``.npy`` header's shape and dtype must describe exactly the bytes the entry holds."""
-    fmt = np.lib.format
     try:
-        version = fmt.read_magic(entry)
-        if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(entry)
-        elif version in ((2, 0), (3, 0)):
-            shape, _, dtype = fmt.read_array_header_2_0(entry)
-        else:
-            raise ValueError(f"unknown .npy version {version}")
+        shape, dtype = _npy_header(entry)
     except ValueError as e:
         if "pickle" in str(e).lower() or "object" in str(e).lower():
             raise
