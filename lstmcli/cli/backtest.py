@@ -247,9 +247,10 @@ def backtest(
                 print_notes(err, [no_season_note(data.name, horizon_too=defaulted)])
             gapped = gapped_series(series, found) if found else []
             if gapped:  # said, not filled: the scored test rows stay the file's own
-                shown = ", ".join(gapped[:3]) + (", …" if len(gapped) > 3 else "")
+                from lstmcli.data.wording import fmt_list
+
                 print_notes(err, [f"{len(gapped)} of {len(series)} series miss dates of the {found} grid "
-                                  f"({shown}): backtest --id-col takes each series' rows as consecutive "
+                                  f"({fmt_list(gapped, 3)}): backtest --id-col takes each series' rows as consecutive "
                                   "steps; fill the gaps in the file (train and predict fill them by "
                                   "--fill)."])  # fmt: skip
             mode = panel_mode(global_)

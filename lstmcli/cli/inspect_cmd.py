@@ -267,11 +267,10 @@ def inspect_cmd(
             f"Units {unit_list[0]}-{unit_list[-1]} of {hidden} shown ({why}); --units picks others: a count "
             "like 8 or a list like 0,3,5."
         )
-    from lstmcli.forecasting.explain import input_description
+    from lstmcli.forecasting.explain import input_description, season_taken_out
 
     prep = forecaster.state_.preprocessing
-    adjusted = len(prep.seasonal) > 1 and bool((abs(prep.seasonal - 1.0) > 1e-12).any())
-    console.print(explain_gates(forecaster.season_, input_description(prep), adjusted))
+    console.print(explain_gates(forecaster.season_, input_description(prep), season_taken_out(prep)))
     if len(trace.input_names) > 1:  # covariates: what the window's steps carry
         for table in inputs_tables(trace.inputs[first:], trace.input_names, labels[first:], console.width):
             console.print(table)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lstmcli.cli.common import print_notes, stderr_console, stdout_console
+from lstmcli.cli.common import print_notes, stderr_console, stdout_console, warn
 from lstmcli.errors import ConfigError, DataError
 
 
@@ -171,6 +171,7 @@ class GlobalProgress:
 def panel_horizon_message(st: Any) -> str | None:
     """As a single series' train warns (``verdicts.horizon_message``): the series whose validation
     scored fewer horizon steps than the model forecasts, counted, with the fewest steps scored."""
+    from lstmcli.data.wording import fmt_list
     from lstmcli.forecasting.verdicts import validated_steps
 
     scored = {sid: validated_steps(s.residuals) for sid, s in zip(st.ids, st.states, strict=True)}
@@ -179,10 +180,9 @@ def panel_horizon_message(st: Any) -> str | None:
     if not short:
         return None
     fewest = min(short.values())
-    shown = ", ".join(list(short)[:3]) + (", …" if len(short) > 3 else "")
     return (
         f"validation scored fewer than the {horizon} horizon steps for {len(short)} of {len(scored)} series "
-        f"({shown}; as few as steps 1-{fewest}): their later steps were never checked against held-out data "
+        f"({fmt_list(short, 3)}; as few as steps 1-{fewest}): their later steps were never checked against held-out data "
         "and their intervals are extrapolated; use a larger --val-size or a shorter --horizon"
     )
 
@@ -199,8 +199,6 @@ def report_panel_training(forecaster: Any, model: Path, seconds: float, as_json:
     st = forecaster.state_
     short = panel_horizon_message(st)
     if short:
-        from lstmcli.cli.common import warn
-
         warn(short)
     result = st.train_result
     summary = {
@@ -390,11 +388,12 @@ def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> tu
         future=known.columns, forecast_rows=bool(known.width), freq_given="the model's",
     )  # fmt: skip
     if series_id not in newer.ids:
+        from lstmcli.data.wording import fmt_list
+
         why = dict(newer.skipped).get(series_id)
-        shown = ", ".join(newer.ids[:5]) + (", …" if len(newer.ids) > 5 else "")
         raise DataError(
             f"{data.name}: series '{series_id}' "
-            + (f"was left out ({why})" if why else f"is not in the file (it holds {shown})")
+            + (f"was left out ({why})" if why else f"is not in the file (it holds {fmt_list(newer.ids)})")
         )
     return newer.series[newer.ids.index(series_id)], newer.notes
 

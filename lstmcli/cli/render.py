@@ -154,7 +154,8 @@ def _finite(v: Any) -> bool:
 
 
 def lookback_text(s: dict[str, Any]) -> str:
-    """The networks' lookbacks, and why the default was shortened when a short series made it so."""
+    """The networks' lookbacks, and that the default was shortened to leave training windows (a short
+    series, or a large --val-size)."""
     lookbacks = s.get("lookbacks") or [s["lookback"]]
     text = (
         f"lookback {lookbacks[0]}"

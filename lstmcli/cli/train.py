@@ -252,7 +252,7 @@ def train(
 
 def _networks_kept(forecaster: Any) -> str:
     """What an interrupted ensemble holds: its networks are trained one after another (or side by side),
-    and those that had not started are not in the model."""
+    and those that had not finished are not in the model."""
     kept, planned = len(forecaster.networks_), forecaster.config.ensemble
     if kept < planned:
         return f"{kept} of the {planned} networks trained, the others had not finished"

@@ -21,16 +21,16 @@ _QUARTER_RE = re.compile(r"^(\d{4})\s*[-/ ]?\s*[Qq]([1-4])$|^[Qq]([1-4])\s*[-/ ]
 
 
 _TIME_ONLY_RE = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_CLOCK = r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?"
+_OFFSET = r"\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 # A clock time followed by a UTC offset or zone: the cells that are time-zone aware.
-AWARE_RE = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+AWARE_RE = re.compile(_CLOCK + _OFFSET, re.IGNORECASE)
 MIXED_OFFSETS_NOTE = "The dates have different UTC offsets; they were converted to UTC."
 LOCAL_DATES_NOTE = (
     "The dates have different UTC offsets (daylight saving time) but one local clock time; their local "
     "dates were used."
 )
-_OFFSET_AFTER_TIME_RE = re.compile(
-    r"(\d:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE
-)
+_OFFSET_AFTER_TIME_RE = re.compile(f"({_CLOCK}){_OFFSET}", re.IGNORECASE)  # (AWARE_RE, the clock kept)
 # Numeric dates written year first (2020-01-05, 2020/01/05, 2020.01.05), a clock time may follow.
 _YEAR_FIRST_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 # What the error for a cell that is not a date says was expected, unless the column says better.
@@ -167,6 +167,11 @@ _TWO_DIGITS_RE = re.compile(r"(?<!\d)\d{2}(?!\d)")
 EXCEL_PIVOT = 30
 
 
+def _excel_year(two_digits: np.ndarray) -> np.ndarray:
+    """The year Excel reads a two-digit year as."""
+    return np.where(two_digits < EXCEL_PIVOT, 2000, 1900) + two_digits
+
+
 def _two_digit_years(s: pd.Series, arr: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """``arr`` with the cells whose year is written in two digits ("Jan-75", "3/1/75") put in Excel's
     century, and a note saying how they were read (none when no cell has a two-digit year)."""
@@ -180,7 +185,7 @@ def _two_digit_years(s: pd.Series, arr: np.ndarray) -> tuple[np.ndarray, list[st
     )
     if not short.any():
         return arr, []
-    wanted = np.where(years % 100 < EXCEL_PIVOT, 2000, 1900) + years % 100
+    wanted = _excel_year(years % 100)
     out = np.array(arr, copy=True)
     for shift in (-100, 100):
         move = parsed[short & (wanted - years == shift)]
@@ -225,7 +230,7 @@ def _month_years(s: pd.Series) -> tuple[np.ndarray, list[str]] | None:
     month = names.str[:3].map(_MONTHS).to_numpy(dtype=int)
     year = m[1].astype(int).to_numpy()
     short = m[1].str.len().to_numpy() == 2
-    year = np.where(short, np.where(year < EXCEL_PIVOT, 2000, 1900) + year % 100, year)
+    year = np.where(short, _excel_year(year % 100), year)
     out = np.array(
         [f"{y:04d}-{mm:02d}-01" for y, mm in zip(year, month, strict=True)], dtype="datetime64[ns]"
     )

@@ -79,11 +79,11 @@ _FREQ_EXAMPLES = "e.g. D, B, h, W-SUN, MS, ME, QS-JAN, QE-DEC, YS-JAN"
 
 
 def parse_offset(freq: str, what: str = "--freq"):
-    """Return the pandas offset for an alias, or raise ConfigError naming the option."""
+    """Return the pandas offset for an alias, or raise ConfigError naming the option (an OptionError,
+    a usage error, when ``what`` is an option; else, say, a model file's frequency)."""
+    error = OptionError if what.startswith("--") else ConfigError
     if not isinstance(freq, str) or not freq.strip():
-        raise (OptionError if what.startswith("--") else ConfigError)(
-            f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES})"
-        )
+        raise error(f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES})")
     text = freq.strip()
     m = re.fullmatch(r"(\d*)\s*([A-Za-z]+)(-[A-Za-z]+)?", text)
     if m and m.group(2) in LEGACY_ALIASES:
@@ -95,13 +95,9 @@ def parse_offset(freq: str, what: str = "--freq"):
     except (ValueError, TypeError, KeyError) as exc:
         hint = re.search(r"Did you mean (\S+?)\??['\")]*$", str(exc))
         extra = f"; did you mean {hint.group(1)}?" if hint else ""
-        raise (OptionError if what.startswith("--") else ConfigError)(
-            f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES}){extra}"
-        ) from None
+        raise error(f"{what} {freq!r} is not a pandas frequency alias ({_FREQ_EXAMPLES}){extra}") from None
     if off is None or off.n <= 0:
-        raise (OptionError if what.startswith("--") else ConfigError)(
-            f"{what} {freq!r} must step forward in time ({_FREQ_EXAMPLES})"
-        )
+        raise error(f"{what} {freq!r} must step forward in time ({_FREQ_EXAMPLES})")
     return off
 
 

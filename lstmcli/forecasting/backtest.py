@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from lstmcli.data.wording import fmt_list
 from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig, checked_levels
@@ -254,10 +255,9 @@ def _scorable(series: Sequence[Any], h: int, path: str) -> tuple[list[Any], list
             f"{path}: no series has {MIN_TRAINING_ROWS} rows before its last {h} to train on; use a shorter "
             "--horizon"
         )
-    shown = ", ".join(short[:3]) + (", …" if len(short) > 3 else "")
     return kept, [
         f"{len(short)} of {len(series)} series have fewer than {MIN_TRAINING_ROWS} rows before their last "
-        f"{h} ({shown}): not scored."
+        f"{h} ({fmt_list(short, 3)}): not scored."
     ]
 
 
@@ -310,10 +310,9 @@ def backtest_long(
             base.setdefault(name, []).append(f[0])
     unfitted = [label for label, m in zip(labels, models, strict=True) if m is None]
     if unfitted:
-        shown = ", ".join(unfitted[:3]) + (", …" if len(unfitted) > 3 else "")
         notes.append(
             f"{len(unfitted)} of {len(labels)} series are too short for a model of these settings "
-            f"({shown}) and are forecast by Naive2 here."
+            f"({fmt_list(unfitted, 3)}) and are forecast by Naive2 here."
         )
     states = [m.state_ if m is not None else None for m in models]
     for level in levels:  # the series' errors calibrate the intervals together (``panel_intervals``)
@@ -328,9 +327,9 @@ def backtest_long(
         label for label, st in zip(labels, states, strict=True) if st is not None and st.constant is not None
     ]
     if constant:  # (train leaves them out of a panel model; scored here, they read as perfect forecasts)
-        shown = ", ".join(constant[:3]) + (", …" if len(constant) > 3 else "")
         result.notes.append(
-            f"{len(constant)} of {len(labels)} series are constant over their training rows ({shown}): "
+            f"{len(constant)} of {len(labels)} series are constant over their training rows "
+            f"({fmt_list(constant, 3)}): "
             "forecast as that constant, no network, and scored with the rest."
         )
     result.seconds = time.perf_counter() - started

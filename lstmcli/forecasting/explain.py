@@ -64,12 +64,17 @@ _STEP_WORDS = {
 }
 
 
+def season_taken_out(preprocessing: Any) -> bool:
+    """Whether the series was divided by seasonal indices before the network saw it."""
+    seasonal = np.asarray(preprocessing.seasonal)
+    return seasonal.size > 1 and not np.allclose(seasonal, 1.0)
+
+
 def input_description(preprocessing: Any) -> str:
     """What the network is shown of the series, in words: the seasonal adjustment, the transforms and
     the window normalisation (``forecasting.preprocessing``), which the forecast undoes in reverse."""
-    seasonal = np.asarray(preprocessing.seasonal)
     parts = []
-    if seasonal.size > 1 and not np.allclose(seasonal, 1.0):
+    if season_taken_out(preprocessing):
         parts.append(
             "divided by its seasonal indices (the season is taken out before the network and put back after, "
             "so no unit needs to carry it)"

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from lstmcli.data.transforms import transform_names
 from lstmcli.forecasting.config import METHODS, ForecasterConfig
 
 __all__ = [
@@ -107,7 +108,8 @@ def setting_warnings(config: ForecasterConfig) -> list[str]:
             "--lookback 1 with --normalize window shows the network only its window minus its last value, "
             "always 0: it sees no past of the target; use --lookback 2 or more, or --normalize ses"
         )
-    if config.normalize == "none" and config.transform.replace(" ", "").lower() in ("", "none"):
+    raw = config.transform.strip().lower() != "auto" and transform_names(config.transform) == ["none"]
+    if config.normalize == "none" and raw:
         out.append(
             "--normalize none with --transform none feeds the network the raw values: unless they lie "
             "near -1..1 its gates saturate and it learns little; keep the default --transform auto"
