@@ -248,6 +248,10 @@ def test_es_beats_naive2_on_m3_yearly_series():
     assert np.mean(ours) < np.mean(naive)
 
 
+# Forecasts recorded when a fixture was written, on another machine: compared to this, not to the bit.
+GOLDEN_RTOL = 1e-7
+
+
 def _an_older_file_forecasts_as_it_did(tmp_path, name, version, combine, values, lower_80):
     """The fixture ``name`` loads as ``version`` with ``combine``, forecasts 6 steps with the 80 %
     interval it gave when written, and saved again is a current file that forecasts the same."""
@@ -259,8 +263,10 @@ def _an_older_file_forecasts_as_it_did(tmp_path, name, version, combine, values,
     model = Forecaster.load(Path(__file__).resolve().parent / "fixtures" / name)
     assert model.format_version_ == version and model.config.combine == combine
     f = model.predict(6, levels=(80,))
-    np.testing.assert_allclose(f.values, values, rtol=1e-12)
-    np.testing.assert_allclose(f.intervals[80][0], lower_80, rtol=1e-12)
+    # Recorded on the machine that wrote the fixture; another CPU's vector width and BLAS kernels change
+    # the last bits (3e-10 relative seen), a misread file far more. Bit for bit: the saved copy below.
+    np.testing.assert_allclose(f.values, values, rtol=GOLDEN_RTOL)
+    np.testing.assert_allclose(f.intervals[80][0], lower_80, rtol=GOLDEN_RTOL)
     model.save(tmp_path / "again.npz")
     again = Forecaster.load(tmp_path / "again.npz")
     assert again.format_version_ == FORMAT_VERSION == "4.0"
