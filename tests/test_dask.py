@@ -19,6 +19,9 @@ from lstmcli.cli import app
 from lstmcli.forecasting import executors, panel_local
 from lstmcli.forecasting.executors import chunk_size
 
+# One cluster, tests that kill its workers and count its tasks: on one pytest-xdist worker, in turn.
+pytestmark = pytest.mark.xdist_group("dask")
+
 REPO = Path(__file__).resolve().parent.parent
 PANEL = REPO / "sample_data" / "monthly_panel.csv"
 TINY = ["--epochs", "4", "--hidden", "6", "--ensemble", "2"]
