@@ -387,7 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--report-only", action="store_true", help="write the report from --checkpoint, run nothing"
     )
-    p.add_argument("--out", type=Path, default=None, help="RESULTS.md to write (default: full runs only)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="RESULTS.md to write (default: runs of --group all, every series)",
+    )
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="a setting other than the default (a ForecasterConfig field, e.g. combine=theta); repeatable; "
@@ -453,7 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     from results_file import machine_description, publish
 
     text = report(runs, f"{machine_description()}, {args.threads} worker processes")
-    out = args.out if args.out is not None else (None if args.limit else REPO / "benchmarks" / "RESULTS.md")
+    # the section by default only from a run of every group and series: one group's run would replace it
+    full = args.group == "all" and not args.limit and not args.sample
+    out = args.out if args.out is not None else (REPO / "benchmarks" / "RESULTS.md" if full else None)
     publish(text, out)
     return 0
 
