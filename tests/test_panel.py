@@ -86,6 +86,27 @@ def test_panel_keeps_each_series_dates_sorted_by_id_and_skips_the_unusable_in_on
     assert not any("flat" in n or "gappy" in n for n in panel.notes)  # no note per series
 
 
+def test_a_row_for_every_date_of_every_series_starts_each_series_at_its_first_value(tmp_path):
+    """A dense export (a row for every date of every series, empty before a series began): the empty
+    rows were back-filled with the first value and called "linear interpolation", and a series with more
+    empty rows before it than values after was skipped as mostly missing (a user walk-through)."""
+    dates = pd.date_range("2015-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
+    t = np.arange(60.0)
+    old, new = 100 + 10 * np.sin(t), 50 + 5 * np.cos(t)
+    new[:35] = np.nan  # opened in 2017-12: 35 empty months, 25 values
+    rows = [(sid, d, v) for sid, y in (("old", old), ("new", new)) for d, v in zip(dates, y, strict=True)]
+    path = tmp_path / "dense.csv"
+    pd.DataFrame(rows, columns=["store", "date", "sales"]).to_csv(path, index=False)
+    panel = load_panel(path, id_col="store")
+    assert panel.ids == ("new", "old") and not panel.skipped
+    np.testing.assert_allclose(panel.series[0].values, new[35:])
+    assert str(panel.series[0].timestamps[0])[:10] == "2017-12-01"
+    assert [n for n in panel.notes if n.startswith(("Started", "Filled"))] == [
+        "Started 1 series at their first 'sales' value (new): the 35 rows before it, empty, are not part "
+        "of them (a series is never filled before its first value)."
+    ]
+
+
 def test_ids_that_differ_only_by_spaces_at_their_ends_are_an_error_not_one_series(tmp_path):
     # stripped, "air " and "air" were one series: two series' rows merged, the gap between them filled
     rows = [("air", f"2020-{m:02d}-01", m) for m in range(1, 13)]

@@ -4,7 +4,8 @@ across all of them (``train --id-col``).
 Each series keeps its own dates, length and start; the panel has one frequency, inferred from the
 dates of its longest series unless ``freq`` is given, and every series must lie on it. Within a series
 the single-series rules apply (``grid``, ``filling``): missing steps are added and filled, at most half
-of a series may be filled. A series that cannot be learned from (constant, mostly missing, too short)
+of a series may be filled; rows before a series' first value (a file with a row for every date of
+every series) are not part of it. A series that cannot be learned from (constant, mostly missing, too short)
 is left out and listed in ``Panel.skipped``, for one summary note rather than a note per series.
 
 The series are sorted by id, so the order of the rows in the file never changes a model.
@@ -123,7 +124,12 @@ def load_panel(
     filled_values, filled_series = 0, []  # (the series ids, for the note)
     ahead_series: list[tuple[str, SeriesData]] = []
     fills: list[tuple[str, int]] = []  # (series, cells of its known-future columns filled)
+    late_starts: list[tuple[str, int]] = []  # (series, leading rows without a target, left out)
     for sid, all_rows in rows_by_id.items():
+        present = np.flatnonzero(~np.isnan(col.values[all_rows]))
+        if len(present) and present[0] > 0:  # a dense export: empty before the series began, not missing
+            late_starts.append((sid, int(present[0])))
+            all_rows = all_rows[present[0] :]
         rows = all_rows
         n_hist = rows_with_target(table, time, col.values, all_rows, sid, target, forecast_rows)
         timestamps, out_freq = None, None
@@ -172,6 +178,12 @@ def load_panel(
             if s.ahead is not None:
                 ahead_series.append((sid, s))
             kept.append(s)
+    if late_starts:
+        notes.append(
+            f"Started {plural(len(late_starts), 'series', 'series')} at their first '{target}' value "
+            f"({fmt_list([sid for sid, _ in late_starts], 3)}): the {plural(sum(n for _, n in late_starts), 'row')} "
+            "before it, empty, are not part of them (a series is never filled before its first value)."
+        )
     if fills:
         notes.append(
             f"Filled {plural(sum(n for _, n in fills), 'missing value')} of the known-future columns in "
