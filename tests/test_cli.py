@@ -606,6 +606,15 @@ def test_a_panel_backtest_says_which_series_miss_dates(runner, cwd):
     whole = run(runner, "backtest", REPO / "sample_data" / "monthly_panel.csv", "--id-col", "series",
                 "--horizon", "2", *FAST)  # fmt: skip
     assert whole.exit_code == 0 and "miss dates" not in whole.stderr
+    # a date missing among the scored rows (or just before them): the step after it was scored against a
+    # later month than it forecast (a walk-through); refused, naming the series and the date
+    for gone in ("air_passengers,1960-11-01", "air_passengers,1960-10-01"):
+        (cwd / "panel.csv").write_text("\n".join(line for line in lines if not line.startswith(gone)) + "\n")
+        result = run(runner, "backtest", "panel.csv", "--id-col", "series", "--horizon", "2", *FAST)
+        assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1, result.output
+        assert (
+            f"series 'air_passengers' has no row for {gone.split(',')[1]}, among the 2 steps" in result.stderr
+        )
 
 
 def test_gapped_series_counts_the_steps_a_grid_expects():

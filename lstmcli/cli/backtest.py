@@ -247,7 +247,19 @@ def backtest(
                 print_notes(err, [no_season_note(data.name, horizon_too=defaulted)])
             gapped = gapped_series(series, found) if found else []
             if gapped:  # said, not filled: the scored test rows stay the file's own
-                from lstmcli.data.wording import fmt_list
+                from lstmcli.data.panel import missing_scored_date
+                from lstmcli.data.wording import fmt_list, fmt_ts
+                from lstmcli.errors import DataError
+
+                for s in series:  # a gap among the scored rows: a step scored against a later date
+                    scored = s.n_test or horizon
+                    gone = missing_scored_date(s.times, found, scored) if s.series_id in gapped else None
+                    if gone is not None:
+                        raise DataError(
+                            f"{data}: series {s.series_id!r} has no row for {fmt_ts(gone)}, among the "
+                            f"{scored} steps backtest scores: a forecast step would be scored "
+                            "against a later date; add the missing dates to the file (train fills them by --fill)"
+                        )
 
                 print_notes(err, [f"{len(gapped)} of {len(series)} series miss dates of the {found} grid "
                                   f"({fmt_list(gapped, 3)}): backtest --id-col takes each series' rows as consecutive "

@@ -28,7 +28,7 @@ from lstmcli.data.series import Panel, SeriesData
 from lstmcli.data.wording import fmt_lines, fmt_list, missing_col_error, plural, show
 from lstmcli.errors import ConfigError, DataError
 
-__all__ = ["gapped_series", "load_panel", "panel_frequency", "skipped_note"]
+__all__ = ["gapped_series", "load_panel", "missing_scored_date", "panel_frequency", "skipped_note"]
 
 MIN_LENGTH = 3  # a series needs this many values to be read at all (the forecaster asks for more)
 FREQ_SAMPLE = 20  # the panel's frequency is the one most of its longest series show
@@ -282,6 +282,20 @@ def gapped_series(series, alias: str) -> list[str]:
         if expected > len(s.times):
             out.append(s.series_id)
     return out
+
+
+def missing_scored_date(times: np.ndarray, alias: str, scored: int):
+    """The first date of the frequency ``alias`` missing among a series' last ``scored`` rows and the
+    row before them (its forecast origin), or None: a backtest taking rows as consecutive steps would
+    score a forecast step against a later date."""
+    import pandas as pd
+
+    if times is None or times.dtype.kind != "M" or len(times) <= scored:
+        return None
+    tail = times[-scored - 1 :].astype("datetime64[ns]")
+    grid = pd.date_range(pd.Timestamp(tail[0]), pd.Timestamp(tail[-1]), freq=parse_offset(alias))
+    gone = np.setdiff1d(grid.to_numpy().astype("datetime64[ns]"), tail)
+    return pd.Timestamp(gone[0]) if gone.size else None
 
 
 def skipped_note(skipped) -> str:
