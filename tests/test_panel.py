@@ -334,6 +334,8 @@ def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
     lines = r.stdout.splitlines()
     assert lines[0] == "store,date,forecast,lower_80,upper_80" and len(lines) == 1 + 4 * 3
     assert lines[1].startswith("east,2020-07-01,")
+    # the series left out at training are said, not silently missing from the output (a walk-through)
+    assert "No forecast (left out at training) for 3 series: 1 constant (flat)" in " ".join(r.stderr.split())
     # --method best: each row names the method that made it, and a note counts them
     r = runner.invoke(
         app, ["predict", "-m", str(model), "--format", "csv", "--method", "best", "--horizon", "2"]
@@ -349,6 +351,10 @@ def test_cli_train_predict_inspect_backtest(tmp_path, panel_csv):
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)["forecast"]
     assert {row["store"] for row in rows} == {"north"} and rows[0]["date"] == "2020-01-01"
+    assert json.loads(r.stdout)["skipped_series"] == {} and "left out" not in r.stderr  # (one asked for)
+    r = runner.invoke(app, ["predict", "-m", str(model), "--format", "json", "--horizon", "2"])
+    assert json.loads(r.stdout)["skipped_series"] == {"flat": "constant", "gappy": "mostly missing",
+                                                      "stub": "too short"}  # fmt: skip
 
     r = runner.invoke(app, ["predict", "-m", str(model)])
     assert r.exit_code == 0, r.output

@@ -452,6 +452,14 @@ def predict_panel(
     ]
     if method == "best":
         print_notes(stderr_console(), [best_note({sid: f.method for sid, f in forecasts.items()})])
+    left_out = dict(panel.skipped_) if data is None and series_id is None else {}
+    if left_out:  # (the rest of the file's series: no forecast, and the output should not hide it)
+        from lstmcli.data.panel import skipped_note
+
+        print_notes(
+            stderr_console(),
+            [skipped_note(left_out.items(), "No forecast (left out at training) for")],
+        )
     warned = {sid: f.warnings for sid, f in forecasts.items() if f.warnings}
     if levels:  # (calibrated over every series of the model: one warning for all)
         from lstmcli.forecasting.intervals import panel_level_warning
@@ -471,6 +479,7 @@ def predict_panel(
         "levels": levels,
         "forecast": rows,
         "warnings": warned,
+        "skipped_series": left_out,  # id -> why it was left out at training (no forecast)
     }
     if output is not None:
         write_text_output(output, _document(output_kind, rows, payload))
@@ -481,8 +490,9 @@ def predict_panel(
             warn(f"{ids[0]}: {warning}")
     elif warned:
         first = ", ".join(list(warned)[:3]) + (", …" if len(warned) > 3 else "")
+        sid, said = next(iter(warned.items()))
         warn(f"{len(warned)} of {len(ids)} series have forecasts that may not be worth much ({first}); "
-             "see 'warnings' in --format json")  # fmt: skip
+             f"{sid}: {said[0]}; every series' in 'warnings' of --format json")  # fmt: skip
     if output_format is not OutputFormat.table:
         sys.stdout.write(_document(output_format.value, rows, payload))
         return

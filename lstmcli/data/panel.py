@@ -298,13 +298,14 @@ def missing_scored_date(times: np.ndarray, alias: str, scored: int):
     return pd.Timestamp(gone[0]) if gone.size else None
 
 
-def skipped_note(skipped) -> str:
-    """One sentence for every series left out, by reason, with the first few ids of each."""
+def skipped_note(skipped, lead: str = "Skipped") -> str:
+    """One sentence for every series left out, by reason, with the first few ids of each (``lead`` 3
+    series: 2 constant (a, b); 1 too short (c).)"""
     by_reason: dict[str, list[str]] = {}
     for sid, reason in skipped:
         by_reason.setdefault(reason, []).append(sid)
     parts = [f"{len(ids)} {reason} ({fmt_list(ids, 3)})" for reason, ids in by_reason.items()]
-    return f"Skipped {plural(len(skipped), 'series', 'series')}: {'; '.join(parts)}."
+    return f"{lead} {plural(len(skipped), 'series', 'series')}: {'; '.join(parts)}."
 
 
 def _time_order(table, time, rows: np.ndarray, sid: str) -> np.ndarray:
