@@ -185,3 +185,19 @@ def test_scale_free_metrics_ignore_units(pair, insample, m, c):
     assert mape(c * y, c * f) == pytest.approx(mape(y, f), rel=1e-9, abs=1e-9)
     a, b = mase(y, f, insample, m), mase(c * y, c * f, c * insample, m)
     assert (math.isnan(a) and math.isnan(b)) or b == pytest.approx(a, rel=1e-9, abs=1e-12)
+
+
+def test_a_measure_undefined_for_every_series_averages_to_nan_without_a_warning():
+    """MAPE of series with zeros is undefined (NaN) for each: NumPy's nanmean printed "RuntimeWarning:
+    Mean of empty slice" and a source line to a user's terminal (a walk-through of intermittent sales)."""
+    import warnings
+
+    from lstmcli.forecasting.metrics import mean_defined
+    from lstmcli.forecasting.panel_parts import mean_table
+
+    row = {"sMAPE": 80.0, "MASE": 0.9, "MAPE": float("nan"), "OWA": 1.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = mean_table([{"Naive2": dict(row), "LSTM": dict(row, sMAPE=40.0)} for _ in range(3)])
+        assert np.isnan(table["LSTM"]["MAPE"]) and table["LSTM"]["sMAPE"] == 40.0
+        assert mean_defined([1.0, np.nan, 3.0]) == 2.0 and np.isnan(mean_defined([]))

@@ -20,7 +20,7 @@ from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig, checked_levels
 from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.intervals import conformal_width, holding_members, panel_intervals
-from lstmcli.forecasting.metrics import evaluate, msis, owa
+from lstmcli.forecasting.metrics import evaluate, mean_defined, msis, owa
 
 
 @dataclass
@@ -86,7 +86,7 @@ class BacktestResult:
         """Per interval level, the mean of the rows' MSIS (as M4 averages it over series)."""
         rows = self.interval_rows()
         # rows without an interval (NaN bounds) are left out, as the coverage leaves them out
-        return {level: float(np.nanmean([r[level]["MSIS"] for r in rows])) for level in self.intervals}
+        return {level: mean_defined([r[level]["MSIS"] for r in rows]) for level in self.intervals}
 
     def set_intervals(
         self, widths: dict[float, np.ndarray], members: Sequence[np.ndarray | None] = ()

@@ -23,7 +23,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["mae", "rmse", "mape", "smape", "mase_scale", "mase", "msis", "owa", "evaluate"]
+__all__ = ["mae", "rmse", "mape", "smape", "mase_scale", "mase", "msis", "owa", "evaluate", "mean_defined"]
+
+
+def mean_defined(values) -> float:
+    """The mean over the series of a measure, leaving out those where it is undefined (NaN: MAPE of a
+    series with a zero); NaN, quietly, when it is undefined for all (NumPy's nanmean warns)."""
+    a = np.asarray(values, dtype=np.float64)
+    a = a[~np.isnan(a)]
+    return float(a.mean()) if a.size else float("nan")
 
 
 def _pair(y, f) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from lstmcli.errors import ConfigError
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
-from lstmcli.forecasting.metrics import owa
+from lstmcli.forecasting.metrics import mean_defined, owa
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -70,9 +70,7 @@ def mean_table(tables: list[dict[str, dict[str, float]]]) -> dict[str, dict[str,
     if not tables:
         return {}
     out = {
-        method: {
-            m: float(np.nanmean([t[method][m] for t in tables])) for m in tables[0][method] if m != "OWA"
-        }
+        method: {m: mean_defined([t[method][m] for t in tables]) for m in tables[0][method] if m != "OWA"}
         for method in tables[0]
     }
     base = out["Naive2"]
