@@ -184,7 +184,7 @@ def predict(
     level: Annotated[
         list[float] | None,
         typer.Option(
-            help="Prediction interval level in percent (above 0, below 100), repeatable: --level 80 "
+            help="Prediction interval level in percent (from 1 to below 100), repeatable: --level 80 "
             "--level 99.5.",
             callback=level_values,
         ),
