@@ -147,3 +147,18 @@ def test_series_too_short_to_score_or_to_train_are_named_not_a_traceback(tmp_pat
     assert "(brief)" in r.stderr or "left out of the global model" in r.stderr
     scored = set(json.loads(r.stdout)["per_series"])
     assert scored == {sid for sid, _, _ in SERIES} | {"brief"}
+
+
+def test_a_series_with_another_number_of_test_rows_is_the_one_named(tmp_path):
+    """The first series had 5 test rows, the other two 8: the error named the second series, with 8
+    (a walk-through); the odd one is named against the count most series have."""
+    rows = [
+        (sid, t, float(t + k), "test" if t >= n - test else "train")
+        for k, (sid, n, test) in enumerate([("a", 30, 5), ("b", 30, 8), ("c", 30, 8)])
+        for t in range(n)
+    ]
+    path = tmp_path / "split.csv"
+    pd.DataFrame(rows, columns=["series_id", "step", "value", "split"]).to_csv(path, index=False)
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "series_id", *TINY_CLI])
+    assert r.exit_code == 1, r.output
+    assert "series a has 5 test rows, the other 2 have 8" in " ".join(r.stderr.split())

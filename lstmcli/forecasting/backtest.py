@@ -8,6 +8,7 @@ own validation residuals, so their coverage here is an honest out-of-sample meas
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -243,6 +244,26 @@ def _origin_labels(data: Any, origins: np.ndarray) -> list[str]:
 MIN_TRAINING_ROWS = 2  # rows before the test rows a series needs to be scored (Naive2, MASE's scale)
 
 
+def _common_horizon(series: Sequence[Any], horizon: int | None, path: str) -> int:
+    """The steps every series is scored on: its test rows, else ``horizon``; the same for all. A series
+    that differs is named against the count most series have (the first series may be the odd one)."""
+    counts = []
+    for s in series:
+        h = s.n_test if s.n_test else horizon
+        if not h:
+            raise ConfigError(f"{path}: series {s.series_id} has no test rows; give --horizon")
+        counts.append(h)
+    usual = Counter(counts).most_common(1)[0][0]
+    for s, h in zip(series, counts, strict=True):
+        if h != usual:
+            others = sum(c == usual for c in counts)
+            raise ConfigError(
+                f"{path}: series {s.series_id} has {h} test rows, the other {others} have {usual}; a panel's "
+                "series are scored on the same number of steps"
+            )
+    return usual
+
+
 def _scorable(series: Sequence[Any], h: int, path: str) -> tuple[list[Any], list[str]]:
     """The series with at least ``MIN_TRAINING_ROWS`` rows before their ``h`` test rows, and a note
     naming the others (train leaves such series out of a panel model as well)."""
@@ -284,15 +305,7 @@ def backtest_long(
     actual, lstm, members, insample, labels = [], [], [], [], []
     base: dict[str, list[np.ndarray]] = {}
     widths: dict[int, list[np.ndarray]] = {level: [] for level in levels}
-    h_all = None
-    for s in series:
-        h = s.n_test if s.n_test else horizon
-        if not h:
-            raise ConfigError(f"{path}: series {s.series_id} has no test rows; give --horizon")
-        if h_all is not None and h != h_all:
-            raise ConfigError(f"{path}: series {s.series_id} has {h} test rows, others have {h_all}")
-        h_all = h
-    assert h_all is not None
+    h_all = _common_horizon(series, horizon, path)
     series, notes = _scorable(series, h_all, path)
     models = _local_models(series, replace(config, horizon=h_all), h_all, path, on_fit, threads, executor)
     for s, model in zip(series, models, strict=True):
@@ -390,15 +403,7 @@ def backtest_panel(
 
     started = time.perf_counter()
     all_ids = [str(s.series_id) for s in series]
-    h_all = None
-    for s in series:
-        h = s.n_test if s.n_test else horizon
-        if not h:
-            raise ConfigError(f"{path}: series {s.series_id} has no test rows; give --horizon")
-        if h_all is not None and h != h_all:
-            raise ConfigError(f"{path}: series {s.series_id} has {h} test rows, others have {h_all}")
-        h_all = h
-    assert h_all is not None
+    h_all = _common_horizon(series, horizon, path)
     series, notes = _scorable(series, h_all, path)
     if static is not None:  # (one value per series, in the series' order)
         kept = {str(s.series_id) for s in series}
