@@ -397,3 +397,25 @@ def test_a_backtest_leaves_out_the_forecast_rows_of_a_file_made_for_predict(tmp_
             "--future-features", "promo", "--horizon", "7", "--format", "csv", *quick)  # fmt: skip
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[-1].startswith("b,2022-12-24,2022-12-31,")
+
+
+def test_a_promotion_flag_written_true_false_is_read_as_1_0_where_it_is_an_input(tmp_path):
+    """A Parquet bool column (or pandas' to_csv of one) was refused: "'False' is not a number" (a
+    walk-through); darts and statsforecast take it as 1 / 0. Read so only where a column is named as an
+    input: the choice of the target among the numeric columns is unchanged."""
+    numbers = tmp_path / "numbers.csv"
+    promo_csv(numbers, n=60, trailing=5)
+    flags = tmp_path / "flags.csv"
+    lines = numbers.read_text().splitlines()
+    flags.write_text(
+        "\n".join([lines[0]] + [r[:-1] + ("True" if r.endswith("1") else "false") for r in lines[1:]]) + "\n"
+    )
+    a = load_csv(numbers, future_features=["promo"], forecast_rows=True)
+    b = load_csv(flags, future_features=["promo"], forecast_rows=True)
+    np.testing.assert_array_equal(a.future_features, b.future_features)
+    np.testing.assert_array_equal(a.ahead, b.ahead)
+    assert "Read column 'promo' of True / False as 1 / 0." in b.notes
+    history = tmp_path / "history.csv"
+    history.write_text("\n".join(flags.read_text().splitlines()[:61]) + "\n")
+    plain = load_csv(history)  # not named: a text column, and 'sales' the only numeric one, as before
+    assert plain.target == "sales" and "Ignored text column 'promo'." in plain.notes

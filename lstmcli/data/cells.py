@@ -119,8 +119,9 @@ class NumericColumn:
     note: str | None = None
 
 
-def numeric_column(table: Table, name: str) -> NumericColumn:
-    """A column as numbers; in ';' files a column of decimal commas is read as such (with a note)."""
+def numeric_column(table: Table, name: str, flags: bool = False) -> NumericColumn:
+    """A column as numbers; in ';' files a column of decimal commas is read as such (with a note), and
+    with ``flags`` (a column named as a network input) a column of True / False as 1 / 0 (``_flags``)."""
     s = table.df[name]
     missing = missing_mask(s)
     vals = to_numbers(s)
@@ -137,6 +138,8 @@ def numeric_column(table: Table, name: str) -> NumericColumn:
             note = f"Read ',' as the decimal point in column '{name}'."
     if bad.any():
         vals, bad, note = _grouped(s, name, missing, vals, bad, note)
+    if bad.any() and flags:
+        vals, bad, note = _flags(s, name, missing, vals, bad, note)
     inf = np.isinf(vals)
     return NumericColumn(vals, missing, bad, inf, note)
 
@@ -162,6 +165,20 @@ def _grouped(
         said += f" and '{decimal}' is the decimal point." if decimal == "," else "."
         return fixed, ~missing & np.isnan(fixed), said
     return vals, bad, note
+
+
+_FLAGS = {"true": 1.0, "false": 0.0}
+
+
+def _flags(s: pd.Series, name: str, missing: np.ndarray, vals: np.ndarray, bad: np.ndarray, note: str | None):
+    """A column of True / False (a Parquet bool column, pandas' to_csv of one; any case), read as 1 / 0
+    when every present cell is one of them, as darts and statsforecast take a promotion flag; else as it
+    was."""
+    words = s[~missing].str.lower()
+    if not words.isin(list(_FLAGS)).all():
+        return vals, bad, note
+    flags = s.str.lower().map(_FLAGS).to_numpy(dtype=np.float64, na_value=np.nan)
+    return flags, np.zeros_like(bad), f"Read column '{name}' of True / False as 1 / 0."
 
 
 def check_numbers(table: Table, name: str, col: NumericColumn) -> None:

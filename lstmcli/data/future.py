@@ -62,7 +62,7 @@ def _known_columns(table, columns: tuple[str, ...]) -> list[np.ndarray]:
     for c in columns:
         if c not in table.columns:
             raise missing_col_error(table.path, c, table.columns, "known-future column")
-        col = numeric_column(table, c)
+        col = numeric_column(table, c, flags=True)
         check_numbers(table, c, col)
         values.append(col.values)
     return values

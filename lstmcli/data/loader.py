@@ -235,7 +235,7 @@ def load_csv(
     target, feat_names, known = _input_columns(table, time_name, target, features, known, notes)
     cols = {}
     for c in (target, *feat_names, *known):
-        col = numeric_column(table, c)
+        col = numeric_column(table, c, flags=c != target)
         check_numbers(table, c, col)
         if col.note:
             notes.append(col.note)

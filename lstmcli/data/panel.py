@@ -74,7 +74,8 @@ def load_panel(
     target, time, _ = long_columns(table, id_col, target, time_col, None, tuple(static))
     col = numeric_column(table, target)
     check_numbers(table, target, col)
-    known = future_columns(table, future, id_col, target, time.name if time else None, static)
+    read: list[str] = [col.note] if col.note else []  # (thousands separators, decimal commas, flags)
+    known = future_columns(table, future, id_col, target, time.name if time else None, static, read)
     codes, uniques = series_codes(table, id_col)
     notes: list[str] = []
     if time is None:
@@ -82,6 +83,7 @@ def load_panel(
     else:
         notes.extend(n for n in time.notes if not n.startswith("Used column"))
         notes.append(f"Used column '{time.name}' as the time column and '{id_col}' as the series id.")
+    notes.extend(read)
     unused = [
         c
         for c in table.columns

@@ -23,10 +23,10 @@ __all__ = ["forecast_period_note", "future_columns", "rows_with_target", "with_k
 
 
 def future_columns(
-    table, future, id_col: str, target: str, time_name: str | None, static
+    table, future, id_col: str, target: str, time_name: str | None, static, notes: list[str]
 ) -> dict[str, np.ndarray]:
     """Each known-future column's numbers (file rows), checked: it exists, is neither the id, target,
-    time nor a static column, and holds numbers."""
+    time nor a static column, and holds numbers (True / False as 1 / 0; how it was read in ``notes``)."""
     out = {}
     for name in dict.fromkeys(str(c).strip() for c in future if str(c).strip()):
         check_input_column(
@@ -36,8 +36,10 @@ def future_columns(
         if name == id_col or name in static:
             what = "the id column" if name == id_col else "a static feature"
             raise ConfigError(f"--future-features: column '{name}' is {what}, not an input known in advance")
-        col = numeric_column(table, name)
+        col = numeric_column(table, name, flags=True)
         check_numbers(table, name, col)
+        if col.note:
+            notes.append(col.note)
         out[name] = col.values
     return out
 
