@@ -349,11 +349,29 @@ def test_ctrl_c_saves_the_best_weights_so_far(cwd, threads):
         out, err = proc.communicate(timeout=60)  # a bound on a hang, not a speed check
         if "before the first epoch finished" not in err:
             break
-    assert proc.returncode == 0, err
-    assert "interrupted" in out
+    assert proc.returncode == 130, err  # (it was 0: a script's `train && predict` went on as if done)
+    assert "interrupted" in out and "model.npz holds the best weights so far" in " ".join(err.split())
     from lstmcli.forecasting.forecaster import Forecaster
 
     assert Forecaster.load(cwd / "model.npz").train_result_.stop_reason == "interrupted"
+
+
+def test_ctrl_c_never_replaces_an_existing_model_with_a_less_trained_one(runner, cwd, monkeypatch):
+    """A first Ctrl-C keeps the best weights so far; over an existing model they replaced it, exit 0 (a
+    walk-through). Now beside it, NAME.interrupted.npz, exit 130, and the command says so."""
+    from lstmcli.cli import train as train_cmd
+    from lstmcli.forecasting.forecaster import Forecaster
+
+    (cwd / "model.npz").write_bytes(PREVIOUS)
+    monkeypatch.setattr(
+        train_cmd, "_Interrupts", ctrl_c_after(6)
+    )  # (asked before each batch: in the second epoch)
+    result = run(runner, "train", AIR, *FAST, "--ensemble", "1", "--threads", "1")
+    assert result.exit_code == 130, result.output
+    said = " ".join(result.stderr.split())
+    assert "model.interrupted.npz holds the best weights so far; model.npz was left as it was" in said
+    assert (cwd / "model.npz").read_bytes() == PREVIOUS
+    assert Forecaster.load(cwd / "model.interrupted.npz").train_result_.stop_reason == "interrupted"
 
 
 def _descendants(pid: int) -> set[int]:
@@ -431,7 +449,8 @@ def test_ctrl_c_in_a_panel_of_local_models_never_replaces_a_model_with_some_seri
     runner, cwd, monkeypatch
 ):
     """A first Ctrl-C after one series of four: a new file holds that series (exit 130, said); an
-    existing model is left as it was (it replaced it with a model of 1 series, exit 0)."""
+    existing model is left as it was (it replaced it with a model of 1 series, exit 0), the series go
+    beside it."""
     from lstmcli.cli import train as train_cmd
 
     AfterOneSeries = ctrl_c_after(2)  # (asked before each series' task: pressed once the first has run)
@@ -445,7 +464,10 @@ def test_ctrl_c_in_a_panel_of_local_models_never_replaces_a_model_with_some_seri
     AfterOneSeries.asked = 0
     result = run(runner, *args)
     assert result.exit_code == 130, result.output
-    assert "interrupted after 1 of 4 series: model.npz was left as it was" in " ".join(result.stderr.split())
+    said = " ".join(result.stderr.split())
+    assert (
+        "model.interrupted.npz holds the 1 of 4 series trained so far; model.npz was left as it was" in said
+    )
     assert (cwd / "model.npz").read_bytes() == PREVIOUS
 
 

@@ -216,14 +216,9 @@ def train(
                     )
                 raise fail(f"interrupted before the first epoch finished: {model} was not written")
             partial = _untrained_series(forecaster)
-            if partial and model.exists():  # a model of some series only never replaces a file
-                fail(
-                    f"interrupted after {partial[0]:,} of {partial[1]:,} series: {model} was left as it was "
-                    f"(it would hold only those); write them elsewhere with -m, or train again"
-                )
-                raise typer.Exit(code=130)
+            written = _interrupted_target(model) if result.stop_reason == "interrupted" else model
             try:
-                forecaster.save(model)
+                forecaster.save(written)
             except KeyboardInterrupt:
                 fail(f"abandoned while saving: {model} is unchanged")
                 raise typer.Exit(code=130) from None
@@ -232,22 +227,40 @@ def train(
     if id_col is not None:
         from lstmcli.cli.panels import report_panel_training
 
-        report_panel_training(forecaster, model, seconds, output_format is TrainFormat.json)
-        if partial:
-            warn(
-                f"interrupted: {model} holds the {partial[0]:,} of {partial[1]:,} series trained so far; train "
-                "again for all of them"
-            )
-            raise typer.Exit(code=130)
-        return
-    summary = training_summary(forecaster, model, seconds)
-    _warn_about(forecaster, summary)
-    if output_format is TrainFormat.json:
-        sys.stdout.write(json.dumps(summary, indent=2, allow_nan=False, default=_json_default) + "\n")
-        return
-    from lstmcli.cli.render import render_training_summary
+        report_panel_training(forecaster, written, seconds, output_format is TrainFormat.json)
+    else:
+        summary = training_summary(forecaster, written, seconds)
+        _warn_about(forecaster, summary)
+        if output_format is TrainFormat.json:
+            sys.stdout.write(json.dumps(summary, indent=2, allow_nan=False, default=_json_default) + "\n")
+        else:
+            from lstmcli.cli.render import render_training_summary
 
-    render_training_summary(stdout_console(), summary)
+            render_training_summary(stdout_console(), summary)
+    if result.stop_reason == "interrupted":  # what was kept is written; the exit says it was cut short
+        what = (
+            f"the {partial[0]:,} of {partial[1]:,} series trained so far"
+            if partial
+            else "the best weights so far"
+        )
+        kept = (
+            f"; {model} was left as it was (move {written.name} over it to use this one)"
+            if written != model
+            else ""
+        )
+        warn(f"interrupted: {written} holds {what}{kept}")
+        raise typer.Exit(code=130)
+
+
+def _interrupted_target(model: Path) -> Path:
+    """Where an interrupted training writes what it kept: the model path, unless a model is there already
+    (a Ctrl-C never replaces a finished model with a less trained one, or one of some of its series):
+    then NAME.interrupted.npz beside it."""
+    if not model.exists():
+        return model
+    from lstmcli.npzfile import check_model_target
+
+    return check_model_target(model.with_name(f"{model.stem}.interrupted{model.suffix}"))
 
 
 def _networks_kept(forecaster: Any) -> str:
