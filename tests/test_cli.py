@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -25,7 +27,6 @@ FAST = ["--epochs", "4", "--hidden", "8"]
 
 
 def _zip_bytes() -> bytes:
-    import io
     import zipfile
 
     buf = io.BytesIO()
@@ -267,14 +268,26 @@ def test_errors_in_predict_and_inspect_options(runner, cwd):
         (["inspect", "--layer", "3"], "--layer 3 out of range"),
         (["inspect", "--units", "0,99"], "out of range"),
         (["inspect", "--units", "40"], "--units 40: the layer has 8 units; give at most 8"),  # (cut to 8)
-        (["inspect", "--units", "0"], "(unit 0 alone: --units 0,)"),
         (["predict", "--data", "missing.csv"], "missing.csv"),
     ]:
         result = run(runner, *args)
         assert result.exit_code == 1, result.output
         assert message in result.stderr
+    for units, message in (("0", "(unit 0 alone: --units 0,)"), ("a", "a count like 8 or a list like 0,3,5")):
+        result = run(runner, "inspect", "--units", units)  # no model could make it right: a usage error
+        assert result.exit_code == 2 and message in result.stderr, result.output
     twice = json.loads(run(runner, "inspect", "--units", "3,3,1", "--format", "json").stdout)
     assert twice["units"] == [3, 1]  # (unit 3 was shown twice)
+
+
+def test_inspect_exports_every_unit_unless_units_narrows_them(runner, cwd):
+    """json and csv held the first 12 units of 32 without a word (a walk-through): an export is whole."""
+    assert run(runner, "train", AIR, "--epochs", "2", "--hidden", "16", "--ensemble", "1").exit_code == 0
+    payload = json.loads(run(runner, "inspect", "--format", "json").stdout)
+    assert payload["units"] == list(range(16)) and np.shape(payload["layers"][0]["h"])[1] == 16
+    rows = list(csv.DictReader(io.StringIO(run(runner, "inspect", "--format", "csv").stdout)))
+    assert {int(r["unit"]) for r in rows if r["gate"] == "f"} == set(range(16))
+    assert "of 16 shown" in run(runner, "inspect").stdout  # (the tables: at most 12, and say so)
 
 
 def test_failed_train_keeps_the_existing_model(runner, cwd):

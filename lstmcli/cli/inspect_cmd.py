@@ -35,7 +35,7 @@ from lstmcli.cli.predict import (
     load_newer_data,
 )
 from lstmcli.cli.text import styled
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, OptionError
 
 if TYPE_CHECKING:
     import numpy as np  # only for annotations: `lstmcli --help` does not import NumPy
@@ -45,16 +45,16 @@ MAX_DEFAULT_UNITS = 12
 
 
 def _parse_units(spec: str | None, hidden: int) -> list[int]:
-    """'0,3,5' picks units; '8' alone picks the first 8; default: up to 12."""
+    """'0,3,5' picks units; '8' alone picks the first 8; default: up to 12 (the tables')."""
     if spec is None:
         return list(range(min(hidden, MAX_DEFAULT_UNITS)))
     try:
         parts = [int(p) for p in spec.split(",") if p.strip()]
     except ValueError:
-        raise ConfigError(f"--units must be a count like 8 or a list like 0,3,5, got {spec!r}") from None
+        raise OptionError(f"--units must be a count like 8 or a list like 0,3,5, got {spec!r}") from None
     if len(parts) == 1 and "," not in spec:
         if parts[0] < 1:
-            raise ConfigError(
+            raise OptionError(
                 f"--units must be a count of at least 1 (unit 0 alone: --units 0,), got {parts[0]}"
             )
         if parts[0] > hidden:
@@ -79,7 +79,8 @@ def inspect_cmd(
         str | None,
         typer.Option(
             help="Units to show: a count (8 = the first 8) or a list (0,3,5; one unit: 5,). Default: the "
-            "first 12, or as many as fit the terminal's width in the tables."
+            "first 12, or as many as fit the terminal's width, in the tables; every unit in json, csv and "
+            "--plot."
         ),
     ] = None,
     member: Annotated[
@@ -157,7 +158,12 @@ def inspect_cmd(
             raise ConfigError(f"--layer {layer} out of range: the model has {n_layers} layer(s)")
         chosen = [layer - 1] if layer is not None else list(range(n_layers))
         hidden = trace.layers[0]["h"].shape[1]
-        unit_list = _parse_units(units, hidden)
+        # an export (json, csv) holds every unit unless --units narrows it; the tables at most 12
+        unit_list = (
+            _parse_units(units, hidden)
+            if units is not None or output_format is OutputFormat.table
+            else list(range(hidden))
+        )
         T = trace.inputs.shape[0]
         first = T - min(steps or T, T)
         from lstmcli.data.stepdates import dates_text
@@ -204,7 +210,7 @@ def inspect_cmd(
             "gate_order": ["i", "f", "g", "o"],
             "steps": labels[first:],
             "units": unit_list,
-            "hidden": hidden,  # units per layer: "units" lists those shown (--units; by default up to 12)
+            "hidden": hidden,  # units per layer: "units" lists those exported (every one unless --units)
             "inputs": trace.inputs[first:].tolist(),
             "input_names": trace.input_names,
             "layers": [
