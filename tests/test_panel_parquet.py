@@ -35,6 +35,24 @@ def test_a_parquet_panel_reads_as_the_same_csv(tmp_path):
         np.testing.assert_array_equal(s.timestamps, t.timestamps)
 
 
+def test_timestamps_with_a_time_zone_read_as_their_csv_reads_and_say_so(tmp_path):
+    """Hourly Europe/Berlin timestamps across a change of clocks were converted to UTC without a word
+    from Parquet (the CSV of them says so; a walk-through): written with their offsets, the date rules
+    of a CSV decide, and say."""
+    pytest.importorskip("pyarrow")
+    stamps = pd.date_range("2024-03-30", periods=72, freq="h", tz="Europe/Berlin")
+    frame = pd.DataFrame({"feeder": "a", "ts": stamps, "load": np.sin(np.arange(72) / 4) + 2.0})
+    frame.to_parquet(tmp_path / "load.parquet")
+    frame.to_csv(tmp_path / "load.csv", index=False)
+    a = load_panel(tmp_path / "load.csv", id_col="feeder")
+    b = load_panel(tmp_path / "load.parquet", id_col="feeder")
+    assert (
+        a.notes == b.notes and "The dates have different UTC offsets; they were converted to UTC." in b.notes
+    )
+    np.testing.assert_array_equal(a.series[0].timestamps, b.series[0].timestamps)
+    np.testing.assert_array_equal(a.series[0].values, b.series[0].values)
+
+
 def test_a_long_parquet_file_backtests(tmp_path):
     pytest.importorskip("pyarrow")
     pd.read_csv(DATA / "m3_quarterly_first3.csv").to_parquet(tmp_path / "m3.parquet")
