@@ -139,6 +139,11 @@ def test_trailing_rows_of_data_are_the_forecast_period(tmp_path):
     future.write_text("date,promo\n" + "".join(f"{dates[200 + k]},{promo[200 + k]}\n" for k in range(7)))
     r2 = run("predict", "-m", model, "--future", future, "--format", "json")
     assert json.loads(r2.stdout)["forecast"] == rows
+    # a file of the history's values too (darts takes future covariates so): its earlier rows are not
+    # needed, not refused as "not one of the steps after the last observation" (a walk-through)
+    future.write_text("date,promo\n" + "".join(f"{dates[k]},{promo[k]}\n" for k in range(150, 207)))
+    r3 = run("predict", "-m", model, "--future", future, "--format", "json")
+    assert r3.exit_code == 0 and json.loads(r3.stdout)["forecast"] == rows, r3.output
 
 
 def test_errors_are_one_line(tmp_path):

@@ -72,8 +72,8 @@ FutureFile = Annotated[
     typer.Option(
         "--future",
         help="For a model trained with --future-features: a CSV with the time column and those columns "
-        "for (at least) the forecast period, its dates continuing the series (for a model of many series "
-        "also the id column, each series' own rows).",
+        "for (at least) the forecast period, its dates continuing the series; earlier rows are not read "
+        "(for a model of many series also the id column, each series' own rows).",
         dir_okay=False,
         show_default=False,
     ),

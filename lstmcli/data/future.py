@@ -2,7 +2,8 @@
 the trailing rows of a data file whose target is empty (``SeriesData.ahead``).
 
 Neither is ever filled: ``rows_for`` takes the rows of the steps after the last observation, in
-order, and a missing row or cell is a one-line error naming the date (or step) and the column.
+order (a file's earlier rows are not needed), and a missing row or cell is a one-line error naming the
+date (or step) and the column.
 """
 
 from __future__ import annotations
@@ -148,7 +149,9 @@ def _rows_for(future: FutureValues, expected: np.ndarray | None, need: int, last
         at = np.arange(need)
     else:
         stamps = future.stamps
-        early = np.flatnonzero(stamps <= expected[-1])
+        # rows before the forecast period (a file of the history and the future, as darts takes its
+        # future covariates) are not needed: the data file gave those
+        early = np.flatnonzero((stamps >= expected[0]) & (stamps <= expected[-1]))
         at = np.searchsorted(expected, stamps[early])
         off = (at >= need) | (expected[np.minimum(at, need - 1)] != stamps[early])
         if off.any():
