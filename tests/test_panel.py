@@ -107,6 +107,28 @@ def test_a_row_for_every_date_of_every_series_starts_each_series_at_its_first_va
     ]
 
 
+def test_a_series_of_another_frequency_is_named_so_not_mostly_missing(tmp_path):
+    """A weekly store in a daily panel (or daily data read with --freq h) was skipped as "mostly
+    missing", and all of them as "no series left to learn from (40 mostly missing)" (a walk-through)."""
+    days = pd.date_range("2024-01-01", periods=120, freq="D")
+    weeks = pd.date_range("2024-01-07", periods=17, freq="W")
+    rows = [
+        (sid, d.date().isoformat(), 10.0 + k % 7 + i)
+        for i, sid in enumerate("ab")
+        for k, d in enumerate(days)
+    ]
+    rows += [("weekly", d.date().isoformat(), 70.0 + k % 3) for k, d in enumerate(weeks)]
+    path = tmp_path / "p.csv"
+    pd.DataFrame(rows, columns=["store", "date", "sales"]).to_csv(path, index=False)
+    assert load_panel(path, id_col="store").skipped == (
+        ("weekly", "with a row only every 7 steps, of another frequency"),
+    )
+    with pytest.raises(
+        DataError, match=r"2 with a row only every 24 steps, of another frequency \(a, b\); 1 "
+    ):
+        load_panel(path, id_col="store", freq="h")
+
+
 def test_ids_that_differ_only_by_spaces_at_their_ends_are_an_error_not_one_series(tmp_path):
     # stripped, "air " and "air" were one series: two series' rows merged, the gap between them filled
     rows = [("air", f"2020-{m:02d}-01", m) for m in range(1, 13)]

@@ -163,7 +163,7 @@ def load_panel(
         raw = col.values[rows]
         missing = G - len(rows) + int(np.isnan(raw).sum())
         if missing * 2 > G or G - missing < 2:  # (a series of one value is short, not missing)
-            skipped.append((sid, "mostly missing" if missing * 2 > G else "too short"))
+            skipped.append((sid, _why_missing(pos) if missing * 2 > G else "too short"))
             continue
         y = fill_column(target, raw, pos, G, fill, table.lines[rows], [], p)
         if missing:
@@ -284,6 +284,15 @@ def gapped_series(series, alias: str) -> list[str]:
         if expected > len(s.times):
             out.append(s.series_id)
     return out
+
+
+def _why_missing(pos: np.ndarray) -> str:
+    """Why a series has more steps missing than values: a row every k steps of the panel's grid is data of
+    another frequency (weekly rows in a daily panel, daily ones read with --freq h), not gaps."""
+    steps, counts = np.unique(np.diff(pos), return_counts=True)
+    k = int(np.argmax(counts)) if len(steps) else 0
+    regular = len(steps) and steps[k] > 1 and counts[k] >= 3 and counts[k] * 4 >= 3 * counts.sum()
+    return f"with a row only every {steps[k]} steps, of another frequency" if regular else "mostly missing"
 
 
 def missing_scored_date(times: np.ndarray, alias: str, scored: int):
