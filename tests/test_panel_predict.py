@@ -173,6 +173,12 @@ def test_cli_predict_data_says_which_series_the_model_was_not_trained_on(tmp_pat
     assert "1 series the model was not trained on (mall): forecast by its network" in " ".join(
         r.stderr.split()
     )
+    r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(path), "--method", "theta",
+                            "--horizon", "2"])  # fmt: skip
+    said = " ".join(
+        r.stderr.split()
+    )  # (it said "forecast by its network" of Theta's forecast: a walk-through)
+    assert "(mall): forecast by --method theta, each from its own rows." in said and "network" not in said
 
 
 def test_cli_plot_of_a_series_the_model_was_not_trained_on(tmp_path, fitted):  # noqa: F811

@@ -364,8 +364,13 @@ def newer_panel(
     if newcomers:
         notes.append(
             f"{plural(len(newcomers), 'series', 'series')} the model was not trained on "
-            f"({fmt_list(newcomers, 3)}): forecast by its network as it is, each series with its own "
-            "seasonal adjustment and scaling, its intervals from its own validation origins."
+            f"({fmt_list(newcomers, 3)}): "
+            + (
+                "forecast by its network as it is, each series with its own seasonal adjustment and scaling, "
+                "its intervals from its own validation origins."
+                if method == "lstm"
+                else f"forecast by --method {method}, each from its own rows."
+            )
         )
     absent = [sid for sid in panel.ids_ if sid not in newer.ids and sid not in dict(newer.skipped)]
     if absent and series_id is None:
