@@ -339,7 +339,19 @@ def test_numeric_step_column_is_not_a_date(csv):
 
 def test_numeric_first_column_is_not_a_date(csv):
     msg = error(DataError, load_csv, csv("n,value\n1,10\n2,20\n3,30\n"))
-    assert "2 numeric columns (n, value)" in msg
+    assert "2 numeric columns (n, value)" in msg and "--id-col" not in msg
+
+
+def test_a_file_of_one_column_per_series_is_told_of_the_long_format(csv):
+    """A wide file (a column per store) got only "choose the one to forecast with --target" (a
+    walk-through): a user with many series learns how lstmcli reads them."""
+    msg = error(
+        DataError, load_csv, csv("date,a,b,c\n2020-01-01,1,2,3\n2020-02-01,2,3,4\n2020-03-01,3,4,5\n")
+    )
+    assert (
+        "3 numeric columns (a, b, c); choose the one to forecast with --target; one series per column?" in msg
+    )
+    assert "train --id-col ID" in msg
 
 
 def test_time_column_found_by_name_before_first_column(csv):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lstmcli.data.cells import Table, has_thousands_separator, integer_column, missing_mask, numeric_column
-from lstmcli.data.wording import missing_col_error, show
+from lstmcli.data.wording import fmt_list, missing_col_error, show
 from lstmcli.errors import ConfigError, DataError
 
 
@@ -49,8 +49,15 @@ def choose_columns(
             ]
             raise DataError(f"{p}: no numeric column to forecast; columns are: {', '.join(kinds)}")
         else:
+            wide = (  # a column per series, as a spreadsheet holds them: say how many series are read
+                "; one series per column? lstmcli reads many series from a long file (an id, a date and a "
+                "value column per row: train --id-col ID)"
+                if len(pool) >= 3
+                else ""
+            )
             raise DataError(
-                f"{p}: {len(pool)} numeric columns ({', '.join(pool)}); choose the one to forecast with --target"
+                f"{p}: {len(pool)} numeric columns ({fmt_list(pool, 5)}); choose the one to forecast with "
+                f"--target{wide}"
             )
     elif target not in table.columns:
         raise missing_col_error(p, target, table.columns)
