@@ -56,7 +56,7 @@ def choose_columns(
                 else ""
             )
             raise DataError(
-                f"{p}: {len(pool)} numeric columns ({fmt_list(pool, 5)}); choose the one to forecast with "
+                f"{p}: {len(pool)} numeric columns ({fmt_list(pool, 10)}); choose the one to forecast with "
                 f"--target{wide}"
             )
     elif target not in table.columns:
