@@ -1186,3 +1186,20 @@ def test_a_series_held_in_pandas_is_read_by_the_csv_rules():
         load_frame(frame, time_col="ds", target="y")
     with pytest.raises(DataError, match="load_frame takes a pandas DataFrame or Series, got list"):
         load_frame([1.0, 2.0])
+
+
+def test_a_weekday_that_never_has_a_row_is_named_as_closed_not_only_counted(tmp_path):
+    """Stores closed on Sundays: one day in seven was filled and forecast, said only as a count of
+    missing steps (a walk-through). The note names the day; a weekend points to --freq B."""
+    days = pd.date_range("2024-01-01", periods=70, freq="D")
+    path = tmp_path / "shop.csv"
+    for gone, said in (({6}, "No Sunday has a row (closed then?)"), ({5, 6}, "Frequency B (business days)")):
+        kept = [d for d in days if d.day_of_week not in gone]  # (no weekend at all: business days, not gaps)
+        path.write_text("date,sales\n" + "".join(f"{d.date()},{10 + d.day_of_week}\n" for d in kept))
+        assert said in " ".join(load_csv(path).notes)
+    with_freq = " ".join(load_csv(path, freq="D").notes)  # (told it is daily)
+    assert "No Saturday and no Sunday has a row (closed then?)" in with_freq and "--freq B" in with_freq
+    path.write_text(
+        "date,sales\n" + "".join(f"{d.date()},{k}\n" for k, d in enumerate(days) if k not in (9, 30))
+    )
+    assert "closed" not in " ".join(load_csv(path).notes)  # two gaps are gaps

@@ -129,6 +129,16 @@ def test_a_series_of_another_frequency_is_named_so_not_mostly_missing(tmp_path):
         load_panel(path, id_col="store", freq="h")
 
 
+def test_a_weekday_no_series_has_a_row_on_is_named_in_one_note(tmp_path):
+    days = [d for d in pd.date_range("2024-01-01", periods=70, freq="D") if d.day_of_week != 6]
+    rows = [(sid, d.date().isoformat(), 10.0 + d.day_of_week + i) for i, sid in enumerate("ab") for d in days]
+    path = tmp_path / "shops.csv"
+    pd.DataFrame(rows, columns=["store", "date", "sales"]).to_csv(path, index=False)
+    assert "No Sunday has a row in 2 series (a, b) (closed then?)" in " ".join(
+        load_panel(path, id_col="store").notes
+    )
+
+
 def test_ids_that_differ_only_by_spaces_at_their_ends_are_an_error_not_one_series(tmp_path):
     # stripped, "air " and "air" were one series: two series' rows merged, the gap between them filled
     rows = [("air", f"2020-{m:02d}-01", m) for m in range(1, 13)]

@@ -211,11 +211,36 @@ def date_grid(p, time, ts, lines, freq, fill, target_nan, target, notes, freq_gi
     gap = np.ones(G, dtype=bool)
     gap[pos] = False
     why = " (holidays are business days without data)" if offset_base(off) == "B" else ""
+    closed = closed_weekdays(full, pos) if offset_base(off) == "D" else []
     notes.append(
         f"Added {plural(G - n, 'missing time step')} for frequency {alias}{why}: "
         f"{fmt_list([fmt_ts(t) for t in full[gap]], 3)}; values filled {FILL_WORDS[fill]}."
+        + (f" {closed_note(closed)}" if closed else "")
     )
     return pos, G, full, alias
+
+
+CLOSED_WEEKS = 4  # a weekday missing this many weeks running, never seen: the data's days, not gaps
+
+
+def closed_weekdays(grid: np.ndarray, pos: np.ndarray) -> list[str]:
+    """The weekdays a daily series never has a row on, over ``CLOSED_WEEKS`` weeks at least (a shop
+    closed on Sundays): its missing steps are those days, filled and forecast like the others."""
+    days = pd.DatetimeIndex(grid).day_of_week.to_numpy()
+    seen = np.zeros(len(grid), dtype=bool)
+    seen[pos] = True
+    names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    return [names[d] for d in range(7) if (days == d).sum() >= CLOSED_WEEKS and not seen[days == d].any()]
+
+
+def closed_note(days: list[str], where: str = "") -> str:
+    """What filling every one of those weekdays means (of the series ``where`` names), and the way out
+    where pandas has one."""
+    weekend = set(days) == {"Saturday", "Sunday"}
+    return (
+        f"No {' and no '.join(days)} has a row{where} (closed then?): those days are filled and forecast "
+        + ("like the others; --freq B reads the weekdays alone." if weekend else "like the others.")
+    )
 
 
 def step_grid(time, ks, fill, notes):

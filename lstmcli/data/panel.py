@@ -20,8 +20,8 @@ import numpy as np
 from lstmcli.data.cells import check_numbers, looks_numeric, missing_mask, numeric_column
 from lstmcli.data.csvfile import read_table
 from lstmcli.data.filling import FILL_METHODS, FILL_WORDS, fill_column
-from lstmcli.data.frequency import describe_freq, parse_offset
-from lstmcli.data.grid import _explicit_offset, _infer_offset, step_grid
+from lstmcli.data.frequency import describe_freq, offset_base, parse_offset
+from lstmcli.data.grid import _explicit_offset, _infer_offset, closed_note, closed_weekdays, step_grid
 from lstmcli.data.longformat import long_columns, series_codes
 from lstmcli.data.panel_known import forecast_period_note, future_columns, rows_with_target, with_known
 from lstmcli.data.series import Panel, SeriesData
@@ -127,6 +127,7 @@ def load_panel(
     ahead_series: list[tuple[str, SeriesData]] = []
     fills: list[tuple[str, int]] = []  # (series, cells of its known-future columns filled)
     late_starts: list[tuple[str, int]] = []  # (series, leading rows without a target, left out)
+    closed: dict[tuple[str, ...], list[str]] = {}  # weekdays a daily series never has -> those series
     for sid, all_rows in rows_by_id.items():
         present = np.flatnonzero(~np.isnan(col.values[all_rows]))
         if len(present) and present[0] > 0:  # a dense export: empty before the series began, not missing
@@ -169,6 +170,8 @@ def load_panel(
         if missing:
             filled_values += missing
             filled_series.append(sid)
+            if timestamps is not None and out_freq is not None and offset_base(parse_offset(out_freq)) == "D":
+                closed.setdefault(tuple(closed_weekdays(timestamps, pos)), []).append(sid)
         if G < MIN_LENGTH:
             skipped.append((sid, "too short"))
         elif float(np.ptp(y)) == 0.0:
@@ -196,6 +199,10 @@ def load_panel(
     if filled_values:
         where = f"{plural(len(filled_series), 'series', 'series')} ({fmt_list(filled_series, 3)})"
         notes.append(f"Filled {plural(filled_values, 'missing value')} in {where} {FILL_WORDS[fill]}.")
+    for days, sids in closed.items():
+        if days:
+            where = f"{plural(len(sids), 'series', 'series')} ({fmt_list(sids, 3)})"
+            notes.append(closed_note(list(days), f" in {where}"))
     if not kept:
         raise DataError(f"{p}: no series left to learn from ({skipped_note(skipped)})")
     left_out = dict(skipped)
