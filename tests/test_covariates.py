@@ -412,9 +412,10 @@ def test_a_promotion_flag_written_true_false_is_read_as_1_0_where_it_is_an_input
     promo_csv(numbers, n=60, trailing=5)
     flags = tmp_path / "flags.csv"
     lines = numbers.read_text().splitlines()
-    flags.write_text(
-        "\n".join([lines[0]] + [r[:-1] + ("True" if r.endswith("1") else "false") for r in lines[1:]]) + "\n"
-    )
+    flags.write_text(  # (True and false, and a 0 among them: pandas writes a bool column with NaN so)
+        "\n".join([lines[0]] + [r[:-1] + ("True" if r.endswith("1") else "false" if k else "0")
+                                 for k, r in enumerate(lines[1:])]) + "\n"
+    )  # fmt: skip
     a = load_csv(numbers, future_features=["promo"], forecast_rows=True)
     b = load_csv(flags, future_features=["promo"], forecast_rows=True)
     np.testing.assert_array_equal(a.future_features, b.future_features)

@@ -172,12 +172,13 @@ _FLAGS = {"true": 1.0, "false": 0.0}
 
 def _flags(s: pd.Series, name: str, missing: np.ndarray, vals: np.ndarray, bad: np.ndarray, note: str | None):
     """A column of True / False (a Parquet bool column, pandas' to_csv of one; any case), read as 1 / 0
-    when every present cell is one of them, as darts and statsforecast take a promotion flag; else as it
-    was."""
-    words = s[~missing].str.lower()
-    if not words.isin(list(_FLAGS)).all():
+    when every present cell is one of them (or 0 or 1), as darts and statsforecast take a promotion flag;
+    else as it was."""
+    words = s.str.lower()
+    flag = words.isin(list(_FLAGS)).to_numpy()
+    if not (flag | missing | np.isin(vals, (0.0, 1.0))).all():  # (0 and 1 beside them are flags too)
         return vals, bad, note
-    flags = s.str.lower().map(_FLAGS).to_numpy(dtype=np.float64, na_value=np.nan)
+    flags = np.where(flag, words.map(_FLAGS).to_numpy(dtype=np.float64, na_value=np.nan), vals)
     return flags, np.zeros_like(bad), f"Read column '{name}' of True / False as 1 / 0."
 
 
