@@ -5,8 +5,9 @@ Each series keeps its own dates, length and start; the panel has one frequency, 
 dates of its longest series unless ``freq`` is given, and every series must lie on it. Within a series
 the single-series rules apply (``grid``, ``filling``): missing steps are added and filled, at most half
 of a series may be filled; rows before a series' first value (a file with a row for every date of
-every series) are not part of it. A series that cannot be learned from (constant, mostly missing, too short)
-is left out and listed in ``Panel.skipped``, for one summary note rather than a note per series.
+every series) are not part of it. A series that cannot be learned from (constant, mostly missing, of
+another frequency, too short) is left out and listed in ``Panel.skipped``, for one summary note rather
+than a note per series.
 
 The series are sorted by id, so the order of the rows in the file never changes a model.
 """

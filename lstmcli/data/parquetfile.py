@@ -46,9 +46,8 @@ def _text(col: pd.Series) -> pd.Series:
     missing = col.isna().to_numpy()
     if pd.api.types.is_datetime64_any_dtype(col):
         stamps = pd.to_datetime(col)
-        if (
-            stamps.dt.tz is not None
-        ):  # with its UTC offset, as a CSV writes it: the date rules decide, and say
+        if stamps.dt.tz is not None:
+            # with its UTC offset, as a CSV writes it: the date rules decide, and say what they did
             text = stamps.map(lambda t: t.isoformat() if not pd.isna(t) else "")
             return text.astype(object).where(~missing, "").astype(str).str.strip().reset_index(drop=True)
         whole_days = bool((stamps.dropna() == stamps.dropna().dt.normalize()).all())
