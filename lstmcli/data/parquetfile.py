@@ -48,10 +48,10 @@ def _text(col: pd.Series) -> pd.Series:
         stamps = pd.to_datetime(col)
         if stamps.dt.tz is not None:
             # with its UTC offset, as a CSV writes it: the date rules decide, and say what they did
-            text = stamps.map(lambda t: t.isoformat() if not pd.isna(t) else "")
-            return text.astype(object).where(~missing, "").astype(str).str.strip().reset_index(drop=True)
-        whole_days = bool((stamps.dropna() == stamps.dropna().dt.normalize()).all())
-        text = stamps.dt.strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M:%S")
+            text = stamps.map(lambda t: "" if pd.isna(t) else t.isoformat())
+        else:
+            whole_days = bool((stamps.dropna() == stamps.dropna().dt.normalize()).all())
+            text = stamps.dt.strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M:%S")
     else:
         text = col.map(lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
     out = text.astype(object).where(~missing, "").astype(str).str.strip()
