@@ -309,6 +309,29 @@ def test_backtest_uses_the_actual_known_values_at_each_origin(tmp_path, mode):
     assert errors["with"] < 0.5 * errors["without"], errors
 
 
+def test_backtest_never_scores_a_forecast_against_a_filled_value(tmp_path):
+    """With known inputs the panel is read on its grid and gaps are filled: a missing date among the
+    scored rows was scored against its interpolation (a walk-through); refused, as the reader without
+    known inputs refuses it. A gap before the scored rows is filled and said, as train fills it."""
+    data = tmp_path / "p.csv"
+    panel_csv(data, n=60, exact=True)
+    lines = data.read_text().splitlines()
+    b = [k for k, line in enumerate(lines) if line.startswith("b,")]
+    args = ("backtest", data, "--id-col", "store", "--target", "sales", "--future-features", "promo",
+            "--horizon", "5", *FAST[:-3])  # fmt: skip
+    for gone, refused in ((b[-3], True), (b[10], False)):
+        data.write_text("\n".join(line for k, line in enumerate(lines) if k != gone) + "\n")
+        r = run(*args)
+        date = lines[gone].split(",")[1]
+        if refused:
+            assert (
+                r.exit_code == 1
+                and f"series 'b' has no 'sales' value for {date}, among the 5 steps" in r.stderr
+            )
+        else:
+            assert r.exit_code == 0 and "Filled 1 missing value in 1 series (b)" in " ".join(r.stderr.split())
+
+
 # ---------------------------------------------------------------------------------------------- holidays
 def test_holiday_counts_per_week_and_month_across_a_year_boundary():
     pytest.importorskip("holidays")

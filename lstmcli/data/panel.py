@@ -129,6 +129,7 @@ def load_panel(
     fills: list[tuple[str, int]] = []  # (series, cells of its known-future columns filled)
     late_starts: list[tuple[str, int]] = []  # (series, leading rows without a target, left out)
     closed: dict[tuple[str, ...], list[str]] = {}  # weekdays a daily series never has -> those series
+    filled_at: dict[str, np.ndarray] = {}  # id -> positions of its values that were filled
     for sid, all_rows in rows_by_id.items():
         present = np.flatnonzero(~np.isnan(col.values[all_rows]))
         if len(present) and present[0] > 0:  # a dense export: empty before the series began, not missing
@@ -171,6 +172,9 @@ def load_panel(
         if missing:
             filled_values += missing
             filled_series.append(sid)
+            made = np.ones(G, dtype=bool)
+            made[pos[~np.isnan(raw)]] = False
+            filled_at[sid] = np.flatnonzero(made)
             if timestamps is not None and out_freq is not None and offset_base(parse_offset(out_freq)) == "D":
                 closed.setdefault(tuple(closed_weekdays(timestamps, pos)), []).append(sid)
         if G < MIN_LENGTH:
@@ -209,7 +213,8 @@ def load_panel(
     left_out = dict(skipped)
     ids = tuple(sid for sid in rows_by_id if sid not in left_out)
     values = {c: _static_column(table, c, {sid: rows_by_id[sid] for sid in ids}) for c in static}
-    return Panel(p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes), values)
+    filled_at = {sid: at for sid, at in filled_at.items() if sid in ids}
+    return Panel(p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes), values, filled_at)
 
 
 def _ignored_note(columns: list[str]) -> str:

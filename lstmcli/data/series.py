@@ -122,6 +122,9 @@ class Panel:
     notes: tuple[str, ...]
     # --static-features: column -> (S,) its value for each kept series, float64 (numbers) or str (text)
     static: dict[str, np.ndarray] = field(default_factory=dict)
+    # id -> the positions of its values that were filled (a missing step or an empty cell); a backtest
+    # never scores a forecast against one
+    filled: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def target(self) -> str:
