@@ -162,3 +162,20 @@ def test_a_series_with_another_number_of_test_rows_is_the_one_named(tmp_path):
     r = runner.invoke(app, ["backtest", str(path), "--id-col", "series_id", *TINY_CLI])
     assert r.exit_code == 1, r.output
     assert "series a has 5 test rows, the other 2 have 8" in " ".join(r.stderr.split())
+
+
+def test_a_numbered_step_missing_among_the_scored_rows_is_refused(tmp_path):
+    """Steps 1..30 with step 28 missing from one series: its rows were scored as consecutive steps, the
+    forecast of step 28 against the row of step 29, without a word (a walk-through); dates were refused."""
+    rows = [
+        (sid, t, float(t % 5 + k))
+        for k, sid in enumerate("abc")
+        for t in range(1, 31)
+        if (sid, t) != ("b", 28)
+    ]
+    path = tmp_path / "steps.csv"
+    pd.DataFrame(rows, columns=["series_id", "step", "value"]).to_csv(path, index=False)
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "series_id", "--horizon", "4", *TINY_CLI])
+    assert r.exit_code == 1 and "series 'b' has no row for step 28, among the 4 steps" in r.stderr, r.output
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "series_id", "--horizon", "1", *TINY_CLI])
+    assert r.exit_code == 0, r.output  # (a gap before the scored rows and their origin: as before)

@@ -33,7 +33,7 @@ from lstmcli.cli.plots import GRID_SERIES
 from lstmcli.cli.predict import PlotFile, rows_to_csv
 from lstmcli.cli.predict import _output_kind as output_kind_of
 from lstmcli.cli.train import forecaster_config, warn_settings
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, DataError
 
 D = opt.DEFAULTS
 
@@ -246,20 +246,23 @@ def backtest(
 
                 print_notes(err, [no_season_note(data.name, horizon_too=defaulted)])
             gapped = gapped_series(series, found) if found else []
-            if gapped:  # said, not filled: the scored test rows stay the file's own
-                from lstmcli.data.panel import missing_scored_date
-                from lstmcli.data.wording import fmt_list, fmt_ts
-                from lstmcli.errors import DataError
+            from lstmcli.data.panel import missing_scored_date
+            from lstmcli.data.wording import fmt_ts
 
-                for s in series:  # a gap among the scored rows: a step scored against a later date
-                    scored = s.n_test or horizon
-                    gone = missing_scored_date(s.times, found, scored) if s.series_id in gapped else None
-                    if gone is not None:
-                        raise DataError(
-                            f"{data}: series {s.series_id!r} has no row for {fmt_ts(gone)}, among the "
-                            f"{scored} steps backtest scores: a forecast step would be scored "
-                            "against a later date; add the missing dates to the file (train fills them by --fill)"
-                        )
+            for s in series:  # a gap among the scored rows: a step scored against a later date
+                scored = s.n_test or horizon
+                numbered = s.times is not None and s.times.dtype.kind in "iuf"
+                gone = (
+                    missing_scored_date(s.times, found, scored) if numbered or s.series_id in gapped else None
+                )
+                if gone is not None:
+                    raise DataError(
+                        f"{data}: series {s.series_id!r} has no row for {gone if numbered else fmt_ts(gone)}, "
+                        f"among the {scored} steps backtest scores: a forecast step would be scored against a "
+                        "later one; add that row with its value (backtest --id-col fills nothing)"
+                    )
+            if gapped:  # said, not filled: the scored test rows stay the file's own
+                from lstmcli.data.wording import fmt_list
 
                 print_notes(err, [f"{len(gapped)} of {len(series)} series miss dates of the {found} grid "
                                   f"({fmt_list(gapped, 3)}): backtest --id-col takes each series' rows as consecutive "

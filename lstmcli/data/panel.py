@@ -311,10 +311,19 @@ def _why_missing(pos: np.ndarray) -> str:
 def missing_scored_date(times: np.ndarray, alias: str, scored: int):
     """The first date of the frequency ``alias`` missing among a series' last ``scored`` rows and the
     row before them (its forecast origin), or None: a backtest taking rows as consecutive steps would
-    score a forecast step against a later date."""
+    score a forecast step against a later date. Numbered steps: the first step missing from the spacing
+    most of the series keeps (as text)."""
     import pandas as pd
 
-    if times is None or times.dtype.kind != "M" or len(times) <= scored:
+    if times is None or len(times) <= scored:
+        return None
+    if times.dtype.kind in "iuf":  # numbered steps: the spacing most rows keep
+        spacing, counts = np.unique(np.diff(times), return_counts=True)
+        step = spacing[np.argmax(counts)]
+        tail = times[-scored - 1 :]
+        wide = np.flatnonzero(np.diff(tail) != step)
+        return f"step {tail[wide[0]] + step:g}" if wide.size else None
+    if times.dtype.kind != "M":
         return None
     tail = times[-scored - 1 :].astype("datetime64[ns]")
     grid = pd.date_range(pd.Timestamp(tail[0]), pd.Timestamp(tail[-1]), freq=parse_offset(alias))
