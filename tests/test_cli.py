@@ -466,7 +466,8 @@ def test_ctrl_c_in_a_panel_of_local_models_never_replaces_a_model_with_some_seri
     beside it."""
     from lstmcli.cli import train as train_cmd
 
-    AfterOneSeries = ctrl_c_after(2)  # (asked before each series' task: pressed once the first has run)
+    # (asked before each series and each of its batches: pressed in the second series, which is left out)
+    AfterOneSeries = ctrl_c_after(60)
     monkeypatch.setattr(train_cmd, "_Interrupts", AfterOneSeries)
     panel = REPO / "sample_data" / "monthly_panel.csv"
     args = ["train", panel, "--id-col", "series", *FAST, "--ensemble", "1", "--threads", "1"]

@@ -102,19 +102,23 @@ def series_seconds(cfg: ForecasterConfig, n: int) -> float:
     return runs * epochs * windows * steps * per_window_step
 
 
-def _fit_one(cfg: ForecasterConfig, data: SeriesData, keep_untrained: bool = False) -> FittedState | str:
-    """One series' model, or why it has none."""
+def _fit_one(
+    cfg: ForecasterConfig, data: SeriesData, keep_untrained: bool = False, stop: Stop | None = None
+) -> FittedState | str | None:
+    """One series' model, or why it has none; None when ``stop`` turned true before it finished."""
     model = Forecaster(cfg)
     try:
         model.plan(data)
     except (ConfigError, DataError):
         return "too short"
     try:
-        model.fit(data, threads=1)
+        model.fit(data, threads=1, should_stop=stop)
     except DataError:
         return "too short"
     state = model.state_
     assert state is not None
+    if stop is not None and state.train_result.stop_reason == "interrupted":
+        return None  # (stopped within a batch: a Ctrl-C reaches the series being trained, not only the next)
     if not keep_untrained and state.train_result.best_epoch == 0 and state.constant is None:
         return "did not train (diverged)"
     return state
@@ -123,11 +127,15 @@ def _fit_one(cfg: ForecasterConfig, data: SeriesData, keep_untrained: bool = Fal
 def _fit_chunk(
     task: tuple[ForecasterConfig, bool, list[tuple[int, SeriesData]]], stop: Stop
 ) -> list[tuple[int, FittedState | str]]:
-    """A worker's task: the series of one chunk, until the caller says stop (the series begun ends)."""
+    """A worker's task: the series of one chunk, until the caller says stop (the series begun stops
+    within a batch and is left out, as the series not begun are)."""
     cfg, keep_untrained, chunk = task
     out = []
     for k, data in chunk:
         if stop():
             break
-        out.append((k, _fit_one(cfg, data, keep_untrained)))
+        fitted = _fit_one(cfg, data, keep_untrained, stop)
+        if fitted is None:
+            break
+        out.append((k, fitted))
     return out
