@@ -179,3 +179,26 @@ def test_a_numbered_step_missing_among_the_scored_rows_is_refused(tmp_path):
     assert r.exit_code == 1 and "series 'b' has no row for step 28, among the 4 steps" in r.stderr, r.output
     r = runner.invoke(app, ["backtest", str(path), "--id-col", "series_id", "--horizon", "1", *TINY_CLI])
     assert r.exit_code == 0, r.output  # (a gap before the scored rows and their origin: as before)
+
+
+def test_a_dense_file_backtests_each_series_from_its_first_value(tmp_path):
+    """Empty rows before a series began (a row for every date of every series): train starts the series
+    at its first value, backtest refused the file ("long-format series must be complete"; a
+    walk-through). It reads them as train does, and says so; an empty value after the first is still
+    refused, naming its line."""
+    dates = pd.date_range("2015-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
+    values = {sid: 100.0 + k + np.sin(np.arange(60.0)) for k, sid in enumerate("abc")}
+    values["c"][:20] = np.nan
+    frame = pd.DataFrame([(sid, d, v) for sid, y in values.items() for d, v in zip(dates, y, strict=True)],
+                         columns=["store", "date", "sales"])  # fmt: skip
+    frame.to_csv(tmp_path / "dense.csv", index=False)
+    r = runner.invoke(app, ["backtest", str(tmp_path / "dense.csv"), "--id-col", "store", "--format", "json",
+                            *TINY_CLI])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "Started 1 series at their first 'sales' value (c): the 20 rows before it" in " ".join(
+        r.stderr.split()
+    )
+    frame.loc[(frame.store == "c") & (frame.date == "2018-01-01"), "sales"] = np.nan
+    frame.to_csv(tmp_path / "gap.csv", index=False)
+    r = runner.invoke(app, ["backtest", str(tmp_path / "gap.csv"), "--id-col", "store", *TINY_CLI])
+    assert r.exit_code == 1 and "line 158, column 'sales': the value is missing" in r.stderr, r.output

@@ -222,7 +222,9 @@ def backtest(
                 from lstmcli.cli.panels import static_values
 
                 target, by_id = static_values(data, id_col, target, time_col, static)
-            series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col)
+            read: list[str] = []
+            series = load_long_csv(data, id_col=id_col, target=target, time_col=time_col, notes=read)
+            print_notes(err, read)
             marked = sorted({s.n_test for s in series if s.n_test})
             if horizon is not None and marked and marked != [horizon]:
                 print_notes(err, [f"--horizon {horizon} is not used: {data.name}'s split column marks "

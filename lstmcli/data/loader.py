@@ -389,6 +389,7 @@ def load_long_csv(
     target: str | None = None,
     time_col: str | None = None,
     split_col: str | None = "split",
+    notes: list[str] | None = None,
 ) -> list[LongSeries]:
     """Load many series from a long-format CSV (one row per series and time step).
 
@@ -406,6 +407,8 @@ def load_long_csv(
         found.  Without one, rows keep file order.
     split_col : str or None
         Column with "train"/"test" per row (case-insensitive).  Missing column or None: no test rows.
+    notes : list of str, optional
+        Where to say what was decided (the empty rows before a series' first value, left out).
 
     Returns
     -------
@@ -422,4 +425,4 @@ def load_long_csv(
     values = complete_values(table, target)
     codes, ids = series_codes(table, id_col)
     is_test = rows_marked_test(table, split_col)
-    return split_series(table, values, codes, ids, time, is_test)
+    return split_series(table, values, codes, ids, time, is_test, target, notes)

@@ -13,7 +13,7 @@ import pandas as pd
 from lstmcli.data.cells import Table, check_numbers, looks_numeric, missing_mask, numeric_column
 from lstmcli.data.series import LongSeries
 from lstmcli.data.timecolumn import Time, find_time
-from lstmcli.data.wording import fmt_lines, missing_col_error, show
+from lstmcli.data.wording import fmt_lines, fmt_list, missing_col_error, plural, show
 from lstmcli.errors import ConfigError, DataError
 
 
@@ -70,16 +70,18 @@ def long_columns(
 
 
 def complete_values(table: Table, target: str) -> np.ndarray:
-    """The value column as float64; every cell must be a finite number."""
+    """The value column as float64: every cell a finite number or empty (NaN); ``split_series`` takes
+    the empty rows before a series' first value off it and refuses any other."""
     col = numeric_column(table, target)
     check_numbers(table, target, col)
-    if col.missing.any():
-        k = int(np.argmax(col.missing))
-        raise DataError(
-            f"{table.path} line {table.lines[k]}, column '{target}': the value is missing; "
-            "long-format series must be complete"
-        )
     return col.values
+
+
+def _missing_value(table: Table, row: int, target: str) -> DataError:
+    return DataError(
+        f"{table.path} line {table.lines[row]}, column '{target}': the value is missing; a series must be "
+        "complete from its first value (backtest --id-col fills nothing: train fills gaps, by --fill)"
+    )
 
 
 def series_codes(table: Table, id_col: str) -> tuple[np.ndarray, pd.Index]:
@@ -121,9 +123,12 @@ def rows_marked_test(table: Table, split_col: str | None) -> np.ndarray:
 
 
 def split_series(
-    table: Table, values: np.ndarray, codes: np.ndarray, uniques, time: Time | None, is_test: np.ndarray
-) -> list[LongSeries]:
-    """Cut the rows into series, each in time order (file order without a time column), test rows last."""
+    table: Table, values: np.ndarray, codes: np.ndarray, uniques, time: Time | None, is_test: np.ndarray,
+    target: str = "value", notes: list[str] | None = None,
+) -> list[LongSeries]:  # fmt: skip
+    """Cut the rows into series, each in time order (file order without a time column), test rows last;
+    a series starts at its first value (a file with a row for every date of every series: the empty rows
+    before it are not part of it, said in ``notes``); any other empty value is an error."""
     p = table.path
     if time is not None:
         key = time.keys.astype(np.int64) if time.kind == "dates" else time.keys
@@ -137,9 +142,19 @@ def split_series(
     ends = np.concatenate([bounds, [len(order)]])
 
     out: list[LongSeries] = []
+    late: list[tuple[str, int]] = []
     for a, b in zip(starts, ends, strict=True):
         rows = order[a:b]
         sid = str(uniques[codes_s[a]])
+        empty = np.isnan(values[rows])
+        if empty.any():
+            if empty.all():
+                raise _missing_value(table, int(rows[0]), target)
+            first = int(np.argmin(empty))
+            if empty[first:].any():
+                raise _missing_value(table, int(rows[first + int(np.argmax(empty[first:]))]), target)
+            late.append((sid, first))
+            rows = rows[first:]
         if key is not None:
             ks = key[rows]
             dup = np.flatnonzero(ks[1:] == ks[:-1])
@@ -167,5 +182,11 @@ def split_series(
                 n_test=n_test,
                 times=None if time is None else time.keys[rows],
             )
+        )
+    if late and notes is not None:
+        notes.append(
+            f"Started {plural(len(late), 'series', 'series')} at their first '{target}' value "
+            f"({fmt_list([sid for sid, _ in late], 3)}): the {plural(sum(n for _, n in late), 'row')} before "
+            "it, empty, are not part of them (a series is never filled before its first value)."
         )
     return out
