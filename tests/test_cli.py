@@ -273,7 +273,11 @@ def test_errors_in_predict_and_inspect_options(runner, cwd):
         result = run(runner, *args)
         assert result.exit_code == 1, result.output
         assert message in result.stderr
-    for units, message in (("0", "(unit 0 alone: --units 0,)"), ("a", "a count like 8 or a list like 0,3,5")):
+    for units, message in (
+        ("0", "(unit 0 alone: --units 0,)"),
+        ("a", "a count like 8"),
+        (",,", "a count like 8"),
+    ):
         result = run(runner, "inspect", "--units", units)  # no model could make it right: a usage error
         assert result.exit_code == 2 and message in result.stderr, result.output
     twice = json.loads(run(runner, "inspect", "--units", "3,3,1", "--format", "json").stdout)
@@ -385,6 +389,15 @@ def test_ctrl_c_never_replaces_an_existing_model_with_a_less_trained_one(runner,
     assert "model.interrupted.npz holds the best weights so far; model.npz was left as it was" in said
     assert (cwd / "model.npz").read_bytes() == PREVIOUS
     assert Forecaster.load(cwd / "model.interrupted.npz").train_result_.stop_reason == "interrupted"
+    (cwd / "model.interrupted.npz").write_text("my notes")  # (not a model: someone's file, kept)
+    monkeypatch.setattr(train_cmd, "_Interrupts", ctrl_c_after(6))
+    result = run(runner, "train", AIR, *FAST, "--ensemble", "1", "--threads", "1")
+    assert result.exit_code == 130 and "model.interrupted-2.npz holds the best" in " ".join(
+        result.stderr.split()
+    )
+    assert (cwd / "model.interrupted.npz").read_text() == "my notes" and (
+        cwd / "model.npz"
+    ).read_bytes() == PREVIOUS
 
 
 def _descendants(pid: int) -> set[int]:

@@ -173,6 +173,8 @@ def test_cli_predict_data_says_which_series_the_model_was_not_trained_on(tmp_pat
     assert "1 series the model was not trained on (mall): forecast by its network" in " ".join(
         r.stderr.split()
     )
+    assert json.loads(r.stdout)["skipped_series"] == {"gappy": "mostly missing", "flat": "constant",
+                                                      "stub": "too short"}  # fmt: skip
     r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(path), "--method", "theta",
                             "--horizon", "2"])  # fmt: skip
     said = " ".join(

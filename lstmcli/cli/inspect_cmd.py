@@ -52,6 +52,8 @@ def _parse_units(spec: str | None, hidden: int) -> list[int]:
         parts = [int(p) for p in spec.split(",") if p.strip()]
     except ValueError:
         raise OptionError(f"--units must be a count like 8 or a list like 0,3,5, got {spec!r}") from None
+    if not parts:  # (',,' named no unit: the export was empty)
+        raise OptionError(f"--units must be a count like 8 or a list like 0,3,5, got {spec!r}")
     if len(parts) == 1 and "," not in spec:
         if parts[0] < 1:
             raise OptionError(

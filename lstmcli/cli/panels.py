@@ -344,8 +344,8 @@ def newer_panel(
 ) -> Any:
     """`predict --data` on a panel model: the newer long file read with the model's id column, target
     and frequency; the forecasts of its series, and one note for those left out (and for the series of
-    the model the file does not hold). Returns the forecasts by id and the newer series by id (what a
-    picture draws as their history)."""
+    the model the file does not hold). Returns the forecasts by id, the newer series by id (what a
+    picture draws as their history) and the file's series left out, with why (id -> reason)."""
     from lstmcli.data.panel import load_panel, skipped_note
     from lstmcli.data.wording import fmt_list, plural
 
@@ -379,7 +379,7 @@ def newer_panel(
             f"in {data.name}, so not forecast ({fmt_list(absent, 3)})."
         )
     print_notes(stderr_console(), notes)
-    return forecasts, dict(zip(newer.ids, newer.series, strict=True))
+    return forecasts, dict(zip(newer.ids, newer.series, strict=True)), dict(left_out)
 
 
 def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> tuple[Any, tuple[str, ...]]:

@@ -72,7 +72,7 @@ FutureFile = Annotated[
     typer.Option(
         "--future",
         help="For a model trained with --future-features: a CSV with the time column and those columns "
-        "for (at least) the forecast period, its dates continuing the series; earlier rows are not read "
+        "for (at least) the forecast period, its dates continuing the series; earlier rows are not used "
         "(for a model of many series also the id column, each series' own rows).",
         dir_okay=False,
         show_default=False,
@@ -424,7 +424,7 @@ def predict_panel(
 
     panel = PanelForecaster.load(model)
     id_col = panel.id_col_
-    ahead, newer = None, {}
+    ahead, newer, file_left_out = None, {}, {}
     if future is not None:
         from lstmcli.data.future import load_panel_future
 
@@ -441,7 +441,9 @@ def predict_panel(
     else:
         from lstmcli.cli.panels import newer_panel
 
-        forecasts, newer = newer_panel(panel, data, series_id, horizon, tuple(levels), method, ahead)
+        forecasts, newer, file_left_out = newer_panel(
+            panel, data, series_id, horizon, tuple(levels), method, ahead
+        )
         ids = list(forecasts)
     for sid, f in forecasts.items():
         _refuse_overflow(f, sid)
@@ -479,7 +481,8 @@ def predict_panel(
         "levels": levels,
         "forecast": rows,
         "warnings": warned,
-        "skipped_series": left_out,  # id -> why it was left out at training (no forecast)
+        # id -> why it has no forecast: left out at training, or (--data) left out of the file's reading
+        "skipped_series": left_out or file_left_out,
     }
     if output is not None:
         write_text_output(output, _document(output_kind, rows, payload))

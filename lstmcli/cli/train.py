@@ -255,12 +255,20 @@ def train(
 def _interrupted_target(model: Path) -> Path:
     """Where an interrupted training writes what it kept: the model path, unless a model is there already
     (a Ctrl-C never replaces a finished model with a less trained one, or one of some of its series):
-    then NAME.interrupted.npz beside it."""
+    then NAME.interrupted.npz beside it (NAME.interrupted-2.npz where a file not a model has that name)."""
     if not model.exists():
         return model
+    import zipfile
+
     from lstmcli.npzfile import check_model_target
 
-    return check_model_target(model.with_name(f"{model.stem}.interrupted{model.suffix}"))
+    names = [
+        model.with_name(f"{model.stem}.interrupted{f'-{k}' if k > 1 else ''}{model.suffix}")
+        for k in range(1, 10)
+    ]
+    # (a file of that name that is not a model is someone's: the next name; all nine taken, an error)
+    free = next((p for p in names if not p.is_file() or zipfile.is_zipfile(p)), names[0])
+    return check_model_target(free)
 
 
 def _networks_kept(forecaster: Any) -> str:
