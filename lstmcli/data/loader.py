@@ -51,8 +51,8 @@ from lstmcli.data.filling import FILL_METHODS, fill_column
 from lstmcli.data.frequency import future_timestamps, parse_offset, season_length, timestamps_ending_at
 from lstmcli.data.grid import date_grid, step_grid
 from lstmcli.data.longformat import (
-    complete_values,
     long_columns,
+    long_values,
     rows_marked_test,
     series_codes,
     split_series,
@@ -422,7 +422,7 @@ def load_long_csv(
     """
     table = read_table(path, parquet=True)
     target, time, split_col = long_columns(table, id_col, target, time_col, split_col)
-    values = complete_values(table, target)
+    values = long_values(table, target)
     codes, ids = series_codes(table, id_col)
     is_test = rows_marked_test(table, split_col)
     return split_series(table, values, codes, ids, time, is_test, target, notes)

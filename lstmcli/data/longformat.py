@@ -69,7 +69,7 @@ def long_columns(
     return target, time, split_col
 
 
-def complete_values(table: Table, target: str) -> np.ndarray:
+def long_values(table: Table, target: str) -> np.ndarray:
     """The value column as float64: every cell a finite number or empty (NaN); ``split_series`` takes
     the empty rows before a series' first value off it and refuses any other."""
     col = numeric_column(table, target)
