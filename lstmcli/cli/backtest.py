@@ -249,17 +249,18 @@ def backtest(
                 print_notes(err, [no_season_note(data.name, horizon_too=defaulted)])
             gapped = gapped_series(series, found) if found else []
             from lstmcli.data.panel import missing_scored_date
-            from lstmcli.data.wording import fmt_ts
 
             for s in series:  # a gap among the scored rows: a step scored against a later date
                 scored = s.n_test or horizon
-                numbered = s.times is not None and s.times.dtype.kind in "iuf"
+                numbered = (
+                    s.times is not None and s.times.dtype.kind in "iuf"
+                )  # (dates: if gapped_series said)
                 gone = (
                     missing_scored_date(s.times, found, scored) if numbered or s.series_id in gapped else None
                 )
                 if gone is not None:
                     raise DataError(
-                        f"{data}: series {s.series_id!r} has no row for {gone if numbered else fmt_ts(gone)}, "
+                        f"{data}: series {s.series_id!r} has no row for {gone}, "
                         f"among the {scored} steps backtest scores: a forecast step would be scored against a "
                         "later one; add that row with its value (backtest --id-col fills nothing)"
                     )

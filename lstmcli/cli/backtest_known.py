@@ -33,7 +33,6 @@ def backtest_known_command(
     require_series(data, series_id, ids)
     m = season or season_length(panel.freq)
     h = horizon or max(m, 1)
-    _refuse_filled_scores(panel, h, data)
     mode = panel_mode(global_)
     warm_engine()  # after the data is read: a bad file fails before any compiling
     with maybe_connect(scheduler) as cluster, bar:
@@ -47,23 +46,3 @@ def backtest_known_command(
 
     series = [LongSeries(sid, s.values, h, s.timestamps) for sid, s in zip(ids, panel.series, strict=True)]
     return result, ids, series, mode, what
-
-
-def _refuse_filled_scores(panel: Any, h: int, data: Path) -> None:
-    """A series with a filled value among its last ``h`` (a missing date, an empty cell) is an error: its
-    forecast would be scored against a value the reader made up (the other reader of `backtest --id-col`
-    refuses the missing date alike)."""
-    from lstmcli.data.wording import fmt_ts
-    from lstmcli.errors import DataError
-
-    for sid, s in zip(panel.ids, panel.series, strict=True):
-        at = panel.filled.get(sid)
-        scored = at[at >= len(s.values) - h] if at is not None else ()
-        if len(scored):
-            k = int(scored[0])
-            when = fmt_ts(s.timestamps[k]) if s.timestamps is not None else f"step {k + 1}"
-            raise DataError(
-                f"{data}: series {sid!r} has no '{panel.target}' value for {when}, among the {h} steps backtest "
-                "scores: a forecast would be scored against a filled value; give the value, or a shorter "
-                "--horizon"
-            )

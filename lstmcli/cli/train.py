@@ -258,17 +258,19 @@ def _interrupted_target(model: Path) -> Path:
     then NAME.interrupted.npz beside it (NAME.interrupted-2.npz where a file not a model has that name)."""
     if not model.exists():
         return model
-    import zipfile
-
+    from lstmcli.errors import LstmcliError
     from lstmcli.npzfile import check_model_target
 
     names = [
         model.with_name(f"{model.stem}.interrupted{f'-{k}' if k > 1 else ''}{model.suffix}")
         for k in range(1, 10)
     ]
-    # (a file of that name that is not a model is someone's: the next name; all nine taken, an error)
-    free = next((p for p in names if not p.is_file() or zipfile.is_zipfile(p)), names[0])
-    return check_model_target(free)
+    for beside in names[:-1]:  # (a file of that name that is not a model is someone's: the next name)
+        try:
+            return check_model_target(beside)
+        except LstmcliError:
+            continue
+    return check_model_target(names[-1])  # (all taken: its error)
 
 
 def _networks_kept(forecaster: Any) -> str:

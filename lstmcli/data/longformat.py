@@ -184,9 +184,14 @@ def split_series(
             )
         )
     if late and notes is not None:
-        notes.append(
-            f"Started {plural(len(late), 'series', 'series')} at their first '{target}' value "
-            f"({fmt_list([sid for sid, _ in late], 3)}): the {plural(sum(n for _, n in late), 'row')} before "
-            "it, empty, are not part of them (a series is never filled before its first value)."
-        )
+        notes.append(late_start_note(late, target))
     return out
+
+
+def late_start_note(late: list[tuple[str, int]], target: str) -> str:
+    """One note for the series started at their first value: (id, empty rows before it) of each."""
+    return (
+        f"Started {plural(len(late), 'series', 'series')} at their first '{target}' value "
+        f"({fmt_list([sid for sid, _ in late], 3)}): the {plural(sum(n for _, n in late), 'row')} before "
+        "it, empty, are not part of them (a series is never filled before its first value)."
+    )

@@ -23,10 +23,10 @@ from lstmcli.data.csvfile import read_table
 from lstmcli.data.filling import FILL_METHODS, FILL_WORDS, fill_column
 from lstmcli.data.frequency import describe_freq, offset_base, parse_offset
 from lstmcli.data.grid import _explicit_offset, _infer_offset, closed_note, closed_weekdays, step_grid
-from lstmcli.data.longformat import long_columns, series_codes
+from lstmcli.data.longformat import late_start_note, long_columns, series_codes
 from lstmcli.data.panel_known import forecast_period_note, future_columns, rows_with_target, with_known
 from lstmcli.data.series import Panel, SeriesData
-from lstmcli.data.wording import fmt_lines, fmt_list, missing_col_error, plural, show
+from lstmcli.data.wording import fmt_lines, fmt_list, fmt_ts, missing_col_error, plural, show
 from lstmcli.errors import ConfigError, DataError
 
 __all__ = ["gapped_series", "load_panel", "missing_scored_date", "panel_frequency", "skipped_note"]
@@ -130,6 +130,7 @@ def load_panel(
     late_starts: list[tuple[str, int]] = []  # (series, leading rows without a target, left out)
     closed: dict[tuple[str, ...], list[str]] = {}  # weekdays a daily series never has -> those series
     filled_at: dict[str, np.ndarray] = {}  # id -> positions of its values that were filled
+    daily = alias is not None and offset_base(parse_offset(alias)) == "D"  # (closed weekdays are looked for)
     for sid, all_rows in rows_by_id.items():
         present = np.flatnonzero(~np.isnan(col.values[all_rows]))
         if len(present) and present[0] > 0:  # a dense export: empty before the series began, not missing
@@ -175,7 +176,7 @@ def load_panel(
             made = np.ones(G, dtype=bool)
             made[pos[~np.isnan(raw)]] = False
             filled_at[sid] = np.flatnonzero(made)
-            if timestamps is not None and out_freq is not None and offset_base(parse_offset(out_freq)) == "D":
+            if daily and timestamps is not None:
                 closed.setdefault(tuple(closed_weekdays(timestamps, pos)), []).append(sid)
         if G < MIN_LENGTH:
             skipped.append((sid, "too short"))
@@ -189,11 +190,7 @@ def load_panel(
                 ahead_series.append((sid, s))
             kept.append(s)
     if late_starts:
-        notes.append(
-            f"Started {plural(len(late_starts), 'series', 'series')} at their first '{target}' value "
-            f"({fmt_list([sid for sid, _ in late_starts], 3)}): the {plural(sum(n for _, n in late_starts), 'row')} "
-            "before it, empty, are not part of them (a series is never filled before its first value)."
-        )
+        notes.append(late_start_note(late_starts, target))
     if fills:
         notes.append(
             f"Filled {plural(sum(n for _, n in fills), 'missing value')} of the known-future columns in "
@@ -308,11 +305,11 @@ def _why_missing(pos: np.ndarray) -> str:
     return f"with a row only every {steps[k]} steps, of another frequency" if regular else "mostly missing"
 
 
-def missing_scored_date(times: np.ndarray, alias: str, scored: int):
+def missing_scored_date(times: np.ndarray, alias: str | None, scored: int) -> str | None:
     """The first date of the frequency ``alias`` missing among a series' last ``scored`` rows and the
     row before them (its forecast origin), or None: a backtest taking rows as consecutive steps would
     score a forecast step against a later date. Numbered steps: the first step missing from the spacing
-    most of the series keeps (as text)."""
+    most of the series keeps. As text for a message ("2014-11-01", "step 58")."""
     import pandas as pd
 
     if times is None or len(times) <= scored:
@@ -328,7 +325,7 @@ def missing_scored_date(times: np.ndarray, alias: str, scored: int):
     tail = times[-scored - 1 :].astype("datetime64[ns]")
     grid = pd.date_range(pd.Timestamp(tail[0]), pd.Timestamp(tail[-1]), freq=parse_offset(alias))
     gone = np.setdiff1d(grid.to_numpy().astype("datetime64[ns]"), tail)
-    return pd.Timestamp(gone[0]) if gone.size else None
+    return fmt_ts(gone[0]) if gone.size else None
 
 
 def skipped_note(skipped, lead: str = "Skipped") -> str:

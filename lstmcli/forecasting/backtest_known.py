@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmcli.errors import ConfigError
+from lstmcli.errors import ConfigError, DataError
 from lstmcli.forecasting.backtest import BacktestResult, _truncate, panel_result
 from lstmcli.forecasting.config import ForecasterConfig
 
@@ -38,6 +38,7 @@ def backtest_panel_known(
     short = [sid for sid, s in zip(ids, panel.series, strict=True) if len(s.values) <= horizon + 2]
     if short:
         raise ConfigError(f"{panel.path}: series '{short[0]}' is too short for a backtest of {horizon} steps")
+    _refuse_filled_scores(panel, horizon)
     trains = [_truncate(s, len(s.values) - horizon) for s in panel.series]
     cfg = replace(config, horizon=horizon, season=season)
     model = PanelForecaster(cfg, mode=mode).fit(
@@ -59,3 +60,22 @@ def backtest_panel_known(
     result = panel_result(model, forecasts, ys, actuals, ids, horizon, season, levels)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _refuse_filled_scores(panel: Any, horizon: int) -> None:
+    """A series with a filled value among its last ``horizon`` (a missing date, an empty cell) is an
+    error: its forecast would be scored against a value the reader made up (`backtest --id-col` without
+    known inputs refuses the missing date alike)."""
+    from lstmcli.data.wording import fmt_ts
+
+    for sid, s in zip(panel.ids, panel.series, strict=True):
+        at = panel.filled.get(sid)
+        scored = at[at >= len(s.values) - horizon] if at is not None else ()
+        if len(scored):
+            k = int(scored[0])
+            when = fmt_ts(s.timestamps[k]) if s.timestamps is not None else f"step {k + 1}"
+            raise DataError(
+                f"{panel.path}: series {sid!r} has no '{panel.target}' value for {when}, among the {horizon} "
+                "steps backtest scores: a forecast would be scored against a filled value; give the value, or "
+                "a shorter --horizon"
+            )
