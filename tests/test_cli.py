@@ -528,11 +528,12 @@ def test_backtest_long_format_scores_every_series(runner, cwd):
     assert "m3_quarterly_first3.csv has no dates with a regular frequency, so no season" in note
     assert "give --season (12 for monthly data, 4 for quarterly)" in note
     # options a panel's backtest does not use are said to be unused, not silently dropped
-    odd = run(runner, "backtest", long_csv, "--id-col", "series_id", "--season", "4", "--windows", "3",
-              "--horizon", "6", *FAST, "--format", "json")  # fmt: skip
+    odd = run(runner, "backtest", long_csv, "--id-col", "series_id", "--season", "4", "--windows", "2",
+              "--refit", "--horizon", "6", *FAST, "--format", "json")  # fmt: skip
     assert odd.exit_code == 0 and json.loads(odd.stdout)["horizon"] == 8, odd.output
+    assert len(json.loads(odd.stdout)["windows"]) == 2  # (--windows is a panel's too now)
     said = " ".join(odd.stderr.split())
-    assert "--windows, --step and --refit are for a single series" in said
+    assert "--refit is for a single series: each window of a panel trains its models anew" in said
     assert (
         "--horizon 6 is not used: m3_quarterly_first3.csv's split column marks 8 test rows per series" in said
     )

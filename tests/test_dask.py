@@ -145,9 +145,12 @@ def test_a_single_series_trains_its_members_on_the_cluster(tmp_path, scheduler):
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
 
 
-@pytest.mark.parametrize("mode", ["--local", "--global"])
-def test_a_backtest_on_the_cluster_scores_the_same(scheduler, small_tasks, mode):
-    common = ["backtest", str(PANEL), "--id-col", "series", mode, "--horizon", "6", *TINY, "--format", "json"]
+@pytest.mark.parametrize(
+    ("mode", "windows"), [("--local", []), ("--global", []), ("--global", ["--windows", "2", "--step", "3"])]
+)
+def test_a_backtest_on_the_cluster_scores_the_same(scheduler, small_tasks, mode, windows):
+    common = ["backtest", str(PANEL), "--id-col", "series", mode, "--horizon", "6", *windows, *TINY,
+              "--format", "json"]  # fmt: skip
     one = _without_seconds(_ok([*common, "--threads", "1"]))
     cluster = _without_seconds(_ok([*common, "--scheduler", scheduler]))
     assert one == cluster and one["overall"]["LSTM"]["sMAPE"] > 0

@@ -33,7 +33,7 @@ from lstmcli.cli.plots import GRID_SERIES
 from lstmcli.cli.predict import PlotFile, rows_to_csv
 from lstmcli.cli.predict import _output_kind as output_kind_of
 from lstmcli.cli.train import forecaster_config, warn_settings
-from lstmcli.errors import ConfigError, DataError
+from lstmcli.errors import ConfigError, DataError, OptionError
 
 D = opt.DEFAULTS
 
@@ -67,25 +67,33 @@ def interval_steps(result: Any) -> list[dict[float, tuple[float, float]]]:
     return out
 
 
-WINDOWS = 5  # --windows by default (a single series' rolling origins)
+WINDOWS = 5  # --windows by default for a single series (a panel: 1, as the M3/M4 competitions score)
 
 
 def backtest(
     data: opt.DataArg,
     horizon: opt.Horizon = None,
     windows: Annotated[
-        int, typer.Option(min=1, help="How many forecast origins (rolling windows; a single series).")
-    ] = WINDOWS,
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"How many forecast origins (rolling windows; default {WINDOWS}, with --id-col 1: each window "
+            "of a panel trains its models anew).",
+            show_default=False,
+        ),
+    ] = None,
     step: Annotated[
-        int | None, typer.Option(min=1, help="Steps between origins (default: the horizon; a single series).")
+        int | None, typer.Option(min=1, help="Steps between origins (default: the horizon).")
     ] = None,
     refit: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--refit/--no-refit",
-            help="Train a model per origin, or one model for all origins (a single series).",
+            help="Train a model per origin, or one model for all origins (a single series; default "
+            "--no-refit).",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     id_col: Annotated[
         str | None,
         typer.Option(
@@ -162,6 +170,8 @@ def backtest(
 
     Single series: the last --windows origins, --step apart, each forecasting --horizon steps.
     Many series (--id-col): one origin per series, as in the M3/M4 competitions.
+
+    Many series with --windows N: N origins per series, --step apart, each window's models trained anew.
     """
     levels = list(level or [])
     if series_id is not None and (id_col is None or plot is None):
@@ -192,14 +202,23 @@ def backtest(
         def progress(k: int, n: int) -> None:
             bar.update(task, completed=k, total=n, description=f"training model {k + 1}/{n}")
 
+        def window_progress(w: int) -> Any:
+            if n_windows == 1:
+                return progress
+            return lambda k, n: bar.update(
+                task, completed=k, total=n, description=f"window {w}/{n_windows}: training model {k + 1}/{n}"
+            )
+
         from lstmcli.cli.panels import require_id_col, require_series, static_columns
 
         require_id_col(id_col, global_, static_features)
         static = static_columns(static_features, global_)
-        if id_col is not None and (windows != WINDOWS or step is not None or refit):
-            print_notes(err, ["--windows, --step and --refit are for a single series: with --id-col each "
-                              "series is scored once, on its last --horizon rows (its test rows, with a "
-                              "split column)."])  # fmt: skip
+        if id_col is not None and refit is not None:
+            print_notes(err, [f"--{'' if refit else 'no-'}refit is for a single series: each window of a panel "
+                              "trains its models anew."])  # fmt: skip
+        if id_col is not None and windows is None and step is not None:
+            raise OptionError("--step sets the steps between a panel's windows: give --windows too")
+        n_windows = windows or (1 if id_col is not None else WINDOWS)
         mode = None
         if id_col is not None and (future_features or calendar or holidays):  # known inputs per series
             from lstmcli.cli.backtest_known import backtest_known_command
@@ -209,7 +228,7 @@ def backtest(
 
             result, ids, series, mode, what = backtest_known_command(
                 data, config, id_col, target, time_col, freq, fill, future_features, season, horizon, global_,
-                levels, threads, scheduler, series_id, bar,
+                levels, threads, scheduler, series_id, bar, n_windows, step,
             )  # fmt: skip
         elif id_col is not None:
             from lstmcli.cli.panels import panel_mode
@@ -247,11 +266,14 @@ def backtest(
                 from lstmcli.cli.panels import no_season_note
 
                 print_notes(err, [no_season_note(data.name, horizon_too=defaulted)])
+            from lstmcli.forecasting.backtest import common_horizon
+
+            h_all = common_horizon(series, horizon, data.name)
             gapped = gapped_series(series, found) if found else []
             from lstmcli.data.panel import missing_scored_date
 
             for s in series:  # a gap among the scored rows: a step scored against a later date
-                scored = s.n_test or horizon
+                scored = h_all + (n_windows - 1) * (step or h_all)
                 numbered = (
                     s.times is not None and s.times.dtype.kind in "iuf"
                 )  # (dates: if gapped_series said)
@@ -272,27 +294,26 @@ def backtest(
                                   "steps; fill the gaps in the file (train and predict fill them by "
                                   "--fill)."])  # fmt: skip
             mode = panel_mode(global_)
+            from lstmcli.forecasting.backtest_windows import backtest_windows, hold_back_series
+
             with maybe_connect(scheduler) as cluster, bar:
-                if mode == "global":
-                    result = backtest_panel(
-                        series,
-                        config,
-                        horizon=horizon,
-                        season=m,
-                        levels=levels,
-                        path=data.name,
-                        threads=threads,
-                        static=by_id,
-                        executor=cluster,
-                    )
-                else:
-                    result = backtest_long(
-                        series, config, horizon=horizon, season=m, levels=levels, path=data.name,
-                        on_fit=progress, threads=threads, executor=cluster,
+
+                def one_window(w: int, held_back: int) -> Any:
+                    part = hold_back_series(series, held_back)
+                    if n_windows > 1:
+                        bar.update(task, description=f"window {w}/{n_windows}")
+                    if mode == "global":
+                        return backtest_panel(
+                            part, config, horizon=horizon, season=m, levels=levels, path=data.name,
+                            threads=threads, static=by_id, executor=cluster,
+                        )  # fmt: skip
+                    return backtest_long(
+                        part, config, horizon=horizon, season=m, levels=levels, path=data.name,
+                        on_fit=window_progress(w), threads=threads, executor=cluster,
                     )  # fmt: skip
-            what = f"{len(series)} series, one origin each, {result.horizon} steps"
-            if mode == "global":
-                what += ", one global model"
+
+                result = backtest_windows(one_window, windows=n_windows, step=step or h_all)
+            what = panel_what(len(series), n_windows, step or h_all, h_all, mode)
         else:
             from lstmcli.data.loader import load_csv, season_length
 
@@ -315,15 +336,16 @@ def backtest(
             warm_engine()  # after the data is read: a bad file fails before any compiling
             with maybe_connect(scheduler) as cluster, bar:
                 result = backtest_series(
-                    series_data, config, horizon=h, windows=windows, step=step or h, refit=refit, levels=levels,
-                    on_fit=progress, threads=threads, executor=cluster,
+                    series_data, config, horizon=h, windows=n_windows, step=step or h, refit=bool(refit),
+                    levels=levels, on_fit=progress, threads=threads, executor=cluster,
                 )  # fmt: skip
-            what = f"{windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
+            what = f"{n_windows} origins ({result.labels[0]} … {result.labels[-1]}), {h} steps each"
         if plot is not None:
             from lstmcli.cli.plots import backtest_figure
 
             if id_col is not None:
-                scored = list(result.labels)  # (a series too short to score is not among them)
+                drawn = result.per_window()[-1]  # the latest window (the others' are in the csv and json)
+                scored = list(drawn.labels)  # (a series too short to score is not among them)
                 if series_id is not None and series_id not in scored:
                     raise ConfigError(f"--id {series_id!r}: that series has too few rows to be scored")
                 rows = (
@@ -334,9 +356,10 @@ def backtest(
                 times = {
                     str(s.series_id): getattr(s, "times", getattr(s, "timestamps", None)) for s in series
                 }
+                latest = f", the latest of {result.windows} windows" if result.windows > 1 else ""
                 fig = backtest_figure(
-                    result,
-                    title=f"Backtest of {data.name}: {len(scored)} series, {result.horizon} steps"
+                    drawn,
+                    title=f"Backtest of {data.name}: {len(scored)} series, {result.horizon} steps{latest}"
                     + (f" (series {series_id})" if series_id is not None else _shown(len(rows), len(scored))),
                     ylabel=target or "value",
                     series_index=rows,
@@ -354,11 +377,11 @@ def backtest(
     print_notes(stderr_console(), result.notes)
     overall = result.overall()
     per_step = result.per_step()
-    per_series, table = None, None
+    per_series, table, ids_scored = None, None, []
     if id_col is not None:  # many series: per-series errors and the cross-validation table
         from lstmcli.cli.panels import cross_validation
 
-        per_series = result.per_row()
+        ids_scored, per_series = result.per_series()  # (over its windows)
         if output is not None or output_format is not OutputFormat.table:
             with user_errors():  # (an id column named as one of the table's columns is refused)
                 table = cross_validation(id_col, series, result)
@@ -379,13 +402,21 @@ def backtest(
             }
             if result.intervals:  # M4's interval score next to the coverage, overall and per series/origin
                 payload["msis"] = {str(k): v for k, v in result.msis().items()}
+                by_row = (
+                    result.series_intervals().items()  # a panel: per series, over its windows
+                    if id_col is not None
+                    else zip(result.labels, result.interval_rows(), strict=True)
+                )
                 payload["intervals_per_row"] = {
-                    label: {str(k): v for k, v in row.items()}
-                    for label, row in zip(result.labels, result.interval_rows(), strict=True)
+                    label: {str(k): v for k, v in row.items()} for label, row in by_row
                 }
             if id_col is not None:
                 payload["id_col"] = id_col
-                payload["per_series"] = dict(zip(result.labels, per_series, strict=True))
+                payload["per_series"] = dict(zip(ids_scored, per_series, strict=True))
+                if result.windows > 1:
+                    payload["windows"] = [
+                        window_summary(w, part) for w, part in enumerate(result.per_window(), 1)
+                    ]
                 payload["cross_validation"] = table
             return json.dumps(json_safe(payload), indent=2, default=lambda v: None, allow_nan=False) + "\n"
         if table is not None:
@@ -404,10 +435,14 @@ def backtest(
     console.print(per_step_table(per_step, "sMAPE"))
     console.print(comparison_table(overall, f"Backtest of {data.name}: {what}"))
     console.print(verdict(overall))
+    if result.windows > 1:
+        from lstmcli.cli.panels import windows_table
+
+        console.print(windows_table(result))
     if per_series is not None:
         from lstmcli.cli.panels import worst_series_table
 
-        console.print(worst_series_table(id_col, result, per_series))
+        console.print(worst_series_table(id_col, ids_scored, per_series, result.windows))
     msis_all = result.msis()  # M4's mean scaled interval score: lower is better
     for lvl, cov in result.coverage.items():
         console.print(
@@ -420,6 +455,28 @@ def backtest(
         from rich.text import Text
 
         console.print(Text(f"picture written to {plot}", style="dim"))
+
+
+def window_summary(window: int, part: Any) -> dict[str, Any]:
+    """One window of a panel backtest in the json: which, the rows it held back, its series, and its
+    errors, coverage and MSIS over them."""
+    return {
+        "window": window,
+        "held_back": int(part.held_back[0]),
+        "series": len(part.labels),
+        "overall": part.overall(),
+        "coverage": {str(k): v for k, v in part.coverage.items()},
+        "msis": {str(k): v for k, v in part.msis().items()},
+    }
+
+
+def panel_what(n: int, windows: int, step: int, horizon: int, mode: str) -> str:
+    """What a panel backtest scored, in words (the title of its table)."""
+    if windows == 1:
+        what = f"{n} series, one origin each, {horizon} steps"
+        return what + (", one global model" if mode == "global" else "")
+    what = f"{n} series, {windows} origins each ({step} steps apart), {horizon} steps"
+    return what + (", a global model per window" if mode == "global" else "")
 
 
 def _per_step_csv(

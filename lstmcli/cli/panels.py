@@ -443,10 +443,17 @@ def cross_validation(id_col: str, series: list[Any], result: Any) -> list[dict[s
 
     h = result.horizon
     forecasts = result.forecasts
+    by_id = {str(s.series_id): s for s in series}
+    held_back = result.held_back if result.held_back is not None else [0] * len(result.labels)
+    times = []
+    for label, k in zip(result.labels, held_back, strict=True):  # (a series too short is not a row)
+        s = by_id[label]
+        n = len(s.values) - int(k)
+        times.append(series_times(None if s.times is None else s.times[:n], n, h))
     return cross_validation_rows(
         id_col,
         result.labels,
-        [series_times(s.times, len(s.values), h) for s in series],
+        times,
         result.actual,
         forecasts["LSTM"],
         {name: f for name, f in forecasts.items() if name != "LSTM"},
@@ -454,8 +461,38 @@ def cross_validation(id_col: str, series: list[Any], result: Any) -> list[dict[s
     )
 
 
-def worst_series_table(id_col: str, result: Any, per_series: list[dict[str, dict[str, float]]]) -> Any:
-    """The series where the LSTM does worst against Naive2 (highest OWA), with both methods' errors."""
+def windows_table(result: Any) -> Any:
+    """A panel backtest's windows, the earliest first: every method's OWA over each window's series (below
+    1 beats Naive2), so a user sees whether the ranking holds over time; the series each scored when a
+    window scored fewer (too short for it)."""
+    from rich.table import Table
+
+    parts = result.per_window()
+    step = int(parts[0].held_back[0]) // (len(parts) - 1)
+    counts = [len(p.labels) for p in parts]
+    title = (
+        f"OWA per window (below 1 beats Naive2): window w of {len(parts)} leaves out the last "
+        f"({len(parts)} - w) x {step} rows of each series"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("window", justify="right")
+    if len(set(counts)) > 1:
+        table.add_column("series", justify="right")
+    methods = list(result.forecasts)
+    for name in methods:
+        table.add_column(name, justify="right")
+    for w, part in enumerate(parts, 1):
+        overall = part.overall()
+        count = [str(counts[w - 1])] if len(set(counts)) > 1 else []
+        table.add_row(str(w), *count, *(f"{overall[m]['OWA']:.3f}" for m in methods))
+    return table
+
+
+def worst_series_table(
+    id_col: str, ids: list[str], per_series: list[dict[str, dict[str, float]]], windows: int = 1
+) -> Any:
+    """The series where the LSTM does worst against Naive2 (highest OWA), with both methods' errors
+    (means over its ``windows``)."""
     import math
 
     from rich.table import Table
@@ -467,8 +504,9 @@ def worst_series_table(id_col: str, result: Any, per_series: list[dict[str, dict
         return value if math.isfinite(value) else math.inf
 
     order = sorted(range(len(per_series)), key=lambda k: (-owa(k), k))[:WORST_SHOWN]
+    over = f", means over {windows} windows" if windows > 1 else ""
     table = Table(
-        title=f"Worst series by OWA ({len(order)} of {len(per_series)}; all: --format csv|json)",
+        title=f"Worst series by OWA ({len(order)} of {len(per_series)}{over}; all: --format csv|json)",
         title_justify="left",
     )
     table.add_column(id_col)
@@ -478,7 +516,7 @@ def worst_series_table(id_col: str, result: Any, per_series: list[dict[str, dict
         row = per_series[k]
         lstm, base = row["LSTM"], row["Naive2"]
         table.add_row(
-            str(result.labels[k]), fmt(lstm["sMAPE"]), fmt(base["sMAPE"]), fmt(lstm["MASE"]), fmt(base["MASE"]),
+            str(ids[k]), fmt(lstm["sMAPE"]), fmt(base["sMAPE"]), fmt(lstm["MASE"]), fmt(base["MASE"]),
             fmt(lstm["OWA"]),
         )  # fmt: skip
     return table

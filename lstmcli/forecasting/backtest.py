@@ -39,6 +39,67 @@ class BacktestResult:
     intervals: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # what the user should know about how it was scored
+    # a panel's several origins (``backtest_windows``): per row its window (1 the earliest) and the rows
+    # at the end of its series that window held back; None: one origin per row
+    window: np.ndarray | None = None
+    held_back: np.ndarray | None = None
+
+    @property
+    def windows(self) -> int:
+        return 1 if self.window is None else int(self.window.max())
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> BacktestResult:
+        """The result of these rows only (a window's, say): forecasts, actuals and intervals; the
+        coverage measured again over them, the notes left behind."""
+        rows = np.asarray(rows, dtype=np.int64)
+        part = BacktestResult(
+            self.horizon, self.season, self.actual[rows], {k: f[rows] for k, f in self.forecasts.items()},
+            [self.insample[k] for k in rows], [self.labels[k] for k in rows],
+        )  # fmt: skip
+        for level, (lo, hi) in self.intervals.items():
+            part.intervals[level] = (lo[rows], hi[rows])
+            if level in self.coverage:
+                part.coverage[level] = float(((lo[rows] <= part.actual) & (part.actual <= hi[rows])).mean())
+        if self.window is not None and self.held_back is not None:
+            part.window, part.held_back = self.window[rows], self.held_back[rows]
+        return part
+
+    def per_window(self) -> list[BacktestResult]:
+        """Each window's rows (``subset``), the earliest first; the whole result when it has one."""
+        if self.window is None:
+            return [self]
+        return [self.subset(np.flatnonzero(self.window == w)) for w in range(1, self.windows + 1)]
+
+    def per_series(self) -> tuple[list[str], list[dict[str, dict[str, float]]]]:
+        """The series (labels, first seen first) and each one's errors over its rows (``per_row``: one
+        per window): each measure's mean over them, OWA against Naive2's on those means."""
+        rows = self.per_row()
+        order = list(dict.fromkeys(self.labels))
+        out = []
+        for label in order:
+            mine = [r for r, lab in zip(rows, self.labels, strict=True) if lab == label]
+            merged = {
+                name: {m: float(np.mean([r[name][m] for r in mine])) for m in mine[0][name] if m != "OWA"}
+                for name in mine[0]
+            }
+            base = merged["Naive2"]
+            for m in merged.values():
+                m["OWA"] = owa(m["sMAPE"], m["MASE"], base["sMAPE"], base["MASE"])
+            out.append(merged)
+        return order, out
+
+    def series_intervals(self) -> dict[str, dict[float, dict[str, float]]]:
+        """Per series (label), for each interval level: its coverage and MSIS (``interval_rows``), the
+        mean over its rows (one per window)."""
+        rows = self.interval_rows()
+        out: dict[str, dict[float, dict[str, float]]] = {}
+        for label in dict.fromkeys(self.labels):
+            mine = [r for r, lab in zip(rows, self.labels, strict=True) if lab == label]
+            out[label] = {
+                level: {m: float(np.mean([r[level][m] for r in mine])) for m in ("coverage", "MSIS")}
+                for level in self.intervals
+            }
+        return out
 
     def per_row(self) -> list[dict[str, dict[str, float]]]:
         """Per row (a series, in a long file): each method's sMAPE and MASE, and OWA against Naive2's."""
@@ -76,8 +137,10 @@ class BacktestResult:
             row = {}
             for level, (lo, hi) in self.intervals.items():
                 y = self.actual[k]
-                row[level] = {
-                    "coverage": float(np.mean((lo[k] <= y) & (y <= hi[k]))),
+                row[level] = {  # (a row without an interval has no coverage, as it has no MSIS)
+                    "coverage": float(np.mean((lo[k] <= y) & (y <= hi[k])))
+                    if not np.isnan(lo[k]).any()
+                    else float("nan"),
                     "MSIS": msis(y, lo[k], hi[k], self.insample[k], self.season, level),
                 }
             out.append(row)
@@ -244,7 +307,7 @@ def _origin_labels(data: Any, origins: np.ndarray) -> list[str]:
 MIN_TRAINING_ROWS = 2  # rows before the test rows a series needs to be scored (Naive2, MASE's scale)
 
 
-def _common_horizon(series: Sequence[Any], horizon: int | None, path: str) -> int:
+def common_horizon(series: Sequence[Any], horizon: int | None, path: str) -> int:
     """The steps every series is scored on: its test rows, else ``horizon``; the same for all. A series
     that differs is named against the count most series have (the first series may be the odd one)."""
     counts = []
@@ -305,7 +368,7 @@ def backtest_long(
     actual, lstm, members, insample, labels = [], [], [], [], []
     base: dict[str, list[np.ndarray]] = {}
     widths: dict[int, list[np.ndarray]] = {level: [] for level in levels}
-    h_all = _common_horizon(series, horizon, path)
+    h_all = common_horizon(series, horizon, path)
     series, notes = _scorable(series, h_all, path)
     models = _local_models(series, replace(config, horizon=h_all), h_all, path, on_fit, threads, executor)
     for s, model in zip(series, models, strict=True):
@@ -403,7 +466,7 @@ def backtest_panel(
 
     started = time.perf_counter()
     all_ids = [str(s.series_id) for s in series]
-    h_all = _common_horizon(series, horizon, path)
+    h_all = common_horizon(series, horizon, path)
     series, notes = _scorable(series, h_all, path)
     if static is not None:  # (one value per series, in the series' order)
         kept = {str(s.series_id) for s in series}

@@ -1,0 +1,114 @@
+"""Cross-validation of a panel over several origins (``backtest --id-col --windows N --step S``).
+
+Window w of N (1 the earliest) holds back the last ``(N - w) * S`` rows of every series and backtests
+what is left as a panel backtest does, one origin per series: the models (local or global) are trained
+anew on the rows before that origin and forecast its horizon, so no window sees the rows it is scored on.
+The latest window is the single-origin backtest (with a ``split`` column: its test rows). As
+statsforecast's ``cross_validation(n_windows, step_size)`` with refitting.
+
+The windows' results are stacked into one ``BacktestResult``, a row per series and window, each row
+knowing its window (``window``) and the rows its window held back (``held_back``); measures over all
+rows average over series and windows alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from lstmcli.errors import ConfigError, DataError, OptionError
+from lstmcli.forecasting.backtest import BacktestResult
+
+__all__ = ["backtest_windows", "hold_back_panel", "hold_back_series"]
+
+
+def hold_back_series(series: Sequence[Any], rows: int) -> list[Any]:
+    """Long-format series (``LongSeries``) without their last ``rows`` rows; a ``split`` column's count
+    of test rows stays, so the window scores as many rows, just earlier."""
+    if rows == 0:
+        return list(series)
+    return [
+        replace(s, values=s.values[:-rows], times=None if s.times is None else s.times[:-rows])
+        for s in series
+    ]
+
+
+def hold_back_panel(panel: Any, rows: int) -> Any:
+    """A ``Panel`` (with known inputs) without the last ``rows`` rows of each series."""
+    if rows == 0:
+        return panel
+    from lstmcli.forecasting.backtest import _truncate
+
+    cut = tuple(_truncate(s, len(s.values) - rows) for s in panel.series)
+    length = {sid: len(s.values) for sid, s in zip(panel.ids, cut, strict=True)}
+    filled = {sid: at[at < length[sid]] for sid, at in panel.filled.items() if sid in length}
+    return replace(panel, series=cut, filled=filled)
+
+
+def backtest_windows(run: Callable[[int, int], BacktestResult], *, windows: int, step: int) -> BacktestResult:
+    """The results of ``run(window, held_back)`` for each window, earliest first, stacked into one.
+
+    ``run`` backtests the panel without the last ``held_back`` rows of each series (a single-origin
+    backtest). A window that cannot be scored (every series too short for it) is an error naming it."""
+    if windows < 1 or step < 1:
+        raise ConfigError("--windows and --step must be at least 1")
+    parts = []
+    for w in range(1, windows + 1):
+        held_back = (windows - w) * step
+        try:
+            parts.append(run(w, held_back))
+        except (DataError, ConfigError) as e:
+            if windows == 1 or isinstance(e, OptionError):
+                raise
+            raise type(e)(
+                f"window {w} of {windows} (the last {held_back} rows held back): {e}; use fewer --windows "
+                "or a smaller --step"
+            ) from e
+    return stack_windows(parts, step)
+
+
+def stack_windows(parts: Sequence[BacktestResult], step: int) -> BacktestResult:
+    """One result of every window's rows, in order; an interval level is kept when every window has it
+    (its coverage when every window's was measured); a note of some windows only says which."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    if any(p.horizon != first.horizon or list(p.forecasts) != list(first.forecasts) for p in parts):
+        raise ValueError("windows of one backtest score the same horizon and methods")
+    window = np.concatenate([np.full(len(p.labels), w, dtype=np.int64) for w, p in enumerate(parts, 1)])
+    result = BacktestResult(
+        first.horizon,
+        first.season,
+        np.concatenate([p.actual for p in parts]),
+        {name: np.concatenate([p.forecasts[name] for p in parts]) for name in first.forecasts},
+        [y for p in parts for y in p.insample],
+        [label for p in parts for label in p.labels],
+    )
+    result.window = window
+    result.held_back = (len(parts) - window) * step
+    for level in first.intervals:
+        if all(level in p.intervals for p in parts):
+            lo = np.concatenate([p.intervals[level][0] for p in parts])
+            hi = np.concatenate([p.intervals[level][1] for p in parts])
+            result.intervals[level] = (lo, hi)
+            if all(level in p.coverage for p in parts):
+                result.coverage[level] = float(((lo <= result.actual) & (result.actual <= hi)).mean())
+    result.notes = _window_notes([p.notes for p in parts])
+    result.seconds = float(sum(p.seconds for p in parts))
+    return result
+
+
+def _window_notes(notes: Sequence[Sequence[str]]) -> list[str]:
+    """Every window's notes once: as they are when every window has them, else led by the windows."""
+    out: list[str] = []
+    for text in dict.fromkeys(n for part in notes for n in part):
+        where = [w for w, part in enumerate(notes, 1) if text in part]
+        if len(where) == len(notes):
+            out.append(text)
+        else:
+            which = f"window {where[0]}" if len(where) == 1 else "windows " + ", ".join(map(str, where))
+            out.append(f"{which} of {len(notes)}: {text}")
+    return out
