@@ -149,6 +149,27 @@ def test_cli_train_and_predict_with_static_features(tmp_path, static_csv):
     r = runner.invoke(app, ["predict", "-m", str(model), "--data", str(static_csv), "--format", "csv"])
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[0] == "store,date,forecast" and len(r.stdout.splitlines()) == 1 + 4 * 12
+    assert "static features" not in r.stderr and "Ignored" not in r.stderr  # (the same values)
+    # a newer file that gives a store another region or size: the model's are used, and said so (they
+    # were ignored without a word: "Ignored columns 'region', 'size'")
+    for column, value, said in (("region", "W", "region 'W' in moved.csv, 'N' in the model"),
+                                ("size", 4.5, "size 4.5 in moved.csv, 3 in the model")):  # fmt: skip
+        moved = static_frame()
+        moved.loc[moved.store == "north", column] = value
+        moved.to_csv(tmp_path / "moved.csv", index=False)
+        r = runner.invoke(
+            app, ["predict", "-m", str(model), "--data", str(tmp_path / "moved.csv"), "--format", "csv"]
+        )
+        assert r.exit_code == 0, r.output
+        note = " ".join(r.stderr.split())
+        assert f"1 series (north) has static features other than the model's (series 'north': {said})" in note
+        assert "forecast with the model's, as it was trained; retrain to change them" in note
+    # a newer file without the static columns: the model's, nothing to say
+    static_frame().drop(columns=["region", "size"]).to_csv(tmp_path / "bare.csv", index=False)
+    r = runner.invoke(
+        app, ["predict", "-m", str(model), "--data", str(tmp_path / "bare.csv"), "--format", "csv"]
+    )
+    assert r.exit_code == 0 and "static features" not in r.stderr, r.output
 
 
 @pytest.mark.parametrize(

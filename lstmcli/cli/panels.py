@@ -350,15 +350,19 @@ def newer_panel(
     from lstmcli.data.wording import fmt_list, plural
 
     known = panel.forecaster(panel.ids_[0]).state_.known
+    static = [c["name"] for c in panel.state_.static]
     newer = load_panel(
         data, id_col=panel.id_col_, target=panel.target_, freq=panel.freq_, future=known.columns,
-        forecast_rows=bool(known.width), freq_given="the model's",
+        forecast_rows=bool(known.width), freq_given="the model's", static=tuple(static),
+        static_if_present=True,
     )  # fmt: skip
     ids = None if series_id is None else [series_id]
     forecasts, left_out = panel.predict_data(
         newer, horizon, ids=ids, levels=levels, method=method, future=future
     )
     notes = [*newer.notes, *([skipped_note(left_out)] if left_out else [])]
+    changed = static_changes(panel, newer, data.name, [sid for sid in forecasts if sid in set(panel.ids_)])
+    notes += [changed] if changed else []
     trained = set(panel.ids_)
     newcomers = [sid for sid in forecasts if sid not in trained]
     if newcomers:
@@ -380,6 +384,59 @@ def newer_panel(
         )
     print_notes(stderr_console(), notes)
     return forecasts, dict(zip(newer.ids, newer.series, strict=True)), dict(left_out)
+
+
+def static_changes(panel: Any, newer: Any, name: str, ids: list[str]) -> str | None:
+    """One note when the newer file gives a series static features other than the model's: a series'
+    static features are the model's (fitted with it); the file's are read only to say so."""
+    if not newer.static:
+        return None
+    from lstmcli.data.wording import fmt_list, plural
+
+    first, changed = None, []
+    for sid in ids:
+        k = newer.ids.index(sid)
+        for column, mine in model_static_values(panel, sid).items():
+            if column not in newer.static:
+                continue
+            theirs = newer.static[column][k]
+            number = isinstance(mine, float)
+            # (a number compares as the model holds it: standardised, to float32's precision)
+            if number and isinstance(theirs, float):
+                scale = next(c["scale"] for c in panel.state_.static if c["name"] == column)
+                same = abs(theirs - mine) <= 1e-5 * scale
+            else:
+                same = str(theirs) == str(mine)
+            if not same:
+                changed.append(sid)
+                shown = (lambda v: f"{v:g}") if number else (lambda v: f"'{v}'")
+                first = (
+                    first or f"series '{sid}': {column} {shown(theirs)} in {name}, {shown(mine)} in the model"
+                )
+                break
+    if not changed:
+        return None
+    return (
+        f"{plural(len(changed), 'series', 'series')} ({fmt_list(changed, 3)}) "
+        f"{'has' if len(changed) == 1 else 'have'} static features other than the model's ({first}): "
+        "forecast with the model's, as it was trained; retrain to change them."
+    )
+
+
+def model_static_values(panel: Any, sid: str) -> dict[str, Any]:
+    """A series' static feature values as the model holds them (decoded from its inputs)."""
+    vector = panel.forecaster(sid).state_.preprocessing.static
+    out, at = {}, 0
+    for c in panel.state_.static:
+        if c["kind"] == "number":
+            out[c["name"]] = float(vector[at]) * c["scale"] + c["mean"]
+            at += 1
+        else:
+            k = len(c["categories"])
+            hot = vector[at : at + k]
+            out[c["name"]] = c["categories"][int(hot.argmax())] if hot.max() > 0 else None
+            at += k
+    return out
 
 
 def newer_series(model: Path, forecaster: Any, data: Path, series_id: str) -> tuple[Any, tuple[str, ...]]:

@@ -47,6 +47,7 @@ def load_panel(
     future: tuple[str, ...] = (),
     forecast_rows: bool = False,
     freq_given: str = "as given by --freq",
+    static_if_present: bool = False,
 ) -> Panel:
     """Load the series of a long CSV (``id_col``, a time column, ``target``) as a :class:`Panel`.
 
@@ -54,7 +55,8 @@ def load_panel(
     the panel's frequency, a bad cell) and ``ConfigError`` for invalid options; series that are only
     unusable are skipped, not errors, unless none is left. ``static`` names columns constant within
     each series (static features): their value per kept series is ``Panel.static``; a value that
-    changes within a series, or a missing one, is a ``DataError`` naming the series and the column.
+    changes within a series, or a missing one, is a ``DataError`` naming the series and the column
+    (``static_if_present``: those of them the file has; a model's, read from a newer file).
     ``future`` names the columns known in advance (``--future-features``), each series' own values per
     date (``SeriesData.future_features``). Trailing rows of a series whose target is empty are its
     forecast period (``SeriesData.ahead``) when ``forecast_rows``, else an error naming the first such
@@ -66,6 +68,8 @@ def load_panel(
         parse_offset(freq)
     table = read_table(path, parquet=True)
     p = table.path
+    if static_if_present:  # (a model's static columns, read from a newer file that may not hold them)
+        static = tuple(name for name in static if name in table.columns)
     for name in static:
         if name not in table.columns:
             raise missing_col_error(p, name, table.columns, "static feature column")
