@@ -235,3 +235,22 @@ def test_known_inputs_are_cross_validated_with_each_window_own_known_values(tmp_
     text = " ".join(r.stderr.split())
     assert "window 2 of 3 (the last 7 rows held back)" in text
     assert f"series 'b' has no 'sales' value for {lines[gone].split(',')[1]}, among the 5 steps" in text
+
+
+def test_the_python_api_gives_the_command_line_table_as_a_dataframe(shops):
+    """``PanelForecaster.cross_validation`` (statsforecast's call, a DataFrame of its column names) and
+    `backtest --id-col --windows --format json`: the same rows, the same forecasts."""
+    from lstmcli.forecasting.panel import PanelForecaster
+
+    path, frame = shops
+    df = frame.rename(columns={"store": "unique_id", "date": "ds", "sales": "y"})
+    model = PanelForecaster(TINY, mode="global")
+    cv = model.cross_validation(df, h=H, n_windows=2, step_size=STEP, levels=(80,))
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--global", "--horizon", str(H),
+                            "--windows", "2", "--step", str(STEP), "--level", "80", "--epochs", "4", "--hidden",
+                            "6", "--ensemble", "2", "--patience", "0", "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    table = pd.DataFrame(json.loads(r.stdout)["cross_validation"]).rename(columns={"store": "unique_id"})
+    assert list(cv.columns) == list(table.columns) and len(cv) == len(SERIES) * 2 * H
+    pd.testing.assert_frame_equal(cv.reset_index(drop=True), table, check_exact=True)
+    assert model.cv_result_.windows == 2 and model.state_ is None  # (scored, not fitted)

@@ -494,28 +494,10 @@ WORST_SHOWN = 5  # series the table view of a panel backtest lists
 
 
 def cross_validation(id_col: str, series: list[Any], result: Any) -> list[dict[str, Any]]:
-    """`backtest --id-col`'s full table: a row per series and step, the LSTM next to every baseline the
-    result holds, and the interval bounds of each --level (``forecasting.crossval``)."""
-    from lstmcli.forecasting.crossval import cross_validation_rows, series_times
+    """`backtest --id-col`'s full table: a row per series, window and step (``forecasting.crossval``)."""
+    from lstmcli.forecasting.crossval import result_rows
 
-    h = result.horizon
-    forecasts = result.forecasts
-    by_id = {str(s.series_id): s for s in series}
-    held_back = result.held_back if result.held_back is not None else [0] * len(result.labels)
-    times = []
-    for label, k in zip(result.labels, held_back, strict=True):  # (a series too short is not a row)
-        s = by_id[label]
-        n = len(s.values) - int(k)
-        times.append(series_times(None if s.times is None else s.times[:n], n, h))
-    return cross_validation_rows(
-        id_col,
-        result.labels,
-        times,
-        result.actual,
-        forecasts["LSTM"],
-        {name: f for name, f in forecasts.items() if name != "LSTM"},
-        result.intervals,
-    )
+    return result_rows(id_col, series, result)
 
 
 def windows_table(result: Any) -> Any:

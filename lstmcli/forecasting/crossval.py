@@ -1,5 +1,6 @@
 """The cross-validation table of a backtest on many series: one row per series, origin and step, as
 statsforecast's ``cross_validation`` gives it (``unique_id, ds, cutoff, y`` and a column per model).
+``result_rows`` builds it from a panel backtest (``backtest --id-col``, ``PanelForecaster.cross_validation``).
 
 Here the columns are the id column under its own name, ``cutoff`` (the last time the model saw),
 ``date`` (or ``step`` when the file counts steps), ``actual``, ``forecast`` (the LSTM), one column per
@@ -18,7 +19,7 @@ import numpy as np
 from lstmcli.data.stepdates import dates_text
 from lstmcli.errors import ConfigError
 
-__all__ = ["cross_validation_rows", "series_times"]
+__all__ = ["cross_validation_rows", "result_rows", "series_times"]
 
 
 def series_times(times: np.ndarray | None, n: int, horizon: int) -> tuple[str, Any, list[Any]]:
@@ -67,3 +68,27 @@ def cross_validation_rows(
                 row[f"upper_{level}"] = None if np.isnan(hi[k, j]) else float(hi[k, j])
             rows.append(row)
     return rows
+
+
+def result_rows(id_col: str, series: Sequence[Any], result: Any) -> list[dict[str, Any]]:
+    """The table of a panel backtest's ``result`` (a ``BacktestResult``, one window or several) of the
+    long-format ``series`` it scored (each with ``series_id``, ``values`` and ``times``): the LSTM next
+    to every baseline the result holds, and the interval bounds of each level. Each row's times are its
+    series' own, up to the rows its window held back; a series too short to be scored has no rows."""
+    by_id = {str(s.series_id): s for s in series}
+    held_back = result.held_back if result.held_back is not None else [0] * len(result.labels)
+    times = []
+    for label, k in zip(result.labels, held_back, strict=True):
+        s = by_id[label]
+        n = len(s.values) - int(k)
+        times.append(series_times(None if s.times is None else s.times[:n], n, result.horizon))
+    forecasts = result.forecasts
+    return cross_validation_rows(
+        id_col,
+        result.labels,
+        times,
+        result.actual,
+        forecasts["LSTM"],
+        {name: f for name, f in forecasts.items() if name != "LSTM"},
+        result.intervals,
+    )
