@@ -96,15 +96,15 @@ def test_csv_and_output_file_hold_the_same_table(tmp_path, backtest_json):
 
 
 @pytest.mark.parametrize(
-    ("extra", "message"),
-    [(["-o", "{data}"], "--output"), (["-o", "{tmp}/cv.png"], "write a .csv or a .json file")],
+    ("extra", "message", "code"),
+    [(["-o", "{data}"], "--output", 1), (["-o", "{tmp}/cv.png"], "write a .csv or a .json file", 2)],
 )
-def test_output_errors_are_one_line_and_write_nothing(tmp_path, long_csv, extra, message):
+def test_output_errors_are_one_line_and_write_nothing(tmp_path, long_csv, extra, message, code):
     path, _ = long_csv
     before = path.read_bytes()
     extra = [e.format(data=path, tmp=tmp_path) for e in extra]
     r = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--horizon", "4", *TINY_CLI, *extra])
-    assert r.exit_code == 1, r.output
+    assert r.exit_code == code, r.output
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0]
     assert path.read_bytes() == before and not (tmp_path / "cv.png").exists()
@@ -202,3 +202,54 @@ def test_a_dense_file_backtests_each_series_from_its_first_value(tmp_path):
     frame.to_csv(tmp_path / "gap.csv", index=False)
     r = runner.invoke(app, ["backtest", str(tmp_path / "gap.csv"), "--id-col", "store", *TINY_CLI])
     assert r.exit_code == 1 and "line 158, column 'sales': the value is missing" in r.stderr, r.output
+
+
+def test_a_constant_series_is_left_out_of_mase_and_owa_not_the_whole_panel(tmp_path, long_csv):
+    """One constant series (no MASE scale) made the panel's MASE and OWA undefined for every method
+    ("–", the verdict gone, the json null) and led the worst series; a walk-through."""
+    _, frame = long_csv
+    flat = pd.DataFrame([("const", d.date().isoformat(), 7.0) for d in pd.date_range("2018-01-01", periods=30, freq="MS")],
+                        columns=["store", "date", "sales"])  # fmt: skip
+    flat.loc[flat.index[-H:], "sales"] = [7.0, 8.0, 7.5, 7.0]  # (constant over its training rows)
+    path = tmp_path / "const.csv"
+    pd.concat([frame, flat]).to_csv(path, index=False)
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--horizon", str(H), *TINY_CLI,
+                            "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert "MASE and OWA leave out 1 of 5 forecasts whose training rows have no scale" in " ".join(
+        r.stderr.split()
+    )
+    good = [e for sid, e in out["per_series"].items() if sid != "const"]
+    for name in ("LSTM", "Naive2", "Theta"):
+        assert out["overall"][name]["MASE"] == pytest.approx(np.mean([e[name]["MASE"] for e in good]))
+    assert out["overall"]["Naive2"]["OWA"] == pytest.approx(1.0)
+    table = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--horizon", str(H), *TINY_CLI])
+    assert "The LSTM" in table.stdout  # the verdict
+    worst = table.stdout[table.stdout.index("Worst series") :]
+    assert worst.index("const") > max(worst.index(sid) for sid, _, _ in SERIES)  # (undefined: last)
+
+
+def test_coverage_is_over_the_forecasts_that_have_an_interval(tmp_path, long_csv):
+    """A series too short for a model (forecast by Naive2, no interval) removed the coverage of the
+    whole panel while MSIS stayed; a walk-through."""
+    _, frame = long_csv
+    short = [("brief", f"2020-0{k + 1}-01", 5.0 + k % 3) for k in range(6)]
+    path = tmp_path / "short.csv"
+    pd.concat([frame, pd.DataFrame(short, columns=["store", "date", "sales"])]).to_csv(path, index=False)
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--horizon", str(H), "--level", "80",
+                            *TINY_CLI, "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    rows = [row for row in out["cross_validation"] if row["lower_80"] is not None]
+    assert len(rows) == 4 * H and {row["store"] for row in rows} == {sid for sid, _, _ in SERIES}
+    inside = np.mean([row["lower_80"] <= row["actual"] <= row["upper_80"] for row in rows])
+    assert out["coverage"]["80"] == pytest.approx(inside)
+    assert out["intervals_per_row"]["brief"]["80"]["coverage"] is None
+    assert "1 of 5 forecasts have no interval (no validation residuals: brief)" in " ".join(r.stderr.split())
+
+
+def test_features_are_refused_with_an_id_column_not_ignored(long_csv):
+    path, _ = long_csv
+    r = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--features", "sales", *TINY_CLI])
+    assert r.exit_code == 2 and "--features is not supported with --id-col yet" in r.stderr, r.output

@@ -84,9 +84,9 @@ def test_backtest_and_inspect_draw(runner, cwd, trained_model):
         ["inspect", "-m", "missing.npz", "--plot", "f"],
     ],
 )
-def test_a_picture_format_lstmcli_does_not_draw_is_one_line_exit_1(runner, cwd, args):
+def test_a_picture_format_lstmcli_does_not_draw_is_one_line_exit_2(runner, cwd, args):
     result = run(runner, *args)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # (a usage error: no data could make it right)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--plot" in lines[0] and ".png, .svg or .pdf" in lines[0]
     assert list(cwd.iterdir()) == []
@@ -94,7 +94,7 @@ def test_a_picture_format_lstmcli_does_not_draw_is_one_line_exit_1(runner, cwd, 
 
 def test_backtest_id_needs_id_col_and_an_existing_series(runner, cwd):
     result = run(runner, "backtest", AIR, "--id", "x", "--plot", "f.png")
-    assert result.exit_code == 1 and "--id-col" in result.stderr
+    assert result.exit_code == 2 and "--id-col" in result.stderr
     result = run(runner, "backtest", LONG, "--id-col", "series_id", "--id", "nope", "--plot", "f.png")
     assert result.exit_code == 1 and "--id 'nope': no such series" in result.stderr
 
@@ -133,7 +133,7 @@ def test_help_and_commands_without_plot_do_not_import_matplotlib(tmp_path, train
 # ------------------------------------------------------------------------------------------ --output
 def test_output_writes_csv_or_json_by_extension_and_refuses_others(runner, cwd, trained_model):
     result = run(runner, "predict", "-m", trained_model, "-o", "f.png")
-    assert result.exit_code == 1 and "--output f.png" in result.stderr and "--plot" in result.stderr
+    assert result.exit_code == 2 and "--output f.png" in result.stderr and "--plot" in result.stderr
     assert not (cwd / "f.png").exists()
     stdout_json = run(runner, "predict", "-m", trained_model, "--level", "80", "--format", "json").stdout
     assert run(runner, "predict", "-m", trained_model, "--level", "80", "-o", "f.json").exit_code == 0

@@ -175,7 +175,7 @@ def backtest(
     """
     levels = list(level or [])
     if series_id is not None and (id_col is None or plot is None):
-        raise fail("--id picks the series to draw: it needs --id-col and --plot")
+        raise fail("--id picks the series to draw: it needs --id-col and --plot", code=2)
     with user_errors():
         refuse_to_replace_inputs(plot, "--plot", {"DATA": data})
         refuse_to_replace_inputs(output, "--output", {"DATA": data, "--plot": plot})
@@ -212,6 +212,8 @@ def backtest(
         from lstmcli.cli.panels import require_id_col, require_series, static_columns
 
         require_id_col(id_col, global_, static_features)
+        if id_col is not None and features:  # (as train says it: never read without a word)
+            raise OptionError("--features is not supported with --id-col yet")
         static = static_columns(static_features, global_)
         if id_col is not None and refit is not None:
             print_notes(err, [f"--{'' if refit else 'no-'}refit is for a single series: each window of a panel "
@@ -224,7 +226,7 @@ def backtest(
             from lstmcli.cli.backtest_known import backtest_known_command
 
             if static:
-                raise ConfigError("--static-features with inputs known in advance: not in backtest yet")
+                raise OptionError("--static-features with inputs known in advance: not in backtest yet")
 
             result, ids, series, mode, what = backtest_known_command(
                 data, config, id_col, target, time_col, freq, fill, future_features, season, horizon, global_,
@@ -374,7 +376,7 @@ def backtest(
                 )
             write_plot(fig, plot)
 
-    print_notes(stderr_console(), result.notes)
+    print_notes(stderr_console(), [*result.notes, *result.scoring_notes()])
     overall = result.overall()
     per_step = result.per_step()
     per_series, table, ids_scored = None, None, []

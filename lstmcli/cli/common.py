@@ -39,10 +39,11 @@ def stderr_console() -> Console:
     return text.console(stderr=True)
 
 
-def fail(message: str) -> typer.Exit:
-    """Print ``error: message`` as one line on stderr; return the Exit(1) for the caller to raise."""
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` as one line on stderr; return the Exit (1; 2 for a usage error: options
+    no data could make right) for the caller to raise."""
     sys.stderr.write(f"error: {text.printable(' '.join(str(message).split()))}\n")
-    return typer.Exit(code=1)
+    return typer.Exit(code=code)
 
 
 def print_notes(console: Console, notes: Sequence[str]) -> None:
@@ -161,7 +162,8 @@ def warm_engine() -> None:
 
 def plot_path(path: Path | None) -> Path | None:
     """Check a ``--plot FILE`` before any work: its extension names a format lstmcli draws, matplotlib
-    is installed and the folder is writable; else one line on stderr and exit code 1."""
+    is installed and the folder is writable; else one line on stderr and exit code 1 (2 for the
+    extension)."""
     if path is None:
         return None
     from lstmcli.cli.plots import PlotError, check_plot_path, require_matplotlib
@@ -169,6 +171,9 @@ def plot_path(path: Path | None) -> Path | None:
 
     try:
         check_plot_path(path)
+    except PlotError as e:  # (an extension of no picture format: a usage error)
+        raise fail(str(e), code=2) from None
+    try:
         require_matplotlib()
         check_writable(path)
     except (PlotError, LstmcliError) as e:

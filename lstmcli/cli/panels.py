@@ -9,12 +9,13 @@ table that stays short, and the rows of every series in CSV and JSON under the i
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from lstmcli.cli.common import print_notes, stderr_console, stdout_console, warn
-from lstmcli.errors import ConfigError, DataError
+from lstmcli.errors import ConfigError, DataError, OptionError
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -27,7 +28,7 @@ def panel_for_training(
     DEFAULT_MODE); an option that panels do not support yet is a one-line error, before any work."""
     require_id_col(id_col, global_, static_features)
     if features:
-        raise ConfigError("--features is not supported with --id-col yet")
+        raise OptionError("--features is not supported with --id-col yet")
     static = static_columns(static_features, global_)
     from lstmcli.data.panel import load_panel
     from lstmcli.forecasting.panel import PanelForecaster
@@ -56,7 +57,7 @@ def require_id_col(id_col: str | None, global_: bool | None, static_features: st
     """``--global``/``--local`` and ``--static-features`` (train, backtest) are for many series."""
     if id_col is None and (global_ is not None or static_features is not None):
         what = "--static-features is" if global_ is None else "--global and --local are"
-        raise ConfigError(f"{what} for many series: give the id column with --id-col")
+        raise OptionError(f"{what} for many series: give the id column with --id-col")
 
 
 def require_series(data: Path, series_id: str | None, ids: list[str]) -> None:
@@ -70,11 +71,11 @@ def static_columns(static_features: str | None, global_: bool | None) -> tuple[s
     ``--global`` (static features feed one network across the series)."""
     static = tuple(c.strip() for c in (static_features or "").split(",") if c.strip())
     if static_features is not None and not static:
-        raise ConfigError("--static-features: give column names, e.g. --static-features region,category")
+        raise OptionError("--static-features: give column names, e.g. --static-features region,category")
     if static and global_ is not True:
-        raise ConfigError("--static-features feed one network across the series: add --global")
+        raise OptionError("--static-features feed one network across the series: add --global")
     if len(set(static)) != len(static):
-        raise ConfigError(f"--static-features names a column twice ({static_features})")
+        raise OptionError(f"--static-features names a column twice ({static_features})")
     return static
 
 
@@ -523,8 +524,12 @@ def windows_table(result: Any) -> Any:
     for w, part in enumerate(parts, 1):
         overall = part.overall()
         count = [str(counts[w - 1])] if len(set(counts)) > 1 else []
-        table.add_row(str(w), *count, *(f"{overall[m]['OWA']:.3f}" for m in methods))
+        table.add_row(str(w), *count, *(_owa_text(overall[m]["OWA"]) for m in methods))
     return table
+
+
+def _owa_text(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else "–"
 
 
 def worst_series_table(
@@ -540,7 +545,7 @@ def worst_series_table(
 
     def owa(k: int) -> float:
         value = per_series[k]["LSTM"]["OWA"]
-        return value if math.isfinite(value) else math.inf
+        return value if math.isfinite(value) else -math.inf  # (undefined: no scale; listed last)
 
     order = sorted(range(len(per_series)), key=lambda k: (-owa(k), k))[:WORST_SHOWN]
     over = f", means over {windows} windows" if windows > 1 else ""

@@ -327,7 +327,7 @@ def _output_kind(output: Path | None) -> str | None:
     kind = OUTPUT_KINDS.get(output.suffix.lower())
     if kind is None:
         hint = " (for a picture use --plot)" if output.suffix.lower() in (".png", ".svg", ".pdf") else ""
-        raise fail(f"--output {output}: write a .csv or a .json file, not {output.suffix!r}{hint}")
+        raise fail(f"--output {output}: write a .csv or a .json file, not {output.suffix!r}{hint}", code=2)
     return kind
 
 

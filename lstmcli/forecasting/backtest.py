@@ -21,7 +21,7 @@ from lstmcli.forecasting.baselines import baseline_forecasts
 from lstmcli.forecasting.config import ForecasterConfig, checked_levels
 from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.intervals import conformal_width, holding_members, panel_intervals
-from lstmcli.forecasting.metrics import evaluate, mean_defined, msis, owa
+from lstmcli.forecasting.metrics import evaluate, mase_scale, mean_defined, msis, owa
 
 
 @dataclass
@@ -58,8 +58,9 @@ class BacktestResult:
         )  # fmt: skip
         for level, (lo, hi) in self.intervals.items():
             part.intervals[level] = (lo[rows], hi[rows])
-            if level in self.coverage:
-                part.coverage[level] = float(((lo[rows] <= part.actual) & (part.actual <= hi[rows])).mean())
+            share = covered(part.actual, lo[rows], hi[rows])
+            if share is not None:
+                part.coverage[level] = share
         if self.window is not None and self.held_back is not None:
             part.window, part.held_back = self.window[rows], self.held_back[rows]
         return part
@@ -96,7 +97,7 @@ class BacktestResult:
         for label in dict.fromkeys(self.labels):
             mine = [r for r, lab in zip(rows, self.labels, strict=True) if lab == label]
             out[label] = {
-                level: {m: float(np.mean([r[level][m] for r in mine])) for m in ("coverage", "MSIS")}
+                level: {m: mean_defined([r[level][m] for r in mine]) for m in ("coverage", "MSIS")}
                 for level in self.intervals
             }
         return out
@@ -118,12 +119,14 @@ class BacktestResult:
     def overall(self) -> dict[str, dict[str, float]]:
         """Mean of each measure over all rows and steps, and OWA against Naive2 (M4: on the means).
 
-        sMAPE and MASE are averaged per row first, then over rows, as M4 scores a group of series.
+        sMAPE and MASE are averaged per row first, then over rows, as M4 scores a group of series. A row
+        where a measure is undefined (MASE of training rows without a scale: constant; MAPE of a zero)
+        is left out of that measure's mean (``undefined``), not the whole mean made undefined.
         """
         table: dict[str, dict[str, float]] = {}
         for name, f in self.forecasts.items():
             per_row = [evaluate(self.actual[k], f[k], self.insample[k], self.season) for k in range(len(f))]
-            table[name] = {m: float(np.mean([r[m] for r in per_row])) for m in per_row[0]}
+            table[name] = {m: mean_defined([r[m] for r in per_row]) for m in per_row[0]}
         base = table["Naive2"]
         for row in table.values():
             row["OWA"] = owa(row["sMAPE"], row["MASE"], base["sMAPE"], base["MASE"])
@@ -166,20 +169,79 @@ class BacktestResult:
             bounds = [holding_members(f[k] - width[k], f[k] + width[k], rows[k]) for k in range(len(f))]
             lo, hi = np.stack([b[0] for b in bounds]), np.stack([b[1] for b in bounds])
             self.intervals[level] = (lo, hi)
-            if not np.isnan(width).any():
-                self.coverage[level] = float(((lo <= self.actual) & (self.actual <= hi)).mean())
+            share = covered(self.actual, lo, hi)
+            if share is not None:
+                self.coverage[level] = share
 
     def per_step(self) -> list[dict[str, dict[str, float]]]:
-        """For each horizon step, the measures of every method over all rows."""
+        """For each horizon step, the measures of every method over all rows (MASE over the rows whose
+        training rows have a scale, as ``overall`` leaves the others out)."""
+        scaled = [k for k, y in enumerate(self.insample) if np.isfinite(mase_scale(y, self.season))]
         steps = []
         for j in range(self.horizon):
-            steps.append(
-                {
-                    name: evaluate(self.actual[:, j : j + 1], f[:, j : j + 1], self.insample, self.season)
-                    for name, f in self.forecasts.items()
-                }
-            )
+            row = {}
+            for name, f in self.forecasts.items():
+                row[name] = evaluate(self.actual[:, j : j + 1], f[:, j : j + 1], self.insample, self.season)
+                if 0 < len(scaled) < len(self.insample):
+                    row[name]["MASE"] = evaluate(
+                        self.actual[scaled, j : j + 1], f[scaled, j : j + 1],
+                        [self.insample[k] for k in scaled], self.season,
+                    )["MASE"]  # fmt: skip
+            steps.append(row)
         return steps
+
+    def scoring_notes(self) -> list[str]:
+        """What the means leave out, a sentence each: forecasts without an interval, and forecasts where
+        a measure is undefined (``undefined``)."""
+        notes = [note] if (note := without_interval_note(self)) else []
+        n = len(self.labels)
+        for m, rows in self.undefined().items():
+            names = fmt_list(list(dict.fromkeys(rows)), 3)
+            why = {
+                "MASE": "whose training rows have no scale (constant, or repeating their last season)",
+                "MAPE": "with an actual value of zero",
+            }.get(m, "where it is undefined")
+            also = " and OWA" if m in ("MASE", "sMAPE") else ""
+            notes.append(
+                f"{m}{also} leave{'' if also else 's'} out {len(rows)} of {n} forecasts {why} ({names})."
+            )
+        return notes
+
+    def undefined(self) -> dict[str, list[str]]:
+        """The rows (labels) left out of a measure's mean because it is undefined there for the LSTM:
+        MASE without a scale (constant training rows), MAPE of an actual zero."""
+        f = self.forecasts["LSTM"]
+        out: dict[str, list[str]] = {}
+        for k in range(len(f)):
+            for m, v in evaluate(self.actual[k], f[k], self.insample[k], self.season).items():
+                if np.isnan(v):
+                    out.setdefault(m, []).append(self.labels[k])
+        return out
+
+
+def covered(actual: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float | None:
+    """The share of ``actual`` inside ``[lo, hi]`` over the rows that have an interval (a row without
+    one, NaN bounds, is left out, as its MSIS is); None when no row has one."""
+    rows = ~np.isnan(lo).any(axis=1)
+    if not rows.any():
+        return None
+    return float(((lo[rows] <= actual[rows]) & (actual[rows] <= hi[rows])).mean())
+
+
+def without_interval_note(result: BacktestResult) -> str | None:
+    """One note naming the rows that have no interval (no validation residuals, or forecast by Naive2),
+    which the coverage and MSIS leave out."""
+    if not result.intervals:
+        return None
+    lo = next(iter(result.intervals.values()))[0]
+    missing = [label for label, row in zip(result.labels, lo, strict=True) if np.isnan(row).any()]
+    if not missing:
+        return None
+    return (
+        f"{len(missing)} of {len(result.labels)} forecasts have no interval (no validation residuals: "
+        f"{fmt_list(list(dict.fromkeys(missing)), 3)}); the coverage and MSIS are over the other "
+        f"{len(result.labels) - len(missing)}."
+    )
 
 
 def _series_from_values(values: np.ndarray, name: str, path: str) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lstmcli.errors import ConfigError, DataError, OptionError
-from lstmcli.forecasting.backtest import BacktestResult
+from lstmcli.forecasting.backtest import BacktestResult, covered
 
 __all__ = ["backtest_windows", "hold_back_panel", "hold_back_series"]
 
@@ -94,8 +94,9 @@ def stack_windows(parts: Sequence[BacktestResult], step: int) -> BacktestResult:
             lo = np.concatenate([p.intervals[level][0] for p in parts])
             hi = np.concatenate([p.intervals[level][1] for p in parts])
             result.intervals[level] = (lo, hi)
-            if all(level in p.coverage for p in parts):
-                result.coverage[level] = float(((lo <= result.actual) & (result.actual <= hi)).mean())
+            share = covered(result.actual, lo, hi)
+            if share is not None:
+                result.coverage[level] = share
     result.notes = _window_notes([p.notes for p in parts])
     result.seconds = float(sum(p.seconds for p in parts))
     return result
