@@ -33,12 +33,16 @@ ModelOut = Annotated[
 ]
 
 
+SAME_INTERRUPT_SECONDS = 0.5  # a second SIGINT sooner than a person presses Ctrl-C twice: the same one
+
+
 class _Interrupts:
     """First Ctrl-C: ask training to stop after the current batch and keep the best weights.
     Second Ctrl-C: abandon at once, writing nothing."""
 
     def __init__(self) -> None:
         self.requested = False
+        self._first = 0.0
         self._previous: Any = None
 
     def __enter__(self) -> _Interrupts:
@@ -49,9 +53,14 @@ class _Interrupts:
         signal.signal(signal.SIGINT, self._previous)
 
     def _handle(self, signum: int, frame: object) -> None:
+        import time
+
         if self.requested:
+            if time.monotonic() - self._first < SAME_INTERRUPT_SECONDS:
+                return  # the same interrupt: `timeout -s INT` sends it to the command and to its group
             raise KeyboardInterrupt
         self.requested = True
+        self._first = time.monotonic()
         sys.stderr.write("\nstopping after this batch (press Ctrl-C again to abandon without saving)\n")
 
 
