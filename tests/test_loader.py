@@ -365,6 +365,20 @@ def test_time_column_found_as_first_column_with_any_name(csv):
     assert d.time_col == "when" and d.freq == "MS"
 
 
+def test_a_column_of_dates_anywhere_is_the_time_column(csv):
+    """README: the time column is "a column whose values all parse as dates". Only named candidates and
+    the first column were tried: pandas' index first, or the dates after a text column, and the rows
+    were read as steps (no frequency, no season; a walk-through)."""
+    d = load_csv(csv(",Order Date,Sales\n0,2023-01-02,5\n1,2023-01-03,6\n2,2023-01-04,7\n"))
+    assert d.time_col == "Order Date" and d.freq == "D" and d.target == "Sales"
+    assert "Used column 'Order Date' as the time column." in d.notes
+    d = load_csv(csv("item,region,shipped,qty\nA,n,2022-01-02,5\nA,n,2022-01-09,6\nA,n,2022-01-16,7\n"))
+    assert d.time_col == "shipped" and d.freq == "W-SUN"
+    # not every cell a date, under no time's name: not taken for one (the rows stay steps)
+    d = load_csv(csv("code,note,qty\nx,2022-01-02,5\ny,later,6\nz,2022-01-16,7\n"))
+    assert d.time_col is None
+
+
 def test_explicit_time_col_wrong_name_lists_columns(csv):
     msg = error(DataError, load_csv, csv(monthly(4)), time_col="Date")
     assert "data.csv" in msg and "'Date' not found" in msg and "did you mean 'date'" in msg

@@ -7,6 +7,7 @@ the series, so doubtful columns are left alone and the rows stay in file order.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,10 @@ _TIME_NAMES = (
     "year",
     "step",  # never a date, but orders the rows (as in the M3/M4 long files)
 )
+
+
+# A column name that says it holds times ("Order Date", "WEEK_END_DT", "timestamp_utc").
+_TIME_HINT = re.compile(r"date|time|(^|[^a-z])dt($|[^a-z])|period")
 
 
 @dataclass
@@ -141,29 +146,36 @@ def find_time(table: Table, time_col: str | None) -> Time | None:
         dates = parse_dates(s.where(present, "x"))
         return _date_time(table, time_col, dates)
 
-    # Named candidates first, then the first column.
+    # Named candidates first, then the first column; then any other column whose cells are all dates
+    # (names that say date or time first: 'Order Date', 'WEEK_END_DT'), in file order.
     lowered = {c: c.lower() for c in table.columns}
     candidates = [c for name in _TIME_NAMES for c in table.columns if lowered[c] == name]
     if table.columns[0] not in candidates:
         candidates.append(table.columns[0])
-    for c in candidates:
+    others = [c for c in table.columns if c not in candidates]
+    hinted = [c for c in others if _TIME_HINT.search(lowered[c])]
+    for c in [*candidates, *hinted, *(c for c in others if c not in hinted)]:
         s = table.df[c]
         present = ~missing_mask(s)
         if not present.any():
             continue
         if looks_numeric(table, c):
+            if c not in candidates:
+                continue  # (a number is a time only under a time's name, or first)
             t = _numeric_time(table, c, explicit=False)
             if t is not None:
                 return t
             continue  # a plain number column is never a date
         sub = s[present]
         quick = parse_dates(sub.iloc[:50])
-        if quick.ok.mean() < 0.5:
+        if quick.ok.mean() < (0.5 if c in candidates else 1.0):
             continue
         dates = parse_dates(s.where(present, "x"))
         frac = dates.ok[present].mean()
-        if frac >= 0.9:
-            # Mostly dates: this is the time column, and the few bad cells are the user's to fix.
+        # Mostly dates under a time's name (or first): this is the time column, and the few bad cells
+        # are the user's to fix; elsewhere only a column of nothing but dates, of more than one
+        enough = frac >= 0.9 if c in candidates else (frac == 1.0 and sub.nunique() > 1)
+        if enough:
             t = _date_time(table, c, dates)
             t.notes.insert(0, f"Used column '{c}' as the time column.")
             return t
