@@ -262,3 +262,34 @@ def test_a_series_left_out_at_training_is_said_to_be(fitted):  # noqa: F811
         fitted.forecaster("flat")
     with pytest.raises(ConfigError, match=r"^no series 'mall' in this model"):
         fitted.forecaster("mall")
+
+
+def test_one_series_its_model_cannot_take_is_left_out_not_the_panel(tmp_path):
+    """A store closed for its last days (zeros) in the newer file: its model's log transform needs
+    positive values, and the error ended `predict --data` for every series (a walk-through)."""
+    from dataclasses import replace
+
+    from lstmcli.forecasting.panel import PanelForecaster
+    from tests.test_panel import TINY
+
+    frame = panel_frame()
+    frame = frame[frame.store.isin(["north", "east", "west", "south"])]
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    model = PanelForecaster(replace(TINY, transform="log"), mode="local").fit(
+        load_panel(tmp_path / "p.csv", id_col="store")
+    )
+    model.save(tmp_path / "m.npz")
+    closed = frame.copy()
+    closed.loc[closed.index[closed.store == "east"][-3:], "sales"] = 0.0
+    closed.to_csv(tmp_path / "closed.csv", index=False)
+    r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(tmp_path / "closed.csv"),
+                            "--format", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert {row["store"] for row in out["forecast"]} == {"north", "west", "south"}
+    assert "its model cannot forecast from these values" in out["skipped_series"]["east"]
+    assert "(east)" in " ".join(r.stderr.split())
+    # asked for by --id, it is the error it was
+    r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(tmp_path / "closed.csv"),
+                            "--id", "east"])  # fmt: skip
+    assert r.exit_code == 1 and "series 'east'" in r.stderr, r.output

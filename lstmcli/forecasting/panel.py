@@ -431,6 +431,9 @@ class PanelForecaster:
                     horizon, data=series, levels=levels, method=method, future=ahead
                 )
             except DataError as e:  # (a --future file's own errors name the series already)
+                if ids is None and ahead is None:  # one series' values its model cannot take: the others
+                    left_out.append((sid, f"its model cannot forecast from these values ({e})"))
+                    continue
                 raise DataError(str(e) if ahead is not None else f"series '{sid}': {e}") from None
         forecasts = self._calibrated(forecasts, levels)
         if new:
