@@ -124,7 +124,7 @@ def backtest(
     calendar: opt.Calendar = False,
     holidays: opt.Holidays = None,
     freq: opt.Freq = None,
-    fill: opt.Fill = D["fill"],
+    fill: opt.BacktestFill = D["fill"],
     lookback: opt.Lookback = None,
     season: opt.Season = None,
     strategy: opt.Strategy = D["strategy"],
@@ -296,7 +296,11 @@ def backtest(
                                   "steps; fill the gaps in the file (train and predict fill them by "
                                   "--fill)."])  # fmt: skip
             mode = panel_mode(global_)
-            from lstmcli.forecasting.backtest_windows import backtest_windows, hold_back_series
+            from lstmcli.forecasting.backtest_windows import (
+                backtest_windows,
+                hold_back_series,
+                window_min_rows,
+            )
 
             with maybe_connect(scheduler) as cluster, bar:
 
@@ -304,17 +308,21 @@ def backtest(
                     part = hold_back_series(series, held_back)
                     if n_windows > 1:
                         bar.update(task, description=f"window {w}/{n_windows}")
+                    least = window_min_rows(held_back, h_all)
                     if mode == "global":
                         return backtest_panel(
                             part, config, horizon=horizon, season=m, levels=levels, path=data.name,
-                            threads=threads, static=by_id, executor=cluster,
+                            threads=threads, static=by_id, executor=cluster, min_rows=least,
                         )  # fmt: skip
                     return backtest_long(
                         part, config, horizon=horizon, season=m, levels=levels, path=data.name,
-                        on_fit=window_progress(w), threads=threads, executor=cluster,
+                        on_fit=window_progress(w), threads=threads, executor=cluster, min_rows=least,
                     )  # fmt: skip
 
-                result = backtest_windows(one_window, windows=n_windows, step=step or h_all)
+                result = backtest_windows(
+                    one_window, windows=n_windows, step=step or h_all, horizon=h_all,
+                    lengths=[len(s.values) for s in series], path=data.name,
+                )  # fmt: skip
             what = panel_what(len(series), n_windows, step or h_all, h_all, mode)
         else:
             from lstmcli.data.loader import load_csv, season_length

@@ -48,6 +48,9 @@ def backtest_known_command(
             ),
             windows=windows,
             step=step,
+            horizon=h,
+            lengths=[len(s.values) for s in panel.series],
+            path=data.name,
         )  # fmt: skip
     what = panel_what(len(ids), windows, step, h, mode)
     from lstmcli.data.series import LongSeries

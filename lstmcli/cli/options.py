@@ -100,6 +100,14 @@ Fill = Annotated[
         rich_help_panel=DATA_PANEL,
     ),
 ]
+BacktestFill = Annotated[
+    Literal[FILLS],
+    typer.Option(
+        help="How to fill missing values and gaps: linear, ffill or zero (with --id-col only with inputs known "
+        "in advance: a panel's rows are otherwise scored as they are, and a gap is named).",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
 Lookback = Annotated[
     int | None,
     typer.Option(

@@ -321,13 +321,20 @@ OUTPUT_KINDS = {"": "csv", ".csv": "csv", ".json": "json"}
 
 def _output_kind(output: Path | None) -> str | None:
     """What ``--output`` writes, from its extension; any other extension is an error (never CSV text in
-    a .png), before any work."""
+    a .png), and so is a file that cannot be written there, before any work."""
     if output is None:
         return None
     kind = OUTPUT_KINDS.get(output.suffix.lower())
     if kind is None:
         hint = " (for a picture use --plot)" if output.suffix.lower() in (".png", ".svg", ".pdf") else ""
         raise fail(f"--output {output}: write a .csv or a .json file, not {output.suffix!r}{hint}", code=2)
+    from lstmcli.errors import LstmcliError
+    from lstmcli.npzfile import check_writable
+
+    try:  # (a folder that does not exist: said now, not after a backtest's trainings)
+        check_writable(output)
+    except LstmcliError as e:
+        raise fail(str(e)) from None
     return kind
 
 

@@ -134,6 +134,7 @@ def load_panel(
     late_starts: list[tuple[str, int]] = []  # (series, leading rows without a target, left out)
     closed: dict[tuple[str, ...], list[str]] = {}  # weekdays a daily series never has -> those series
     filled_at: dict[str, np.ndarray] = {}  # id -> positions of its values that were filled
+    known_filled: dict[str, np.ndarray] = {}  # id -> positions where a known-future cell was filled
     daily = alias is not None and offset_base(parse_offset(alias)) == "D"  # (closed weekdays are looked for)
     for sid, all_rows in rows_by_id.items():
         present = np.flatnonzero(~np.isnan(col.values[all_rows]))
@@ -189,7 +190,20 @@ def load_panel(
         else:
             s = _series(p, target, y, time.name if time else None, timestamps, out_freq)
             if known or n_hist < len(all_rows):
-                s = with_known(s, table, known, all_rows, n_hist, full_pos, full_G, full_ts, fill, sid, fills)
+                s = with_known(
+                    s,
+                    table,
+                    known,
+                    all_rows,
+                    n_hist,
+                    full_pos,
+                    full_G,
+                    full_ts,
+                    fill,
+                    sid,
+                    fills,
+                    known_filled,
+                )
             if s.ahead is not None:
                 ahead_series.append((sid, s))
             kept.append(s)
@@ -215,7 +229,19 @@ def load_panel(
     ids = tuple(sid for sid in rows_by_id if sid not in left_out)
     values = {c: _static_column(table, c, {sid: rows_by_id[sid] for sid in ids}) for c in static}
     filled_at = {sid: at for sid, at in filled_at.items() if sid in ids}
-    return Panel(p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes), values, filled_at)
+    known_filled = {sid: at for sid, at in known_filled.items() if sid in ids}
+    return Panel(
+        p,
+        id_col,
+        ids,
+        tuple(kept),
+        kept[0].freq,
+        tuple(skipped),
+        tuple(notes),
+        values,
+        filled_at,
+        known_filled,
+    )
 
 
 def _ignored_note(columns: list[str]) -> str:

@@ -69,21 +69,29 @@ def rows_with_target(table, time, target_values, rows, sid: str, target: str, fo
 def with_known(
     s: SeriesData, table, known: dict[str, np.ndarray], rows: np.ndarray, n_hist: int, pos: np.ndarray,
     G: int, timestamps: np.ndarray | None, fill: str, sid: str, fills: list[tuple[str, int]],
+    filled_at: dict[str, np.ndarray] | None = None,
 ) -> SeriesData:  # fmt: skip
     """``s`` with its known-future columns on the rows of its values (filled as its target is, the
-    count added to ``fills``) and its forecast period's values (``ahead``: NaN where a cell or a step is
-    missing, never filled). ``rows``, ``pos``, ``G``, ``timestamps``: all its rows on its grid."""
+    count added to ``fills``, the positions to ``filled_at[sid]``) and its forecast period's values
+    (``ahead``: NaN where a cell or a step is missing, never filled). ``rows``, ``pos``, ``G``,
+    ``timestamps``: all its rows on its grid."""
     names = tuple(known)
     G_hist = len(s.values)
     hist, lines = rows[:n_hist], table.lines[rows]
     where = f"{table.path}, series '{sid}'"
     columns, filled = [], 0
+    made = np.zeros(G_hist, dtype=bool)
     for name in names:
         cells = known[name][hist]
         filled += int(np.isnan(cells).sum()) + G_hist - n_hist
         columns.append(fill_column(name, cells, pos[:n_hist], G_hist, fill, lines[:n_hist], [], where))
+        given = np.zeros(G_hist, dtype=bool)
+        given[pos[:n_hist][~np.isnan(cells)]] = True
+        made |= ~given
     if filled:
         fills.append((sid, filled))
+        if filled_at is not None:
+            filled_at[sid] = np.flatnonzero(made)
     ahead = ahead_ts = ahead_lines = None
     if n_hist < len(rows):
         at = pos[n_hist:] - G_hist

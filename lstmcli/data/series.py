@@ -125,6 +125,9 @@ class Panel:
     # id -> the positions of its values that were filled (a missing step or an empty cell); a backtest
     # never scores a forecast against one
     filled: dict[str, np.ndarray] = field(default_factory=dict)
+    # id -> the positions where a known-future column's cell was filled; a backtest never forecasts a
+    # step with a made-up known value
+    filled_known: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def target(self) -> str:

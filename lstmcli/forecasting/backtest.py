@@ -389,20 +389,19 @@ def common_horizon(series: Sequence[Any], horizon: int | None, path: str) -> int
     return usual
 
 
-def _scorable(series: Sequence[Any], h: int, path: str) -> tuple[list[Any], list[str]]:
-    """The series with at least ``MIN_TRAINING_ROWS`` rows before their ``h`` test rows, and a note
-    naming the others (train leaves such series out of a panel model as well)."""
-    kept = [s for s in series if len(s.values) - h >= MIN_TRAINING_ROWS]
+def _scorable(
+    series: Sequence[Any], h: int, path: str, min_rows: int = MIN_TRAINING_ROWS
+) -> tuple[list[Any], list[str]]:
+    """The series with at least ``min_rows`` rows before their ``h`` test rows, and a note naming the
+    others (train leaves such series out of a panel model as well)."""
+    kept = [s for s in series if len(s.values) - h >= min_rows]
     if len(kept) == len(series):
         return kept, []
-    short = [str(s.series_id) for s in series if len(s.values) - h < MIN_TRAINING_ROWS]
+    short = [str(s.series_id) for s in series if len(s.values) - h < min_rows]
     if not kept:
-        raise DataError(
-            f"{path}: no series has {MIN_TRAINING_ROWS} rows before its last {h} to train on; use a shorter "
-            "--horizon"
-        )
+        raise DataError(f"{path}: no series has {min_rows} rows before its last {h} to train on")
     return kept, [
-        f"{len(short)} of {len(series)} series have fewer than {MIN_TRAINING_ROWS} rows before their last "
+        f"{len(short)} of {len(series)} series have fewer than {min_rows} rows before their last "
         f"{h} ({fmt_list(short, 3)}): not scored."
     ]
 
@@ -418,10 +417,13 @@ def backtest_long(
     on_fit: Callable[[int, int], None] | None = None,
     threads: int = 1,
     executor: Any = None,
+    min_rows: int = MIN_TRAINING_ROWS,
 ) -> BacktestResult:
     """One origin per series of a long-format file: the test rows (``split`` = test) are the horizon;
     without a split column the last ``horizon`` rows are. ``executor`` (a Dask cluster) fits the
-    series' models there, in chunks."""
+    series' models there, in chunks. A series with fewer than ``min_rows`` rows before its horizon is
+    not scored; one too short for a model of the settings is forecast by Naive2 (said), unless all
+    are: an error."""
     levels = checked_levels(levels)
     import time
 
@@ -431,8 +433,13 @@ def backtest_long(
     base: dict[str, list[np.ndarray]] = {}
     widths: dict[int, list[np.ndarray]] = {level: [] for level in levels}
     h_all = common_horizon(series, horizon, path)
-    series, notes = _scorable(series, h_all, path)
+    series, notes = _scorable(series, h_all, path, min_rows)
     models = _local_models(series, replace(config, horizon=h_all), h_all, path, on_fit, threads, executor)
+    if all(m is None for m in models):
+        raise DataError(
+            f"{path}: no series is long enough for a model of these settings before its last {h_all} rows "
+            "(the LSTM would be Naive2 for every series); use a shorter --lookback or --horizon"
+        )
     for s, model in zip(series, models, strict=True):
         h = h_all
         y = np.asarray(s.values, dtype=np.float64)
@@ -516,6 +523,7 @@ def backtest_panel(
     threads: int = 1,
     static: dict[str, Sequence[Any]] | None = None,
     executor: Any = None,
+    min_rows: int = MIN_TRAINING_ROWS,
 ) -> BacktestResult:
     """``backtest_long`` with ONE global model (``forecasting.panel``) trained on the training part of
     every series at once, then each series forecast from its own origin and scored as there. A series
@@ -529,7 +537,7 @@ def backtest_panel(
     started = time.perf_counter()
     all_ids = [str(s.series_id) for s in series]
     h_all = common_horizon(series, horizon, path)
-    series, notes = _scorable(series, h_all, path)
+    series, notes = _scorable(series, h_all, path, min_rows)
     if static is not None:  # (one value per series, in the series' order)
         kept = {str(s.series_id) for s in series}
         static = {

@@ -79,3 +79,14 @@ def _refuse_filled_scores(panel: Any, horizon: int) -> None:
                 "steps backtest scores: a forecast would be scored against a filled value; give the value, or "
                 "a shorter --horizon"
             )
+        at = panel.filled_known.get(sid)
+        ahead = at[at >= len(s.values) - horizon] if at is not None else ()
+        if len(ahead):  # (predict refuses a missing known value of the forecast period alike)
+            k = int(ahead[0])
+            when = fmt_ts(s.timestamps[k]) if s.timestamps is not None else f"step {k + 1}"
+            names = ", ".join(f"'{c}'" for c in s.future_feature_names)
+            raise DataError(
+                f"{panel.path}: series {sid!r} has no value of its known inputs ({names}) for {when}, among the "
+                f"{horizon} steps backtest forecasts: the forecast would use a filled value; give it, or a "
+                "shorter --horizon"
+            )

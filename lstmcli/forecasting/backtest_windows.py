@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from lstmcli.errors import ConfigError, DataError, OptionError
-from lstmcli.forecasting.backtest import BacktestResult, covered
+from lstmcli.forecasting.backtest import MIN_TRAINING_ROWS, BacktestResult, covered
 
-__all__ = ["backtest_windows", "hold_back_panel", "hold_back_series"]
+__all__ = ["backtest_windows", "hold_back_panel", "hold_back_series", "window_min_rows"]
 
 
 def hold_back_series(series: Sequence[Any], rows: int) -> list[Any]:
@@ -45,16 +45,44 @@ def hold_back_panel(panel: Any, rows: int) -> Any:
     cut = tuple(_truncate(s, len(s.values) - rows) for s in panel.series)
     length = {sid: len(s.values) for sid, s in zip(panel.ids, cut, strict=True)}
     filled = {sid: at[at < length[sid]] for sid, at in panel.filled.items() if sid in length}
-    return replace(panel, series=cut, filled=filled)
+    known = {sid: at[at < length[sid]] for sid, at in panel.filled_known.items() if sid in length}
+    return replace(panel, series=cut, filled=filled, filled_known=known)
 
 
-def backtest_windows(run: Callable[[int, int], BacktestResult], *, windows: int, step: int) -> BacktestResult:
+def window_min_rows(held_back: int, horizon: int) -> int:
+    """The rows a series needs before a window's origin to be scored there: the one-origin backtest's
+    ``MIN_TRAINING_ROWS`` in the latest window (as the M3/M4 competitions score every series), at least
+    the horizon in an earlier one (as a single series' backtest needs): a window of series cut down to a
+    couple of rows, forecast by Naive2, would only blur the comparison."""
+    return MIN_TRAINING_ROWS if held_back == 0 else max(MIN_TRAINING_ROWS, horizon)
+
+
+def backtest_windows(
+    run: Callable[[int, int], BacktestResult],
+    *,
+    windows: int,
+    step: int,
+    horizon: int | None = None,
+    lengths: Sequence[int] = (),
+    path: str = "data",
+) -> BacktestResult:
     """The results of ``run(window, held_back)`` for each window, earliest first, stacked into one.
 
     ``run`` backtests the panel without the last ``held_back`` rows of each series (a single-origin
-    backtest). A window that cannot be scored (every series too short for it) is an error naming it."""
+    backtest, scoring a series with ``window_min_rows`` rows before the origin). With the ``horizon``
+    and the series' ``lengths``, windows longer than the longest series are an error before any
+    training; a window that cannot be scored is an error naming it."""
     if windows < 1 or step < 1:
         raise ConfigError("--windows and --step must be at least 1")
+    if windows > 1 and horizon and len(lengths):
+        first = window_min_rows(step, horizon)
+        need = (windows - 1) * step + horizon + first
+        if max(lengths) < need:
+            raise ConfigError(
+                f"{windows} windows of {horizon} steps, {step} apart, need a series of at least {need} rows "
+                f"(the earliest scores a series with {first} rows before its origin); the longest of {path} "
+                f"has {max(lengths)}: use fewer --windows or a smaller --step"
+            )
     parts = []
     for w in range(1, windows + 1):
         held_back = (windows - w) * step
@@ -63,10 +91,8 @@ def backtest_windows(run: Callable[[int, int], BacktestResult], *, windows: int,
         except (DataError, ConfigError) as e:
             if windows == 1 or isinstance(e, OptionError):
                 raise
-            raise type(e)(
-                f"window {w} of {windows} (the last {held_back} rows held back): {e}; use fewer --windows "
-                "or a smaller --step"
-            ) from e
+            which = f"the last {held_back} rows held back" if held_back else "the latest"
+            raise type(e)(f"window {w} of {windows} ({which}): {e}") from e
     return stack_windows(parts, step)
 
 

@@ -118,7 +118,7 @@ class PanelForecaster:
         from lstmcli.data.frequency import season_length
         from lstmcli.data.loader import load_long_csv, read_frame
         from lstmcli.forecasting.backtest import backtest_long, backtest_panel
-        from lstmcli.forecasting.backtest_windows import backtest_windows, hold_back_series
+        from lstmcli.forecasting.backtest_windows import backtest_windows, hold_back_series, window_min_rows
         from lstmcli.forecasting.crossval import result_rows
 
         missing = [c for c in (id_col, time_col, target) if c not in df.columns]
@@ -140,17 +140,21 @@ class PanelForecaster:
 
         def one_window(_: int, held_back: int) -> Any:
             part = hold_back_series(series, held_back)
+            least = window_min_rows(held_back, h)
             if self.mode == "global":
                 return backtest_panel(
                     part, config, horizon=h, season=season, levels=levels, path="the DataFrame",
-                    threads=threads, executor=executor,
+                    threads=threads, executor=executor, min_rows=least,
                 )  # fmt: skip
             return backtest_long(
                 part, config, horizon=h, season=season, levels=levels, path="the DataFrame", threads=threads,
-                executor=executor,
+                executor=executor, min_rows=least,
             )  # fmt: skip
 
-        result = backtest_windows(one_window, windows=n_windows, step=step_size or h)
+        result = backtest_windows(
+            one_window, windows=n_windows, step=step_size or h, horizon=h,
+            lengths=[len(s.values) for s in series], path="the DataFrame",
+        )  # fmt: skip
         self.cv_result_ = result
         self.cv_notes_ = tuple(notes) + tuple(result.notes)
         return pd.DataFrame(result_rows(id_col, series, result))
@@ -431,7 +435,7 @@ class PanelForecaster:
                     horizon, data=series, levels=levels, method=method, future=ahead
                 )
             except DataError as e:  # (a --future file's own errors name the series already)
-                if ids is None and ahead is None:  # one series' values its model cannot take: the others
+                if ids is None and ahead is None and not model.state_.known.width:  # (its values: the others)
                     left_out.append((sid, f"its model cannot forecast from these values ({e})"))
                     continue
                 raise DataError(str(e) if ahead is not None else f"series '{sid}': {e}") from None
