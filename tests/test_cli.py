@@ -449,10 +449,8 @@ def test_sigterm_abandons_training_and_stops_the_worker_processes(cwd):
 
 def test_second_ctrl_c_abandons_without_writing(runner, cwd, monkeypatch):
     """The second Ctrl-C raises KeyboardInterrupt inside training: nothing may be written."""
-    from lstmcli.cli.train import _Interrupts
+    from lstmcli.cli.train import SAME_INTERRUPT_SECONDS, _Interrupts
     from lstmcli.forecasting.forecaster import Forecaster
-
-    from lstmcli.cli.train import SAME_INTERRUPT_SECONDS
 
     interrupts = _Interrupts()
     interrupts._handle(signal.SIGINT, None)  # first Ctrl-C: a request to stop

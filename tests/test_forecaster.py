@@ -496,7 +496,7 @@ def test_predict_arguments_of_the_python_api_are_checked_and_a_fraction_level_ex
     with pytest.raises(ConfigError, match="--horizon must be a whole number from 1 to 100000, got '12'"):
         model.predict("12")
     with pytest.raises(
-        ConfigError, match=r"--level must be a percentage from 1 to below 100 \(80 for a 80 % "
+        ConfigError, match=r"--level must be a percentage from 1 to below 100 \(80 for an 80 % "
     ):
         model.predict(3, levels=[0.8])
     assert list(model.predict(3, levels=80).intervals) == [80]  # one level, not in a list

@@ -111,6 +111,7 @@ def test_the_cross_validation_table_has_a_cutoff_per_window(shops, mode):
         cutoffs = sorted({row["cutoff"] for row in mine})
         # window w's origin: (WINDOWS - w) * STEP + H rows before the end, the cutoff the row before it
         assert cutoffs == [series.date.iloc[-(WINDOWS - w) * STEP - H - 1] for w in range(1, WINDOWS + 1)]
+        assert all(cutoffs[row["window"] - 1] == row["cutoff"] for row in mine)  # (the window column)
         for row in mine:
             at = list(series.date).index(row["date"])
             assert row["actual"] == pytest.approx(series.sales.iloc[at])
@@ -141,7 +142,7 @@ def test_the_table_view_shows_each_window(shops):
                             *TINY_CLI])  # fmt: skip
     assert r.exit_code == 0, r.output
     text = " ".join(r.stdout.split())
-    assert f"{len(SERIES)} series, 2 origins each ({H} steps apart), {H} steps" in text
+    assert f"{len(SERIES)} series, up to 2 origins each ({H} steps apart), {H} steps" in text
     assert "OWA per window" in text and "means over 2 windows" in text
 
 
@@ -258,14 +259,15 @@ def test_known_inputs_are_cross_validated_with_each_window_own_known_values(tmp_
 
 
 def test_the_python_api_gives_the_command_line_table_as_a_dataframe(shops):
-    """``PanelForecaster.cross_validation`` (statsforecast's call, a DataFrame of its column names) and
+    """``crossval.cross_validation`` (statsforecast's call, a DataFrame of its column names) and
     `backtest --id-col --windows --format json`: the same rows, the same forecasts."""
-    from lstmcli.forecasting.panel import PanelForecaster
+    from lstmcli.forecasting.crossval import cross_validation
 
     path, frame = shops
     df = frame.rename(columns={"store": "unique_id", "date": "ds", "sales": "y"})
-    model = PanelForecaster(TINY, mode="global")
-    cv = model.cross_validation(df, h=H, n_windows=2, step_size=STEP, levels=(80,))
+    cv, scores = cross_validation(
+        df, h=H, n_windows=2, step_size=STEP, config=TINY, mode="global", levels=(80,)
+    )
     r = runner.invoke(app, ["backtest", str(path), "--id-col", "store", "--global", "--horizon", str(H),
                             "--windows", "2", "--step", str(STEP), "--level", "80", "--epochs", "4", "--hidden",
                             "6", "--ensemble", "2", "--patience", "0", "--format", "json"])  # fmt: skip
@@ -273,4 +275,6 @@ def test_the_python_api_gives_the_command_line_table_as_a_dataframe(shops):
     table = pd.DataFrame(json.loads(r.stdout)["cross_validation"]).rename(columns={"store": "unique_id"})
     assert list(cv.columns) == list(table.columns) and len(cv) == len(SERIES) * 2 * H
     pd.testing.assert_frame_equal(cv.reset_index(drop=True), table, check_exact=True)
-    assert model.cv_result_.windows == 2 and model.state_ is None  # (scored, not fitted)
+    assert scores.windows == 2 and scores.coverage[80] == pytest.approx(
+        np.mean([lo <= a <= hi for lo, a, hi in zip(cv.lower_80, cv.actual, cv.upper_80, strict=True)])
+    )

@@ -157,7 +157,7 @@ def test_levels_may_be_decimals_and_whole_levels_keep_their_names(runner, cwd, t
     for bad in ("0", "100", "-5", "0.8"):
         assert run(runner, "predict", "-m", trained_model, "--level", bad).exit_code == 2
     fraction = run(runner, "predict", "-m", trained_model, "--level", "0.8")  # darts' way of saying 80 %
-    assert "for a 80 % interval give 80" in " ".join(fraction.output.replace("│", " ").split())
+    assert "for an 80 % interval give 80" in " ".join(fraction.output.replace("│", " ").split())
 
 
 # ------------------------------------------------------------------------------------------ inspect

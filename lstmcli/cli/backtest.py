@@ -221,6 +221,8 @@ def backtest(
         if id_col is not None and windows is None and step is not None:
             raise OptionError("--step sets the steps between a panel's windows: give --windows too")
         n_windows = windows or (1 if id_col is not None else WINDOWS)
+        if n_windows == 1 and step is not None:
+            print_notes(err, ["--step is the steps between windows: with one window it changes nothing."])
         mode = None
         if id_col is not None and (future_features or calendar or holidays):  # known inputs per series
             from lstmcli.cli.backtest_known import backtest_known_command
@@ -233,7 +235,7 @@ def backtest(
                 levels, threads, scheduler, series_id, bar, n_windows, step,
             )  # fmt: skip
         elif id_col is not None:
-            from lstmcli.cli.panels import panel_mode
+            from lstmcli.cli.panels import panel_mode, panel_what
             from lstmcli.data.loader import load_long_csv, season_length
             from lstmcli.data.panel import gapped_series, panel_frequency
             from lstmcli.forecasting.backtest import backtest_panel
@@ -354,26 +356,34 @@ def backtest(
             from lstmcli.cli.plots import backtest_figure
 
             if id_col is not None:
-                drawn = result.per_window()[-1]  # the latest window (the others' are in the csv and json)
-                scored = list(drawn.labels)  # (a series too short to score is not among them)
+                # the grid draws the latest window's forecasts (every window's are in the csv and json);
+                # the error by step is over every window
+                last = [
+                    k
+                    for k in range(len(result.labels))
+                    if result.windows == 1 or result.window[k] == result.windows
+                ]
+                scored = [result.labels[k] for k in last]  # (a series too short to score is not among them)
                 if series_id is not None and series_id not in scored:
                     raise ConfigError(f"--id {series_id!r}: that series has too few rows to be scored")
                 rows = (
-                    [scored.index(series_id)]
+                    [last[scored.index(series_id)]]
                     if series_id is not None
-                    else list(range(min(GRID_SERIES, len(scored))))
+                    else last[: min(GRID_SERIES, len(scored))]
                 )
                 times = {
                     str(s.series_id): getattr(s, "times", getattr(s, "timestamps", None)) for s in series
                 }
-                latest = f", the latest of {result.windows} windows" if result.windows > 1 else ""
+                latest = f", the latest of {result.windows} windows drawn" if result.windows > 1 else ""
                 fig = backtest_figure(
-                    drawn,
+                    result,
                     title=f"Backtest of {data.name}: {len(scored)} series, {result.horizon} steps{latest}"
                     + (f" (series {series_id})" if series_id is not None else _shown(len(rows), len(scored))),
                     ylabel=target or "value",
                     series_index=rows,
-                    series_times=[times.get(label) for label in scored],
+                    series_times=[
+                        times.get(label) if k in last else None for k, label in enumerate(result.labels)
+                    ],
                 )
             else:
                 fig = backtest_figure(
@@ -478,15 +488,6 @@ def window_summary(window: int, part: Any) -> dict[str, Any]:
         "coverage": {str(k): v for k, v in part.coverage.items()},
         "msis": {str(k): v for k, v in part.msis().items()},
     }
-
-
-def panel_what(n: int, windows: int, step: int, horizon: int, mode: str) -> str:
-    """What a panel backtest scored, in words (the title of its table)."""
-    if windows == 1:
-        what = f"{n} series, one origin each, {horizon} steps"
-        return what + (", one global model" if mode == "global" else "")
-    what = f"{n} series, {windows} origins each ({step} steps apart), {horizon} steps"
-    return what + (", a global model per window" if mode == "global" else "")
 
 
 def _per_step_csv(

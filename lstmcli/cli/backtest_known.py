@@ -19,8 +19,7 @@ def backtest_known_command(
     """The result, the series ids, the series (as ``LongSeries``, for the cross-validation table), the
     mode and what was backtested, in words; ``windows`` origins per series, ``step`` apart (default:
     the horizon), each window's models trained anew (``forecasting.backtest_windows``)."""
-    from lstmcli.cli.backtest import panel_what
-    from lstmcli.cli.panels import panel_mode, require_series
+    from lstmcli.cli.panels import panel_mode, panel_what, require_series
     from lstmcli.data.loader import season_length
     from lstmcli.data.panel import load_panel
     from lstmcli.forecasting.backtest_known import backtest_panel_known

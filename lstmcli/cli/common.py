@@ -195,7 +195,9 @@ def level_values(values: list[float] | None) -> list[float]:
     out: set[float] = set()
     for v in values or []:
         if not 1 <= v < 100:
-            hint = f"; for a {100 * v:g} % interval give {100 * v:g}" if 0 < v < 1 else ""
+            from lstmcli.forecasting.config import a_percent
+
+            hint = f"; for {a_percent(100 * v)} interval give {100 * v:g}" if 0 < v < 1 else ""
             raise typer.BadParameter(
                 f"{v:g} is not a percentage from 1 to below 100 (such as 80 or 99.5){hint}"
             )

@@ -259,7 +259,8 @@ def inspect_cmd(
 
     console.print(
         Text(
-            f"Showing {which}; the networks' forecast is the median of all {members}"
+            f"Showing {which}; the networks' forecast is "
+            + (f"the median of all {members}" if members > 1 else "this network's")
             + _combined_with(forecaster.state_.config.combine)
             + "."
             + (" --member K shows another." if members > 1 else "")

@@ -501,6 +501,18 @@ def cross_validation(id_col: str, series: list[Any], result: Any) -> list[dict[s
     return result_rows(id_col, series, result)
 
 
+def panel_what(n: int, windows: int, step: int, horizon: int, mode: str) -> str:
+    """What a panel backtest scored, in words (the title of its table)."""
+    from lstmcli.data.wording import plural
+
+    steps = plural(horizon, "step")
+    if windows == 1:
+        what = f"{n} series, one origin each, {steps}"
+        return what + (", one global model" if mode == "global" else "")
+    what = f"{n} series, up to {windows} origins each ({plural(step, 'step')} apart), {steps}"
+    return what + (", a global model per window" if mode == "global" else "")
+
+
 def windows_table(result: Any) -> Any:
     """A panel backtest's windows, the earliest first: every method's OWA over each window's series (below
     1 beats Naive2), so a user sees whether the ranking holds over time; the series each scored when a

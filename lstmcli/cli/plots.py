@@ -278,7 +278,7 @@ def backtest_figure(
                 ax = fig.add_subplot(top[k // cols, k % cols])
                 times = series_times[row] if series_times is not None else None
                 _series_panel(ax, result, row, legend=k == 0, timestamps=times)
-            _per_step_panel(fig.add_subplot(outer[1]), result, over=len(result.labels))
+            _per_step_panel(fig.add_subplot(outer[1]), result, over=len(set(result.labels)))
         fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
     return fig
 
@@ -403,7 +403,10 @@ def _per_step_panel(ax: Any, result: Any, over: int | None = None) -> None:
             label=name,
             zorder=3 if lstm else 2,
         )
+    windows = getattr(result, "windows", 1)
     every = f", the mean over all {over} series" if over and over > 1 else ""
+    if over and windows > 1:  # (a panel cross-validated over several windows: every window's rows)
+        every = f", the mean over all {over} series and {windows} windows"
     ax.set_title(f"Error by horizon step{every} (lower is better)", loc="left")
     ax.set_xlabel("horizon step")
     ax.set_ylabel("sMAPE (%)")

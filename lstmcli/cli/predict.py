@@ -290,7 +290,9 @@ def predict(
     source = (
         f"{data}" if data is not None else f"the {forecaster.n_obs_} observations of {forecaster.source_}"
     )
-    console.print(f"{forecaster.target_}, {len(rows)} periods after {source}", style="dim")
+    console.print(
+        f"{forecaster.target_}, {len(rows)} period{'s' * (len(rows) != 1)} after {source}", style="dim"
+    )
     if output is not None:
         console.print(f"written to {output}", style="dim")
     if plot is not None:
@@ -515,7 +517,9 @@ def predict_panel(
     if len(ids) == 1:
         console.print(forecast_table(first_rows, levels, forecasts[first_id].method))
         after = f"the last row of {data.name}" if data is not None else "its last observation"
-        console.print(f"{panel.target_} of {id_col} {first_id}, {h} periods after {after}", style="dim")
+        console.print(
+            f"{panel.target_} of {id_col} {first_id}, {h} period{'s' * (h != 1)} after {after}", style="dim"
+        )
     else:
         console.print(forecast_table(first_rows[:SHOWN_ROWS], levels, forecasts[first_id].method))
         more = f" (first {SHOWN_ROWS} of {h} periods)" if h > SHOWN_ROWS else ""

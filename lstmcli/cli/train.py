@@ -288,7 +288,7 @@ def _networks_kept(forecaster: Any) -> str:
     kept, planned = len(forecaster.networks_), forecaster.config.ensemble
     if kept < planned:
         return f"{kept} of the {planned} networks trained, the others had not finished"
-    return f"all {planned} networks kept"
+    return f"all {planned} networks kept" if planned > 1 else "its network kept"
 
 
 def _untrained_series(forecaster: Any) -> tuple[int, int] | None:

@@ -582,9 +582,10 @@ def panel_result(
     )  # fmt: skip
     if len(fitted) < len(ids):
         what = "global model" if model.mode == "global" else "local models"
+        out = [sid for sid in ids if sid not in fitted]
         result.notes.append(
-            f"{len(ids) - len(fitted)} of {len(ids)} series were left out of the {what} (too "
-            "short or constant) and are forecast by Naive2 here."
+            f"{len(out)} of {len(ids)} series were left out of the {what} (too short or constant: "
+            f"{fmt_list(out, 3)}) and are forecast by Naive2 here."
         )
     result.set_intervals(
         {level: np.stack(parts) for level, parts in widths.items() if len(parts) == len(ids)}, members

@@ -47,6 +47,13 @@ def forecast_request(horizon: Any, levels: Any) -> tuple[int, tuple[float, ...]]
     return int(horizon), checked_levels(levels)
 
 
+def a_percent(value: float) -> str:
+    """ "a 95 %", "an 80 %" (eighty, eleven and eighteen are said with a vowel)."""
+    text = f"{value:g}"
+    vowel = text.startswith("8") or (text[:2] in ("11", "18") and not text[2:3].isdigit())
+    return f"{'an' if vowel else 'a'} {text} %"
+
+
 def checked_levels(levels: Any) -> tuple[float, ...]:
     """Interval levels, one or a sequence, each a percentage from 1 to below 100 (darts' and sktime's 0.8
     for 80 % would ask for a 0.8 % interval: the error says so)."""
@@ -54,7 +61,7 @@ def checked_levels(levels: Any) -> tuple[float, ...]:
     for level in asked:
         if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 1 <= level < 100:
             fraction = isinstance(level, float) and 0 < level < 1
-            hint = f" ({100 * level:g} for a {100 * level:g} % interval)" if fraction else ""
+            hint = f" ({100 * level:g} for {a_percent(100 * level)} interval)" if fraction else ""
             raise ConfigError(f"--level must be a percentage from 1 to below 100{hint}, got {level!r}")
     return asked
 

@@ -1,11 +1,13 @@
 """The cross-validation table of a backtest on many series: one row per series, origin and step, as
 statsforecast's ``cross_validation`` gives it (``unique_id, ds, cutoff, y`` and a column per model).
-``result_rows`` builds it from a panel backtest (``backtest --id-col``, ``PanelForecaster.cross_validation``).
+``result_rows`` builds it from a panel backtest (``backtest --id-col``); ``cross_validation`` runs one
+from Python, statsforecast's way.
 
 Here the columns are the id column under its own name, ``cutoff`` (the last time the model saw),
-``date`` (or ``step`` when the file counts steps), ``actual``, ``forecast`` (the LSTM), one column per
-baseline, named as the method is in the tables (whatever ``baselines`` holds, so a new baseline is a
-new column), then ``lower_L``/``upper_L`` for each interval level. Times are written as the file gives
+``window`` (1 the earliest; only when there are several), ``date`` (or ``step`` when the file counts
+steps), ``actual``, ``forecast`` (the LSTM), one column per baseline, named as the method is in the
+tables (whatever ``baselines`` holds, so a new baseline is a new column), then ``lower_L``/``upper_L``
+for each interval level. Times are written as the file gives
 them: a date (with its time of day when it has one) or the step number.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 from lstmcli.data.stepdates import dates_text
 from lstmcli.errors import ConfigError
 
-__all__ = ["cross_validation_rows", "result_rows", "series_times"]
+__all__ = ["cross_validation", "cross_validation_rows", "result_rows", "series_times"]
 
 
 def series_times(times: np.ndarray | None, n: int, horizon: int) -> tuple[str, Any, list[Any]]:
@@ -42,14 +44,16 @@ def cross_validation_rows(
     forecast: np.ndarray,
     baselines: Mapping[str, np.ndarray],
     bounds: Mapping[float, tuple[np.ndarray, np.ndarray]] | None = None,
+    windows: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per series and step.
 
     - ids: (S,) the series; times: per series ``series_times``' (column name, cutoff, step times)
     - actual, forecast: (S, horizon); baselines: method -> (S, horizon), in the order of the columns
     - bounds: level -> (lower, upper), each (S, horizon); NaN (a series without residuals) is None
+    - windows: (S,) each row's window (1 the earliest), a ``window`` column after ``cutoff``; None: one
     """
-    taken = {"cutoff", "date", "step", "actual", "forecast", *baselines}
+    taken = {"cutoff", "window", "date", "step", "actual", "forecast", *baselines}
     taken |= {f"{side}_{level}" for level in (bounds or {}) for side in ("lower", "upper")}
     if id_col in taken:
         raise ConfigError(
@@ -59,7 +63,10 @@ def cross_validation_rows(
     for k, sid in enumerate(ids):
         column, cutoff, steps = times[k]
         for j, when in enumerate(steps):
-            row: dict[str, Any] = {id_col: sid, "cutoff": cutoff, column: when}
+            row: dict[str, Any] = {id_col: sid, "cutoff": cutoff}
+            if windows is not None:
+                row["window"] = int(windows[k])
+            row[column] = when
             row["actual"] = float(actual[k, j])
             row["forecast"] = float(forecast[k, j])
             row |= {name: float(f[k, j]) for name, f in baselines.items()}
@@ -91,4 +98,67 @@ def result_rows(id_col: str, series: Sequence[Any], result: Any) -> list[dict[st
         forecasts["LSTM"],
         {name: f for name, f in forecasts.items() if name != "LSTM"},
         result.intervals,
+        result.window,
     )
+
+
+def cross_validation(
+    df: Any, *, h: int, n_windows: int = 1, step_size: int | None = None, config: Any = None,
+    mode: str = "local", levels: Sequence[float] = (), id_col: str = "unique_id", time_col: str = "ds",
+    target: str = "y", threads: int = 1, executor: Any = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """statsforecast's ``cross_validation`` of a long pandas DataFrame: ``n_windows`` origins per
+    series, ``step_size`` apart (default ``h``), the last leaving exactly ``h`` rows; each window's
+    models (``config``, a ``ForecasterConfig``, and ``mode``, "local" or "global") trained anew on the
+    rows before its origin and forecasting the ``h`` after it (``backtest --id-col --windows``).
+
+    Returns the table (a DataFrame: a row per series, window and step, the columns of the module's
+    docstring, as `backtest --format csv` writes them) and the scores (a ``BacktestResult``:
+    ``overall()``, ``per_window()``, ``per_series()``, ``coverage``, ``msis()``, ``notes``)."""
+    import pandas as pd
+
+    from lstmcli.data.frequency import season_length
+    from lstmcli.data.loader import load_long_csv, read_frame
+    from lstmcli.data.panel import panel_frequency
+    from lstmcli.errors import DataError
+    from lstmcli.forecasting.backtest import backtest_long, backtest_panel
+    from lstmcli.forecasting.backtest_windows import backtest_windows, hold_back_series, window_min_rows
+    from lstmcli.forecasting.config import ForecasterConfig
+
+    config = config or ForecasterConfig()
+    if mode not in ("local", "global"):
+        raise ConfigError(f"mode must be local or global, got {mode!r}")
+    missing = [c for c in (id_col, time_col, target) if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"the DataFrame has no column {missing[0]!r}; columns are: {', '.join(map(str, df.columns))}"
+        )
+    notes: list[str] = []
+
+    def read(path: str) -> tuple[list[Any], str | None]:
+        series = load_long_csv(path, id_col=id_col, target=target, time_col=time_col, notes=notes)
+        return series, panel_frequency(path, id_col=id_col, target=target, time_col=time_col)
+
+    series, freq = read_frame(df[[id_col, time_col, target]], read)
+    season = config.season or season_length(freq)
+    where = "the DataFrame"
+
+    def one_window(_: int, held_back: int) -> Any:
+        part = hold_back_series(series, held_back)
+        least = window_min_rows(held_back, h)
+        if mode == "global":
+            return backtest_panel(
+                part, config, horizon=h, season=season, levels=levels, path=where, threads=threads,
+                executor=executor, min_rows=least,
+            )  # fmt: skip
+        return backtest_long(
+            part, config, horizon=h, season=season, levels=levels, path=where, threads=threads,
+            executor=executor, min_rows=least,
+        )  # fmt: skip
+
+    result = backtest_windows(
+        one_window, windows=n_windows, step=step_size or h, horizon=h,
+        lengths=[len(s.values) for s in series], path=where,
+    )  # fmt: skip
+    result.notes[:0] = notes
+    return pd.DataFrame(result_rows(id_col, series, result)), result

@@ -99,66 +99,6 @@ class PanelForecaster:
         self.read_notes_ = tuple(panel.notes)  # (the loader's notes: filled values, skipped series)
         return self.fit(panel, **kwargs)
 
-    def cross_validation(
-        self, df: Any, *, h: int, n_windows: int = 1, step_size: int | None = None, levels: Sequence[float] = (),
-        id_col: str = "unique_id", time_col: str = "ds", target: str = "y", threads: int = 1,
-        executor: Executor | None = None,
-    ) -> Any:  # fmt: skip
-        """statsforecast's ``cross_validation`` of a long pandas DataFrame: ``n_windows`` origins per
-        series, ``step_size`` apart (default ``h``), the last leaving exactly ``h`` rows; each window's
-        models (this forecaster's settings and mode) trained anew on the rows before its origin and
-        forecasting the ``h`` after it (``backtest --id-col --windows``). Returns a DataFrame of one row
-        per series, window and step: the id column, ``cutoff`` (the last time the window's models saw),
-        ``date`` (or ``step``), ``actual``, ``forecast`` (the LSTM), a column per baseline (Naive,
-        Seasonal naive, Naive2, Theta, ES, ARIMA) and ``lower_L``/``upper_L`` per level. The scores
-        (``overall()``, ``per_window()``, ``per_series()``, ``coverage``...) are in ``cv_result_``, the
-        notes of reading and scoring in ``cv_notes_``. This forecaster is not fitted by it."""
-        import pandas as pd
-
-        from lstmcli.data.frequency import season_length
-        from lstmcli.data.loader import load_long_csv, read_frame
-        from lstmcli.forecasting.backtest import backtest_long, backtest_panel
-        from lstmcli.forecasting.backtest_windows import backtest_windows, hold_back_series, window_min_rows
-        from lstmcli.forecasting.crossval import result_rows
-
-        missing = [c for c in (id_col, time_col, target) if c not in df.columns]
-        if missing:
-            raise DataError(
-                f"the DataFrame has no column {missing[0]!r}; columns are: {', '.join(map(str, df.columns))}"
-            )
-        notes: list[str] = []
-
-        def read(path: str) -> tuple[list[Any], str | None]:
-            from lstmcli.data.panel import panel_frequency
-
-            series = load_long_csv(path, id_col=id_col, target=target, time_col=time_col, notes=notes)
-            return series, panel_frequency(path, id_col=id_col, target=target, time_col=time_col)
-
-        series, freq = read_frame(df[[id_col, time_col, target]], read)
-        season = self.config.season or season_length(freq)
-        config = self.config
-
-        def one_window(_: int, held_back: int) -> Any:
-            part = hold_back_series(series, held_back)
-            least = window_min_rows(held_back, h)
-            if self.mode == "global":
-                return backtest_panel(
-                    part, config, horizon=h, season=season, levels=levels, path="the DataFrame",
-                    threads=threads, executor=executor, min_rows=least,
-                )  # fmt: skip
-            return backtest_long(
-                part, config, horizon=h, season=season, levels=levels, path="the DataFrame", threads=threads,
-                executor=executor, min_rows=least,
-            )  # fmt: skip
-
-        result = backtest_windows(
-            one_window, windows=n_windows, step=step_size or h, horizon=h,
-            lengths=[len(s.values) for s in series], path="the DataFrame",
-        )  # fmt: skip
-        self.cv_result_ = result
-        self.cv_notes_ = tuple(notes) + tuple(result.notes)
-        return pd.DataFrame(result_rows(id_col, series, result))
-
     def fit(
         self,
         panel: Panel | Sequence[SeriesData],

@@ -83,12 +83,17 @@ def first_epoch_message(members: list[int], total: int) -> str | None:
     )
 
 
+def step_range(first: int, last: int) -> str:
+    """ "steps 3-6", "step 6"."""
+    return f"step {first}" if first == last else f"steps {first}-{last}"
+
+
 def horizon_message(horizon: int, steps: int) -> str | None:
     """One line when the horizon goes beyond the ``steps`` validation scored, or None."""
     if steps <= 0 or steps >= horizon:
         return None
     return (
-        f"validation scored horizon steps 1-{steps} only: steps {steps + 1}-{horizon} were never checked "
+        f"validation scored horizon {step_range(1, steps)} only: {step_range(steps + 1, horizon)} were never checked "
         "against held-out data and their intervals are extrapolated; use a larger --val-size or a shorter "
         "--horizon"
     )
@@ -133,7 +138,7 @@ def forecast_warnings(
         trained_for = np.shape(residuals)[-1] >= len(values)
         fix = "a larger --val-size" if trained_for else f"--horizon {len(values)}"
         out.append(
-            f"steps {validated + 1}-{len(values)} go beyond the {validated} the model's validation scored: "
+            f"{step_range(validated + 1, len(values))} go beyond the {validated} the model's validation scored: "
             f"never checked against held-out data, their intervals extrapolated; forecast a shorter "
             f"--horizon, or train with {fix}"
         )
