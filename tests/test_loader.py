@@ -1217,3 +1217,22 @@ def test_a_weekday_that_never_has_a_row_is_named_as_closed_not_only_counted(tmp_
         "date,sales\n" + "".join(f"{d.date()},{k}\n" for k, d in enumerate(days) if k not in (9, 30))
     )
     assert "closed" not in " ".join(load_csv(path).notes)  # two gaps are gaps
+
+
+def test_a_semicolon_file_whose_dots_look_like_thousands_is_said(csv):
+    """'1.542' in a ';' file (the locales that write 3,5 for 3.5 write 1.542 for 1542) was read as
+    1.542 without a word: forecasts a thousand times too small (a walk-through). Said, not guessed."""
+    rows = "".join(
+        f"0{d}.01.2023;{v}\n" for d, v in zip(range(1, 9), ["542", "1.002", "871", "1.949"] * 2, strict=True)
+    )
+    d = load_csv(csv("Datum;Menge\n" + rows))
+    assert d.values[1] == pytest.approx(1.002)  # (read as written)
+    said = " ".join(" ".join(d.notes).split())
+    assert (
+        "Read '1.002' as 1.002 in column 'Menge': in this ';' file '.' may separate thousands instead (1002)"
+        in said
+    )
+    # decimals of other lengths, or a ',' somewhere: nothing to say
+    for other in (["5.25", "1.002", "3.5", "4.75"], ["5,25", "1.002,5", "3,5", "4,75"]):
+        rows = "".join(f"0{d}.01.2023;{v}\n" for d, v in zip(range(1, 9), other * 2, strict=True))
+        assert "may separate thousands" not in " ".join(load_csv(csv("Datum;Menge\n" + rows)).notes)

@@ -441,3 +441,27 @@ def test_shared_lookbacks_are_capped_as_the_short_series_would_cap_its_own():
     assert panel_lookbacks(cfg, 4, 8, [40] * 200) == [8, 4, 6, 12, 16]  # long series: not capped
     # direct forecasts hold the horizon inside each window: the short series keeps half its values
     assert panel_lookbacks(cfg, 4, 8, lengths, direct=True) == [2, 2, 2, 2, 2]
+
+
+def test_a_panels_values_written_a_locales_way_are_found_without_target(tmp_path):
+    """A single series' value column is found when written 1006,91 in a ';' file or 1,006.91; a panel's
+    said "numeric columns: none; name it with --target" (a walk-through). And a known-future column is
+    never taken for the values."""
+    dates = pd.date_range("2023-01-02", periods=30, freq="D").strftime("%Y-%m-%d")
+    rows = [
+        (sid, d, 1000.5 + 10 * k + j % 7, j % 2)
+        for k, sid in enumerate(["a", "b"])
+        for j, d in enumerate(dates)
+    ]
+    euro = "Store;Date;Sales (EUR)\n" + "".join(
+        f"{s};{d};{str(v).replace('.', ',')}\n" for s, d, v, _ in rows
+    )
+    (tmp_path / "euro.csv").write_text(euro)
+    grouped = "Store,Date,Sales (EUR)\n" + "".join(f'{s},{d},"{v:,.2f}"\n' for s, d, v, _ in rows)
+    (tmp_path / "grouped.csv").write_text(grouped)
+    for name in ("euro.csv", "grouped.csv"):
+        panel = load_panel(tmp_path / name, id_col="Store")
+        assert panel.target == "Sales (EUR)" and panel.series[0].values[0] == pytest.approx(1000.5)
+    promo = "Store,Date,Sales,promo\n" + "".join(f"{s},{d},{v},{p}\n" for s, d, v, p in rows)
+    (tmp_path / "promo.csv").write_text(promo)
+    assert load_panel(tmp_path / "promo.csv", id_col="Store", future=("promo",)).target == "Sales"

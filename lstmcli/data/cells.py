@@ -138,10 +138,33 @@ def numeric_column(table: Table, name: str, flags: bool = False) -> NumericColum
             note = f"Read ',' as the decimal point in column '{name}'."
     if bad.any():
         vals, bad, note = _grouped(s, name, missing, vals, bad, note)
+    elif table.sep == ";" and note is None:
+        note = _dots_like_thousands(s, name, missing)
     if bad.any() and flags:
         vals, bad, note = _flags(s, name, missing, vals, bad, note)
     inf = np.isinf(vals)
     return NumericColumn(vals, missing, bad, inf, note)
+
+
+_THREE_AFTER_DOT_RE = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
+
+
+def _dots_like_thousands(s: pd.Series, name: str, missing: np.ndarray) -> str | None:
+    """A note when a ';' file's column (the locales that write 3,5 for 3.5, and 1.542 for 1542) has a
+    '.' in some cells, each followed by groups of exactly three digits, and no ',' anywhere: read as
+    decimals they are a thousand times smaller than their writer may have meant. Said, not guessed."""
+    present = s[~missing]
+    dotted = present[present.str.contains(".", regex=False)]
+    if dotted.empty or present.str.contains(",", regex=False).any():
+        return None
+    if not dotted.str.match(_THREE_AFTER_DOT_RE).all():
+        return None
+    cell = dotted.iloc[0]
+    return (
+        f"Read {show(cell)} as {float(cell):g} in column '{name}': in this ';' file '.' may separate "
+        f"thousands instead ({cell.replace('.', '')}), as every '.' there is followed by three digits; if "
+        "so, write the numbers without it"
+    )
 
 
 def _grouped(

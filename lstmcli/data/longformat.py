@@ -17,6 +17,13 @@ from lstmcli.data.wording import fmt_lines, fmt_list, missing_col_error, plural,
 from lstmcli.errors import ConfigError, DataError
 
 
+def _locale_numbers(table: Table, name: str) -> bool:
+    """Whether every present cell of a column is a number the value reader takes (``numeric_column``:
+    decimal commas in a ';' file, thousands separators), and some cell is present."""
+    col = numeric_column(table, name)
+    return bool((~col.missing).any() and not col.bad.any())
+
+
 def long_columns(
     table: Table,
     id_col: str,
@@ -51,11 +58,10 @@ def long_columns(
         if "value" in cols and "value" not in reserved and (time is None or time.name != "value"):
             target = "value"
         else:
-            pool = [
-                c
-                for c in cols
-                if c not in reserved and (time is None or c != time.name) and looks_numeric(table, c)
-            ]
+            free = [c for c in cols if c not in reserved and (time is None or c != time.name)]
+            pool = [c for c in free if looks_numeric(table, c)]
+            if not pool:  # numbers written a locale's way (1006,91 in a ';' file; 1,006.91), as a single
+                pool = [c for c in free if _locale_numbers(table, c)]  # series' target is found
             if len(pool) != 1:
                 raise DataError(
                     f"{p}: cannot tell which column holds the values (numeric columns: "
