@@ -31,9 +31,11 @@ def long_columns(
     time_col: str | None,
     split_col: str | None,
     others: tuple[str, ...] = (),
+    inputs: tuple[str, ...] = (),
 ) -> tuple[str, Time | None, str | None]:
     """The value column, the time column (None: file order) and the split column (None: no test rows);
-    ``others`` (static feature columns) are never taken for the value or time column."""
+    ``others`` (static feature columns) are never taken for the value or time column, ``inputs`` (the
+    known-future columns) never guessed to be the value column."""
     p = table.path
     cols = table.columns
     if id_col not in cols:
@@ -58,7 +60,7 @@ def long_columns(
         if "value" in cols and "value" not in reserved and (time is None or time.name != "value"):
             target = "value"
         else:
-            free = [c for c in cols if c not in reserved and (time is None or c != time.name)]
+            free = [c for c in cols if c not in {*reserved, *inputs} and (time is None or c != time.name)]
             pool = [c for c in free if looks_numeric(table, c)]
             if not pool:  # numbers written a locale's way (1006,91 in a ';' file; 1,006.91), as a single
                 pool = [c for c in free if _locale_numbers(table, c)]  # series' target is found

@@ -76,7 +76,7 @@ def load_panel(
         if name in (id_col, target, time_col):
             raise ConfigError(f"--static-features '{name}' is also the id, target or time column")
     chosen = target is None
-    target, time, _ = long_columns(table, id_col, target, time_col, None, (*static, *future))
+    target, time, _ = long_columns(table, id_col, target, time_col, None, tuple(static), inputs=tuple(future))
     col = numeric_column(table, target)
     check_numbers(table, target, col)
     read: list[str] = [col.note] if col.note else []  # (thousands separators, decimal commas, flags)
