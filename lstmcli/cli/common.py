@@ -47,9 +47,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def print_notes(console: Console, notes: Sequence[str]) -> None:
-    """The loader's notes, one line each (``note:`` dimmed; what they quote shown as text)."""
+    """The loader's notes, one line each (``note:`` dimmed; what they quote shown as text): wrapped to
+    a terminal's width, a whole line each in a log or a pipe (as errors and warnings are)."""
     for note in notes:
-        console.print(text.styled(("note:", "dim"), " " + text.printable(note)))
+        console.print(
+            text.styled(("note:", "dim"), " " + text.printable(note)), soft_wrap=not console.is_terminal
+        )
 
 
 def warn(message: str) -> None:
