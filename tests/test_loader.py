@@ -184,6 +184,14 @@ def test_long_file_given_to_load_csv_explains_itself():
     assert "did you mean --id-col series_id?" in msg
 
 
+def test_a_numeric_id_column_is_suggested_too(csv):
+    """Stores numbered 007, 010, 2: the duplicate dates' error gave no hint, as the id looked like a
+    number (a walk-through); a column of whole numbers that repeat is suggested, quoted for a shell."""
+    rows = "".join(f"{sid},2023-01-0{d},{d * 1.5}\n" for sid in ("007", "010", "2") for d in range(1, 8))
+    msg = error(DataError, load_csv, csv("Store ID,Date,Sales\n" + rows), target="Sales")
+    assert "did you mean --id-col 'Store ID'?" in msg
+
+
 def test_m3_long_fixture():
     series = load_long_csv(DATA / "m3_quarterly_first3.csv")
     assert [s.series_id for s in series] == ["N0647", "N0702", "N0762"]

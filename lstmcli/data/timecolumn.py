@@ -8,6 +8,7 @@ the series, so doubtful columns are left alone and the rows stay in file order.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,16 +184,20 @@ def find_time(table: Table, time_col: str | None) -> Time | None:
 
 
 def separating_column(table: Table, time: Time, keys: np.ndarray) -> str | None:
-    """A text column that tells the series of a long file apart: with it, every time appears once per
-    value (id-like names first, then the others in file order); None when no column does."""
+    """A column that tells the series of a long file apart: with it, every time appears once per value
+    (id-like names first, then text columns in file order, then columns of whole numbers that repeat);
+    None when no column does."""
     named = [c for c in table.columns if c.lower() in _ID_NAMES]
     others = [c for c in table.columns if c not in named]
-    for c in named + others:
-        if c == time.name or looks_numeric(table, c):
+    numbers = [c for c in others if c != time.name and looks_numeric(table, c)]
+    for c in named + [c for c in others if c not in numbers] + numbers:
+        if c == time.name or (looks_numeric(table, c) and c not in named and c not in numbers):
             continue
         ids = table.df[c]
         if ids.nunique() < 2:
             continue
+        if c in numbers and (integer_column(table, c) is None or ids.nunique() * 2 > len(ids)):
+            continue  # (a number column is an id when whole and repeated: 007, 010, 2 for stores)
         pairs = pd.DataFrame({"id": ids.to_numpy(), "t": keys})
         if not pairs.duplicated().any():
             return c
@@ -219,7 +224,11 @@ def sort_rows(table: Table, time: Time, notes: list[str]) -> np.ndarray:
         where = np.sort(table.lines[k == ks[dup[0]]])
         shown = fmt_ts(keys[first]) if time.kind == "dates" else f"{keys[first]:g}"
         id_col = separating_column(table, time, k)
-        hint = f" (several series in long format? did you mean --id-col {id_col}?)" if id_col else ""
+        hint = (
+            f" (several series in long format? did you mean --id-col {shlex.quote(id_col)}?)"
+            if id_col
+            else ""
+        )
         raise DataError(
             f"{table.path}: column '{time.name}': {shown} appears on {fmt_lines(where)}; "
             f"each time must appear only once{hint}"
