@@ -256,10 +256,10 @@ def open_archive(
     name = path.name
     if not path.exists():  # the whole path: a wrong folder is as likely as a wrong name
         raise ModelFileError(f"{path}: no such model file; train one with `lstmcli train DATA.csv`")
-    if path.is_dir():
-        raise ModelFileError(f"{name}: is a directory, not a model file")
+    if path.is_dir():  # (the path as given: which folder, which device, is the point)
+        raise ModelFileError(f"{path}: is a directory, not a model file")
     try:
-        f = open_regular(path, name, "a model file", ModelFileError)
+        f = open_regular(path, str(path), "a model file", ModelFileError)
     except PermissionError:
         raise ModelFileError(f"{name}: permission denied (cannot read the model file)") from None
     except OSError as e:

@@ -548,7 +548,8 @@ def transform_names(spec: str) -> list[str]:
         if n not in TRANSFORM_NAMES:
             shown = n if n else "(empty)"
             raise OptionError(
-                f"--transform {spec!r}: unknown transform '{shown}'; valid names: {', '.join(TRANSFORM_NAMES)}"
+                f"--transform {spec!r}: unknown transform '{shown}'; valid names: auto (the default, alone) or "
+                f"a list of {', '.join(TRANSFORM_NAMES)}"
             )
     if "none" in names and len(names) > 1:
         raise OptionError(f"--transform {spec!r}: 'none' cannot be combined with other transforms")
