@@ -75,7 +75,7 @@ def backtest_windows(
     if windows < 1 or step < 1:
         raise ConfigError("--windows and --step must be at least 1")
     if windows > 1 and horizon and len(lengths):
-        first = window_min_rows(step, horizon)
+        first = window_min_rows((windows - 1) * step, horizon)
         need = (windows - 1) * step + horizon + first
         if max(lengths) < need:
             raise ConfigError(
@@ -98,7 +98,7 @@ def backtest_windows(
 
 def stack_windows(parts: Sequence[BacktestResult], step: int) -> BacktestResult:
     """One result of every window's rows, in order; an interval level is kept when every window has it
-    (its coverage when every window's was measured); a note of some windows only says which."""
+    (its coverage over the forecasts that have one: ``covered``); a note of some windows says which."""
     if len(parts) == 1:
         return parts[0]
     first = parts[0]
