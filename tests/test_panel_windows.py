@@ -143,7 +143,7 @@ def test_the_table_view_shows_each_window(shops):
     assert r.exit_code == 0, r.output
     text = " ".join(r.stdout.split())
     assert f"{len(SERIES)} series, up to 2 origins each ({H} steps apart), {H} steps" in text
-    assert "OWA per window" in text and "means over 2 windows" in text
+    assert "OWA per window" in text and "means over its windows (up to 2)" in text
 
 
 def test_a_series_too_short_for_the_early_windows_is_scored_in_the_others(tmp_path, shops):

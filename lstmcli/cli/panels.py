@@ -560,7 +560,7 @@ def worst_series_table(
         return value if math.isfinite(value) else -math.inf  # (undefined: no scale; listed last)
 
     order = sorted(range(len(per_series)), key=lambda k: (-owa(k), k))[:WORST_SHOWN]
-    over = f", means over {windows} windows" if windows > 1 else ""
+    over = f", means over its windows (up to {windows})" if windows > 1 else ""
     table = Table(
         title=f"Worst series by OWA ({len(order)} of {len(per_series)}{over}; all: --format csv|json)",
         title_justify="left",
