@@ -220,7 +220,7 @@ def test_known_inputs_are_cross_validated_with_each_window_own_known_values(tmp_
     from tests.test_panel_known import panel_csv
 
     data = tmp_path / "p.csv"
-    panel_csv(data, n=120, exact=True)
+    panel_csv(data, n=80, exact=True)
     args = ["backtest", str(data), "--id-col", "store", "--target", "sales", "--future-features", "promo",
             "--horizon", "5", "--windows", "3", "--step", "7", "--format", "json", *FAST[:-3]]  # fmt: skip
     r = runner.invoke(app, args)
@@ -235,18 +235,19 @@ def test_known_inputs_are_cross_validated_with_each_window_own_known_values(tmp_
     # +30 on promotion days, known in advance: every window forecasts them (the flags of its own days)
     assert all(w["overall"]["LSTM"]["MAE"] < 0.5 * w["overall"]["Naive"]["MAE"] for w in out["windows"])
     lines = data.read_text().splitlines()
-    gone = [k for k, line in enumerate(lines) if line.startswith("b,")][-12]  # scored in window 2 only
+    # (window 1 scores rows -19..-15 of each series, window 2 -12..-8: refused before any training)
+    gone = [k for k, line in enumerate(lines) if line.startswith("b,")][-16]  # scored in window 1 only
     data.write_text("\n".join(line for k, line in enumerate(lines) if k != gone) + "\n")
     r = runner.invoke(app, args)
     assert r.exit_code == 1, r.output
     text = " ".join(r.stderr.split())
-    assert "window 2 of 3 (the last 7 rows held back)" in text
+    assert "window 1 of 3 (the last 14 rows held back)" in text
     assert f"series 'b' has no 'sales' value for {lines[gone].split(',')[1]}, among the 5 steps" in text
     # an empty known input among the steps a window forecasts: refused, not interpolated (a 0/1 flag
     # became 0.5; a walk-through), as predict refuses it in a forecast period
     data.write_text("\n".join(lines) + "\n")
     frame = pd.read_csv(data)
-    at = frame.index[frame.store == "c"][-2]
+    at = frame.index[frame.store == "c"][-17]
     frame.loc[at, "promo"] = None
     frame.to_csv(data, index=False)
     r = runner.invoke(app, args)
