@@ -14,6 +14,11 @@ class DataError(LstmcliError):
     """A CSV or series that cannot be used as it is (missing column, bad cell, too short, ...)."""
 
 
+class ValuesError(DataError):
+    """Values a fitted transform cannot take (zeros or negatives under a log or power transform): a
+    problem of one series' values, where a panel's other series may still be forecast."""
+
+
 class ModelFileError(LstmcliError):
     """A model file that cannot be read, is damaged, or is not a lstmcli model."""
 

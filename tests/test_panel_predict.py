@@ -293,3 +293,23 @@ def test_one_series_its_model_cannot_take_is_left_out_not_the_panel(tmp_path):
     r = runner.invoke(app, ["predict", "-m", str(tmp_path / "m.npz"), "--data", str(tmp_path / "closed.csv"),
                             "--id", "east"])  # fmt: skip
     assert r.exit_code == 1 and "series 'east'" in r.stderr, r.output
+
+
+def test_the_api_takes_one_id_one_level_and_names_the_dataframe(fitted):  # noqa: F811
+    """predict(ids="east") iterated the string's letters, predict(levels=80) failed in the intervals, a
+    fit_frame error named its temporary file, load_panel(DataFrame) printed the whole frame (a walk-through)."""
+    from lstmcli.forecasting.panel import PanelForecaster
+    from tests.test_panel import TINY
+
+    one = fitted.predict(3, ids="east", levels=80)
+    assert list(one) == ["east"] and list(one["east"].intervals) == [80]
+    frame = panel_frame()
+    with pytest.raises(DataError) as e:
+        PanelForecaster(TINY).fit_frame(
+            frame[frame.store == "east"].head(5), id_col="store", time_col="date", target="sales"
+        )
+    assert str(e.value).startswith("the DataFrame") and "frame.csv" not in str(e.value)
+    with pytest.raises(
+        DataError, match="^a DataFrame is not a file name: give the path of a CSV or Parquet file$"
+    ):
+        load_panel(frame, id_col="store")

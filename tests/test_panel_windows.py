@@ -279,3 +279,42 @@ def test_the_python_api_gives_the_command_line_table_as_a_dataframe(shops):
     assert scores.windows == 2 and scores.coverage[80] == pytest.approx(
         np.mean([lo <= a <= hi for lo, a, hi in zip(cv.lower_80, cv.actual, cv.upper_80, strict=True)])
     )
+
+
+def test_the_python_api_refuses_what_the_command_line_refuses(shops, tmp_path):
+    """A date missing among the scored rows was scored against the next month's actual from Python,
+    which the command line refused; a daily series in a monthly panel was scored with season 12 by
+    both; arguments were checked late or not at all (a walk-through)."""
+    from lstmcli.errors import ConfigError, DataError
+    from lstmcli.forecasting.crossval import cross_validation
+
+    _, frame = shops
+    df = frame.rename(columns={"store": "unique_id", "date": "ds", "sales": "y"})
+    gone = df.drop(df.index[(df.unique_id == "north") & (df.ds == df[df.unique_id == "north"].ds.iloc[-3])])
+    with pytest.raises(
+        DataError, match="series 'north' has no row for .*, among the 8 steps backtest scores"
+    ):
+        cross_validation(gone, h=H, n_windows=2, config=TINY)
+    daily = pd.DataFrame({"unique_id": "d", "ds": pd.date_range("2020-01-01", periods=40, freq="D").strftime("%Y-%m-%d"),
+                          "y": np.arange(40.0) % 7 + 10})  # fmt: skip
+    mixed = pd.concat([df, daily])
+    with pytest.raises(DataError, match="series 'd' does not follow the frequency of the other series"):
+        cross_validation(mixed, h=H, config=TINY)
+    mixed.rename(columns={"unique_id": "store"}).to_csv(tmp_path / "mixed.csv", index=False)
+    r = runner.invoke(
+        app, ["backtest", str(tmp_path / "mixed.csv"), "--id-col", "store", "--horizon", str(H), *TINY_CLI]
+    )
+    assert r.exit_code == 1 and "series 'd' does not follow the frequency" in r.stderr, r.output
+    for kwargs, said in [
+        ({"h": 2.5}, "h must be a whole number of at least 1, got 2.5"),
+        ({"h": H, "step_size": 0}, "step_size must be a whole number of at least 1, got 0"),
+        ({"h": H, "levels": (0.8,)}, "--level must be a percentage from 1 to below 100"),
+    ]:
+        with pytest.raises(ConfigError, match=said):
+            cross_validation(df, config=TINY, **kwargs)
+    with pytest.raises(ConfigError, match="takes a long pandas DataFrame, got Series"):
+        cross_validation(df.y, h=H)
+    steps = df.assign(ds=df.groupby("unique_id").cumcount() + 1)  # numbered steps: no season, said
+    cv, scores = cross_validation(steps, h=H, n_windows=2.0, config=TINY, levels=(80.0,))
+    assert "no dates with a regular frequency, so no season" in " ".join(scores.notes)
+    assert {"lower_80", "upper_80"} <= set(cv.columns) and "BacktestResult(" in repr(scores)

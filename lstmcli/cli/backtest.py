@@ -33,7 +33,7 @@ from lstmcli.cli.plots import GRID_SERIES
 from lstmcli.cli.predict import PlotFile, rows_to_csv
 from lstmcli.cli.predict import _output_kind as output_kind_of
 from lstmcli.cli.train import forecaster_config, warn_settings
-from lstmcli.errors import ConfigError, DataError, OptionError
+from lstmcli.errors import ConfigError, OptionError
 
 D = opt.DEFAULTS
 
@@ -237,7 +237,7 @@ def backtest(
         elif id_col is not None:
             from lstmcli.cli.panels import panel_mode, panel_what
             from lstmcli.data.loader import load_long_csv, season_length
-            from lstmcli.data.panel import gapped_series, panel_frequency
+            from lstmcli.data.panel import panel_frequency
             from lstmcli.forecasting.backtest import backtest_panel
 
             by_id = None
@@ -273,30 +273,10 @@ def backtest(
             from lstmcli.forecasting.backtest import common_horizon
 
             h_all = common_horizon(series, horizon, data.name)
-            gapped = gapped_series(series, found) if found else []
-            from lstmcli.data.panel import missing_scored_date
+            from lstmcli.data.panel import check_scored_rows
 
-            for s in series:  # a gap among the scored rows: a step scored against a later date
-                scored = h_all + (n_windows - 1) * (step or h_all)
-                numbered = (
-                    s.times is not None and s.times.dtype.kind in "iuf"
-                )  # (dates: if gapped_series said)
-                gone = (
-                    missing_scored_date(s.times, found, scored) if numbered or s.series_id in gapped else None
-                )
-                if gone is not None:
-                    raise DataError(
-                        f"{data}: series {s.series_id!r} has no row for {gone}, "
-                        f"among the {scored} steps backtest scores: a forecast step would be scored against a "
-                        "later one; add that row with its value (backtest --id-col fills nothing)"
-                    )
-            if gapped:  # said, not filled: the scored test rows stay the file's own
-                from lstmcli.data.wording import fmt_list
-
-                print_notes(err, [f"{len(gapped)} of {len(series)} series miss dates of the {found} grid "
-                                  f"({fmt_list(gapped, 3)}): backtest --id-col takes each series' rows as consecutive "
-                                  "steps; fill the gaps in the file (train and predict fill them by "
-                                  "--fill)."])  # fmt: skip
+            scored = h_all + (n_windows - 1) * (step or h_all)  # (every window's rows)
+            print_notes(err, check_scored_rows(series, found, scored, str(data)))
             mode = panel_mode(global_)
             from lstmcli.forecasting.backtest_windows import (
                 backtest_windows,

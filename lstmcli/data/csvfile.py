@@ -25,8 +25,9 @@ from lstmcli.files import open_regular, read_bounded
 def _read_bytes(path) -> tuple[str, bytes]:
     try:
         shown = os.fspath(path)
-    except TypeError:
-        raise DataError(f"{path!r} is not a file name") from None
+    except TypeError:  # (a DataFrame's repr would be many lines: its type is enough)
+        shown = repr(path) if isinstance(path, (int, float)) or path is None else f"a {type(path).__name__}"
+        raise DataError(f"{shown} is not a file name: give the path of a CSV or Parquet file") from None
     if isinstance(shown, bytes):
         shown = os.fsdecode(shown)
     if not shown:

@@ -335,6 +335,51 @@ def _why_missing(pos: np.ndarray) -> str:
     return f"with a row only every {steps[k]} steps, of another frequency" if regular else "mostly missing"
 
 
+def off_frequency(series, alias: str) -> str | None:
+    """The first of ``load_long_csv``'s series with a date off the grid of the frequency ``alias`` (a
+    daily series in a monthly panel), or None: its steps are not the panel's steps."""
+    import pandas as pd
+
+    off = parse_offset(alias)
+    for s in series:
+        if s.times is None or len(s.times) < 2 or s.times.dtype.kind != "M":
+            continue
+        times = s.times.astype("datetime64[ns]")
+        grid = pd.date_range(pd.Timestamp(times[0]), pd.Timestamp(times[-1]), freq=off)
+        if not np.isin(times, grid.to_numpy().astype("datetime64[ns]")).all():
+            return str(s.series_id)
+    return None
+
+
+def check_scored_rows(series, alias: str | None, scored: int, path: str) -> list[str]:
+    """What a backtest of ``load_long_csv``'s series must refuse or say before it scores their last
+    ``scored`` rows, taken as consecutive steps: a series off the panel's frequency (an error), a date
+    or a numbered step missing among the scored rows or their origin (an error: a forecast step would be
+    scored against a later one), and dates missing before them (a note, returned)."""
+    if alias is not None and (odd := off_frequency(series, alias)) is not None:
+        raise DataError(
+            f"{path}: series {odd!r} does not follow the frequency of the other series ({alias}); backtest "
+            "a panel of one frequency"
+        )
+    gapped = gapped_series(series, alias) if alias else []
+    for s in series:
+        numbered = s.times is not None and s.times.dtype.kind in "iuf"
+        gone = missing_scored_date(s.times, alias, scored) if numbered or s.series_id in gapped else None
+        if gone is not None:
+            raise DataError(
+                f"{path}: series {s.series_id!r} has no row for {gone}, among the {scored} steps backtest "
+                "scores: a forecast step would be scored against a later one; add that row with its value "
+                "(backtest --id-col fills nothing)"
+            )
+    if not gapped:
+        return []
+    return [
+        f"{len(gapped)} of {len(series)} series miss dates of the {alias} grid ({fmt_list(gapped, 3)}): "
+        "backtest --id-col takes each series' rows as consecutive steps; fill the gaps in the file (train "
+        "and predict fill them by --fill)."
+    ]
+
+
 def missing_scored_date(times: np.ndarray, alias: str | None, scored: int) -> str | None:
     """The first date of the frequency ``alias`` missing among a series' last ``scored`` rows and the
     row before them (its forecast origin), or None: a backtest taking rows as consecutive steps would

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from lstmcli.errors import ConfigError, DataError, ModelFileError, OptionError
+from lstmcli.errors import ConfigError, DataError, ModelFileError, OptionError, ValuesError
 
 __all__ = [
     "TRANSFORM_NAMES",
@@ -237,7 +237,7 @@ class Log(Transform):
         if y.size and not np.all(y > 0):  # also catches NaN
             finite = y[~np.isnan(y)]
             low = float(np.min(finite)) if finite.size else float("nan")
-            raise DataError(f"log transform needs positive values; {prefix} {low:g}")
+            raise ValuesError(f"log transform needs positive values; {prefix} {low:g}")
 
     def transform(self, y) -> np.ndarray:
         y = np.asarray(y, dtype=np.float64)
@@ -279,7 +279,7 @@ class PowerTransform(Transform):
         if y.size and not np.all(y > 0):
             finite = y[~np.isnan(y)]
             low = float(np.min(finite)) if finite.size else float("nan")
-            raise DataError(f"power transform needs positive values; {label} has a minimum of {low:g}")
+            raise ValuesError(f"power transform needs positive values; {label} has a minimum of {low:g}")
         self.lam = guerrero_lambda(y, self.season)
         return self
 
@@ -287,7 +287,7 @@ class PowerTransform(Transform):
         self._check_fitted("lam")
         y = np.asarray(y, dtype=np.float64)
         if y.size and not np.all(y > 0):
-            raise DataError(
+            raise ValuesError(
                 f"power transform needs positive values; the data has a minimum of {np.nanmin(y):g}"
             )
         if self.lam == 0.0:

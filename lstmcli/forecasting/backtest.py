@@ -48,6 +48,11 @@ class BacktestResult:
     def windows(self) -> int:
         return 1 if self.window is None else int(self.window.max())
 
+    def __repr__(self) -> str:  # (the arrays would fill a notebook's cell)
+        levels = ", ".join(f"{level:g}" for level in self.intervals) or "none"
+        return (f"BacktestResult({len(self.labels)} forecasts, {self.windows} window(s), horizon {self.horizon}, "
+                f"season {self.season}, methods {', '.join(self.forecasts)}, levels {levels})")  # fmt: skip
+
     def subset(self, rows: Sequence[int] | np.ndarray) -> BacktestResult:
         """The result of these rows only (a window's, say): forecasts, actuals and intervals; the
         coverage measured again over them, the notes left behind."""

@@ -54,7 +54,7 @@ def cross_validation_rows(
     - windows: (S,) each row's window (1 the earliest), a ``window`` column after ``cutoff``; None: one
     """
     taken = {"cutoff", "window", "date", "step", "actual", "forecast", *baselines}
-    taken |= {f"{side}_{level}" for level in (bounds or {}) for side in ("lower", "upper")}
+    taken |= {f"{side}_{level:g}" for level in (bounds or {}) for side in ("lower", "upper")}
     if id_col in taken:
         raise ConfigError(
             f"the id column '{id_col}' has the name of a column of the cross-validation table; rename it"
@@ -71,8 +71,8 @@ def cross_validation_rows(
             row["forecast"] = float(forecast[k, j])
             row |= {name: float(f[k, j]) for name, f in baselines.items()}
             for level, (lo, hi) in (bounds or {}).items():
-                row[f"lower_{level}"] = None if np.isnan(lo[k, j]) else float(lo[k, j])
-                row[f"upper_{level}"] = None if np.isnan(hi[k, j]) else float(hi[k, j])
+                row[f"lower_{level:g}"] = None if np.isnan(lo[k, j]) else float(lo[k, j])  # (80, not 80.0)
+                row[f"upper_{level:g}"] = None if np.isnan(hi[k, j]) else float(hi[k, j])
             rows.append(row)
     return rows
 
@@ -119,15 +119,20 @@ def cross_validation(
 
     from lstmcli.data.frequency import season_length
     from lstmcli.data.loader import load_long_csv, read_frame
-    from lstmcli.data.panel import panel_frequency
+    from lstmcli.data.panel import check_scored_rows, panel_frequency
     from lstmcli.errors import DataError
     from lstmcli.forecasting.backtest import backtest_long, backtest_panel
     from lstmcli.forecasting.backtest_windows import backtest_windows, hold_back_series, window_min_rows
-    from lstmcli.forecasting.config import ForecasterConfig
+    from lstmcli.forecasting.config import ForecasterConfig, checked_levels
 
     config = config or ForecasterConfig()
     if mode not in ("local", "global"):
         raise ConfigError(f"mode must be local or global, got {mode!r}")
+    h, n_windows = _count("h", h), _count("n_windows", n_windows)
+    step = h if step_size is None else _count("step_size", step_size)
+    levels = checked_levels(levels)
+    if not hasattr(df, "columns"):
+        raise ConfigError(f"cross_validation takes a long pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in (id_col, time_col, target) if c not in df.columns]
     if missing:
         raise DataError(
@@ -142,6 +147,12 @@ def cross_validation(
     series, freq = read_frame(df[[id_col, time_col, target]], read)
     season = config.season or season_length(freq)
     where = "the DataFrame"
+    if config.season is None and freq is None:
+        notes.append(
+            f"{where} has no dates with a regular frequency, so no season: give ForecasterConfig(season=...) "
+            "(12 for monthly data, 4 for quarterly)"
+        )
+    notes += check_scored_rows(series, freq, h + (n_windows - 1) * step, where)
 
     def one_window(_: int, held_back: int) -> Any:
         part = hold_back_series(series, held_back)
@@ -157,8 +168,22 @@ def cross_validation(
         )  # fmt: skip
 
     result = backtest_windows(
-        one_window, windows=n_windows, step=step_size or h, horizon=h,
+        one_window, windows=n_windows, step=step, horizon=h,
         lengths=[len(s.values) for s in series], path=where,
     )  # fmt: skip
     result.notes[:0] = notes
     return pd.DataFrame(result_rows(id_col, series, result)), result
+
+
+def _count(name: str, value: Any) -> int:
+    """A whole number of at least 1 (2.0 from arithmetic too), else a one-line error naming it."""
+    import numbers
+
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not float(value).is_integer()
+        or value < 1
+    ):
+        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(value)

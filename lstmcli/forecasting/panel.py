@@ -16,8 +16,8 @@ import numpy as np
 
 from lstmcli.engine.threads import cores_for
 from lstmcli.engine.training import EpochReport
-from lstmcli.errors import ConfigError, DataError
-from lstmcli.forecasting.config import ForecasterConfig, resolve_combine
+from lstmcli.errors import ConfigError, DataError, LstmcliError, ValuesError
+from lstmcli.forecasting.config import ForecasterConfig, checked_levels, resolve_combine
 from lstmcli.forecasting.forecaster import Forecast, Forecaster
 from lstmcli.forecasting.known import known_inputs_for
 from lstmcli.forecasting.panel_batch import predict_blocks, worker_executor
@@ -97,7 +97,10 @@ class PanelForecaster:
             lambda path: load_panel(path, id_col=id_col, time_col=time_col, target=target),
         )
         self.read_notes_ = tuple(panel.notes)  # (the loader's notes: filled values, skipped series)
-        return self.fit(panel, **kwargs)
+        try:
+            return self.fit(replace(panel, path="the DataFrame"), **kwargs)  # (not the temporary file)
+        except LstmcliError as e:
+            raise type(e)(str(e).replace(str(panel.path), "the DataFrame")) from None
 
     def fit(
         self,
@@ -270,7 +273,10 @@ class PanelForecaster:
         takes each series' values for its forecast period from ``future``
         (``data.future.load_panel_future``); a series it lacks is an error naming it."""
         st = self._state()
+        if isinstance(ids, str):  # one id (its characters are not ids)
+            ids = [ids]
         wanted = st.ids if ids is None else [str(i) for i in ids]
+        levels = checked_levels(levels)  # (a single level, 80, as Forecaster.predict takes it)
         if future is not None or st.first.known.width:  # each series with its own future values
             forecasts = {sid: self._predict_known(sid, horizon, levels, method, future) for sid in wanted}
             return self._calibrated(forecasts, levels)
@@ -375,7 +381,7 @@ class PanelForecaster:
                     horizon, data=series, levels=levels, method=method, future=ahead
                 )
             except DataError as e:  # (a --future file's own errors name the series already)
-                if ids is None and ahead is None and not model.state_.known.width:  # (its values: the others)
+                if ids is None and isinstance(e, ValuesError):  # one series' values: the others go on
                     left_out.append((sid, f"its model cannot forecast from these values ({e})"))
                     continue
                 raise DataError(str(e) if ahead is not None else f"series '{sid}': {e}") from None
