@@ -85,7 +85,7 @@ class BacktestResult:
         for label in order:
             mine = [r for r, lab in zip(rows, self.labels, strict=True) if lab == label]
             merged = {
-                name: {m: float(np.mean([r[name][m] for r in mine])) for m in mine[0][name] if m != "OWA"}
+                name: {m: mean_defined([r[name][m] for r in mine]) for m in mine[0][name] if m != "OWA"}
                 for name in mine[0]
             }
             base = merged["Naive2"]
