@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -64,11 +66,20 @@ def test_a_pool_that_starts_releases_a_pending_handoff(tmp_path, monkeypatch) ->
     assert not Path(handoff.folder).exists() and not early_workers.pending()
 
 
-def _train(cwd: Path, cache: Path, model: str) -> subprocess.CompletedProcess:
-    """A `train` of the sample with its own Numba cache, and its own temporary folder (``cwd / "tmp"``:
-    the handoff folders it makes there are its own, whatever else runs on the machine)."""
-    (cwd / "tmp").mkdir(exist_ok=True)
-    env = os.environ | {"NUMBA_CACHE_DIR": str(cache), "TMPDIR": str(cwd / "tmp")}
+@pytest.fixture
+def short_tmp():
+    """A temporary folder of a short path: the forkserver's socket is made in the temporary folder, and
+    a socket's path has at most 107 bytes (pytest's tmp_path under xdist, at its 100th run, has 108: the
+    early start then failed, as it falls back to for a user whose TMPDIR is that long)."""
+    folder = Path(tempfile.mkdtemp(prefix="ew"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _train(cwd: Path, cache: Path, model: str, temporary: Path) -> subprocess.CompletedProcess:
+    """A `train` of the sample with its own Numba cache, and its own temporary folder (the handoff
+    folders it makes there are its own, whatever else runs on the machine)."""
+    env = os.environ | {"NUMBA_CACHE_DIR": str(cache), "TMPDIR": str(temporary)}
     return subprocess.run(
         [sys.executable, "-m", "lstmcli", "train", str(SAMPLE), "--model", model, *FAST],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=600,
@@ -93,9 +104,11 @@ print(json.dumps({"cached": kernels._CACHE, "misses": sum(sum(f.stats.cache_miss
 @pytest.mark.skipif(
     "forkserver" not in __import__("multiprocessing").get_all_start_methods(), reason="no forkserver"
 )
-def test_a_first_train_shares_the_compile_and_trains_the_model_a_warm_run_trains(tmp_path) -> None:
+def test_a_first_train_shares_the_compile_and_trains_the_model_a_warm_run_trains(tmp_path, short_tmp) -> None:
     cache = tmp_path / "cache"
-    first = _train(tmp_path, cache, "first.npz")  # empty cache: the forkserver and this process compile
+    first = _train(
+        tmp_path, cache, "first.npz", short_tmp
+    )  # empty cache: the forkserver and this process compile
     assert first.returncode == 0, first.stderr
     probe = subprocess.run(
         [sys.executable, "-c", WARM_UP], capture_output=True, text=True, cwd=tmp_path,
@@ -106,7 +119,7 @@ def test_a_first_train_shares_the_compile_and_trains_the_model_a_warm_run_trains
     if not report["cached"]:
         pytest.skip("Numba has no cache folder here: every run compiles")
     assert report["misses"] == 0  # both shares (the engine's, Theta's, Holt-Winters's loops) are cached
-    warm = _train(tmp_path, cache, "warm.npz")
+    warm = _train(tmp_path, cache, "warm.npz", short_tmp)
     assert warm.returncode == 0, warm.stderr
     with np.load(tmp_path / "first.npz") as a, np.load(tmp_path / "warm.npz") as b:
         weights = [k for k in a.files if a[k].dtype.kind == "f"]
@@ -136,10 +149,9 @@ def _ended(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_server_started_early_ends_with_a_caller_that_never_released_it(tmp_path) -> None:
+def test_a_server_started_early_ends_with_a_caller_that_never_released_it(tmp_path, short_tmp) -> None:
     """Nor is its folder left behind: the caller ran no exit handler, the server removes it."""
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
+    temporary = short_tmp
     out = subprocess.run(
         [sys.executable, "-c", ORPHAN], capture_output=True, text=True, cwd=tmp_path,
         env=os.environ | {"NUMBA_CACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(temporary)}, timeout=120,
