@@ -22,6 +22,7 @@ from lstmcli.forecasting.config import ForecasterConfig, checked_levels
 from lstmcli.forecasting.forecaster import Forecaster
 from lstmcli.forecasting.intervals import conformal_width, holding_members, panel_intervals
 from lstmcli.forecasting.metrics import evaluate, mase_scale, mean_defined, msis, owa
+from lstmcli.forecasting.panel_parts import mean_table
 
 
 @dataclass
@@ -83,15 +84,7 @@ class BacktestResult:
         order = list(dict.fromkeys(self.labels))
         out = []
         for label in order:
-            mine = [r for r, lab in zip(rows, self.labels, strict=True) if lab == label]
-            merged = {
-                name: {m: mean_defined([r[name][m] for r in mine]) for m in mine[0][name] if m != "OWA"}
-                for name in mine[0]
-            }
-            base = merged["Naive2"]
-            for m in merged.values():
-                m["OWA"] = owa(m["sMAPE"], m["MASE"], base["sMAPE"], base["MASE"])
-            out.append(merged)
+            out.append(mean_table([r for r, lab in zip(rows, self.labels, strict=True) if lab == label]))
         return order, out
 
     def series_intervals(self) -> dict[str, dict[float, dict[str, float]]]:
