@@ -187,7 +187,7 @@ def backtest(
     start_workers(threads, scheduler)  # gets ready while the data is read
     with user_errors():
         from lstmcli.engine import kernels  # noqa: F401  (binds NumPy's BLAS: a NumPy without it fails first)
-        from lstmcli.forecasting.backtest import backtest_long, backtest_series
+        from lstmcli.forecasting.backtest import backtest_series
         from lstmcli.forecasting.executors import maybe_connect
 
         config = forecaster_config(locals())
@@ -202,9 +202,10 @@ def backtest(
         def progress(k: int, n: int) -> None:
             bar.update(task, completed=k, total=n, description=f"training model {k + 1}/{n}")
 
-        def window_progress(w: int) -> Any:
+        def window_progress(w: int) -> Any:  # (said as window w starts; the progress of its models)
             if n_windows == 1:
                 return progress
+            bar.update(task, description=f"window {w}/{n_windows}")
             return lambda k, n: bar.update(
                 task, completed=k, total=n, description=f"window {w}/{n_windows}: training model {k + 1}/{n}"
             )
@@ -238,7 +239,6 @@ def backtest(
             from lstmcli.cli.panels import panel_mode, panel_what
             from lstmcli.data.loader import load_long_csv, season_length
             from lstmcli.data.panel import panel_frequency
-            from lstmcli.forecasting.backtest import backtest_panel
 
             by_id = None
             if static:  # read first: the static columns are never the target
@@ -278,32 +278,13 @@ def backtest(
             scored = h_all + (n_windows - 1) * (step or h_all)  # (every window's rows)
             print_notes(err, check_scored_rows(series, found, scored, str(data)))
             mode = panel_mode(global_)
-            from lstmcli.forecasting.backtest_windows import (
-                backtest_windows,
-                hold_back_series,
-                window_min_rows,
-            )
+            from lstmcli.forecasting.backtest_windows import backtest_panel_windows
 
             with maybe_connect(scheduler) as cluster, bar:
-
-                def one_window(w: int, held_back: int) -> Any:
-                    part = hold_back_series(series, held_back)
-                    if n_windows > 1:
-                        bar.update(task, description=f"window {w}/{n_windows}")
-                    least = window_min_rows(held_back, h_all)
-                    if mode == "global":
-                        return backtest_panel(
-                            part, config, horizon=horizon, season=m, levels=levels, path=data.name,
-                            threads=threads, static=by_id, executor=cluster, min_rows=least,
-                        )  # fmt: skip
-                    return backtest_long(
-                        part, config, horizon=horizon, season=m, levels=levels, path=data.name,
-                        on_fit=window_progress(w), threads=threads, executor=cluster, min_rows=least,
-                    )  # fmt: skip
-
-                result = backtest_windows(
-                    one_window, windows=n_windows, step=step or h_all, horizon=h_all,
-                    lengths=[len(s.values) for s in series], path=data.name,
+                result = backtest_panel_windows(
+                    series, config, mode=mode, windows=n_windows, step=step or h_all, horizon=h_all, season=m,
+                    levels=levels, path=data.name, threads=threads, executor=cluster, static=by_id,
+                    on_window=window_progress,
                 )  # fmt: skip
             what = panel_what(len(series), n_windows, step or h_all, h_all, mode)
         else:

@@ -191,19 +191,8 @@ def load_panel(
             s = _series(p, target, y, time.name if time else None, timestamps, out_freq)
             if known or n_hist < len(all_rows):
                 s = with_known(
-                    s,
-                    table,
-                    known,
-                    all_rows,
-                    n_hist,
-                    full_pos,
-                    full_G,
-                    full_ts,
-                    fill,
-                    sid,
-                    fills,
-                    known_filled,
-                )
+                    s, table, known, all_rows, n_hist, full_pos, full_G, full_ts, fill, sid, fills, known_filled
+                )  # fmt: skip
             if s.ahead is not None:
                 ahead_series.append((sid, s))
             kept.append(s)
@@ -231,17 +220,8 @@ def load_panel(
     filled_at = {sid: at for sid, at in filled_at.items() if sid in ids}
     known_filled = {sid: at for sid, at in known_filled.items() if sid in ids}
     return Panel(
-        p,
-        id_col,
-        ids,
-        tuple(kept),
-        kept[0].freq,
-        tuple(skipped),
-        tuple(notes),
-        values,
-        filled_at,
-        known_filled,
-    )
+        p, id_col, ids, tuple(kept), kept[0].freq, tuple(skipped), tuple(notes), values, filled_at, known_filled
+    )  # fmt: skip
 
 
 def _ignored_note(columns: list[str]) -> str:

@@ -191,7 +191,7 @@ def separating_column(table: Table, time: Time, keys: np.ndarray) -> str | None:
     others = [c for c in table.columns if c not in named]
     numbers = [c for c in others if c != time.name and looks_numeric(table, c)]
     for c in named + [c for c in others if c not in numbers] + numbers:
-        if c == time.name or (looks_numeric(table, c) and c not in named and c not in numbers):
+        if c == time.name:
             continue
         ids = table.df[c]
         if ids.nunique() < 2:

@@ -22,7 +22,13 @@ import numpy as np
 from lstmcli.errors import ConfigError, DataError, OptionError
 from lstmcli.forecasting.backtest import MIN_TRAINING_ROWS, BacktestResult, covered
 
-__all__ = ["backtest_windows", "hold_back_panel", "hold_back_series", "window_min_rows"]
+__all__ = [
+    "backtest_panel_windows",
+    "backtest_windows",
+    "hold_back_panel",
+    "hold_back_series",
+    "window_min_rows",
+]
 
 
 def hold_back_series(series: Sequence[Any], rows: int) -> list[Any]:
@@ -94,6 +100,38 @@ def backtest_windows(
             which = f"the last {held_back} rows held back" if held_back else "the latest"
             raise type(e)(f"window {w} of {windows} ({which}): {e}") from e
     return stack_windows(parts, step)
+
+
+def backtest_panel_windows(
+    series: Sequence[Any], config: Any, *, mode: str, windows: int, step: int, horizon: int, season: int,
+    levels: Sequence[float] = (), path: str = "data", threads: int = 1, executor: Any = None,
+    static: dict[str, Sequence[Any]] | None = None, on_window: Callable[[int], Any] | None = None,
+) -> BacktestResult:  # fmt: skip
+    """``backtest_windows`` of long-format series (``backtest --id-col``, ``crossval.cross_validation``):
+    each window is the one-origin backtest of the series cut at its origin, by one global model
+    (``backtest_panel``) or a model per series (``backtest_long``), scoring a series with
+    ``window_min_rows``. ``on_window(w)`` is called as window w starts and returns the local models'
+    progress callback for it (or None)."""
+    from lstmcli.forecasting.backtest import backtest_long, backtest_panel
+
+    def one_window(w: int, held_back: int) -> BacktestResult:
+        report = on_window(w) if on_window is not None else None
+        part = hold_back_series(series, held_back)
+        least = window_min_rows(held_back, horizon)
+        if mode == "global":
+            return backtest_panel(
+                part, config, horizon=horizon, season=season, levels=levels, path=path, threads=threads,
+                static=static, executor=executor, min_rows=least,
+            )  # fmt: skip
+        return backtest_long(
+            part, config, horizon=horizon, season=season, levels=levels, path=path, on_fit=report,
+            threads=threads, executor=executor, min_rows=least,
+        )  # fmt: skip
+
+    return backtest_windows(
+        one_window, windows=windows, step=step, horizon=horizon, lengths=[len(s.values) for s in series],
+        path=path,
+    )  # fmt: skip
 
 
 def stack_windows(parts: Sequence[BacktestResult], step: int) -> BacktestResult:

@@ -121,8 +121,7 @@ def cross_validation(
     from lstmcli.data.loader import load_long_csv, read_frame
     from lstmcli.data.panel import check_scored_rows, panel_frequency
     from lstmcli.errors import DataError
-    from lstmcli.forecasting.backtest import backtest_long, backtest_panel
-    from lstmcli.forecasting.backtest_windows import backtest_windows, hold_back_series, window_min_rows
+    from lstmcli.forecasting.backtest_windows import backtest_panel_windows
     from lstmcli.forecasting.config import ForecasterConfig, checked_levels
 
     config = config or ForecasterConfig()
@@ -154,22 +153,9 @@ def cross_validation(
         )
     notes += check_scored_rows(series, freq, h + (n_windows - 1) * step, where)
 
-    def one_window(_: int, held_back: int) -> Any:
-        part = hold_back_series(series, held_back)
-        least = window_min_rows(held_back, h)
-        if mode == "global":
-            return backtest_panel(
-                part, config, horizon=h, season=season, levels=levels, path=where, threads=threads,
-                executor=executor, min_rows=least,
-            )  # fmt: skip
-        return backtest_long(
-            part, config, horizon=h, season=season, levels=levels, path=where, threads=threads,
-            executor=executor, min_rows=least,
-        )  # fmt: skip
-
-    result = backtest_windows(
-        one_window, windows=n_windows, step=step, horizon=h,
-        lengths=[len(s.values) for s in series], path=where,
+    result = backtest_panel_windows(
+        series, config, mode=mode, windows=n_windows, step=step, horizon=h, season=season, levels=levels,
+        path=where, threads=threads, executor=executor,
     )  # fmt: skip
     result.notes[:0] = notes
     return pd.DataFrame(result_rows(id_col, series, result)), result
